@@ -1,0 +1,91 @@
+package pgstore
+
+import (
+	"context"
+	"time"
+)
+
+// checkSQL calls sessionguard_check (migration 023): the state, the reason a
+// session ended, and the row's timing, in one round trip.
+const checkSQL = `SELECT state, end_reason, session_id::text, user_id, tenant_id, app_type,
+	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, checked_at
+	FROM sessionguard_check($1, $2, $3, $4, $5)`
+
+// Validate checks the session of tokenHash for one request and records the
+// activity, in one round trip: it reports why a session is not valid, records
+// an expiry it discovers (revoke_reason idle_timeout or absolute_timeout, as
+// get_session_status does), and moves last_activity_at to now when it is at
+// least the touch interval old. The idle time it reports is the time left
+// after that touch. It never revives a revoked or expired session.
+//
+// A session outside scope is reported as StateWrongApp or StateWrongTenant
+// and is not touched.
+func (s *Store) Validate(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+	return s.check(ctx, "validate", tokenHash, scope, true)
+}
+
+// Peek reports what Validate would, but writes nothing: it neither extends the
+// session nor records an expiry it sees (the next Validate or the cleanup
+// does). Use it for "how long is left?" requests, which must never keep a
+// session alive, and where a read replica should answer.
+func (s *Store) Peek(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+	return s.check(ctx, "peek", tokenHash, scope, false)
+}
+
+func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, touch bool) (Status, error) {
+	if !validHash(tokenHash) {
+		return Status{}, invalid(op, "token hash is not 64 lowercase hex characters")
+	}
+	if scope.AppType != "" && !scope.AppType.Valid() {
+		return Status{}, invalid(op, "scope app type %q is neither %q nor %q", scope.AppType, ControlPanel, TenantApp)
+	}
+	if scope.TenantID < 0 || scope.TenantID > maxInt32 {
+		return Status{}, invalid(op, "scope tenant id %d out of range", scope.TenantID)
+	}
+	var appType *string
+	if scope.AppType != "" {
+		v := string(scope.AppType)
+		appType = &v
+	}
+
+	var (
+		st        Status
+		state     string
+		endReason *string
+		sessionID *string
+		userID    *int64
+		tenantID  *int64
+		app       *string
+		created   *time.Time
+		lastSeen  *time.Time
+		idleSecs  *int32
+		absolute  *time.Time
+	)
+	err := s.pool.QueryRow(ctx, checkSQL, tokenHash, touch, s.touchIntervalSeconds, appType, nullIfZero(scope.TenantID)).
+		Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
+	if err != nil {
+		return Status{}, wrapErr(op, err)
+	}
+	st.State = State(state)
+	st.EndReason = deref(endReason)
+	st.SessionID = deref(sessionID)
+	st.UserID = deref(userID)
+	st.TenantID = deref(tenantID)
+	st.AppType = AppType(deref(app))
+	st.CreatedAt = deref(created)
+	st.LastActivityAt = deref(lastSeen)
+	st.AbsoluteExpiresAt = deref(absolute)
+	st.IdleTimeout = time.Duration(deref(idleSecs)) * time.Second
+	if lastSeen != nil {
+		st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)
+	}
+	return st, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,96 @@
+package pgstore
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+const maxUserAgentBytes = 512
+
+// Create inserts the session for a freshly issued token. The absolute expiry is
+// computed by the database (CURRENT_TIMESTAMP + AbsoluteTimeout), so the
+// database's clock alone decides when the session ends.
+//
+// It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
+// and with ErrDuplicateToken when the hash already has a session.
+func (s *Store) Create(ctx context.Context, n NewSession) (SessionInfo, error) {
+	const op = "create"
+	if !validHash(n.TokenHash) {
+		return SessionInfo{}, invalid(op, "token hash is not 64 lowercase hex characters")
+	}
+	if n.ID != "" && !validUUID(n.ID) {
+		return SessionInfo{}, invalid(op, "session id is not a UUID")
+	}
+	if n.UserID <= 0 || n.UserID > maxInt32 {
+		return SessionInfo{}, invalid(op, "user id %d out of range", n.UserID)
+	}
+	if n.TenantID < 0 || n.TenantID > maxInt32 {
+		return SessionInfo{}, invalid(op, "tenant id %d out of range", n.TenantID)
+	}
+	if !n.AppType.Valid() {
+		return SessionInfo{}, invalid(op, "app type %q is neither %q nor %q", n.AppType, ControlPanel, TenantApp)
+	}
+	idle, err := timeoutSeconds(op, "IdleTimeout", n.IdleTimeout, DefaultIdleTimeout)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+	absolute, err := timeoutSeconds(op, "AbsoluteTimeout", n.AbsoluteTimeout, DefaultAbsoluteTimeout)
+	if err != nil {
+		return SessionInfo{}, err
+	}
+
+	info := SessionInfo{
+		UserID:      n.UserID,
+		TenantID:    n.TenantID,
+		AppType:     n.AppType,
+		UserAgent:   cleanText(n.UserAgent, maxUserAgentBytes),
+		IdleTimeout: time.Duration(idle) * time.Second,
+	}
+	var ip *string
+	if addr, err := netip.ParseAddr(n.IP); err == nil {
+		info.IP = addr.Unmap().String()
+		ip = &info.IP
+	}
+	err = s.pool.QueryRow(ctx, `
+		INSERT INTO sessions (id, user_id, session_token_hash, absolute_expires_at,
+			ip_address, user_agent, tenant_id, app_type, idle_timeout_seconds)
+		VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, CURRENT_TIMESTAMP + make_interval(secs => $4),
+			$5, $6, $7, $8, $9)
+		RETURNING id::text, created_at, last_activity_at, absolute_expires_at`,
+		nullIfEmpty(n.ID), n.UserID, n.TokenHash, absolute,
+		ip, info.UserAgent, nullIfZero(n.TenantID), string(n.AppType), idle,
+	).Scan(&info.ID, &info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt)
+	if err != nil {
+		return SessionInfo{}, wrapErr(op, err)
+	}
+	return info, nil
+}
+
+const maxInt32 = 1<<31 - 1
+
+// timeoutSeconds turns a configured timeout into the whole seconds the schema
+// stores, with def for zero.
+func timeoutSeconds(op, name string, d, def time.Duration) (int32, error) {
+	if d == 0 {
+		d = def
+	}
+	if d < time.Second || d%time.Second != 0 || d/time.Second > maxInt32 {
+		return 0, invalid(op, "%s %v must be a positive whole number of seconds", name, d)
+	}
+	return int32(d / time.Second), nil
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nullIfZero(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}

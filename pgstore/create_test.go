@@ -1,0 +1,131 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+func TestCreateSetsExpiryFromTheDatabaseClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	hash, info := f.create(t, func(n *pgstore.NewSession) {
+		n.IdleTimeout = 30 * time.Minute
+		n.AbsoluteTimeout = 2 * time.Hour
+	})
+	var dbNow time.Time
+	if err := f.pool.QueryRow(ctx, "SELECT now()").Scan(&dbNow); err != nil {
+		t.Fatal(err)
+	}
+	if d := info.AbsoluteExpiresAt.Sub(info.CreatedAt); d != 2*time.Hour {
+		t.Fatalf("absolute_expires_at - created_at = %v, want 2h", d)
+	}
+	if d := dbNow.Sub(info.CreatedAt); d < 0 || d > 5*time.Second {
+		t.Fatalf("created_at %v is not the database's now %v", info.CreatedAt, dbNow)
+	}
+	st, err := f.store.Peek(ctx, hash, pgstore.Scope{})
+	if err != nil || st.IdleTimeout != 30*time.Minute {
+		t.Fatalf("stored idle timeout = %v, %v; want 30m", st.IdleTimeout, err)
+	}
+}
+
+func TestCreateRejects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	taken, _ := f.create(t, nil)
+
+	tests := []struct {
+		name string
+		edit func(*pgstore.NewSession)
+		want error
+	}{
+		{"malformed hash", func(n *pgstore.NewSession) { n.TokenHash = "token-in-clear" }, pgstore.ErrInvalidArgument},
+		{"uppercase hash", func(n *pgstore.NewSession) { n.TokenHash = strings.ToUpper(newHash(t)) }, pgstore.ErrInvalidArgument},
+		{"unknown app type", func(n *pgstore.NewSession) { n.AppType = "mobile" }, pgstore.ErrInvalidArgument},
+		{"no user", func(n *pgstore.NewSession) { n.UserID = 0 }, pgstore.ErrInvalidArgument},
+		{"fractional timeout", func(n *pgstore.NewSession) { n.IdleTimeout = 1500 * time.Millisecond }, pgstore.ErrInvalidArgument},
+		{"bad session id", func(n *pgstore.NewSession) { n.ID = "1234" }, pgstore.ErrInvalidArgument},
+		{"unknown user", func(n *pgstore.NewSession) { n.UserID = 999999 }, pgstore.ErrUnknownUser},
+		{"unknown tenant", func(n *pgstore.NewSession) { n.TenantID = 999999 }, pgstore.ErrUnknownTenant},
+		{"reused token", func(n *pgstore.NewSession) { n.TokenHash = taken }, pgstore.ErrDuplicateToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := pgstore.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: pgstore.ControlPanel}
+			tt.edit(&n)
+			_, err := f.store.Create(ctx, n)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Create = %v, want %v", err, tt.want)
+			}
+			if strings.Contains(err.Error(), n.TokenHash) || strings.Contains(err.Error(), taken) {
+				t.Fatalf("error %q contains a token hash", err)
+			}
+		})
+	}
+}
+
+// Client-controlled text must never make an INSERT fail or be stored as is.
+func TestCreateStoresHostileClientTextSafely(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	ua := "Mozilla\x00/5.0 \xff\xfe" + strings.Repeat("é", 600)
+	_, info := f.create(t, func(n *pgstore.NewSession) { n.UserAgent = ua; n.IP = "<script>" })
+	if info.IP != "" {
+		t.Fatalf("IP %q stored for a non-address", info.IP)
+	}
+	if len(info.UserAgent) > 512 || strings.ContainsRune(info.UserAgent, 0) {
+		t.Fatalf("user agent stored as %d bytes, NUL=%v", len(info.UserAgent), strings.ContainsRune(info.UserAgent, 0))
+	}
+	list, err := f.store.ListActive(ctx, f.user)
+	if err != nil || len(list) != 1 || list[0].UserAgent != info.UserAgent {
+		t.Fatalf("ListActive = %+v, %v", list, err)
+	}
+}
+
+func TestErrorsNeverContainTheHash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	hash, _ := f.create(t, nil)
+	f.pool.Close()
+
+	_, err1 := f.store.Validate(ctx, hash, pgstore.Scope{})
+	_, err2 := f.store.Revoke(ctx, hash, pgstore.ReasonLogout)
+	_, err3 := f.store.SeedValidate(ctx, hash)
+	for _, err := range []error{err1, err2, err3} {
+		if err == nil {
+			t.Fatal("a query on a closed pool succeeded")
+		}
+		if strings.Contains(err.Error(), hash) {
+			t.Fatalf("error %q contains the hash", err)
+		}
+		if !strings.HasPrefix(err.Error(), "pgstore: ") {
+			t.Fatalf("error %q lacks the package prefix", err)
+		}
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
+	if _, err := pgstore.New(nil, pgstore.Config{}); !isInvalid(err) {
+		t.Fatalf("New(nil) = %v", err)
+	}
+	f := newFixture(t, pgstore.Config{})
+	if f.store.TouchInterval() != pgstore.DefaultTouchInterval {
+		t.Fatalf("default touch interval = %v", f.store.TouchInterval())
+	}
+	if _, err := pgstore.New(f.pool, pgstore.Config{TouchInterval: 1500 * time.Millisecond}); !isInvalid(err) {
+		t.Fatalf("fractional TouchInterval = %v", err)
+	}
+	always, err := pgstore.New(f.pool, pgstore.Config{TouchInterval: -1})
+	if err != nil || always.TouchInterval() != 0 {
+		t.Fatalf("negative TouchInterval = %v, %v", always.TouchInterval(), err)
+	}
+}

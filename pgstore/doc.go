@@ -1,0 +1,18 @@
+// Package pgstore is sessionguard's PostgreSQL side: every query against the
+// sessions table of migration 022 (and the migrations after it in package
+// schema) lives here, and nothing about HTTP does.
+//
+// A Store works over a *pgxpool.Pool that the caller owns and closes. Every
+// method takes a context first. The store only ever sees the hex SHA-256 of a
+// token, never the token, and none of its errors contains a hash.
+//
+// Not-found is a result, not an error: Validate and Peek report
+// Status{State: StateUnknown}, the revoke methods report false or 0. A non-nil
+// error is always a database or system error, which callers must treat as
+// "not signed in" (fail closed).
+//
+// The database's clock decides expiry: absolute expiry is set from
+// CURRENT_TIMESTAMP when a session is created, and every check compares
+// against it. Each session row carries its own idle timeout, so the SQL
+// functions and the application can never disagree about it.
+package pgstore

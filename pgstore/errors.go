@@ -1,0 +1,46 @@
+package pgstore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+var (
+	// ErrInvalidArgument means a call's arguments are malformed (a token hash
+	// that is not 64 lowercase hex characters, an unknown app type, ...).
+	ErrInvalidArgument = errors.New("pgstore: invalid argument")
+	// ErrUnknownUser means Create named a user id that the users table lacks.
+	ErrUnknownUser = errors.New("pgstore: no such user")
+	// ErrUnknownTenant means Create named a tenant id that the tenants table lacks.
+	ErrUnknownTenant = errors.New("pgstore: no such tenant")
+	// ErrDuplicateToken means a session with this token hash already exists:
+	// tokens must be freshly generated for every sign-in.
+	ErrDuplicateToken = errors.New("pgstore: token already has a session")
+)
+
+// wrapErr gives a driver error the package prefix. Constraint violations the
+// caller can act on become sentinels, and their details (which would quote the
+// offending values, a token hash among them) are dropped.
+func wrapErr(op string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "23505" && pgErr.ConstraintName == "sessions_session_token_hash_key":
+			return fmt.Errorf("pgstore: %s: %w", op, ErrDuplicateToken)
+		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_user_id_fkey":
+			return fmt.Errorf("pgstore: %s: %w", op, ErrUnknownUser)
+		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_tenant_id_fkey":
+			return fmt.Errorf("pgstore: %s: %w", op, ErrUnknownTenant)
+		}
+		// The message and code say what went wrong; Detail and Where may quote
+		// row values, so they stay out of the chain.
+		return fmt.Errorf("pgstore: %s: %s (SQLSTATE %s)", op, pgErr.Message, pgErr.Code)
+	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
+func invalid(op, format string, args ...any) error {
+	return fmt.Errorf("pgstore: %s: %w: %s", op, ErrInvalidArgument, fmt.Sprintf(format, args...))
+}

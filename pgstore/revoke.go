@@ -1,0 +1,102 @@
+package pgstore
+
+import "context"
+
+// endSQL is the one way a session ends: every revoke method below narrows
+// which active rows it applies to. Ended rows are never touched again.
+const endSQL = `UPDATE sessions
+	SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP, revoke_reason = $1
+	WHERE is_active = true AND `
+
+// Revoke ends the session of tokenHash (the seed's revoke_session), recording
+// reason, e.g. ReasonLogout. It reports false when no active session has that
+// hash.
+func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, error) {
+	const op = "revoke"
+	if !validHash(tokenHash) {
+		return false, invalid(op, "token hash is not 64 lowercase hex characters")
+	}
+	if !validReason(reason) {
+		return false, invalid(op, "reason must be 1 to 50 bytes of text")
+	}
+	var ended bool
+	if err := s.pool.QueryRow(ctx, "SELECT revoke_session($1, $2)", tokenHash, reason).Scan(&ended); err != nil {
+		return false, wrapErr(op, err)
+	}
+	return ended, nil
+}
+
+// RevokeSession ends the session with id sessionID whoever owns it, e.g. with
+// ReasonAdminRevoke from an admin page. It reports false when no active
+// session has that id (a malformed id included).
+func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bool, error) {
+	const op = "revoke session"
+	if !validReason(reason) {
+		return false, invalid(op, "reason must be 1 to 50 bytes of text")
+	}
+	if !validUUID(sessionID) {
+		return false, nil
+	}
+	tag, err := s.pool.Exec(ctx, endSQL+"id = $2", reason, sessionID)
+	if err != nil {
+		return false, wrapErr(op, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// RevokeUserSession ends the session with id sessionID only if it belongs to
+// userID: the check a "your sessions" page needs so that one user cannot end
+// another's session by guessing ids. It reports false otherwise.
+func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, reason string) (bool, error) {
+	const op = "revoke user session"
+	if !validReason(reason) {
+		return false, invalid(op, "reason must be 1 to 50 bytes of text")
+	}
+	if !validUUID(sessionID) || userID <= 0 || userID > maxInt32 {
+		return false, nil
+	}
+	tag, err := s.pool.Exec(ctx, endSQL+"id = $2 AND user_id = $3", reason, sessionID, userID)
+	if err != nil {
+		return false, wrapErr(op, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// RevokeAll ends every active session of userID (the seed's
+// revoke_all_user_sessions), e.g. with ReasonPasswordChange or when an account
+// is disabled, and reports how many it ended.
+func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int, error) {
+	const op = "revoke all"
+	if !validReason(reason) {
+		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
+	}
+	if userID <= 0 || userID > maxInt32 {
+		return 0, nil
+	}
+	var n int32
+	if err := s.pool.QueryRow(ctx, "SELECT revoke_all_user_sessions($1, $2)", userID, reason).Scan(&n); err != nil {
+		return 0, wrapErr(op, err)
+	}
+	return int(n), nil
+}
+
+// RevokeAllExcept ends every active session of userID but keepSessionID — "sign
+// out everywhere else", or a password change that keeps the session that made
+// it — and reports how many it ended.
+func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID, reason string) (int, error) {
+	const op = "revoke all except"
+	if !validReason(reason) {
+		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
+	}
+	if !validUUID(keepSessionID) {
+		return 0, invalid(op, "session id to keep is not a UUID")
+	}
+	if userID <= 0 || userID > maxInt32 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, endSQL+"user_id = $2 AND id <> $3", reason, userID, keepSessionID)
+	if err != nil {
+		return 0, wrapErr(op, err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,87 @@
+package pgstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// For the same rows, Validate gives the answers of the seed's two calls
+// (get_session_status, then update_session_activity) and leaves the rows as
+// they leave them. Two sessions are made identical; the seed path checks one
+// and Validate the other.
+func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{TouchInterval: -1}) // the seed touches on every request
+
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, hash string)
+	}{
+		{"valid", func(t *testing.T, h string) { f.age(t, h, 10*time.Minute, time.Hour) }},
+		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour+time.Minute, 5*time.Hour) }},
+		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, time.Minute, 8*time.Hour+time.Minute) }},
+		{"idle and absolute expired", func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }},
+		{"revoked", func(t *testing.T, h string) { mustRevoke(t, f, h, pgstore.ReasonAdminRevoke) }},
+		{"unknown", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			seedHash, libHash := newHash(t), newHash(t)
+			if tc.prepare != nil {
+				for _, h := range []string{seedHash, libHash} {
+					f.create(t, func(n *pgstore.NewSession) { n.TokenHash = h; n.TenantID = f.tenant })
+					tc.prepare(t, h)
+				}
+			}
+
+			seed, err := f.store.SeedValidate(ctx, seedHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lib, err := f.store.Validate(ctx, libHash, pgstore.Scope{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if seed.IsValid != lib.Valid() {
+				t.Fatalf("valid: seed %v, library %v (%s)", seed.IsValid, lib.Valid(), lib.State)
+			}
+			wantState := map[string]pgstore.State{"idle": pgstore.StateIdle, "absolute": pgstore.StateAbsolute}[seed.ExpiryReason]
+			if seed.ExpiryReason != "" && lib.State != wantState {
+				t.Fatalf("seed expiry %q, library state %q", seed.ExpiryReason, lib.State)
+			}
+			if seed.UserID != 0 && (seed.UserID != lib.UserID || seed.TenantID != lib.TenantID) {
+				t.Fatalf("seed user/tenant %d/%d, library %d/%d", seed.UserID, seed.TenantID, lib.UserID, lib.TenantID)
+			}
+			if seed.IsValid {
+				if d := seed.SecondsUntilAbsoluteTimeout - int(lib.AbsoluteRemaining().Seconds()); d < 0 || d > 1 {
+					t.Fatalf("absolute seconds: seed %d, library %v", seed.SecondsUntilAbsoluteTimeout, lib.AbsoluteRemaining())
+				}
+				if !seed.Touched {
+					t.Fatal("seed path did not touch a valid session")
+				}
+				// The seed reports idle time before its touch; the library after it.
+				if lib.IdleRemaining() != 4*time.Hour {
+					t.Fatalf("library idle remaining %v, want the full 4h after its touch", lib.IdleRemaining())
+				}
+			}
+			if tc.prepare == nil {
+				if lib.State != pgstore.StateUnknown {
+					t.Fatalf("unknown: library state %q", lib.State)
+				}
+				return
+			}
+			s, l := f.row(t, seedHash), f.row(t, libHash)
+			if s.Active != l.Active || s.reason() != l.reason() || s.Ended != l.Ended {
+				t.Fatalf("rows differ: seed %+v/%q, library %+v/%q", s, s.reason(), l, l.reason())
+			}
+			if d := s.LastActivity.Sub(l.LastActivity).Abs(); d > time.Second {
+				t.Fatalf("last_activity_at differs by %v", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,58 @@
+package pgstore
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Default timeouts, the seed's: 4 hours idle, 8 hours absolute.
+const (
+	DefaultIdleTimeout     = 4 * time.Hour
+	DefaultAbsoluteTimeout = 8 * time.Hour
+	// DefaultTouchInterval bounds how often Validate writes last_activity_at
+	// for one session.
+	DefaultTouchInterval = 60 * time.Second
+)
+
+// Config tunes a Store. The zero value is ready to use.
+type Config struct {
+	// TouchInterval is the least time between two writes of a session's
+	// last_activity_at by Validate. A busy session then costs one write per
+	// interval instead of one per request; the price is that the idle clock
+	// may start up to this interval early, never late. Default 60s; a
+	// negative value writes on every Validate, as the seed's
+	// update_session_activity does.
+	TouchInterval time.Duration
+}
+
+// Store reads and writes the sessions table through a pool the caller owns.
+// It is safe for concurrent use.
+type Store struct {
+	pool                 *pgxpool.Pool
+	touchIntervalSeconds int32
+}
+
+// New returns a Store over pool. The caller keeps ownership of the pool and
+// closes it after the Store is no longer used.
+func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("pgstore: new: %w: nil pool", ErrInvalidArgument)
+	}
+	interval := cfg.TouchInterval
+	switch {
+	case interval == 0:
+		interval = DefaultTouchInterval
+	case interval < 0:
+		interval = 0
+	case interval%time.Second != 0:
+		return nil, fmt.Errorf("pgstore: new: %w: TouchInterval %v is not whole seconds", ErrInvalidArgument, cfg.TouchInterval)
+	}
+	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second)}, nil
+}
+
+// TouchInterval reports the effective touch interval (0: every Validate writes).
+func (s *Store) TouchInterval() time.Duration {
+	return time.Duration(s.touchIntervalSeconds) * time.Second
+}

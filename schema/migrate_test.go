@@ -1,0 +1,201 @@
+package schema_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/schema"
+)
+
+// seedSHA256 is the SHA-256 of ../shared/seed/022_add_session_management.sql as
+// the team shipped it: the embedded 022 must be that file, byte for byte.
+const seedSHA256 = "bec78e9fabf1639b7fc64e8e43cbeefb73d7f8d3ed4a87e2fc56e30126e825a2"
+
+func TestSeedMigrationIsTheShippedFile(t *testing.T) {
+	ms := schema.Migrations()
+	if len(ms) < 2 {
+		t.Fatalf("want at least migrations 022 and 023, got %d", len(ms))
+	}
+	if ms[0].Version != schema.SeedVersion || ms[0].Name != "022_add_session_management.sql" {
+		t.Fatalf("first migration = %d %q, want the seed", ms[0].Version, ms[0].Name)
+	}
+	if got := ms[0].Checksum(); got != seedSHA256 {
+		t.Fatalf("embedded 022 checksum %s differs from the shipped seed %s", got, seedSHA256)
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version <= ms[i-1].Version {
+			t.Fatalf("migrations out of order: %d after %d", ms[i].Version, ms[i-1].Version)
+		}
+	}
+}
+
+func versions(t *testing.T, pool *pgxpool.Pool) map[int]bool {
+	t.Helper()
+	records, err := schema.Applied(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopted := map[int]bool{}
+	for _, r := range records {
+		adopted[r.Version] = r.Adopted
+	}
+	return adopted
+}
+
+func TestMigrateFreshDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewBarePool(t)
+
+	if err := schema.Migrate(ctx, pool); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	got := versions(t, pool)
+	for _, m := range schema.Migrations() {
+		adopted, ok := got[m.Version]
+		if !ok {
+			t.Errorf("migration %s not recorded", m.Name)
+		}
+		if adopted {
+			t.Errorf("migration %s recorded as adopted on a fresh database", m.Name)
+		}
+	}
+	// Idempotent: a second run changes nothing and fails on nothing.
+	if err := schema.Migrate(ctx, pool); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if again := versions(t, pool); len(again) != len(got) {
+		t.Fatalf("second Migrate recorded %d migrations, first %d", len(again), len(got))
+	}
+}
+
+func TestMigrateAdoptsSeedRunByHand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewBarePool(t)
+
+	// A database in the field: the seed file ran verbatim, and has a session.
+	if _, err := pool.Exec(ctx, schema.Migrations()[0].SQL); err != nil {
+		t.Fatalf("run seed by hand: %v", err)
+	}
+	user := pgtest.CreateUser(t, pool, "field@example.com", 0)
+	hash := strings.Repeat("ab", 32)
+	if _, err := pool.Exec(ctx, `INSERT INTO sessions (user_id, session_token_hash, absolute_expires_at)
+		VALUES ($1, $2, now() + interval '8 hours')`, user, hash); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := schema.Migrate(ctx, pool); err != nil {
+		t.Fatalf("Migrate on a seeded database: %v", err)
+	}
+	got := versions(t, pool)
+	if adopted, ok := got[schema.SeedVersion]; !ok || !adopted {
+		t.Fatalf("022 recorded=%v adopted=%v, want recorded as adopted", ok, adopted)
+	}
+	for _, m := range schema.Migrations()[1:] {
+		if adopted, ok := got[m.Version]; !ok || adopted {
+			t.Errorf("%s recorded=%v adopted=%v, want applied", m.Name, ok, adopted)
+		}
+	}
+
+	// The existing session survives and the seed's functions still answer.
+	var valid bool
+	var idle int32
+	if err := pool.QueryRow(ctx, "SELECT is_valid, seconds_until_idle_timeout FROM get_session_status($1)", hash).
+		Scan(&valid, &idle); err != nil {
+		t.Fatal(err)
+	}
+	if !valid || idle < 14390 || idle > 14400 {
+		t.Fatalf("get_session_status after Migrate = valid %v idle %d, want valid with ~14400 s", valid, idle)
+	}
+}
+
+func TestMigrateConcurrentInstances(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewBarePool(t)
+
+	const instances = 6
+	errs := make(chan error, instances)
+	var wg sync.WaitGroup
+	for range instances {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- schema.Migrate(ctx, pool)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Migrate: %v", err)
+		}
+	}
+	records, err := schema.Applied(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != len(schema.Migrations()) {
+		t.Fatalf("recorded %d migrations, want %d exactly once each", len(records), len(schema.Migrations()))
+	}
+}
+
+func TestMigrateRequiresUsersAndTenants(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewEmptyPool(t)
+
+	err := schema.Migrate(ctx, pool)
+	if !errors.Is(err, schema.ErrMissingTable) {
+		t.Fatalf("Migrate without users = %v, want ErrMissingTable", err)
+	}
+	if !strings.Contains(err.Error(), `"users"`) {
+		t.Fatalf("error %q does not name the missing table", err)
+	}
+	if _, err := pool.Exec(ctx, "CREATE TABLE users (id SERIAL PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Migrate(ctx, pool); !errors.Is(err, schema.ErrMissingTable) || !strings.Contains(err.Error(), `"tenants"`) {
+		t.Fatalf("Migrate without tenants = %v, want ErrMissingTable naming tenants", err)
+	}
+	if records, _ := schema.Applied(ctx, pool); len(records) != 0 {
+		t.Fatalf("a failed Migrate recorded %d migrations", len(records))
+	}
+}
+
+func TestMigrateRefusesAnotherSessionsTable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewBarePool(t)
+	// scs's postgresstore uses a table of this name.
+	if _, err := pool.Exec(ctx, "CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	err := schema.Migrate(ctx, pool)
+	if !errors.Is(err, schema.ErrForeignSessionsTable) {
+		t.Fatalf("Migrate = %v, want ErrForeignSessionsTable", err)
+	}
+	if !strings.Contains(err.Error(), "session_token_hash") {
+		t.Fatalf("error %q does not say what is missing", err)
+	}
+}
+
+func TestMigrateHonoursContext(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewBarePool(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := schema.Migrate(ctx, pool); err == nil {
+		t.Fatal("Migrate with a cancelled context succeeded")
+	}
+	// The lock was not left behind: a real run still goes through.
+	if err := schema.Migrate(context.Background(), pool); err != nil {
+		t.Fatalf("Migrate after a cancelled one: %v", err)
+	}
+}
