@@ -32,7 +32,7 @@ var (
 
 var discard = slog.New(slog.DiscardHandler)
 
-func newGuard(t *testing.T, st *fakeStore, mod func(*middleware.Config)) *middleware.Guard {
+func newGuard(t *testing.T, st middleware.Store, mod func(*middleware.Config)) *middleware.Guard {
 	t.Helper()
 	cfg := middleware.Config{Store: st, Logger: discard}
 	if mod != nil {
