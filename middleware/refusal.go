@@ -181,3 +181,6 @@ func defaultDeny(realm string) func(http.ResponseWriter, *http.Request, error) {
 		_, _ = w.Write(append(b, '\n'))
 	}
 }
+
+// GoString is Error, so that %#v prints no more than Error does.
+func (e *RefusalError) GoString() string { return e.Error() }
