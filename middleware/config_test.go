@@ -49,7 +49,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"jwt without audience", func(c *middleware.Config) {
 			c.JWT = &middleware.JWTConfig{Keys: []middleware.JWTKey{{ID: "k", Algorithm: "HS256", SignKey: hmacNew}}, Issuer: "i"}
 		}, "Audience is required"},
-		{"alg none", func(c *middleware.Config) { c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "none", SignKey: hmacNew}) }, "unsupported Algorithm"},
+		{"alg none", func(c *middleware.Config) {
+			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "none", SignKey: hmacNew})
+		}, "unsupported Algorithm"},
 		{"short hmac", func(c *middleware.Config) {
 			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "HS256", SignKey: []byte("short")})
 		}, "shorter than"},
@@ -68,15 +70,21 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"hmac key for rs", func(c *middleware.Config) {
 			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "RS256", SignKey: hmacNew})
 		}, "want *rsa.PrivateKey"},
-		{"small rsa", func(c *middleware.Config) { c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "RS256", SignKey: smallRSA}) }, "below 2048"},
+		{"small rsa", func(c *middleware.Config) {
+			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "RS256", SignKey: smallRSA})
+		}, "below 2048"},
 		{"rsa halves differ", func(c *middleware.Config) {
 			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "RS256", SignKey: rsaKey(), VerifyKey: otherRSA})
 		}, "public half"},
-		{"wrong curve", func(c *middleware.Config) { c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "ES256", SignKey: p384}) }, "needs P-256"},
+		{"wrong curve", func(c *middleware.Config) {
+			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "ES256", SignKey: p384})
+		}, "needs P-256"},
 		{"duplicate kid", func(c *middleware.Config) {
 			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "HS256", SignKey: hmacNew}, middleware.JWTKey{ID: "k", Algorithm: "HS256", SignKey: hmacOld})
 		}, "duplicate"},
-		{"bad kid", func(c *middleware.Config) { c.JWT = jwtWith(middleware.JWTKey{ID: "k k", Algorithm: "HS256", SignKey: hmacNew}) }, "ID"},
+		{"bad kid", func(c *middleware.Config) {
+			c.JWT = jwtWith(middleware.JWTKey{ID: "k k", Algorithm: "HS256", SignKey: hmacNew})
+		}, "ID"},
 		{"signing key verify-only", func(c *middleware.Config) {
 			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "HS256", VerifyKey: hmacNew})
 		}, "has no SignKey"},

@@ -57,13 +57,13 @@ func TestRedact(t *testing.T) {
 
 func TestCleanEndReason(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                  "",
-		"logout":            "logout",
-		"password_change":   "password_change",
-		"custom.reason-2":   "custom.reason-2",
-		"Logout":            "other",
-		"a b":               "other",
-		"x\r\nSet-Cookie: a": "other",
+		"":                       "",
+		"logout":                 "logout",
+		"password_change":        "password_change",
+		"custom.reason-2":        "custom.reason-2",
+		"Logout":                 "other",
+		"a b":                    "other",
+		"x\r\nSet-Cookie: a":     "other",
 		string(make([]byte, 51)): "other",
 	} {
 		if got := cleanEndReason(in); got != want {
