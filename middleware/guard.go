@@ -51,6 +51,9 @@ func (g *Guard) Peek(r *http.Request) (Session, error) {
 // session, which it records as activity. next gets a copy of the request
 // whose context holds the Session ([SessionFrom]). Refusals go to
 // Config.Deny, and next does not run. It fails closed: a store error is a 503.
+//
+// Every request needs a session, including CORS preflights (OPTIONS without
+// credentials): put a CORS handler outside the guard, not inside it.
 func (g *Guard) Middleware(next http.Handler) http.Handler {
 	return g.handler(next, true)
 }
