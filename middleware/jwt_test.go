@@ -124,7 +124,7 @@ func TestJWTMode(t *testing.T) {
 			c.Keys = append(c.Keys, middleware.JWTKey{ID: "k3", Algorithm: "HS512", SignKey: []byte(strings.Repeat("s", 64))})
 			return c
 		}, func(t *testing.T) string {
-			return sign(t, jwt.SigningMethodHS512, "k2", append(hmacNew, hmacNew...), claims(sid, now))
+			return sign(t, jwt.SigningMethodHS512, "k2", hmacNew, claims(sid, now))
 		}, false},
 		{"unknown kid", hmacJWT, func(t *testing.T) string { return sign(t, jwt.SigningMethodHS256, "k9", hmacNew, claims(sid, now)) }, false},
 		{"no kid", hmacJWT, func(t *testing.T) string { return sign(t, jwt.SigningMethodHS256, "", hmacNew, claims(sid, now)) }, false},
