@@ -46,6 +46,9 @@ const maxIP = 45
 // no longer reach it, and nobody else should. Other sessions of the user are
 // left alone. r may be nil (no address, no User-Agent, nothing revoked).
 //
+// SignIn does not call Config.Tenant: the caller, who checked the
+// credentials, says which tenant the session is for.
+//
 // A store failure is an error matching ErrUnavailable.
 func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token string, s Session, err error) {
 	app := p.AppType
