@@ -1,0 +1,235 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// Store is what the middleware needs from the session store. *pgstore.Store
+// satisfies it; tests and other backends may provide their own.
+//
+// Not-found is Status{State: pgstore.StateUnknown} with a nil error; a non-nil
+// error is a system error (the middleware answers 503).
+type Store interface {
+	// Create inserts a session for a freshly issued token hash.
+	Create(ctx context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error)
+	// Validate reports the status of tokenHash within scope and, when valid,
+	// records the activity (touch), in one round trip.
+	Validate(ctx context.Context, tokenHash string, scope pgstore.Scope) (pgstore.Status, error)
+	// Peek reports the status of tokenHash within scope and never touches.
+	Peek(ctx context.Context, tokenHash string, scope pgstore.Scope) (pgstore.Status, error)
+	// Revoke ends the active session of tokenHash with reason; false when
+	// there was none.
+	Revoke(ctx context.Context, tokenHash, reason string) (bool, error)
+}
+
+// Defaults for the zero values of Config.
+const (
+	DefaultIdleTimeout      = 4 * time.Hour // the seed migration's 240 minutes
+	DefaultAbsoluteTimeout  = 8 * time.Hour
+	DefaultWarningThreshold = 5 * time.Minute
+	DefaultCookieName       = "__Host-session"
+	DefaultMaxTokenBytes    = 4096
+	DefaultStoreTimeout     = 2 * time.Second
+	DefaultRealm            = "sessionguard"
+	DefaultJWTLeeway        = 30 * time.Second
+)
+
+// Config configures a [Guard]. The zero value of every field but Store means
+// its default. It is checked once, by [New].
+type Config struct {
+	// Store is the session store. Required.
+	Store Store
+
+	// AppType is the app type of the routes this Guard protects. "" (default)
+	// accepts sessions of any app type; otherwise a session of another app
+	// type is refused with 403 wrong_app. It is also the default app type of
+	// SignIn.
+	AppType pgstore.AppType
+
+	// Tenant resolves the tenant a request is for, for instance from a path
+	// such as /t/{tenant}/. Required when AppType is pgstore.TenantApp;
+	// default nil (no tenant check). It runs only after a well-formed token
+	// was found. An error or a tenant id <= 0 is refused with 400
+	// bad_tenant; a session of another tenant with 403 wrong_tenant.
+	Tenant func(r *http.Request) (tenantID int64, err error)
+
+	// IdleTimeout is stored with each new session (default 4h, whole
+	// seconds). The database row is the source of truth afterwards.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout is the maximum lifetime of a new session (default 8h,
+	// whole seconds). It is also the cookie's Max-Age and a JWT's lifetime.
+	AbsoluteTimeout time.Duration
+	// WarningThreshold is sent as X-Session-Warning-Threshold, in seconds
+	// (default 5m): how long before the idle timeout a page should warn.
+	WarningThreshold time.Duration
+
+	// CookieName is the session cookie's name (default "__Host-session").
+	// The cookie is always HttpOnly, SameSite=Lax, Path=/, without Domain,
+	// and Secure unless InsecureCookie.
+	CookieName string
+	// InsecureCookie drops the Secure attribute, for plain-http local
+	// development only (default false). A CookieName with the __Host- or
+	// __Secure- prefix is then an error, since browsers reject such cookies
+	// without Secure.
+	InsecureCookie bool
+
+	// MaxTokenBytes is the longest token accepted (default 4096). Longer
+	// tokens are refused before any parsing.
+	MaxTokenBytes int
+
+	// JWT selects JWT mode. nil (default) means opaque tokens: 32 random
+	// bytes, base64url without padding (43 characters).
+	JWT *JWTConfig
+
+	// StoreTimeout bounds every store call (default 2s). A store error or
+	// timeout refuses the request with 503.
+	StoreTimeout time.Duration
+
+	// Deny writes a refusal; err is a *RefusalError. Default: a JSON body
+	// (see RefusalError) with the matching status. Before Deny runs, the
+	// Guard has set Cache-Control: no-store, Vary and
+	// Access-Control-Expose-Headers.
+	Deny func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Realm is the realm of WWW-Authenticate challenges (default
+	// "sessionguard"). It may not contain quotes, backslashes or control
+	// characters.
+	Realm string
+
+	// Logger receives refusals (reason, app, client address; "missing" at
+	// Debug level, others at Info) and store errors (Error level). It never
+	// receives a token, a token hash or a cookie value. Default
+	// slog.Default(); use slog.New(slog.DiscardHandler) to silence it.
+	Logger *slog.Logger
+
+	// ClientIP returns the client address recorded at sign-in and logged with
+	// refusals. Default: the host part of r.RemoteAddr. X-Forwarded-For is
+	// NOT trusted by default: behind a proxy, supply a function that reads
+	// the header only from proxies you trust.
+	ClientIP func(r *http.Request) string
+}
+
+// errConfig prefixes configuration errors.
+func errConfig(format string, args ...any) error {
+	return fmt.Errorf("middleware: config: "+format, args...)
+}
+
+// withDefaults returns a copy of c with defaults filled in, or an error
+// describing the first problem found.
+func (c Config) withDefaults() (Config, error) {
+	if c.Store == nil {
+		return c, errConfig("Store is required")
+	}
+	if c.AppType != "" && !c.AppType.Valid() {
+		return c, errConfig("unknown AppType %q", c.AppType)
+	}
+	if c.AppType == pgstore.TenantApp && c.Tenant == nil {
+		return c, errConfig("Tenant is required when AppType is %q", pgstore.TenantApp)
+	}
+	var err error
+	if c.IdleTimeout, err = wholeSeconds("IdleTimeout", c.IdleTimeout, DefaultIdleTimeout); err != nil {
+		return c, err
+	}
+	if c.AbsoluteTimeout, err = wholeSeconds("AbsoluteTimeout", c.AbsoluteTimeout, DefaultAbsoluteTimeout); err != nil {
+		return c, err
+	}
+	if c.IdleTimeout > c.AbsoluteTimeout {
+		return c, errConfig("IdleTimeout (%v) exceeds AbsoluteTimeout (%v)", c.IdleTimeout, c.AbsoluteTimeout)
+	}
+	if c.WarningThreshold, err = wholeSeconds("WarningThreshold", c.WarningThreshold, DefaultWarningThreshold); err != nil {
+		return c, err
+	}
+	if c.WarningThreshold >= c.IdleTimeout {
+		return c, errConfig("WarningThreshold (%v) must be shorter than IdleTimeout (%v)", c.WarningThreshold, c.IdleTimeout)
+	}
+	if c.CookieName == "" {
+		c.CookieName = DefaultCookieName
+	}
+	if !validCookieName(c.CookieName) {
+		return c, errConfig("CookieName %q is not a valid cookie name", c.CookieName)
+	}
+	if c.InsecureCookie && (strings.HasPrefix(c.CookieName, "__Host-") || strings.HasPrefix(c.CookieName, "__Secure-")) {
+		return c, errConfig("CookieName %q needs a Secure cookie; choose another name with InsecureCookie", c.CookieName)
+	}
+	switch {
+	case c.MaxTokenBytes == 0:
+		c.MaxTokenBytes = DefaultMaxTokenBytes
+	case c.MaxTokenBytes < opaqueTokenLen:
+		return c, errConfig("MaxTokenBytes %d is below the %d bytes of an opaque token", c.MaxTokenBytes, opaqueTokenLen)
+	}
+	switch {
+	case c.StoreTimeout == 0:
+		c.StoreTimeout = DefaultStoreTimeout
+	case c.StoreTimeout < 0:
+		return c, errConfig("StoreTimeout %v is negative", c.StoreTimeout)
+	}
+	if c.Realm == "" {
+		c.Realm = DefaultRealm
+	}
+	for i := 0; i < len(c.Realm); i++ {
+		if ch := c.Realm[i]; ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\' {
+			return c, errConfig("Realm contains a quote, backslash or control character")
+		}
+	}
+	if c.Deny == nil {
+		c.Deny = defaultDeny(c.Realm)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = RemoteAddrIP
+	}
+	if c.JWT != nil {
+		j, err := c.JWT.withDefaults()
+		if err != nil {
+			return c, err
+		}
+		c.JWT = &j
+	}
+	return c, nil
+}
+
+func wholeSeconds(name string, d, def time.Duration) (time.Duration, error) {
+	switch {
+	case d == 0:
+		return def, nil
+	case d < 0:
+		return 0, errConfig("%s %v is negative", name, d)
+	case d%time.Second != 0:
+		return 0, errConfig("%s %v is not a whole number of seconds", name, d)
+	}
+	return d, nil
+}
+
+// validCookieName reports whether name is an RFC 6265 token.
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// RemoteAddrIP is the default Config.ClientIP: the host part of
+// r.RemoteAddr. It does not look at X-Forwarded-For or any other header.
+func RemoteAddrIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

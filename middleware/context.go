@@ -1,0 +1,68 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// Session is an authenticated session, as the store reported it for this
+// request. Times come from the database clock.
+type Session struct {
+	ID                string // the sessions.id UUID
+	UserID            int64
+	TenantID          int64 // pgstore.NoTenant when none
+	AppType           pgstore.AppType
+	CreatedAt         time.Time
+	LastActivityAt    time.Time // after this request's touch (Middleware) or as it was (PeekMiddleware)
+	IdleExpiresAt     time.Time
+	AbsoluteExpiresAt time.Time
+	IdleTimeout       time.Duration // the session's own idle timeout
+	IdleRemaining     time.Duration // whole seconds left before the idle timeout
+	AbsoluteRemaining time.Duration // whole seconds left before the absolute timeout
+	Bearer            bool          // the token came from an Authorization header, not the cookie
+
+	tokenHash string // for SignOut; never exported, printed or logged
+}
+
+// String describes the session without its token hash.
+func (s Session) String() string {
+	return fmt.Sprintf("Session{ID:%s UserID:%d TenantID:%d AppType:%s IdleRemaining:%v AbsoluteRemaining:%v}",
+		s.ID, s.UserID, s.TenantID, s.AppType, s.IdleRemaining, s.AbsoluteRemaining)
+}
+
+// GoString is String, so that %#v does not print the token hash either.
+func (s Session) GoString() string { return s.String() }
+
+// LogValue logs the session without its token hash.
+func (s Session) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("id", s.ID),
+		slog.Int64("user_id", s.UserID),
+		slog.Int64("tenant_id", s.TenantID),
+		slog.String("app_type", string(s.AppType)),
+	)
+}
+
+// contextKey is the type of this package's context keys.
+type contextKey struct{ name string }
+
+func (k *contextKey) String() string { return "sessionguard/middleware context key " + k.name }
+
+var sessionKey = &contextKey{"session"}
+
+// WithSession returns a copy of ctx carrying s. The middleware does this for
+// authenticated requests; tests of handlers may use it directly.
+func WithSession(ctx context.Context, s Session) context.Context {
+	return context.WithValue(ctx, sessionKey, s)
+}
+
+// SessionFrom returns the session the middleware authenticated for ctx's
+// request; ok is false when there is none.
+func SessionFrom(ctx context.Context) (s Session, ok bool) {
+	s, ok = ctx.Value(sessionKey).(Session)
+	return s, ok
+}

@@ -1,0 +1,115 @@
+package middleware
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+const testCookie = "__Host-session"
+
+func TestExtractToken(t *testing.T) {
+	tok := strings.Repeat("A", 43)
+	tests := []struct {
+		name    string
+		cookies []string
+		auth    []string
+		token   string
+		source  tokenSource
+		bearer  bool
+		reason  string // "" for success
+	}{
+		{"cookie", []string{testCookie + "=" + tok}, nil, tok, fromCookie, false, ""},
+		{"cookie with spaces around", []string{" a=1 ;  " + testCookie + "=" + tok + " ; b=2"}, nil, tok, fromCookie, false, ""},
+		{"bearer", nil, []string{"Bearer " + tok}, tok, fromBearer, true, ""},
+		{"bearer lower case", nil, []string{"bearer " + tok}, tok, fromBearer, true, ""},
+		{"jwt shaped", nil, []string{"Bearer a.b.c"}, "a.b.c", fromBearer, true, ""},
+		{"same in both", []string{testCookie + "=" + tok}, []string{"Bearer " + tok}, tok, fromCookie, false, ""},
+		{"other scheme ignored", []string{testCookie + "=" + tok}, []string{"Basic Zm9vOmJhcg=="}, tok, fromCookie, false, ""},
+		{"scheme with Bearer prefix ignored", nil, []string{"BearerToken " + tok}, "", fromNone, true, "missing"},
+		{"nothing", nil, nil, "", fromNone, true, "missing"},
+		{"similar cookie name", []string{testCookie + "x=" + tok, "x" + testCookie + "=" + tok}, nil, "", fromNone, true, "missing"},
+		{"empty cookie", []string{testCookie + "="}, nil, "", fromNone, false, "invalid"},
+		{"oversized cookie", []string{testCookie + "=" + strings.Repeat("A", 65)}, nil, "", fromNone, false, "invalid"},
+		{"oversized bearer", nil, []string{"Bearer " + strings.Repeat("A", 65)}, "", fromNone, true, "invalid"},
+		{"two cookies", []string{testCookie + "=" + tok + ";" + testCookie + "=" + tok}, nil, "", fromNone, false, "invalid"},
+		{"differ", []string{testCookie + "=" + tok}, []string{"Bearer B" + tok[1:]}, "", fromNone, false, "invalid"},
+		{"two auth headers", nil, []string{"Bearer " + tok, "Bearer " + tok}, "", fromNone, true, "invalid"},
+		{"bearer empty", nil, []string{"Bearer "}, "", fromNone, true, "invalid"},
+		{"bearer comma", nil, []string{"Bearer a,b"}, "", fromNone, true, "invalid"},
+		{"bearer equals", nil, []string{"Bearer " + tok + "="}, "", fromNone, true, "invalid"},
+		{"NUL", []string{testCookie + "=" + tok[:10] + "\x00"}, nil, "", fromNone, false, "invalid"},
+		{"non-ASCII", []string{testCookie + "=" + tok[:10] + "é"}, nil, "", fromNone, false, "invalid"},
+		{"SQL", nil, []string{"Bearer ';--"}, "", fromNone, true, "invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			for _, c := range tt.cookies {
+				r.Header.Add("Cookie", c)
+			}
+			for _, a := range tt.auth {
+				r.Header.Add("Authorization", a)
+			}
+			ex, rerr := extractToken(r, testCookie, 64)
+			if tt.reason != "" {
+				if rerr == nil || rerr.Reason != tt.reason || ex.token != "" {
+					t.Fatalf("got %q, %v; want refusal %q", ex.token, rerr, tt.reason)
+				}
+				if rerr.Bearer != tt.bearer {
+					t.Errorf("Bearer = %v, want %v", rerr.Bearer, tt.bearer)
+				}
+				return
+			}
+			if rerr != nil || ex.token != tt.token || ex.source != tt.source || ex.bearer != tt.bearer {
+				t.Fatalf("got %+v, %v; want %q from %d", ex, rerr, tt.token, tt.source)
+			}
+		})
+	}
+}
+
+// FuzzExtractToken: no input panics, and an accepted token is within the
+// limit and made only of token characters.
+func FuzzExtractToken(f *testing.F) {
+	tok := strings.Repeat("A", 43)
+	f.Add(testCookie+"="+tok, "")
+	f.Add("", "Bearer "+tok)
+	f.Add(testCookie+"="+tok, "Bearer "+tok)
+	f.Add(testCookie+"="+tok+"; "+testCookie+"=x", "")
+	f.Add("a=b;;;="+testCookie+"=", "bearer  x")
+	f.Add("\x00\xff;=", "Bearer \x00")
+	f.Add(testCookie+`="quoted"`, "Bearer a.b.c")
+	f.Add("", "Bearer")
+	const max = 128
+	f.Fuzz(func(t *testing.T, cookieHeader, authHeader string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if cookieHeader != "" {
+			r.Header.Set("Cookie", cookieHeader)
+		}
+		if authHeader != "" {
+			r.Header.Set("Authorization", authHeader)
+		}
+		ex, rerr := extractToken(r, testCookie, max)
+		if rerr != nil {
+			if ex.token != "" {
+				t.Fatalf("refusal with a token")
+			}
+			if rerr.Reason != ReasonMissing && rerr.Reason != ReasonInvalid {
+				t.Fatalf("reason %q", rerr.Reason)
+			}
+			return
+		}
+		if len(ex.token) == 0 || len(ex.token) > max {
+			t.Fatalf("accepted a token of %d bytes", len(ex.token))
+		}
+		for i := 0; i < len(ex.token); i++ {
+			if !isTokenChar(ex.token[i]) {
+				t.Fatalf("accepted byte %q", ex.token[i])
+			}
+		}
+		if ex.source == fromNone || !strings.Contains(cookieHeader+authHeader, ex.token) {
+			t.Fatalf("token from nowhere: %+v", ex)
+		}
+	})
+}

@@ -1,0 +1,213 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// fakeStore is an in-memory middleware.Store that follows the pgstore
+// contract closely enough for the middleware's tests, on a clock the test
+// controls, and counts its calls.
+type fakeStore struct {
+	mu      sync.Mutex
+	now     time.Time
+	rows    map[string]*fakeRow // by token hash
+	calls   map[string]int
+	err     error // when set, every call fails with it
+	block   bool  // when set, every call waits for its context to end
+	revokes []fakeRevoke
+	created []pgstore.NewSession
+	// override, when set, replaces the answer of Validate and Peek for a
+	// known hash (to simulate a misbehaving store).
+	override func(pgstore.Status) pgstore.Status
+}
+
+type fakeRow struct {
+	n            pgstore.NewSession
+	id           string
+	created      time.Time
+	lastActivity time.Time
+	absExpires   time.Time
+	active       bool
+	reason       string
+}
+
+type fakeRevoke struct{ hash, reason string }
+
+var _ middleware.Store = (*fakeStore)(nil)
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{
+		now:   time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC),
+		rows:  map[string]*fakeRow{},
+		calls: map[string]int{},
+	}
+}
+
+func sha256Hex(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// advance moves the store's (database) clock.
+func (f *fakeStore) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+func (f *fakeStore) totalCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		n += c
+	}
+	return n
+}
+
+func (f *fakeStore) callCount(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[method]
+}
+
+func (f *fakeStore) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+// begin counts a call and returns the error the call must fail with, if any.
+// It is called with f.mu held.
+func (f *fakeStore) begin(ctx context.Context, method string) error {
+	f.calls[method]++
+	if f.block {
+		f.mu.Unlock()
+		<-ctx.Done()
+		f.mu.Lock()
+		return ctx.Err()
+	}
+	return f.err
+}
+
+func (f *fakeStore) Create(ctx context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, "Create"); err != nil {
+		return pgstore.SessionInfo{}, err
+	}
+	if len(n.TokenHash) != 64 {
+		return pgstore.SessionInfo{}, fmt.Errorf("fake: bad hash length %d", len(n.TokenHash))
+	}
+	if _, dup := f.rows[n.TokenHash]; dup {
+		return pgstore.SessionInfo{}, fmt.Errorf("fake: duplicate hash")
+	}
+	id := n.ID
+	if id == "" {
+		id = fmt.Sprintf("00000000-0000-4000-8000-%012d", len(f.rows)+1)
+	}
+	if n.IdleTimeout == 0 {
+		n.IdleTimeout = 4 * time.Hour
+	}
+	if n.AbsoluteTimeout == 0 {
+		n.AbsoluteTimeout = 8 * time.Hour
+	}
+	row := &fakeRow{n: n, id: id, created: f.now, lastActivity: f.now, absExpires: f.now.Add(n.AbsoluteTimeout), active: true}
+	f.rows[n.TokenHash] = row
+	f.created = append(f.created, n)
+	return pgstore.SessionInfo{
+		ID: id, UserID: n.UserID, TenantID: n.TenantID, AppType: n.AppType, IP: n.IP, UserAgent: n.UserAgent,
+		CreatedAt: row.created, LastActivityAt: row.lastActivity, AbsoluteExpiresAt: row.absExpires, IdleTimeout: n.IdleTimeout,
+	}, nil
+}
+
+func (f *fakeStore) Validate(ctx context.Context, hash string, scope pgstore.Scope) (pgstore.Status, error) {
+	return f.status(ctx, "Validate", hash, scope, true)
+}
+
+func (f *fakeStore) Peek(ctx context.Context, hash string, scope pgstore.Scope) (pgstore.Status, error) {
+	return f.status(ctx, "Peek", hash, scope, false)
+}
+
+func (f *fakeStore) status(ctx context.Context, method, hash string, scope pgstore.Scope, touch bool) (pgstore.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, method); err != nil {
+		return pgstore.Status{}, err
+	}
+	row, ok := f.rows[hash]
+	if !ok {
+		return pgstore.Status{State: pgstore.StateUnknown}, nil
+	}
+	// End the session if a timeout passed (the seed's get_session_status).
+	if row.active {
+		switch {
+		case !f.now.Before(row.absExpires):
+			row.active, row.reason = false, pgstore.ReasonAbsoluteTimeout
+		case !f.now.Before(row.lastActivity.Add(row.n.IdleTimeout)):
+			row.active, row.reason = false, pgstore.ReasonIdleTimeout
+		}
+	}
+	st := pgstore.Status{
+		SessionID: row.id, UserID: row.n.UserID, TenantID: row.n.TenantID, AppType: row.n.AppType,
+		CreatedAt: row.created, AbsoluteExpiresAt: row.absExpires, IdleTimeout: row.n.IdleTimeout, CheckedAt: f.now,
+	}
+	switch {
+	case !row.active && row.reason == pgstore.ReasonIdleTimeout:
+		st.State, st.EndReason = pgstore.StateIdle, row.reason
+	case !row.active && row.reason == pgstore.ReasonAbsoluteTimeout:
+		st.State, st.EndReason = pgstore.StateAbsolute, row.reason
+	case !row.active:
+		st.State, st.EndReason = pgstore.StateRevoked, row.reason
+	case scope.AppType != "" && scope.AppType != row.n.AppType:
+		st.State = pgstore.StateWrongApp
+	case scope.TenantID != pgstore.NoTenant && scope.TenantID != row.n.TenantID:
+		st.State = pgstore.StateWrongTenant
+	default:
+		st.State = pgstore.StateValid
+		if touch {
+			row.lastActivity = f.now
+		}
+	}
+	st.LastActivityAt = row.lastActivity
+	st.IdleExpiresAt = row.lastActivity.Add(row.n.IdleTimeout)
+	if f.override != nil {
+		st = f.override(st)
+	}
+	return st, nil
+}
+
+func (f *fakeStore) Revoke(ctx context.Context, hash, reason string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, "Revoke"); err != nil {
+		return false, err
+	}
+	f.revokes = append(f.revokes, fakeRevoke{hash, reason})
+	row, ok := f.rows[hash]
+	if !ok || !row.active {
+		return false, nil
+	}
+	row.active, row.reason = false, reason
+	return true, nil
+}
+
+// seed creates a session for token directly in the store, bypassing SignIn.
+func (f *fakeStore) seed(token string, n pgstore.NewSession) {
+	n.TokenHash = sha256Hex(token)
+	if _, err := f.Create(context.Background(), n); err != nil {
+		panic(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["Create"]--
+	f.created = f.created[:len(f.created)-1]
+}

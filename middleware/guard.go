@@ -1,0 +1,213 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// Guard authenticates requests against a session store. Build it with [New];
+// it is safe for concurrent use.
+type Guard struct {
+	cfg Config
+	jwt *jwtVerifier // nil in opaque mode
+	now func() time.Time
+}
+
+// New checks cfg, fills in its defaults and returns a Guard. Errors start
+// with "middleware: config:".
+func New(cfg Config) (*Guard, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{cfg: c, now: time.Now}
+	if c.JWT != nil {
+		g.jwt = newJWTVerifier(c.JWT)
+	}
+	return g, nil
+}
+
+// Authenticate decides whether r carries a live session, and records the
+// activity (Store.Validate). It is the decision behind [Guard.Middleware],
+// usable without the HTTP plumbing. A refusal is a *RefusalError; compare it
+// with errors.Is against ErrMissingToken, ErrInvalidToken, ….
+func (g *Guard) Authenticate(r *http.Request) (Session, error) {
+	return g.check(r, true)
+}
+
+// Peek is Authenticate without the touch (Store.Peek): it never extends the
+// session. Use it for "how long is left?" polls.
+func (g *Guard) Peek(r *http.Request) (Session, error) {
+	return g.check(r, false)
+}
+
+// Middleware lets a request through to next only when it carries a live
+// session, which it records as activity. next gets a copy of the request
+// whose context holds the Session ([SessionFrom]). Refusals go to
+// Config.Deny, and next does not run. It fails closed: a store error is a 503.
+//
+// Every request needs a session, including CORS preflights (OPTIONS without
+// credentials): put a CORS handler outside the guard, not inside it.
+func (g *Guard) Middleware(next http.Handler) http.Handler {
+	return g.handler(next, true)
+}
+
+// PeekMiddleware is Middleware without the touch: the session is checked but
+// never extended, and the remaining times are as they were.
+func (g *Guard) PeekMiddleware(next http.Handler) http.Handler {
+	return g.handler(next, false)
+}
+
+func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := g.check(r, touch)
+		h := w.Header()
+		setCommonHeaders(h)
+		if err != nil {
+			g.cfg.Deny(w, r, err)
+			return
+		}
+		setSessionHeaders(h, s, g.cfg.WarningThreshold)
+		next.ServeHTTP(w, r.WithContext(WithSession(r.Context(), s)))
+	})
+}
+
+// check is the whole decision.
+func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
+	ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes)
+	if rerr != nil {
+		return Session{}, g.refused(r, rerr)
+	}
+	bearer := ex.source == fromBearer
+
+	var sid string
+	var sub int64
+	if g.jwt != nil {
+		var err error
+		sid, sub, err = g.jwt.verify(ex.token)
+		if err != nil {
+			g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected",
+				slog.String("cause", err.Error()))
+			return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+		}
+	} else if !validOpaqueToken(ex.token) {
+		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+	}
+
+	scope := pgstore.Scope{AppType: g.cfg.AppType}
+	if g.cfg.Tenant != nil {
+		tid, err := g.cfg.Tenant(r)
+		if err != nil || tid <= 0 {
+			// A tenant id <= 0 would be pgstore.NoTenant, which the store
+			// reads as "any tenant": refuse instead of widening the scope.
+			return Session{}, g.refused(r, refuse(ErrBadTenant, false))
+		}
+		scope.TenantID = tid
+	}
+
+	hash := hashToken(ex.token)
+	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	defer cancel()
+	var st pgstore.Status
+	var err error
+	if touch {
+		st, err = g.cfg.Store.Validate(ctx, hash, scope)
+	} else {
+		st, err = g.cfg.Store.Peek(ctx, hash, scope)
+	}
+	if err != nil {
+		return Session{}, g.refused(r, unavailable(err, bearer, ex.token, hash))
+	}
+
+	switch st.State {
+	case pgstore.StateValid:
+	case pgstore.StateUnknown:
+		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+	case pgstore.StateIdle:
+		return Session{}, g.refused(r, refuse(ErrIdleTimeout, bearer))
+	case pgstore.StateAbsolute:
+		return Session{}, g.refused(r, refuse(ErrAbsoluteTimeout, bearer))
+	case pgstore.StateRevoked:
+		e := refuse(ErrRevoked, bearer)
+		e.EndReason = cleanEndReason(st.EndReason)
+		return Session{}, g.refused(r, e)
+	case pgstore.StateWrongApp:
+		return Session{}, g.refused(r, refuse(ErrWrongApp, bearer))
+	case pgstore.StateWrongTenant:
+		return Session{}, g.refused(r, refuse(ErrWrongTenant, bearer))
+	default:
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store returned an unknown state",
+			slog.String("state", cleanEndReason(string(st.State))))
+		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+	}
+
+	// Defence in depth: the store said valid; make sure it answered the
+	// question that was asked.
+	switch {
+	case scope.AppType != "" && st.AppType != scope.AppType:
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store accepted a session outside the app scope")
+		return Session{}, g.refused(r, refuse(ErrWrongApp, bearer))
+	case scope.TenantID != pgstore.NoTenant && st.TenantID != scope.TenantID:
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store accepted a session outside the tenant scope")
+		return Session{}, g.refused(r, refuse(ErrWrongTenant, bearer))
+	case g.jwt != nil && (!strings.EqualFold(st.SessionID, sid) || st.UserID != sub):
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sessionguard: jwt sid/sub do not match the session row")
+		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+	}
+
+	return Session{
+		ID:                st.SessionID,
+		UserID:            st.UserID,
+		TenantID:          st.TenantID,
+		AppType:           st.AppType,
+		CreatedAt:         st.CreatedAt,
+		LastActivityAt:    st.LastActivityAt,
+		IdleExpiresAt:     st.IdleExpiresAt,
+		AbsoluteExpiresAt: st.AbsoluteExpiresAt,
+		IdleTimeout:       st.IdleTimeout,
+		IdleRemaining:     st.IdleRemaining(),
+		AbsoluteRemaining: st.AbsoluteRemaining(),
+		Bearer:            bearer,
+		tokenHash:         hash,
+	}, nil
+}
+
+// refused logs a refusal and returns it. Never logged: the token, its hash,
+// the cookie.
+func (g *Guard) refused(r *http.Request, e *RefusalError) error {
+	level := slog.LevelInfo
+	switch {
+	case e.Reason == ReasonMissing:
+		level = slog.LevelDebug
+	case errors.Is(e, ErrUnavailable):
+		level = slog.LevelError
+	}
+	ctx := r.Context()
+	if !g.cfg.Logger.Enabled(ctx, level) {
+		return e
+	}
+	app := string(g.cfg.AppType)
+	if app == "" {
+		app = "any"
+	}
+	attrs := []slog.Attr{
+		slog.String("reason", e.Reason),
+		slog.Int("status", e.Status),
+		slog.String("app", app),
+		slog.String("remote_addr", g.cfg.ClientIP(r)),
+	}
+	if e.EndReason != "" {
+		attrs = append(attrs, slog.String("end_reason", e.EndReason))
+	}
+	if e.causeMsg != "" {
+		attrs = append(attrs, slog.String("error", e.causeMsg))
+	}
+	g.cfg.Logger.LogAttrs(ctx, level, "sessionguard: request refused", attrs...)
+	return e
+}

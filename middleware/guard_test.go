@@ -1,0 +1,555 @@
+package middleware_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// opaque returns a well-formed opaque token whose bytes are all b.
+func opaque(b byte) string {
+	return base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32))
+}
+
+var (
+	tokA = opaque(1)
+	tokB = opaque(2)
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
+func newGuard(t *testing.T, st middleware.Store, mod func(*middleware.Config)) *middleware.Guard {
+	t.Helper()
+	cfg := middleware.Config{Store: st, Logger: discard}
+	if mod != nil {
+		mod(&cfg)
+	}
+	g, err := middleware.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return g
+}
+
+// probe is a handler that records whether it ran and the session it saw.
+type probe struct {
+	mu      sync.Mutex
+	ran     int
+	session middleware.Session
+	ok      bool
+}
+
+func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ran++
+	p.session, p.ok = middleware.SessionFrom(r.Context())
+	_, _ = io.WriteString(w, "ok")
+}
+
+func request(cookies []string, auth ...string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range cookies {
+		r.Header.Add("Cookie", c)
+	}
+	for _, a := range auth {
+		r.Header.Add("Authorization", a)
+	}
+	return r
+}
+
+func cookie(v string) []string { return []string{"__Host-session=" + v} }
+
+type body struct {
+	Error     string `json:"error"`
+	Reason    string `json:"reason"`
+	EndReason string `json:"end_reason"`
+}
+
+func decodeBody(t *testing.T, rec *httptest.ResponseRecorder) body {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type = %q, want application/json", ct)
+	}
+	var b body
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+		t.Fatalf("body %q: %v", rec.Body.String(), err)
+	}
+	return b
+}
+
+// TestRefusedWithoutStoreCall covers every request the guard must refuse
+// before asking the store anything.
+func TestRefusedWithoutStoreCall(t *testing.T) {
+	long := strings.Repeat("A", 4097)
+	tests := []struct {
+		name      string
+		r         *http.Request
+		reason    string
+		challenge string // expected WWW-Authenticate, "" for none
+	}{
+		{"no credentials", request(nil), "missing", `Bearer realm="sessionguard"`},
+		{"other cookies only", request([]string{"theme=dark; lang=en"}), "missing", `Bearer realm="sessionguard"`},
+		{"basic auth only", request(nil, "Basic dXNlcjpwYXNz"), "missing", `Bearer realm="sessionguard"`},
+		{"empty cookie", request(cookie("")), "invalid", ""},
+		{"short cookie", request(cookie("abc")), "invalid", ""},
+		{"oversized cookie", request(cookie(long)), "invalid", ""},
+		{"oversized bearer", request(nil, "Bearer "+long), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"padded token", request(cookie(tokA + "=")), "invalid", ""},
+		{"non-canonical base64", request(cookie(tokA[:42] + "B")), "invalid", ""},
+		{"44 chars", request(cookie(tokA + "A")), "invalid", ""},
+		{"jwt in opaque mode", request(nil, "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"two cookies in one header", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokA}), "invalid", ""},
+		{"two cookies in two headers", request([]string{"__Host-session=" + tokA, "__Host-session=" + tokB}), "invalid", ""},
+		{"cookie and bearer differ", request(cookie(tokA), "Bearer "+tokB), "invalid", ""},
+		{"two authorization headers", request(nil, "Bearer "+tokA, "Bearer "+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"bearer without token", request(nil, "Bearer"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"bearer double space", request(nil, "Bearer  "+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"bearer tab", request(nil, "Bearer\t"+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"bearer trailing junk", request(nil, "Bearer "+tokA+" x"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"NUL in bearer", request(nil, "Bearer "+tokA[:20]+"\x00"+tokA[21:]), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"NUL in cookie", request(cookie(tokA[:42] + "\x00")), "invalid", ""},
+		{"invalid UTF-8 in cookie", request(cookie(tokA[:41] + "\xff\xfe")), "invalid", ""},
+		{"invalid UTF-8 in bearer", request(nil, "Bearer \xc3\x28"+tokA[2:]), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"SQL in cookie", request(cookie("' OR '1'='1' --")), "invalid", ""},
+		{"SQL in bearer", request(nil, "Bearer x';DROP TABLE sessions;--"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"SQL of token length", request(cookie("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'OR'1'='1")), "invalid", ""},
+		{"quoted cookie", request(cookie(`"` + tokA + `"`)), "invalid", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			g := newGuard(t, st, nil)
+			var p probe
+			rec := httptest.NewRecorder()
+			g.Middleware(&p).ServeHTTP(rec, tt.r)
+
+			if rec.Code != http.StatusUnauthorized {
+				t.Errorf("status = %d, want 401", rec.Code)
+			}
+			if p.ran != 0 {
+				t.Error("handler ran")
+			}
+			if n := st.totalCalls(); n != 0 {
+				t.Errorf("store calls = %d, want 0", n)
+			}
+			b := decodeBody(t, rec)
+			if b.Reason != tt.reason || b.Error != "session_invalid" {
+				t.Errorf("body = %+v, want reason %q", b, tt.reason)
+			}
+			if got := rec.Header().Get("X-Session-End-Reason"); got != tt.reason {
+				t.Errorf("X-Session-End-Reason = %q, want %q", got, tt.reason)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != tt.challenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.challenge)
+			}
+			if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control = %q", got)
+			}
+
+			// The plain decision agrees.
+			_, err := g.Authenticate(tt.r)
+			want := middleware.ErrInvalidToken
+			if tt.reason == "missing" {
+				want = middleware.ErrMissingToken
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("Authenticate error = %v, want %v", err, want)
+			}
+			if n := st.totalCalls(); n != 0 {
+				t.Errorf("store calls after Authenticate = %d, want 0", n)
+			}
+		})
+	}
+}
+
+func seedSession(st *fakeStore, token string, app pgstore.AppType, tenant int64) {
+	st.seed(token, pgstore.NewSession{UserID: 42, TenantID: tenant, AppType: app})
+}
+
+func TestValidSession(t *testing.T) {
+	tests := []struct {
+		name string
+		r    func() *http.Request
+		via  bool // Session.Bearer
+	}{
+		{"cookie", func() *http.Request { return request(cookie(tokA)) }, false},
+		{"bearer", func() *http.Request { return request(nil, "Bearer "+tokA) }, true},
+		{"bearer scheme any case", func() *http.Request { return request(nil, "bEARER "+tokA) }, true},
+		{"cookie among others", func() *http.Request {
+			return request([]string{"a=b; __Host-session=" + tokA + "; c=d"})
+		}, false},
+		{"cookie and identical bearer", func() *http.Request { return request(cookie(tokA), "Bearer "+tokA) }, false},
+		{"cookie and basic auth", func() *http.Request { return request(cookie(tokA), "Basic dXNlcjpwYXNz") }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, pgstore.ControlPanel, pgstore.NoTenant)
+			st.advance(time.Hour)
+			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel })
+
+			var p probe
+			// An outer handler that already varies on Accept-Encoding.
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Vary", "Accept-Encoding")
+				g.Middleware(&p).ServeHTTP(w, r)
+			})
+			r := tt.r()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+
+			if rec.Code != http.StatusOK || p.ran != 1 {
+				t.Fatalf("status %d, handler ran %d times; body %s", rec.Code, p.ran, rec.Body)
+			}
+			if _, ok := middleware.SessionFrom(r.Context()); ok {
+				t.Error("the caller's request was given a session")
+			}
+			if !p.ok {
+				t.Fatal("no session in the handler's context")
+			}
+			s := p.session
+			if s.UserID != 42 || s.AppType != pgstore.ControlPanel || s.TenantID != 0 || s.ID == "" || s.Bearer != tt.via {
+				t.Errorf("session = %v (bearer %v)", s, s.Bearer)
+			}
+			if s.IdleRemaining != 4*time.Hour || s.AbsoluteRemaining != 7*time.Hour {
+				t.Errorf("remaining = %v / %v, want 4h (after touch) / 7h", s.IdleRemaining, s.AbsoluteRemaining)
+			}
+			h2 := rec.Header()
+			for k, want := range map[string]string{
+				"X-Session-Idle-Remaining":     "14400",
+				"X-Session-Absolute-Remaining": "25200",
+				"X-Session-Warning-Threshold":  "300",
+				"Cache-Control":                "no-store",
+			} {
+				if got := h2.Get(k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			if got := strings.Join(h2.Values("Vary"), ", "); got != "Accept-Encoding, Cookie, Authorization" {
+				t.Errorf("Vary = %q", got)
+			}
+			expose := strings.Join(h2.Values("Access-Control-Expose-Headers"), ", ")
+			for _, name := range []string{"X-Session-Idle-Remaining", "X-Session-Absolute-Remaining", "X-Session-Warning-Threshold", "X-Session-End-Reason"} {
+				if !strings.Contains(expose, name) {
+					t.Errorf("Access-Control-Expose-Headers %q lacks %s", expose, name)
+				}
+			}
+			if v, p := st.callCount("Validate"), st.callCount("Peek"); v != 1 || p != 0 {
+				t.Errorf("Validate %d, Peek %d calls; want 1, 0", v, p)
+			}
+		})
+	}
+}
+
+func TestPeekNeverExtends(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, pgstore.ControlPanel, pgstore.NoTenant)
+	g := newGuard(t, st, nil)
+	var p probe
+
+	st.advance(3 * time.Hour)
+	rec := httptest.NewRecorder()
+	g.PeekMiddleware(&p).ServeHTTP(rec, request(cookie(tokA)))
+	if rec.Code != http.StatusOK || p.ran != 1 {
+		t.Fatalf("peek: status %d, ran %d", rec.Code, p.ran)
+	}
+	if got := rec.Header().Get("X-Session-Idle-Remaining"); got != "3600" {
+		t.Errorf("peek X-Session-Idle-Remaining = %q, want 3600 (untouched)", got)
+	}
+	if v, pk := st.callCount("Validate"), st.callCount("Peek"); v != 0 || pk != 1 {
+		t.Errorf("Validate %d, Peek %d calls; want 0, 1", v, pk)
+	}
+
+	// Had the peek touched, the session would live until 7h; it ends at 4h.
+	st.advance(time.Hour)
+	_, err := g.Peek(request(cookie(tokA)))
+	if !errors.Is(err, middleware.ErrIdleTimeout) {
+		t.Errorf("after 4h with only peeks: %v, want ErrIdleTimeout", err)
+	}
+}
+
+func TestTouchExtends(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, pgstore.ControlPanel, pgstore.NoTenant)
+	g := newGuard(t, st, nil)
+	st.advance(3 * time.Hour)
+	if _, err := g.Authenticate(request(cookie(tokA))); err != nil {
+		t.Fatal(err)
+	}
+	st.advance(3 * time.Hour)
+	s, err := g.Authenticate(request(cookie(tokA)))
+	if err != nil {
+		t.Fatalf("6h after sign-in, active every 3h: %v", err)
+	}
+	if s.IdleRemaining != 4*time.Hour || s.AbsoluteRemaining != 2*time.Hour {
+		t.Errorf("remaining = %v / %v, want 4h / 2h", s.IdleRemaining, s.AbsoluteRemaining)
+	}
+}
+
+func TestStoreStates(t *testing.T) {
+	tests := []struct {
+		name      string
+		prepare   func(st *fakeStore)
+		status    int
+		err       *middleware.RefusalError
+		reason    string
+		endReason string
+	}{
+		{"unknown session", func(st *fakeStore) {}, 401, middleware.ErrInvalidToken, "invalid", ""},
+		{"idle timeout", func(st *fakeStore) {
+			seedSession(st, tokA, pgstore.ControlPanel, 0)
+			st.advance(4*time.Hour + time.Second)
+		}, 401, middleware.ErrIdleTimeout, "idle_timeout", ""},
+		{"absolute timeout", func(st *fakeStore) {
+			st.seed(tokA, pgstore.NewSession{UserID: 42, AppType: pgstore.ControlPanel, IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour})
+			st.advance(time.Hour)
+		}, 401, middleware.ErrAbsoluteTimeout, "absolute_timeout", ""},
+		{"revoked by admin", func(st *fakeStore) {
+			seedSession(st, tokA, pgstore.ControlPanel, 0)
+			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), pgstore.ReasonAdminRevoke)
+		}, 401, middleware.ErrRevoked, "revoked", "admin_revoke"},
+		{"revoked by password change", func(st *fakeStore) {
+			seedSession(st, tokA, pgstore.ControlPanel, 0)
+			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), pgstore.ReasonPasswordChange)
+		}, 401, middleware.ErrRevoked, "revoked", "password_change"},
+		{"revoked with an odd reason", func(st *fakeStore) {
+			seedSession(st, tokA, pgstore.ControlPanel, 0)
+			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), "Mallory's <script>")
+		}, 401, middleware.ErrRevoked, "revoked", "other"},
+		{"wrong app", func(st *fakeStore) { seedSession(st, tokA, pgstore.TenantApp, 7) }, 403, middleware.ErrWrongApp, "wrong_app", ""},
+		{"unknown state", func(st *fakeStore) {
+			seedSession(st, tokA, pgstore.ControlPanel, 0)
+			st.override = func(s pgstore.Status) pgstore.Status { s.State = "maybe"; return s }
+		}, 401, middleware.ErrInvalidToken, "invalid", ""},
+		{"store says valid for another app", func(st *fakeStore) {
+			seedSession(st, tokA, pgstore.TenantApp, 7)
+			st.override = func(s pgstore.Status) pgstore.Status { s.State = pgstore.StateValid; return s }
+		}, 403, middleware.ErrWrongApp, "wrong_app", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			tt.prepare(st)
+			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel })
+			var p probe
+			rec := httptest.NewRecorder()
+			g.Middleware(&p).ServeHTTP(rec, request(nil, "Bearer "+tokA))
+			if rec.Code != tt.status || p.ran != 0 {
+				t.Fatalf("status %d, handler ran %d; want %d, 0", rec.Code, p.ran, tt.status)
+			}
+			b := decodeBody(t, rec)
+			if b.Reason != tt.reason || b.EndReason != tt.endReason {
+				t.Errorf("body = %+v, want reason %q end_reason %q", b, tt.reason, tt.endReason)
+			}
+			wantChallenge := `Bearer realm="sessionguard", error="invalid_token"`
+			if tt.status == 403 {
+				wantChallenge = `Bearer realm="sessionguard", error="insufficient_scope"`
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != wantChallenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, wantChallenge)
+			}
+			_, err := g.Authenticate(request(cookie(tokA)))
+			if !errors.Is(err, tt.err) {
+				t.Errorf("Authenticate: %v, want %v", err, tt.err)
+			}
+			var re *middleware.RefusalError
+			if !errors.As(err, &re) || re.Status != tt.status || re.EndReason != tt.endReason || re.Bearer {
+				t.Errorf("refusal = %#v", re)
+			}
+		})
+	}
+}
+
+func TestTenantScope(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, pgstore.TenantApp, 7)
+	seedSession(st, tokB, pgstore.ControlPanel, pgstore.NoTenant)
+	g := newGuard(t, st, func(c *middleware.Config) {
+		c.AppType = pgstore.TenantApp
+		c.Tenant = func(r *http.Request) (int64, error) {
+			return strconv.ParseInt(r.PathValue("tenant"), 10, 64)
+		}
+	})
+	var p probe
+	mux := http.NewServeMux()
+	mux.Handle("/t/{tenant}/", g.Middleware(&p))
+
+	tests := []struct {
+		name   string
+		path   string
+		token  string
+		status int
+		reason string
+		calls  int
+	}{
+		{"own tenant", "/t/7/home", tokA, 200, "", 1},
+		{"other tenant", "/t/8/home", tokA, 403, "wrong_tenant", 1},
+		{"control panel session on tenant route", "/t/7/home", tokB, 403, "wrong_app", 1},
+		{"unresolvable tenant", "/t/seven/home", tokA, 400, "bad_tenant", 0},
+		{"tenant zero would mean any", "/t/0/home", tokA, 400, "bad_tenant", 0},
+		{"negative tenant", "/t/-7/home", tokA, 400, "bad_tenant", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := st.totalCalls()
+			ranBefore := p.ran
+			r := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			r.Header.Set("Cookie", "__Host-session="+tt.token)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, r)
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			if n := st.totalCalls() - before; n != tt.calls {
+				t.Errorf("store calls = %d, want %d", n, tt.calls)
+			}
+			if tt.status == 200 {
+				if p.ran != ranBefore+1 || p.session.TenantID != 7 {
+					t.Errorf("handler ran %d, session %v", p.ran-ranBefore, p.session)
+				}
+				return
+			}
+			if p.ran != ranBefore {
+				t.Error("handler ran")
+			}
+			if b := decodeBody(t, rec); b.Reason != tt.reason {
+				t.Errorf("reason = %q, want %q", b.Reason, tt.reason)
+			}
+		})
+	}
+}
+
+func TestStoreIgnoringTenantScopeIsRefused(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, pgstore.TenantApp, 7)
+	st.override = func(s pgstore.Status) pgstore.Status {
+		if s.State == pgstore.StateWrongTenant {
+			s.State = pgstore.StateValid
+		}
+		return s
+	}
+	g := newGuard(t, st, func(c *middleware.Config) {
+		c.AppType = pgstore.TenantApp
+		c.Tenant = func(*http.Request) (int64, error) { return 8, nil }
+	})
+	_, err := g.Authenticate(request(cookie(tokA)))
+	if !errors.Is(err, middleware.ErrWrongTenant) {
+		t.Fatalf("got %v, want ErrWrongTenant", err)
+	}
+}
+
+func TestStoreFailureIs503(t *testing.T) {
+	errDown := errors.New("connection refused")
+	tests := []struct {
+		name    string
+		prepare func(st *fakeStore)
+		cause   error
+	}{
+		{"store error", func(st *fakeStore) { st.setErr(errDown) }, errDown},
+		{"store too slow", func(st *fakeStore) { st.block = true }, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		for _, peek := range []bool{false, true} {
+			t.Run(tt.name+"/peek="+strconv.FormatBool(peek), func(t *testing.T) {
+				st := newFakeStore()
+				seedSession(st, tokA, pgstore.ControlPanel, 0)
+				tt.prepare(st)
+				g := newGuard(t, st, func(c *middleware.Config) { c.StoreTimeout = 20 * time.Millisecond })
+				mw := g.Middleware
+				if peek {
+					mw = g.PeekMiddleware
+				}
+				var p probe
+				rec := httptest.NewRecorder()
+				mw(&p).ServeHTTP(rec, request(cookie(tokA)))
+				if rec.Code != http.StatusServiceUnavailable || p.ran != 0 {
+					t.Fatalf("status %d, handler ran %d; want 503, 0", rec.Code, p.ran)
+				}
+				if got := rec.Header().Get("Retry-After"); got != "1" {
+					t.Errorf("Retry-After = %q", got)
+				}
+				if b := decodeBody(t, rec); b.Error != "unavailable" || b.Reason != "unavailable" {
+					t.Errorf("body = %+v", b)
+				}
+				if strings.Contains(rec.Body.String(), tt.cause.Error()) {
+					t.Errorf("body %q reveals the store error", rec.Body)
+				}
+				_, err := g.Authenticate(request(cookie(tokA)))
+				if !errors.Is(err, middleware.ErrUnavailable) || !errors.Is(err, tt.cause) {
+					t.Errorf("Authenticate: %v, want ErrUnavailable wrapping %v", err, tt.cause)
+				}
+			})
+		}
+	}
+}
+
+func TestCustomDeny(t *testing.T) {
+	st := newFakeStore()
+	var got error
+	g := newGuard(t, st, func(c *middleware.Config) {
+		c.Deny = func(w http.ResponseWriter, r *http.Request, err error) {
+			got = err
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		}
+	})
+	var p probe
+	rec := httptest.NewRecorder()
+	g.Middleware(&p).ServeHTTP(rec, request(nil))
+	if rec.Code != http.StatusSeeOther || p.ran != 0 || !errors.Is(got, middleware.ErrMissingToken) {
+		t.Fatalf("status %d, ran %d, err %v", rec.Code, p.ran, got)
+	}
+	if rec.Header().Get("Cache-Control") != "no-store" {
+		t.Error("refusal without Cache-Control: no-store")
+	}
+}
+
+// TestConcurrent runs many requests at once, for the race detector.
+func TestConcurrent(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, pgstore.ControlPanel, 0)
+	g := newGuard(t, st, nil)
+	srv := httptest.NewServer(g.Middleware(&probe{}))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok := tokA
+			if i%2 == 1 {
+				tok = tokB
+			}
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = resp.Body.Close()
+			want := http.StatusOK
+			if tok == tokB {
+				want = http.StatusUnauthorized
+			}
+			if resp.StatusCode != want {
+				t.Errorf("status %d, want %d", resp.StatusCode, want)
+			}
+		}()
+	}
+	wg.Wait()
+}

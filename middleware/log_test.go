@@ -1,0 +1,140 @@
+package middleware_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// leakyStore is a careless store whose errors quote the token hash.
+type leakyStore struct{}
+
+func (leakyStore) Create(_ context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error) {
+	return pgstore.SessionInfo{}, fmt.Errorf("insert %s: connection reset", n.TokenHash)
+}
+func (leakyStore) Validate(_ context.Context, h string, _ pgstore.Scope) (pgstore.Status, error) {
+	return pgstore.Status{}, fmt.Errorf("validate %s: connection reset", h)
+}
+func (leakyStore) Peek(_ context.Context, h string, _ pgstore.Scope) (pgstore.Status, error) {
+	return pgstore.Status{}, fmt.Errorf("peek %s: connection reset", h)
+}
+func (leakyStore) Revoke(_ context.Context, h, _ string) (bool, error) {
+	return false, fmt.Errorf("revoke %s: connection reset", h)
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestNoSecretsInLogsOrErrors drives every path that logs or returns an
+// error, with a debug-level logger, and looks for tokens and hashes in the
+// output and in every error string.
+func TestNoSecretsInLogsOrErrors(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var secrets []string // tokens and their hashes
+	var errs []string
+	note := func(err error) {
+		if err != nil {
+			errs = append(errs, err.Error(), fmt.Sprintf("%v %+v %#v", err, err, err))
+		}
+	}
+	addSecret := func(tok string) string {
+		secrets = append(secrets, tok, sha256Hex(tok))
+		return tok
+	}
+
+	// Opaque mode, a healthy store.
+	st := newFakeStore()
+	g := newGuard(t, st, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel; c.Logger = logger })
+	tok, s, err := g.SignIn(httptest.NewRecorder(), request(nil), middleware.SignIn{UserID: 42})
+	note(err)
+	addSecret(tok)
+	_, err = g.Authenticate(request(cookie(tok)))
+	note(err)
+	logger.Info("session", "s", s)
+	errs = append(errs, fmt.Sprintf("%v %+v %#v %s", s, s, s, s))
+	for _, bad := range []string{addSecret(tokB), addSecret("not-a-token"), addSecret(strings.Repeat("Z", 5000))} {
+		_, err = g.Authenticate(request(cookie(bad)))
+		note(err)
+		_, err = g.Authenticate(request(nil, "Bearer "+bad))
+		note(err)
+	}
+	seedSession(st, addSecret(opaque(9)), pgstore.TenantApp, 3)
+	_, err = g.Authenticate(request(cookie(opaque(9))))
+	note(err)
+	note(g.SignOut(httptest.NewRecorder(), request(cookie(tok))))
+	_, err = g.Authenticate(request(cookie(tok)))
+	note(err)
+
+	// A store whose errors quote the hash.
+	lg := newGuard(t, leakyStore{}, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel; c.Logger = logger })
+	leak := addSecret(opaque(5))
+	_, err = lg.Authenticate(request(cookie(leak)))
+	note(err)
+	_, err = lg.Peek(request(nil, "Bearer "+leak))
+	note(err)
+	note(lg.SignOut(httptest.NewRecorder(), request(cookie(leak))))
+	_, _, err = lg.SignIn(httptest.NewRecorder(), request(cookie(leak)), middleware.SignIn{UserID: 42})
+	note(err)
+	rec := httptest.NewRecorder()
+	lg.Middleware(&probe{}).ServeHTTP(rec, request(cookie(leak)))
+	errs = append(errs, rec.Body.String())
+
+	// JWT mode: forged and expired tokens.
+	jg := newGuard(t, newFakeStore(), func(c *middleware.Config) { c.JWT = hmacJWT(); c.Logger = logger })
+	forged := addSecret(sign(t, jwt.SigningMethodHS256, "k2", []byte("wrong secret, wrong secret, wrong!"), claims("6f1c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7e", time.Now())))
+	expired := addSecret(sign(t, jwt.SigningMethodHS256, "k2", hmacNew, claims("6f1c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7e", time.Now().Add(-9*time.Hour))))
+	for _, bad := range []string{forged, expired} {
+		_, err = jg.Authenticate(request(cookie(bad)))
+		note(err)
+	}
+
+	out := logs.String()
+	for _, want := range []string{"request refused", "jwt rejected", "sign in failed", "sign out failed", "[REDACTED]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q; the test is not exercising what it claims:\n%s", want, out)
+		}
+	}
+	for _, sec := range secrets {
+		if len(sec) < 8 {
+			continue
+		}
+		if strings.Contains(out, sec) {
+			t.Errorf("a token or hash appears in the log:\n%s", out)
+		}
+		for _, e := range errs {
+			if strings.Contains(e, sec) {
+				t.Errorf("a token or hash appears in %q", e)
+			}
+		}
+	}
+	if len(errs) < 15 {
+		t.Errorf("only %d error strings collected", len(errs))
+	}
+}

@@ -1,0 +1,186 @@
+package middleware
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Reasons carried by a [RefusalError]. They are the machine-readable "reason"
+// of the default refusal body and of the X-Session-End-Reason header.
+const (
+	ReasonMissing         = "missing"
+	ReasonInvalid         = "invalid"
+	ReasonIdleTimeout     = "idle_timeout"
+	ReasonAbsoluteTimeout = "absolute_timeout"
+	ReasonRevoked         = "revoked"
+	ReasonWrongApp        = "wrong_app"
+	ReasonWrongTenant     = "wrong_tenant"
+	ReasonBadTenant       = "bad_tenant"
+	ReasonUnavailable     = "unavailable"
+)
+
+// RefusalError is why a request was not authenticated. Compare it with the
+// sentinels below through errors.Is (which matches on Reason, whatever the
+// EndReason), or read it with errors.As.
+//
+// Its Error text never contains a token, a token hash or a cookie value.
+type RefusalError struct {
+	Status    int    // HTTP status for the response: 400, 401, 403 or 503
+	Reason    string // one of the Reason… constants
+	EndReason string // for ReasonRevoked: why the session ended ("logout", "admin_revoke", …)
+	// Bearer is true when the client is a bearer client: the token came from
+	// the Authorization header, or there was no token and no session cookie.
+	// The default Deny adds WWW-Authenticate for those.
+	Bearer bool
+
+	cause    error  // the store error, for ErrUnavailable
+	causeMsg string // cause.Error() with the token and hash redacted
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrMissingToken    = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonMissing}
+	ErrInvalidToken    = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonInvalid}
+	ErrIdleTimeout     = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonIdleTimeout}
+	ErrAbsoluteTimeout = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonAbsoluteTimeout}
+	ErrRevoked         = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonRevoked}
+	ErrWrongApp        = &RefusalError{Status: http.StatusForbidden, Reason: ReasonWrongApp}
+	ErrWrongTenant     = &RefusalError{Status: http.StatusForbidden, Reason: ReasonWrongTenant}
+	// ErrBadTenant: the route's tenant could not be resolved (Config.Tenant
+	// failed or gave no tenant).
+	ErrBadTenant = &RefusalError{Status: http.StatusBadRequest, Reason: ReasonBadTenant}
+	// ErrUnavailable: the store failed or did not answer in time. The
+	// returned error wraps the store's error (errors.Unwrap); the default
+	// response body never includes it.
+	ErrUnavailable = &RefusalError{Status: http.StatusServiceUnavailable, Reason: ReasonUnavailable}
+)
+
+func (e *RefusalError) Error() string {
+	msg := "middleware: session refused: " + e.Reason
+	if e.EndReason != "" {
+		msg += " (" + e.EndReason + ")"
+	}
+	if e.causeMsg != "" {
+		msg += ": " + e.causeMsg
+	}
+	return msg
+}
+
+// Is matches a RefusalError of the same Reason.
+func (e *RefusalError) Is(target error) bool {
+	t, ok := target.(*RefusalError)
+	return ok && t.Reason == e.Reason
+}
+
+// Unwrap returns the store error behind an ErrUnavailable refusal.
+func (e *RefusalError) Unwrap() error { return e.cause }
+
+// refuse makes a fresh refusal from a sentinel.
+func refuse(sentinel *RefusalError, bearer bool) *RefusalError {
+	return &RefusalError{Status: sentinel.Status, Reason: sentinel.Reason, Bearer: bearer}
+}
+
+// unavailable wraps a store error. secrets (the token and its hash) are
+// redacted from the message, in case a store puts its arguments in its errors.
+func unavailable(cause error, bearer bool, secrets ...string) *RefusalError {
+	e := refuse(ErrUnavailable, bearer)
+	e.cause = cause
+	e.causeMsg = redact(cause.Error(), secrets...)
+	return e
+}
+
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	return s
+}
+
+// cleanEndReason keeps a store-provided end reason only when it is a short
+// identifier ([a-z0-9_.-], at most 50 bytes, as in sessions.revoke_reason), so
+// that it is safe in a header, a log line and a JSON body; anything else
+// becomes "other".
+func cleanEndReason(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > 50 {
+		return "other"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return "other"
+		}
+	}
+	return s
+}
+
+// refusalBody is the default JSON refusal.
+type refusalBody struct {
+	Error     string `json:"error"`
+	Reason    string `json:"reason"`
+	EndReason string `json:"end_reason,omitempty"`
+}
+
+// defaultDeny returns the default Config.Deny for realm.
+//
+// It writes application/json {"error":…,"reason":…,"end_reason":…} with the
+// refusal's status, X-Session-End-Reason, Cache-Control: no-store, and for
+// bearer clients a WWW-Authenticate challenge (RFC 6750: no error attribute
+// when the token was missing, invalid_token for a refused token,
+// insufficient_scope for a session of another app or tenant). A 503 gets
+// Retry-After: 1. Errors that are not a *RefusalError are answered as 503.
+func defaultDeny(realm string) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, _ *http.Request, err error) {
+		var re *RefusalError
+		if !errors.As(err, &re) {
+			re = refuse(ErrUnavailable, false)
+		}
+		h := w.Header()
+		body := refusalBody{Reason: re.Reason, EndReason: cleanEndReason(re.EndReason)}
+		switch re.Status {
+		case http.StatusUnauthorized:
+			body.Error = "session_invalid"
+		case http.StatusForbidden:
+			body.Error = "forbidden"
+		case http.StatusBadRequest:
+			body.Error = "bad_request"
+		default:
+			body.Error = "unavailable"
+		}
+		if re.Bearer {
+			switch re.Status {
+			case http.StatusUnauthorized:
+				if re.Reason == ReasonMissing {
+					h.Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+				} else {
+					h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
+				}
+			case http.StatusForbidden:
+				h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
+			}
+		}
+		status := re.Status
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
+		if status == http.StatusServiceUnavailable {
+			h.Set("Retry-After", "1")
+		}
+		h.Set("X-Session-End-Reason", re.Reason)
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Content-Type-Options", "nosniff")
+		b, _ := json.Marshal(body) // cannot fail: three strings
+		w.WriteHeader(status)
+		_, _ = w.Write(append(b, '\n'))
+	}
+}
+
+// GoString is Error, so that %#v prints no more than Error does.
+func (e *RefusalError) GoString() string { return e.Error() }

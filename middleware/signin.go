@@ -1,0 +1,272 @@
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// SignIn describes a session to open, once the application has checked the
+// user's credentials.
+type SignIn struct {
+	UserID   int64 // required, > 0
+	TenantID int64 // required (> 0) for pgstore.TenantApp; pgstore.NoTenant for none
+	// AppType defaults to the Guard's AppType; required when the Guard has
+	// none. It must equal the Guard's AppType when that is set.
+	AppType pgstore.AppType
+}
+
+// maxUserAgent is the longest User-Agent stored (the store's limit).
+const maxUserAgent = 512
+
+// maxIP is the longest client address stored (sessions.ip_address).
+const maxIP = 45
+
+// SignIn opens a new session for p and returns its token (for bearer
+// clients) and the Session.
+//
+// The token is always brand new: a token the client sent is never reused, so
+// a token planted in a browser before sign-in (session fixation) is never
+// signed in. The session row records the client address (Config.ClientIP)
+// and the User-Agent (made valid UTF-8, truncated to 512 bytes).
+//
+// When w is not nil, SignIn sets the session cookie and Cache-Control:
+// no-store. Because that cookie replaces whatever session cookie the browser
+// had, a well-formed session cookie on r is then revoked with reason
+// "logout" (best effort: a failure is logged, not returned): its owner could
+// no longer reach it, and nobody else should. Other sessions of the user are
+// left alone. r may be nil (no address, no User-Agent, nothing revoked).
+//
+// SignIn does not call Config.Tenant: the caller, who checked the
+// credentials, says which tenant the session is for.
+//
+// A store failure is an error matching ErrUnavailable.
+func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token string, s Session, err error) {
+	app := p.AppType
+	if app == "" {
+		app = g.cfg.AppType
+	}
+	switch {
+	case p.UserID <= 0:
+		return "", Session{}, errors.New("middleware: sign in: UserID must be positive")
+	case app == "":
+		return "", Session{}, errors.New("middleware: sign in: AppType is required")
+	case !app.Valid():
+		return "", Session{}, fmt.Errorf("middleware: sign in: unknown AppType %q", app)
+	case g.cfg.AppType != "" && app != g.cfg.AppType:
+		return "", Session{}, fmt.Errorf("middleware: sign in: AppType %q on a Guard for %q", app, g.cfg.AppType)
+	case p.TenantID < 0:
+		return "", Session{}, errors.New("middleware: sign in: TenantID is negative")
+	case app == pgstore.TenantApp && p.TenantID == pgstore.NoTenant:
+		return "", Session{}, errors.New("middleware: sign in: a tenant_app session needs a TenantID")
+	}
+
+	sid, err := newUUID()
+	if err != nil {
+		return "", Session{}, err
+	}
+	if g.jwt != nil {
+		token, err = g.jwt.sign(sid, p.UserID, g.now(), g.cfg.AbsoluteTimeout)
+		if err != nil {
+			return "", Session{}, err
+		}
+		if len(token) > g.cfg.MaxTokenBytes {
+			return "", Session{}, fmt.Errorf("middleware: sign in: signed token of %d bytes exceeds MaxTokenBytes", len(token))
+		}
+	} else if token, err = newOpaqueToken(); err != nil {
+		return "", Session{}, err
+	}
+	hash := hashToken(token)
+
+	n := pgstore.NewSession{
+		ID:              sid,
+		TokenHash:       hash,
+		UserID:          p.UserID,
+		TenantID:        p.TenantID,
+		AppType:         app,
+		IdleTimeout:     g.cfg.IdleTimeout,
+		AbsoluteTimeout: g.cfg.AbsoluteTimeout,
+	}
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+		n.IP = cleanIP(g.cfg.ClientIP(r))
+		n.UserAgent = cleanUserAgent(r.UserAgent())
+	}
+	cctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
+	info, err := g.cfg.Store.Create(cctx, n)
+	cancel()
+	if err != nil {
+		e := unavailable(err, false, token, hash)
+		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: sign in failed", slog.String("error", e.causeMsg))
+		return "", Session{}, e
+	}
+	if !strings.EqualFold(info.ID, sid) || info.UserID != p.UserID || info.TenantID != p.TenantID || info.AppType != app {
+		// The store did not create what was asked; do not hand out a token
+		// for it.
+		g.revoke(ctx, hash, pgstore.ReasonAdminRevoke)
+		return "", Session{}, errors.New("middleware: sign in: the store created a different session than asked")
+	}
+
+	if w != nil {
+		if r != nil {
+			g.revokeReplacedCookie(ctx, r, hash)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.SetCookie(w, g.cookie(token, int(g.cfg.AbsoluteTimeout/time.Second)))
+	}
+
+	s = Session{
+		ID:                info.ID,
+		UserID:            info.UserID,
+		TenantID:          info.TenantID,
+		AppType:           info.AppType,
+		CreatedAt:         info.CreatedAt,
+		LastActivityAt:    info.LastActivityAt,
+		IdleExpiresAt:     info.LastActivityAt.Add(info.IdleTimeout),
+		AbsoluteExpiresAt: info.AbsoluteExpiresAt,
+		IdleTimeout:       info.IdleTimeout,
+		IdleRemaining:     info.IdleTimeout,
+		AbsoluteRemaining: info.AbsoluteExpiresAt.Sub(info.LastActivityAt).Truncate(time.Second),
+		Bearer:            w == nil,
+		tokenHash:         hash,
+	}
+	return token, s, nil
+}
+
+// revokeReplacedCookie revokes the session of the cookie r carried, which a
+// new cookie is about to replace. newHash is never revoked.
+func (g *Guard) revokeReplacedCookie(ctx context.Context, r *http.Request, newHash string) {
+	old, n := findCookie(r.Header[cookieKey], g.cfg.CookieName)
+	if n != 1 || !g.wellFormed(old) {
+		return
+	}
+	if h := hashToken(old); h != newHash {
+		g.revoke(ctx, h, pgstore.ReasonLogout)
+	}
+}
+
+// wellFormed is the format check of the token mode, without verifying a JWT.
+func (g *Guard) wellFormed(token string) bool {
+	if g.jwt != nil {
+		return validTokenChars(token, g.cfg.MaxTokenBytes)
+	}
+	return validOpaqueToken(token)
+}
+
+// revoke revokes hash, best effort, logging a failure.
+func (g *Guard) revoke(ctx context.Context, hash, reason string) {
+	cctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
+	defer cancel()
+	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil {
+		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: revoke failed",
+			slog.String("error", redact(err.Error(), hash)))
+	}
+}
+
+// SignOut ends the request's session with reason "logout" and clears the
+// session cookie (when w is not nil), also when there is no session. The
+// session is the one the middleware put in r's context, else the one of the
+// token r carries (cookie or bearer; a malformed or ambiguous token is
+// ignored). Signing out with no session, or an already ended one, is not an
+// error; a store failure is an error matching ErrUnavailable, and the cookie
+// is cleared anyway.
+func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
+	if w != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		g.ClearCookie(w)
+	}
+	var token, hash string
+	if s, ok := SessionFrom(r.Context()); ok && s.tokenHash != "" {
+		hash = s.tokenHash
+	} else if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil && g.wellFormed(ex.token) {
+		token, hash = ex.token, hashToken(ex.token)
+	}
+	if hash == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	defer cancel()
+	if _, err := g.cfg.Store.Revoke(ctx, hash, pgstore.ReasonLogout); err != nil {
+		e := unavailable(err, false, token, hash)
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
+		return e
+	}
+	return nil
+}
+
+// ClearCookie tells the browser to delete the session cookie: same name and
+// attributes, empty value, Max-Age 0 (sent as "Max-Age=0").
+func (g *Guard) ClearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, g.cookie("", -1))
+}
+
+// cookie returns the session cookie with the fixed attributes. maxAge < 0
+// deletes it.
+func (g *Guard) cookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     g.cfg.CookieName,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   !g.cfg.InsecureCookie,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// newUUID returns a random (version 4) UUID in canonical lowercase form.
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("middleware: random session id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	const hexdig = "0123456789abcdef"
+	out := make([]byte, 0, 36)
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hexdig[c>>4], hexdig[c&0x0f])
+	}
+	return string(out), nil
+}
+
+// cleanIP keeps ip only if it is an IP address that fits sessions.ip_address.
+func cleanIP(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	s := a.String()
+	if len(s) > maxIP {
+		return ""
+	}
+	return s
+}
+
+// cleanUserAgent makes ua storable in a PostgreSQL text column (valid UTF-8,
+// no NUL) and at most maxUserAgent bytes, cut on a character boundary.
+func cleanUserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "\uFFFD")
+	ua = strings.ReplaceAll(ua, "\x00", "")
+	if len(ua) <= maxUserAgent {
+		return ua
+	}
+	cut := maxUserAgent
+	for cut > 0 && !utf8.RuneStart(ua[cut]) {
+		cut--
+	}
+	return ua[:cut]
+}

@@ -1,0 +1,287 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+func panelGuard(t *testing.T, st middleware.Store, mod func(*middleware.Config)) *middleware.Guard {
+	t.Helper()
+	return newGuard(t, st, func(c *middleware.Config) {
+		c.AppType = pgstore.ControlPanel
+		if mod != nil {
+			mod(c)
+		}
+	})
+}
+
+func TestSignInIssuesFreshTokensAndCookie(t *testing.T) {
+	st := newFakeStore()
+	g := panelGuard(t, st, nil)
+	seen := map[string]bool{}
+	for i := range 5 {
+		rec := httptest.NewRecorder()
+		tok, s, err := g.SignIn(rec, request(nil), middleware.SignIn{UserID: 42})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tok) != 43 || seen[tok] {
+			t.Fatalf("token %d: length %d, seen before %v", i, len(tok), seen[tok])
+		}
+		seen[tok] = true
+		want := "__Host-session=" + tok + "; Path=/; Max-Age=28800; HttpOnly; Secure; SameSite=Lax"
+		if got := rec.Header().Values("Set-Cookie"); len(got) != 1 || got[0] != want {
+			t.Errorf("Set-Cookie = %q, want %q", got, want)
+		}
+		if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("Cache-Control = %q", got)
+		}
+		if s.UserID != 42 || s.AppType != pgstore.ControlPanel || s.IdleRemaining != 4*time.Hour || s.AbsoluteRemaining != 8*time.Hour {
+			t.Errorf("session = %v", s)
+		}
+		got, err := g.Authenticate(request(cookie(tok)))
+		if err != nil || got.ID != s.ID {
+			t.Errorf("Authenticate(new token) = %v, %v", got, err)
+		}
+	}
+}
+
+func TestSignInRecordsRequest(t *testing.T) {
+	st := newFakeStore()
+	g := panelGuard(t, st, func(c *middleware.Config) {
+		c.IdleTimeout, c.AbsoluteTimeout = 30*time.Minute, 2*time.Hour
+	})
+	r := request(nil)
+	r.RemoteAddr = "[2001:db8::1]:4431"
+	r.Header.Set("X-Forwarded-For", "203.0.113.9")
+	r.Header.Set("User-Agent", "Mozilla\x00/5.0 \xff"+strings.Repeat("é", 600))
+	tok, _, err := g.SignIn(nil, r, middleware.SignIn{UserID: 42, TenantID: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := st.created[0]
+	if n.TokenHash != sha256Hex(tok) || n.UserID != 42 || n.TenantID != 3 || n.AppType != pgstore.ControlPanel {
+		t.Errorf("created %+v", n)
+	}
+	if n.IP != "2001:db8::1" {
+		t.Errorf("IP = %q, want the RemoteAddr host (X-Forwarded-For not trusted)", n.IP)
+	}
+	if n.IdleTimeout != 30*time.Minute || n.AbsoluteTimeout != 2*time.Hour {
+		t.Errorf("timeouts %v / %v", n.IdleTimeout, n.AbsoluteTimeout)
+	}
+	if len(n.UserAgent) > 512 || !utf8.ValidString(n.UserAgent) || strings.ContainsRune(n.UserAgent, 0) || !strings.HasPrefix(n.UserAgent, "Mozilla/5.0 \uFFFD") {
+		t.Errorf("UserAgent not cleaned: %d bytes, %q…", len(n.UserAgent), n.UserAgent[:20])
+	}
+	if _, err := uuidCheck(n.ID); err != nil {
+		t.Error(err)
+	}
+}
+
+func uuidCheck(s string) (string, error) {
+	if len(s) != 36 || s[14] != '4' || !strings.ContainsRune("89ab", rune(s[19])) {
+		return s, errors.New("session id " + s + " is not a v4 UUID")
+	}
+	return s, nil
+}
+
+// TestSignInFixation: the token a client sends is never the one signed in,
+// and the cookie session it replaces is revoked.
+func TestSignInFixation(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, pgstore.ControlPanel, 0)
+	g := panelGuard(t, st, nil)
+	rec := httptest.NewRecorder()
+	tok, _, err := g.SignIn(rec, request(cookie(tokA), "Bearer "+tokA), middleware.SignIn{UserID: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok == tokA || st.created[0].TokenHash == sha256Hex(tokA) {
+		t.Fatal("SignIn reused the client's token")
+	}
+	if len(st.revokes) != 1 || st.revokes[0] != (fakeRevoke{sha256Hex(tokA), "logout"}) {
+		t.Errorf("revokes = %v, want the replaced cookie's session with logout", st.revokes)
+	}
+	if _, err := g.Authenticate(request(cookie(tokA))); !errors.Is(err, middleware.ErrRevoked) {
+		t.Errorf("old token: %v, want ErrRevoked", err)
+	}
+
+	// A bearer client (w == nil) gets no cookie, so nothing is replaced.
+	st2 := newFakeStore()
+	seedSession(st2, tokA, pgstore.ControlPanel, 0)
+	g2 := panelGuard(t, st2, nil)
+	if _, _, err := g2.SignIn(nil, request(cookie(tokA)), middleware.SignIn{UserID: 42}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st2.revokes) != 0 {
+		t.Errorf("bearer sign-in revoked %v", st2.revokes)
+	}
+}
+
+func TestSignInRejectsBadInput(t *testing.T) {
+	tenantGuard := func(t *testing.T) *middleware.Guard {
+		return newGuard(t, newFakeStore(), func(c *middleware.Config) {
+			c.AppType = pgstore.TenantApp
+			c.Tenant = func(*http.Request) (int64, error) { return 1, nil }
+		})
+	}
+	anyGuard := func(t *testing.T) *middleware.Guard { return newGuard(t, newFakeStore(), nil) }
+	panel := func(t *testing.T) *middleware.Guard { return panelGuard(t, newFakeStore(), nil) }
+	tests := []struct {
+		name  string
+		guard func(*testing.T) *middleware.Guard
+		p     middleware.SignIn
+		want  string
+	}{
+		{"no user", panel, middleware.SignIn{}, "UserID"},
+		{"negative user", panel, middleware.SignIn{UserID: -1}, "UserID"},
+		{"no app type anywhere", anyGuard, middleware.SignIn{UserID: 1}, "AppType is required"},
+		{"unknown app type", anyGuard, middleware.SignIn{UserID: 1, AppType: "x"}, "unknown AppType"},
+		{"other app type than the guard", panel, middleware.SignIn{UserID: 1, AppType: pgstore.TenantApp, TenantID: 1}, "on a Guard for"},
+		{"tenant app without tenant", tenantGuard, middleware.SignIn{UserID: 1}, "needs a TenantID"},
+		{"negative tenant", panel, middleware.SignIn{UserID: 1, TenantID: -2}, "negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			tok, _, err := tt.guard(t).SignIn(rec, request(nil), tt.p)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || tok != "" {
+				t.Errorf("got %q, %v; want an error with %q", tok, err, tt.want)
+			}
+			if rec.Header().Get("Set-Cookie") != "" {
+				t.Error("cookie set on failure")
+			}
+		})
+	}
+}
+
+func TestSignInStoreFailure(t *testing.T) {
+	st := newFakeStore()
+	st.setErr(errors.New("disk full"))
+	g := panelGuard(t, st, nil)
+	rec := httptest.NewRecorder()
+	tok, _, err := g.SignIn(rec, request(nil), middleware.SignIn{UserID: 42})
+	if !errors.Is(err, middleware.ErrUnavailable) || tok != "" || rec.Header().Get("Set-Cookie") != "" {
+		t.Fatalf("got %q, %v, cookie %q", tok, err, rec.Header().Get("Set-Cookie"))
+	}
+}
+
+func TestSignInStoreMismatch(t *testing.T) {
+	st := newFakeStore()
+	g := panelGuard(t, &mismatchStore{st}, nil)
+	if _, _, err := g.SignIn(nil, nil, middleware.SignIn{UserID: 42}); err == nil {
+		t.Fatal("SignIn accepted a row for another user")
+	}
+	if len(st.revokes) != 1 {
+		t.Errorf("the stray row was not revoked: %v", st.revokes)
+	}
+}
+
+// mismatchStore creates rows for the wrong user.
+type mismatchStore struct{ *fakeStore }
+
+func (m *mismatchStore) Create(ctx context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error) {
+	n.UserID++
+	return m.fakeStore.Create(ctx, n)
+}
+
+const clearCookie = "__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"
+
+func TestSignOut(t *testing.T) {
+	t.Run("behind the middleware", func(t *testing.T) {
+		st := newFakeStore()
+		g := panelGuard(t, st, nil)
+		tok, _, err := g.SignIn(nil, request(nil), middleware.SignIn{UserID: 42})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := g.SignOut(w, r); err != nil {
+				t.Error(err)
+			}
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, request(cookie(tok)))
+		if got := rec.Header().Values("Set-Cookie"); len(got) != 1 || got[0] != clearCookie {
+			t.Errorf("Set-Cookie = %q, want %q", got, clearCookie)
+		}
+		if len(st.revokes) != 1 || st.revokes[0] != (fakeRevoke{sha256Hex(tok), "logout"}) {
+			t.Errorf("revokes = %v", st.revokes)
+		}
+		_, err = g.Authenticate(request(cookie(tok)))
+		var re *middleware.RefusalError
+		if !errors.As(err, &re) || re.Reason != "revoked" || re.EndReason != "logout" {
+			t.Errorf("after sign-out: %v", err)
+		}
+	})
+	t.Run("bearer token without the middleware", func(t *testing.T) {
+		st := newFakeStore()
+		seedSession(st, tokA, pgstore.ControlPanel, 0)
+		g := panelGuard(t, st, nil)
+		if err := g.SignOut(httptest.NewRecorder(), request(nil, "Bearer "+tokA)); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.revokes) != 1 || st.revokes[0] != (fakeRevoke{sha256Hex(tokA), "logout"}) {
+			t.Errorf("revokes = %v", st.revokes)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		r    *http.Request
+	}{
+		{"no session", request(nil)},
+		{"malformed token", request(cookie("' OR 1=1 --"))},
+		{"two cookies", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokB})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			g := panelGuard(t, st, nil)
+			rec := httptest.NewRecorder()
+			if err := g.SignOut(rec, tt.r); err != nil {
+				t.Fatal(err)
+			}
+			if st.totalCalls() != 0 {
+				t.Errorf("store calls = %d, want 0", st.totalCalls())
+			}
+			if got := rec.Header().Get("Set-Cookie"); got != clearCookie {
+				t.Errorf("Set-Cookie = %q", got)
+			}
+		})
+	}
+	t.Run("store failure still clears the cookie", func(t *testing.T) {
+		st := newFakeStore()
+		st.setErr(errors.New("timeout"))
+		g := panelGuard(t, st, nil)
+		rec := httptest.NewRecorder()
+		if err := g.SignOut(rec, request(cookie(tokA))); !errors.Is(err, middleware.ErrUnavailable) {
+			t.Errorf("got %v, want ErrUnavailable", err)
+		}
+		if got := rec.Header().Get("Set-Cookie"); got != clearCookie {
+			t.Errorf("Set-Cookie = %q", got)
+		}
+	})
+}
+
+func TestInsecureCookie(t *testing.T) {
+	g := panelGuard(t, newFakeStore(), func(c *middleware.Config) {
+		c.InsecureCookie, c.CookieName = true, "dev_session"
+		c.IdleTimeout, c.AbsoluteTimeout = 30*time.Minute, time.Hour
+	})
+	rec := httptest.NewRecorder()
+	tok, _, err := g.SignIn(rec, request(nil), middleware.SignIn{UserID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "dev_session=" + tok + "; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax"
+	if got := rec.Header().Get("Set-Cookie"); got != want {
+		t.Errorf("Set-Cookie = %q, want %q", got, want)
+	}
+}
