@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// Cookie names: one per app, so that a browser can be signed in to both.
+const (
+	cpCookie     = "__Host-cp-session"
+	tenantCookie = "__Host-tenant-session"
+)
+
+// JWT claims of the example's tokens.
+const (
+	jwtIssuer   = "sessionguard-example"
+	jwtAudience = "sessionguard-example"
+)
+
+// app is the example: both apps and the API on one store. It is an
+// http.Handler.
+type app struct {
+	cfg     config
+	log     *slog.Logger
+	store   *pgstore.Store
+	users   users
+	handler http.Handler
+
+	// The four guards; see the package doc.
+	cpPages     *middleware.Guard
+	tenantPages *middleware.Guard
+	api         *middleware.Guard
+	tenantAPI   *middleware.Guard
+
+	// tenants is read once at start: the example's tenants are seed data.
+	// An application whose tenants change at run time looks them up (or
+	// caches them with invalidation) instead.
+	tenants map[string]tenant
+
+	pages     pages
+	dummyHash []byte // bcrypt of a random password: compared when the e-mail is unknown
+}
+
+// newApp builds the example over a migrated and seeded database.
+func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
+	log := cfg.logger
+	if log == nil {
+		log = slog.Default()
+	}
+	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout)})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: store, users: users{pool}}
+	if a.tenants, err = a.users.tenants(ctx); err != nil {
+		return nil, err
+	}
+
+	// One random signing key per process: tokens do not outlive a restart,
+	// which is fine for a demo. A real deployment loads its keys from a
+	// secret store so that every instance shares them.
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails
+	jwt := &middleware.JWTConfig{
+		Keys:     []middleware.JWTKey{{ID: "example-1", Algorithm: "HS256", SignKey: key}},
+		Issuer:   jwtIssuer,
+		Audience: jwtAudience,
+	}
+	base := middleware.Config{
+		Store:            store,
+		IdleTimeout:      cfg.IdleTimeout,
+		AbsoluteTimeout:  cfg.AbsoluteTimeout,
+		WarningThreshold: cfg.WarningThreshold,
+		JWT:              jwt,
+		Logger:           log,
+	}
+	guards := []struct {
+		dst    **middleware.Guard
+		app    pgstore.AppType
+		cookie string
+		deny   func(http.ResponseWriter, *http.Request, error)
+	}{
+		{&a.cpPages, pgstore.ControlPanel, cpCookie, a.denyPage(cpSigninURL)},
+		{&a.tenantPages, pgstore.TenantApp, tenantCookie, a.denyPage(tenantSigninURL)},
+		{&a.api, "", cpCookie, nil},
+		{&a.tenantAPI, pgstore.TenantApp, tenantCookie, nil},
+	}
+	for _, g := range guards {
+		c := base
+		c.AppType = g.app
+		c.CookieName = g.cookie
+		c.Deny = g.deny
+		if g.app == pgstore.TenantApp {
+			c.Tenant = a.tenantFromPath
+		}
+		if *g.dst, err = middleware.New(c); err != nil {
+			return nil, err
+		}
+	}
+
+	if a.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+	random := make([]byte, 24)
+	_, _ = rand.Read(random)
+	if a.dummyHash, err = bcrypt.GenerateFromPassword(random, cfg.bcryptCost); err != nil {
+		return nil, fmt.Errorf("dummy hash: %w", err)
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// touchInterval debounces last_activity_at writes by at most 1/60 of the
+// idle timeout (60 s for the default 4 h), so the idle clock is never more
+// than that early; with timeouts of seconds, as in the tests and demos, every
+// request writes.
+func touchInterval(idle time.Duration) time.Duration {
+	d := min(pgstore.DefaultTouchInterval, (idle / 60).Truncate(time.Second))
+	if d < time.Second {
+		return -1 // write on every request
+	}
+	return d
+}
+
+// tenantFromPath is the tenant guards' Config.Tenant: the tenant named by the
+// {tenant} path segment. An unknown slug is an error, which the guards refuse
+// (400 bad_tenant, or a 404 page).
+func (a *app) tenantFromPath(r *http.Request) (int64, error) {
+	t, ok := a.tenants[r.PathValue("tenant")]
+	if !ok {
+		return 0, errUnknownTenant
+	}
+	return t.ID, nil
+}
+
+var errUnknownTenant = errors.New("unknown tenant")

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Defaults of the settings.
+const (
+	defaultAddr             = "127.0.0.1:8080"
+	defaultDemoPassword     = "demo-password"
+	defaultIdleTimeout      = 4 * time.Hour
+	defaultAbsoluteTimeout  = 8 * time.Hour
+	defaultWarningThreshold = 5 * time.Minute
+)
+
+// config is what run needs. loadConfig fills it from flags and the
+// environment and validates it; tests build it directly and call validate.
+type config struct {
+	Addr             string
+	DatabaseURL      string // secret: never printed
+	DemoPassword     string // printed on start, by design: it is a demo
+	IdleTimeout      time.Duration
+	AbsoluteTimeout  time.Duration
+	WarningThreshold time.Duration
+
+	// bcryptCost is bcrypt.DefaultCost unless a test lowers it.
+	bcryptCost int
+	// logger receives the middleware's refusal logs and the server's errors.
+	logger *slog.Logger
+	// pool, when set, is used instead of DATABASE_URL or a throwaway server,
+	// and is not closed by run (tests pass a pgtest pool).
+	pool *pgxpool.Pool
+	// listener, when set, is served instead of listening on Addr (tests pass
+	// one on 127.0.0.1:0).
+	listener net.Listener
+}
+
+// loadConfig reads the settings: each flag's default comes from its
+// environment variable, then the built-in default. DATABASE_URL and
+// DEMO_PASSWORD are read from the environment only, so that they do not show
+// in the process list.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config{DatabaseURL: getenv("DATABASE_URL"), DemoPassword: getenv("DEMO_PASSWORD")}
+	if cfg.DemoPassword == "" {
+		cfg.DemoPassword = defaultDemoPassword
+	}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&cfg.Addr, "addr", env("ADDR", defaultAddr), "listen address, loopback only (env ADDR)")
+	durations := []struct {
+		dst        *time.Duration
+		flag, name string
+		def        time.Duration
+	}{
+		{&cfg.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", defaultIdleTimeout},
+		{&cfg.AbsoluteTimeout, "absolute-timeout", "ABSOLUTE_TIMEOUT", defaultAbsoluteTimeout},
+		{&cfg.WarningThreshold, "warning-threshold", "WARNING_THRESHOLD", defaultWarningThreshold},
+	}
+	for _, d := range durations {
+		*d.dst = d.def
+		if v := getenv(d.name); v != "" {
+			parsed, err := time.ParseDuration(v)
+			if err != nil {
+				return config{}, fmt.Errorf("%s=%q: not a Go duration such as 4h, 90m or 20s", d.name, v)
+			}
+			*d.dst = parsed
+		}
+		fs.DurationVar(d.dst, d.flag, *d.dst, "Go duration (env "+d.name+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: go run ./example [flags]\n\nDATABASE_URL and DEMO_PASSWORD are read from the environment.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg.bcryptCost = bcrypt.DefaultCost
+	return cfg, cfg.validate()
+}
+
+// validate checks the settings once, at start, with messages that say what to
+// change. The middleware checks them again when the guards are built.
+func (c config) validate() error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"IDLE_TIMEOUT", c.IdleTimeout}, {"ABSOLUTE_TIMEOUT", c.AbsoluteTimeout}, {"WARNING_THRESHOLD", c.WarningThreshold}} {
+		if d.v < time.Second || d.v%time.Second != 0 {
+			errs = append(errs, fmt.Errorf("%s=%v: must be a whole number of seconds, at least 1s", d.name, d.v))
+		}
+	}
+	if c.IdleTimeout > c.AbsoluteTimeout {
+		errs = append(errs, fmt.Errorf("IDLE_TIMEOUT (%v) must not exceed ABSOLUTE_TIMEOUT (%v)", c.IdleTimeout, c.AbsoluteTimeout))
+	}
+	if c.WarningThreshold >= c.IdleTimeout {
+		errs = append(errs, fmt.Errorf("WARNING_THRESHOLD (%v) must be shorter than IDLE_TIMEOUT (%v)", c.WarningThreshold, c.IdleTimeout))
+	}
+	if err := checkPassword(c.DemoPassword); err != nil {
+		errs = append(errs, fmt.Errorf("DEMO_PASSWORD: %w", err))
+	}
+	if c.listener == nil {
+		if err := checkLoopback(c.Addr); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.bcryptCost < bcrypt.MinCost || c.bcryptCost > bcrypt.MaxCost {
+		errs = append(errs, fmt.Errorf("bcrypt cost %d out of range", c.bcryptCost))
+	}
+	return errors.Join(errs...)
+}
+
+// checkLoopback refuses to listen beyond this machine. The session cookies
+// are Secure (__Host- prefix): browsers send them over plain http only to
+// localhost and 127.0.0.1, so on any other address sign-in would silently
+// fail; and switching them to insecure cookies would send session tokens in
+// clear over the network. Put a TLS-terminating proxy in front instead.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("ADDR=%q: %v", addr, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("ADDR=%q: the example listens on loopback addresses only (127.0.0.1, ::1, localhost): "+
+		"its session cookies are Secure, which browsers accept over plain http only on this machine; "+
+		"to reach it from elsewhere, put a TLS-terminating proxy in front of %s", addr, defaultAddr)
+}
+
+// checkPassword is the password rule of the example: 8 to 72 bytes (72 is
+// bcrypt's limit; longer passwords are refused rather than cut).
+func checkPassword(p string) error {
+	switch {
+	case len(p) < 8:
+		return errors.New("must be at least 8 characters")
+	case len(p) > 72:
+		return errors.New("must be at most 72 bytes")
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// reasonUserRevoke is recorded when users end their own other sessions from
+// "your sessions". The seed's reasons do not cover it; pgstore accepts an
+// application's own.
+const reasonUserRevoke = "user_revoke"
+
+// cpNotices are the notices of the control panel's ?done= redirects.
+var cpNotices = map[string]string{
+	"revoked":         "That session was signed out.",
+	"others":          "Your other sessions were signed out.",
+	"password":        "Your password was changed and your other sessions were signed out.",
+	"admin_revoked":   "The session was revoked.",
+	"already_revoked": "That session had already ended.",
+}
+
+// signedIn is the user and session behind a control-panel or tenant page.
+type signedIn struct {
+	user    user
+	session middleware.Session
+}
+
+// withUser loads the signed-in user for a handler behind a page guard. A
+// session whose user no longer exists is signed out.
+func (a *app) withUser(g *middleware.Guard, signin func(*http.Request) string,
+	next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
+	return g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.SessionFrom(r.Context())
+		u, found, err := a.users.byID(r.Context(), s.UserID)
+		if err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
+		if !found {
+			_ = g.SignOut(w, r)
+			http.Redirect(w, r, signin(r)+"?reason=revoked", http.StatusSeeOther)
+			return
+		}
+		next(w, r, signedIn{user: u, session: s})
+	}))
+}
+
+// cp wraps a control-panel page.
+func (a *app) cp(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
+	return a.withUser(a.cpPages, cpSigninURL, next)
+}
+
+// cpAdmin wraps an admin-only control-panel page: others get a 403.
+func (a *app) cpAdmin(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
+	return a.cp(func(w http.ResponseWriter, r *http.Request, si signedIn) {
+		if !si.user.IsAdmin {
+			a.renderError(w, r, http.StatusForbidden, "This page is for administrators.")
+			return
+		}
+		next(w, r, si)
+	})
+}
+
+// cpView is the view of a signed-in control-panel page.
+func (a *app) cpView(r *http.Request, title string, si signedIn) view {
+	return view{
+		Title: title, App: "cp", User: &si.user, Session: &si.session,
+		Notice: cpNotices[r.URL.Query().Get("done")],
+		Warning: &warningScript{
+			PeekURL:      "/api/session",
+			KeepaliveURL: "/api/session/keepalive",
+			LogoutURL:    "/api/logout",
+			SigninURL:    "/cp/signin",
+		},
+	}
+}
+
+func (a *app) cpDashboard(w http.ResponseWriter, r *http.Request, si signedIn) {
+	v := a.cpView(r, "Dashboard", si)
+	v.Data = int64(a.cfg.WarningThreshold / time.Second)
+	a.render(w, r, http.StatusOK, "cp_dashboard", v)
+}
+
+// sessionRow is one row of a session list.
+type sessionRow struct {
+	pgstore.SessionInfo
+	Current    bool
+	Email      string
+	TenantName string
+}
+
+func (a *app) cpSessions(w http.ResponseWriter, r *http.Request, si signedIn) {
+	list, err := a.store.ListActive(r.Context(), si.user.ID)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	rows := make([]sessionRow, len(list))
+	for i, s := range list {
+		rows[i] = sessionRow{SessionInfo: s, Current: s.ID == si.session.ID}
+	}
+	v := a.cpView(r, "Your sessions", si)
+	v.Data = rows
+	a.render(w, r, http.StatusOK, "cp_sessions", v)
+}
+
+// cpRevokeOwn ends one of the user's own sessions. Ending the current one is
+// signing out.
+func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
+	id, ok := a.formValue(w, r, "id")
+	if !ok {
+		return
+	}
+	if id == si.session.ID {
+		a.cpSignout(w, r)
+		return
+	}
+	ended, err := a.store.RevokeUserSession(r.Context(), si.user.ID, id, reasonUserRevoke)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	done := "revoked"
+	if !ended {
+		done = "already_revoked"
+	}
+	http.Redirect(w, r, "/cp/sessions?done="+done, http.StatusSeeOther)
+}
+
+// cpRevokeOthers is "sign out everywhere else".
+func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn) {
+	if _, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, reasonUserRevoke); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/cp/sessions?done=others", http.StatusSeeOther)
+}
+
+func (a *app) cpPassword(w http.ResponseWriter, r *http.Request, si signedIn) {
+	a.render(w, r, http.StatusOK, "cp_password", a.cpView(r, "Change password", si))
+}
+
+// cpChangePassword checks the current password, stores the new hash, then
+// ends every other session of the user with reason password_change. The
+// order matters: once the hash is replaced nobody can sign in with the old
+// password, and then the sessions opened with it end.
+func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signedIn) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		a.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	current, next, confirm := r.PostForm.Get("current"), r.PostForm.Get("new"), r.PostForm.Get("confirm")
+	fail := func(msg string) {
+		v := a.cpView(r, "Change password", si)
+		v.Error = msg
+		a.render(w, r, http.StatusUnprocessableEntity, "cp_password", v)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(si.user.passwordHash), []byte(current)) != nil {
+		fail("The current password is wrong.")
+		return
+	}
+	if next != confirm {
+		fail("The new passwords do not match.")
+		return
+	}
+	if err := checkPassword(next); err != nil {
+		fail("The new password " + err.Error() + ".")
+		return
+	}
+	if next == current {
+		fail("The new password must differ from the current one.")
+		return
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(next), a.cfg.bcryptCost)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	if err := a.users.setPasswordHash(r.Context(), si.user.ID, string(hash)); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	if _, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, pgstore.ReasonPasswordChange); err != nil {
+		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
+		a.renderError(w, r, http.StatusServiceUnavailable,
+			"Your password was changed, but your other sessions could not be signed out. "+
+				"Use \"Sign out everywhere else\" on the sessions page.")
+		return
+	}
+	http.Redirect(w, r, "/cp/password?done=password", http.StatusSeeOther)
+}
+
+func (a *app) cpAdminPage(w http.ResponseWriter, r *http.Request, si signedIn) {
+	list, err := a.store.ListAllActive(r.Context(), 500)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	ids := make([]int64, len(list))
+	for i, s := range list {
+		ids[i] = s.UserID
+	}
+	emails, err := a.users.emails(r.Context(), ids)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	tenantNames := map[int64]string{}
+	for _, t := range a.tenants {
+		tenantNames[t.ID] = t.Name
+	}
+	rows := make([]sessionRow, len(list))
+	for i, s := range list {
+		rows[i] = sessionRow{SessionInfo: s, Current: s.ID == si.session.ID, Email: emails[s.UserID],
+			TenantName: tenantNames[s.TenantID]}
+	}
+	v := a.cpView(r, "All sessions", si)
+	v.Data = rows
+	a.render(w, r, http.StatusOK, "cp_admin", v)
+}
+
+// cpAdminRevoke ends any session, recording admin_revoke.
+func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn) {
+	id, ok := a.formValue(w, r, "id")
+	if !ok {
+		return
+	}
+	ended, err := a.store.RevokeSession(r.Context(), id, pgstore.ReasonAdminRevoke)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	a.log.InfoContext(r.Context(), "example: admin revoked a session",
+		"admin", si.user.ID, "session", id, "ended", ended)
+	done := "admin_revoked"
+	if !ended {
+		done = "already_revoked"
+	}
+	http.Redirect(w, r, "/cp/admin?done="+done, http.StatusSeeOther)
+}
+
+// cpSignout ends the control-panel session, whatever its state, and clears
+// its cookie.
+func (a *app) cpSignout(w http.ResponseWriter, r *http.Request) {
+	if err := a.cpPages.SignOut(w, r); err != nil {
+		a.renderError(w, r, http.StatusServiceUnavailable,
+			"Your browser was signed out, but the server could not end the session. Please try again.")
+		return
+	}
+	http.Redirect(w, r, "/cp/signin?reason=logout", http.StatusSeeOther)
+}
+
+// formValue reads one short form field, or writes a 400 and reports false.
+func (a *app) formValue(w http.ResponseWriter, r *http.Request, name string) (string, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get(name) == "" {
+		a.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+		return "", false
+	}
+	return r.PostForm.Get(name), true
+}

@@ -1,0 +1,68 @@
+// The tenant app's script: sign in through the JSON API and keep the bearer
+// token in sessionStorage (per tab), then call the API with it.
+(function () {
+  'use strict';
+
+  // Sign-in page: POST /api/login, keep the token, go to the app.
+  var form = document.getElementById('signin-form');
+  if (form) {
+    var key = form.dataset.tokenKey;
+    // Arriving here means the session is over: forget its token.
+    try { sessionStorage.removeItem(key); } catch (e) { /* storage blocked */ }
+    var errorBox = document.getElementById('signin-error');
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      errorBox.hidden = true;
+      fetch('/api/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        credentials: 'same-origin',
+        body: JSON.stringify({
+          email: form.elements.email.value,
+          password: form.elements.password.value,
+          app: 'tenant_app',
+          tenant_id: Number(form.dataset.tenantId)
+        })
+      }).then(function (res) {
+        return res.json().then(function (body) { return { res: res, body: body }; });
+      }).then(function (r) {
+        if (!r.res.ok) {
+          errorBox.textContent = r.res.status === 401 ? 'Wrong e-mail or password.' : 'Sign-in failed. Please try again.';
+          errorBox.hidden = false;
+          return;
+        }
+        try { sessionStorage.setItem(key, r.body.token); } catch (e) { /* the cookie still works */ }
+        location.assign('/t/' + encodeURIComponent(form.dataset.tenantSlug) + '/');
+      }).catch(function () {
+        errorBox.textContent = 'Could not reach the server. Check your connection and try again.';
+        errorBox.hidden = false;
+      });
+    });
+    return;
+  }
+
+  // App page: call GET /t/{tenant}/api/me with the bearer token.
+  var demo = document.getElementById('api-demo');
+  if (!demo) return;
+  function callAPI() {
+    var token = null;
+    try { token = sessionStorage.getItem(demo.dataset.tokenKey); } catch (e) { /* storage blocked */ }
+    var opts = { headers: { 'Accept': 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+    if (token) {
+      // Bearer only: leave the cookie out so the API sees the token alone.
+      opts.headers['Authorization'] = 'Bearer ' + token;
+      opts.credentials = 'omit';
+    }
+    document.getElementById('api-credential').textContent = token ? 'Authorization: Bearer' : 'the session cookie';
+    fetch(demo.dataset.meUrl, opts).then(function (res) {
+      document.getElementById('api-status').textContent = res.status + ' ' + res.statusText;
+      return res.text();
+    }).then(function (text) {
+      document.getElementById('api-result').textContent = text;
+    }).catch(function () {
+      document.getElementById('api-status').textContent = 'network error';
+    });
+  }
+  document.getElementById('call-api').addEventListener('click', callAPI);
+  callAPI();
+})();
