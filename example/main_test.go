@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// Timeouts of the test servers: short, so that expiry can be reached by
+// moving last_activity_at back in the database instead of waiting.
+const (
+	testIdle      = 20 * time.Second
+	testAbsolute  = time.Hour
+	testWarning   = 10 * time.Second
+	testPassword  = "demo-password"
+	startDeadline = 60 * time.Second
+)
+
+// exampleServer is the example running in-process, through run, on
+// 127.0.0.1 and a fresh database of its own.
+type exampleServer struct {
+	t      *testing.T
+	base   string
+	pool   *pgxpool.Pool
+	client *http.Client
+}
+
+// startExample runs the example as `go run ./example` would, but on an empty
+// pgtest database and a listener on a random port. It is stopped (ctx
+// cancelled, run must return nil) when the test ends.
+func startExample(t *testing.T, change ...func(*config)) *exampleServer {
+	t.Helper()
+	pool := pgtest.NewEmptyPool(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{
+		Addr:             ln.Addr().String(),
+		DemoPassword:     testPassword,
+		IdleTimeout:      testIdle,
+		AbsoluteTimeout:  testAbsolute,
+		WarningThreshold: testWarning,
+		bcryptCost:       bcrypt.MinCost,
+		logger:           slog.New(slog.DiscardHandler),
+		pool:             pool,
+		listener:         ln,
+	}
+	for _, f := range change {
+		f(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, out) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v after cancel", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("run did not return within 30s of cancel")
+		}
+	})
+	s := &exampleServer{
+		t:    t,
+		base: "http://" + ln.Addr().String(),
+		pool: pool,
+		client: &http.Client{
+			Timeout:       30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	// Ready once the banner is printed (the server is serving by then).
+	deadline := time.Now().Add(startDeadline)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended before serving: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("example not serving after %v", startDeadline)
+		}
+	}
+	return s
+}
+
+// syncBuffer is a strings.Builder safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// cred is how a request proves its session: a bearer token, a cookie, or
+// neither. net/http/cookiejar never sends Secure cookies over http, so tests
+// set the Cookie header themselves (browsers do send them to 127.0.0.1).
+type cred struct {
+	bearer string
+	cookie *http.Cookie
+}
+
+func bearer(token string) cred        { return cred{bearer: token} }
+func cookie(c *http.Cookie) cred      { return cred{cookie: c} }
+func (c cred) String() string         { return map[bool]string{true: "bearer", false: "cookie"}[c.bearer != ""] }
+func cookieOf(name, token string) cred { return cookie(&http.Cookie{Name: name, Value: token}) }
+
+// response is a finished response with its body read.
+type response struct {
+	*http.Response
+	body []byte
+}
+
+// json decodes the body into a map.
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("%s %s: body %q is not JSON: %v", r.Request.Method, r.Request.URL.Path, r.body, err)
+	}
+	return m
+}
+
+// headerInt reads a whole-seconds header.
+func (r response) headerInt(t *testing.T, name string) int {
+	t.Helper()
+	v := r.Header.Get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("%s %s: header %s = %q, want an integer", r.Request.Method, r.Request.URL.Path, name, v)
+	}
+	return n
+}
+
+// do sends a request as a same-origin browser or a script would. Extra
+// headers are set last, so tests can add Origin or Sec-Fetch-Site.
+func (s *exampleServer) do(method, path string, c cred, body io.Reader, header ...string) response {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.base+path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	if c.cookie != nil {
+		req.Header.Set("Cookie", c.cookie.Name+"="+c.cookie.Value)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return response{res, b}
+}
+
+// postJSON posts a JSON body.
+func (s *exampleServer) postJSON(path string, c cred, body string, header ...string) response {
+	s.t.Helper()
+	return s.do("POST", path, c, strings.NewReader(body), append([]string{"Content-Type", "application/json"}, header...)...)
+}
+
+// postForm posts a form, as a same-origin browser does.
+func (s *exampleServer) postForm(path string, c cred, form url.Values, header ...string) response {
+	s.t.Helper()
+	return s.do("POST", path, c, strings.NewReader(form.Encode()),
+		append([]string{"Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "same-origin"}, header...)...)
+}
+
+// session is a signed-in session: its token (also the cookie's value), its
+// cookie and its id.
+type session struct {
+	token  string
+	cookie *http.Cookie
+	id     string
+}
+
+// login signs in through POST /api/login and fails the test unless it
+// answers 200 with a token and the app's cookie.
+func (s *exampleServer) login(email, app string, tenantID int64) session {
+	s.t.Helper()
+	body := `{"email":` + strconv.Quote(email) + `,"password":"` + testPassword + `","app":"` + app + `"`
+	if tenantID != 0 {
+		body += `,"tenant_id":` + strconv.FormatInt(tenantID, 10)
+	}
+	res := s.postJSON("/api/login", cred{}, body+"}")
+	if res.StatusCode != http.StatusOK {
+		s.t.Fatalf("login %s: %d %s", email, res.StatusCode, res.body)
+	}
+	m := res.json(s.t)
+	token, _ := m["token"].(string)
+	id, _ := m["session_id"].(string)
+	want := cpCookie
+	if app == "tenant_app" {
+		want = tenantCookie
+	}
+	var c *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == want {
+			c = ck
+		}
+	}
+	if token == "" || id == "" || c == nil || c.Value != token {
+		s.t.Fatalf("login %s: token %t, session id %q, cookie %v; want all, cookie %s = token", email, token != "", id, c, want)
+	}
+	return session{token: token, cookie: &http.Cookie{Name: c.Name, Value: c.Value}, id: id}
+}
+
+// lastActivity reads a session's last_activity_at from the database.
+func (s *exampleServer) lastActivity(id string) time.Time {
+	s.t.Helper()
+	var at time.Time
+	if err := s.pool.QueryRow(context.Background(), "SELECT last_activity_at FROM sessions WHERE id = $1", id).Scan(&at); err != nil {
+		s.t.Fatal(err)
+	}
+	return at
+}
+
+// age moves a session's clocks back by d, as if d had passed without
+// activity: the database decides expiry, so this is time travel for it.
+func (s *exampleServer) age(id string, d time.Duration) {
+	s.t.Helper()
+	_, err := s.pool.Exec(context.Background(),
+		`UPDATE sessions SET last_activity_at = last_activity_at - make_interval(secs => $2),
+			created_at = created_at - make_interval(secs => $2) WHERE id = $1`, id, d.Seconds())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// endReason is a refusal's reason and end reason.
+func endReason(t *testing.T, r response) (reason, end string) {
+	t.Helper()
+	m := r.json(t)
+	reason, _ = m["reason"].(string)
+	end, _ = m["end_reason"].(string)
+	if h := r.Header.Get("X-Session-End-Reason"); h != reason {
+		t.Errorf("X-Session-End-Reason = %q, body reason %q", h, reason)
+	}
+	return reason, end
+}
+
+var errNoCookie = errors.New("no such cookie")
+
+// setCookie finds the Set-Cookie of name in a response.
+func setCookie(r response, name string) (*http.Cookie, error) {
+	for _, c := range r.Cookies() {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return nil, errNoCookie
+}

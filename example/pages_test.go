@@ -1,0 +1,274 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// formOf builds form values from name, value pairs.
+func formOf(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+// changePassword changes the password through the control panel's form.
+func changePassword(t *testing.T, s *exampleServer, x session, current, next string) {
+	t.Helper()
+	res := s.postForm("/cp/password", cookie(x.cookie), formOf("current", current, "new", next, "confirm", next))
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/password?done=password" {
+		t.Fatalf("change password: %d %s %s", res.StatusCode, res.Header.Get("Location"), res.body)
+	}
+}
+
+// signinForm signs in through the form of an app and returns the cookie.
+func (s *exampleServer) signinForm(path, email, password, cookieName string) (response, *http.Cookie) {
+	s.t.Helper()
+	res := s.postForm(path, cred{}, formOf("email", email, "password", password))
+	c, _ := setCookie(res, cookieName)
+	return res, c
+}
+
+func TestControlPanelPages(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+
+	t.Run("signed out pages redirect to sign-in", func(t *testing.T) {
+		for _, p := range []string{"/cp/", "/cp/sessions", "/cp/password", "/cp/admin"} {
+			res := s.do("GET", p, cred{}, nil)
+			if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/signin" {
+				t.Errorf("%s: %d → %q, want 303 → /cp/signin", p, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		res, c := s.signinForm("/cp/signin", "staff@example.com", "nope-nope-nope", cpCookie)
+		if res.StatusCode != http.StatusUnauthorized || c != nil || !strings.Contains(string(res.body), "Wrong e-mail or password.") {
+			t.Errorf("status %d, cookie %v", res.StatusCode, c)
+		}
+	})
+
+	res, c := s.signinForm("/cp/signin", "staff@example.com", testPassword, cpCookie)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/" || c == nil {
+		t.Fatalf("sign in: %d → %q, cookie %v", res.StatusCode, res.Header.Get("Location"), c)
+	}
+	staff := cookie(&http.Cookie{Name: c.Name, Value: c.Value})
+
+	t.Run("dashboard carries the warning script", func(t *testing.T) {
+		res := s.do("GET", "/cp/", staff, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("dashboard: %d", res.StatusCode)
+		}
+		checkTimingHeaders(t, res)
+		body := string(res.body)
+		for _, want := range []string{
+			`src="/sessionguard/warning.js"`, `data-peek-url="/api/session"`,
+			`data-keepalive-url="/api/session/keepalive"`, `data-logout-url="/api/logout"`, `data-signin-url="/cp/signin"`,
+			"staff@example.com",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("dashboard lacks %s", want)
+			}
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("CSP %q", csp)
+		}
+		if strings.Contains(body, `href="/cp/admin"`) {
+			t.Errorf("staff sees the admin link")
+		}
+	})
+
+	t.Run("warning script is served", func(t *testing.T) {
+		res := s.do("GET", "/sessionguard/warning.js", cred{}, nil)
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+			t.Errorf("warning.js: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	})
+
+	t.Run("your sessions, revoke one", func(t *testing.T) {
+		phone := s.login("staff@example.com", "control_panel", 0)
+		res := s.do("GET", "/cp/sessions", staff, nil)
+		body := string(res.body)
+		if res.StatusCode != http.StatusOK || strings.Count(body, "This session") != 1 || !strings.Contains(body, phone.id) {
+			t.Fatalf("sessions page: %d; want one current marker and the other session listed", res.StatusCode)
+		}
+		res = s.postForm("/cp/sessions/revoke", staff, formOf("id", phone.id))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/sessions?done=revoked" {
+			t.Fatalf("revoke: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if r := s.do("GET", "/api/me", bearer(phone.token), nil); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("revoked session still works: %d", r.StatusCode)
+		}
+		admin := s.login("admin@example.com", "control_panel", 0)
+		res = s.postForm("/cp/sessions/revoke", staff, formOf("id", admin.id))
+		if res.Header.Get("Location") != "/cp/sessions?done=already_revoked" {
+			t.Errorf("revoking another user's session: → %s", res.Header.Get("Location"))
+		}
+		if r := s.do("GET", "/api/me", bearer(admin.token), nil); r.StatusCode != http.StatusOK {
+			t.Errorf("a user ended another user's session: %d", r.StatusCode)
+		}
+	})
+
+	t.Run("password change rules", func(t *testing.T) {
+		for _, f := range []url.Values{
+			formOf("current", "wrong-password", "new", "new-password-1", "confirm", "new-password-1"),
+			formOf("current", testPassword, "new", "new-password-1", "confirm", "new-password-2"),
+			formOf("current", testPassword, "new", "short", "confirm", "short"),
+			formOf("current", testPassword, "new", testPassword, "confirm", testPassword),
+		} {
+			if res := s.postForm("/cp/password", staff, f); res.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("%v: %d, want 422", f, res.StatusCode)
+			}
+		}
+	})
+
+	t.Run("admin page", func(t *testing.T) {
+		if res := s.do("GET", "/cp/admin", staff, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("staff on the admin page: %d, want 403", res.StatusCode)
+		}
+		alice := s.login("alice@acme.example", "tenant_app", acmeID)
+		if res := s.postForm("/cp/admin/revoke", staff, formOf("id", alice.id)); res.StatusCode != http.StatusForbidden {
+			t.Errorf("staff revoking: %d, want 403", res.StatusCode)
+		}
+		admin := s.login("admin@example.com", "control_panel", 0)
+		res := s.do("GET", "/cp/admin", cookie(admin.cookie), nil)
+		body := string(res.body)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "alice@acme.example") || !strings.Contains(body, "Acme Corporation") {
+			t.Errorf("admin page: %d, want alice's session listed", res.StatusCode)
+		}
+	})
+
+	t.Run("sign out", func(t *testing.T) {
+		res := s.postForm("/cp/signout", staff, nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/signin?reason=logout" {
+			t.Fatalf("sign out: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if c, err := setCookie(res, cpCookie); err != nil || c.MaxAge >= 0 {
+			t.Errorf("cookie not cleared")
+		}
+		res = s.do("GET", "/cp/", staff, nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/signin?reason=logout" {
+			t.Errorf("old cookie: %d → %s, want the sign-in page with reason logout", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+}
+
+func TestPageRefusalsRedirectWithReason(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	tests := []struct {
+		name     string
+		end      func(x session)
+		location string
+	}{
+		{"idle", func(x session) { s.age(x.id, testIdle+time.Second) }, "/cp/signin?reason=idle"},
+		{"admin revoke", func(x session) {
+			if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, 'admin_revoke') FROM sessions WHERE id = $1", x.id); err != nil {
+				t.Fatal(err)
+			}
+		}, "/cp/signin?reason=admin_revoke"},
+		{"other reason", func(x session) {
+			if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, 'cleanup_stale') FROM sessions WHERE id = $1", x.id); err != nil {
+				t.Fatal(err)
+			}
+		}, "/cp/signin?reason=revoked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := s.login("staff@example.com", "control_panel", 0)
+			tt.end(x)
+			res := s.do("GET", "/cp/", cookie(x.cookie), nil)
+			if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != tt.location {
+				t.Errorf("%d → %q, want 303 → %q", res.StatusCode, res.Header.Get("Location"), tt.location)
+			}
+		})
+	}
+}
+
+func TestSigninReasons(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	for _, path := range []string{"/cp/signin", "/t/acme/signin"} {
+		for reason, msg := range signinReasons {
+			res := s.do("GET", path+"?reason="+reason, cred{}, nil)
+			if res.StatusCode != http.StatusOK || !strings.Contains(string(res.body), msg) {
+				t.Errorf("%s?reason=%s: %d, message missing", path, reason, res.StatusCode)
+			}
+		}
+		res := s.do("GET", path+"?reason="+url.QueryEscape(`<script>alert(1)</script>`), cred{}, nil)
+		if strings.Contains(string(res.body), "alert(1)") || strings.Contains(string(res.body), `class="notice"`) {
+			t.Errorf("%s echoes an unknown reason", path)
+		}
+	}
+	if res := s.do("GET", "/t/initech/signin", cred{}, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown tenant sign-in page: %d, want 404", res.StatusCode)
+	}
+}
+
+func TestTenantPages(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	if res := s.do("GET", "/t/acme/", cred{}, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/t/acme/signin" {
+		t.Errorf("signed out: %d → %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, c := s.signinForm("/t/globex/signin", "alice@acme.example", testPassword, tenantCookie); res.StatusCode != http.StatusUnauthorized || c != nil {
+		t.Errorf("alice into globex: %d, cookie %v", res.StatusCode, c)
+	}
+	res, c := s.signinForm("/t/acme/signin", "alice@acme.example", testPassword, tenantCookie)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/t/acme/" || c == nil {
+		t.Fatalf("form sign-in: %d → %s, cookie %v", res.StatusCode, res.Header.Get("Location"), c)
+	}
+	alice := cookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	res = s.do("GET", "/t/acme/", alice, nil)
+	body := string(res.body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("home: %d", res.StatusCode)
+	}
+	for _, want := range []string{`data-peek-url="/t/acme/api/session"`, `data-signin-url="/t/acme/signin"`,
+		`data-bearer-storage-key="sessionguard-example:acme:token"`, `data-me-url="/t/acme/api/me"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("tenant home lacks %s", want)
+		}
+	}
+	if res := s.do("GET", "/t/globex/", alice, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/t/globex/signin?reason=other_tenant" {
+		t.Errorf("acme cookie on globex: %d → %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := s.do("GET", "/t/initech/", alice, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown tenant: %d, want 404", res.StatusCode)
+	}
+	if res := s.do("GET", "/cp/", cookieOf(cpCookie, alice.cookie.Value), nil); res.StatusCode != http.StatusForbidden {
+		t.Errorf("tenant session as control-panel cookie: %d, want 403", res.StatusCode)
+	}
+	res = s.postForm("/t/acme/signout", alice, nil)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/t/acme/signin?reason=logout" {
+		t.Errorf("sign out: %d → %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := s.do("GET", "/t/acme/api/me", alice, nil); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after sign-out: %d", res.StatusCode)
+	}
+}
+
+func TestStartPage(t *testing.T) {
+	t.Parallel()
+	const password = "not-the-default"
+	s := startExample(t, func(c *config) { c.DemoPassword = password })
+	res := s.do("GET", "/", cred{}, nil)
+	body := string(res.body)
+	for _, want := range []string{"/cp/", "/t/acme/", "/t/globex/", "alice@acme.example", "bob@globex.example"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("start page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, password) {
+		t.Errorf("start page shows the password")
+	}
+	if res := s.do("GET", "/nope", cred{}, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown path: %d", res.StatusCode)
+	}
+}
