@@ -131,9 +131,11 @@ type cred struct {
 	cookie *http.Cookie
 }
 
-func bearer(token string) cred        { return cred{bearer: token} }
-func cookie(c *http.Cookie) cred      { return cred{cookie: c} }
-func (c cred) String() string         { return map[bool]string{true: "bearer", false: "cookie"}[c.bearer != ""] }
+func bearer(token string) cred   { return cred{bearer: token} }
+func cookie(c *http.Cookie) cred { return cred{cookie: c} }
+func (c cred) String() string {
+	return map[bool]string{true: "bearer", false: "cookie"}[c.bearer != ""]
+}
 func cookieOf(name, token string) cred { return cookie(&http.Cookie{Name: name, Value: token}) }
 
 // response is a finished response with its body read.

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    func(config) bool
+		wantErr string
+	}{
+		{name: "defaults", want: func(c config) bool {
+			return c.Addr == "127.0.0.1:8080" && c.DemoPassword == "demo-password" && c.DatabaseURL == "" &&
+				c.IdleTimeout == 4*time.Hour && c.AbsoluteTimeout == 8*time.Hour && c.WarningThreshold == 5*time.Minute
+		}},
+		{name: "environment", env: map[string]string{"ADDR": "localhost:9000", "IDLE_TIMEOUT": "20s", "ABSOLUTE_TIMEOUT": "1h",
+			"WARNING_THRESHOLD": "10s", "DEMO_PASSWORD": "another-one", "DATABASE_URL": "postgres://u:p@db/x"},
+			want: func(c config) bool {
+				return c.Addr == "localhost:9000" && c.IdleTimeout == 20*time.Second && c.AbsoluteTimeout == time.Hour &&
+					c.WarningThreshold == 10*time.Second && c.DemoPassword == "another-one" && c.DatabaseURL == "postgres://u:p@db/x"
+			}},
+		{name: "flags beat environment", env: map[string]string{"IDLE_TIMEOUT": "20s"}, args: []string{"-idle-timeout", "30s", "-warning-threshold", "5s", "-addr", "[::1]:0"},
+			want: func(c config) bool { return c.IdleTimeout == 30*time.Second && c.Addr == "[::1]:0" }},
+		{name: "not a duration", env: map[string]string{"IDLE_TIMEOUT": "20"}, wantErr: "IDLE_TIMEOUT"},
+		{name: "fraction of a second", args: []string{"-warning-threshold", "1500ms"}, wantErr: "whole number of seconds"},
+		{name: "warning not shorter than idle", env: map[string]string{"IDLE_TIMEOUT": "10s", "WARNING_THRESHOLD": "10s"}, wantErr: "WARNING_THRESHOLD"},
+		{name: "idle beyond absolute", env: map[string]string{"IDLE_TIMEOUT": "9h"}, wantErr: "must not exceed ABSOLUTE_TIMEOUT"},
+		{name: "all interfaces", env: map[string]string{"ADDR": ":8080"}, wantErr: "loopback"},
+		{name: "public address", args: []string{"-addr", "192.0.2.1:80"}, wantErr: "loopback"},
+		{name: "short password", env: map[string]string{"DEMO_PASSWORD": "short"}, wantErr: "DEMO_PASSWORD"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := loadConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(cfg) {
+				t.Errorf("config %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestTouchInterval(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ idle, want time.Duration }{
+		{4 * time.Hour, time.Minute},
+		{30 * time.Minute, 30 * time.Second},
+		{119 * time.Second, time.Second},
+		{59 * time.Second, -1},
+		{20 * time.Second, -1},
+	} {
+		if got := touchInterval(tt.idle); got != tt.want {
+			t.Errorf("touchInterval(%v) = %v, want %v", tt.idle, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+)
+
+// TestRunWithoutDatabaseURL is `go run ./example` on a fresh machine: a
+// throwaway PostgreSQL server is started, serves the example, and is gone
+// once ctx ends (Ctrl-C).
+func TestRunWithoutDatabaseURL(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{Addr: ln.Addr().String(), DemoPassword: testPassword, IdleTimeout: testIdle,
+		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost,
+		logger: slog.New(slog.DiscardHandler), listener: ln}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, out) }()
+
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended: %v\n%s", err, out.String())
+		case <-deadline:
+			t.Fatalf("not serving after 2 minutes:\n%s", out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	m := regexp.MustCompile(`throwaway PostgreSQL in (\S+) \(removed on exit\)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("banner does not name the throwaway server:\n%s", out.String())
+	}
+	dir := m[1]
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("throwaway server directory: %v", err)
+	}
+	for _, want := range []string{"admin@example.com", "staff@example.com", "alice@acme.example", "bob@globex.example", testPassword} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %s", want)
+		}
+	}
+	res, err := http.Post("http://"+ln.Addr().String()+"/api/login", "application/json",
+		strings.NewReader(`{"email":"bob@globex.example","password":"`+testPassword+`","app":"tenant_app","tenant_id":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("login on the zero-config server: %d", res.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("run did not return within a minute of cancel")
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("throwaway server directory %s left behind (stat: %v)", dir, err)
+	}
+	if !strings.Contains(out.String(), "Shutting down") {
+		t.Errorf("no shutdown message")
+	}
+}
+
+// TestRunRefusesForeignTables: a database whose users table belongs to
+// another application is refused with a message, not altered.
+func TestRunRefusesForeignTables(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewBarePool(t) // users(id, email, tenant_id) of another shape
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := config{DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
+		WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost, logger: slog.New(slog.DiscardHandler),
+		pool: pool, listener: ln}
+	err = run(t.Context(), cfg, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "belongs to another application") {
+		t.Fatalf("run on foreign tables: %v", err)
+	}
+	var sessions bool
+	if err := pool.QueryRow(t.Context(), "SELECT to_regclass('sessions') IS NOT NULL").Scan(&sessions); err != nil {
+		t.Fatal(err)
+	}
+	if sessions {
+		t.Errorf("run migrated a database it refused")
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	cfg := config{Addr: "0.0.0.0:8080", DemoPassword: testPassword, IdleTimeout: testIdle,
+		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost}
+	if err := run(t.Context(), cfg, io.Discard); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("run on 0.0.0.0: %v", err)
+	}
+}
