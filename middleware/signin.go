@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -24,12 +22,6 @@ type SignIn struct {
 	// none. It must equal the Guard's AppType when that is set.
 	AppType pgstore.AppType
 }
-
-// maxUserAgent is the longest User-Agent stored (the store's limit).
-const maxUserAgent = 512
-
-// maxIP is the longest client address stored (sessions.ip_address).
-const maxIP = 45
 
 // SignIn opens a new session for p and returns its token (for bearer
 // clients) and the Session.
@@ -99,8 +91,10 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token 
 	ctx := context.Background()
 	if r != nil {
 		ctx = r.Context()
-		n.IP = cleanIP(g.cfg.ClientIP(r))
-		n.UserAgent = cleanUserAgent(r.UserAgent())
+		// The store keeps only a parseable address and makes the
+		// User-Agent storable (valid UTF-8, no NUL, at most 512 bytes).
+		n.IP = g.cfg.ClientIP(r)
+		n.UserAgent = r.UserAgent()
 	}
 	cctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
 	info, err := g.cfg.Store.Create(cctx, n)
@@ -241,32 +235,4 @@ func newUUID() (string, error) {
 		out = append(out, hexdig[c>>4], hexdig[c&0x0f])
 	}
 	return string(out), nil
-}
-
-// cleanIP keeps ip only if it is an IP address that fits sessions.ip_address.
-func cleanIP(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ""
-	}
-	s := a.String()
-	if len(s) > maxIP {
-		return ""
-	}
-	return s
-}
-
-// cleanUserAgent makes ua storable in a PostgreSQL text column (valid UTF-8,
-// no NUL) and at most maxUserAgent bytes, cut on a character boundary.
-func cleanUserAgent(ua string) string {
-	ua = strings.ToValidUTF8(ua, "\uFFFD")
-	ua = strings.ReplaceAll(ua, "\x00", "")
-	if len(ua) <= maxUserAgent {
-		return ua
-	}
-	cut := maxUserAgent
-	for cut > 0 && !utf8.RuneStart(ua[cut]) {
-		cut--
-	}
-	return ua[:cut]
 }

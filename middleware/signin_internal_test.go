@@ -18,18 +18,3 @@ func TestNewUUID(t *testing.T) {
 		seen[u] = true
 	}
 }
-
-func TestCleanIP(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.1":        "192.0.2.1",
-		"2001:db8::1":      "2001:db8::1",
-		"not an ip":        "",
-		"192.0.2.1:80":     "",
-		"":                 "",
-		"1.2.3.4, 5.6.7.8": "",
-	} {
-		if got := cleanIP(in); got != want {
-			t.Errorf("cleanIP(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

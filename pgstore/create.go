@@ -8,8 +8,12 @@ import (
 
 const maxUserAgentBytes = 512
 
-// Create inserts the session for a freshly issued token. The absolute expiry is
-// computed by the database (CURRENT_TIMESTAMP + AbsoluteTimeout), so the
+// Create inserts the session for a freshly issued token. Client-supplied text
+// is made storable rather than refused: the IP is kept only when it parses as
+// an address, and the User-Agent is made valid UTF-8 without NUL bytes and cut
+// to 512 bytes.
+//
+// The absolute expiry is computed by the database (CURRENT_TIMESTAMP + AbsoluteTimeout), so the
 // database's clock alone decides when the session ends.
 //
 // It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
@@ -49,7 +53,9 @@ func (s *Store) Create(ctx context.Context, n NewSession) (SessionInfo, error) {
 	}
 	var ip *string
 	if addr, err := netip.ParseAddr(n.IP); err == nil {
-		info.IP = addr.Unmap().String()
+		// sessions.ip_address holds 45 bytes: the longest IPv6 text form
+		// without a zone, which means nothing off this host anyway.
+		info.IP = addr.Unmap().WithZone("").String()
 		ip = &info.IP
 	}
 	err = s.pool.QueryRow(ctx, `

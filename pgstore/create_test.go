@@ -80,12 +80,29 @@ func TestCreateStoresHostileClientTextSafely(t *testing.T) {
 	if info.IP != "" {
 		t.Fatalf("IP %q stored for a non-address", info.IP)
 	}
+	for in, want := range map[string]string{
+		"2001:db8::1":                        "2001:db8::1",
+		"::ffff:192.0.2.1":                   "192.0.2.1",
+		"fe80::1%" + strings.Repeat("x", 60): "fe80::1", // a zone would overflow VARCHAR(45)
+		"192.0.2.1:80":                       "",
+		"1.2.3.4, 5.6.7.8":                   "",
+	} {
+		_, info := f.create(t, func(n *pgstore.NewSession) { n.IP = in })
+		if info.IP != want {
+			t.Errorf("IP %q stored as %q, want %q", in, info.IP, want)
+		}
+	}
 	if len(info.UserAgent) > 512 || strings.ContainsRune(info.UserAgent, 0) {
 		t.Fatalf("user agent stored as %d bytes, NUL=%v", len(info.UserAgent), strings.ContainsRune(info.UserAgent, 0))
 	}
 	list, err := f.store.ListActive(ctx, f.user)
-	if err != nil || len(list) != 1 || list[0].UserAgent != info.UserAgent {
-		t.Fatalf("ListActive = %+v, %v", list, err)
+	if err != nil || len(list) != 6 {
+		t.Fatalf("ListActive = %d rows, %v", len(list), err)
+	}
+	for _, s := range list {
+		if s.ID == info.ID && s.UserAgent != info.UserAgent {
+			t.Fatalf("user agent read back as %q", s.UserAgent)
+		}
 	}
 }
 
