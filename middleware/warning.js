@@ -336,6 +336,15 @@
     document.body.appendChild(live);
     document.body.appendChild(overlay);
 
+    // A visible focus ring, set through the CSSOM (allowed by a strict style-src CSP).
+    [stay, dismiss, out].forEach(function (b) {
+      b.addEventListener('focus', function () {
+        b.style.outline = '3px solid #ffbf47';
+        b.style.outlineOffset = '2px';
+        b.style.boxShadow = '0 0 0 5px #111';
+      });
+      b.addEventListener('blur', function () { b.style.outline = ''; b.style.boxShadow = ''; });
+    });
     stay.addEventListener('click', onStay);
     dismiss.addEventListener('click', onDismiss);
     out.addEventListener('click', onSignOut);

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -126,12 +127,12 @@ func New(t testing.TB, opts ...Option) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start %s: %v", path, err)
 	}
-	logPage(t, ctx, "tab1")
+	setup(t, ctx, "tab1")
 	return ctx
 }
 
 // NewTab opens another tab (in a window of its own, so that it is visible and its
-// timers run) in the browser of ctx. It shares the cookie jar and storage of the
+// timers run) in the browser of ctx. Like the first tab, it acts as focused. It shares the cookie jar and storage of the
 // other tabs. It closes when the test ends.
 func NewTab(t testing.TB, ctx context.Context) context.Context {
 	t.Helper()
@@ -140,8 +141,20 @@ func NewTab(t testing.TB, ctx context.Context) context.Context {
 	if err := chromedp.Do(tctx); err != nil {
 		t.Fatalf("open tab: %v", err)
 	}
-	logPage(t, tctx, "tab")
+	setup(t, tctx, "tab2")
 	return tctx
+}
+
+// setup makes the tab behave as the focused page of a focused window, as the page
+// a person looks at would (focus events and :focus styles, even with several tabs),
+// and logs its console.
+func setup(t testing.TB, ctx context.Context, label string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled,
+		emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("focus emulation: %v", err)
+	}
+	logPage(t, ctx, label)
 }
 
 var logMu sync.Mutex
