@@ -208,7 +208,7 @@ func (s *warningStub) only() stubSession {
 
 func (s *warningStub) idleLeft() time.Duration {
 	ss := s.only()
-	return ss.last.Add(s.idle).Sub(time.Now())
+	return time.Until(ss.last.Add(s.idle))
 }
 
 // ---------- browser helpers ----------
