@@ -232,7 +232,12 @@
     call('GET', cfg.peek, 5000).then(function (res) {
       st.expiring = false;
       st.retryAt = now() + 1000;
-      if (!st.ended && res.status === 401) end(reasonFrom(res.headers.get(H_END)), true);
+      if (!st.ended && res.status === 401) {
+        // "missing"/"invalid" at this moment usually means the cookie itself expired
+        // with the session: the local reason says more.
+        var r = reasonFrom(res.headers.get(H_END));
+        end(r === 'invalid' ? fallback : r, true);
+      }
       else if (!st.ended && !res.ok) end(fallback, true);
       // 200: observe() has applied the server's numbers; tick() goes on.
     }, function () {
@@ -468,6 +473,7 @@
       // observe() applied the new numbers (and broadcast them); tick() closed the
       // dialog unless the new deadline is still inside the warning window.
       if (!res.ok && res.status !== 401) ui.err.textContent = 'Could not extend your session. Please try again.';
+      else if (res.ok && res.headers.get(H_IDLE) === null) ui.err.textContent = 'Your session could not be extended.';
     }, function () {
       busy = false;
       ui.stay.disabled = false;

@@ -31,7 +31,8 @@ type warningStub struct {
 	idle      time.Duration
 	absolute  time.Duration
 	threshold time.Duration
-	poll      int // data-poll-seconds
+	poll      int  // data-poll-seconds
+	noBC      bool // hide BroadcastChannel from the page, to test the localStorage fallback
 
 	mu       sync.Mutex
 	sessions map[string]*stubSession
@@ -133,8 +134,12 @@ func (s *warningStub) app(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	noBC := ""
+	if s.noBC {
+		noBC = `<script>delete window.BroadcastChannel; window.BroadcastChannel = undefined;</script>`
+	}
 	fmt.Fprintf(w, `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Stub app</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>Stub app</title>%s</head>
 <body style="font-family:sans-serif">
 <h1>Stub app</h1>
 <p>Some work in progress.</p>
@@ -148,7 +153,7 @@ func (s *warningStub) app(w http.ResponseWriter, r *http.Request) {
   data-poll-seconds="%d"
   data-csrf-header="X-CSRF-Token"
   data-csrf-token="%s"></script>
-</body></html>`, s.poll, stubCSRF)
+</body></html>`, noBC, s.poll, stubCSRF)
 }
 
 func (s *warningStub) peek(w http.ResponseWriter, r *http.Request) {
@@ -417,11 +422,26 @@ func TestWarningIdleSignsOut(t *testing.T) {
 // 4. "Stay signed in" in one tab clears the warning in the other.
 func TestWarningTwoTabs(t *testing.T) {
 	t.Parallel()
+	t.Run("BroadcastChannel", func(t *testing.T) {
+		t.Parallel()
+		testWarningTwoTabs(t, false)
+	})
+	t.Run("localStorage", func(t *testing.T) {
+		t.Parallel()
+		testWarningTwoTabs(t, true)
+	})
+}
+
+func testWarningTwoTabs(t *testing.T, noBC bool) {
 	s := newWarningStub(t, 12*time.Second, time.Hour, 8*time.Second)
+	s.noBC = noBC
 	tab1 := browsertest.New(t)
 	tab2 := browsertest.NewTab(t, tab1)
 	openApp(t, tab1, s)
 	openApp(t, tab2, s)
+	if got := evalJS[bool](t, tab1, `typeof BroadcastChannel === 'function'`); got == noBC {
+		t.Fatalf("BroadcastChannel present = %v, want %v", got, !noBC)
+	}
 	waitJS(t, tab1, dialogOpen, 8*time.Second)
 	waitJS(t, tab2, dialogOpen, 8*time.Second)
 	if err := chromedp.Do(tab1, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
