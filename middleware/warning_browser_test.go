@@ -219,14 +219,12 @@ func (s *warningStub) idleLeft() time.Duration {
 // ---------- browser helpers ----------
 
 // openApp loads /app in the tab and waits until the script has its numbers.
-func openApp(t *testing.T, ctx context.Context, s *warningStub) time.Time {
+func openApp(t *testing.T, ctx context.Context, s *warningStub) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.srv.URL+"/app")); err != nil {
 		t.Fatalf("open app: %v", err)
 	}
-	loaded := time.Now()
 	waitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 10*time.Second)
-	return loaded
 }
 
 // waitJS polls a JavaScript expression in the page until it is truthy.
@@ -335,19 +333,21 @@ func TestWarningDialogAppearsAtThreshold(t *testing.T) {
 	t.Parallel()
 	s := newWarningStub(t, 14*time.Second, time.Hour, 8*time.Second)
 	ctx := browsertest.New(t)
-	loaded := openApp(t, ctx, s)
-
-	// Up to 1.5 s before the threshold (at 6 s), no dialog.
-	for time.Since(loaded) < 4500*time.Millisecond {
+	openApp(t, ctx, s)
+	// The server's touch on page load is the clock of record: the dialog is due at
+	// touch + idle - threshold (6 s), and may come up to a second early because
+	// the headers carry whole seconds, rounded down.
+	touched := s.only().last
+	due := s.idle - s.threshold
+	for time.Since(touched) < due-1500*time.Millisecond {
 		if evalJS[bool](t, ctx, `!!document.getElementById('sg-warning') && document.getElementById('sg-warning').offsetParent !== null`) {
-			t.Fatalf("dialog visible %v after load; the threshold is at 6s", time.Since(loaded))
+			t.Fatalf("dialog visible %v after the touch; the threshold is at %v", time.Since(touched), due)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	waitJS(t, ctx, dialogOpen, 6*time.Second)
-	at := time.Since(loaded)
-	if want := s.idle - s.threshold; at < want-2*time.Second || at > want+2*time.Second {
-		t.Errorf("dialog appeared %v after load, want %v ± 2s", at, want)
+	if at := time.Since(touched); at < due-2*time.Second || at > due+2*time.Second {
+		t.Errorf("dialog appeared %v after the touch, want %v ± 2s", at, due)
 	}
 	first := countdown(t, ctx)
 	if first < 6 || first > 9 {
@@ -367,13 +367,13 @@ func TestWarningDialogAppearsAtThreshold(t *testing.T) {
 // 2. "Stay signed in" closes the dialog and gives back the full idle time.
 func TestWarningStaySignedIn(t *testing.T) {
 	t.Parallel()
-	s := newWarningStub(t, 10*time.Second, time.Hour, 6*time.Second)
+	s := newWarningStub(t, 13*time.Second, time.Hour, 6*time.Second)
 	ctx := browsertest.New(t)
 	openApp(t, ctx, s)
 	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#app-btn"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, dialogOpen, 8*time.Second)
+	waitJS(t, ctx, dialogOpen, 11*time.Second)
 	// The headers carry whole seconds (rounded down), so the dialog may show up to
 	// a second early, never late.
 	if left := s.idleLeft(); left > s.threshold+1500*time.Millisecond {
@@ -533,13 +533,13 @@ func TestWarningAbsoluteLimit(t *testing.T) {
 // polite announcements that are not made every second, Escape means "Stay".
 func TestWarningAccessibility(t *testing.T) {
 	t.Parallel()
-	s := newWarningStub(t, 10*time.Second, time.Hour, 6*time.Second)
+	s := newWarningStub(t, 13*time.Second, time.Hour, 6*time.Second)
 	ctx := browsertest.New(t)
 	openApp(t, ctx, s)
 	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#app-btn"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, dialogOpen, 8*time.Second)
+	waitJS(t, ctx, dialogOpen, 11*time.Second)
 
 	attrs, err := chromedp.Run(ctx, chromedp.Attributes(chromedp.CSS("#sg-warning")))
 	if err != nil {
@@ -622,10 +622,10 @@ func TestWarningAccessibility(t *testing.T) {
 // 401 with X-Session-End-Reason on one of them ends the session at once.
 func TestWarningObservesAppRequests(t *testing.T) {
 	t.Parallel()
-	s := newWarningStub(t, 10*time.Second, time.Hour, 6*time.Second)
+	s := newWarningStub(t, 13*time.Second, time.Hour, 6*time.Second)
 	ctx := browsertest.New(t)
 	openApp(t, ctx, s)
-	waitJS(t, ctx, dialogOpen, 8*time.Second)
+	waitJS(t, ctx, dialogOpen, 11*time.Second)
 
 	// A fetch that touches the session (the keepalive URL stands in for any
 	// authenticated request of the app) closes the dialog.
