@@ -33,6 +33,7 @@ type warningStub struct {
 	threshold time.Duration
 	poll      int  // data-poll-seconds
 	noBC      bool // hide BroadcastChannel from the page, to test the localStorage fallback
+	bearer    bool // keep a bearer token in sessionStorage and name it in data-bearer-storage-key
 
 	mu       sync.Mutex
 	sessions map[string]*stubSession
@@ -41,6 +42,7 @@ type warningStub struct {
 	keepalives atomic.Int64
 	logouts    atomic.Int64
 	badCSRF    atomic.Int64
+	bearerSeen atomic.Int64 // calls with "Authorization: Bearer test-bearer"
 
 	srv *httptest.Server
 }
@@ -134,9 +136,13 @@ func (s *warningStub) app(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	noBC := ""
+	head, attrs := "", ""
 	if s.noBC {
-		noBC = `<script>delete window.BroadcastChannel; window.BroadcastChannel = undefined;</script>`
+		head += `<script>delete window.BroadcastChannel; window.BroadcastChannel = undefined;</script>`
+	}
+	if s.bearer {
+		head += `<script>sessionStorage.setItem("app-token", "test-bearer");</script>`
+		attrs += ` data-bearer-storage-key="app-token"`
 	}
 	fmt.Fprintf(w, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Stub app</title>%s</head>
@@ -152,12 +158,15 @@ func (s *warningStub) app(w http.ResponseWriter, r *http.Request) {
   data-signin-url="/signin"
   data-poll-seconds="%d"
   data-csrf-header="X-CSRF-Token"
-  data-csrf-token="%s"></script>
-</body></html>`, noBC, s.poll, stubCSRF)
+  data-csrf-token="%s"%s></script>
+</body></html>`, head, s.poll, stubCSRF, attrs)
 }
 
 func (s *warningStub) peek(w http.ResponseWriter, r *http.Request) {
 	s.peeks.Add(1)
+	if r.Header.Get("Authorization") == "Bearer test-bearer" {
+		s.bearerSeen.Add(1)
+	}
 	if s.session(w, r, false) != nil {
 		fmt.Fprint(w, `{"ok":true}`)
 	}
@@ -640,4 +649,16 @@ func TestWarningObservesAppRequests(t *testing.T) {
 	s.mu.Unlock()
 	evalJS[bool](t, ctx, `(function(){var x=new XMLHttpRequest();x.open('GET','/api/session');x.send();return true})()`)
 	waitLocation(t, ctx, "/signin?reason=revoked", 5*time.Second)
+}
+
+// The script sends the app's bearer token from sessionStorage on its own calls.
+func TestWarningBearerToken(t *testing.T) {
+	t.Parallel()
+	s := newWarningStub(t, time.Minute, time.Hour, 10*time.Second)
+	s.bearer = true
+	ctx := browsertest.New(t)
+	openApp(t, ctx, s)
+	if n := s.bearerSeen.Load(); n < 1 {
+		t.Errorf("peeks with the bearer token: %d, want >= 1", n)
+	}
 }
