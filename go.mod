@@ -3,6 +3,7 @@ module github.com/sessionguard/sessionguard
 go 1.25.0
 
 require (
+	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jackc/pgx/v5 v5.12.0
 )
