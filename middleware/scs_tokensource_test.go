@@ -116,7 +116,9 @@ func TestTokenSourceSignOut(t *testing.T) {
 	}
 	g, err := middleware.New(middleware.Config{
 		Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler),
-		TokenSource: func(*http.Request) (middleware.SourcedToken, error) { return middleware.SourcedToken{Value: token}, nil },
+		TokenSource: func(*http.Request) (middleware.SourcedToken, error) {
+			return middleware.SourcedToken{Value: token}, nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
