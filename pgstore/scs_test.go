@@ -17,6 +17,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard/schema"
 )
 
 // The store satisfies every scs store interface, so scs uses the context
@@ -609,5 +610,30 @@ func TestSCSStoreUnderASessionManager(t *testing.T) {
 		return nil
 	}); err != nil || iterated != 1 {
 		t.Fatalf("Iterate saw %d sessions, %v", iterated, err)
+	}
+}
+
+// Migration 026 runs twice without harm and without doubling its triggers.
+func TestSCSMigrationIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	var sql string
+	for _, m := range schema.Migrations() {
+		if m.Version == 26 {
+			sql = m.SQL
+		}
+	}
+	if sql == "" {
+		t.Fatal("migration 026 is not embedded")
+	}
+	mustExec(t, f, sql)
+	var triggers int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_trigger
+		WHERE tgrelid = 'sessions'::regclass AND tgname LIKE 'sessionguard_scs_data_%'`).Scan(&triggers); err != nil {
+		t.Fatal(err)
+	}
+	if triggers != 2 {
+		t.Fatalf("%d scs triggers on sessions after running 026 again, want 2", triggers)
 	}
 }
