@@ -110,6 +110,13 @@ type Config struct {
 	// slog.Default(); use slog.New(slog.DiscardHandler) to silence it.
 	Logger *slog.Logger
 
+	// TokenSource, when set, finds the session token of a request instead
+	// of the session cookie and the Authorization header; the Guard then
+	// never sets or clears a cookie of its own, and Guard.SignIn is refused
+	// (sign in through the source's owner). Default nil. [NewSCS] sets it to
+	// read the token of the request's scs session.
+	TokenSource TokenSource
+
 	// ClientIP returns the client address recorded at sign-in and logged with
 	// refusals. Default: the host part of r.RemoteAddr. X-Forwarded-For is
 	// NOT trusted by default: behind a proxy, supply a function that reads

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -23,6 +24,8 @@ type extracted struct {
 	// bearer: the client is to be treated as a bearer client (the token came
 	// from Authorization, or there was neither a token nor a session cookie).
 	bearer bool
+	// ended: the TokenSource no longer accepts the token (SourcedToken.Ended).
+	ended bool
 }
 
 var (
@@ -135,4 +138,52 @@ func validTokenChars(s string, max int) bool {
 
 func isTokenChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+}
+
+// A TokenSource finds a request's session token in place of the Guard's own
+// cookie and bearer extraction (Config.TokenSource). [NewSCS] installs one
+// that takes the token from the request's scs session.
+//
+// It returns the zero SourcedToken when the request carries no token. An
+// error that is a *RefusalError (ErrInvalidToken, say) refuses the request as
+// that; any other error refuses it with 503 (ErrUnavailable): a failing
+// source never lets a request through.
+type TokenSource func(r *http.Request) (SourcedToken, error)
+
+// SourcedToken is what a TokenSource found.
+type SourcedToken struct {
+	Value  string // the token; "" for none
+	Bearer bool   // the client is a bearer client: refusals carry WWW-Authenticate
+	// Ended marks a token that the source itself no longer accepts (scs has
+	// no data for it any more). The Guard never authenticates it: it only
+	// peeks at its session, without touching it, to tell why it ended.
+	Ended bool
+}
+
+// extract finds r's token with Config.TokenSource, or with extractToken
+// when there is none, and applies the same length and character checks to
+// either.
+func (g *Guard) extract(r *http.Request) (extracted, *RefusalError) {
+	if g.cfg.TokenSource == nil {
+		return extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes)
+	}
+	st, err := g.cfg.TokenSource(r)
+	if err != nil {
+		var re *RefusalError
+		if errors.As(err, &re) {
+			return extracted{bearer: re.Bearer}, refuse(re, re.Bearer)
+		}
+		return extracted{}, unavailable(err, st.Bearer, st.Value)
+	}
+	switch {
+	case st.Value == "":
+		return extracted{bearer: st.Bearer}, refuse(ErrMissingToken, st.Bearer)
+	case !validTokenChars(st.Value, g.cfg.MaxTokenBytes):
+		return extracted{bearer: st.Bearer}, refuse(ErrInvalidToken, st.Bearer)
+	}
+	ex := extracted{token: st.Value, source: fromCookie, bearer: st.Bearer, ended: st.Ended}
+	if st.Bearer {
+		ex.source = fromBearer
+	}
+	return ex, nil
 }

@@ -80,7 +80,7 @@ func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
 
 // check is the whole decision.
 func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
-	ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes)
+	ex, rerr := g.extract(r)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
@@ -116,7 +116,7 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	defer cancel()
 	var st pgstore.Status
 	var err error
-	if touch {
+	if touch && !ex.ended {
 		st, err = g.cfg.Store.Validate(ctx, hash, scope)
 	} else {
 		st, err = g.cfg.Store.Peek(ctx, hash, scope)
@@ -127,6 +127,11 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 
 	switch st.State {
 	case pgstore.StateValid:
+		if ex.ended {
+			// The token's source dropped it while its session lives on
+			// (scs lost its data): never a sign-in.
+			return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+		}
 	case pgstore.StateUnknown:
 		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 	case pgstore.StateIdle:

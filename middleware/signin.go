@@ -41,27 +41,18 @@ type SignIn struct {
 // SignIn does not call Config.Tenant: the caller, who checked the
 // credentials, says which tenant the session is for.
 //
+// A Guard with a Config.TokenSource does not issue tokens: SignIn then fails,
+// and the source's owner signs in ([SCS.SignIn]).
+//
 // A store failure is an error matching ErrUnavailable.
 func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token string, s Session, err error) {
-	app := p.AppType
-	if app == "" {
-		app = g.cfg.AppType
+	if g.cfg.TokenSource != nil {
+		return "", Session{}, errors.New("middleware: sign in: this Guard takes its tokens from Config.TokenSource; sign in through its owner (SCS.SignIn for scs)")
 	}
-	switch {
-	case p.UserID <= 0:
-		return "", Session{}, errors.New("middleware: sign in: UserID must be positive")
-	case app == "":
-		return "", Session{}, errors.New("middleware: sign in: AppType is required")
-	case !app.Valid():
-		return "", Session{}, fmt.Errorf("middleware: sign in: unknown AppType %q", app)
-	case g.cfg.AppType != "" && app != g.cfg.AppType:
-		return "", Session{}, fmt.Errorf("middleware: sign in: AppType %q on a Guard for %q", app, g.cfg.AppType)
-	case p.TenantID < 0:
-		return "", Session{}, errors.New("middleware: sign in: TenantID is negative")
-	case app == pgstore.TenantApp && p.TenantID == pgstore.NoTenant:
-		return "", Session{}, errors.New("middleware: sign in: a tenant_app session needs a TenantID")
+	app, err := g.signInAppType(p)
+	if err != nil {
+		return "", Session{}, err
 	}
-
 	sid, err := newUUID()
 	if err != nil {
 		return "", Session{}, err
@@ -77,8 +68,50 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token 
 	} else if token, err = newOpaqueToken(); err != nil {
 		return "", Session{}, err
 	}
-	hash := hashToken(token)
 
+	s, err = g.openSession(r, p, app, sid, token)
+	if err != nil {
+		return "", Session{}, err
+	}
+	if w != nil {
+		if r != nil {
+			g.revokeReplacedCookie(r.Context(), r, s.tokenHash)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.SetCookie(w, g.cookie(token, int(g.cfg.AbsoluteTimeout/time.Second)))
+	}
+	s.Bearer = w == nil
+	return token, s, nil
+}
+
+// signInAppType checks p against the Guard and returns the app type of the
+// session to open.
+func (g *Guard) signInAppType(p SignIn) (pgstore.AppType, error) {
+	app := p.AppType
+	if app == "" {
+		app = g.cfg.AppType
+	}
+	switch {
+	case p.UserID <= 0:
+		return "", errors.New("middleware: sign in: UserID must be positive")
+	case app == "":
+		return "", errors.New("middleware: sign in: AppType is required")
+	case !app.Valid():
+		return "", fmt.Errorf("middleware: sign in: unknown AppType %q", app)
+	case g.cfg.AppType != "" && app != g.cfg.AppType:
+		return "", fmt.Errorf("middleware: sign in: AppType %q on a Guard for %q", app, g.cfg.AppType)
+	case p.TenantID < 0:
+		return "", errors.New("middleware: sign in: TenantID is negative")
+	case app == pgstore.TenantApp && p.TenantID == pgstore.NoTenant:
+		return "", errors.New("middleware: sign in: a tenant_app session needs a TenantID")
+	}
+	return app, nil
+}
+
+// openSession creates the session row of token (id sid) for p and returns it
+// as a cookie Session. r may be nil.
+func (g *Guard) openSession(r *http.Request, p SignIn, app pgstore.AppType, sid, token string) (Session, error) {
+	hash := hashToken(token)
 	n := pgstore.NewSession{
 		ID:              sid,
 		TokenHash:       hash,
@@ -102,24 +135,15 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token 
 	if err != nil {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: sign in failed", slog.String("error", e.causeMsg))
-		return "", Session{}, e
+		return Session{}, e
 	}
 	if !strings.EqualFold(info.ID, sid) || info.UserID != p.UserID || info.TenantID != p.TenantID || info.AppType != app {
 		// The store did not create what was asked; do not hand out a token
 		// for it.
 		g.revoke(ctx, hash, pgstore.ReasonAdminRevoke)
-		return "", Session{}, errors.New("middleware: sign in: the store created a different session than asked")
+		return Session{}, errors.New("middleware: sign in: the store created a different session than asked")
 	}
-
-	if w != nil {
-		if r != nil {
-			g.revokeReplacedCookie(ctx, r, hash)
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		http.SetCookie(w, g.cookie(token, int(g.cfg.AbsoluteTimeout/time.Second)))
-	}
-
-	s = Session{
+	return Session{
 		ID:                info.ID,
 		UserID:            info.UserID,
 		TenantID:          info.TenantID,
@@ -131,10 +155,8 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token 
 		IdleTimeout:       info.IdleTimeout,
 		IdleRemaining:     info.IdleTimeout,
 		AbsoluteRemaining: info.AbsoluteExpiresAt.Sub(info.LastActivityAt).Truncate(time.Second),
-		Bearer:            w == nil,
 		tokenHash:         hash,
-	}
-	return token, s, nil
+	}, nil
 }
 
 // revokeReplacedCookie revokes the session of the cookie r carried, which a
@@ -173,16 +195,19 @@ func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 // token r carries (cookie or bearer; a malformed or ambiguous token is
 // ignored). Signing out with no session, or an already ended one, is not an
 // error; a store failure is an error matching ErrUnavailable, and the cookie
-// is cleared anyway.
+// is cleared anyway. With a Config.TokenSource, the token is the source's and
+// no cookie is cleared: the source's owner does that ([SCS.SignOut]).
 func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 	if w != nil {
 		w.Header().Set("Cache-Control", "no-store")
-		g.ClearCookie(w)
+		if g.cfg.TokenSource == nil {
+			g.ClearCookie(w)
+		}
 	}
 	var token, hash string
 	if s, ok := SessionFrom(r.Context()); ok && s.tokenHash != "" {
 		hash = s.tokenHash
-	} else if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil && g.wellFormed(ex.token) {
+	} else if ex, rerr := g.extract(r); rerr == nil && g.wellFormed(ex.token) {
 		token, hash = ex.token, hashToken(ex.token)
 	}
 	if hash == "" {

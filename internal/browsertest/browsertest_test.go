@@ -1,0 +1,78 @@
+package browsertest_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sessionguard/sessionguard/internal/browsertest"
+)
+
+// TestSecureCookieOnLoopback records what the browser does with a Secure cookie set
+// over plain http://127.0.0.1: Chromium treats loopback as a potentially trustworthy
+// origin, so it keeps the cookie and sends it back. The session cookie of the
+// middleware is Secure, so browser tests on httptest servers depend on this.
+func TestSecureCookieOnLoopback(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/set":
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "s3cret", Path: "/",
+				Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			fmt.Fprint(w, "<!doctype html><title>set</title>set")
+		case "/check":
+			c, err := r.Cookie("sid")
+			got := "absent"
+			if err == nil {
+				got = c.Value
+			}
+			fmt.Fprintf(w, "<!doctype html><title>check</title><p id=got>%s</p>", got)
+		}
+	}))
+	defer srv.Close()
+
+	ctx := browsertest.New(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/set"),
+		chromedp.Navigate(srv.URL+"/check"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#got")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "s3cret" {
+		t.Fatalf("Secure cookie over http://127.0.0.1: server got %q, want it sent back", got)
+	}
+	t.Logf("Secure cookie set over %s was kept and sent back", srv.URL)
+}
+
+func TestScreenshotAndTabs(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><title>hi</title><h1>hello</h1><script>localStorage.setItem("k", "v")</script>`)
+	}))
+	defer srv.Close()
+
+	ctx := browsertest.New(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	p := browsertest.Screenshot(t, ctx, "hello")
+	if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+		t.Fatalf("screenshot %s: %v", p, err)
+	}
+	tab := browsertest.NewTab(t, ctx)
+	if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/other")); err != nil {
+		t.Fatal(err)
+	}
+	v, err := chromedp.Run(tab, chromedp.Evaluate[string](`localStorage.getItem("k")`))
+	if err != nil || v != "v" {
+		t.Fatalf("second tab: storage = %q, %v; want the first tab's", v, err)
+	}
+}

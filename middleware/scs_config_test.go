@@ -1,0 +1,211 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// goodSessionManager has the settings NewSCS asks for, over scs's in-memory
+// store (these tests need no database).
+func goodSessionManager() *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = memstore.NewWithCleanupInterval(0)
+	sm.HashTokenInStore = true
+	sm.Lifetime = 8 * time.Hour
+	sm.Cookie.Name = "__Host-session"
+	sm.Cookie.Secure = true
+	return sm
+}
+
+func TestNewSCSChecksTheSessionManager(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		sm    func(*scs.SessionManager)
+		cfg   func(*middleware.Config)
+		nilSM bool
+		want  string // in the error; "" means success
+	}{
+		{name: "good"},
+		{name: "nil manager", nilSM: true, want: "nil SessionManager"},
+		{name: "no store", sm: func(sm *scs.SessionManager) { sm.Store = nil }, want: "Store is nil"},
+		{name: "raw tokens in the store", sm: func(sm *scs.SessionManager) { sm.HashTokenInStore = false }, want: "HashTokenInStore"},
+		{name: "scs idle timeout", sm: func(sm *scs.SessionManager) { sm.IdleTimeout = 20 * time.Minute }, want: "IdleTimeout = 0"},
+		{name: "JWT", cfg: func(c *middleware.Config) { c.JWT = &middleware.JWTConfig{} }, want: "JWT"},
+		{name: "own token source", cfg: func(c *middleware.Config) {
+			c.TokenSource = func(*http.Request) (middleware.SourcedToken, error) { return middleware.SourcedToken{}, nil }
+		}, want: "TokenSource"},
+		{name: "another cookie name", cfg: func(c *middleware.Config) { c.CookieName = "sid" }, want: "differs"},
+		{name: "same cookie name", cfg: func(c *middleware.Config) { c.CookieName = "__Host-session" }},
+		{name: "script-readable cookie", sm: func(sm *scs.SessionManager) { sm.Cookie.HttpOnly = false }, want: "HttpOnly"},
+		{name: "SameSite None", sm: func(sm *scs.SessionManager) { sm.Cookie.SameSite = http.SameSiteNoneMode }, want: "SameSite"},
+		{name: "SameSite unset", sm: func(sm *scs.SessionManager) { sm.Cookie.SameSite = 0 }, want: "SameSite"},
+		{name: "SameSite Strict", sm: func(sm *scs.SessionManager) { sm.Cookie.SameSite = http.SameSiteStrictMode }},
+		{name: "insecure cookie", sm: func(sm *scs.SessionManager) { sm.Cookie.Secure = false; sm.Cookie.Name = "session" }, want: "Secure"},
+		{name: "insecure cookie for development", sm: func(sm *scs.SessionManager) { sm.Cookie.Secure = false; sm.Cookie.Name = "session" },
+			cfg: func(c *middleware.Config) { c.InsecureCookie = true }},
+		{name: "__Host- cookie without Secure", sm: func(sm *scs.SessionManager) { sm.Cookie.Secure = false },
+			cfg: func(c *middleware.Config) { c.InsecureCookie = true }, want: "needs a Secure cookie"},
+		{name: "__Host- cookie with a Domain", sm: func(sm *scs.SessionManager) { sm.Cookie.Domain = "example.com" }, want: "__Host-"},
+		{name: "lifetime shorter than the absolute timeout", cfg: func(c *middleware.Config) { c.AbsoluteTimeout = 12 * time.Hour }, want: "Lifetime"},
+		{name: "lifetime longer than the absolute timeout", cfg: func(c *middleware.Config) { c.AbsoluteTimeout = 4 * time.Hour }},
+		{name: "lifetime below the idle timeout", sm: func(sm *scs.SessionManager) { sm.Lifetime = time.Hour }, want: "IdleTimeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sm := goodSessionManager()
+			if tc.sm != nil {
+				tc.sm(sm)
+			}
+			if tc.nilSM {
+				sm = nil
+			}
+			cfg := middleware.Config{Store: newFakeStore(), AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)}
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			g, err := middleware.NewSCS(sm, cfg)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("NewSCS: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("NewSCS = %v, want an error about %q", err, tc.want)
+			case tc.want != "" && !strings.HasPrefix(err.Error(), "middleware: config:"):
+				t.Fatalf("error %q lacks the config prefix", err)
+			case tc.want == "" && g == nil:
+				t.Fatal("NewSCS returned no Guard")
+			}
+		})
+	}
+}
+
+// The absolute timeout of new sessions is scs's Lifetime unless set.
+func TestNewSCSTakesTheLifetime(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore()
+	sm := goodSessionManager()
+	sm.Lifetime = 6 * time.Hour
+	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := g.SignIn(w, r, middleware.SignIn{UserID: 7}); err != nil {
+			t.Error(err)
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/login", nil))
+	if len(store.created) != 1 || store.created[0].AbsoluteTimeout != 6*time.Hour {
+		t.Fatalf("created %+v, want one session with the 6h lifetime", store.created)
+	}
+}
+
+func TestSCSGuardRefusesItsOwnCookieFlow(t *testing.T) {
+	t.Parallel()
+	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: newFakeStore(), AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.Guard.SignIn(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil), middleware.SignIn{UserID: 1}); err == nil {
+		t.Fatal("Guard.SignIn on an scs Guard issued a token of its own")
+	}
+}
+
+// Outside LoadAndSave there is no scs session: the Guard fails closed (503)
+// instead of panicking, and the helpers return an error.
+func TestSCSOutsideLoadAndSave(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore()
+	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	h := g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "__Host-session", Value: strings.Repeat("A", 43)})
+	h.ServeHTTP(rec, req)
+	if ran || rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("outside LoadAndSave: status %d, handler ran %v; want 503, false", rec.Code, ran)
+	}
+	if _, err := g.Authenticate(req); !errors.Is(err, middleware.ErrUnavailable) {
+		t.Fatalf("Authenticate = %v, want ErrUnavailable", err)
+	}
+	if _, err := g.SignIn(nil, req, middleware.SignIn{UserID: 1}); err == nil {
+		t.Fatal("SignIn outside LoadAndSave succeeded")
+	}
+	if err := g.SignOut(nil, req); err == nil {
+		t.Fatal("SignOut outside LoadAndSave succeeded")
+	}
+	if n := store.totalCalls(); n != 0 {
+		t.Fatalf("%d store calls without an scs session", n)
+	}
+}
+
+// SignIn renews the scs token, records the new one, and ends the session of
+// the token it replaces; SignOut ends it and destroys the scs session.
+func TestSCSSignInAndOutOnAFakeStore(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore()
+	sm := goodSessionManager()
+	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokens []string
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			s, err := g.SignIn(w, r, middleware.SignIn{UserID: 9})
+			if err != nil || s.UserID != 9 || s.Bearer {
+				t.Errorf("SignIn = %v, %v", s, err)
+			}
+			tokens = append(tokens, sm.Token(r.Context()))
+		case "/logout":
+			if err := g.SignOut(w, r); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+	send := func(path, cookie string) *http.Response {
+		req := httptest.NewRequest("POST", path, nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "__Host-session", Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	first := send("/login", "").Cookies()[0].Value
+	second := send("/login", first).Cookies()[0].Value
+	if first != tokens[0] || second != tokens[1] || first == second {
+		t.Fatal("the cookie is not the token SignIn recorded, or sign-in kept the old token")
+	}
+	if len(store.revokes) == 0 || store.revokes[0] != (fakeRevoke{sha256Hex(first), pgstore.ReasonLogout}) {
+		t.Fatalf("revokes %v: the replaced session was not ended with logout", store.revokes)
+	}
+	out := send("/logout", second)
+	if c := out.Cookies(); len(c) != 1 || c[0].MaxAge >= 0 || out.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("sign-out: cookies %v, Cache-Control %q; want the scs cookie deleted, no-store", c, out.Header.Get("Cache-Control"))
+	}
+	if last := store.revokes[len(store.revokes)-1]; last != (fakeRevoke{sha256Hex(second), pgstore.ReasonLogout}) {
+		t.Fatalf("sign-out revoked %v", last)
+	}
+	if ctx, err := sm.Load(context.Background(), second); err != nil || sm.Token(ctx) != "" {
+		t.Fatalf("the scs session survived sign-out (%v)", err)
+	}
+}

@@ -1,0 +1,197 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard/schema"
+)
+
+// ExampleNewSCS moves an scs application onto sessionguard: scs keeps its
+// data (flash messages, form state) in PostgreSQL next to the sessions table,
+// and every protected request is checked against that table. It needs a
+// database (DATABASE_URL), so it is compiled but not run.
+func ExampleNewSCS() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	// Migrations 022 onwards, including 026 (sessionguard_scs_data). Apps
+	// with a migration tool run the files of schema.FS() instead.
+	if err := schema.Migrate(ctx, pool); err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := pgstore.New(pool, pgstore.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	scsData, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	go scsData.RunCleanup(ctx, 5*time.Minute) // expired anonymous sessions
+
+	sm := scs.New()
+	sm.Store = scsData
+	sm.HashTokenInStore = true  // the store sees SHA-256(token), as the sessions table does
+	sm.IdleTimeout = 0          // sessionguard keeps the idle timeout, without a write per request
+	sm.Lifetime = 8 * time.Hour // the absolute timeout of a signed-in session
+	sm.Cookie.Name = "__Host-session"
+	sm.Cookie.Secure = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+
+	guard, err := middleware.NewSCS(sm, middleware.Config{
+		Store:       sessions,
+		AppType:     pgstore.ControlPanel,
+		IdleTimeout: 4 * time.Hour,
+		// A refused page request goes back to the sign-in page with a flash
+		// saying why (the scs session of the request is a fresh one).
+		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
+			var re *middleware.RefusalError
+			if !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
+				http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			sm.Put(r.Context(), "flash", signedOutMessage(re))
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		userID := int64(42) // the user whose credentials r carries, once checked
+		if _, err := guard.SignIn(w, r, middleware.SignIn{UserID: userID}); err != nil {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+			return
+		}
+		sm.Put(r.Context(), "flash", "Welcome back")
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	mux.Handle("GET /account", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.SessionFrom(r.Context())
+		fmt.Fprintf(w, "user %d. %s", s.UserID, sm.PopString(r.Context(), "flash"))
+	})))
+	// "Your sessions": list them and end one (the data goes with it).
+	mux.Handle("GET /account/sessions", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.SessionFrom(r.Context())
+		list, err := sessions.ListActive(r.Context(), s.UserID)
+		if err != nil {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+			return
+		}
+		for _, info := range list {
+			fmt.Fprintf(w, "%s %s %s\n", info.ID, info.IP, info.LastActivityAt.Format(time.RFC3339))
+		}
+	})))
+	mux.Handle("POST /account/sessions/{id}/end", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.SessionFrom(r.Context())
+		if _, err := sessions.RevokeUserSession(r.Context(), s.UserID, r.PathValue("id"), pgstore.ReasonLogout); err != nil {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+			return
+		}
+		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
+	})))
+	mux.Handle("POST /logout", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = guard.SignOut(w, r) // a failure is logged; the scs session is destroyed anyway
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})))
+
+	// LoadAndSave outside: the Guard reads the token of the scs session.
+	log.Fatal(http.ListenAndServe(":8080", sm.LoadAndSave(mux)))
+}
+
+// signedOutMessage is the flash shown on the sign-in page after a refusal.
+func signedOutMessage(re *middleware.RefusalError) string {
+	switch {
+	case errors.Is(re, middleware.ErrIdleTimeout):
+		return "You were signed out because you were inactive."
+	case errors.Is(re, middleware.ErrAbsoluteTimeout):
+		return "Your session reached its maximum length. Please sign in again."
+	case errors.Is(re, middleware.ErrRevoked) && re.EndReason == pgstore.ReasonPasswordChange:
+		return "Your password was changed. Please sign in again."
+	case errors.Is(re, middleware.ErrRevoked):
+		return "You were signed out."
+	}
+	return "Please sign in."
+}
+
+// ExampleSCS_SignIn signs in, makes a request and signs out with scs. In an
+// application the stores are pgstore.SCSStore and pgstore.Store, as in
+// ExampleNewSCS; here they are scs's memstore and an in-memory fake.
+func ExampleSCS_SignIn() {
+	sm := scs.New()
+	sm.Store = memstore.NewWithCleanupInterval(0)
+	sm.HashTokenInStore = true
+	sm.Lifetime = 8 * time.Hour
+	sm.Cookie.Name = "__Host-session"
+	sm.Cookie.Secure = true
+
+	guard, err := middleware.NewSCS(sm, middleware.Config{
+		Store:   newFakeStore(),
+		AppType: pgstore.ControlPanel,
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := guard.SignIn(w, r, middleware.SignIn{UserID: 42}); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		sm.Put(r.Context(), "flash", "Welcome back")
+	})
+	mux.Handle("GET /account", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.SessionFrom(r.Context())
+		fmt.Fprintf(w, "user %d. %s", s.UserID, sm.PopString(r.Context(), "flash"))
+	})))
+	mux.Handle("POST /logout", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = guard.SignOut(w, r)
+	})))
+	app := sm.LoadAndSave(mux)
+
+	send := func(method, path, cookie string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "__Host-session", Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, req)
+		return rec
+	}
+
+	login := send("POST", "/login", "")
+	cookie := login.Result().Cookies()[0]
+	fmt.Println("login:", login.Code, cookie.Name, cookie.Secure, cookie.HttpOnly)
+	account := send("GET", "/account", cookie.Value)
+	fmt.Println("account:", account.Code, account.Body.String())
+	logout := send("POST", "/logout", cookie.Value)
+	fmt.Println("logout:", logout.Code, "cookie deleted:", logout.Result().Cookies()[0].MaxAge < 0)
+	replay := send("GET", "/account", cookie.Value)
+	fmt.Println("replayed cookie:", replay.Code, strings.TrimSpace(replay.Body.String()))
+	// Output:
+	// login: 200 __Host-session true true
+	// account: 200 user 42. Welcome back
+	// logout: 200 cookie deleted: true
+	// replayed cookie: 401 {"error":"session_invalid","reason":"revoked","end_reason":"logout"}
+}

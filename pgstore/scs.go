@@ -1,0 +1,220 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SCSStore is a session store for github.com/alexedwards/scs/v2 (it satisfies
+// scs.Store, scs.CtxStore, scs.IterableStore and scs.IterableCtxStore) that
+// keeps scs's data next to the sessions table, in sessionguard_scs_data
+// (migration 026), so that sessionguard decides whether the data is still
+// there:
+//
+//   - Find reports not found when the sessionguard session of the token has
+//     ended (revoked, signed out) or is past its idle or absolute timeout,
+//     whatever scs's own expiry says.
+//   - When a session ends, a trigger deletes its data, whoever ended it
+//     (pgstore, the seed's SQL functions, a plain UPDATE), and Commit never
+//     writes data for a session that has ended: no orphan rows.
+//   - A token without a sessionguard session (an anonymous, pre-sign-in scs
+//     session) keeps working with scs's own expiry.
+//
+// The SessionManager must have HashTokenInStore set: scs then hands the store
+// base64url(SHA-256(token)) instead of the token, and the store keys the row
+// by the same hash in hex, which is how the sessions table knows the token.
+// The token itself never reaches the database. (middleware.NewSCS checks this
+// setting.)
+//
+// Keys that are not of that form (43 base64url characters of a 32-byte hash)
+// are never found and never stored.
+type SCSStore struct {
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+}
+
+// SCSConfig tunes an SCSStore. The zero value is ready to use.
+type SCSConfig struct {
+	// Logger receives the errors of RunCleanup's passes. It never receives
+	// a token or a hash. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// NewSCSStore returns an SCSStore over pool, which the caller owns.
+func NewSCSStore(pool *pgxpool.Pool, cfg SCSConfig) (*SCSStore, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("pgstore: new scs store: %w: nil pool", ErrInvalidArgument)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &SCSStore{pool: pool, logger: logger}, nil
+}
+
+// scsOwnerEnded is true when the data row d belongs to a sessionguard session
+// that is no longer live: ended, or past either timeout by the database's
+// clock (the same comparisons as sessionguard_check).
+const scsOwnerEnded = `EXISTS (SELECT 1 FROM sessions s
+	WHERE s.session_token_hash = d.token_hash
+	  AND NOT (s.is_active
+	           AND CURRENT_TIMESTAMP < s.absolute_expires_at
+	           AND CURRENT_TIMESTAMP < s.last_activity_at + make_interval(secs => s.idle_timeout_seconds)))`
+
+// FindCtx returns the data of the session of key. found is false when there
+// is none, when it has expired, when its sessionguard session is no longer
+// live, or when key is malformed; err is for system errors only.
+func (s *SCSStore) FindCtx(ctx context.Context, key string) (b []byte, found bool, err error) {
+	hash, ok := scsHash(key)
+	if !ok {
+		return nil, false, nil
+	}
+	err = s.pool.QueryRow(ctx, `SELECT d.data FROM sessionguard_scs_data d
+		WHERE d.token_hash = $1 AND d.expiry > CURRENT_TIMESTAMP AND NOT `+scsOwnerEnded, hash).Scan(&b)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, wrapErr("scs find", err)
+	}
+	return b, true, nil
+}
+
+// CommitCtx stores b as the data of key until expiry, replacing what was
+// there. When key's sessionguard session has ended or expired it stores
+// nothing and returns nil, as if the session had ended just after the write:
+// a request that was in flight when its session was revoked cannot bring the
+// data back. It locks the session row (FOR SHARE) for the statement, so a
+// concurrent revocation either waits for the write and then deletes the data,
+// or wins and the write does nothing.
+func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) error {
+	hash, ok := scsHash(key)
+	if !ok {
+		return invalid("scs commit", "key is not base64url(SHA-256(token)): set HashTokenInStore on the scs SessionManager")
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	_, err := s.pool.Exec(ctx, `WITH owner AS (
+			SELECT s.is_active
+			       AND CURRENT_TIMESTAMP < s.absolute_expires_at
+			       AND CURRENT_TIMESTAMP < s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) AS live
+			FROM sessions s WHERE s.session_token_hash = $1
+			FOR SHARE)
+		INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
+		SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM owner WHERE NOT owner.live)
+		ON CONFLICT (token_hash) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`,
+		hash, b, expiry)
+	if err != nil {
+		return wrapErr("scs commit", err)
+	}
+	return nil
+}
+
+// DeleteCtx deletes the data of key; an unknown or malformed key is a no-op.
+//
+// scs calls Delete when it retires a token (Destroy, RenewToken,
+// MergeSession), so the sessionguard session of that token, if still active,
+// ends too, with reason "logout": no session stays active that no cookie can
+// reach any more.
+func (s *SCSStore) DeleteCtx(ctx context.Context, key string) error {
+	hash, ok := scsHash(key)
+	if !ok {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `WITH ended AS (
+			UPDATE sessions
+			SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP, revoke_reason = $2
+			WHERE session_token_hash = $1 AND is_active = true
+			RETURNING 1)
+		DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash, ReasonLogout)
+	if err != nil {
+		return wrapErr("scs delete", err)
+	}
+	return nil
+}
+
+// AllCtx returns the data of every live session (not expired, and not
+// belonging to a sessionguard session that has ended or expired), keyed as
+// scs gave the keys to Commit. With no live session it returns an empty,
+// non-nil map.
+func (s *SCSStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.pool.Query(ctx, `SELECT d.token_hash, d.data FROM sessionguard_scs_data d
+		WHERE d.expiry > CURRENT_TIMESTAMP AND NOT `+scsOwnerEnded)
+	if err != nil {
+		return nil, wrapErr("scs all", err)
+	}
+	defer rows.Close()
+	all := map[string][]byte{}
+	for rows.Next() {
+		var hash string
+		var b []byte
+		if err := rows.Scan(&hash, &b); err != nil {
+			return nil, wrapErr("scs all", err)
+		}
+		key, ok := scsKey(hash)
+		if !ok {
+			continue // not written by this store
+		}
+		all[key] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("scs all", err)
+	}
+	return all, nil
+}
+
+// Find is FindCtx without a context.
+func (s *SCSStore) Find(key string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), key)
+}
+
+// Commit is CommitCtx without a context.
+func (s *SCSStore) Commit(key string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), key, b, expiry)
+}
+
+// Delete is DeleteCtx without a context.
+func (s *SCSStore) Delete(key string) error {
+	return s.DeleteCtx(context.Background(), key)
+}
+
+// All is AllCtx without a context.
+func (s *SCSStore) All() (map[string][]byte, error) {
+	return s.AllCtx(context.Background())
+}
+
+// scsHash turns the key scs gives a store with HashTokenInStore,
+// base64url(SHA-256(token)) without padding, into the lowercase hex form of
+// sessions.session_token_hash.
+func scsHash(key string) (string, bool) {
+	if len(key) != base64.RawURLEncoding.EncodedLen(32) {
+		return "", false
+	}
+	var sum [33]byte
+	n, err := base64.RawURLEncoding.Strict().Decode(sum[:], []byte(key))
+	if err != nil || n != 32 {
+		return "", false
+	}
+	return hex.EncodeToString(sum[:32]), true
+}
+
+// scsKey is the inverse of scsHash.
+func scsKey(hash string) (string, bool) {
+	if !validHash(hash) {
+		return "", false
+	}
+	sum, err := hex.DecodeString(hash)
+	if err != nil {
+		return "", false
+	}
+	return base64.RawURLEncoding.EncodeToString(sum), true
+}

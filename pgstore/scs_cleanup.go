@@ -1,0 +1,63 @@
+package pgstore
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// scsCleanupBatch bounds the rows one cleanup statement deletes, so that a
+// large backlog never holds locks on many rows at once.
+const scsCleanupBatch = 1000
+
+// DeleteExpired deletes the data rows whose scs expiry has passed and reports
+// how many. Several instances may run it at once: each skips the rows
+// another is deleting.
+//
+// Data of a sessionguard session that ended is deleted when the session ends
+// (migration 026's trigger). Data of a session that timed out but was never
+// marked ended stays, unreachable (Find reports not found), until its scs
+// expiry or until Store.Cleanup marks the session ended, whichever is first.
+func (s *SCSStore) DeleteExpired(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash IN (
+			SELECT token_hash FROM sessionguard_scs_data
+			WHERE expiry <= CURRENT_TIMESTAMP
+			ORDER BY expiry
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED)`, scsCleanupBatch)
+		if err != nil {
+			return total, wrapErr("scs delete expired", err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < scsCleanupBatch {
+			return total, nil
+		}
+	}
+}
+
+// RunCleanup calls DeleteExpired every interval until ctx is done, then
+// returns. An interval <= 0 disables it: RunCleanup returns at once. A failed
+// pass is logged (SCSConfig.Logger) and the next one runs as planned. Run it
+// in its own goroutine:
+//
+//	go scsStore.RunCleanup(ctx, 5*time.Minute)
+func (s *SCSStore) RunCleanup(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+				s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: scs cleanup failed", slog.String("error", err.Error()))
+			}
+		}
+	}
+}

@@ -1,0 +1,639 @@
+package pgstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard/schema"
+)
+
+// The store satisfies every scs store interface, so scs uses the context
+// variants and Iterate works.
+var (
+	_ scs.Store            = (*pgstore.SCSStore)(nil)
+	_ scs.CtxStore         = (*pgstore.SCSStore)(nil)
+	_ scs.IterableStore    = (*pgstore.SCSStore)(nil)
+	_ scs.IterableCtxStore = (*pgstore.SCSStore)(nil)
+)
+
+// scsToken is one scs token as the store and the sessions table see it.
+type scsToken struct {
+	key  string // what scs hands the store with HashTokenInStore: base64url(SHA-256(token))
+	hash string // sessions.session_token_hash: hex(SHA-256(token))
+}
+
+func newSCSToken(t *testing.T) scsToken {
+	t.Helper()
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(base64.RawURLEncoding.EncodeToString(raw)))
+	return scsToken{key: base64.RawURLEncoding.EncodeToString(sum[:]), hash: hex.EncodeToString(sum[:])}
+}
+
+func newSCSStore(t *testing.T, f fixture) *pgstore.SCSStore {
+	t.Helper()
+	s, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// dataRows counts the rows of sessionguard_scs_data for hash, behind the
+// store's back: 0 means nothing is left, whatever Find says.
+func (f fixture) dataRows(t *testing.T, hash string) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(),
+		"SELECT count(*) FROM sessionguard_scs_data WHERE token_hash = $1", hash).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func mustCommit(t *testing.T, s *pgstore.SCSStore, key string, b []byte, expiry time.Time) {
+	t.Helper()
+	if err := s.CommitCtx(context.Background(), key, b, expiry); err != nil {
+		t.Fatalf("CommitCtx: %v", err)
+	}
+}
+
+func findOK(t *testing.T, s *pgstore.SCSStore, key string) ([]byte, bool) {
+	t.Helper()
+	b, found, err := s.FindCtx(context.Background(), key)
+	if err != nil {
+		t.Fatalf("FindCtx: %v", err)
+	}
+	return b, found
+}
+
+// The contract of scs's Store, as scs's own store tests check it.
+func TestSCSStoreContract(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+
+	t.Run("find", func(t *testing.T) {
+		t.Parallel()
+		s := newSCSStore(t, newFixture(t, pgstore.Config{}))
+		tok := newSCSToken(t)
+		mustCommit(t, s, tok.key, []byte("encoded_data"), later)
+		b, found := findOK(t, s, tok.key)
+		if !found || !bytes.Equal(b, []byte("encoded_data")) {
+			t.Fatalf("Find = %q, %v; want encoded_data, true", b, found)
+		}
+	})
+
+	t.Run("find missing or malformed", func(t *testing.T) {
+		t.Parallel()
+		s := newSCSStore(t, newFixture(t, pgstore.Config{}))
+		for _, key := range []string{newSCSToken(t).key, "", "missing_session_token", newSCSToken(t).hash, newSCSToken(t).key + "="} {
+			if b, found, err := s.FindCtx(ctx, key); err != nil || found || b != nil {
+				t.Errorf("Find(%q) = %q, %v, %v; want nil, false, nil", key, b, found, err)
+			}
+		}
+	})
+
+	t.Run("commit stores under the hex hash", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, pgstore.Config{})
+		s := newSCSStore(t, f)
+		tok := newSCSToken(t)
+		expiry := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		mustCommit(t, s, tok.key, []byte("encoded_data"), expiry)
+		var data []byte
+		var got time.Time
+		if err := f.pool.QueryRow(ctx, "SELECT data, expiry FROM sessionguard_scs_data WHERE token_hash = $1",
+			tok.hash).Scan(&data, &got); err != nil {
+			t.Fatalf("row under the hex hash: %v", err)
+		}
+		if !bytes.Equal(data, []byte("encoded_data")) || !got.Equal(expiry) {
+			t.Fatalf("row = %q, %v; want encoded_data, %v", data, got, expiry)
+		}
+	})
+
+	t.Run("commit overwrites data and expiry", func(t *testing.T) {
+		t.Parallel()
+		s := newSCSStore(t, newFixture(t, pgstore.Config{}))
+		tok := newSCSToken(t)
+		mustCommit(t, s, tok.key, []byte("encoded_data"), later)
+		mustCommit(t, s, tok.key, []byte("new_encoded_data"), later)
+		if b, found := findOK(t, s, tok.key); !found || !bytes.Equal(b, []byte("new_encoded_data")) {
+			t.Fatalf("Find after overwrite = %q, %v", b, found)
+		}
+		mustCommit(t, s, tok.key, []byte("new_encoded_data"), time.Now().Add(-time.Second))
+		if _, found := findOK(t, s, tok.key); found {
+			t.Fatal("Find after overwriting the expiry with a past time: found")
+		}
+	})
+
+	t.Run("commit of empty data", func(t *testing.T) {
+		t.Parallel()
+		s := newSCSStore(t, newFixture(t, pgstore.Config{}))
+		tok := newSCSToken(t)
+		mustCommit(t, s, tok.key, nil, later)
+		if b, found := findOK(t, s, tok.key); !found || len(b) != 0 {
+			t.Fatalf("Find = %q, %v; want empty, true", b, found)
+		}
+	})
+
+	t.Run("commit refuses a key that is not a hashed token", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, pgstore.Config{})
+		s := newSCSStore(t, f)
+		for _, key := range []string{"session_token", "", newSCSToken(t).hash} {
+			err := s.CommitCtx(ctx, key, []byte("x"), later)
+			if !errors.Is(err, pgstore.ErrInvalidArgument) {
+				t.Errorf("Commit(%q) = %v, want ErrInvalidArgument", key, err)
+			}
+		}
+		var n int
+		if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_scs_data").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("rows after refused commits = %d, %v", n, err)
+		}
+	})
+
+	t.Run("expired", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, pgstore.Config{})
+		s := newSCSStore(t, f)
+		tok := newSCSToken(t)
+		mustCommit(t, s, tok.key, []byte("encoded_data"), later)
+		// The database's clock decides: move the expiry just behind it.
+		if _, err := f.pool.Exec(ctx, "UPDATE sessionguard_scs_data SET expiry = CURRENT_TIMESTAMP - interval '1 millisecond'"); err != nil {
+			t.Fatal(err)
+		}
+		if _, found := findOK(t, s, tok.key); found {
+			t.Fatal("Find of an expired session: found")
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, pgstore.Config{})
+		s := newSCSStore(t, f)
+		tok, other := newSCSToken(t), newSCSToken(t)
+		mustCommit(t, s, tok.key, []byte("encoded_data"), later)
+		mustCommit(t, s, other.key, []byte("other"), later)
+		if err := s.DeleteCtx(ctx, tok.key); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.dataRows(t, tok.hash); n != 0 {
+			t.Fatalf("rows after Delete = %d", n)
+		}
+		if _, found := findOK(t, s, other.key); !found {
+			t.Fatal("Delete removed another session")
+		}
+	})
+
+	t.Run("delete of unknown or malformed is a no-op", func(t *testing.T) {
+		t.Parallel()
+		s := newSCSStore(t, newFixture(t, pgstore.Config{}))
+		for _, key := range []string{newSCSToken(t).key, "", "missing_session_token"} {
+			if err := s.DeleteCtx(ctx, key); err != nil {
+				t.Errorf("Delete(%q) = %v, want nil", key, err)
+			}
+		}
+	})
+
+	t.Run("all returns only live sessions", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, pgstore.Config{})
+		s := newSCSStore(t, f)
+		all, err := s.AllCtx(ctx)
+		if err != nil || all == nil || len(all) != 0 {
+			t.Fatalf("All on an empty store = %v, %v; want an empty non-nil map", all, err)
+		}
+
+		anon, signedIn, expired, revoked, idle := newSCSToken(t), newSCSToken(t), newSCSToken(t), newSCSToken(t), newSCSToken(t)
+		for _, tok := range []scsToken{signedIn, revoked, idle} {
+			f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+		}
+		for _, tok := range []scsToken{anon, signedIn, expired, revoked, idle} {
+			mustCommit(t, s, tok.key, []byte(tok.key), later)
+		}
+		mustCommit(t, s, expired.key, []byte("expired"), time.Now().Add(-time.Second))
+		if _, err := f.store.Revoke(ctx, revoked.hash, pgstore.ReasonAdminRevoke); err != nil {
+			t.Fatal(err)
+		}
+		f.age(t, idle.hash, 5*time.Hour, 5*time.Hour) // past the idle timeout, not yet marked ended
+
+		all, err = s.AllCtx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{anon.key, signedIn.key}
+		if got := slices.Sorted(maps.Keys(all)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Fatalf("All keys = %v, want %v", got, want)
+		}
+		for _, k := range want {
+			if !bytes.Equal(all[k], []byte(k)) {
+				t.Errorf("All[%s] = %q", k, all[k])
+			}
+		}
+	})
+
+	t.Run("methods without a context", func(t *testing.T) {
+		t.Parallel()
+		s := newSCSStore(t, newFixture(t, pgstore.Config{}))
+		tok := newSCSToken(t)
+		if err := s.Commit(tok.key, []byte("encoded_data"), later); err != nil {
+			t.Fatal(err)
+		}
+		if b, found, err := s.Find(tok.key); err != nil || !found || string(b) != "encoded_data" {
+			t.Fatalf("Find = %q, %v, %v", b, found, err)
+		}
+		if all, err := s.All(); err != nil || len(all) != 1 {
+			t.Fatalf("All = %v, %v", all, err)
+		}
+		if err := s.Delete(tok.key); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, err := s.Find(tok.key); err != nil || found {
+			t.Fatalf("Find after Delete = %v, %v", found, err)
+		}
+	})
+}
+
+func TestNewSCSStoreNeedsAPool(t *testing.T) {
+	t.Parallel()
+	if _, err := pgstore.NewSCSStore(nil, pgstore.SCSConfig{}); !errors.Is(err, pgstore.ErrInvalidArgument) {
+		t.Fatalf("NewSCSStore(nil) = %v, want ErrInvalidArgument", err)
+	}
+}
+
+// However a sessionguard session ends, its scs data goes with it, and Find
+// says not found.
+func TestSCSDataEndsWithTheSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		end  func(t *testing.T, f fixture, hash string, info pgstore.SessionInfo)
+	}{
+		{"Store.Revoke (logout)", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+			mustEnd(t)(f.store.Revoke(ctx, hash, pgstore.ReasonLogout))
+		}},
+		{"Store.RevokeSession (admin)", func(t *testing.T, f fixture, _ string, info pgstore.SessionInfo) {
+			mustEnd(t)(f.store.RevokeSession(ctx, info.ID, pgstore.ReasonAdminRevoke))
+		}},
+		{"Store.RevokeUserSession", func(t *testing.T, f fixture, _ string, info pgstore.SessionInfo) {
+			mustEnd(t)(f.store.RevokeUserSession(ctx, f.user, info.ID, pgstore.ReasonLogout))
+		}},
+		{"Store.RevokeAll (password change)", func(t *testing.T, f fixture, _ string, _ pgstore.SessionInfo) {
+			n, err := f.store.RevokeAll(ctx, f.user, pgstore.ReasonPasswordChange)
+			mustEnd(t)(n == 1, err)
+		}},
+		{"seed revoke_session called directly", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+			mustExec(t, f, "SELECT revoke_session($1)", hash)
+		}},
+		{"seed revoke_all_user_sessions called directly", func(t *testing.T, f fixture, _ string, _ pgstore.SessionInfo) {
+			mustExec(t, f, "SELECT revoke_all_user_sessions($1)", f.user)
+		}},
+		{"seed cleanup_expired_sessions after the idle timeout", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+			f.age(t, hash, 5*time.Hour, 5*time.Hour)
+			mustExec(t, f, "SELECT cleanup_expired_sessions()")
+		}},
+		{"seed get_session_status finds it past the absolute timeout", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+			f.age(t, hash, 0, 9*time.Hour)
+			mustExec(t, f, "SELECT * FROM get_session_status($1)", hash)
+		}},
+		{"Store.Validate finds it past the idle timeout", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+			f.age(t, hash, 5*time.Hour, 5*time.Hour)
+			st, err := f.store.Validate(ctx, hash, pgstore.Scope{})
+			mustEnd(t)(st.State == pgstore.StateIdle, err)
+		}},
+		{"Store.Cleanup", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+			f.age(t, hash, 0, 9*time.Hour)
+			n, err := f.store.Cleanup(ctx)
+			mustEnd(t)(n == 1, err)
+		}},
+		{"row deleted", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+			mustExec(t, f, "DELETE FROM sessions WHERE session_token_hash = $1", hash)
+		}},
+		{"user deleted (cascade)", func(t *testing.T, f fixture, _ string, _ pgstore.SessionInfo) {
+			mustExec(t, f, "DELETE FROM users WHERE id = $1", f.user)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, pgstore.Config{})
+			s := newSCSStore(t, f)
+			tok, bystander := newSCSToken(t), newSCSToken(t)
+			_, info := f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+			mustCommit(t, s, tok.key, []byte("flash: hello"), time.Now().Add(time.Hour))
+			mustCommit(t, s, bystander.key, []byte("anonymous"), time.Now().Add(time.Hour))
+			if _, found := findOK(t, s, tok.key); !found {
+				t.Fatal("Find before the end: not found")
+			}
+
+			tc.end(t, f, tok.hash, info)
+
+			if _, found := findOK(t, s, tok.key); found {
+				t.Error("Find after the session ended: found")
+			}
+			if n := f.dataRows(t, tok.hash); n != 0 {
+				t.Errorf("data rows after the session ended = %d, want 0", n)
+			}
+			if _, found := findOK(t, s, bystander.key); !found {
+				t.Error("an anonymous session's data went too")
+			}
+		})
+	}
+}
+
+// mustEnd checks the result of a call that ends a session:
+// mustEnd(t)(store.Revoke(…)).
+func mustEnd(t *testing.T) func(ended bool, err error) {
+	return func(ended bool, err error) {
+		t.Helper()
+		if err != nil || !ended {
+			t.Fatalf("ending the session = %v, %v", ended, err)
+		}
+	}
+}
+
+func mustExec(t *testing.T, f fixture, sql string, args ...any) {
+	t.Helper()
+	if _, err := f.pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func TestSCSDataFollowsALiveSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{TouchInterval: -1}) // every Validate writes
+	s := newSCSStore(t, f)
+	tok := newSCSToken(t)
+	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+	mustCommit(t, s, tok.key, []byte("v1"), time.Now().Add(time.Hour))
+
+	// Touches do not end the session, so they leave the data alone.
+	for range 3 {
+		if st, err := f.store.Validate(ctx, tok.hash, pgstore.Scope{}); err != nil || !st.Valid() {
+			t.Fatalf("Validate = %v, %v", st.State, err)
+		}
+	}
+	if b, found := findOK(t, s, tok.key); !found || string(b) != "v1" {
+		t.Fatalf("Find after touches = %q, %v", b, found)
+	}
+
+	// Past the idle timeout, before anyone marks it: Find says not found at
+	// once, and the row goes when the session is marked ended.
+	f.age(t, tok.hash, 5*time.Hour, 5*time.Hour)
+	if _, found := findOK(t, s, tok.key); found {
+		t.Fatal("Find past the idle timeout: found")
+	}
+	if n, err := f.store.Cleanup(ctx); err != nil || n != 1 {
+		t.Fatalf("Cleanup = %d, %v", n, err)
+	}
+	if n := f.dataRows(t, tok.hash); n != 0 {
+		t.Fatalf("data rows after Cleanup = %d", n)
+	}
+}
+
+// A request that was in flight when its session was revoked must not write
+// the data back.
+func TestSCSCommitAfterTheSessionEnded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	tok := newSCSToken(t)
+	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+	mustCommit(t, s, tok.key, []byte("before"), time.Now().Add(time.Hour))
+	if _, err := f.store.Revoke(ctx, tok.hash, pgstore.ReasonAdminRevoke); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, s, tok.key, []byte("after"), time.Now().Add(time.Hour))
+	if n := f.dataRows(t, tok.hash); n != 0 {
+		t.Fatalf("data rows after a commit on a revoked session = %d, want 0", n)
+	}
+}
+
+// Commits racing a revocation never leave a data row behind.
+func TestSCSCommitRacingRevocation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	const rounds = 20
+	for i := range rounds {
+		tok := newSCSToken(t)
+		f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+		mustCommit(t, s, tok.key, []byte("start"), time.Now().Add(time.Hour))
+
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 5 {
+					if err := s.CommitCtx(ctx, tok.key, []byte("in flight"), time.Now().Add(time.Hour)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.store.Revoke(ctx, tok.hash, pgstore.ReasonAdminRevoke); err != nil {
+				errs <- err
+			}
+		}()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if n := f.dataRows(t, tok.hash); n != 0 {
+			t.Fatalf("round %d: %d data rows left behind a revoked session", i, n)
+		}
+	}
+}
+
+func TestSCSDeleteEndsTheSessionToo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	tok, other := newSCSToken(t), newSCSToken(t)
+	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = other.hash })
+	mustCommit(t, s, tok.key, []byte("data"), time.Now().Add(time.Hour))
+
+	if err := s.DeleteCtx(ctx, tok.key); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.row(t, tok.hash); r.Active || r.reason() != pgstore.ReasonLogout || !r.Ended {
+		t.Fatalf("session after scs Delete: %+v %q; want ended with logout", r, r.reason())
+	}
+	if !f.row(t, other.hash).Active {
+		t.Fatal("Delete ended another session")
+	}
+	// A second Delete changes nothing, not even the reason.
+	if _, err := f.store.Revoke(ctx, other.hash, pgstore.ReasonAdminRevoke); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCtx(ctx, other.key); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.row(t, other.hash); r.reason() != pgstore.ReasonAdminRevoke {
+		t.Fatalf("Delete overwrote the reason of an ended session: %q", r.reason())
+	}
+}
+
+func TestSCSDeleteExpired(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	live := newSCSToken(t)
+	mustCommit(t, s, live.key, []byte("live"), time.Now().Add(time.Hour))
+	// More expired rows than one cleanup batch.
+	const expired = 2500
+	mustExec(t, f, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
+		SELECT encode(sha256(i::text::bytea), 'hex'), '\x00', CURRENT_TIMESTAMP - interval '1 second'
+		FROM generate_series(1, $1) AS i`, expired)
+
+	n, err := s.DeleteExpired(ctx)
+	if err != nil || n != expired {
+		t.Fatalf("DeleteExpired = %d, %v; want %d", n, err, expired)
+	}
+	if _, found := findOK(t, s, live.key); !found {
+		t.Fatal("DeleteExpired removed a live session")
+	}
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("second DeleteExpired = %d, %v; want 0", n, err)
+	}
+}
+
+func TestSCSRunCleanup(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+
+	t.Run("interval 0 disables it", func(t *testing.T) {
+		done := make(chan struct{})
+		go func() { s.RunCleanup(context.Background(), 0); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("RunCleanup with interval 0 did not return")
+		}
+	})
+
+	t.Run("runs until the context ends", func(t *testing.T) {
+		tok := newSCSToken(t)
+		mustCommit(t, s, tok.key, []byte("x"), time.Now().Add(-time.Second))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { s.RunCleanup(ctx, 10*time.Millisecond); close(done) }()
+
+		deadline := time.Now().Add(30 * time.Second)
+		for f.dataRows(t, tok.hash) != 0 {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatal("RunCleanup did not delete an expired row within 30s")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("RunCleanup did not return after its context ended")
+		}
+	})
+}
+
+// With HashTokenInStore, scs hands the store a key whose row lands on the
+// token's hex SHA-256, the hash the sessions table uses.
+func TestSCSStoreUnderASessionManager(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	sm := scs.New()
+	sm.Store = newSCSStore(t, f)
+	sm.HashTokenInStore = true
+
+	ctx, err := sm.Load(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.Put(ctx, "greeting", "hello")
+	token, _, err := sm.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(token))
+	if n := f.dataRows(t, hex.EncodeToString(sum[:])); n != 1 {
+		t.Fatalf("rows under hex(SHA-256(token)) = %d, want 1", n)
+	}
+	var leaked int
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM sessionguard_scs_data
+		WHERE position(convert_to($1, 'UTF8') IN data) > 0 OR token_hash = $1`, token).Scan(&leaked); err != nil || leaked != 0 {
+		t.Fatalf("the token itself is in the table: %d rows, %v", leaked, err)
+	}
+
+	ctx2, err := sm.Load(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sm.GetString(ctx2, "greeting"); got != "hello" {
+		t.Fatalf("loaded greeting = %q", got)
+	}
+	var iterated int
+	if err := sm.Iterate(context.Background(), func(ctx context.Context) error {
+		if sm.GetString(ctx, "greeting") == "hello" {
+			iterated++
+		}
+		return nil
+	}); err != nil || iterated != 1 {
+		t.Fatalf("Iterate saw %d sessions, %v", iterated, err)
+	}
+}
+
+// Migration 026 runs twice without harm and without doubling its triggers.
+func TestSCSMigrationIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	var sql string
+	for _, m := range schema.Migrations() {
+		if m.Version == 26 {
+			sql = m.SQL
+		}
+	}
+	if sql == "" {
+		t.Fatal("migration 026 is not embedded")
+	}
+	mustExec(t, f, sql)
+	var triggers int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_trigger
+		WHERE tgrelid = 'sessions'::regclass AND tgname LIKE 'sessionguard_scs_data_%'`).Scan(&triggers); err != nil {
+		t.Fatal(err)
+	}
+	if triggers != 2 {
+		t.Fatalf("%d scs triggers on sessions after running 026 again, want 2", triggers)
+	}
+}
