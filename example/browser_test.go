@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sessionguard/sessionguard/internal/browsertest"
+)
+
+// The browser tests run the example with the timeouts of the issue (idle
+// 20 s, warning 10 s before) in headless Chromium, and drive it as a person
+// would: sign in through the form, then leave the page alone or click.
+//
+// Set UPDATE_DOCS=1 to copy the dialog screenshot to docs/warning-dialog.png.
+
+const (
+	browserIdle    = 20 * time.Second
+	browserWarning = 10 * time.Second
+)
+
+// startBrowserExample runs the example for a browser test.
+func startBrowserExample(t *testing.T) *exampleServer {
+	t.Helper()
+	return startExample(t, func(c *config) {
+		c.IdleTimeout = browserIdle
+		c.WarningThreshold = browserWarning
+	})
+}
+
+// browserSignIn signs in to the control panel through the form and waits for
+// the dashboard with a running warning script. It returns the session id.
+func browserSignIn(t *testing.T, ctx context.Context, s *exampleServer, email string) string {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/cp/signin"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#signin")),
+	)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	waitLocation(t, ctx, s.base+"/cp/", 15*time.Second)
+	waitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+	return s.onlySession(email)
+}
+
+// onlySession is the id of the user's one live session.
+func (s *exampleServer) onlySession(email string) string {
+	s.t.Helper()
+	var id string
+	err := s.pool.QueryRow(context.Background(), `SELECT s.id::text FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE u.email = $1 AND s.is_active`, email).Scan(&id)
+	if err != nil {
+		s.t.Fatalf("the one active session of %s: %v", email, err)
+	}
+	return id
+}
+
+// idleLeft is the idle time the database gives the session now.
+func (s *exampleServer) idleLeft(id string) time.Duration {
+	s.t.Helper()
+	var secs float64
+	err := s.pool.QueryRow(context.Background(), `SELECT extract(epoch FROM
+		last_activity_at + make_interval(secs => idle_timeout_seconds) - clock_timestamp()) FROM sessions WHERE id = $1`, id).Scan(&secs)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// waitJS polls a JavaScript expression in the page until it is truthy. It
+// keeps polling through navigations, when there is briefly no page to ask.
+func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")")); err == nil && ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("waiting %v for %s (last error: %v)", timeout, expr, err)
+}
+
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitLocation waits until the tab is at the URL want, across navigations.
+func waitLocation(t *testing.T, ctx context.Context, want string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var loc string
+	for time.Now().Before(deadline) {
+		if l, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
+			loc = l
+			if loc == want {
+				return loc
+			}
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	t.Fatalf("after %v the tab is at %q, want %q", timeout, loc, want)
+	return ""
+}
+
+const (
+	dialogVisible = `(function(){var d=document.getElementById('sg-warning');` +
+		`return !!d && d.offsetParent !== null && SessionGuardWarning.state().dialogOpen})()`
+	dialogGone = `(function(){var d=document.getElementById('sg-warning');` +
+		`return (!d || d.offsetParent === null) && !SessionGuardWarning.state().dialogOpen})()`
+	countdownJS = `Number(document.getElementById('sg-warning-countdown').dataset.seconds)`
+)
+
+// 1. The warning appears at the threshold, not before, and counts down.
+func TestBrowserWarningAppearsAtThreshold(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+
+	// The dashboard's load touched the session: the database's
+	// last_activity_at is the clock of record. The dialog is due when the idle
+	// time left reaches the threshold; it may come up to a second early (the
+	// headers carry whole seconds, rounded down), never late.
+	for s.idleLeft(id) > browserWarning+1500*time.Millisecond {
+		if evalJS[bool](t, ctx, dialogVisible) {
+			t.Fatalf("dialog visible with %v idle time left; the threshold is %v", s.idleLeft(id), browserWarning)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	waitJS(t, ctx, dialogVisible, browserWarning)
+	if left := s.idleLeft(id); left < browserWarning/2 {
+		t.Errorf("dialog appeared with only %v left, want about %v", left, browserWarning)
+	}
+
+	// An accessible modal: role, aria-modal, focus inside, a polite live region.
+	if !evalJS[bool](t, ctx, `(function(){var d=document.getElementById('sg-warning');
+		return d.getAttribute('role') === 'dialog' && d.getAttribute('aria-modal') === 'true' &&
+			d.contains(document.activeElement) &&
+			document.querySelector('[aria-live="polite"]') !== null})()`) {
+		t.Errorf("the dialog is not an accessible modal with focus inside")
+	}
+	// The page's Content-Security-Policy allows the dialog's CSSOM styles.
+	if pos := evalJS[string](t, ctx, `getComputedStyle(document.getElementById('sg-warning-overlay')).position`); pos != "fixed" {
+		t.Errorf("overlay position %q, want fixed (styles blocked?)", pos)
+	}
+	first := evalJS[int](t, ctx, countdownJS)
+	if first < 5 || first > int(browserWarning/time.Second) {
+		t.Errorf("countdown starts at %d s, want about %v", first, browserWarning)
+	}
+	waitJS(t, ctx, fmt.Sprintf(`%s <= %d`, countdownJS, first-2), 5*time.Second)
+	shot := browsertest.Screenshot(t, ctx, "dialog")
+	if os.Getenv("UPDATE_DOCS") == "1" {
+		copyFile(t, shot, filepath.Join("..", "docs", "warning-dialog.png"))
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(to), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(to, b, 0o644)
+	}
+	if err != nil {
+		t.Fatalf("copy %s to %s: %v", from, to, err)
+	}
+	t.Logf("updated %s", to)
+}
+
+// 2. "Stay signed in" closes the dialog and the server's idle time is full
+// again.
+func TestBrowserStaySignedIn(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+	waitJS(t, ctx, dialogVisible, browserIdle)
+	if left := s.idleLeft(id); left > browserWarning+1500*time.Millisecond {
+		t.Fatalf("server idle time left %v when the dialog shows, want about %v", left, browserWarning)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, dialogGone, 5*time.Second)
+	if left := s.idleLeft(id); left < browserIdle-3*time.Second {
+		t.Errorf("server idle time left %v after Stay signed in, want about the full %v", left, browserIdle)
+	}
+	if ms := evalJS[float64](t, ctx, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 3*time.Second).Milliseconds()) {
+		t.Errorf("the page counts %v ms to the idle timeout, want about %v", ms, browserIdle)
+	}
+}
+
+// 3. Left alone, the page ends on the sign-in page with the idle reason, and
+// the server refuses the old cookie.
+func TestBrowserIdleSignsOut(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	browserSignIn(t, ctx, s, "staff@example.com")
+	waitLocation(t, ctx, s.base+"/cp/signin?reason=idle", browserIdle+15*time.Second)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
+		t.Fatal(err)
+	}
+	if msg := evalJS[string](t, ctx, `document.querySelector('.notice').textContent`); msg != signinReasons["idle"] {
+		t.Errorf("sign-in page says %q, want %q", msg, signinReasons["idle"])
+	}
+	browsertest.Screenshot(t, ctx, "signed-out")
+
+	// The browser still holds the cookie; the server refuses it.
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{s.base + "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old *http.Cookie
+	for _, c := range res.Cookies {
+		if c.Name == cpCookie {
+			old = &http.Cookie{Name: c.Name, Value: c.Value}
+		}
+	}
+	if old == nil {
+		t.Fatalf("the browser holds no %s cookie; cookies: %d", cpCookie, len(res.Cookies))
+	}
+	r := s.do("GET", "/api/me", cookie(old), nil)
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("old cookie: %d, want 401", r.StatusCode)
+	}
+	if reason, _ := endReason(t, r); reason != "idle_timeout" {
+		t.Errorf("old cookie refused for %q, want idle_timeout", reason)
+	}
+}
+
+// 4. With two tabs open, "Stay signed in" in one clears the warning in the
+// other.
+func TestBrowserTwoTabs(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	tab1 := browsertest.New(t)
+	id := browserSignIn(t, tab1, s, "staff@example.com")
+	tab2 := browsertest.NewTab(t, tab1)
+	if err := chromedp.Do(tab2, chromedp.Navigate(s.base+"/cp/sessions")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, tab2, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+	waitJS(t, tab1, dialogVisible, browserIdle)
+	waitJS(t, tab2, dialogVisible, 5*time.Second)
+	if err := chromedp.Do(tab1, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, tab1, dialogGone, 5*time.Second)
+	waitJS(t, tab2, dialogGone, 5*time.Second)
+	if ms := evalJS[float64](t, tab2, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 3*time.Second).Milliseconds()) {
+		t.Errorf("the other tab counts %v ms to the idle timeout, want about %v", ms, browserIdle)
+	}
+	if left := s.idleLeft(id); left < browserIdle-3*time.Second {
+		t.Errorf("server idle time left %v, want about %v", left, browserIdle)
+	}
+}
+
+// requestCounter counts the requests a tab sends, by path.
+type requestCounter struct {
+	mu     sync.Mutex
+	byPath map[string]int
+}
+
+// countRequests starts counting the requests that the tab of ctx sends.
+func countRequests(t *testing.T, ctx context.Context) *requestCounter {
+	t.Helper()
+	c := &requestCounter{byPath: map[string]int{}}
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			if u, err := url.Parse(e.Request.URL); err == nil {
+				c.mu.Lock()
+				c.byPath[e.Request.Method+" "+u.Path]++
+				c.mu.Unlock()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *requestCounter) count(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byPath[key]
+}
+
+// 5. The page's own polling does not keep the session alive: it peeks, and
+// last_activity_at stays where the page load put it until the session ends.
+func TestBrowserPollingDoesNotExtend(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	requests := countRequests(t, ctx)
+	id := browserSignIn(t, ctx, s, "admin@example.com")
+	touched := s.lastActivity(id)
+	waitJS(t, ctx, dialogVisible, browserIdle)
+	// Peeks so far: one on load, one just before the warning.
+	if n := requests.count("GET /api/session"); n < 2 {
+		t.Errorf("%d peeks before the warning, want at least 2", n)
+	}
+	if n := requests.count("POST /api/session/keepalive"); n != 0 {
+		t.Errorf("%d keepalives without the user", n)
+	}
+	if now := s.lastActivity(id); !now.Equal(touched) {
+		t.Errorf("last_activity_at moved from %v to %v while the page only polled", touched, now)
+	}
+	waitLocation(t, ctx, s.base+"/cp/signin?reason=idle", browserIdle+15*time.Second)
+	if now := s.lastActivity(id); !now.Equal(touched) {
+		t.Errorf("last_activity_at moved from %v to %v before the session ended", touched, now)
+	}
+	if n := requests.count("GET /api/session"); n < 3 {
+		t.Errorf("%d peeks in the session's life, want at least 3 (load, before the warning, at expiry)", n)
+	}
+}
+
+// The tenant app signs in through the JSON API, keeps the token in
+// sessionStorage and calls the API with it as a bearer token.
+func TestBrowserTenantAppBearer(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/t/acme/signin"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "alice@acme.example"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#signin")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLocation(t, ctx, s.base+"/t/acme/", 15*time.Second)
+	waitJS(t, ctx, `document.getElementById('api-status').textContent.indexOf('200') === 0`, 15*time.Second)
+	if got := evalJS[string](t, ctx, `document.getElementById('api-credential').textContent`); got != "Authorization: Bearer" {
+		t.Errorf("the page called the API with %q", got)
+	}
+	if got := evalJS[string](t, ctx, `JSON.parse(document.getElementById('api-result').textContent).credential`); got != "bearer" {
+		t.Errorf("the API saw credential %q, want bearer", got)
+	}
+	waitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+
+	// Signing out forgets the tab's token.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("header form button"))); err != nil {
+		t.Fatal(err)
+	}
+	waitLocation(t, ctx, s.base+"/t/acme/signin?reason=logout", 15*time.Second)
+	waitJS(t, ctx, `document.readyState === 'complete' && sessionStorage.getItem('sessionguard-example:acme:token') === null`, 5*time.Second)
+}
