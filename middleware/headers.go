@@ -17,13 +17,28 @@ const (
 
 var exposedHeaders = []string{HeaderIdleRemaining, HeaderAbsoluteRemaining, HeaderWarningThreshold, HeaderEndReason}
 
+// Header values of the common case, where the handler chain has not set
+// these headers yet: built once, not per response.
+var (
+	varyValue          = "Cookie, Authorization"
+	exposeHeadersValue = strings.Join(exposedHeaders, ", ")
+)
+
 // setCommonHeaders sets the headers of every response the guard decides,
 // accepted or refused: no caching, Vary on the credentials, and the
 // X-Session-* headers exposed to cross-origin scripts.
 func setCommonHeaders(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	addTokens(h, "Vary", "Cookie", "Authorization")
-	addTokens(h, "Access-Control-Expose-Headers", exposedHeaders...)
+	h["Cache-Control"] = []string{"no-store"}
+	if len(h["Vary"]) == 0 {
+		h["Vary"] = []string{varyValue}
+	} else {
+		addTokens(h, "Vary", "Cookie", "Authorization")
+	}
+	if len(h["Access-Control-Expose-Headers"]) == 0 {
+		h["Access-Control-Expose-Headers"] = []string{exposeHeadersValue}
+	} else {
+		addTokens(h, "Access-Control-Expose-Headers", exposedHeaders...)
+	}
 }
 
 // setSessionHeaders sets the remaining-time headers of an accepted request.

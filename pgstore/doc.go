@@ -15,4 +15,10 @@
 // CURRENT_TIMESTAMP when a session is created, and every check compares
 // against it. Each session row carries its own idle timeout, so the SQL
 // functions and the application can never disagree about it.
+//
+// Cache is an opt-in, in-process cache in front of a Store for the
+// middleware's hot path. Migration 024 makes PostgreSQL announce every
+// session that ends (NOTIFY sessionguard_ended, whoever ended it); Cache.Run
+// listens and evicts, and while it is not connected the cache is empty and
+// bypassed, so correctness never depends on it.
 package pgstore

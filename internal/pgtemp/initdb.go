@@ -6,13 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
 // initdb creates the cluster and appends the throwaway settings to its
 // postgresql.conf, so every start (and Restart) uses them without command
 // line quoting.
-func (s *Server) initdb(ctx context.Context, maxConns int) error {
+func (s *Server) initdb(ctx context.Context, maxConns int, settings map[string]string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, "initdb"),
 		"-D", s.dataDir,
 		"-A", "trust", // only reachable through a socket in a private directory
@@ -39,6 +40,14 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 `, strings.ReplaceAll(s.dir, "'", "''"), s.port, maxConns)
+	names := make([]string, 0, len(settings))
+	for name := range settings {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		conf += fmt.Sprintf("%s = %s\n", name, settings[name])
+	}
 	f, err := os.OpenFile(filepath.Join(s.dataDir, "postgresql.conf"), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return fmt.Errorf("pgtemp: postgresql.conf: %w", err)

@@ -26,6 +26,11 @@ type Options struct {
 	// MaxConnections is the server's max_connections. Default: 200, enough
 	// for many parallel tests each holding a small pool.
 	MaxConnections int
+
+	// Settings are extra postgresql.conf settings, name to value, written
+	// after the defaults (so they win), e.g. "shared_preload_libraries":
+	// "'pg_stat_statements'". Values are written as given: quote strings.
+	Settings map[string]string
 }
 
 // defaultMaxConnections is Options.MaxConnections when it is zero.

@@ -62,7 +62,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		binDir:  opts.BinDir,
 		user:    u,
 	}
-	if err := s.initdb(ctx, opts.MaxConnections); err != nil {
+	if err := s.initdb(ctx, opts.MaxConnections, opts.Settings); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}

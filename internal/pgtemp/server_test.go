@@ -170,3 +170,25 @@ func TestConnString(t *testing.T) {
 		})
 	}
 }
+
+func TestSettingsReachTheServer(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srv, err := Start(ctx, Options{MaxConnections: 37, Settings: map[string]string{"work_mem": "'3MB'"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	conn, err := pgx.Connect(ctx, srv.ConnString("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var workMem, maxConns string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('work_mem'), current_setting('max_connections')").Scan(&workMem, &maxConns); err != nil {
+		t.Fatal(err)
+	}
+	if workMem != "3MB" || maxConns != "37" {
+		t.Fatalf("work_mem = %s, max_connections = %s; want 3MB, 37", workMem, maxConns)
+	}
+}

@@ -1,0 +1,184 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// Micro-benchmarks of the hot path, without a database:
+//
+//	go test -run '^$' -bench . -benchmem ./middleware/
+//
+// BENCHMARKS.md records a run and what each line covers.
+
+// fixedStore answers every check with one valid status: the middleware's
+// own cost, with the store's taken out.
+type fixedStore struct{ st pgstore.Status }
+
+func (f *fixedStore) Create(context.Context, pgstore.NewSession) (pgstore.SessionInfo, error) {
+	return pgstore.SessionInfo{}, nil
+}
+func (f *fixedStore) Validate(context.Context, string, pgstore.Scope) (pgstore.Status, error) {
+	return f.st, nil
+}
+func (f *fixedStore) Peek(context.Context, string, pgstore.Scope) (pgstore.Status, error) {
+	return f.st, nil
+}
+func (f *fixedStore) Revoke(context.Context, string, string) (bool, error) { return false, nil }
+
+const benchSID = "0b6f5a52-8c1e-4b7a-9d3e-2f1a6c4b8e90"
+
+func newFixedStore(userID int64) *fixedStore {
+	now := time.Now()
+	return &fixedStore{st: pgstore.Status{
+		State: pgstore.StateValid, SessionID: benchSID, UserID: userID, AppType: pgstore.ControlPanel,
+		CreatedAt: now, LastActivityAt: now, IdleTimeout: 4 * time.Hour, IdleExpiresAt: now.Add(4 * time.Hour),
+		AbsoluteExpiresAt: now.Add(8 * time.Hour), CheckedAt: now,
+	}}
+}
+
+func benchGuard(b *testing.B, jwtCfg *JWTConfig) *Guard {
+	b.Helper()
+	g, err := New(Config{Store: newFixedStore(42), JWT: jwtCfg, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+func benchJWTConfig() *JWTConfig {
+	return &JWTConfig{
+		Keys:     []JWTKey{{ID: "k1", Algorithm: "HS256", SignKey: []byte("0123456789abcdef0123456789abcdef")}},
+		Issuer:   "https://auth.bench.example",
+		Audience: "panel",
+	}
+}
+
+func benchJWT(b *testing.B, g *Guard) string {
+	b.Helper()
+	tok, err := g.jwt.sign(benchSID, 42, time.Now(), 8*time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
+
+func benchOpaque(b *testing.B) string {
+	b.Helper()
+	tok, err := newOpaqueToken()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
+
+// discardWriter is a ResponseWriter that keeps only its header map, cleared
+// between requests, so that the benchmark counts the middleware's
+// allocations and not a recorder's.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+func BenchmarkExtractCookie(b *testing.B) {
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Cookie", "theme=dark; "+DefaultCookieName+"="+benchOpaque(b)+"; lang=en")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := extractToken(r, DefaultCookieName, DefaultMaxTokenBytes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExtractBearer(b *testing.B) {
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+benchOpaque(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := extractToken(r, DefaultCookieName, DefaultMaxTokenBytes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValidOpaqueToken(b *testing.B) {
+	tok := benchOpaque(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !validOpaqueToken(tok) {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+func BenchmarkJWTVerifyHS256(b *testing.B) {
+	g := benchGuard(b, benchJWTConfig())
+	tok := benchJWT(b, g)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := g.jwt.verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHashToken(b *testing.B) {
+	tok := benchOpaque(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = hashToken(tok)
+	}
+}
+
+// The work after a valid answer: headers, the Session, the request copy
+// with the Session in its context.
+func BenchmarkContextAndHeaders(b *testing.B) {
+	s := Session{ID: benchSID, UserID: 42, IdleRemaining: 4 * time.Hour, AbsoluteRemaining: 8 * time.Hour}
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		setCommonHeaders(w.h)
+		setSessionHeaders(w.h, s, DefaultWarningThreshold)
+		_ = r.WithContext(WithSession(r.Context(), s))
+	}
+}
+
+func benchMiddleware(b *testing.B, g *Guard, header, value string) {
+	b.Helper()
+	h := g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := SessionFrom(r.Context()); !ok {
+			b.Fatal("no session")
+		}
+	}))
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set(header, value)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+		if w.h.Get(HeaderIdleRemaining) == "" {
+			b.Fatal("refused")
+		}
+	}
+}
+
+// The whole Middleware in opaque-token mode, store excluded.
+func BenchmarkMiddlewareOpaque(b *testing.B) {
+	benchMiddleware(b, benchGuard(b, nil), "Cookie", DefaultCookieName+"="+benchOpaque(b))
+}
+
+// The whole Middleware in JWT mode (HS256), store excluded.
+func BenchmarkMiddlewareJWT(b *testing.B) {
+	g := benchGuard(b, benchJWTConfig())
+	benchMiddleware(b, g, "Authorization", "Bearer "+benchJWT(b, g))
+}

@@ -1,0 +1,338 @@
+package pgstore
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Cache defaults.
+const (
+	DefaultCacheMaxEntries     = 100_000
+	DefaultCacheTTL            = 5 * time.Minute
+	DefaultHealthCheckInterval = time.Second
+	DefaultMaxReconnectDelay   = 5 * time.Second
+)
+
+// ErrCacheRunning means Run was called while another Run of the same Cache
+// was still going.
+var ErrCacheRunning = errors.New("pgstore: cache listener already running")
+
+// CacheConfig tunes a Cache. The zero value is ready to use.
+type CacheConfig struct {
+	// MaxEntries bounds how many sessions the cache holds; the least recently
+	// used is dropped first. Default 100,000 (a few hundred bytes each).
+	MaxEntries int
+	// TTL bounds how long one database answer is reused, whatever else
+	// happens (default 5m). Notifications evict sooner; a busy session goes
+	// back to the database anyway once per touch interval to be touched.
+	TTL time.Duration
+	// HealthCheckInterval is how often the listener proves that its
+	// connection is alive when no notification arrives (default 1s). The
+	// cache answers only while the last proof is younger than three
+	// intervals, so a connection that died silently (a half-open TCP
+	// connection) stops the cache within that time.
+	HealthCheckInterval time.Duration
+	// MaxReconnectDelay caps the backoff between attempts to reconnect the
+	// listener (default 5s; it starts at 100ms and doubles).
+	MaxReconnectDelay time.Duration
+	// Logger receives the listener's connection events (lost, restored).
+	// Never a token or hash. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Cache is an opt-in, in-process cache in front of a Store, for the hot
+// path of the middleware (it has the Store methods the middleware uses:
+// Create, Validate, Peek, Revoke). It keeps the database's answer for a
+// valid session, keyed by token hash, and answers later checks of that
+// session from memory:
+//
+//   - Expiry stays exact: an entry holds the row's absolute expiry, last
+//     activity and idle timeout, and the database clock as of the answer. A
+//     hit computes the database's "now" as that clock plus the (monotonic)
+//     time elapsed since the query was sent, which can only run ahead of the
+//     real database clock, never behind: an expired session always goes
+//     back to the database, and the remaining times reported are computed
+//     from the expiry times, never copied from an old answer.
+//   - Touches keep their rhythm: once a session's last touch is a touch
+//     interval old, Validate goes to the database, which touches it.
+//   - Scope is checked on every hit; an entry of another app type or tenant
+//     goes to the database, which refuses it.
+//   - Revocation reaches every instance: migration 024 makes PostgreSQL
+//     NOTIFY sessionguard_ended with the token hash whenever a session ends
+//     (by any program, the seed's functions and plain SQL included) and
+//     [Cache.Run] evicts it. Revoke through this Cache also evicts at once.
+//   - Correctness never depends on the listener: until Run has connected
+//     and while its connection is down or unproven, the cache is empty and
+//     every call goes to the database.
+//
+// Without a running [Cache.Run] a Cache is a pass-through. It is safe for
+// concurrent use.
+type Cache struct {
+	store *Store
+	cfg   CacheConfig
+
+	running atomic.Bool
+	hits    atomic.Uint64
+	misses  atomic.Uint64
+
+	mu        sync.Mutex
+	entries   map[string]*list.Element // of *cacheEntry
+	lru       *list.List               // front = most recently used
+	listening bool                     // the listener holds a LISTENing connection
+	aliveAt   time.Time                // last proof that the connection works (monotonic)
+	epoch     uint64                   // bumped when everything is forgotten
+	shardGen  [256]uint64              // bumped when a hash of that shard is evicted
+}
+
+type cacheEntry struct {
+	hash      string
+	status    Status    // a valid status, as the database reported it
+	queriedAt time.Time // local time the query was sent (monotonic)
+}
+
+// NewCache returns a Cache in front of store. Start [Cache.Run] to use it:
+// until then every call goes to the database.
+func NewCache(store *Store, cfg CacheConfig) (*Cache, error) {
+	if store == nil {
+		return nil, fmt.Errorf("pgstore: new cache: %w: nil store", ErrInvalidArgument)
+	}
+	switch {
+	case cfg.MaxEntries == 0:
+		cfg.MaxEntries = DefaultCacheMaxEntries
+	case cfg.MaxEntries < 0:
+		return nil, fmt.Errorf("pgstore: new cache: %w: MaxEntries %d is negative", ErrInvalidArgument, cfg.MaxEntries)
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"TTL", &cfg.TTL, DefaultCacheTTL},
+		{"HealthCheckInterval", &cfg.HealthCheckInterval, DefaultHealthCheckInterval},
+		{"MaxReconnectDelay", &cfg.MaxReconnectDelay, DefaultMaxReconnectDelay},
+	} {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < 0:
+			return nil, fmt.Errorf("pgstore: new cache: %w: %s %v is negative", ErrInvalidArgument, d.name, *d.v)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Cache{store: store, cfg: cfg, entries: make(map[string]*list.Element), lru: list.New()}, nil
+}
+
+// Store returns the Store behind the cache, for the methods the cache does
+// not wrap (listing, admin revokes, cleanup). Sessions they end reach the
+// cache through the database's notifications.
+func (c *Cache) Store() *Store { return c.store }
+
+// Create creates a session (Store.Create). The first check fills the cache.
+func (c *Cache) Create(ctx context.Context, n NewSession) (SessionInfo, error) {
+	return c.store.Create(ctx, n)
+}
+
+// Validate is Store.Validate, answered from memory when the cache holds the
+// session, the listener is connected, the session is within both timeouts
+// and the scope, and its last touch is younger than the touch interval.
+func (c *Cache) Validate(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+	return c.check(ctx, tokenHash, scope, true)
+}
+
+// Peek is Store.Peek, answered from memory under the same conditions as
+// Validate except the touch interval: a peek never touches.
+func (c *Cache) Peek(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+	return c.check(ctx, tokenHash, scope, false)
+}
+
+// Revoke is Store.Revoke; the session leaves this cache at once, and the
+// others when the database's notification reaches them.
+func (c *Cache) Revoke(ctx context.Context, tokenHash, reason string) (bool, error) {
+	ended, err := c.store.Revoke(ctx, tokenHash, reason)
+	// Evict even on error: the revoke may have committed.
+	c.evict(tokenHash)
+	return ended, err
+}
+
+// CacheStats counts the cache's answers.
+type CacheStats struct {
+	Hits    uint64 // answered from memory
+	Misses  uint64 // went to the database
+	Entries int    // sessions held now
+}
+
+// Stats reports how many checks were answered from memory so far.
+func (c *Cache) Stats() CacheStats {
+	c.mu.Lock()
+	n := len(c.entries)
+	c.mu.Unlock()
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: n}
+}
+
+// Listening reports whether the cache is answering from memory: its
+// listener is connected and recently proved alive.
+func (c *Cache) Listening() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.servingLocked(time.Now())
+}
+
+func (c *Cache) check(ctx context.Context, hash string, scope Scope, touch bool) (Status, error) {
+	if st, ok := c.lookup(hash, scope, touch); ok {
+		c.hits.Add(1)
+		return st, nil
+	}
+	c.misses.Add(1)
+	epoch, gen, serving := c.generation(hash)
+	sent := time.Now()
+	var (
+		st  Status
+		err error
+	)
+	if touch {
+		st, err = c.store.Validate(ctx, hash, scope)
+	} else {
+		st, err = c.store.Peek(ctx, hash, scope)
+	}
+	if err != nil {
+		return st, err
+	}
+	switch st.State {
+	case StateValid:
+		if serving {
+			c.fill(hash, st, sent, epoch, gen)
+		}
+	case StateWrongApp, StateWrongTenant:
+		// Alive, just not for this scope: an entry may stay for its own.
+	default:
+		c.evict(hash)
+	}
+	return st, nil
+}
+
+// lookup answers from memory, or reports false when the database must.
+func (c *Cache) lookup(hash string, scope Scope, touch bool) (Status, bool) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.servingLocked(now) {
+		return Status{}, false
+	}
+	el, ok := c.entries[hash]
+	if !ok {
+		return Status{}, false
+	}
+	e := el.Value.(*cacheEntry)
+	elapsed := now.Sub(e.queriedAt)
+	st := e.status
+	dbNow := st.CheckedAt.Add(elapsed)
+	switch {
+	case elapsed >= c.cfg.TTL, !dbNow.Before(st.AbsoluteExpiresAt), !dbNow.Before(st.IdleExpiresAt):
+		// Too old to trust, or expired: the database decides and records it.
+		c.removeLocked(el)
+		return Status{}, false
+	case scope.AppType != "" && st.AppType != scope.AppType,
+		scope.TenantID != NoTenant && st.TenantID != scope.TenantID:
+		return Status{}, false
+	case touch && dbNow.Sub(st.LastActivityAt) >= c.store.TouchInterval():
+		return Status{}, false
+	}
+	c.lru.MoveToFront(el)
+	st.CheckedAt = dbNow
+	return st, true
+}
+
+// generation snapshots what a fill must find unchanged to be trusted: no
+// eviction of the hash's shard and no flush since the query was sent.
+func (c *Cache) generation(hash string) (epoch, gen uint64, serving bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch, c.shardGen[shardOf(hash)], c.servingLocked(time.Now())
+}
+
+// fill stores a valid answer unless an eviction or flush happened since its
+// query was sent: then the answer may predate a revocation whose
+// notification has already been handled, and must not be kept.
+func (c *Cache) fill(hash string, st Status, sent time.Time, epoch, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch || c.shardGen[shardOf(hash)] != gen || !c.listening {
+		return
+	}
+	if el, ok := c.entries[hash]; ok {
+		el.Value = &cacheEntry{hash: hash, status: st, queriedAt: sent}
+		c.lru.MoveToFront(el)
+		return
+	}
+	c.entries[hash] = c.lru.PushFront(&cacheEntry{hash: hash, status: st, queriedAt: sent})
+	for len(c.entries) > c.cfg.MaxEntries {
+		c.removeLocked(c.lru.Back())
+	}
+}
+
+// evict forgets hash, and makes any fill of its shard that is in flight
+// drop its answer.
+func (c *Cache) evict(hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shardGen[shardOf(hash)]++
+	if el, ok := c.entries[hash]; ok {
+		c.removeLocked(el)
+	}
+}
+
+// flush forgets everything and sets whether the listener is connected.
+func (c *Cache) flush(listening bool, aliveAt time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	clear(c.entries)
+	c.lru.Init()
+	c.listening = listening
+	c.aliveAt = aliveAt
+}
+
+// alive records a proof, taken at t, that the listening connection works.
+func (c *Cache) alive(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.aliveAt) {
+		c.aliveAt = t
+	}
+}
+
+func (c *Cache) servingLocked(now time.Time) bool {
+	return c.listening && now.Sub(c.aliveAt) < 3*c.cfg.HealthCheckInterval
+}
+
+func (c *Cache) removeLocked(el *list.Element) {
+	delete(c.entries, el.Value.(*cacheEntry).hash)
+	c.lru.Remove(el)
+}
+
+// shardOf picks a hash's shard from its first two hex digits. Any string
+// works; a malformed one just lands somewhere.
+func shardOf(hash string) uint8 {
+	if len(hash) < 2 {
+		return 0
+	}
+	return unhex(hash[0])<<4 | unhex(hash[1])
+}
+
+func unhex(c byte) uint8 {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0
+}

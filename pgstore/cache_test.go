@@ -1,0 +1,461 @@
+package pgstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// runCache starts c's listener for the test and waits until it serves.
+func runCache(t *testing.T, c *pgstore.Cache) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run returned %v, want context.Canceled", err)
+		}
+	})
+	eventually(t, "the listener connects", c.Listening)
+}
+
+func newCache(t *testing.T, store *pgstore.Store, cfg pgstore.CacheConfig) *pgstore.Cache {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	c, err := pgstore.NewCache(store, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// eventually polls cond until it holds, failing after 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func mustValidate(t *testing.T, v validator, hash string, scope pgstore.Scope) pgstore.Status {
+	t.Helper()
+	st, err := v.Validate(context.Background(), hash, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// hit checks hash through c and reports whether memory answered.
+func hit(t *testing.T, c *pgstore.Cache, hash string) (pgstore.Status, bool) {
+	t.Helper()
+	before := c.Stats().Hits
+	st := mustValidate(t, c, hash, pgstore.Scope{})
+	return st, c.Stats().Hits > before
+}
+
+// A cached answer is the store's answer; a session that ends by any route
+// (here: by hand, through the seed's functions, from another connection) is
+// refused by the cache as the store refuses it.
+func TestCacheAnswersAsTheStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{})
+	runCache(t, c)
+	other, err := pgxpool.NewWithConfig(ctx, f.pool.Config()) // another program's connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	exec := func(t *testing.T, sql string, args ...any) {
+		t.Helper()
+		if _, err := other.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		end  func(t *testing.T, hash string)
+		want pgstore.State
+	}{
+		{"valid", nil, pgstore.StateValid},
+		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, pgstore.StateIdle},
+		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour) }, pgstore.StateAbsolute},
+		{"revoked while cached, by revoke_session from another connection", func(t *testing.T, h string) {
+			exec(t, "SELECT revoke_session($1, 'admin_revoke')", h)
+		}, pgstore.StateRevoked},
+		{"ended by cleanup from another connection", func(t *testing.T, h string) {
+			exec(t, "UPDATE sessions SET absolute_expires_at = now() - interval '1 second' WHERE session_token_hash = $1", h)
+			exec(t, "SELECT cleanup_expired_sessions()")
+		}, pgstore.StateAbsolute},
+		{"unknown", nil, pgstore.StateUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hash := newHash(t)
+			if tt.want != pgstore.StateUnknown {
+				f.create(t, func(n *pgstore.NewSession) { n.TokenHash = hash })
+				first, wasHit := hit(t, c, hash)
+				if wasHit || !first.Valid() {
+					t.Fatalf("first check: hit=%v state=%q, want a valid miss", wasHit, first.State)
+				}
+				second, wasHit := hit(t, c, hash)
+				if !wasHit {
+					t.Fatal("second check of a valid session did not hit")
+				}
+				if second.CheckedAt.Before(first.CheckedAt) {
+					t.Fatal("a hit's clock runs behind the database's")
+				}
+				second.CheckedAt = first.CheckedAt
+				if second != first {
+					t.Fatalf("hit:\n%+v\ndatabase:\n%+v", second, first)
+				}
+			}
+			if tt.end != nil {
+				tt.end(t, hash)
+			}
+			var got pgstore.Status
+			eventually(t, "the cache refuses as the store does", func() bool {
+				got = mustValidate(t, c, hash, pgstore.Scope{})
+				return got.State == tt.want
+			})
+			want, err := f.store.Peek(ctx, hash, pgstore.Scope{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
+			if tt.want != pgstore.StateValid && got != want {
+				t.Fatalf("cache:\n%+v\nstore:\n%+v", got, want)
+			}
+		})
+	}
+}
+
+// Hits compute the remaining times from the cached expiry times, and stop at
+// the expiry itself: the database then records it.
+func TestCacheHitsKeepExpiryExact(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{})
+	runCache(t, c)
+	tests := []struct {
+		name           string
+		idle, absolute time.Duration
+		want           pgstore.State
+	}{
+		{"idle", 2 * time.Second, time.Hour, pgstore.StateIdle},
+		{"absolute", time.Hour, 2 * time.Second, pgstore.StateAbsolute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			hash, _ := f.create(t, func(n *pgstore.NewSession) { n.IdleTimeout, n.AbsoluteTimeout = tt.idle, tt.absolute })
+			first := mustValidate(t, c, hash, pgstore.Scope{})
+			if !first.Valid() {
+				t.Fatalf("fresh session: %q", first.State)
+			}
+			var (
+				hits int
+				last = first
+				st   pgstore.Status
+			)
+			for {
+				var wasHit bool
+				st, wasHit = hit(t, c, hash)
+				if !st.Valid() {
+					break
+				}
+				if !st.CheckedAt.Before(st.IdleExpiresAt) || !st.CheckedAt.Before(st.AbsoluteExpiresAt) {
+					t.Fatalf("valid at %v, past an expiry (idle %v, absolute %v)", st.CheckedAt, st.IdleExpiresAt, st.AbsoluteExpiresAt)
+				}
+				if st.IdleRemaining()+st.AbsoluteRemaining() > last.IdleRemaining()+last.AbsoluteRemaining() {
+					t.Fatalf("remaining times grew without a touch: %v/%v after %v/%v",
+						st.IdleRemaining(), st.AbsoluteRemaining(), last.IdleRemaining(), last.AbsoluteRemaining())
+				}
+				if wasHit {
+					hits++
+				}
+				last = st
+				if time.Since(first.CheckedAt) > 10*time.Second {
+					t.Fatal("the session never expired")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if st.State != tt.want {
+				t.Fatalf("state at the end = %q, want %q", st.State, tt.want)
+			}
+			if hits < 10 {
+				t.Fatalf("only %d hits before the expiry", hits)
+			}
+			if last.IdleRemaining()+last.AbsoluteRemaining() >= first.IdleRemaining()+first.AbsoluteRemaining() {
+				t.Fatal("the hits reported the first answer's remaining times, not the current ones")
+			}
+			if r := f.row(t, hash); r.Active || r.reason() != string(tt.want) {
+				t.Fatalf("the expiry was not recorded in the database: %+v", r)
+			}
+		})
+	}
+}
+
+// A busy session cached on two instances is still written at most once per
+// touch interval: consecutive writes of last_activity_at are an interval apart.
+func TestCacheTouchesAtMostOncePerInterval(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{TouchInterval: time.Second})
+	touches := auditTouches(t, f.pool)
+	a := newCache(t, f.store, pgstore.CacheConfig{})
+	b := newCache(t, f.store, pgstore.CacheConfig{})
+	runCache(t, a)
+	runCache(t, b)
+	hash, _ := f.create(t, nil)
+	start := time.Now()
+	var all []pgstore.Status
+	for time.Since(start) < 3500*time.Millisecond {
+		all = append(all, hammer(t, []validator{a, b, f.store}, hash, 12, 20)...)
+	}
+	for _, st := range all {
+		if !st.Valid() {
+			t.Fatalf("state %q", st.State)
+		}
+	}
+	written := touches(hash)
+	if len(written) < 2 {
+		t.Fatalf("%d writes in 3.5 s with a 1 s interval: the cache stopped the touches", len(written))
+	}
+	for i := 1; i < len(written); i++ {
+		if d := written[i].Sub(written[i-1]); d < time.Second {
+			t.Fatalf("writes %d and %d of last_activity_at are %v apart, less than the 1 s interval", i-1, i, d)
+		}
+	}
+	if s := a.Stats(); s.Hits == 0 {
+		t.Fatalf("cache A never hit: %+v", s)
+	}
+	t.Logf("%d writes for %d checks; cache A %+v", len(written), len(all), a.Stats())
+}
+
+// Two instances: a revoke on A is refused by B once the notification lands.
+func TestCacheRevocationReachesOtherInstances(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	poolB, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(poolB.Close)
+	storeB, err := pgstore.New(poolB, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newCache(t, f.store, pgstore.CacheConfig{})
+	b := newCache(t, storeB, pgstore.CacheConfig{})
+	runCache(t, a)
+	runCache(t, b)
+
+	tests := []struct {
+		name   string
+		revoke func(t *testing.T, hash string)
+		want   pgstore.State
+	}{
+		{"Revoke on A", func(t *testing.T, h string) {
+			if ok, err := a.Revoke(ctx, h, pgstore.ReasonLogout); err != nil || !ok {
+				t.Fatalf("Revoke = %v, %v", ok, err)
+			}
+			if st := mustValidate(t, a, h, pgstore.Scope{}); st.State != pgstore.StateRevoked {
+				t.Fatalf("A itself still answers %q right after its Revoke", st.State)
+			}
+		}, pgstore.StateRevoked},
+		{"RevokeAll on A's store", func(t *testing.T, _ string) {
+			if n, err := a.Store().RevokeAll(ctx, f.user, pgstore.ReasonPasswordChange); err != nil || n == 0 {
+				t.Fatalf("RevokeAll = %v, %v", n, err)
+			}
+		}, pgstore.StateRevoked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hash, _ := f.create(t, nil)
+			mustValidate(t, b, hash, pgstore.Scope{})
+			if _, wasHit := hit(t, b, hash); !wasHit {
+				t.Fatal("B does not hold the session")
+			}
+			tt.revoke(t, hash)
+			eventually(t, "B refuses the revoked session", func() bool {
+				return mustValidate(t, b, hash, pgstore.Scope{}).State == tt.want
+			})
+		})
+	}
+}
+
+// Scope is checked on a hit; the cache is bounded, least recently used first out.
+func TestCacheScopeAndBound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{MaxEntries: 3})
+	runCache(t, c)
+	tenant, _ := f.create(t, func(n *pgstore.NewSession) { n.AppType = pgstore.TenantApp; n.TenantID = f.tenant })
+	mustValidate(t, c, tenant, pgstore.Scope{})
+	for _, tt := range []struct {
+		scope pgstore.Scope
+		want  pgstore.State
+	}{
+		{pgstore.Scope{AppType: pgstore.ControlPanel}, pgstore.StateWrongApp},
+		{pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant + 1}, pgstore.StateWrongTenant},
+		{pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant}, pgstore.StateValid},
+	} {
+		if st := mustValidate(t, c, tenant, tt.scope); st.State != tt.want {
+			t.Fatalf("scope %+v: %q, want %q", tt.scope, st.State, tt.want)
+		}
+	}
+
+	var hashes []string
+	for range 5 {
+		h, _ := f.create(t, nil)
+		mustValidate(t, c, h, pgstore.Scope{})
+		hashes = append(hashes, h)
+	}
+	if n := c.Stats().Entries; n != 3 {
+		t.Fatalf("%d entries, want the bound 3", n)
+	}
+	for i := len(hashes) - 1; i >= 0; i-- { // most recent first: a miss refills and evicts
+		if _, wasHit := hit(t, c, hashes[i]); wasHit != (i >= 2) {
+			t.Fatalf("session %d: hit=%v; want only the 3 most recent held", i, wasHit)
+		}
+	}
+}
+
+// Without a listener the cache is a pass-through; a second Run is refused.
+func TestCacheWithoutListenerPassesThrough(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{})
+	hash, _ := f.create(t, nil)
+	for range 3 {
+		if _, wasHit := hit(t, c, hash); wasHit {
+			t.Fatal("a cache without a listener answered from memory")
+		}
+	}
+	runCache(t, c)
+	if err := c.Run(context.Background()); !errors.Is(err, pgstore.ErrCacheRunning) {
+		t.Fatalf("second Run = %v, want ErrCacheRunning", err)
+	}
+	if _, err := pgstore.NewCache(nil, pgstore.CacheConfig{}); !isInvalid(err) {
+		t.Fatalf("NewCache(nil) = %v", err)
+	}
+	if _, err := pgstore.NewCache(f.store, pgstore.CacheConfig{TTL: -time.Second}); !isInvalid(err) {
+		t.Fatalf("negative TTL = %v", err)
+	}
+}
+
+// When the listener's connection is killed, the cache empties and every
+// call goes to the database (so a revocation made meanwhile is refused at
+// once); the listener reconnects and the cache serves again.
+func TestCacheListenerDrop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{MaxReconnectDelay: 200 * time.Millisecond})
+	runCache(t, c)
+	keep, _ := f.create(t, nil)
+	gone, _ := f.create(t, nil)
+	for _, h := range []string{keep, gone} {
+		mustValidate(t, c, h, pgstore.Scope{})
+		if _, wasHit := hit(t, c, h); !wasHit {
+			t.Fatal("not cached")
+		}
+	}
+
+	var killed int
+	if err := f.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND datname = current_database()`, pgstore.ListenerApplicationName).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d listener backends, want 1", killed)
+	}
+	// Revoked behind the cache's back while nobody listens: no notification
+	// will ever reach this cache.
+	if _, err := f.pool.Exec(ctx, "ALTER TABLE sessions DISABLE TRIGGER sessionguard_ended_update"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(ctx, "SELECT revoke_session($1)", gone); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the cache notices the drop", func() bool { return !c.Listening() })
+	if n := c.Stats().Entries; n != 0 {
+		t.Fatalf("%d entries kept after the drop", n)
+	}
+	if st, wasHit := hit(t, c, gone); wasHit || st.State != pgstore.StateRevoked {
+		t.Fatalf("during the drop: hit=%v state=%q, want the database's revoked", wasHit, st.State)
+	}
+	if _, err := f.pool.Exec(ctx, "ALTER TABLE sessions ENABLE TRIGGER sessionguard_ended_update"); err != nil {
+		t.Fatal(err)
+	}
+
+	eventually(t, "the listener reconnects", c.Listening)
+	if st, wasHit := hit(t, c, gone); wasHit || st.State != pgstore.StateRevoked {
+		t.Fatalf("after reconnecting: hit=%v state=%q, want the database's revoked", wasHit, st.State)
+	}
+	mustValidate(t, c, keep, pgstore.Scope{})
+	if _, wasHit := hit(t, c, keep); !wasHit {
+		t.Fatal("the cache does not serve again after reconnecting")
+	}
+}
+
+// Run logs the drop without a token or hash.
+func TestCacheLogsNoHash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	var buf syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{Logger: slog.New(slog.NewTextHandler(&buf, nil)), MaxReconnectDelay: 100 * time.Millisecond})
+	runCache(t, c)
+	hash, _ := f.create(t, nil)
+	mustValidate(t, c, hash, pgstore.Scope{})
+	mustRevoke(t, f, hash, pgstore.ReasonLogout)
+	if _, err := f.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = $1 AND datname = current_database()`, pgstore.ListenerApplicationName); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the drop is logged", func() bool { return buf.contains("disconnected") })
+	eventually(t, "the listener reconnects", c.Listening)
+	if buf.contains(hash) || buf.contains(hash[:16]) {
+		t.Fatal("a token hash reached the log")
+	}
+}
+
+// syncBuffer collects log output from the listener goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) contains(sub string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Contains(s.buf.String(), sub)
+}

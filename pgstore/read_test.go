@@ -1,0 +1,132 @@
+package pgstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// When no write is due, Validate and Peek answer with one plain SELECT
+// instead of calling sessionguard_check. For every state, that answer is the
+// function's own answer (called without a touch), field for field.
+func TestReadPathMatchesTheFunction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{TouchInterval: time.Hour})
+	panel := pgstore.Scope{AppType: pgstore.ControlPanel}
+	tests := []struct {
+		name    string
+		edit    func(*pgstore.NewSession)
+		prepare func(t *testing.T, hash string)
+		scope   pgstore.Scope
+		want    pgstore.State
+	}{
+		{"valid", nil, nil, pgstore.Scope{}, pgstore.StateValid},
+		{"valid in scope", nil, nil, panel, pgstore.StateValid},
+		{"idle expired", nil, func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, pgstore.Scope{}, pgstore.StateIdle},
+		{"absolute expired", nil, func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour) }, pgstore.Scope{}, pgstore.StateAbsolute},
+		{"both expired", nil, func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }, pgstore.Scope{}, pgstore.StateAbsolute},
+		{"expired and out of scope", nil, func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 0) },
+			pgstore.Scope{AppType: pgstore.TenantApp}, pgstore.StateIdle},
+		{"logged out", nil, func(t *testing.T, h string) { mustRevoke(t, f, h, pgstore.ReasonLogout) }, pgstore.Scope{}, pgstore.StateRevoked},
+		{"ended as idle by cleanup", nil, func(t *testing.T, h string) {
+			f.age(t, h, 5*time.Hour, 0)
+			if _, err := f.store.Cleanup(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}, pgstore.Scope{}, pgstore.StateIdle},
+		{"ended by hand without a reason", nil, func(t *testing.T, h string) {
+			if _, err := f.pool.Exec(ctx, "UPDATE sessions SET is_active = false WHERE session_token_hash = $1", h); err != nil {
+				t.Fatal(err)
+			}
+		}, pgstore.Scope{}, pgstore.StateRevoked},
+		{"wrong app", nil, nil, pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant}, pgstore.StateWrongApp},
+		{"wrong tenant", func(n *pgstore.NewSession) { n.AppType = pgstore.TenantApp; n.TenantID = f.tenant },
+			nil, pgstore.Scope{TenantID: f.tenant + 1}, pgstore.StateWrongTenant},
+		{"unknown", nil, nil, pgstore.Scope{}, pgstore.StateUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hash := newHash(t)
+			if tt.want != pgstore.StateUnknown {
+				f.create(t, func(n *pgstore.NewSession) {
+					n.TokenHash = hash
+					if tt.edit != nil {
+						tt.edit(n)
+					}
+				})
+			}
+			if tt.prepare != nil {
+				tt.prepare(t, hash)
+			}
+			got, err := f.store.Peek(ctx, hash, tt.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := f.callCheck(t, hash, tt.scope)
+			if got.State != tt.want {
+				t.Fatalf("state = %q, want %q", got.State, tt.want)
+			}
+			got.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
+			if got != want {
+				t.Fatalf("read path:\n%+v\nsessionguard_check:\n%+v", got, want)
+			}
+			if tt.want == pgstore.StateValid {
+				// Nothing due (touch interval 1 h): Validate answers from the read too.
+				v, err := f.store.Validate(ctx, hash, tt.scope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v.CheckedAt = time.Time{}
+				if v != want {
+					t.Fatalf("Validate:\n%+v\nsessionguard_check:\n%+v", v, want)
+				}
+			}
+		})
+	}
+}
+
+// callCheck calls sessionguard_check without a touch, behind the store's back.
+func (f fixture) callCheck(t *testing.T, hash string, scope pgstore.Scope) pgstore.Status {
+	t.Helper()
+	var (
+		st                      pgstore.Status
+		state                   string
+		reason, id, app         *string
+		user, tenant            *int64
+		created, last, absolute *time.Time
+		idle                    *int32
+		appScope                *string
+		tenantScope             *int64
+	)
+	if scope.AppType != "" {
+		s := string(scope.AppType)
+		appScope = &s
+	}
+	if scope.TenantID != 0 {
+		tenantScope = &scope.TenantID
+	}
+	err := f.pool.QueryRow(context.Background(), `SELECT state, end_reason, session_id::text, user_id, tenant_id, app_type,
+		created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, checked_at
+		FROM sessionguard_check($1, false, 3600, $2, $3)`, hash, appScope, tenantScope).
+		Scan(&state, &reason, &id, &user, &tenant, &app, &created, &last, &idle, &absolute, &st.CheckedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.State = pgstore.State(state)
+	if reason != nil {
+		st.EndReason = *reason
+	}
+	if id != nil {
+		st.SessionID, st.UserID, st.AppType = *id, *user, pgstore.AppType(*app)
+		st.CreatedAt, st.LastActivityAt, st.AbsoluteExpiresAt = *created, *last, *absolute
+		st.IdleTimeout = time.Duration(*idle) * time.Second
+		st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)
+		if tenant != nil {
+			st.TenantID = *tenant
+		}
+	}
+	return st
+}
