@@ -117,6 +117,9 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token 
 		return "", Session{}, errors.New("middleware: sign in: the store created a different session than asked")
 	}
 
+	g.emit(ctx, slog.LevelInfo, pgstore.Event{Kind: pgstore.EventCreated, Count: 1, SessionID: info.ID,
+		UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: n.IP})
+
 	if w != nil {
 		if r != nil {
 			g.revokeReplacedCookie(ctx, r, hash)
@@ -186,15 +189,17 @@ func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 		g.ClearCookie(w)
 	}
 	var token, hash string
-	if s, ok := SessionFrom(r.Context()); ok && s.tokenHash != "" {
+	ctx := r.Context()
+	if s, ok := SessionFrom(ctx); ok && s.tokenHash != "" {
 		hash = s.tokenHash
+		ctx = pgstore.WithActor(ctx, s.UserID) // the user ends their own session
 	} else if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil && g.wellFormed(ex.token) {
 		token, hash = ex.token, hashToken(ex.token)
 	}
 	if hash == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
 	defer cancel()
 	if _, err := g.cfg.Store.Revoke(ctx, hash, pgstore.ReasonLogout); err != nil {
 		e := unavailable(err, false, token, hash)

@@ -129,13 +129,17 @@ func (c *Cleaner) Run(ctx context.Context) error {
 // idle_timeout otherwise. Candidates are found through idx_sessions_active
 // (the partial index of active rows): the active set is bounded by the
 // absolute timeout, and the idle expiry is computed per row, so no index on
-// last_activity_at is needed. Rows another transaction has locked (a request
+// last_activity_at is needed. "ORDER BY is_active" changes nothing (every
+// candidate is active) but is the order of that index: it keeps the planner
+// from a sequential scan with LIMIT, which, when many rows are due (a
+// backlog), rereads the rows already ended by earlier batches every time. Rows another transaction has locked (a request
 // touching its session) are skipped, not waited for; the next run gets them.
 const expireBatchSQL = `WITH batch AS (
 		SELECT id FROM sessions
 		WHERE is_active = true
 		  AND (absolute_expires_at < CURRENT_TIMESTAMP
 		       OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP)
+		ORDER BY is_active
 		LIMIT $1
 		FOR UPDATE SKIP LOCKED
 	), ended AS (
@@ -152,10 +156,13 @@ const expireBatchSQL = `WITH batch AS (
 	FROM ended`
 
 // purgeBatchSQL deletes up to $2 ended rows whose ended_at is more than $1
-// seconds old, found through idx_sessions_ended_at.
+// seconds old, oldest first, found through idx_sessions_ended_at (the ORDER
+// BY keeps the planner on that index rather than a sequential scan that would
+// reread the dead rows of earlier batches).
 const purgeBatchSQL = `DELETE FROM sessions WHERE id IN (
 		SELECT id FROM sessions
 		WHERE ended_at < CURRENT_TIMESTAMP - make_interval(secs => $1) AND is_active = false
+		ORDER BY ended_at
 		LIMIT $2
 		FOR UPDATE SKIP LOCKED
 	)`
