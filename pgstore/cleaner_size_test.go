@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,10 +18,27 @@ import (
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-// sizeRows is the size of the table TestCleanupAtSize cleans. Row i is, by
-// i % 10: 0-3 ended 100 days ago (purged), 4 ended 10 days ago (kept), 5-6
-// past the absolute timeout, 7-8 past the idle timeout, 9 live.
-const sizeRows = 1_000_000
+// Table sizes of TestCleanupAtSize. Row i is, by i % 10: 0-3 ended 100 days
+// ago (purged), 4 ended 10 days ago (kept), 5-6 past the absolute timeout,
+// 7-8 past the idle timeout, 9 live.
+const (
+	fullSizeRows  = 1_000_000 // with SESSIONGUARD_CLEANUP_AT_SIZE=1, which .ci/run sets
+	quickSizeRows = 100_000   // otherwise, so that a developer's go test ./... stays quick
+)
+
+// sizeRows is the table size for this run. CI must run the full size: there
+// a missing variable fails the test rather than shrink it unseen.
+func sizeRows(t *testing.T) int {
+	t.Helper()
+	if os.Getenv("SESSIONGUARD_CLEANUP_AT_SIZE") == "1" {
+		return fullSizeRows
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but SESSIONGUARD_CLEANUP_AT_SIZE is not 1: set it (see .ci/run) to clean up a million rows")
+	}
+	t.Logf("cleaning up %d rows; SESSIONGUARD_CLEANUP_AT_SIZE=1 makes it %d", quickSizeRows, fullSizeRows)
+	return quickSizeRows
+}
 
 // sizeHash is the token hash of generated row i, as the SQL below makes it.
 func sizeHash(i int) string {
@@ -28,13 +46,14 @@ func sizeHash(i int) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// TestCleanupAtSize cleans a table of a million rows, most of them due for
+// TestCleanupAtSize cleans a table of a million rows (see sizeRows), most of them due for
 // cleanup (a backlog), while requests keep validating live sessions. Each
 // statement handles at most BatchSize rows, so no lock is held for long, and
 // no validation fails or waits for the cleanup. The figures are in the log.
 func TestCleanupAtSize(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	sizeRows := sizeRows(t)
 	f := newFixture(t, pgstore.Config{Logger: quiet})
 	start := time.Now()
 
@@ -103,6 +122,9 @@ func TestCleanupAtSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("expire candidates plan:\n%s", strings.Join(plan, "\n"))
+	if !strings.Contains(strings.Join(plan, "\n"), "idx_sessions_active") {
+		t.Fatal("expire candidates are not found through idx_sessions_active")
+	}
 
 	// Requests on live sessions, all through the cleanup.
 	stop := make(chan struct{})
