@@ -108,7 +108,12 @@ func FuzzClientIP(f *testing.F) {
 		r.Header.Set("X-Forwarded-For", xff)
 		got := clientIP(r)
 		peer := middleware.RemoteAddrIP(r)
-		pa, err := netip.ParseAddr(peer)
+		pa, err := netip.ParseAddr(strings.TrimSpace(peer))
+		if err != nil {
+			var ap netip.AddrPort
+			ap, err = netip.ParseAddrPort(strings.TrimSpace(peer))
+			pa = ap.Addr()
+		}
 		if err != nil {
 			if got != peer {
 				t.Fatalf("unparsable peer %q gave %q", peer, got)
