@@ -34,11 +34,19 @@ func ExampleCleaner() {
 // An admin page ends a user's sessions when the account is disabled; the
 // audit line names the admin.
 func ExampleStore_RevokeAll() {
-	var store *pgstore.Store // pgstore.New(pool, pgstore.Config{Logger: auditLogger})
+	pool, err := pgxpool.New(context.Background(), "postgres:///app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := pgstore.New(pool, pgstore.Config{Logger: slog.Default()})
+	if err != nil {
+		log.Fatal(err)
+	}
 	var adminID, userID int64 = 1, 42
 	ctx := pgstore.WithActor(context.Background(), adminID)
-	if store != nil {
-		n, err := store.RevokeAll(ctx, userID, "account_disabled")
-		log.Println(n, err)
+	n, err := store.RevokeAll(ctx, userID, "account_disabled")
+	if err != nil {
+		log.Fatal(err) // fail closed: the account stays disabled, retry the revocation
 	}
+	log.Printf("ended %d sessions", n)
 }
