@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -104,11 +104,19 @@ type Config struct {
 	// characters.
 	Realm string
 
-	// Logger receives refusals (reason, app, client address; "missing" at
-	// Debug level, others at Info) and store errors (Error level). It never
+	// Logger receives the audit events of the requests (see pgstore.Event):
+	// sessions created by SignIn and requests refused ("missing" at Debug
+	// level, a store failure at Error, others at Info; a refusal because a
+	// session timed out is an "expired" event), and store errors. Revocations
+	// are logged by the store that makes them (pgstore.Config.Logger), so
+	// that an admin's revocation is logged as well as a sign-out. It never
 	// receives a token, a token hash or a cookie value. Default
 	// slog.Default(); use slog.New(slog.DiscardHandler) to silence it.
 	Logger *slog.Logger
+	// OnEvent, when set, is called with every event the Guard logs (whatever
+	// the Logger's level), on the request's goroutine: count them for
+	// metrics. It must be quick. Default nil.
+	OnEvent func(pgstore.Event)
 
 	// TokenSource, when set, finds the session token of a request instead
 	// of the session cookie and the Authorization header; the Guard then
@@ -118,10 +126,14 @@ type Config struct {
 	TokenSource TokenSource
 
 	// ClientIP returns the client address recorded at sign-in and logged with
-	// refusals. Default: the host part of r.RemoteAddr. X-Forwarded-For is
-	// NOT trusted by default: behind a proxy, supply a function that reads
-	// the header only from proxies you trust.
+	// refusals. Default: ClientIPBehindProxies(TrustedProxies) when
+	// TrustedProxies is set, else RemoteAddrIP (the host part of
+	// r.RemoteAddr; X-Forwarded-For is not trusted).
 	ClientIP func(r *http.Request) string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (see ClientIPBehindProxies). Default none. Setting both
+	// TrustedProxies and ClientIP is an error.
+	TrustedProxies []netip.Prefix
 }
 
 // errConfig prefixes configuration errors.
@@ -192,7 +204,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.ClientIP == nil {
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return c, errConfig("TrustedProxies has an invalid prefix")
+		}
+	}
+	switch {
+	case c.ClientIP != nil && len(c.TrustedProxies) > 0:
+		return c, errConfig("set ClientIP or TrustedProxies, not both")
+	case len(c.TrustedProxies) > 0:
+		c.ClientIP = ClientIPBehindProxies(c.TrustedProxies)
+	case c.ClientIP == nil:
 		c.ClientIP = RemoteAddrIP
 	}
 	if c.JWT != nil {
@@ -229,14 +251,4 @@ func validCookieName(name string) bool {
 		}
 	}
 	return true
-}
-
-// RemoteAddrIP is the default Config.ClientIP: the host part of
-// r.RemoteAddr. It does not look at X-Forwarded-For or any other header.
-func RemoteAddrIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

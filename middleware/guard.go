@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -135,17 +134,17 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	case pgstore.StateUnknown:
 		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 	case pgstore.StateIdle:
-		return Session{}, g.refused(r, refuse(ErrIdleTimeout, bearer))
+		return Session{}, g.refusedStatus(r, refuse(ErrIdleTimeout, bearer), st)
 	case pgstore.StateAbsolute:
-		return Session{}, g.refused(r, refuse(ErrAbsoluteTimeout, bearer))
+		return Session{}, g.refusedStatus(r, refuse(ErrAbsoluteTimeout, bearer), st)
 	case pgstore.StateRevoked:
 		e := refuse(ErrRevoked, bearer)
 		e.EndReason = cleanEndReason(st.EndReason)
-		return Session{}, g.refused(r, e)
+		return Session{}, g.refusedStatus(r, e, st)
 	case pgstore.StateWrongApp:
-		return Session{}, g.refused(r, refuse(ErrWrongApp, bearer))
+		return Session{}, g.refusedStatus(r, refuse(ErrWrongApp, bearer), st)
 	case pgstore.StateWrongTenant:
-		return Session{}, g.refused(r, refuse(ErrWrongTenant, bearer))
+		return Session{}, g.refusedStatus(r, refuse(ErrWrongTenant, bearer), st)
 	default:
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store returned an unknown state",
 			slog.String("state", cleanEndReason(string(st.State))))
@@ -181,38 +180,4 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 		Bearer:            bearer,
 		tokenHash:         hash,
 	}, nil
-}
-
-// refused logs a refusal and returns it. Never logged: the token, its hash,
-// the cookie.
-func (g *Guard) refused(r *http.Request, e *RefusalError) error {
-	level := slog.LevelInfo
-	switch {
-	case e.Reason == ReasonMissing:
-		level = slog.LevelDebug
-	case errors.Is(e, ErrUnavailable):
-		level = slog.LevelError
-	}
-	ctx := r.Context()
-	if !g.cfg.Logger.Enabled(ctx, level) {
-		return e
-	}
-	app := string(g.cfg.AppType)
-	if app == "" {
-		app = "any"
-	}
-	attrs := []slog.Attr{
-		slog.String("reason", e.Reason),
-		slog.Int("status", e.Status),
-		slog.String("app", app),
-		slog.String("remote_addr", g.cfg.ClientIP(r)),
-	}
-	if e.EndReason != "" {
-		attrs = append(attrs, slog.String("end_reason", e.EndReason))
-	}
-	if e.causeMsg != "" {
-		attrs = append(attrs, slog.String("error", e.causeMsg))
-	}
-	g.cfg.Logger.LogAttrs(ctx, level, "sessionguard: request refused", attrs...)
-	return e
 }

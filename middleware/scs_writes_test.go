@@ -38,7 +38,8 @@ func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, dat
 		kind = "find"
 	case strings.Contains(data.SQL, "INSERT INTO sessionguard_scs_data"):
 		kind = "commit"
-	case strings.Contains(data.SQL, "sessionguard_check"):
+	case strings.Contains(data.SQL, "sessionguard_check"),
+		strings.Contains(data.SQL, "LEFT JOIN sessions s ON s.session_token_hash"): // Validate's read path
 		kind = "check"
 	}
 	c.counts[kind]++

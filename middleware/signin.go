@@ -143,6 +143,8 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app pgstore.AppType, sid,
 		g.revoke(ctx, hash, pgstore.ReasonAdminRevoke)
 		return Session{}, errors.New("middleware: sign in: the store created a different session than asked")
 	}
+	g.emit(ctx, slog.LevelInfo, pgstore.Event{Kind: pgstore.EventCreated, Count: 1, SessionID: info.ID,
+		UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: info.IP})
 	return Session{
 		ID:                info.ID,
 		UserID:            info.UserID,
@@ -205,15 +207,17 @@ func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var token, hash string
-	if s, ok := SessionFrom(r.Context()); ok && s.tokenHash != "" {
+	ctx := r.Context()
+	if s, ok := SessionFrom(ctx); ok && s.tokenHash != "" {
 		hash = s.tokenHash
+		ctx = pgstore.WithActor(ctx, s.UserID) // the user ends their own session
 	} else if ex, rerr := g.extract(r); rerr == nil && g.wellFormed(ex.token) {
 		token, hash = ex.token, hashToken(ex.token)
 	}
 	if hash == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
 	defer cancel()
 	if _, err := g.cfg.Store.Revoke(ctx, hash, pgstore.ReasonLogout); err != nil {
 		e := unavailable(err, false, token, hash)

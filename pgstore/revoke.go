@@ -1,6 +1,11 @@
 package pgstore
 
-import "context"
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // endSQL is the one way a session ends: every revoke method below narrows
 // which active rows it applies to. Ended rows are never touched again.
@@ -10,7 +15,7 @@ const endSQL = `UPDATE sessions
 
 // Revoke ends the session of tokenHash (the seed's revoke_session), recording
 // reason, e.g. ReasonLogout. It reports false when no active session has that
-// hash.
+// hash. Like every revoke method, it logs an EventRevoked for what it ended.
 func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, error) {
 	const op = "revoke"
 	if !validHash(tokenHash) {
@@ -19,11 +24,18 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 	if !validReason(reason) {
 		return false, invalid(op, "reason must be 1 to 50 bytes of text")
 	}
-	var ended bool
-	if err := s.pool.QueryRow(ctx, "SELECT revoke_session($1, $2)", tokenHash, reason).Scan(&ended); err != nil {
+	// revoke_session's update, returning who it ended for the audit event.
+	e := Event{Kind: EventRevoked, Reason: reason, Count: 1}
+	err := s.pool.QueryRow(ctx, endSQL+"session_token_hash = $2 RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type",
+		reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	return ended, nil
+	s.emit(ctx, e)
+	return true, nil
 }
 
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with
@@ -37,11 +49,17 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bo
 	if !validUUID(sessionID) {
 		return false, nil
 	}
-	tag, err := s.pool.Exec(ctx, endSQL+"id = $2", reason, sessionID)
+	e := Event{Kind: EventRevoked, Reason: reason, Count: 1, SessionID: sessionID}
+	err := s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type", reason, sessionID).
+		Scan(&e.UserID, &e.TenantID, &e.AppType)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	s.emit(ctx, e)
+	return true, nil
 }
 
 // RevokeUserSession ends the session with id sessionID only if it belongs to
@@ -59,12 +77,16 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
+	return true, nil
 }
 
 // RevokeAll ends every active session of userID (the seed's
 // revoke_all_user_sessions), e.g. with ReasonPasswordChange or when an account
-// is disabled, and reports how many it ended.
+// is disabled (reason "account_disabled"), and reports how many it ended.
 func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int, error) {
 	const op = "revoke all"
 	if !validReason(reason) {
@@ -76,6 +98,9 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int
 	var n int32
 	if err := s.pool.QueryRow(ctx, "SELECT revoke_all_user_sessions($1, $2)", userID, reason).Scan(&n); err != nil {
 		return 0, wrapErr(op, err)
+	}
+	if n > 0 {
+		s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: int(n), UserID: userID})
 	}
 	return int(n), nil
 }
@@ -98,5 +123,9 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}
-	return int(tag.RowsAffected()), nil
+	if n := int(tag.RowsAffected()); n > 0 {
+		s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: n, UserID: userID})
+		return n, nil
+	}
+	return 0, nil
 }

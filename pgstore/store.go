@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +26,15 @@ type Config struct {
 	// negative value writes on every Validate, as the seed's
 	// update_session_activity does.
 	TouchInterval time.Duration
+
+	// Logger receives an audit line (Info level) for every revocation the
+	// store makes; see Event. It never receives a token or a hash. Default
+	// slog.Default(); slog.New(slog.DiscardHandler) silences it.
+	Logger *slog.Logger
+	// OnEvent, when set, is called with every event the store logs, on the
+	// caller's goroutine: count them for metrics. It must be quick and must
+	// not call back into the Store. Default nil.
+	OnEvent func(Event)
 }
 
 // Store reads and writes the sessions table through a pool the caller owns.
@@ -32,6 +42,8 @@ type Config struct {
 type Store struct {
 	pool                 *pgxpool.Pool
 	touchIntervalSeconds int32
+	logger               *slog.Logger
+	onEvent              func(Event)
 }
 
 // New returns a Store over pool. The caller keeps ownership of the pool and
@@ -49,7 +61,11 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	case interval%time.Second != 0:
 		return nil, fmt.Errorf("pgstore: new: %w: TouchInterval %v is not whole seconds", ErrInvalidArgument, cfg.TouchInterval)
 	}
-	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second)}, nil
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent}, nil
 }
 
 // TouchInterval reports the effective touch interval (0: every Validate writes).

@@ -1,0 +1,65 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// emit logs e at level on the Guard's logger, with extra attributes, and
+// passes it to Config.OnEvent. Every audit line of the middleware goes
+// through here, so the log and the hook never disagree.
+func (g *Guard) emit(ctx context.Context, level slog.Level, e pgstore.Event, extra ...slog.Attr) {
+	if g.cfg.OnEvent != nil {
+		g.cfg.OnEvent(e)
+	}
+	if !g.cfg.Logger.Enabled(ctx, level) {
+		return
+	}
+	g.cfg.Logger.LogAttrs(ctx, level, e.Message(), append(e.Attrs(), extra...)...)
+}
+
+// refused records a refusal that no session row stands behind and returns it.
+func (g *Guard) refused(r *http.Request, e *RefusalError) error {
+	return g.refusedStatus(r, e, pgstore.Status{})
+}
+
+// refusedStatus records a refusal as an audit event and returns it. st is
+// what the store reported, if it was asked: it names the session (id, user)
+// without its token. A refusal because the session's idle or absolute timeout
+// has passed is an EventExpired (one per such request), any other an
+// EventRefused. Never recorded: the token, its hash, the cookie.
+func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st pgstore.Status) error {
+	level := slog.LevelInfo
+	switch {
+	case e.Reason == ReasonMissing:
+		level = slog.LevelDebug
+	case errors.Is(e, ErrUnavailable):
+		level = slog.LevelError
+	}
+	ev := pgstore.Event{
+		Kind:      pgstore.EventRefused,
+		Reason:    e.Reason,
+		EndReason: e.EndReason,
+		SessionID: st.SessionID,
+		UserID:    st.UserID,
+		TenantID:  st.TenantID,
+		AppType:   g.cfg.AppType,
+		IP:        g.cfg.ClientIP(r),
+	}
+	if e.Reason == ReasonIdleTimeout || e.Reason == ReasonAbsoluteTimeout {
+		ev.Kind = pgstore.EventExpired
+	}
+	if st.SessionID != "" {
+		ev.Count = 1
+	}
+	extra := []slog.Attr{slog.Int("status", e.Status)}
+	if e.causeMsg != "" {
+		extra = append(extra, slog.String("error", e.causeMsg))
+	}
+	g.emit(r.Context(), level, ev, extra...)
+	return e
+}

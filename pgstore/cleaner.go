@@ -1,0 +1,283 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Cleaner defaults.
+const (
+	DefaultCleanupRetention = 90 * 24 * time.Hour
+	DefaultCleanupBatchSize = 1000
+	// DefaultCleanupLockKey is the PostgreSQL advisory lock key ("sgclean1")
+	// that keeps two Cleaners on one database from running at once.
+	DefaultCleanupLockKey int64 = 0x7367636c65616e31
+)
+
+// CleanerConfig configures a Cleaner. The zero value of every field means its
+// default.
+type CleanerConfig struct {
+	// Interval is the time between two runs of Run. 0 (default) disables
+	// Run, which then returns at once; RunOnce still works, for apps that
+	// schedule cleanup themselves.
+	Interval time.Duration
+	// Retention is how long an ended session row is kept (for audit and "your
+	// past sessions" pages) before it is deleted. Default 90 days; negative
+	// keeps ended rows forever.
+	Retention time.Duration
+	// BatchSize is the most rows one statement ends or deletes (default
+	// 1000). Each batch is its own short transaction, so cleanup never holds
+	// row locks on a large part of the table, and it skips rows another
+	// transaction has locked (a request touching its session) rather than
+	// wait for them.
+	BatchSize int
+	// LockKey is the advisory lock key that makes Cleaners on one database
+	// take turns (default DefaultCleanupLockKey). Change it only if the key
+	// collides with another use of advisory locks in the database.
+	LockKey int64
+	// Logger receives one line per run that did something (Info) and run
+	// errors (Error). Default slog.Default().
+	Logger *slog.Logger
+	// OnEvent, when set, receives the run's counts as events: EventExpired
+	// (Reason idle_timeout or absolute_timeout, Count) and EventPurged
+	// (Count), only when the count is not zero. It runs on the Cleaner's
+	// goroutine and must be quick.
+	OnEvent func(Event)
+}
+
+// CleanupResult is what one cleanup run did.
+type CleanupResult struct {
+	// Ran is false when another Cleaner held the lock, so this one did
+	// nothing.
+	Ran      bool
+	Absolute int // sessions ended by their absolute timeout
+	Idle     int // sessions ended by their idle timeout
+	Purged   int // ended rows deleted after the retention period
+	Batches  int // statements run (expire and purge)
+	// LongestBatch is the longest a single batch statement took: the
+	// longest any row lock taken by the cleanup was held.
+	LongestBatch time.Duration
+}
+
+// Cleaner ends expired sessions and deletes old ended rows, in bounded
+// batches, with at most one Cleaner per database at work at a time. It is
+// the scalable replacement of calling the seed's cleanup_expired_sessions,
+// which ends every expired session in two unbounded statements.
+type Cleaner struct {
+	pool *pgxpool.Pool
+	cfg  CleanerConfig
+}
+
+// NewCleaner returns a Cleaner over pool, which the caller owns.
+func NewCleaner(pool *pgxpool.Pool, cfg CleanerConfig) (*Cleaner, error) {
+	const op = "new cleaner"
+	if pool == nil {
+		return nil, invalid(op, "nil pool")
+	}
+	switch {
+	case cfg.Interval < 0:
+		return nil, invalid(op, "Interval %v is negative", cfg.Interval)
+	case cfg.BatchSize < 0:
+		return nil, invalid(op, "BatchSize %d is negative", cfg.BatchSize)
+	case cfg.Retention > 0 && cfg.Retention < time.Second:
+		return nil, invalid(op, "Retention %v is below a second", cfg.Retention)
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultCleanupRetention
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultCleanupBatchSize
+	}
+	if cfg.LockKey == 0 {
+		cfg.LockKey = DefaultCleanupLockKey
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Cleaner{pool: pool, cfg: cfg}, nil
+}
+
+// Run cleans up now and then every Interval, until ctx ends; it then returns
+// ctx's error. A failed run is logged and retried at the next interval. With
+// Interval 0 it returns nil at once.
+func (c *Cleaner) Run(ctx context.Context) error {
+	if c.cfg.Interval == 0 {
+		return nil
+	}
+	t := time.NewTicker(c.cfg.Interval)
+	defer t.Stop()
+	for {
+		if _, err := c.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: cleanup failed", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// expireBatchSQL ends up to $1 active sessions past a timeout, with the
+// revoke_reason cleanup_expired_sessions gives them: absolute_timeout when
+// the absolute timeout has passed (whether or not the idle one has too),
+// idle_timeout otherwise. Candidates are found through idx_sessions_active
+// (the partial index of active rows): the active set is bounded by the
+// absolute timeout, and the idle expiry is computed per row, so no index on
+// last_activity_at is needed. "ORDER BY is_active" changes nothing (every
+// candidate is active) but is the order of that index: it keeps the planner
+// from a sequential scan with LIMIT, which, when many rows are due (a
+// backlog), rereads the rows already ended by earlier batches every time. Rows another transaction has locked (a request
+// touching its session) are skipped, not waited for; the next run gets them.
+const expireBatchSQL = `WITH batch AS (
+		SELECT id FROM sessions
+		WHERE is_active = true
+		  AND (absolute_expires_at < CURRENT_TIMESTAMP
+		       OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP)
+		ORDER BY is_active
+		LIMIT $1
+		FOR UPDATE SKIP LOCKED
+	), ended AS (
+		UPDATE sessions s
+		SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP,
+		    revoke_reason = CASE WHEN s.absolute_expires_at < CURRENT_TIMESTAMP
+		                         THEN 'absolute_timeout' ELSE 'idle_timeout' END
+		FROM batch
+		WHERE s.id = batch.id AND s.is_active = true
+		RETURNING s.revoke_reason
+	)
+	SELECT count(*) FILTER (WHERE revoke_reason = 'absolute_timeout'),
+	       count(*) FILTER (WHERE revoke_reason = 'idle_timeout')
+	FROM ended`
+
+// purgeBatchSQL deletes up to $2 ended rows whose ended_at is more than $1
+// seconds old, oldest first, found through idx_sessions_ended_at (the ORDER
+// BY keeps the planner on that index rather than a sequential scan that would
+// reread the dead rows of earlier batches).
+const purgeBatchSQL = `DELETE FROM sessions WHERE id IN (
+		SELECT id FROM sessions
+		WHERE ended_at < CURRENT_TIMESTAMP - make_interval(secs => $1) AND is_active = false
+		ORDER BY ended_at
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED
+	)`
+
+// errLockLost is returned when the advisory lock could not be released: the
+// connection that held it is then closed, which releases it.
+var errLockLost = errors.New("pgstore: cleanup: advisory unlock failed")
+
+// RunOnce runs one cleanup, unless another Cleaner on the same database (any
+// process) is running one: then it returns at once with Ran false. It ends
+// every expired session, then deletes ended rows older than Retention, in
+// batches of BatchSize, and stops early when ctx ends.
+//
+// The turn is a session-level advisory lock held on one pooled connection for
+// the whole run (so it needs a session-mode connection, not a PgBouncer
+// transaction-mode one); if this process dies, PostgreSQL releases it.
+func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
+	conn, err := c.pool.Acquire(ctx)
+	if err != nil {
+		return res, wrapErr("cleanup", err)
+	}
+	defer conn.Release()
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", c.cfg.LockKey).Scan(&got); err != nil {
+		return res, wrapErr("cleanup: lock", err)
+	}
+	if !got {
+		return res, nil
+	}
+	defer func() {
+		// ctx may have ended; the unlock must still happen.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		var released bool
+		if uerr := conn.QueryRow(uctx, "SELECT pg_advisory_unlock($1)", c.cfg.LockKey).Scan(&released); uerr != nil || !released {
+			// Never hand a connection that may still hold the lock back to the pool.
+			_ = conn.Conn().Close(uctx)
+			err = errors.Join(err, errLockLost)
+		}
+	}()
+	res.Ran = true
+	// What was done is reported even when a later batch fails or ctx ends.
+	defer func() { c.report(ctx, res) }()
+
+	for {
+		var abs, idle int
+		d, err := timed(func() error {
+			return conn.QueryRow(ctx, expireBatchSQL, c.cfg.BatchSize).Scan(&abs, &idle)
+		})
+		if err != nil {
+			return res, wrapErr("cleanup: expire", err)
+		}
+		res.note(d)
+		res.Absolute += abs
+		res.Idle += idle
+		if abs+idle < c.cfg.BatchSize {
+			break
+		}
+	}
+	for c.cfg.Retention > 0 {
+		var n int64
+		d, err := timed(func() error {
+			tag, err := conn.Exec(ctx, purgeBatchSQL, int64(c.cfg.Retention/time.Second), c.cfg.BatchSize)
+			n = tag.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return res, wrapErr("cleanup: purge", err)
+		}
+		res.note(d)
+		res.Purged += int(n)
+		if n < int64(c.cfg.BatchSize) {
+			break
+		}
+	}
+	return res, nil
+}
+
+func timed(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
+
+func (r *CleanupResult) note(d time.Duration) {
+	r.Batches++
+	r.LongestBatch = max(r.LongestBatch, d)
+}
+
+// report logs a run that did something and passes its counts to OnEvent. It
+// runs while the lock is still held.
+func (c *Cleaner) report(ctx context.Context, res CleanupResult) {
+	if res.Absolute+res.Idle+res.Purged == 0 {
+		return
+	}
+	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cleanup",
+		slog.Int("absolute_timeout", res.Absolute), slog.Int("idle_timeout", res.Idle),
+		slog.Int("purged", res.Purged), slog.Int("batches", res.Batches),
+		slog.Duration("longest_batch", res.LongestBatch))
+	if c.cfg.OnEvent == nil {
+		return
+	}
+	for _, e := range []Event{
+		{Kind: EventExpired, Reason: ReasonAbsoluteTimeout, Count: res.Absolute},
+		{Kind: EventExpired, Reason: ReasonIdleTimeout, Count: res.Idle},
+		{Kind: EventPurged, Count: res.Purged},
+	} {
+		if e.Count > 0 {
+			c.cfg.OnEvent(e)
+		}
+	}
+}
+
+// String describes the result for a log line.
+func (r CleanupResult) String() string {
+	return fmt.Sprintf("ran=%v absolute=%d idle=%d purged=%d batches=%d longest=%v",
+		r.Ran, r.Absolute, r.Idle, r.Purged, r.Batches, r.LongestBatch)
+}

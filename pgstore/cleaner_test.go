@@ -1,0 +1,367 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+func newCleaner(t *testing.T, pool *pgxpool.Pool, cfg pgstore.CleanerConfig) *pgstore.Cleaner {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	c, err := pgstore.NewCleaner(pool, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// cleanupCase is one session in a known state before cleanup.
+type cleanupCase struct {
+	name       string
+	prepare    func(t *testing.T, f fixture, hash string)
+	wantReason string // revoke_reason afterwards; "" = still active
+	wantGone   bool   // deleted by the purge
+}
+
+func endedAgo(t *testing.T, f fixture, hash string, ago time.Duration) {
+	t.Helper()
+	mustRevoke(t, f, hash, pgstore.ReasonLogout)
+	if _, err := f.pool.Exec(context.Background(),
+		`UPDATE sessions SET ended_at = ended_at - make_interval(secs => $2) WHERE session_token_hash = $1`,
+		hash, ago.Seconds()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var cleanupCases = []cleanupCase{
+	{"live", func(*testing.T, fixture, string) {}, "", false},
+	{"idle expired", func(t *testing.T, f fixture, h string) { f.age(t, h, 4*time.Hour+time.Second, 0) }, "idle_timeout", false},
+	{"absolute expired", func(t *testing.T, f fixture, h string) { f.age(t, h, 0, 8*time.Hour+time.Second) }, "absolute_timeout", false},
+	{"both: absolute first", func(t *testing.T, f fixture, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }, "absolute_timeout", false},
+	{"own short idle timeout", func(t *testing.T, f fixture, h string) {
+		if _, err := f.pool.Exec(context.Background(), `UPDATE sessions SET idle_timeout_seconds = 60 WHERE session_token_hash = $1`, h); err != nil {
+			t.Fatal(err)
+		}
+		f.age(t, h, 61*time.Second, 0)
+	}, "idle_timeout", false},
+	{"logged out yesterday: kept", func(t *testing.T, f fixture, h string) { endedAgo(t, f, h, 24*time.Hour) }, "logout", false},
+	{"ended 89 days ago: kept", func(t *testing.T, f fixture, h string) { endedAgo(t, f, h, 89*24*time.Hour) }, "logout", false},
+	{"ended 91 days ago: purged", func(t *testing.T, f fixture, h string) { endedAgo(t, f, h, 91*24*time.Hour) }, "", true},
+}
+
+// prepareCleanupCases creates n sessions per case and returns their hashes by case.
+func prepareCleanupCases(t *testing.T, f fixture, n int) map[string][]string {
+	t.Helper()
+	hashes := map[string][]string{}
+	for _, tc := range cleanupCases {
+		for range n {
+			h, _ := f.create(t, nil)
+			tc.prepare(t, f, h)
+			hashes[tc.name] = append(hashes[tc.name], h)
+		}
+	}
+	return hashes
+}
+
+func (f fixture) exists(t *testing.T, hash string) bool {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(), "SELECT count(*) FROM sessions WHERE session_token_hash = $1", hash).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// The Cleaner ends the sessions cleanup_expired_sessions ends, with the same
+// reasons, purges only ended rows past the retention, and does it in batches
+// of at most BatchSize rows.
+func TestCleanerMatchesTheSeedsCleanup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const perCase = 3
+	lib := newFixture(t, pgstore.Config{Logger: quiet})
+	seed := newFixture(t, pgstore.Config{Logger: quiet})
+	libHashes := prepareCleanupCases(t, lib, perCase)
+	seedHashes := prepareCleanupCases(t, seed, perCase)
+
+	var events []pgstore.Event
+	c := newCleaner(t, lib.pool, pgstore.CleanerConfig{BatchSize: 2, OnEvent: func(e pgstore.Event) { events = append(events, e) }})
+	res, err := c.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cleanup: %v", res)
+	if _, err := seed.store.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	wantAbs, wantIdle, wantPurged := 0, 0, 0
+	for _, tc := range cleanupCases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, h := range libHashes[tc.name] {
+				if tc.wantGone {
+					if lib.exists(t, h) {
+						t.Fatalf("row %d was not purged", i)
+					}
+					if !seed.exists(t, seedHashes[tc.name][i]) {
+						t.Fatal("the seed's cleanup deletes rows?")
+					}
+					continue
+				}
+				got, ref := lib.row(t, h), seed.row(t, seedHashes[tc.name][i])
+				if got.reason() != tc.wantReason || got.Active != (tc.wantReason == "") {
+					t.Fatalf("row %d: active=%v reason=%q, want reason %q", i, got.Active, got.reason(), tc.wantReason)
+				}
+				if got.reason() != ref.reason() || got.Active != ref.Active || got.Ended != ref.Ended {
+					t.Fatalf("row %d differs from the seed's cleanup: %+v %q vs %+v %q", i, got, got.reason(), ref, ref.reason())
+				}
+			}
+		})
+		switch {
+		case tc.wantGone:
+			wantPurged += perCase
+		case tc.name == "live" || tc.wantReason == "logout":
+		case tc.wantReason == "absolute_timeout":
+			wantAbs += perCase
+		case tc.wantReason == "idle_timeout":
+			wantIdle += perCase
+		}
+	}
+	if !res.Ran || res.Absolute != wantAbs || res.Idle != wantIdle || res.Purged != wantPurged {
+		t.Fatalf("result %v, want absolute=%d idle=%d purged=%d", res, wantAbs, wantIdle, wantPurged)
+	}
+	// Batches of 2: every batch but the last of each phase is full.
+	if min := (wantAbs+wantIdle)/2 + 1 + wantPurged/2 + 1; res.Batches < min {
+		t.Fatalf("%d batches for batch size 2, want at least %d", res.Batches, min)
+	}
+	counts := map[string]int{}
+	for _, e := range events {
+		counts[string(e.Kind)+"/"+e.Reason] += e.Count
+	}
+	if counts["expired/absolute_timeout"] != wantAbs || counts["expired/idle_timeout"] != wantIdle || counts["purged/"] != wantPurged {
+		t.Fatalf("events %v", counts)
+	}
+
+	// A second run finds nothing.
+	res, err = c.RunOnce(ctx)
+	if err != nil || !res.Ran || res.Absolute+res.Idle+res.Purged != 0 {
+		t.Fatalf("second run: %v, %v", res, err)
+	}
+}
+
+// insertIdleExpired inserts n active sessions of user whose idle timeout has
+// passed. It does not use t, so goroutines may call it.
+func insertIdleExpired(ctx context.Context, pool *pgxpool.Pool, user int64, n int) error {
+	_, err := pool.Exec(ctx, `INSERT INTO sessions (user_id, session_token_hash, absolute_expires_at, last_activity_at)
+		SELECT $1, encode(sha256(gen_random_uuid()::text::bytea), 'hex'), now() + interval '1 hour', now() - interval '5 hours'
+		FROM generate_series(1, $2)`, user, n)
+	return err
+}
+
+func TestCleanerRetention(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	old, _ := f.create(t, nil)
+	endedAgo(t, f, old, 2*time.Hour)
+	recent, _ := f.create(t, nil)
+	endedAgo(t, f, recent, 30*time.Minute)
+
+	if _, err := newCleaner(t, f.pool, pgstore.CleanerConfig{Retention: -1}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !f.exists(t, old) {
+		t.Fatal("negative Retention purged a row")
+	}
+	res, err := newCleaner(t, f.pool, pgstore.CleanerConfig{Retention: time.Hour}).RunOnce(ctx)
+	if err != nil || res.Purged != 1 {
+		t.Fatalf("RunOnce = %v, %v; want 1 purged", res, err)
+	}
+	if f.exists(t, old) || !f.exists(t, recent) {
+		t.Fatal("retention of 1h: wrong rows purged")
+	}
+}
+
+// Several Cleaners on one database never run at the same time. OnEvent runs
+// while the cleaner holds its turn, so overlapping OnEvent calls would mean
+// two cleaners held it at once.
+func TestCleanersTakeTurns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	const cleaners, rounds, perRound = 4, 8, 3
+
+	var inside, overlaps, ran, skipped, ended atomic.Int64
+	onEvent := func(e pgstore.Event) {
+		if inside.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		ended.Add(int64(e.Count))
+		time.Sleep(20 * time.Millisecond) // widen the window for a second cleaner
+		inside.Add(-1)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, cleaners*rounds)
+	for range cleaners {
+		c := newCleaner(t, f.pool, pgstore.CleanerConfig{BatchSize: 2, OnEvent: onEvent})
+		wg.Go(func() {
+			for range rounds {
+				if err := insertIdleExpired(ctx, f.pool, f.user, perRound); err != nil {
+					errs <- err
+					return
+				}
+				res, err := c.RunOnce(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if res.Ran {
+					ran.Add(1)
+				} else {
+					skipped.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("runs: %d ran, %d skipped (another held the lock)", ran.Load(), skipped.Load())
+	if overlaps.Load() != 0 {
+		t.Fatalf("%d times two cleaners ran at once", overlaps.Load())
+	}
+	// Whatever a skipped run left behind, one more run ends it.
+	if _, err := newCleaner(t, f.pool, pgstore.CleanerConfig{OnEvent: onEvent}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(cleaners * rounds * perRound); ended.Load() != want {
+		t.Fatalf("%d sessions ended in all, want each of the %d exactly once", ended.Load(), want)
+	}
+}
+
+// While another holder has the lock (another instance, or an operator), a
+// Cleaner does nothing and says so; afterwards the lock is free again.
+func TestCleanerSkipsWhileLocked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	h, _ := f.create(t, nil)
+	f.age(t, h, 5*time.Hour, 0)
+
+	holder, err := f.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A failing test must still give the connection back, or closing the
+	// pool waits for it forever.
+	release := sync.OnceFunc(holder.Release)
+	defer release()
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", pgstore.DefaultCleanupLockKey); err != nil {
+		t.Fatal(err)
+	}
+	c := newCleaner(t, f.pool, pgstore.CleanerConfig{})
+	res, err := c.RunOnce(ctx)
+	if err != nil || res.Ran || res.Idle != 0 {
+		t.Fatalf("RunOnce under a held lock = %v, %v", res, err)
+	}
+	if !f.row(t, h).Active {
+		t.Fatal("a cleaner without the lock ended a session")
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", pgstore.DefaultCleanupLockKey); err != nil {
+		t.Fatal(err)
+	}
+	release()
+
+	if res, err = c.RunOnce(ctx); err != nil || !res.Ran || res.Idle != 1 {
+		t.Fatalf("RunOnce after unlock = %v, %v", res, err)
+	}
+	var held int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND ((classid::bigint << 32) | objid::bigint) = $1`, pgstore.DefaultCleanupLockKey).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	if held != 0 {
+		t.Fatal("the cleaner kept its advisory lock after RunOnce")
+	}
+}
+
+func TestCleanerRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+
+	t.Run("interval 0 disables it", func(t *testing.T) {
+		done := make(chan error, 1)
+		go func() { done <- newCleaner(t, f.pool, pgstore.CleanerConfig{}).Run(t.Context()) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run = %v, want nil", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run with Interval 0 did not return")
+		}
+	})
+
+	t.Run("runs every interval until its context ends", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var runs atomic.Int64
+		c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: 20 * time.Millisecond,
+			OnEvent: func(pgstore.Event) { runs.Add(1) }})
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		// Each expired session is ended by a later run.
+		for i := range 3 {
+			h, _ := f.create(t, nil)
+			f.age(t, h, 5*time.Hour, 0)
+			deadline := time.Now().Add(30 * time.Second)
+			for f.row(t, h).Active {
+				if time.Now().After(deadline) {
+					t.Fatalf("session %d still active after 30s of a 20ms interval", i)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run = %v, want context.Canceled", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run did not return after its context ended")
+		}
+		if runs.Load() < 3 {
+			t.Fatalf("%d runs reported work, want at least 3", runs.Load())
+		}
+	})
+}
+
+func TestNewCleanerValidatesConfig(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	for _, cfg := range []pgstore.CleanerConfig{
+		{Interval: -time.Second},
+		{BatchSize: -1},
+		{Retention: time.Millisecond},
+	} {
+		if _, err := pgstore.NewCleaner(f.pool, cfg); !isInvalid(err) {
+			t.Errorf("NewCleaner(%+v) = %v, want ErrInvalidArgument", cfg, err)
+		}
+	}
+	if _, err := pgstore.NewCleaner(nil, pgstore.CleanerConfig{}); !isInvalid(err) {
+		t.Errorf("nil pool: %v", err)
+	}
+}
