@@ -61,7 +61,7 @@ type view struct {
 	User    *user
 	Tenant  *tenant
 	Session *middleware.Session
-	Notice  string // from a fixed map, never from the request
+	Notice  string // chosen by the server (a fixed map, a flash message), never text from the request
 	Error   string
 	Warning *warningScript // the timeout warning, on signed-in pages
 	Data    any
