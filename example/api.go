@@ -18,13 +18,13 @@ const maxLoginBytes = 4 << 10
 
 // mountAPI registers the session endpoints under prefix, guarded by g:
 // /api (any app; bearer or the control-panel cookie) and /t/{tenant}/api
-// (the tenant app; bearer or the tenant cookie). cookie is g's cookie name.
-func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *middleware.Guard, cookie string) {
+// (the tenant app; bearer or the tenant cookie).
+func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *apiGuard) {
 	mux.Handle("GET "+prefix+"/me", g.Middleware(http.HandlerFunc(a.apiMe)))
 	// The warning's poll: PeekMiddleware never extends the session.
 	mux.Handle("GET "+prefix+"/session", g.PeekMiddleware(http.HandlerFunc(a.apiSession)))
 	mux.Handle("POST "+prefix+"/session/keepalive", g.Middleware(http.HandlerFunc(a.apiSession)))
-	mux.Handle("POST "+prefix+"/logout", a.apiLogout(g, cookie))
+	mux.Handle("POST "+prefix+"/logout", a.apiLogout(g))
 }
 
 // sessionJSON is the session part of the API's answers. The same numbers are
@@ -209,23 +209,26 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) string {
 // live session it still answers 200. A request whose cookie and bearer token
 // differ is refused (400): signing out one of them while the client believes
 // it signed out the other would leave a live session behind.
-func (a *app) apiLogout(g *middleware.Guard, cookie string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		if c, err := r.Cookie(cookie); err == nil && c.Value != "" {
-			if auth := r.Header.Get("Authorization"); auth != "" && auth != "Bearer "+c.Value {
-				writeJSON(w, http.StatusBadRequest, apiError{Error: "ambiguous_credentials",
-					Message: "the cookie and the Authorization header name different sessions"})
-				return
-			}
-		}
-		if err := g.SignOut(w, r); err != nil {
+func (a *app) apiLogout(g *apiGuard) http.Handler {
+	signOut := g.SignOut(func(w http.ResponseWriter, _ *http.Request, err error) {
+		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 			return
 		}
 		writeJSON(w, http.StatusOK, struct {
 			SignedOut bool `json:"signed_out"`
 		}{true})
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if c, err := r.Cookie(g.cookie); err == nil && c.Value != "" {
+			if auth := r.Header.Get("Authorization"); auth != "" && auth != "Bearer "+c.Value {
+				writeJSON(w, http.StatusBadRequest, apiError{Error: "ambiguous_credentials",
+					Message: "the cookie and the Authorization header name different sessions"})
+				return
+			}
+		}
+		signOut.ServeHTTP(w, r)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
@@ -17,6 +18,7 @@ import (
 )
 
 // Cookie names: one per app, so that a browser can be signed in to both.
+// The control panel's is scs's cookie (cpsession.go).
 const (
 	cpCookie     = "__Host-cp-session"
 	tenantCookie = "__Host-tenant-session"
@@ -37,11 +39,16 @@ type app struct {
 	users   users
 	handler http.Handler
 
-	// The four guards; see the package doc.
-	cpPages     *middleware.Guard
+	// The control panel's scs sessions: its data lives in scsStore, next to
+	// the sessions table. run runs scsStore.RunCleanup.
+	cpSCS    *scs.SessionManager
+	scsStore *pgstore.SCSStore
+
+	// The guards; see the package doc.
+	cpPages     *middleware.SCS
 	tenantPages *middleware.Guard
-	api         *middleware.Guard
-	tenantAPI   *middleware.Guard
+	api         *apiGuard // /api/…
+	tenantAPI   *apiGuard // /t/{tenant}/api/…
 
 	// tenants is read once at start: the example's tenants are seed data.
 	// An application whose tenants change at run time looks them up (or
@@ -66,49 +73,9 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}
-
-	// One random signing key per process: tokens do not outlive a restart,
-	// which is fine for a demo. A real deployment loads its keys from a
-	// secret store so that every instance shares them.
-	key := make([]byte, 32)
-	_, _ = rand.Read(key) // crypto/rand.Read never fails
-	jwt := &middleware.JWTConfig{
-		Keys:     []middleware.JWTKey{{ID: "example-1", Algorithm: "HS256", SignKey: key}},
-		Issuer:   jwtIssuer,
-		Audience: jwtAudience,
+	if err := a.newGuards(pool); err != nil {
+		return nil, err
 	}
-	base := middleware.Config{
-		Store:            store,
-		IdleTimeout:      cfg.IdleTimeout,
-		AbsoluteTimeout:  cfg.AbsoluteTimeout,
-		WarningThreshold: cfg.WarningThreshold,
-		JWT:              jwt,
-		Logger:           log,
-	}
-	guards := []struct {
-		dst    **middleware.Guard
-		app    pgstore.AppType
-		cookie string
-		deny   func(http.ResponseWriter, *http.Request, error)
-	}{
-		{&a.cpPages, pgstore.ControlPanel, cpCookie, a.denyPage(cpSigninURL)},
-		{&a.tenantPages, pgstore.TenantApp, tenantCookie, a.denyPage(tenantSigninURL)},
-		{&a.api, "", cpCookie, nil},
-		{&a.tenantAPI, pgstore.TenantApp, tenantCookie, nil},
-	}
-	for _, g := range guards {
-		c := base
-		c.AppType = g.app
-		c.CookieName = g.cookie
-		c.Deny = g.deny
-		if g.app == pgstore.TenantApp {
-			c.Tenant = a.tenantFromPath
-		}
-		if *g.dst, err = middleware.New(c); err != nil {
-			return nil, err
-		}
-	}
-
 	if a.pages, err = loadPages(); err != nil {
 		return nil, err
 	}

@@ -370,3 +370,31 @@ func TestBrowserTenantAppBearer(t *testing.T) {
 	waitLocation(t, ctx, s.base+"/t/acme/signin?reason=logout", 15*time.Second)
 	waitJS(t, ctx, `document.readyState === 'complete' && sessionStorage.getItem('sessionguard-example:acme:token') === null`, 5*time.Second)
 }
+
+// 6. After an administrator ends the session, the next page load lands on
+// the sign-in page, which says why once (a flash message in scs): a reload
+// does not say it again.
+func TestBrowserFlashAfterAdminRevoke(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+	if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, 'admin_revoke') FROM sessions WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/cp/sessions")); err != nil {
+		t.Fatal(err)
+	}
+	waitLocation(t, ctx, s.base+"/cp/signin", 15*time.Second)
+	notices := `Array.from(document.querySelectorAll('.notice')).map(function (n) { return n.textContent }).join('|')`
+	if got := evalJS[string](t, ctx, notices); got != signinReasons["admin_revoke"] {
+		t.Errorf("the sign-in page says %q, want %q", got, signinReasons["admin_revoke"])
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, `document.readyState === 'complete' && !!document.getElementById('signin-form')`, 15*time.Second)
+	if got := evalJS[string](t, ctx, notices); got != "" {
+		t.Errorf("after a reload the sign-in page says %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -15,24 +16,22 @@ import (
 // application's own.
 const reasonUserRevoke = "user_revoke"
 
-// cpNotices are the notices of the control panel's ?done= redirects.
-var cpNotices = map[string]string{
-	"revoked":         "That session was signed out.",
-	"others":          "Your other sessions were signed out.",
-	"password":        "Your password was changed and your other sessions were signed out.",
-	"admin_revoked":   "The session was revoked.",
-	"already_revoked": "That session had already ended.",
-}
-
 // signedIn is the user and session behind a control-panel or tenant page.
 type signedIn struct {
 	user    user
 	session middleware.Session
 }
 
+// pageGuard is what withUser needs of a page guard: *middleware.Guard (the
+// tenant app) and *middleware.SCS (the control panel) both are.
+type pageGuard interface {
+	Middleware(http.Handler) http.Handler
+	SignOut(http.ResponseWriter, *http.Request) error
+}
+
 // withUser loads the signed-in user for a handler behind a page guard. A
 // session whose user no longer exists is signed out.
-func (a *app) withUser(g *middleware.Guard, signin func(*http.Request) string,
+func (a *app) withUser(g pageGuard, signin func(*http.Request) string,
 	next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
 	return g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
@@ -50,9 +49,10 @@ func (a *app) withUser(g *middleware.Guard, signin func(*http.Request) string,
 	}))
 }
 
-// cp wraps a control-panel page.
+// cp wraps a control-panel page: its scs session (flash messages) and its
+// guard.
 func (a *app) cp(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.withUser(a.cpPages, cpSigninURL, next)
+	return a.loadCP(a.withUser(a.cpPages, cpSigninURL, next))
 }
 
 // cpAdmin wraps an admin-only control-panel page: others get a 403.
@@ -66,11 +66,12 @@ func (a *app) cpAdmin(next func(http.ResponseWriter, *http.Request, signedIn)) h
 	})
 }
 
-// cpView is the view of a signed-in control-panel page.
+// cpView is the view of a signed-in control-panel page, with the flash
+// message of the request that redirected here, if any.
 func (a *app) cpView(r *http.Request, title string, si signedIn) view {
 	return view{
 		Title: title, App: "cp", User: &si.user, Session: &si.session,
-		Notice: cpNotices[r.URL.Query().Get("done")],
+		Notice: a.popFlash(r.Context()),
 		Warning: &warningScript{
 			PeekURL:      "/api/session",
 			KeepaliveURL: "/api/session/keepalive",
@@ -125,20 +126,34 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 		a.unavailable(w, r, err)
 		return
 	}
-	done := "revoked"
-	if !ended {
-		done = "already_revoked"
+	if ended {
+		a.flash(r.Context(), "That session was signed out.")
+	} else {
+		a.flash(r.Context(), "That session had already ended.")
 	}
-	http.Redirect(w, r, "/cp/sessions?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, "/cp/sessions", http.StatusSeeOther)
 }
 
 // cpRevokeOthers is "sign out everywhere else".
 func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn) {
-	if _, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, reasonUserRevoke); err != nil {
+	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, reasonUserRevoke)
+	if err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/cp/sessions?done=others", http.StatusSeeOther)
+	a.flash(r.Context(), signedOutOthers(n))
+	http.Redirect(w, r, "/cp/sessions", http.StatusSeeOther)
+}
+
+// signedOutOthers is the flash message after n other sessions were ended.
+func signedOutOthers(n int) string {
+	switch n {
+	case 0:
+		return "You had no other sessions."
+	case 1:
+		return "Signed out 1 other session."
+	}
+	return fmt.Sprintf("Signed out %d other sessions.", n)
 }
 
 func (a *app) cpPassword(w http.ResponseWriter, r *http.Request, si signedIn) {
@@ -186,14 +201,20 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		a.unavailable(w, r, err)
 		return
 	}
-	if _, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, pgstore.ReasonPasswordChange); err != nil {
+	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, pgstore.ReasonPasswordChange)
+	if err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
 			"Your password was changed, but your other sessions could not be signed out. "+
 				"Use \"Sign out everywhere else\" on the sessions page.")
 		return
 	}
-	http.Redirect(w, r, "/cp/password?done=password", http.StatusSeeOther)
+	msg := "Your password was changed."
+	if n > 0 {
+		msg += " " + signedOutOthers(n)
+	}
+	a.flash(r.Context(), msg)
+	http.Redirect(w, r, "/cp/password", http.StatusSeeOther)
 }
 
 func (a *app) cpAdminPage(w http.ResponseWriter, r *http.Request, si signedIn) {
@@ -238,15 +259,18 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 	}
 	a.log.InfoContext(r.Context(), "example: admin revoked a session",
 		"admin", si.user.ID, "session", id, "ended", ended)
-	done := "admin_revoked"
-	if !ended {
-		done = "already_revoked"
+	if ended {
+		a.flash(r.Context(), "The session was revoked. Its user is signed out on their next request.")
+	} else {
+		a.flash(r.Context(), "That session had already ended.")
 	}
-	http.Redirect(w, r, "/cp/admin?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, "/cp/admin", http.StatusSeeOther)
 }
 
-// cpSignout ends the control-panel session, whatever its state, and clears
-// its cookie.
+// cpSignout ends the control-panel session, whatever its state, and
+// destroys its scs session (LoadAndSave deletes the cookie). The sign-in
+// page's message comes from ?reason=, so that no new scs session (and cookie)
+// is made just to say it.
 func (a *app) cpSignout(w http.ResponseWriter, r *http.Request) {
 	if err := a.cpPages.SignOut(w, r); err != nil {
 		a.renderError(w, r, http.StatusServiceUnavailable,

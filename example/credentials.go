@@ -43,18 +43,26 @@ func (a *app) authenticate(ctx context.Context, req signInRequest) (user, error)
 	return u, nil
 }
 
-// startSession opens a session for u through the guard of u's app, which sets
-// that app's cookie on w.
+// startSession opens a session for u in u's app and returns its token (for
+// bearer clients) and the Session. The control panel signs in on the
+// request's scs session (middleware.SCS.SignIn: a new scs token, whose
+// cookie LoadAndSave sets); the tenant app through its guard, which sets the
+// tenant cookie on w.
 //
 // A password change that happens between the credential check and the new
 // session would not revoke that session (it did not exist yet), so the hash is
 // read again afterwards: if it changed, the new session is ended at once.
 func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (string, middleware.Session, error) {
-	g := a.cpPages
+	p := middleware.SignIn{UserID: u.ID, TenantID: u.TenantID}
+	var token string
+	var s middleware.Session
+	var err error
 	if u.App == pgstore.TenantApp {
-		g = a.tenantPages
+		token, s, err = a.tenantPages.SignIn(w, r, p)
+	} else {
+		s, err = a.cpPages.SignIn(w, r, p)
+		token = a.cpSCS.Token(r.Context())
 	}
-	token, s, err := g.SignIn(w, r, middleware.SignIn{UserID: u.ID, TenantID: u.TenantID})
 	if err != nil {
 		return "", middleware.Session{}, err
 	}
@@ -62,10 +70,14 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	if err == nil && same {
 		return token, s, nil
 	}
-	w.Header().Del("Set-Cookie") // the new session's cookie
-	g.ClearCookie(w)
 	if _, rerr := a.store.RevokeSession(r.Context(), s.ID, pgstore.ReasonPasswordChange); rerr != nil {
 		err = errors.Join(err, rerr)
+	}
+	if u.App == pgstore.TenantApp {
+		w.Header().Del("Set-Cookie") // the new session's cookie
+		a.tenantPages.ClearCookie(w)
+	} else if derr := a.cpSCS.Destroy(r.Context()); derr != nil { // LoadAndSave deletes the cookie
+		err = errors.Join(err, derr)
 	}
 	if err != nil {
 		return "", middleware.Session{}, fmt.Errorf("sign in: %w", err)

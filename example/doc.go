@@ -20,24 +20,31 @@
 //	ABSOLUTE_TIMEOUT   Go duration (default 8h)
 //	WARNING_THRESHOLD  Go duration (default 5m)
 //
-// # Two apps, four guards
+// # Two apps on one store
 //
-// One pgstore.Store backs four middleware.Guard values that share one JWT
-// key, so a token any of them issues verifies everywhere and the sessions
-// table alone decides what it may open:
+// One pgstore.Store backs every guard, so the sessions table alone decides
+// what a token may open:
 //
-//   - control-panel pages (/cp/…): AppType control_panel, cookie
-//     __Host-cp-session, refusals redirect to /cp/signin?reason=…;
-//   - tenant-app pages (/t/{tenant}/…): AppType tenant_app, the tenant from
-//     the path, cookie __Host-tenant-session, refusals redirect to
+//   - control-panel pages (/cp/…): the control panel keeps its own session
+//     data with github.com/alexedwards/scs/v2 (flash messages such as "You
+//     were signed out because you were inactive", the e-mail of a failed
+//     sign-in) in PostgreSQL through pgstore.SCSStore, and its guard is a
+//     middleware.SCS on the same SessionManager: one cookie,
+//     __Host-cp-session, holding scs's opaque token. Refusals redirect to
+//     /cp/signin, which says why once (a flash message);
+//   - tenant-app pages (/t/{tenant}/…): JWTs, the tenant from the path,
+//     cookie __Host-tenant-session, refusals redirect to
 //     /t/{tenant}/signin?reason=…;
-//   - the JSON API at /api/…: any app type, the bearer token or the
-//     control-panel cookie, refusals as JSON;
+//   - the JSON API at /api/…: a bearer token of either app (a tenant-app JWT
+//     or a control-panel scs token) or the control-panel cookie, refusals as
+//     JSON. A Guard verifies one token shape and only a middleware.SCS reads
+//     the scs cookie, so each request goes to the guard that can read its
+//     credential, by shape, without a query (apiauth.go);
 //   - the JSON API at /t/{tenant}/api/…: the same endpoints for the tenant
 //     app, bearer or the tenant cookie, bound to the tenant of the path.
 //
 // Each app has its own cookie name so that one browser can be signed in to
-// both. A Guard reads one cookie name, hence the second API mount.
+// both, hence the second API mount.
 //
 // Every state-changing request (forms and JSON alike) goes through
 // http.CrossOriginProtection; pages carry a Content-Security-Policy without

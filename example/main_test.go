@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,4 +292,83 @@ func setCookie(r response, name string) (*http.Cookie, error) {
 		}
 	}
 	return nil, errNoCookie
+}
+
+// noticeRE finds the notice (flash or ?reason= message) of a page.
+var noticeRE = regexp.MustCompile(`<p class="notice" role="status">([^<]*)</p>`)
+
+// notice is the page's notice, "" for none. A page shows at most one.
+func notice(t *testing.T, r response) string {
+	t.Helper()
+	all := noticeRE.FindAllSubmatch(r.body, -1)
+	switch len(all) {
+	case 0:
+		return ""
+	case 1:
+		return html.UnescapeString(string(all[0][1]))
+	}
+	t.Errorf("%s %s shows %d notices, want at most one", r.Request.Method, r.Request.URL.Path, len(all))
+	return ""
+}
+
+// browser keeps the control-panel cookie across requests as a browser does:
+// it sends it, and takes the one a response sets or deletes.
+type browser struct {
+	s      *exampleServer
+	cookie *http.Cookie // nil: none
+}
+
+func (s *exampleServer) browser(c *http.Cookie) *browser { return &browser{s: s, cookie: c} }
+
+func (b *browser) cred() cred {
+	if b.cookie == nil {
+		return cred{}
+	}
+	return cookie(b.cookie)
+}
+
+// keep takes the control-panel cookie that res sets or deletes.
+func (b *browser) keep(res response) response {
+	if c, err := setCookie(res, cpCookie); err == nil {
+		b.cookie = &http.Cookie{Name: c.Name, Value: c.Value}
+		if c.MaxAge < 0 || c.Value == "" {
+			b.cookie = nil
+		}
+	}
+	return res
+}
+
+func (b *browser) get(path string) response {
+	b.s.t.Helper()
+	return b.keep(b.s.do("GET", path, b.cred(), nil))
+}
+
+func (b *browser) post(path string, form url.Values) response {
+	b.s.t.Helper()
+	return b.keep(b.s.postForm(path, b.cred(), form))
+}
+
+// redirectsTo checks that res is a 303 to location.
+func redirectsTo(t *testing.T, res response, location string) {
+	t.Helper()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != location {
+		t.Fatalf("%s %s: %d → %q, want 303 → %q", res.Request.Method, res.Request.URL.Path,
+			res.StatusCode, res.Header.Get("Location"), location)
+	}
+}
+
+// flashOnce checks that the page at path shows want, and that a reload does
+// not show it again.
+func (b *browser) flashOnce(t *testing.T, path, want string) {
+	t.Helper()
+	res := b.get(path)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, res.StatusCode)
+	}
+	if got := notice(t, res); got != want {
+		t.Errorf("GET %s shows %q, want %q", path, got, want)
+	}
+	if got := notice(t, b.get(path)); got != "" {
+		t.Errorf("reloading %s shows %q again", path, got)
+	}
 }

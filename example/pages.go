@@ -61,7 +61,7 @@ type view struct {
 	User    *user
 	Tenant  *tenant
 	Session *middleware.Session
-	Notice  string // from a fixed map, never from the request
+	Notice  string // chosen by the server (a fixed map, a flash message), never text from the request
 	Error   string
 	Warning *warningScript // the timeout warning, on signed-in pages
 	Data    any
@@ -105,21 +105,24 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	a.renderError(w, r, http.StatusServiceUnavailable, "The service is unavailable. Please try again in a moment.")
 }
 
-// signinReasons are the messages of the sign-in pages for ?reason=. Only
-// these keys are shown; anything else in the query is ignored.
+// signinReasons are the messages of the sign-in pages, by the reason a
+// session ended: the tenant app's come as ?reason= (also from warning.js), the
+// control panel's as a flash message. Only these keys are shown; anything
+// else in the query is ignored.
 var signinReasons = map[string]string{
-	"idle":            "You were signed out after a period of inactivity.",
-	"absolute":        "Your session reached its maximum length. Please sign in again.",
+	"idle":            "You were signed out because you were inactive.",
+	"absolute":        "You were signed out because your session reached its maximum length. Please sign in again.",
 	"revoked":         "Your session was ended. Please sign in again.",
 	"logout":          "You have signed out.",
-	"admin_revoke":    "An administrator ended your session.",
-	"password_change": "Your password was changed, so this session was ended. Sign in with the new password.",
+	"admin_revoke":    "You were signed out because your session was ended by an administrator.",
+	"password_change": "You were signed out because your password was changed. Sign in with the new password.",
+	"user_revoke":     "You were signed out from another of your sessions.",
 	"other_tenant":    "You are signed in to another organisation. Sign in here to switch.",
 	"invalid":         "Your session is no longer valid. Please sign in again.",
 }
 
-// pageReason turns a refusal into the ?reason= of a sign-in page ("" for
-// none: the visitor simply was not signed in).
+// pageReason turns a refusal into a key of signinReasons ("" for none: the
+// visitor simply was not signed in).
 func pageReason(re *middleware.RefusalError) string {
 	switch re.Reason {
 	case middleware.ReasonMissing:
@@ -139,31 +142,58 @@ func pageReason(re *middleware.RefusalError) string {
 	return "invalid"
 }
 
-// denyPage is the Config.Deny of the page guards: a refusal sends the browser
-// to the app's sign-in page with the reason; an unknown tenant is a 404 and a
-// store failure a 503 page (fail closed).
-func (a *app) denyPage(signinURL func(*http.Request) string) func(http.ResponseWriter, *http.Request, error) {
-	return func(w http.ResponseWriter, r *http.Request, err error) {
-		var re *middleware.RefusalError
-		if !errors.As(err, &re) || re.Status == http.StatusServiceUnavailable {
-			a.renderError(w, r, http.StatusServiceUnavailable, "The session service is unavailable. Please try again in a moment.")
-			return
-		}
-		switch re.Reason {
-		case middleware.ReasonBadTenant:
-			a.renderError(w, r, http.StatusNotFound, "There is no such organisation.")
-			return
-		case middleware.ReasonWrongApp:
-			a.renderError(w, r, http.StatusForbidden, "This session belongs to another app.")
-			return
-		}
-		u := signinURL(r)
-		if reason := pageReason(re); reason != "" {
-			u += "?reason=" + url.QueryEscape(reason)
-		}
-		w.Header().Set(middleware.HeaderEndReason, re.Reason)
-		http.Redirect(w, r, u, http.StatusSeeOther)
+// pageRefusal is what the page guards' Deny functions share: a store failure
+// is a 503 page (fail closed), an unknown tenant a 404, another app's session
+// a 403. Otherwise it returns the refusal, for a redirect to the sign-in page.
+func (a *app) pageRefusal(w http.ResponseWriter, r *http.Request, err error) (*middleware.RefusalError, bool) {
+	var re *middleware.RefusalError
+	if !errors.As(err, &re) || re.Status == http.StatusServiceUnavailable {
+		a.renderError(w, r, http.StatusServiceUnavailable, "The session service is unavailable. Please try again in a moment.")
+		return nil, false
 	}
+	switch re.Reason {
+	case middleware.ReasonBadTenant:
+		a.renderError(w, r, http.StatusNotFound, "There is no such organisation.")
+		return nil, false
+	case middleware.ReasonWrongApp:
+		a.renderError(w, r, http.StatusForbidden, "This session belongs to another app.")
+		return nil, false
+	}
+	w.Header().Set(middleware.HeaderEndReason, re.Reason)
+	return re, true
+}
+
+// denyTenantPage is the tenant pages' Config.Deny: a refusal sends the
+// browser to the tenant's sign-in page with ?reason=.
+func (a *app) denyTenantPage(w http.ResponseWriter, r *http.Request, err error) {
+	re, ok := a.pageRefusal(w, r, err)
+	if !ok {
+		return
+	}
+	u := tenantSigninURL(r)
+	if reason := pageReason(re); reason != "" {
+		u += "?reason=" + url.QueryEscape(reason)
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// denyCPPage is the control-panel pages' Config.Deny: a refusal sends the
+// browser to the sign-in page, which says why once (a flash message in the
+// request's scs session; it is a new one, since scs drops the data of an
+// ended session). A reload of the sign-in page does not say it again.
+//
+// A request whose scs session is live but was never signed in (a visitor
+// whose form state scs keeps) is simply not signed in: no message.
+func (a *app) denyCPPage(w http.ResponseWriter, r *http.Request, err error) {
+	re, ok := a.pageRefusal(w, r, err)
+	if !ok {
+		return
+	}
+	anonymous := errors.Is(re, middleware.ErrInvalidToken) && a.cpSCS.Token(r.Context()) != ""
+	if msg := signinReasons[pageReason(re)]; msg != "" && !anonymous {
+		a.flash(r.Context(), msg)
+	}
+	http.Redirect(w, r, "/cp/signin", http.StatusSeeOther)
 }
 
 // ago is "5 seconds ago", "3 minutes ago", … for the session lists.

@@ -21,9 +21,7 @@ func formOf(kv ...string) url.Values {
 func changePassword(t *testing.T, s *exampleServer, x session, current, next string) {
 	t.Helper()
 	res := s.postForm("/cp/password", cookie(x.cookie), formOf("current", current, "new", next, "confirm", next))
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/password?done=password" {
-		t.Fatalf("change password: %d %s %s", res.StatusCode, res.Header.Get("Location"), res.body)
-	}
+	redirectsTo(t, res, "/cp/password")
 }
 
 // signinForm signs in through the form of an app and returns the cookie.
@@ -49,8 +47,21 @@ func TestControlPanelPages(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		res, c := s.signinForm("/cp/signin", "staff@example.com", "nope-nope-nope", cpCookie)
-		if res.StatusCode != http.StatusUnauthorized || c != nil || !strings.Contains(string(res.body), "Wrong e-mail or password.") {
-			t.Errorf("status %d, cookie %v", res.StatusCode, c)
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(string(res.body), "Wrong e-mail or password.") {
+			t.Errorf("status %d", res.StatusCode)
+		}
+		// The cookie is an anonymous scs session (the remembered e-mail):
+		// it signs nothing in, and the control panel says nothing about it.
+		if c == nil {
+			t.Fatalf("no scs cookie after a failed sign-in")
+		}
+		b := s.browser(&http.Cookie{Name: c.Name, Value: c.Value})
+		redirectsTo(t, b.get("/cp/"), "/cp/signin")
+		if res := b.get("/api/me"); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("/api/me with the anonymous cookie: %d, want 401", res.StatusCode)
+		}
+		if got := notice(t, b.get("/cp/signin")); got != "" {
+			t.Errorf("an anonymous visitor is told %q", got)
 		}
 	})
 
@@ -98,18 +109,15 @@ func TestControlPanelPages(t *testing.T) {
 		if res.StatusCode != http.StatusOK || strings.Count(body, "This session") != 1 || !strings.Contains(body, phone.id) {
 			t.Fatalf("sessions page: %d; want one current marker and the other session listed", res.StatusCode)
 		}
-		res = s.postForm("/cp/sessions/revoke", staff, formOf("id", phone.id))
-		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/sessions?done=revoked" {
-			t.Fatalf("revoke: %d %s", res.StatusCode, res.Header.Get("Location"))
-		}
+		b := s.browser(staff.cookie)
+		redirectsTo(t, b.post("/cp/sessions/revoke", formOf("id", phone.id)), "/cp/sessions")
+		b.flashOnce(t, "/cp/sessions", "That session was signed out.")
 		if r := s.do("GET", "/api/me", bearer(phone.token), nil); r.StatusCode != http.StatusUnauthorized {
 			t.Errorf("revoked session still works: %d", r.StatusCode)
 		}
 		admin := s.login("admin@example.com", "control_panel", 0)
-		res = s.postForm("/cp/sessions/revoke", staff, formOf("id", admin.id))
-		if res.Header.Get("Location") != "/cp/sessions?done=already_revoked" {
-			t.Errorf("revoking another user's session: → %s", res.Header.Get("Location"))
-		}
+		redirectsTo(t, b.post("/cp/sessions/revoke", formOf("id", admin.id)), "/cp/sessions")
+		b.flashOnce(t, "/cp/sessions", "That session had already ended.")
 		if r := s.do("GET", "/api/me", bearer(admin.token), nil); r.StatusCode != http.StatusOK {
 			t.Errorf("a user ended another user's session: %d", r.StatusCode)
 		}
@@ -146,46 +154,66 @@ func TestControlPanelPages(t *testing.T) {
 
 	t.Run("sign out", func(t *testing.T) {
 		res := s.postForm("/cp/signout", staff, nil)
-		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/signin?reason=logout" {
-			t.Fatalf("sign out: %d %s", res.StatusCode, res.Header.Get("Location"))
-		}
+		redirectsTo(t, res, "/cp/signin?reason=logout")
 		if c, err := setCookie(res, cpCookie); err != nil || c.MaxAge >= 0 {
 			t.Errorf("cookie not cleared")
 		}
-		res = s.do("GET", "/cp/", staff, nil)
-		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/cp/signin?reason=logout" {
-			t.Errorf("old cookie: %d → %s, want the sign-in page with reason logout", res.StatusCode, res.Header.Get("Location"))
+		if got := notice(t, s.do("GET", "/cp/signin?reason=logout", cred{}, nil)); got != signinReasons["logout"] {
+			t.Errorf("after sign-out the sign-in page says %q", got)
 		}
+		// The old cookie, replayed, sends the browser to the sign-in page,
+		// which says why once.
+		b := s.browser(staff.cookie)
+		redirectsTo(t, b.get("/cp/"), "/cp/signin")
+		b.flashOnce(t, "/cp/signin", signinReasons["logout"])
 	})
 }
 
-func TestPageRefusalsRedirectWithReason(t *testing.T) {
+// TestPageRefusalsFlashTheReason: a refused control-panel page sends the
+// browser to the sign-in page, which says why once (a flash message in a new
+// scs session), not in the URL.
+func TestPageRefusalsFlashTheReason(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
+	revoke := func(reason string) func(x session) {
+		return func(x session) {
+			if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, $2) FROM sessions WHERE id = $1", x.id, reason); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	tests := []struct {
-		name     string
-		end      func(x session)
-		location string
+		name string
+		end  func(x session)
+		want string
 	}{
-		{"idle", func(x session) { s.age(x.id, testIdle+time.Second) }, "/cp/signin?reason=idle"},
-		{"admin revoke", func(x session) {
-			if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, 'admin_revoke') FROM sessions WHERE id = $1", x.id); err != nil {
+		{"idle", func(x session) { s.age(x.id, testIdle+time.Second) }, signinReasons["idle"]},
+		{"absolute", func(x session) {
+			if _, err := s.pool.Exec(t.Context(), "UPDATE sessions SET absolute_expires_at = now() - interval '1 second' WHERE id = $1", x.id); err != nil {
 				t.Fatal(err)
 			}
-		}, "/cp/signin?reason=admin_revoke"},
-		{"other reason", func(x session) {
-			if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, 'cleanup_stale') FROM sessions WHERE id = $1", x.id); err != nil {
-				t.Fatal(err)
-			}
-		}, "/cp/signin?reason=revoked"},
+		}, signinReasons["absolute"]},
+		{"admin revoke", revoke("admin_revoke"), signinReasons["admin_revoke"]},
+		{"password change", revoke("password_change"), signinReasons["password_change"]},
+		{"other reason", revoke("cleanup_stale"), signinReasons["revoked"]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			x := s.login("staff@example.com", "control_panel", 0)
+			b := s.browser(x.cookie)
 			tt.end(x)
-			res := s.do("GET", "/cp/", cookie(x.cookie), nil)
-			if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != tt.location {
-				t.Errorf("%d → %q, want 303 → %q", res.StatusCode, res.Header.Get("Location"), tt.location)
+			res := b.get("/cp/sessions")
+			redirectsTo(t, res, "/cp/signin")
+			if got := res.Header.Get("X-Session-End-Reason"); got == "" {
+				t.Errorf("no X-Session-End-Reason")
+			}
+			if b.cookie == nil || b.cookie.Value == x.token {
+				t.Fatalf("the refusal set no new scs cookie for the flash")
+			}
+			b.flashOnce(t, "/cp/signin", tt.want)
+			// ?reason= (warning.js) is not shown as well.
+			if got := notice(t, b.get("/cp/signin?reason=idle")); got != signinReasons["idle"] {
+				t.Errorf("?reason=idle shows %q", got)
 			}
 		})
 	}
@@ -242,8 +270,12 @@ func TestTenantPages(t *testing.T) {
 	if res := s.do("GET", "/t/initech/", alice, nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown tenant: %d, want 404", res.StatusCode)
 	}
-	if res := s.do("GET", "/cp/", cookieOf(cpCookie, alice.cookie.Value), nil); res.StatusCode != http.StatusForbidden {
-		t.Errorf("tenant session as control-panel cookie: %d, want 403", res.StatusCode)
+	// The tenant app's token is a JWT, never an scs token: as the
+	// control-panel cookie it is no cookie at all.
+	res = s.do("GET", "/cp/", cookieOf(cpCookie, alice.cookie.Value), nil)
+	redirectsTo(t, res, "/cp/signin")
+	if len(res.Cookies()) != 0 {
+		t.Errorf("a tenant token as control-panel cookie made an scs session: %v", res.Header["Set-Cookie"])
 	}
 	res = s.postForm("/t/acme/signout", alice, nil)
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/t/acme/signin?reason=logout" {

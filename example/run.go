@@ -37,6 +37,18 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	// Expired scs data of the control panel, until run returns; waited for
+	// before the database is let go.
+	cleanupCtx, stopCleanup := context.WithCancel(ctx)
+	cleanupDone := make(chan struct{})
+	go func() {
+		defer close(cleanupDone)
+		a.scsStore.RunCleanup(cleanupCtx, scsCleanupInterval)
+	}()
+	defer func() {
+		stopCleanup()
+		<-cleanupDone
+	}()
 
 	ln := cfg.listener
 	if ln == nil {

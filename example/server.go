@@ -17,16 +17,18 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
-	mux.HandleFunc("GET /cp/signin", a.signinPage)
-	mux.HandleFunc("POST /cp/signin", a.signinSubmit)
+	// The control panel's public pages use its scs session too (flash
+	// messages, the remembered e-mail).
+	mux.Handle("GET /cp/signin", a.loadCP(http.HandlerFunc(a.signinPage)))
+	mux.Handle("POST /cp/signin", a.loadCP(http.HandlerFunc(a.signinSubmit)))
 	mux.HandleFunc("GET /t/{tenant}/signin", a.signinPage)
 	mux.HandleFunc("POST /t/{tenant}/signin", a.signinSubmit)
 	// Signing out works whatever state the session is in, so it is not
 	// behind a guard.
-	mux.HandleFunc("POST /cp/signout", a.cpSignout)
+	mux.Handle("POST /cp/signout", a.loadCP(http.HandlerFunc(a.cpSignout)))
 	mux.HandleFunc("POST /t/{tenant}/signout", a.tenantSignout)
 
-	// Control panel.
+	// Control panel (a.cp: its scs session and guard).
 	mux.Handle("GET /cp/{$}", a.cp(a.cpDashboard))
 	mux.Handle("GET /cp/sessions", a.cp(a.cpSessions))
 	mux.Handle("POST /cp/sessions/revoke", a.cp(a.cpRevokeOwn))
@@ -39,10 +41,10 @@ func (a *app) routes() http.Handler {
 	// Tenant app.
 	mux.Handle("GET /t/{tenant}/{$}", a.tenantPage(a.tenantHome))
 
-	// JSON API.
-	mux.HandleFunc("POST /api/login", a.apiLogin)
-	a.mountAPI(mux, "/api", a.api, cpCookie)
-	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI, tenantCookie)
+	// JSON API. A control-panel sign-in is one on an scs session.
+	mux.Handle("POST /api/login", a.loadCP(http.HandlerFunc(a.apiLogin)))
+	a.mountAPI(mux, "/api", a.api)
+	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI)
 
 	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// The control panel keeps its own session data (flash messages, form state)
+// with scs, in PostgreSQL next to the sessions table (pgstore.SCSStore). Its
+// cookie is scs's, and the sessions table decides whether that cookie is
+// signed in (middleware.NewSCS): one cookie for both.
+
+// Keys of the control panel's scs data.
+const (
+	flashKey       = "flash"        // a message for the next page, shown once
+	signinEmailKey = "signin_email" // the e-mail of the last failed sign-in, to pre-fill the form
+)
+
+// maxRememberedEmail bounds the e-mail kept after a failed sign-in (the
+// longest valid address is 254 bytes).
+const maxRememberedEmail = 254
+
+// scsCleanupInterval is how often expired scs data (anonymous sessions that
+// never signed in) is deleted. Data of ended sessions goes at once.
+const scsCleanupInterval = 5 * time.Minute
+
+// newCPSessions is the control panel's scs SessionManager, with the settings
+// middleware.NewSCS requires: the store sees SHA-256(token), never the token
+// (HashTokenInStore); no scs idle timeout, which would write the data on
+// every request (the sessions table keeps the idle timeout without that);
+// scs's lifetime is the absolute timeout.
+func (a *app) newCPSessions(store *pgstore.SCSStore) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = store
+	sm.HashTokenInStore = true
+	sm.IdleTimeout = 0
+	sm.Lifetime = a.cfg.AbsoluteTimeout
+	sm.Cookie.Name = cpCookie
+	sm.Cookie.Path = "/"
+	sm.Cookie.Secure = true
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.ErrorFunc = a.cpSessionError
+	return sm
+}
+
+// loadCP is the control panel's LoadAndSave: the scs session of the request
+// is in its context, and its changes are saved (and its cookie set) when the
+// handler writes the response.
+//
+// A control-panel cookie that cannot be an scs token (not 43 base64url
+// characters) is left out: scs would look its hash up in the database, and
+// a malformed token must cost no query. Such a request runs with a new, empty
+// scs session, as if it had no cookie.
+func (a *app) loadCP(next http.Handler) http.Handler {
+	load := a.cpSCS.LoadAndSave(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(cpCookie); err == nil && !opaqueShaped(c.Value) {
+			r = withoutCookie(r, cpCookie)
+		}
+		load.ServeHTTP(w, r)
+	})
+}
+
+// withoutCookie returns a copy of r whose Cookie header lacks the cookies
+// named name.
+func withoutCookie(r *http.Request, name string) *http.Request {
+	var keep []string
+	for _, c := range r.Cookies() {
+		if c.Name != name {
+			keep = append(keep, c.Name+"="+c.Value)
+		}
+	}
+	r2 := r.Clone(r.Context())
+	r2.Header.Del("Cookie")
+	if len(keep) > 0 {
+		r2.Header.Set("Cookie", strings.Join(keep, "; "))
+	}
+	return r2
+}
+
+// cpSessionError is the SessionManager's ErrorFunc: the scs store failed to
+// load or save the session. It fails closed with a 503, as the guards do.
+func (a *app) cpSessionError(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.ErrorContext(r.Context(), "example: control-panel session data", "error", err)
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
+		return
+	}
+	a.renderError(w, r, http.StatusServiceUnavailable, "The service is unavailable. Please try again in a moment.")
+}
+
+// flash keeps msg for the next control-panel page, which shows it once.
+func (a *app) flash(ctx context.Context, msg string) {
+	a.cpSCS.Put(ctx, flashKey, msg)
+}
+
+// popFlash returns the message kept by flash and forgets it ("" for none).
+// Without one it changes nothing, so a page without a message writes nothing.
+func (a *app) popFlash(ctx context.Context) string {
+	return a.cpSCS.PopString(ctx, flashKey)
+}
+
+// rememberEmail keeps the e-mail of a failed control-panel sign-in, so that
+// the form comes back filled in. Never the password.
+func (a *app) rememberEmail(ctx context.Context, email string) {
+	email = strings.TrimSpace(email)
+	if email == "" || len(email) > maxRememberedEmail {
+		return
+	}
+	a.cpSCS.Put(ctx, signinEmailKey, email)
+}
