@@ -183,14 +183,13 @@ func (a *app) denyTenantPage(w http.ResponseWriter, r *http.Request, err error) 
 // ended session). A reload of the sign-in page does not say it again.
 //
 // A request whose scs session is live but was never signed in (a visitor
-// whose form state scs keeps) is simply not signed in: no message.
+// whose form state scs keeps) is refused as missing: no message.
 func (a *app) denyCPPage(w http.ResponseWriter, r *http.Request, err error) {
 	re, ok := a.pageRefusal(w, r, err)
 	if !ok {
 		return
 	}
-	anonymous := errors.Is(re, middleware.ErrInvalidToken) && a.cpSCS.Token(r.Context()) != ""
-	if msg := signinReasons[pageReason(re)]; msg != "" && !anonymous {
+	if msg := signinReasons[pageReason(re)]; msg != "" {
 		a.flash(r.Context(), msg)
 	}
 	http.Redirect(w, r, "/cp/signin", http.StatusSeeOther)

@@ -26,6 +26,8 @@ type extracted struct {
 	bearer bool
 	// ended: the TokenSource no longer accepts the token (SourcedToken.Ended).
 	ended bool
+	// sourced: the token came from Config.TokenSource.
+	sourced bool
 }
 
 var (
@@ -157,6 +159,9 @@ type SourcedToken struct {
 	// Ended marks a token that the source itself no longer accepts (scs has
 	// no data for it any more). The Guard never authenticates it: it only
 	// peeks at its session, without touching it, to tell why it ended.
+	// A live token that has no session row (an scs session from before
+	// sign-in) is refused as missing, not invalid: its holder is simply not
+	// signed in.
 	Ended bool
 }
 
@@ -181,7 +186,7 @@ func (g *Guard) extract(r *http.Request) (extracted, *RefusalError) {
 	case !validTokenChars(st.Value, g.cfg.MaxTokenBytes):
 		return extracted{bearer: st.Bearer}, refuse(ErrInvalidToken, st.Bearer)
 	}
-	ex := extracted{token: st.Value, source: fromCookie, bearer: st.Bearer, ended: st.Ended}
+	ex := extracted{token: st.Value, source: fromCookie, bearer: st.Bearer, ended: st.Ended, sourced: true}
 	if st.Bearer {
 		ex.source = fromBearer
 	}

@@ -132,6 +132,11 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 			return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 		}
 	case pgstore.StateUnknown:
+		if ex.sourced && !ex.ended {
+			// The source's own session (scs's, before sign-in) was never
+			// signed in: nothing is wrong with it, it is just no sign-in.
+			return Session{}, g.refused(r, refuse(ErrMissingToken, bearer))
+		}
 		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 	case pgstore.StateIdle:
 		return Session{}, g.refusedStatus(r, refuse(ErrIdleTimeout, bearer), st)
