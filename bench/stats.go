@@ -75,8 +75,8 @@ func staleSessions(ctx context.Context, stats *pgxpool.Pool, set *sessionSet, in
 
 // alignTouches moves to now the last touch of the set's live sessions that
 // would come due within the next ahead, and reports how many it moved.
-func alignTouches(ctx context.Context, stats *pgxpool.Pool, set *sessionSet, interval, ahead time.Duration) (int, error) {
-	tag, err := stats.Exec(ctx, `UPDATE sessions SET last_activity_at = now()
+func alignTouches(ctx context.Context, pool *pgxpool.Pool, set *sessionSet, interval, ahead time.Duration) (int, error) {
+	tag, err := pool.Exec(ctx, `UPDATE sessions SET last_activity_at = now()
 		WHERE is_active AND user_id BETWEEN $1 AND $2
 		  AND now() - last_activity_at >= make_interval(secs => $3)`,
 		set.users[0], set.users[1], max(interval-ahead, 0).Seconds())

@@ -2,7 +2,10 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // checkSQL calls sessionguard_check (migrations 023, 024): the state, the
@@ -12,39 +15,16 @@ const checkSQL = `SELECT state, end_reason, session_id::text, user_id, tenant_id
 	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, checked_at
 	FROM sessionguard_check($1, $2, $3, $4, $5)`
 
-// readSQL answers what sessionguard_check answers, without writing, as one
-// plain indexed SELECT, and says whether a Validate must write (write_due: an
-// expiry to record, or a touch at least the touch interval old). In the steady
-// state of a busy session nothing is due, and this statement is the whole
-// check: a plain SELECT costs PostgreSQL markedly less than a PL/pgSQL call
-// (BENCHMARKS.md). When a write is due, Validate calls sessionguard_check,
-// which decides again under the row lock.
-const readSQL = `SELECT
-	CASE
-		WHEN s.id IS NULL THEN 'unknown'
-		WHEN NOT s.is_active THEN CASE s.revoke_reason
-			WHEN 'idle_timeout' THEN 'idle_timeout' WHEN 'absolute_timeout' THEN 'absolute_timeout' ELSE 'revoked' END
-		WHEN n.now >= s.absolute_expires_at THEN 'absolute_timeout'
-		WHEN n.now >= s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) THEN 'idle_timeout'
-		WHEN $2::varchar IS NOT NULL AND s.app_type IS DISTINCT FROM $2::varchar THEN 'wrong_app'
-		WHEN $3::integer IS NOT NULL AND s.tenant_id IS DISTINCT FROM $3::integer THEN 'wrong_tenant'
-		ELSE 'valid'
-	END,
-	CASE
-		WHEN NOT s.is_active THEN s.revoke_reason
-		WHEN n.now >= s.absolute_expires_at THEN 'absolute_timeout'
-		WHEN n.now >= s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) THEN 'idle_timeout'
-	END,
-	s.id::text, s.user_id, s.tenant_id, s.app_type, s.created_at, s.last_activity_at,
-	s.idle_timeout_seconds, s.absolute_expires_at, n.now,
-	coalesce(s.is_active AND (
-		n.now >= s.absolute_expires_at
-		OR n.now >= s.last_activity_at + make_interval(secs => s.idle_timeout_seconds)
-		OR (($2::varchar IS NULL OR s.app_type = $2::varchar)
-			AND ($3::integer IS NULL OR s.tenant_id = $3::integer)
-			AND n.now - s.last_activity_at >= make_interval(secs => $4::integer))), false)
-	FROM (SELECT CURRENT_TIMESTAMP AS now) n
-	LEFT JOIN sessions s ON s.session_token_hash = $1`
+// readSQL reads the row a check needs, and the database clock, as one plain
+// indexed SELECT. In the steady state of a busy session nothing is due, and
+// this statement is the whole check: a plain SELECT costs PostgreSQL markedly
+// less than a PL/pgSQL call or one that computes the state itself
+// (BENCHMARKS.md). decide (read.go) turns the row into the answer
+// sessionguard_check would give; when that answer says a write is due,
+// Validate calls sessionguard_check, which decides again under the row lock.
+const readSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
+	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP
+	FROM sessions WHERE session_token_hash = $1`
 
 // Validate checks the session of tokenHash for one request and records the
 // activity. It reports why a session is not valid, records
@@ -87,6 +67,39 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, to
 		appType = &v
 	}
 
+	tenant := nullIfZero(scope.TenantID)
+	var (
+		st       Status
+		writeDue bool
+		err      error
+	)
+	if touch && s.touchIntervalSeconds == 0 {
+		// Every Validate writes with an interval of 0: skip the read.
+		writeDue = true
+	} else {
+		var row sessionRow
+		err = s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,
+			&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt, &row.now)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// No such session. (CheckedAt is the local clock here: nothing
+			// is timed against it.)
+			st, err = Status{State: StateUnknown, CheckedAt: time.Now()}, nil
+		case err == nil:
+			st, writeDue = row.decide(scope, s.TouchInterval())
+		}
+	}
+	if err == nil && touch && writeDue {
+		st, err = s.callCheck(ctx, tokenHash, appType, tenant)
+	}
+	if err != nil {
+		return Status{}, wrapErr(op, err)
+	}
+	return st, nil
+}
+
+// callCheck runs sessionguard_check with a touch: the path that writes.
+func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string, tenant *int64) (Status, error) {
 	var (
 		st        Status
 		state     string
@@ -100,20 +113,10 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, to
 		idleSecs  *int32
 		absolute  *time.Time
 	)
-	tenant := nullIfZero(scope.TenantID)
-	// Every Validate writes with an interval of 0: skip the read.
-	writeDue := touch && s.touchIntervalSeconds == 0
-	var err error
-	if !writeDue {
-		err = s.pool.QueryRow(ctx, readSQL, tokenHash, appType, tenant, s.touchIntervalSeconds).
-			Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt, &writeDue)
-	}
-	if err == nil && touch && writeDue {
-		err = s.pool.QueryRow(ctx, checkSQL, tokenHash, touch, s.touchIntervalSeconds, appType, tenant).
-			Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
-	}
+	err := s.pool.QueryRow(ctx, checkSQL, tokenHash, true, s.touchIntervalSeconds, appType, tenant).
+		Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
 	if err != nil {
-		return Status{}, wrapErr(op, err)
+		return Status{}, err
 	}
 	st.State = State(state)
 	st.EndReason = deref(endReason)
