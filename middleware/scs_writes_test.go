@@ -39,7 +39,7 @@ func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, dat
 	case strings.Contains(data.SQL, "INSERT INTO sessionguard_scs_data"):
 		kind = "commit"
 	case strings.Contains(data.SQL, "sessionguard_check"),
-		strings.Contains(data.SQL, "LEFT JOIN sessions s ON s.session_token_hash"): // Validate's read path
+		strings.Contains(data.SQL, "FROM sessions WHERE session_token_hash = $1"): // Validate's read path
 		kind = "check"
 	}
 	c.counts[kind]++
