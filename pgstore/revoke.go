@@ -129,3 +129,23 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 	}
 	return 0, nil
 }
+
+// RevokeEveryone ends every active session of every user — the emergency
+// switch after a leaked signing key or a breach — and reports how many it
+// ended. It is one UPDATE over the active rows (bounded by the absolute
+// timeout); with the cache's notifications, every instance forgets them too.
+func (s *Store) RevokeEveryone(ctx context.Context, reason string) (int, error) {
+	const op = "revoke everyone"
+	if !validReason(reason) {
+		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
+	}
+	tag, err := s.pool.Exec(ctx, endSQL+"true", reason)
+	if err != nil {
+		return 0, wrapErr(op, err)
+	}
+	n := int(tag.RowsAffected())
+	if n > 0 {
+		s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: n})
+	}
+	return n, nil
+}

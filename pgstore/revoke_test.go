@@ -231,3 +231,30 @@ func TestTouchNeverRevivesUnderConcurrentRevoke(t *testing.T) {
 		}
 	}
 }
+
+func TestRevokeEveryone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	other := pgtest.CreateUser(t, f.pool, "carol@example.com", 0)
+	mine, _ := f.create(t, nil)
+	theirs, _ := f.create(t, func(n *pgstore.NewSession) { n.UserID = other })
+	ended, _ := f.create(t, nil)
+	mustRevoke(t, f, ended, pgstore.ReasonLogout)
+
+	n, err := f.store.RevokeEveryone(ctx, pgstore.ReasonAdminRevoke)
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeEveryone = %d, %v; want 2", n, err)
+	}
+	for _, h := range []string{mine, theirs} {
+		if r := f.row(t, h); r.Active || r.reason() != "admin_revoke" || !r.Ended {
+			t.Fatalf("after RevokeEveryone: %+v %q", r, r.reason())
+		}
+	}
+	if r := f.row(t, ended); r.reason() != "logout" {
+		t.Fatalf("an ended session's reason was overwritten: %q", r.reason())
+	}
+	if _, err := f.store.RevokeEveryone(ctx, ""); !isInvalid(err) {
+		t.Fatalf("empty reason = %v", err)
+	}
+}
