@@ -1,12 +1,3 @@
-// Command bench compares, on one throwaway PostgreSQL and in one run, the
-// request throughput and database cost of sessionguard's default and cached
-// paths against no authentication, stateless JWTs, the seed's two calls and
-// scs with pgxstore. See BENCHMARKS.md for the method and how to read it.
-//
-// It is its own Go module, so that scs and pgxstore stay out of the
-// library's dependencies. Run it from the repository root with
-//
-//	cd bench && go run .
 package main
 
 import (
