@@ -32,11 +32,12 @@ type CleanerConfig struct {
 	// past sessions" pages) before it is deleted. Default 90 days; negative
 	// keeps ended rows forever.
 	Retention time.Duration
-	// BatchSize is the most rows one statement ends or deletes (default
-	// 1000). Each batch is its own short transaction, so cleanup never holds
-	// row locks on a large part of the table, and it skips rows another
-	// transaction has locked (a request touching its session) rather than
-	// wait for them.
+	// BatchSize is the most rows one statement handles (default 1000): the
+	// expiry reads the next BatchSize active sessions and ends the expired
+	// ones among them; the purge deletes up to BatchSize ended rows. Each
+	// batch is its own short transaction, so cleanup never holds row locks
+	// on a large part of the table, and it skips rows another transaction
+	// has locked (a request touching its session) rather than wait for them.
 	BatchSize int
 	// LockKey is the advisory lock key that makes Cleaners on one database
 	// take turns (default DefaultCleanupLockKey). Change it only if the key
@@ -139,9 +140,9 @@ func (c *Cleaner) Run(ctx context.Context) error {
 // timeout has passed (whether or not the idle one has too), idle_timeout
 // otherwise. The idle expiry is computed per row, so no index on
 // last_activity_at is needed (there must be none: touches stay HOT). Only the
-// expired rows are locked, by their primary key, and the expiry is checked
-// again on the row's newest version, so a session a request touched meanwhile
-// stays live. Rows another transaction has locked (a request touching its
+// page's expired rows are locked (looked up again by id), and the expiry is
+// checked again on the row's newest version, so a session a request touched
+// meanwhile stays live. Rows another transaction has locked (a request touching its
 // session) are skipped, not waited for; the next run gets them.
 //
 // The statement returns the page's size and last id (the next page starts
@@ -201,8 +202,11 @@ var errLockLost = errors.New("pgstore: cleanup: advisory unlock failed")
 
 // RunOnce runs one cleanup, unless another Cleaner on the same database (any
 // process) is running one: then it returns at once with Ran false. It ends
-// every expired session, then deletes ended rows older than Retention, in
-// batches of BatchSize, and stops early when ctx ends.
+// every expired session, reading each active session once (in id order, a
+// page of BatchSize per statement), then deletes ended rows older than
+// Retention, in batches of BatchSize, and stops early when ctx ends. A
+// session that expires or is inserted behind the walk during a run is left
+// for the next run.
 //
 // The turn is a session-level advisory lock held on one pooled connection for
 // the whole run (so it needs a session-mode connection, not a PgBouncer
