@@ -1,4 +1,3 @@
--- sessionguard:no-transaction
 -- Migration: 025_sessionguard_cleanup.sql
 -- Description: an index that lets pgstore.Cleaner walk the active sessions
 -- once, in id order, so ending a large backlog of expired sessions takes time
@@ -19,13 +18,14 @@
 -- idx_sessions_active (from 022) is kept: it is the seed's, and programs of
 -- the application may rely on it.
 --
--- The index is built CONCURRENTLY, so sign-ins, touches and revokes keep
--- going while it is built on a large table; that is why this file holds one
--- statement and runs outside a transaction block (the marker on the first
--- line). Should the build fail (it is then left INVALID and IF NOT EXISTS
--- would keep it), drop it with DROP INDEX CONCURRENTLY idx_sessions_active_id
--- and apply this file again.
+-- The build locks the sessions table against writes (sign-ins, touches,
+-- revokes) while it reads the table (seconds for millions of rows). It is
+-- not built CONCURRENTLY because that waits for every transaction in the
+-- database, including a second instance's Migrate queued on the migration
+-- lock, which deadlocks. On a large table, build it by hand first, outside a
+-- transaction, with the same statement and CONCURRENTLY after CREATE INDEX;
+-- this file then finds it and does nothing.
 --
 -- Idempotent: running this file twice is harmless.
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_sessions_active_id ON sessions (id) WHERE is_active = true
+CREATE INDEX IF NOT EXISTS idx_sessions_active_id ON sessions (id) WHERE is_active = true;
