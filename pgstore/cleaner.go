@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -30,11 +32,12 @@ type CleanerConfig struct {
 	// past sessions" pages) before it is deleted. Default 90 days; negative
 	// keeps ended rows forever.
 	Retention time.Duration
-	// BatchSize is the most rows one statement ends or deletes (default
-	// 1000). Each batch is its own short transaction, so cleanup never holds
-	// row locks on a large part of the table, and it skips rows another
-	// transaction has locked (a request touching its session) rather than
-	// wait for them.
+	// BatchSize is the most rows one statement handles (default 1000): the
+	// expiry reads the next BatchSize active sessions and ends the expired
+	// ones among them; the purge deletes up to BatchSize ended rows. Each
+	// batch is its own short transaction, so cleanup never holds row locks
+	// on a large part of the table, and it skips rows another transaction
+	// has locked (a request touching its session) rather than wait for them.
 	BatchSize int
 	// LockKey is the advisory lock key that makes Cleaners on one database
 	// take turns (default DefaultCleanupLockKey). Change it only if the key
@@ -123,24 +126,42 @@ func (c *Cleaner) Run(ctx context.Context) error {
 	}
 }
 
-// expireBatchSQL ends up to $1 active sessions past a timeout, with the
-// revoke_reason cleanup_expired_sessions gives them: absolute_timeout when
-// the absolute timeout has passed (whether or not the idle one has too),
-// idle_timeout otherwise. Candidates are found through idx_sessions_active
-// (the partial index of active rows): the active set is bounded by the
-// absolute timeout, and the idle expiry is computed per row, so no index on
-// last_activity_at is needed. "ORDER BY is_active" changes nothing (every
-// candidate is active) but is the order of that index: it keeps the planner
-// from a sequential scan with LIMIT, which, when many rows are due (a
-// backlog), rereads the rows already ended by earlier batches every time. Rows another transaction has locked (a request
-// touching its session) are skipped, not waited for; the next run gets them.
-const expireBatchSQL = `WITH batch AS (
+// The expiry walks the active sessions once per run, in id order, through
+// idx_sessions_active_id (migration 025: id, partial on is_active), one page
+// of BatchSize rows per statement: each page starts after the last id of the
+// previous one (keyset pagination), so no statement reads again what an
+// earlier one read — neither the live sessions it passed nor the entries of
+// the rows it ended (dead until vacuum). Reading the due rows from the start
+// of an index instead made each batch step over all of them again: ending a
+// large backlog took time growing with its square.
+//
+// One page ends its expired rows with the revoke_reason
+// cleanup_expired_sessions gives them: absolute_timeout when the absolute
+// timeout has passed (whether or not the idle one has too), idle_timeout
+// otherwise. The idle expiry is computed per row, so no index on
+// last_activity_at is needed (there must be none: touches stay HOT). Only the
+// page's expired rows are locked (looked up again by id), and the expiry is
+// checked again on the row's newest version, so a session a request touched
+// meanwhile stays live. Rows another transaction has locked (a request touching its
+// session) are skipped, not waited for; the next run gets them.
+//
+// The statement returns the page's size and last id (the next page starts
+// after it), then the counts of sessions ended by absolute and idle timeout.
+const (
+	expirePageHead = `WITH page AS (
+		SELECT id, (absolute_expires_at < CURRENT_TIMESTAMP
+		            OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP) AS due
+		FROM sessions
+		WHERE is_active = true`
+	expirePageTail = `
+		ORDER BY id
+		LIMIT $1
+	), batch AS (
 		SELECT id FROM sessions
-		WHERE is_active = true
+		WHERE id = ANY (ARRAY(SELECT id FROM page WHERE due))
+		  AND is_active = true
 		  AND (absolute_expires_at < CURRENT_TIMESTAMP
 		       OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP)
-		ORDER BY is_active
-		LIMIT $1
 		FOR UPDATE SKIP LOCKED
 	), ended AS (
 		UPDATE sessions s
@@ -151,9 +172,17 @@ const expireBatchSQL = `WITH batch AS (
 		WHERE s.id = batch.id AND s.is_active = true
 		RETURNING s.revoke_reason
 	)
-	SELECT count(*) FILTER (WHERE revoke_reason = 'absolute_timeout'),
+	SELECT (SELECT count(*) FROM page),
+	       (SELECT id FROM page ORDER BY id DESC LIMIT 1),
+	       count(*) FILTER (WHERE revoke_reason = 'absolute_timeout'),
 	       count(*) FILTER (WHERE revoke_reason = 'idle_timeout')
 	FROM ended`
+	// expireFirstPageSQL reads the first $1 active sessions.
+	expireFirstPageSQL = expirePageHead + expirePageTail
+	// expireNextPageSQL reads the $1 active sessions after id $2.
+	expireNextPageSQL = expirePageHead + `
+		  AND id > $2` + expirePageTail
+)
 
 // purgeBatchSQL deletes up to $2 ended rows whose ended_at is more than $1
 // seconds old, oldest first, found through idx_sessions_ended_at (the ORDER
@@ -173,8 +202,11 @@ var errLockLost = errors.New("pgstore: cleanup: advisory unlock failed")
 
 // RunOnce runs one cleanup, unless another Cleaner on the same database (any
 // process) is running one: then it returns at once with Ran false. It ends
-// every expired session, then deletes ended rows older than Retention, in
-// batches of BatchSize, and stops early when ctx ends.
+// every expired session, reading each active session once (in id order, a
+// page of BatchSize per statement), then deletes ended rows older than
+// Retention, in batches of BatchSize, and stops early when ctx ends. A
+// session that expires or is inserted behind the walk during a run is left
+// for the next run.
 //
 // The turn is a session-level advisory lock held on one pooled connection for
 // the whole run (so it needs a session-mode connection, not a PgBouncer
@@ -207,20 +239,8 @@ func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
 	// What was done is reported even when a later batch fails or ctx ends.
 	defer func() { c.report(ctx, res) }()
 
-	for {
-		var abs, idle int
-		d, err := timed(func() error {
-			return conn.QueryRow(ctx, expireBatchSQL, c.cfg.BatchSize).Scan(&abs, &idle)
-		})
-		if err != nil {
-			return res, wrapErr("cleanup: expire", err)
-		}
-		res.note(d)
-		res.Absolute += abs
-		res.Idle += idle
-		if abs+idle < c.cfg.BatchSize {
-			break
-		}
+	if err := c.expire(ctx, conn.Conn(), &res); err != nil {
+		return res, err
 	}
 	for c.cfg.Retention > 0 {
 		var n int64
@@ -239,6 +259,40 @@ func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
 		}
 	}
 	return res, nil
+}
+
+// expire walks the active sessions a page at a time (see expireFirstPageSQL)
+// until a page comes back short: the walk has reached the last active id.
+//
+// The statements run in QueryExecModeExec, so PostgreSQL plans each one with
+// its actual LIMIT and key. A cached generic plan would estimate LIMIT $1 as a
+// tenth of the table, and might read the whole table for every page.
+func (c *Cleaner) expire(ctx context.Context, conn *pgx.Conn, res *CleanupResult) error {
+	var after pgtype.UUID // invalid: start from the first active id
+	for {
+		var (
+			pageRows  int
+			last      pgtype.UUID
+			abs, idle int
+		)
+		sql, args := expireFirstPageSQL, []any{pgx.QueryExecModeExec, c.cfg.BatchSize}
+		if after.Valid {
+			sql, args = expireNextPageSQL, append(args, after)
+		}
+		d, err := timed(func() error {
+			return conn.QueryRow(ctx, sql, args...).Scan(&pageRows, &last, &abs, &idle)
+		})
+		if err != nil {
+			return wrapErr("cleanup: expire", err)
+		}
+		res.note(d)
+		res.Absolute += abs
+		res.Idle += idle
+		if pageRows < c.cfg.BatchSize {
+			return nil
+		}
+		after = last
+	}
 }
 
 func timed(f func() error) (time.Duration, error) {

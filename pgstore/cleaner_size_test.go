@@ -108,22 +108,27 @@ func TestCleanupAtSize(t *testing.T) {
 	}
 	loaded := time.Since(start)
 
+	// One page of the expiry's walk, from the middle of the ids: it must read
+	// on from its key through migration 025's index (not from the start of an
+	// index, not the whole table) and look the expired rows up by id to lock them.
 	var plan []string
-	rows, err = f.pool.Query(ctx, `EXPLAIN SELECT id FROM sessions
-		WHERE is_active = true
-		  AND (absolute_expires_at < CURRENT_TIMESTAMP
-		       OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP)
-		ORDER BY is_active
-		LIMIT 1000 FOR UPDATE SKIP LOCKED`)
+	rows, err = f.pool.Query(ctx, "EXPLAIN "+pgstore.ExpireNextPageSQL, pgx.QueryExecModeExec,
+		pgstore.DefaultCleanupBatchSize, "80000000-0000-4000-8000-000000000000")
 	if err == nil {
 		plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("expire candidates plan:\n%s", strings.Join(plan, "\n"))
-	if !strings.Contains(strings.Join(plan, "\n"), "idx_sessions_active") {
-		t.Fatal("expire candidates are not found through idx_sessions_active")
+	planText := strings.Join(plan, "\n")
+	t.Logf("expire page plan:\n%s", planText)
+	for _, want := range []string{"Index Scan using idx_sessions_active_id on sessions", "Index Cond: (id > ", "Index Cond: (id = ANY "} {
+		if !strings.Contains(planText, want) {
+			t.Fatalf("expire page plan lacks %q", want)
+		}
+	}
+	if strings.Contains(planText, "Seq Scan") {
+		t.Fatal("expire page plan reads the whole table")
 	}
 
 	// Requests on live sessions, all through the cleanup.

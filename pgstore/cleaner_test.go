@@ -168,6 +168,62 @@ func insertIdleExpired(ctx context.Context, pool *pgxpool.Pool, user int64, n in
 	return err
 }
 
+// The expiry reads each active session once, a page of BatchSize at a time
+// in id order, whatever mix of live and expired sessions the pages hold: the
+// number of statements is the number of pages of the active set, and every
+// expired session among them is ended in that one run. (Starting each batch
+// from the beginning of an index would instead need one statement per
+// BatchSize expired sessions, each rereading the live ones before them.)
+func TestCleanerWalksTheActiveSessionsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name           string
+		live, expired  int
+		batch          int
+		wantStatements int
+	}{
+		{"mixed, batch 2", 10, 7, 2, 17/2 + 1},
+		{"mixed, batch 3", 10, 7, 3, 17/3 + 1},
+		{"only live", 5, 0, 2, 5/2 + 1},
+		{"only expired, exact pages", 0, 8, 2, 8/2 + 1},
+		{"nothing active", 0, 0, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, pgstore.Config{Logger: quiet})
+			var live []string
+			for range tt.live {
+				h, _ := f.create(t, nil)
+				live = append(live, h)
+			}
+			if err := insertIdleExpired(ctx, f.pool, f.user, tt.expired); err != nil {
+				t.Fatal(err)
+			}
+			res, err := newCleaner(t, f.pool, pgstore.CleanerConfig{BatchSize: tt.batch, Retention: -1}).RunOnce(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Idle != tt.expired || res.Absolute != 0 || res.Batches != tt.wantStatements {
+				t.Fatalf("RunOnce = %v, want idle=%d in %d statements", res, tt.expired, tt.wantStatements)
+			}
+			for i, h := range live {
+				if !f.row(t, h).Active {
+					t.Fatalf("live session %d was ended", i)
+				}
+			}
+			var active int
+			if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessions WHERE is_active").Scan(&active); err != nil {
+				t.Fatal(err)
+			}
+			if active != tt.live {
+				t.Fatalf("%d sessions active after the run, want the %d live ones", active, tt.live)
+			}
+		})
+	}
+}
+
 func TestCleanerRetention(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
