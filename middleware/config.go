@@ -58,7 +58,11 @@ type Config struct {
 	// such as /t/{tenant}/. Required when AppType is pgstore.TenantApp;
 	// default nil (no tenant check). It runs only after a well-formed token
 	// was found. An error or a tenant id <= 0 is refused with 400
-	// bad_tenant; a session of another tenant with 403 wrong_tenant.
+	// bad_tenant; a session of another tenant with 403 wrong_tenant. A
+	// resolver that looks tenants up somewhere that can fail wraps
+	// ErrUnavailable in its error (fmt.Errorf("tenants: %w: %w",
+	// middleware.ErrUnavailable, err)): the request is then refused with 503,
+	// never mistaken for a bad request.
 	Tenant func(r *http.Request) (tenantID int64, err error)
 
 	// IdleTimeout is stored with each new session (default 4h, whole

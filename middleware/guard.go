@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -102,6 +103,9 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	scope := pgstore.Scope{AppType: g.cfg.AppType}
 	if g.cfg.Tenant != nil {
 		tid, err := g.cfg.Tenant(r)
+		if errors.Is(err, ErrUnavailable) {
+			return Session{}, g.refused(r, unavailable(err, bearer, ex.token))
+		}
 		if err != nil || tid <= 0 {
 			// A tenant id <= 0 would be pgstore.NoTenant, which the store
 			// reads as "any tenant": refuse instead of widening the scope.

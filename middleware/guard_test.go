@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -382,6 +383,10 @@ func TestTenantScope(t *testing.T) {
 	g := newGuard(t, st, func(c *middleware.Config) {
 		c.AppType = pgstore.TenantApp
 		c.Tenant = func(r *http.Request) (int64, error) {
+			if r.PathValue("tenant") == "lookup-fails" {
+				// A resolver whose tenant directory is down.
+				return 0, fmt.Errorf("tenants: %w: %w", middleware.ErrUnavailable, errors.New("connection refused"))
+			}
 			return strconv.ParseInt(r.PathValue("tenant"), 10, 64)
 		}
 	})
@@ -403,6 +408,7 @@ func TestTenantScope(t *testing.T) {
 		{"unresolvable tenant", "/t/seven/home", tokA, 400, "bad_tenant", 0},
 		{"tenant zero would mean any", "/t/0/home", tokA, 400, "bad_tenant", 0},
 		{"negative tenant", "/t/-7/home", tokA, 400, "bad_tenant", 0},
+		{"tenant lookup unavailable", "/t/lookup-fails/home", tokA, 503, "unavailable", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
