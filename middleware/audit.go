@@ -29,9 +29,11 @@ func (g *Guard) refused(r *http.Request, e *RefusalError) error {
 
 // refusedStatus records a refusal as an audit event and returns it. st is
 // what the store reported, if it was asked: it names the session (id, user)
-// without its token. A refusal because the session's idle or absolute timeout
-// has passed is an EventExpired (one per such request), any other an
-// EventRefused. Never recorded: the token, its hash, the cookie.
+// without its token. The refusal that found the session past its idle or
+// absolute timeout and recorded its end (Status.EndedNow) is an
+// EventExpired, once per session; any other, later requests with the same
+// token included, an EventRefused. Never recorded: the token, its hash, the
+// cookie.
 func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st pgstore.Status) error {
 	level := slog.LevelInfo
 	switch {
@@ -50,7 +52,7 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st pgstore.Statu
 		AppType:   g.cfg.AppType,
 		IP:        g.cfg.ClientIP(r),
 	}
-	if e.Reason == ReasonIdleTimeout || e.Reason == ReasonAbsoluteTimeout {
+	if st.EndedNow && (e.Reason == ReasonIdleTimeout || e.Reason == ReasonAbsoluteTimeout) {
 		ev.Kind = pgstore.EventExpired
 	}
 	if st.SessionID != "" {

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -400,5 +402,39 @@ func TestPostgresDatabaseDownIs503(t *testing.T) {
 	}
 	if strings.Contains(f.logs.String(), token) {
 		t.Fatal("a log line contains the token")
+	}
+}
+
+// The request that finds a session expired is the audit trail's "expired"
+// event; later requests with the same token are plain refusals.
+func TestPostgresExpiredIsReportedOnce(t *testing.T) {
+	t.Parallel()
+	f := newPGFixture(t, pgtest.NewPool(t))
+	var (
+		mu     sync.Mutex
+		events []pgstore.Event
+	)
+	g := f.guard(t, func(c *middleware.Config) {
+		c.OnEvent = func(e pgstore.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	})
+	token := signIn(t, g, middleware.SignIn{UserID: f.staff})
+	f.ageUser(t, f.staff, 4*time.Hour)
+	for range 3 {
+		if rec := do(g.Middleware(okHandler), "GET", "/", withCookie(token)); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("expired session: %d", rec.Code)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var kinds []pgstore.EventKind
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	want := []pgstore.EventKind{pgstore.EventCreated, pgstore.EventExpired, pgstore.EventRefused, pgstore.EventRefused}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("events %v, want %v", kinds, want)
+	}
+	if events[1].Reason != middleware.ReasonIdleTimeout || events[3].Reason != middleware.ReasonIdleTimeout {
+		t.Fatalf("reasons %q, %q", events[1].Reason, events[3].Reason)
 	}
 }

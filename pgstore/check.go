@@ -90,7 +90,12 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, to
 		}
 	}
 	if err == nil && touch && writeDue {
+		// A timeout the read found on an active row is recorded by this
+		// call. Without a read (touch interval 0) that is unknown, and every
+		// timeout reported counts as found now.
+		foundExpired := st.State == StateIdle || st.State == StateAbsolute || st.State == ""
 		st, err = s.callCheck(ctx, tokenHash, appType, tenant)
+		st.EndedNow = foundExpired && (st.State == StateIdle || st.State == StateAbsolute)
 	}
 	if err != nil {
 		return Status{}, wrapErr(op, err)

@@ -237,3 +237,25 @@ func TestInvalidArgumentsCostNoQuery(t *testing.T) {
 		t.Errorf("unknown scope app type = %v, want ErrInvalidArgument", err)
 	}
 }
+
+// The Validate that finds a session past its timeout records the end and says
+// so, once: the audit trail's "expired" event hangs on it.
+func TestValidateSaysOnceThatItEndedTheSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	hash, _ := f.create(t, nil)
+	f.age(t, hash, 4*time.Hour+time.Second, 0)
+
+	if st, err := f.store.Peek(ctx, hash, pgstore.Scope{}); err != nil || st.State != pgstore.StateIdle || st.EndedNow {
+		t.Fatalf("Peek = %+v, %v; want idle, not ended now (a peek writes nothing)", st, err)
+	}
+	first, err := f.store.Validate(ctx, hash, pgstore.Scope{})
+	if err != nil || first.State != pgstore.StateIdle || !first.EndedNow {
+		t.Fatalf("first Validate = %+v, %v; want idle, ended now", first, err)
+	}
+	second, err := f.store.Validate(ctx, hash, pgstore.Scope{})
+	if err != nil || second.State != pgstore.StateIdle || second.EndedNow {
+		t.Fatalf("second Validate = %+v, %v; want idle, not ended now", second, err)
+	}
+}

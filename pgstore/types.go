@@ -67,6 +67,13 @@ type Status struct {
 	AbsoluteExpiresAt time.Time
 	IdleTimeout       time.Duration // the session's own idle timeout
 	CheckedAt         time.Time     // the database clock when the check ran
+
+	// EndedNow is true when this check found the session past a timeout
+	// and recorded its end (Validate only): the one moment to report it as
+	// expired. Later checks of the session report the same State without it.
+	// (With a negative Config.TouchInterval, Validate skips its read and
+	// cannot tell: every timeout it reports has EndedNow.)
+	EndedNow bool
 }
 
 // Valid reports whether the status authenticates a request.
