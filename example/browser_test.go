@@ -50,8 +50,8 @@ func browserSignIn(t *testing.T, ctx context.Context, s *exampleServer, email st
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
-	waitLocation(t, ctx, s.base+"/cp/", 15*time.Second)
-	waitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+	browsertest.WaitLocation(t, ctx, s.base+"/cp/", 15*time.Second)
+	browsertest.WaitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
 	return s.onlySession(email)
 }
 
@@ -79,49 +79,6 @@ func (s *exampleServer) idleLeft(id string) time.Duration {
 	return time.Duration(secs * float64(time.Second))
 }
 
-// waitJS polls a JavaScript expression in the page until it is truthy. It
-// keeps polling through navigations, when there is briefly no page to ask.
-func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		var ok bool
-		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")")); err == nil && ok {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("waiting %v for %s (last error: %v)", timeout, expr, err)
-}
-
-func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// waitLocation waits until the tab is at the URL want, across navigations.
-func waitLocation(t *testing.T, ctx context.Context, want string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var loc string
-	for time.Now().Before(deadline) {
-		if l, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
-			loc = l
-			if loc == want {
-				return loc
-			}
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
-	t.Fatalf("after %v the tab is at %q, want %q", timeout, loc, want)
-	return ""
-}
-
 const (
 	dialogVisible = `(function(){var d=document.getElementById('sg-warning');` +
 		`return !!d && d.offsetParent !== null && SessionGuardWarning.state().dialogOpen})()`
@@ -142,32 +99,32 @@ func TestBrowserWarningAppearsAtThreshold(t *testing.T) {
 	// time left reaches the threshold; it may come up to a second early (the
 	// headers carry whole seconds, rounded down), never late.
 	for s.idleLeft(id) > browserWarning+1500*time.Millisecond {
-		if evalJS[bool](t, ctx, dialogVisible) {
+		if browsertest.Eval[bool](t, ctx, dialogVisible) {
 			t.Fatalf("dialog visible with %v idle time left; the threshold is %v", s.idleLeft(id), browserWarning)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	waitJS(t, ctx, dialogVisible, browserWarning)
+	browsertest.WaitJS(t, ctx, dialogVisible, browserWarning)
 	if left := s.idleLeft(id); left < browserWarning/2 {
 		t.Errorf("dialog appeared with only %v left, want about %v", left, browserWarning)
 	}
 
 	// An accessible modal: role, aria-modal, focus inside, a polite live region.
-	if !evalJS[bool](t, ctx, `(function(){var d=document.getElementById('sg-warning');
+	if !browsertest.Eval[bool](t, ctx, `(function(){var d=document.getElementById('sg-warning');
 		return d.getAttribute('role') === 'dialog' && d.getAttribute('aria-modal') === 'true' &&
 			d.contains(document.activeElement) &&
 			document.querySelector('[aria-live="polite"]') !== null})()`) {
 		t.Errorf("the dialog is not an accessible modal with focus inside")
 	}
 	// The page's Content-Security-Policy allows the dialog's CSSOM styles.
-	if pos := evalJS[string](t, ctx, `getComputedStyle(document.getElementById('sg-warning-overlay')).position`); pos != "fixed" {
+	if pos := browsertest.Eval[string](t, ctx, `getComputedStyle(document.getElementById('sg-warning-overlay')).position`); pos != "fixed" {
 		t.Errorf("overlay position %q, want fixed (styles blocked?)", pos)
 	}
-	first := evalJS[int](t, ctx, countdownJS)
+	first := browsertest.Eval[int](t, ctx, countdownJS)
 	if first < 5 || first > int(browserWarning/time.Second) {
 		t.Errorf("countdown starts at %d s, want about %v", first, browserWarning)
 	}
-	waitJS(t, ctx, fmt.Sprintf(`%s <= %d`, countdownJS, first-2), 5*time.Second)
+	browsertest.WaitJS(t, ctx, fmt.Sprintf(`%s <= %d`, countdownJS, first-2), 5*time.Second)
 	shot := browsertest.Screenshot(t, ctx, "dialog")
 	if os.Getenv("UPDATE_DOCS") == "1" {
 		copyFile(t, shot, filepath.Join("..", "docs", "warning-dialog.png"))
@@ -196,18 +153,18 @@ func TestBrowserStaySignedIn(t *testing.T) {
 	s := startBrowserExample(t)
 	ctx := browsertest.New(t)
 	id := browserSignIn(t, ctx, s, "staff@example.com")
-	waitJS(t, ctx, dialogVisible, browserIdle)
+	browsertest.WaitJS(t, ctx, dialogVisible, browserIdle)
 	if left := s.idleLeft(id); left > browserWarning+1500*time.Millisecond {
 		t.Fatalf("server idle time left %v when the dialog shows, want about %v", left, browserWarning)
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, dialogGone, 5*time.Second)
+	browsertest.WaitJS(t, ctx, dialogGone, 5*time.Second)
 	if left := s.idleLeft(id); left < browserIdle-3*time.Second {
 		t.Errorf("server idle time left %v after Stay signed in, want about the full %v", left, browserIdle)
 	}
-	if ms := evalJS[float64](t, ctx, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 3*time.Second).Milliseconds()) {
+	if ms := browsertest.Eval[float64](t, ctx, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 3*time.Second).Milliseconds()) {
 		t.Errorf("the page counts %v ms to the idle timeout, want about %v", ms, browserIdle)
 	}
 }
@@ -219,11 +176,11 @@ func TestBrowserIdleSignsOut(t *testing.T) {
 	s := startBrowserExample(t)
 	ctx := browsertest.New(t)
 	browserSignIn(t, ctx, s, "staff@example.com")
-	waitLocation(t, ctx, s.base+"/cp/signin?reason=idle", browserIdle+15*time.Second)
+	browsertest.WaitLocation(t, ctx, s.base+"/cp/signin?reason=idle", browserIdle+15*time.Second)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
 		t.Fatal(err)
 	}
-	if msg := evalJS[string](t, ctx, `document.querySelector('.notice').textContent`); msg != signinReasons["idle"] {
+	if msg := browsertest.Eval[string](t, ctx, `document.querySelector('.notice').textContent`); msg != signinReasons["idle"] {
 		t.Errorf("sign-in page says %q, want %q", msg, signinReasons["idle"])
 	}
 	browsertest.Screenshot(t, ctx, "signed-out")
@@ -262,15 +219,15 @@ func TestBrowserTwoTabs(t *testing.T) {
 	if err := chromedp.Do(tab2, chromedp.Navigate(s.base+"/cp/sessions")); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, tab2, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
-	waitJS(t, tab1, dialogVisible, browserIdle)
-	waitJS(t, tab2, dialogVisible, 5*time.Second)
+	browsertest.WaitJS(t, tab2, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+	browsertest.WaitJS(t, tab1, dialogVisible, browserIdle)
+	browsertest.WaitJS(t, tab2, dialogVisible, 5*time.Second)
 	if err := chromedp.Do(tab1, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, tab1, dialogGone, 5*time.Second)
-	waitJS(t, tab2, dialogGone, 5*time.Second)
-	if ms := evalJS[float64](t, tab2, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 3*time.Second).Milliseconds()) {
+	browsertest.WaitJS(t, tab1, dialogGone, 5*time.Second)
+	browsertest.WaitJS(t, tab2, dialogGone, 5*time.Second)
+	if ms := browsertest.Eval[float64](t, tab2, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 3*time.Second).Milliseconds()) {
 		t.Errorf("the other tab counts %v ms to the idle timeout, want about %v", ms, browserIdle)
 	}
 	if left := s.idleLeft(id); left < browserIdle-3*time.Second {
@@ -318,7 +275,7 @@ func TestBrowserPollingDoesNotExtend(t *testing.T) {
 	requests := countRequests(t, ctx)
 	id := browserSignIn(t, ctx, s, "admin@example.com")
 	touched := s.lastActivity(id)
-	waitJS(t, ctx, dialogVisible, browserIdle)
+	browsertest.WaitJS(t, ctx, dialogVisible, browserIdle)
 	// Peeks so far: one on load, one just before the warning.
 	if n := requests.count("GET /api/session"); n < 2 {
 		t.Errorf("%d peeks before the warning, want at least 2", n)
@@ -329,7 +286,7 @@ func TestBrowserPollingDoesNotExtend(t *testing.T) {
 	if now := s.lastActivity(id); !now.Equal(touched) {
 		t.Errorf("last_activity_at moved from %v to %v while the page only polled", touched, now)
 	}
-	waitLocation(t, ctx, s.base+"/cp/signin?reason=idle", browserIdle+15*time.Second)
+	browsertest.WaitLocation(t, ctx, s.base+"/cp/signin?reason=idle", browserIdle+15*time.Second)
 	if now := s.lastActivity(id); !now.Equal(touched) {
 		t.Errorf("last_activity_at moved from %v to %v before the session ended", touched, now)
 	}
@@ -353,22 +310,22 @@ func TestBrowserTenantAppBearer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitLocation(t, ctx, s.base+"/t/acme/", 15*time.Second)
-	waitJS(t, ctx, `document.getElementById('api-status').textContent.indexOf('200') === 0`, 15*time.Second)
-	if got := evalJS[string](t, ctx, `document.getElementById('api-credential').textContent`); got != "Authorization: Bearer" {
+	browsertest.WaitLocation(t, ctx, s.base+"/t/acme/", 15*time.Second)
+	browsertest.WaitJS(t, ctx, `document.getElementById('api-status').textContent.indexOf('200') === 0`, 15*time.Second)
+	if got := browsertest.Eval[string](t, ctx, `document.getElementById('api-credential').textContent`); got != "Authorization: Bearer" {
 		t.Errorf("the page called the API with %q", got)
 	}
-	if got := evalJS[string](t, ctx, `JSON.parse(document.getElementById('api-result').textContent).credential`); got != "bearer" {
+	if got := browsertest.Eval[string](t, ctx, `JSON.parse(document.getElementById('api-result').textContent).credential`); got != "bearer" {
 		t.Errorf("the API saw credential %q, want bearer", got)
 	}
-	waitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+	browsertest.WaitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
 
 	// Signing out forgets the tab's token.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("header form button"))); err != nil {
 		t.Fatal(err)
 	}
-	waitLocation(t, ctx, s.base+"/t/acme/signin?reason=logout", 15*time.Second)
-	waitJS(t, ctx, `document.readyState === 'complete' && sessionStorage.getItem('sessionguard-example:acme:token') === null`, 5*time.Second)
+	browsertest.WaitLocation(t, ctx, s.base+"/t/acme/signin?reason=logout", 15*time.Second)
+	browsertest.WaitJS(t, ctx, `document.readyState === 'complete' && sessionStorage.getItem('sessionguard-example:acme:token') === null`, 5*time.Second)
 }
 
 // 6. After an administrator ends the session, the next page load lands on
@@ -385,16 +342,16 @@ func TestBrowserFlashAfterAdminRevoke(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/cp/sessions")); err != nil {
 		t.Fatal(err)
 	}
-	waitLocation(t, ctx, s.base+"/cp/signin", 15*time.Second)
+	browsertest.WaitLocation(t, ctx, s.base+"/cp/signin", 15*time.Second)
 	notices := `Array.from(document.querySelectorAll('.notice')).map(function (n) { return n.textContent }).join('|')`
-	if got := evalJS[string](t, ctx, notices); got != signinReasons["admin_revoke"] {
+	if got := browsertest.Eval[string](t, ctx, notices); got != signinReasons["admin_revoke"] {
 		t.Errorf("the sign-in page says %q, want %q", got, signinReasons["admin_revoke"])
 	}
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, `document.readyState === 'complete' && !!document.getElementById('signin-form')`, 15*time.Second)
-	if got := evalJS[string](t, ctx, notices); got != "" {
+	browsertest.WaitJS(t, ctx, `document.readyState === 'complete' && !!document.getElementById('signin-form')`, 15*time.Second)
+	if got := browsertest.Eval[string](t, ctx, notices); got != "" {
 		t.Errorf("after a reload the sign-in page says %q", got)
 	}
 }

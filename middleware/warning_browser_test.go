@@ -233,45 +233,7 @@ func openApp(t *testing.T, ctx context.Context, s *warningStub) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.srv.URL+"/app")); err != nil {
 		t.Fatalf("open app: %v", err)
 	}
-	waitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 10*time.Second)
-}
-
-// waitJS polls a JavaScript expression in the page until it is truthy.
-func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
-	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+expr+")",
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-	if err != nil {
-		t.Fatalf("waiting %v for %s: %v", timeout, expr, err)
-	}
-}
-
-func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// waitLocation waits until the tab's URL contains want, across navigations.
-func waitLocation(t *testing.T, ctx context.Context, want string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var loc string
-	for time.Now().Before(deadline) {
-		l, err := chromedp.Run(ctx, chromedp.Location())
-		if err == nil {
-			loc = l
-			if strings.Contains(loc, want) {
-				return loc
-			}
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
-	t.Fatalf("after %v the tab is at %q, want a URL containing %q", timeout, loc, want)
-	return ""
+	browsertest.WaitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 10*time.Second)
 }
 
 const dialogOpen = `(function(){var d=document.getElementById('sg-warning');` +
@@ -282,7 +244,7 @@ const dialogClosed = `(function(){var d=document.getElementById('sg-warning');` 
 
 func countdown(t *testing.T, ctx context.Context) int {
 	t.Helper()
-	return evalJS[int](t, ctx, `Number(document.getElementById('sg-warning-countdown').dataset.seconds)`)
+	return browsertest.Eval[int](t, ctx, `Number(document.getElementById('sg-warning-countdown').dataset.seconds)`)
 }
 
 // ---------- tests ----------
@@ -349,12 +311,12 @@ func TestWarningDialogAppearsAtThreshold(t *testing.T) {
 	touched := s.only().last
 	due := s.idle - s.threshold
 	for time.Since(touched) < due-1500*time.Millisecond {
-		if evalJS[bool](t, ctx, `!!document.getElementById('sg-warning') && document.getElementById('sg-warning').offsetParent !== null`) {
+		if browsertest.Eval[bool](t, ctx, `!!document.getElementById('sg-warning') && document.getElementById('sg-warning').offsetParent !== null`) {
 			t.Fatalf("dialog visible %v after the touch; the threshold is at %v", time.Since(touched), due)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	waitJS(t, ctx, dialogOpen, 6*time.Second)
+	browsertest.WaitJS(t, ctx, dialogOpen, 6*time.Second)
 	if at := time.Since(touched); at < due-2*time.Second || at > due+2*time.Second {
 		t.Errorf("dialog appeared %v after the touch, want %v ± 2s", at, due)
 	}
@@ -362,8 +324,8 @@ func TestWarningDialogAppearsAtThreshold(t *testing.T) {
 	if first < 6 || first > 9 {
 		t.Errorf("countdown starts at %ds, want about %v", first, s.threshold)
 	}
-	waitJS(t, ctx, fmt.Sprintf(`Number(document.getElementById('sg-warning-countdown').dataset.seconds) <= %d`, first-2), 4*time.Second)
-	txt := evalJS[string](t, ctx, `document.getElementById('sg-warning-countdown').textContent`)
+	browsertest.WaitJS(t, ctx, fmt.Sprintf(`Number(document.getElementById('sg-warning-countdown').dataset.seconds) <= %d`, first-2), 4*time.Second)
+	txt := browsertest.Eval[string](t, ctx, `document.getElementById('sg-warning-countdown').textContent`)
 	if !strings.HasPrefix(txt, "0:0") {
 		t.Errorf("countdown text %q, want m:ss", txt)
 	}
@@ -382,7 +344,7 @@ func TestWarningStaySignedIn(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#app-btn"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, dialogOpen, 11*time.Second)
+	browsertest.WaitJS(t, ctx, dialogOpen, 11*time.Second)
 	// The headers carry whole seconds (rounded down), so the dialog may show up to
 	// a second early, never late.
 	if left := s.idleLeft(); left > s.threshold+1500*time.Millisecond {
@@ -391,7 +353,7 @@ func TestWarningStaySignedIn(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, dialogClosed, 3*time.Second)
+	browsertest.WaitJS(t, ctx, dialogClosed, 3*time.Second)
 	if n := s.keepalives.Load(); n != 1 {
 		t.Errorf("keepalive called %d times, want 1", n)
 	}
@@ -401,10 +363,10 @@ func TestWarningStaySignedIn(t *testing.T) {
 	if left := s.idleLeft(); left < s.idle-2*time.Second {
 		t.Errorf("stub idle left %v after Stay signed in, want about %v", left, s.idle)
 	}
-	if st := evalJS[float64](t, ctx, `SessionGuardWarning.state().idleDeadline`); st < float64((s.idle - 2*time.Second).Milliseconds()) {
+	if st := browsertest.Eval[float64](t, ctx, `SessionGuardWarning.state().idleDeadline`); st < float64((s.idle - 2*time.Second).Milliseconds()) {
 		t.Errorf("script idle deadline %vms after Stay signed in, want about %v", st, s.idle)
 	}
-	if id := evalJS[string](t, ctx, `document.activeElement && document.activeElement.id`); id != "app-btn" {
+	if id := browsertest.Eval[string](t, ctx, `document.activeElement && document.activeElement.id`); id != "app-btn" {
 		t.Errorf("focus on %q after the dialog closed, want it back on #app-btn", id)
 	}
 }
@@ -415,11 +377,11 @@ func TestWarningIdleSignsOut(t *testing.T) {
 	s := newWarningStub(t, 8*time.Second, time.Hour, 4*time.Second)
 	ctx := browsertest.New(t)
 	openApp(t, ctx, s)
-	waitLocation(t, ctx, "/signin?reason=idle", 15*time.Second)
+	browsertest.WaitLocation(t, ctx, "/signin?reason=idle", 15*time.Second)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#signed-out"))); err != nil {
 		t.Fatal(err)
 	}
-	if r := evalJS[string](t, ctx, `document.getElementById('reason').textContent`); r != "idle" {
+	if r := browsertest.Eval[string](t, ctx, `document.getElementById('reason').textContent`); r != "idle" {
 		t.Errorf("sign-in page shows reason %q, want idle", r)
 	}
 	browsertest.Screenshot(t, ctx, "signed-out")
@@ -448,20 +410,20 @@ func testWarningTwoTabs(t *testing.T, noBC bool) {
 	tab2 := browsertest.NewTab(t, tab1)
 	openApp(t, tab1, s)
 	openApp(t, tab2, s)
-	if got := evalJS[bool](t, tab1, `typeof BroadcastChannel === 'function'`); got == noBC {
+	if got := browsertest.Eval[bool](t, tab1, `typeof BroadcastChannel === 'function'`); got == noBC {
 		t.Fatalf("BroadcastChannel present = %v, want %v", got, !noBC)
 	}
-	waitJS(t, tab1, dialogOpen, 8*time.Second)
-	waitJS(t, tab2, dialogOpen, 8*time.Second)
+	browsertest.WaitJS(t, tab1, dialogOpen, 8*time.Second)
+	browsertest.WaitJS(t, tab2, dialogOpen, 8*time.Second)
 	if err := chromedp.Do(tab1, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, tab1, dialogClosed, 3*time.Second)
-	waitJS(t, tab2, dialogClosed, 3*time.Second)
+	browsertest.WaitJS(t, tab1, dialogClosed, 3*time.Second)
+	browsertest.WaitJS(t, tab2, dialogClosed, 3*time.Second)
 	if n := s.keepalives.Load(); n != 1 {
 		t.Errorf("keepalive called %d times, want 1 (only the tab where the user clicked)", n)
 	}
-	if ms := evalJS[float64](t, tab2, `SessionGuardWarning.state().idleDeadline`); ms < float64((s.idle - 2*time.Second).Milliseconds()) {
+	if ms := browsertest.Eval[float64](t, tab2, `SessionGuardWarning.state().idleDeadline`); ms < float64((s.idle - 2*time.Second).Milliseconds()) {
 		t.Errorf("other tab's idle deadline %vms, want about %v", ms, s.idle)
 	}
 }
@@ -474,12 +436,12 @@ func TestWarningTwoTabsSignOut(t *testing.T) {
 	tab2 := browsertest.NewTab(t, tab1)
 	openApp(t, tab1, s)
 	openApp(t, tab2, s)
-	waitJS(t, tab1, dialogOpen, 6*time.Second)
+	browsertest.WaitJS(t, tab1, dialogOpen, 6*time.Second)
 	if err := chromedp.Do(tab1, chromedp.Click(chromedp.CSS("#sg-signout"))); err != nil {
 		t.Fatal(err)
 	}
-	waitLocation(t, tab1, "/signin?reason=logout", 5*time.Second)
-	waitLocation(t, tab2, "/signin?reason=logout", 5*time.Second)
+	browsertest.WaitLocation(t, tab1, "/signin?reason=logout", 5*time.Second)
+	browsertest.WaitLocation(t, tab2, "/signin?reason=logout", 5*time.Second)
 	if n := s.logouts.Load(); n != 1 {
 		t.Errorf("logout called %d times, want 1", n)
 	}
@@ -495,7 +457,7 @@ func TestWarningPollingDoesNotExtend(t *testing.T) {
 	ctx := browsertest.New(t)
 	openApp(t, ctx, s)
 	ss := s.only()
-	waitLocation(t, ctx, "/signin?reason=idle", 15*time.Second)
+	browsertest.WaitLocation(t, ctx, "/signin?reason=idle", 15*time.Second)
 	if n := s.peeks.Load(); n < 3 {
 		t.Errorf("peek called %d times in %v with a 2s poll, want >= 3", n, s.idle)
 	}
@@ -517,19 +479,19 @@ func TestWarningAbsoluteLimit(t *testing.T) {
 	s := newWarningStub(t, time.Minute, 8*time.Second, 6*time.Second)
 	ctx := browsertest.New(t)
 	openApp(t, ctx, s)
-	waitJS(t, ctx, dialogOpen, 5*time.Second)
-	msg := evalJS[string](t, ctx, `document.getElementById('sg-warning-message').textContent`)
+	browsertest.WaitJS(t, ctx, dialogOpen, 5*time.Second)
+	msg := browsertest.Eval[string](t, ctx, `document.getElementById('sg-warning-message').textContent`)
 	if !strings.Contains(msg, "maximum length") || !strings.Contains(msg, "sign in again") {
 		t.Errorf("message %q, want it to say the session reaches its maximum length and to sign in again", msg)
 	}
-	if evalJS[bool](t, ctx, `(function(){var b=document.getElementById('sg-stay');return !!b && b.offsetParent !== null})()`) {
+	if browsertest.Eval[bool](t, ctx, `(function(){var b=document.getElementById('sg-stay');return !!b && b.offsetParent !== null})()`) {
 		t.Error(`"Stay signed in" is offered, but nothing can extend the absolute limit`)
 	}
-	if !evalJS[bool](t, ctx, `document.getElementById('sg-signout').offsetParent !== null`) {
+	if !browsertest.Eval[bool](t, ctx, `document.getElementById('sg-signout').offsetParent !== null`) {
 		t.Error(`"Sign out" is not offered`)
 	}
 	browsertest.Screenshot(t, ctx, "absolute-dialog")
-	waitLocation(t, ctx, "/signin?reason=absolute", 10*time.Second)
+	browsertest.WaitLocation(t, ctx, "/signin?reason=absolute", 10*time.Second)
 	if ss := s.only(); ss.ended != "absolute_timeout" {
 		t.Errorf("stub session ended = %q, want absolute_timeout", ss.ended)
 	}
@@ -548,7 +510,7 @@ func TestWarningAccessibility(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS("#app-btn"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, dialogOpen, 11*time.Second)
+	browsertest.WaitJS(t, ctx, dialogOpen, 11*time.Second)
 
 	attrs, err := chromedp.Run(ctx, chromedp.Attributes(chromedp.CSS("#sg-warning")))
 	if err != nil {
@@ -559,7 +521,7 @@ func TestWarningAccessibility(t *testing.T) {
 	}
 	for _, a := range []string{"aria-labelledby", "aria-describedby"} {
 		id := attrs[a]
-		if id == "" || evalJS[string](t, ctx, fmt.Sprintf(`(document.getElementById(%q)||{}).textContent||''`, id)) == "" {
+		if id == "" || browsertest.Eval[string](t, ctx, fmt.Sprintf(`(document.getElementById(%q)||{}).textContent||''`, id)) == "" {
 			t.Errorf("%s=%q does not name an element with text", a, id)
 		}
 	}
@@ -567,21 +529,21 @@ func TestWarningAccessibility(t *testing.T) {
 		t.Errorf("aria-describedby=%q, want sg-warning-message", attrs["aria-describedby"])
 	}
 	inside := `document.getElementById('sg-warning').contains(document.activeElement)`
-	if !evalJS[bool](t, ctx, inside) {
+	if !browsertest.Eval[bool](t, ctx, inside) {
 		t.Fatal("focus is not inside the dialog when it shows")
 	}
-	if !evalJS[bool](t, ctx, `document.getElementById('app-btn').closest('[inert]') !== null`) {
+	if !browsertest.Eval[bool](t, ctx, `document.getElementById('app-btn').closest('[inert]') !== null`) {
 		t.Error("the page behind the dialog is not inert")
 	}
 
 	// Count announcements from now on; with 6 s or less left there must be none
 	// (the one made on opening is the "10 seconds" step).
-	evalJS[bool](t, ctx, `(function(){window.__sgLive=0;new MutationObserver(function(){window.__sgLive++})`+
+	browsertest.Eval[bool](t, ctx, `(function(){window.__sgLive=0;new MutationObserver(function(){window.__sgLive++})`+
 		`.observe(document.getElementById('sg-warning-live'),{childList:true,characterData:true,subtree:true});return true})()`)
-	if live := evalJS[string](t, ctx, `document.getElementById('sg-warning-live').getAttribute('aria-live')`); live != "polite" {
+	if live := browsertest.Eval[string](t, ctx, `document.getElementById('sg-warning-live').getAttribute('aria-live')`); live != "polite" {
 		t.Errorf("live region aria-live=%q, want polite", live)
 	}
-	if txt := evalJS[string](t, ctx, `document.getElementById('sg-warning-live').textContent`); !strings.Contains(txt, "second") {
+	if txt := browsertest.Eval[string](t, ctx, `document.getElementById('sg-warning-live').textContent`); !strings.Contains(txt, "second") {
 		t.Errorf("live region says %q, want the time left", txt)
 	}
 
@@ -590,10 +552,10 @@ func TestWarningAccessibility(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
 			t.Fatal(err)
 		}
-		if !evalJS[bool](t, ctx, inside) {
+		if !browsertest.Eval[bool](t, ctx, inside) {
 			t.Fatalf("Tab %d moved focus out of the dialog", i+1)
 		}
-		seen[evalJS[string](t, ctx, `document.activeElement.id`)] = true
+		seen[browsertest.Eval[string](t, ctx, `document.activeElement.id`)] = true
 	}
 	if !seen["sg-stay"] || !seen["sg-signout"] {
 		t.Errorf("Tab visited %v, want both buttons", seen)
@@ -602,11 +564,11 @@ func TestWarningAccessibility(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))); err != nil {
 			t.Fatal(err)
 		}
-		if !evalJS[bool](t, ctx, inside) {
+		if !browsertest.Eval[bool](t, ctx, inside) {
 			t.Fatalf("Shift+Tab %d moved focus out of the dialog", i+1)
 		}
 	}
-	if n := evalJS[int](t, ctx, `window.__sgLive`); n != 0 {
+	if n := browsertest.Eval[int](t, ctx, `window.__sgLive`); n != 0 {
 		t.Errorf("live region changed %d times in the last seconds; it must not announce every second", n)
 	}
 
@@ -615,14 +577,14 @@ func TestWarningAccessibility(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, dialogClosed, 3*time.Second)
+	browsertest.WaitJS(t, ctx, dialogClosed, 3*time.Second)
 	if n := s.keepalives.Load(); n != 1 {
 		t.Errorf("Escape: keepalive called %d times, want 1", n)
 	}
-	if id := evalJS[string](t, ctx, `document.activeElement && document.activeElement.id`); id != "app-btn" {
+	if id := browsertest.Eval[string](t, ctx, `document.activeElement && document.activeElement.id`); id != "app-btn" {
 		t.Errorf("focus on %q after the dialog closed, want #app-btn", id)
 	}
-	if evalJS[bool](t, ctx, `document.querySelector('[inert]') !== null`) {
+	if browsertest.Eval[bool](t, ctx, `document.querySelector('[inert]') !== null`) {
 		t.Error("inert left on the page after the dialog closed")
 	}
 }
@@ -634,12 +596,12 @@ func TestWarningObservesAppRequests(t *testing.T) {
 	s := newWarningStub(t, 13*time.Second, time.Hour, 6*time.Second)
 	ctx := browsertest.New(t)
 	openApp(t, ctx, s)
-	waitJS(t, ctx, dialogOpen, 11*time.Second)
+	browsertest.WaitJS(t, ctx, dialogOpen, 11*time.Second)
 
 	// A fetch that touches the session (the keepalive URL stands in for any
 	// authenticated request of the app) closes the dialog.
-	evalJS[bool](t, ctx, `(fetch('/api/session/keepalive',{method:'POST',headers:{'X-CSRF-Token':'`+stubCSRF+`'}}),true)`)
-	waitJS(t, ctx, dialogClosed, 3*time.Second)
+	browsertest.Eval[bool](t, ctx, `(fetch('/api/session/keepalive',{method:'POST',headers:{'X-CSRF-Token':'`+stubCSRF+`'}}),true)`)
+	browsertest.WaitJS(t, ctx, dialogClosed, 3*time.Second)
 
 	// An XHR answered 401 with a reason ends the session.
 	s.mu.Lock()
@@ -647,8 +609,8 @@ func TestWarningObservesAppRequests(t *testing.T) {
 		ss.ended = "revoked"
 	}
 	s.mu.Unlock()
-	evalJS[bool](t, ctx, `(function(){var x=new XMLHttpRequest();x.open('GET','/api/session');x.send();return true})()`)
-	waitLocation(t, ctx, "/signin?reason=revoked", 5*time.Second)
+	browsertest.Eval[bool](t, ctx, `(function(){var x=new XMLHttpRequest();x.open('GET','/api/session');x.send();return true})()`)
+	browsertest.WaitLocation(t, ctx, "/signin?reason=revoked", 5*time.Second)
 }
 
 // The script sends the app's bearer token from sessionStorage on its own calls.
