@@ -237,6 +237,8 @@ func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
 	}()
 	res.Ran = true
 	// What was done is reported even when a later batch fails or ctx ends.
+	// (A batch that commits just as ctx ends, before its answer is read,
+	// goes uncounted: its rows still record why they ended.)
 	defer func() { c.report(ctx, res) }()
 
 	if err := c.expire(ctx, conn.Conn(), &res); err != nil {

@@ -389,6 +389,15 @@ func TestCleanerRun(t *testing.T) {
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
+			// The run reports when it finishes, a moment after its batch
+			// committed: wait for it before the next session (and before
+			// cancelling, which could cut the report's statement short).
+			for runs.Load() < int64(i+1) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the run that ended session %d never reported it", i)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 		}
 		cancel()
 		select {
