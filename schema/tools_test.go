@@ -1,0 +1,404 @@
+package schema_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	tern "github.com/jackc/tern/v2/migrate"
+	"github.com/pressly/goose/v3"
+
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard/schema"
+)
+
+// teamMigrations is how many migrations the team had before adding
+// sessionguard's: the library's are numbered from teamMigrations+1, as
+// schema.Goose(startVersion) and the others allow.
+const teamMigrations = 2
+
+// A migrationTool drives one tool, used as a Go library, over a folder that
+// holds the team's own migrations and sessionguard's renumbered ones.
+type migrationTool struct {
+	name string
+	// bookkeeping matches the tool's own version table (LIKE), left out of
+	// catalog comparisons.
+	bookkeeping string
+	// migrations is the folder: the team's tables team_1…, then ours.
+	migrations func(t *testing.T) fs.FS
+	// upAll applies everything; downTo undoes everything above version.
+	upAll  func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS)
+	downTo func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64)
+}
+
+var migrationTools = []migrationTool{
+	{
+		name:        "goose",
+		bookkeeping: "goose_db_version%",
+		migrations: func(t *testing.T) fs.FS {
+			ours, err := schema.Goose(teamMigrations + 1)
+			return withTeamMigrations(t, ours, err, func(v int) (string, string) {
+				return fmt.Sprintf("%05[1]d_team_%[1]d.sql", v), fmt.Sprintf("-- +goose Up\nCREATE TABLE team_%[1]d (id INTEGER);\n-- +goose Down\nDROP TABLE team_%[1]d;\n", v)
+			})
+		},
+		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) {
+			if _, err := gooseProvider(t, pool, fsys).Up(context.Background()); err != nil {
+				t.Fatalf("goose up: %v", err)
+			}
+		},
+		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64) {
+			if _, err := gooseProvider(t, pool, fsys).DownTo(context.Background(), version); err != nil {
+				t.Fatalf("goose down to %d: %v", version, err)
+			}
+		},
+	},
+	{
+		name:        "golang-migrate",
+		bookkeeping: "schema_migrations%",
+		migrations: func(t *testing.T) fs.FS {
+			ours, err := schema.GolangMigrate(teamMigrations + 1)
+			return withTeamMigrations(t, ours, err,
+				func(v int) (string, string) {
+					return fmt.Sprintf("%05[1]d_team_%[1]d.up.sql", v), fmt.Sprintf("CREATE TABLE team_%d (id INTEGER);", v)
+				},
+				func(v int) (string, string) {
+					return fmt.Sprintf("%05[1]d_team_%[1]d.down.sql", v), fmt.Sprintf("DROP TABLE team_%d;", v)
+				})
+		},
+		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) {
+			if err := golangMigrate(t, pool, fsys).Up(); err != nil {
+				t.Fatalf("golang-migrate up: %v", err)
+			}
+		},
+		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64) {
+			if err := golangMigrate(t, pool, fsys).Migrate(uint(version)); err != nil {
+				t.Fatalf("golang-migrate down to %d: %v", version, err)
+			}
+		},
+	},
+	{
+		name:        "tern",
+		bookkeeping: "tern_version%",
+		migrations: func(t *testing.T) fs.FS {
+			ours, err := schema.Tern(teamMigrations + 1)
+			return withTeamMigrations(t, ours, err, func(v int) (string, string) {
+				return fmt.Sprintf("%03[1]d_team_%[1]d.sql", v), fmt.Sprintf("CREATE TABLE team_%[1]d (id INTEGER);\n---- create above / drop below ----\nDROP TABLE team_%[1]d;\n", v)
+			})
+		},
+		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) {
+			if err := ternMigrator(t, pool, fsys, func(m *tern.Migrator) error {
+				return m.Migrate(context.Background())
+			}); err != nil {
+				t.Fatalf("tern migrate: %v", err)
+			}
+		},
+		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64) {
+			if err := ternMigrator(t, pool, fsys, func(m *tern.Migrator) error {
+				return m.MigrateTo(context.Background(), int32(version))
+			}); err != nil {
+				t.Fatalf("tern migrate to %d: %v", version, err)
+			}
+		},
+	},
+}
+
+// TestToolsMatchMigrate runs each tool's form against (a) a database with
+// only users and tenants and (b) one that ran the seed file by hand and has a
+// live session. The schema each tool builds equals the one Migrate builds,
+// object for object; the live session still validates; Migrate afterwards
+// recognises the tool's work and applies nothing; going all the way down
+// leaves the database as it was, and up again gives the same schema.
+func TestToolsMatchMigrate(t *testing.T) {
+	t.Parallel()
+	for _, tool := range migrationTools {
+		for _, seeded := range []bool{false, true} {
+			name := tool.name + "/empty"
+			if seeded {
+				name = tool.name + "/seed_by_hand"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testTool(t, tool, seeded)
+			})
+		}
+	}
+}
+
+func testTool(t *testing.T, tool migrationTool, seeded bool) {
+	ctx := context.Background()
+	pool, liveHash := startingPoint(t, seeded)
+	want, wantLedger := migrateReference(t, seeded)
+	before := catalog(t, pool, tool.bookkeeping)
+	fsys := tool.migrations(t)
+
+	tool.upAll(t, pool, fsys)
+	sameCatalog(t, tool.name+" up", catalog(t, pool, tool.bookkeeping, "team_%"), want)
+	sameLedger(t, tool.name+" up", ledger(t, pool), wantLedger)
+	if seeded {
+		requireValid(t, pool, liveHash)
+	}
+
+	// Migrate on a database the tool migrated finds everything recorded and
+	// changes nothing: no function is replaced, no record added.
+	procs, records := functionVersions(t, pool), ledger(t, pool)
+	if err := schema.Migrate(ctx, pool); err != nil {
+		t.Fatalf("Migrate after %s: %v", tool.name, err)
+	}
+	if after := functionVersions(t, pool); !equalMaps(after, procs) {
+		t.Errorf("Migrate after %s replaced functions: %v, before %v", tool.name, after, procs)
+	}
+	sameLedger(t, "Migrate after "+tool.name, ledger(t, pool), records)
+
+	// All the way down: the database is as it was before, the live session
+	// included.
+	tool.downTo(t, pool, fsys, teamMigrations)
+	sameCatalog(t, tool.name+" down", catalog(t, pool, tool.bookkeeping, "team_%"), before)
+	if seeded {
+		var valid bool
+		if err := pool.QueryRow(ctx, "SELECT is_valid FROM get_session_status($1)", liveHash).Scan(&valid); err != nil || !valid {
+			t.Errorf("after %s down, the seed's get_session_status says valid=%v (%v), want the live session valid", tool.name, valid, err)
+		}
+	}
+
+	// And up again.
+	tool.upAll(t, pool, fsys)
+	sameCatalog(t, tool.name+" up again", catalog(t, pool, tool.bookkeeping, "team_%"), want)
+	sameLedger(t, tool.name+" up again", ledger(t, pool), wantLedger)
+	if seeded {
+		requireValid(t, pool, liveHash)
+	}
+}
+
+// startingPoint is a database with users and tenants, and when seeded the
+// seed file run by hand and a live session, whose token hash it returns.
+func startingPoint(t *testing.T, seeded bool) (*pgxpool.Pool, string) {
+	t.Helper()
+	pool := pgtest.NewBarePool(t)
+	if !seeded {
+		return pool, ""
+	}
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, schema.Migrations()[0].SQL); err != nil {
+		t.Fatalf("run the seed by hand: %v", err)
+	}
+	user := pgtest.CreateUser(t, pool, "field@example.com", 0)
+	hash := strings.Repeat("5e", 32)
+	if _, err := pool.Exec(ctx, `INSERT INTO sessions (user_id, session_token_hash, absolute_expires_at)
+		VALUES ($1, $2, now() + interval '8 hours')`, user, hash); err != nil {
+		t.Fatal(err)
+	}
+	return pool, hash
+}
+
+// migrateReference is what Migrate makes of the same starting point: its
+// catalog and its ledger.
+func migrateReference(t *testing.T, seeded bool) ([]string, []ledgerRow) {
+	t.Helper()
+	pool, _ := startingPoint(t, seeded)
+	if err := schema.Migrate(context.Background(), pool); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return catalog(t, pool), ledger(t, pool)
+}
+
+// requireValid checks the session with token hash still authenticates
+// through the store the middleware uses.
+func requireValid(t *testing.T, pool *pgxpool.Pool, hash string) {
+	t.Helper()
+	store, err := pgstore.New(pool, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Validate(context.Background(), hash, pgstore.Scope{})
+	if err != nil || !st.Valid() {
+		t.Fatalf("the session from before the migration: Validate = %+v, %v; want valid", st, err)
+	}
+}
+
+// ledgerRow is a row of sessionguard_schema_migrations.
+type ledgerRow struct {
+	Version   int32
+	Name      string
+	Checksum  string
+	Adopted   bool
+	AppliedAt time.Time
+}
+
+func ledger(t *testing.T, pool *pgxpool.Pool) []ledgerRow {
+	t.Helper()
+	rows, err := pool.Query(context.Background(),
+		"SELECT version, name, checksum, adopted, applied_at FROM sessionguard_schema_migrations ORDER BY version")
+	if err != nil {
+		t.Fatalf("ledger: %v", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ledgerRow])
+	if err != nil {
+		t.Fatalf("ledger: %v", err)
+	}
+	return got
+}
+
+// sameLedger compares what the records say, and when they were made only if
+// the reference is the same database's.
+func sameLedger(t *testing.T, what string, got, want []ledgerRow) {
+	t.Helper()
+	sameTime := len(want) > 0 && len(got) > 0 && got[0].AppliedAt.Equal(want[0].AppliedAt)
+	if len(got) != len(want) {
+		t.Fatalf("%s: ledger has %d records, want %d: %+v", what, len(got), len(want), got)
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if !sameTime {
+			g.AppliedAt, w.AppliedAt = time.Time{}, time.Time{}
+		}
+		if g != w {
+			t.Errorf("%s: ledger record %+v, want %+v", what, g, w)
+		}
+	}
+}
+
+// functionVersions maps each function of the public schema to the
+// transaction that last wrote its catalog row: CREATE OR REPLACE changes it
+// even when the text is the same.
+func functionVersions(t *testing.T, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(),
+		"SELECT proname::text, xmin::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	var name, xmin string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &xmin}, func() error { m[name] = xmin; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestToolsRefuseAnotherSessionsTable: each tool's migration 022 stops, as
+// Migrate does, where a sessions table that is not 022's is in the way.
+func TestToolsRefuseAnotherSessionsTable(t *testing.T) {
+	t.Parallel()
+	for _, tool := range migrationTools {
+		t.Run(tool.name, func(t *testing.T) {
+			t.Parallel()
+			pool := pgtest.NewBarePool(t)
+			if _, err := pool.Exec(context.Background(),
+				"CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)"); err != nil {
+				t.Fatal(err)
+			}
+			ft := &failRecorder{TB: t}
+			tool.upAll(ft, pool, tool.migrations(t))
+			if !strings.Contains(ft.msg, "not the one of migration") || !strings.Contains(ft.msg, "session_token_hash") {
+				t.Fatalf("%s up over another sessions table: %q; want the refusal naming what is missing", tool.name, ft.msg)
+			}
+		})
+	}
+}
+
+// failRecorder turns a tool's t.Fatalf into a recorded message, so a test
+// can expect a migration to fail.
+type failRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *failRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+}
+
+func withTeamMigrations(t *testing.T, ours fs.FS, err error, team ...func(v int) (name, sql string)) fs.FS {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := fstest.MapFS{}
+	for v := 1; v <= teamMigrations; v++ {
+		for _, file := range team {
+			name, sql := file(v)
+			merged[name] = &fstest.MapFile{Data: []byte(sql)}
+		}
+	}
+	err = fs.WalkDir(ours, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := fs.ReadFile(ours, path)
+		merged[path] = &fstest.MapFile{Data: body}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return merged
+}
+
+func gooseProvider(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) *goose.Provider {
+	t.Helper()
+	db := stdlib.OpenDBFromPool(pool)
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys)
+	if err != nil {
+		t.Fatalf("goose: %v", err)
+	}
+	return p
+}
+
+func golangMigrate(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) *migrate.Migrate {
+	t.Helper()
+	src, err := iofs.New(fsys, ".")
+	if err != nil {
+		t.Fatalf("golang-migrate source: %v", err)
+	}
+	drv, err := migratepgx.WithInstance(stdlib.OpenDBFromPool(pool), &migratepgx.Config{})
+	if err != nil {
+		t.Fatalf("golang-migrate driver: %v", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		t.Fatalf("golang-migrate: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func ternMigrator(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, run func(*tern.Migrator) error) error {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	m, err := tern.NewMigrator(ctx, conn.Conn(), "public.tern_version")
+	if err != nil {
+		return err
+	}
+	if err := m.LoadMigrations(fsys); err != nil {
+		return err
+	}
+	return run(m)
+}
