@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -28,37 +29,39 @@ import (
 // schema.Goose(startVersion) and the others allow.
 const teamMigrations = 2
 
-// A migrationTool drives one tool, used as a Go library, over a folder that
-// holds the team's own migrations and sessionguard's renumbered ones.
+// A migrationTool drives one tool, used as a Go library.
 type migrationTool struct {
-	name string
-	// bookkeeping matches the tool's own version table (LIKE), left out of
+	name string // also the folder of schema/ holding its checked-in form
+	// bookkeeping matches the tool's version tables (LIKE), left out of
 	// catalog comparisons.
 	bookkeeping string
-	// migrations is the folder: the team's tables team_1…, then ours.
-	migrations func(t *testing.T) fs.FS
-	// upAll applies everything; downTo undoes everything above version.
-	upAll  func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS)
-	downTo func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64)
+	// render is schema.Goose or its like; teamFiles writes the team's own
+	// migration number v (it creates table team_v).
+	render    func(first int64) (fs.FS, error)
+	teamFiles func(v int) map[string]string
+	// upAll applies everything in fsys, downTo undoes everything above
+	// version, both keeping their record in versionTable ("" for the
+	// tool's default).
+	upAll  func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string)
+	downTo func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string, version int64)
 }
 
 var migrationTools = []migrationTool{
 	{
 		name:        "goose",
 		bookkeeping: "goose_db_version%",
-		migrations: func(t *testing.T) fs.FS {
-			ours, err := schema.Goose(teamMigrations + 1)
-			return withTeamMigrations(t, ours, err, func(v int) (string, string) {
-				return fmt.Sprintf("%05[1]d_team_%[1]d.sql", v), fmt.Sprintf("-- +goose Up\nCREATE TABLE team_%[1]d (id INTEGER);\n-- +goose Down\nDROP TABLE team_%[1]d;\n", v)
-			})
+		render:      schema.Goose,
+		teamFiles: func(v int) map[string]string {
+			return map[string]string{fmt.Sprintf("%05d_team_%[1]d.sql", v): fmt.Sprintf(
+				"-- +goose Up\nCREATE TABLE team_%[1]d (id INTEGER);\n-- +goose Down\nDROP TABLE team_%[1]d;\n", v)}
 		},
-		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) {
-			if _, err := gooseProvider(t, pool, fsys).Up(context.Background()); err != nil {
+		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string) {
+			if _, err := gooseProvider(t, pool, fsys, versionTable).Up(context.Background()); err != nil {
 				t.Fatalf("goose up: %v", err)
 			}
 		},
-		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64) {
-			if _, err := gooseProvider(t, pool, fsys).DownTo(context.Background(), version); err != nil {
+		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string, version int64) {
+			if _, err := gooseProvider(t, pool, fsys, versionTable).DownTo(context.Background(), version); err != nil {
 				t.Fatalf("goose down to %d: %v", version, err)
 			}
 		},
@@ -66,23 +69,27 @@ var migrationTools = []migrationTool{
 	{
 		name:        "golang-migrate",
 		bookkeeping: "schema_migrations%",
-		migrations: func(t *testing.T) fs.FS {
-			ours, err := schema.GolangMigrate(teamMigrations + 1)
-			return withTeamMigrations(t, ours, err,
-				func(v int) (string, string) {
-					return fmt.Sprintf("%05[1]d_team_%[1]d.up.sql", v), fmt.Sprintf("CREATE TABLE team_%d (id INTEGER);", v)
-				},
-				func(v int) (string, string) {
-					return fmt.Sprintf("%05[1]d_team_%[1]d.down.sql", v), fmt.Sprintf("DROP TABLE team_%d;", v)
-				})
+		render:      schema.GolangMigrate,
+		teamFiles: func(v int) map[string]string {
+			return map[string]string{
+				fmt.Sprintf("%05d_team_%[1]d.up.sql", v):   fmt.Sprintf("CREATE TABLE team_%d (id INTEGER);", v),
+				fmt.Sprintf("%05d_team_%[1]d.down.sql", v): fmt.Sprintf("DROP TABLE team_%d;", v),
+			}
 		},
-		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) {
-			if err := golangMigrate(t, pool, fsys).Up(); err != nil {
+		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string) {
+			if err := golangMigrate(t, pool, fsys, versionTable).Up(); err != nil {
 				t.Fatalf("golang-migrate up: %v", err)
 			}
 		},
-		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64) {
-			if err := golangMigrate(t, pool, fsys).Migrate(uint(version)); err != nil {
+		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string, version int64) {
+			m := golangMigrate(t, pool, fsys, versionTable)
+			var err error
+			if version == 0 {
+				err = m.Down()
+			} else {
+				err = m.Migrate(uint(version))
+			}
+			if err != nil {
 				t.Fatalf("golang-migrate down to %d: %v", version, err)
 			}
 		},
@@ -90,27 +97,60 @@ var migrationTools = []migrationTool{
 	{
 		name:        "tern",
 		bookkeeping: "tern_version%",
-		migrations: func(t *testing.T) fs.FS {
-			ours, err := schema.Tern(teamMigrations + 1)
-			return withTeamMigrations(t, ours, err, func(v int) (string, string) {
-				return fmt.Sprintf("%03[1]d_team_%[1]d.sql", v), fmt.Sprintf("CREATE TABLE team_%[1]d (id INTEGER);\n---- create above / drop below ----\nDROP TABLE team_%[1]d;\n", v)
-			})
+		render:      schema.Tern,
+		teamFiles: func(v int) map[string]string {
+			return map[string]string{fmt.Sprintf("%03d_team_%[1]d.sql", v): fmt.Sprintf(
+				"CREATE TABLE team_%[1]d (id INTEGER);\n---- create above / drop below ----\nDROP TABLE team_%[1]d;\n", v)}
 		},
-		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) {
-			if err := ternMigrator(t, pool, fsys, func(m *tern.Migrator) error {
+		upAll: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string) {
+			if err := ternMigrator(t, pool, fsys, versionTable, func(m *tern.Migrator) error {
 				return m.Migrate(context.Background())
 			}); err != nil {
 				t.Fatalf("tern migrate: %v", err)
 			}
 		},
-		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, version int64) {
-			if err := ternMigrator(t, pool, fsys, func(m *tern.Migrator) error {
+		downTo: func(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string, version int64) {
+			if err := ternMigrator(t, pool, fsys, versionTable, func(m *tern.Migrator) error {
 				return m.MigrateTo(context.Background(), int32(version))
 			}); err != nil {
 				t.Fatalf("tern migrate to %d: %v", version, err)
 			}
 		},
 	},
+}
+
+// inTeamSequence is the team's migrations 1…teamMigrations followed by
+// sessionguard's, renumbered to follow them.
+func (tool migrationTool) inTeamSequence(t testing.TB) fs.FS {
+	t.Helper()
+	ours, err := tool.render(teamMigrations + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := teamOnly(tool)
+	err = fs.WalkDir(ours, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := fs.ReadFile(ours, path)
+		merged[path] = &fstest.MapFile{Data: body}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return merged
+}
+
+// teamOnly is the team's migrations alone.
+func teamOnly(tool migrationTool) fstest.MapFS {
+	files := fstest.MapFS{}
+	for v := 1; v <= teamMigrations; v++ {
+		for name, sql := range tool.teamFiles(v) {
+			files[name] = &fstest.MapFile{Data: []byte(sql)}
+		}
+	}
+	return files
 }
 
 // TestToolsMatchMigrate runs each tool's form against (a) a database with
@@ -140,9 +180,9 @@ func testTool(t *testing.T, tool migrationTool, seeded bool) {
 	pool, liveHash := startingPoint(t, seeded)
 	want, wantLedger := migrateReference(t, seeded)
 	before := catalog(t, pool, tool.bookkeeping)
-	fsys := tool.migrations(t)
+	fsys := tool.inTeamSequence(t)
 
-	tool.upAll(t, pool, fsys)
+	tool.upAll(t, pool, fsys, "")
 	sameCatalog(t, tool.name+" up", catalog(t, pool, tool.bookkeeping, "team_%"), want)
 	sameLedger(t, tool.name+" up", ledger(t, pool), wantLedger)
 	if seeded {
@@ -162,7 +202,7 @@ func testTool(t *testing.T, tool migrationTool, seeded bool) {
 
 	// All the way down: the database is as it was before, the live session
 	// included.
-	tool.downTo(t, pool, fsys, teamMigrations)
+	tool.downTo(t, pool, fsys, "", teamMigrations)
 	sameCatalog(t, tool.name+" down", catalog(t, pool, tool.bookkeeping, "team_%"), before)
 	if seeded {
 		var valid bool
@@ -172,11 +212,42 @@ func testTool(t *testing.T, tool migrationTool, seeded bool) {
 	}
 
 	// And up again.
-	tool.upAll(t, pool, fsys)
+	tool.upAll(t, pool, fsys, "")
 	sameCatalog(t, tool.name+" up again", catalog(t, pool, tool.bookkeeping, "team_%"), want)
 	sameLedger(t, tool.name+" up again", ledger(t, pool), wantLedger)
 	if seeded {
 		requireValid(t, pool, liveHash)
+	}
+}
+
+// TestCheckedInFoldersAsTheirOwnSet runs the folders schema/goose,
+// schema/golang-migrate and schema/tern, as a CLI would, as a migration set of
+// their own beside the team's (each set with its own version table, so the
+// library's numbers never collide with the team's): on a seeded database they
+// build Migrate's schema, and all the way down they give the seeded database
+// back.
+func TestCheckedInFoldersAsTheirOwnSet(t *testing.T) {
+	t.Parallel()
+	for _, tool := range migrationTools {
+		t.Run(tool.name, func(t *testing.T) {
+			t.Parallel()
+			pool, liveHash := startingPoint(t, true)
+			want, wantLedger := migrateReference(t, true)
+			before := catalog(t, pool, tool.bookkeeping)
+			ownTable := strings.TrimSuffix(tool.bookkeeping, "%") + "_sessionguard"
+			folder := os.DirFS(tool.name)
+
+			tool.upAll(t, pool, teamOnly(tool), "")
+			tool.upAll(t, pool, folder, ownTable)
+			sameCatalog(t, tool.name+" up", catalog(t, pool, tool.bookkeeping, "team_%"), want)
+			sameLedger(t, tool.name+" up", ledger(t, pool), wantLedger)
+			requireValid(t, pool, liveHash)
+
+			tool.downTo(t, pool, folder, ownTable, 0)
+			sameCatalog(t, tool.name+" down", catalog(t, pool, tool.bookkeeping, "team_%"), before)
+			tool.upAll(t, pool, folder, ownTable)
+			sameCatalog(t, tool.name+" up again", catalog(t, pool, tool.bookkeeping, "team_%"), want)
+		})
 	}
 }
 
@@ -311,7 +382,7 @@ func TestToolsRefuseAnotherSessionsTable(t *testing.T) {
 				t.Fatal(err)
 			}
 			ft := &failRecorder{TB: t}
-			tool.upAll(ft, pool, tool.migrations(t))
+			tool.upAll(ft, pool, tool.inTeamSequence(t), "")
 			if !strings.Contains(ft.msg, "not the one of migration") || !strings.Contains(ft.msg, "session_token_hash") {
 				t.Fatalf("%s up over another sessions table: %q; want the refusal naming what is missing", tool.name, ft.msg)
 			}
@@ -330,50 +401,28 @@ func (f *failRecorder) Fatalf(format string, args ...any) {
 	f.msg = fmt.Sprintf(format, args...)
 }
 
-func withTeamMigrations(t *testing.T, ours fs.FS, err error, team ...func(v int) (name, sql string)) fs.FS {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-	merged := fstest.MapFS{}
-	for v := 1; v <= teamMigrations; v++ {
-		for _, file := range team {
-			name, sql := file(v)
-			merged[name] = &fstest.MapFile{Data: []byte(sql)}
-		}
-	}
-	err = fs.WalkDir(ours, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		body, err := fs.ReadFile(ours, path)
-		merged[path] = &fstest.MapFile{Data: body}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return merged
-}
-
-func gooseProvider(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) *goose.Provider {
+func gooseProvider(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string) *goose.Provider {
 	t.Helper()
 	db := stdlib.OpenDBFromPool(pool)
 	t.Cleanup(func() { db.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys)
+	var opts []goose.ProviderOption
+	if versionTable != "" {
+		opts = append(opts, goose.WithTableName(versionTable))
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, opts...)
 	if err != nil {
 		t.Fatalf("goose: %v", err)
 	}
 	return p
 }
 
-func golangMigrate(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) *migrate.Migrate {
+func golangMigrate(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string) *migrate.Migrate {
 	t.Helper()
 	src, err := iofs.New(fsys, ".")
 	if err != nil {
 		t.Fatalf("golang-migrate source: %v", err)
 	}
-	drv, err := migratepgx.WithInstance(stdlib.OpenDBFromPool(pool), &migratepgx.Config{})
+	drv, err := migratepgx.WithInstance(stdlib.OpenDBFromPool(pool), &migratepgx.Config{MigrationsTable: versionTable})
 	if err != nil {
 		t.Fatalf("golang-migrate driver: %v", err)
 	}
@@ -385,7 +434,7 @@ func golangMigrate(t testing.TB, pool *pgxpool.Pool, fsys fs.FS) *migrate.Migrat
 	return m
 }
 
-func ternMigrator(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, run func(*tern.Migrator) error) error {
+func ternMigrator(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, versionTable string, run func(*tern.Migrator) error) error {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pool.Acquire(ctx)
@@ -393,7 +442,10 @@ func ternMigrator(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, run func(*tern.M
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	m, err := tern.NewMigrator(ctx, conn.Conn(), "public.tern_version")
+	if versionTable == "" {
+		versionTable = "tern_version"
+	}
+	m, err := tern.NewMigrator(ctx, conn.Conn(), "public."+versionTable)
 	if err != nil {
 		return err
 	}
@@ -401,4 +453,15 @@ func ternMigrator(t testing.TB, pool *pgxpool.Pool, fsys fs.FS, run func(*tern.M
 		return err
 	}
 	return run(m)
+}
+
+func toolNamed(t testing.TB, name string) migrationTool {
+	t.Helper()
+	for _, tool := range migrationTools {
+		if tool.name == name {
+			return tool
+		}
+	}
+	t.Fatalf("no migration tool %q", name)
+	return migrationTool{}
 }
