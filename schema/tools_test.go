@@ -153,39 +153,42 @@ func teamOnly(tool migrationTool) fstest.MapFS {
 	return files
 }
 
-// TestToolsMatchMigrate runs each tool's form against (a) a database with
-// only users and tenants and (b) one that ran the seed file by hand and has a
-// live session. The schema each tool builds equals the one Migrate builds,
-// object for object; the live session still validates; Migrate afterwards
-// recognises the tool's work and applies nothing; going all the way down
-// leaves the database as it was, and up again gives the same schema.
+// TestToolsMatchMigrate runs each tool's form, after two migrations of the
+// team's, against (a) a database with only users and tenants, (b) one that
+// ran the seed file by hand and has a live session, and (c) that one after
+// Migrate (a team moving from Migrate to a tool). The schema each tool builds
+// equals the one Migrate builds, object for object, and so does the ledger;
+// the live session still validates; Migrate afterwards recognises the tool's
+// work and applies nothing; going all the way down leaves the database as it
+// was before sessionguard, and up again gives the same schema.
 func TestToolsMatchMigrate(t *testing.T) {
 	t.Parallel()
 	for _, tool := range migrationTools {
-		for _, seeded := range []bool{false, true} {
-			name := tool.name + "/empty"
-			if seeded {
-				name = tool.name + "/seed_by_hand"
-			}
-			t.Run(name, func(t *testing.T) {
+		for _, from := range []start{bare, seedByHand, migratedByMigrate} {
+			t.Run(tool.name+"/"+from.String(), func(t *testing.T) {
 				t.Parallel()
-				testTool(t, tool, seeded)
+				testTool(t, tool, from)
 			})
 		}
 	}
 }
 
-func testTool(t *testing.T, tool migrationTool, seeded bool) {
+func testTool(t *testing.T, tool migrationTool, from start) {
 	ctx := context.Background()
-	pool, liveHash := startingPoint(t, seeded)
-	want, wantLedger := migrateReference(t, seeded)
+	pool, liveHash := startingPoint(t, from)
+	want, wantLedger := migrateReference(t, from)
 	before := catalog(t, pool, tool.bookkeeping)
+	if from == migratedByMigrate {
+		// Down goes back to the schema before sessionguard's migrations.
+		seeded, _ := startingPoint(t, seedByHand)
+		before = catalog(t, seeded)
+	}
 	fsys := tool.inTeamSequence(t)
 
 	tool.upAll(t, pool, fsys, "")
 	sameCatalog(t, tool.name+" up", catalog(t, pool, tool.bookkeeping, "team_%"), want)
 	sameLedger(t, tool.name+" up", ledger(t, pool), wantLedger)
-	if seeded {
+	if liveHash != "" {
 		requireValid(t, pool, liveHash)
 	}
 
@@ -204,7 +207,7 @@ func testTool(t *testing.T, tool migrationTool, seeded bool) {
 	// included.
 	tool.downTo(t, pool, fsys, "", teamMigrations)
 	sameCatalog(t, tool.name+" down", catalog(t, pool, tool.bookkeeping, "team_%"), before)
-	if seeded {
+	if liveHash != "" {
 		var valid bool
 		if err := pool.QueryRow(ctx, "SELECT is_valid FROM get_session_status($1)", liveHash).Scan(&valid); err != nil || !valid {
 			t.Errorf("after %s down, the seed's get_session_status says valid=%v (%v), want the live session valid", tool.name, valid, err)
@@ -215,7 +218,7 @@ func testTool(t *testing.T, tool migrationTool, seeded bool) {
 	tool.upAll(t, pool, fsys, "")
 	sameCatalog(t, tool.name+" up again", catalog(t, pool, tool.bookkeeping, "team_%"), want)
 	sameLedger(t, tool.name+" up again", ledger(t, pool), wantLedger)
-	if seeded {
+	if liveHash != "" {
 		requireValid(t, pool, liveHash)
 	}
 }
@@ -231,8 +234,8 @@ func TestCheckedInFoldersAsTheirOwnSet(t *testing.T) {
 	for _, tool := range migrationTools {
 		t.Run(tool.name, func(t *testing.T) {
 			t.Parallel()
-			pool, liveHash := startingPoint(t, true)
-			want, wantLedger := migrateReference(t, true)
+			pool, liveHash := startingPoint(t, seedByHand)
+			want, wantLedger := migrateReference(t, seedByHand)
 			before := catalog(t, pool, tool.bookkeeping)
 			ownTable := strings.TrimSuffix(tool.bookkeeping, "%") + "_sessionguard"
 			folder := os.DirFS(tool.name)
@@ -251,12 +254,25 @@ func TestCheckedInFoldersAsTheirOwnSet(t *testing.T) {
 	}
 }
 
-// startingPoint is a database with users and tenants, and when seeded the
-// seed file run by hand and a live session, whose token hash it returns.
-func startingPoint(t *testing.T, seeded bool) (*pgxpool.Pool, string) {
+// start is the state of a database before sessionguard's tool forms run.
+type start int
+
+const (
+	bare              start = iota // users and tenants only
+	seedByHand                     // and the seed file run by hand, with a live session
+	migratedByMigrate              // and then schema.Migrate
+)
+
+func (s start) String() string {
+	return [...]string{"bare", "seed_by_hand", "migrated_by_Migrate"}[s]
+}
+
+// startingPoint makes a database in state from; when it has a live session,
+// it returns the session's token hash.
+func startingPoint(t *testing.T, from start) (*pgxpool.Pool, string) {
 	t.Helper()
 	pool := pgtest.NewBarePool(t)
-	if !seeded {
+	if from == bare {
 		return pool, ""
 	}
 	ctx := context.Background()
@@ -269,14 +285,19 @@ func startingPoint(t *testing.T, seeded bool) (*pgxpool.Pool, string) {
 		VALUES ($1, $2, now() + interval '8 hours')`, user, hash); err != nil {
 		t.Fatal(err)
 	}
+	if from == migratedByMigrate {
+		if err := schema.Migrate(ctx, pool); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
 	return pool, hash
 }
 
 // migrateReference is what Migrate makes of the same starting point: its
 // catalog and its ledger.
-func migrateReference(t *testing.T, seeded bool) ([]string, []ledgerRow) {
+func migrateReference(t *testing.T, from start) ([]string, []ledgerRow) {
 	t.Helper()
-	pool, _ := startingPoint(t, seeded)
+	pool, _ := startingPoint(t, from)
 	if err := schema.Migrate(context.Background(), pool); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
