@@ -390,24 +390,44 @@ func equalMaps(a, b map[string]string) bool {
 	return true
 }
 
-// TestToolsRefuseAnotherSessionsTable: each tool's migration 022 stops, as
-// Migrate does, where a sessions table that is not 022's is in the way.
-func TestToolsRefuseAnotherSessionsTable(t *testing.T) {
+// TestToolsRefuse: each tool's migration 022 stops, as Migrate does, where a
+// sessions table that is not 022's is in the way or the tables it references
+// are missing, and says what is wrong.
+func TestToolsRefuse(t *testing.T) {
 	t.Parallel()
+	cases := []struct {
+		name  string
+		setup string
+		want  []string
+	}{
+		{"another sessions table",
+			// scs's postgresstore uses a table of this name.
+			"CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)",
+			[]string{"not the one of migration", "session_token_hash"}},
+		{"no users or tenants", "DROP TABLE users; DROP TABLE tenants",
+			[]string{"references users(id) and tenants(id)"}},
+	}
 	for _, tool := range migrationTools {
-		t.Run(tool.name, func(t *testing.T) {
-			t.Parallel()
-			pool := pgtest.NewBarePool(t)
-			if _, err := pool.Exec(context.Background(),
-				"CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)"); err != nil {
-				t.Fatal(err)
-			}
-			ft := &failRecorder{TB: t}
-			tool.upAll(ft, pool, tool.inTeamSequence(t), "")
-			if !strings.Contains(ft.msg, "not the one of migration") || !strings.Contains(ft.msg, "session_token_hash") {
-				t.Fatalf("%s up over another sessions table: %q; want the refusal naming what is missing", tool.name, ft.msg)
-			}
-		})
+		for _, c := range cases {
+			t.Run(tool.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				pool := pgtest.NewBarePool(t)
+				if _, err := pool.Exec(context.Background(), c.setup); err != nil {
+					t.Fatal(err)
+				}
+				ft := &failRecorder{TB: t}
+				tool.upAll(ft, pool, tool.inTeamSequence(t), "")
+				for _, w := range c.want {
+					if !strings.Contains(ft.msg, w) {
+						t.Fatalf("%s up: %q; want a refusal with %q", tool.name, ft.msg, w)
+					}
+				}
+				var sessions bool
+				if err := pool.QueryRow(context.Background(), "SELECT to_regprocedure('get_session_status(varchar)') IS NOT NULL").Scan(&sessions); err != nil || sessions {
+					t.Fatalf("the refused migration left the seed's functions behind (%v)", err)
+				}
+			})
+		}
 	}
 }
 

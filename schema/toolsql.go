@@ -50,18 +50,18 @@ func adoptingBase(m Migration) (up, down string, err error) {
 	for i, f := range seedFunctions {
 		functions[i] = fmt.Sprintf("\n        AND to_regprocedure(%s) IS NOT NULL", quoteLiteral(f))
 	}
-	up = fmt.Sprintf(`-- Migration %[1]d adopts what the database already has. When it has the
--- sessions table and the five functions of %[2]s (it ran the
--- file by hand or with another tool), they stay as they are, rows and all, and
--- are recorded as adopted; otherwise the file runs as shipped. A table named
--- sessions that is not that one stops the migration.
+	up = fmt.Sprintf(`-- This form of %[2]s adopts what the database already
+-- has. When it has the sessions table and the five functions of that file (it
+-- ran the file by hand or with another tool), they stay as they are, rows and
+-- all, and are recorded as adopted; otherwise the file runs as shipped. A table
+-- named sessions that is not that one stops the migration.
 DO %[3]s
 DECLARE
     v_missing TEXT;
     v_adopted BOOLEAN;
 BEGIN
     IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
-        RAISE EXCEPTION 'sessionguard: migration %[1]d references users(id) and tenants(id): create both tables first';
+        RAISE EXCEPTION 'sessionguard: %[2]s references users(id) and tenants(id): create both tables first';
     END IF;
     IF to_regclass('sessions') IS NOT NULL THEN
         SELECT string_agg(c.name, ', ' ORDER BY c.n) INTO v_missing
@@ -70,7 +70,7 @@ BEGIN
                           WHERE a.attrelid = to_regclass('sessions') AND a.attname = c.name
                             AND a.attnum > 0 AND NOT a.attisdropped);
         IF v_missing IS NOT NULL THEN
-            RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration %[1]d: it lacks column(s) %%; rename the other table or point search_path elsewhere', v_missing;
+            RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration %[2]s: it lacks column(s) %%; rename the other table or point search_path elsewhere', v_missing;
         END IF;
     END IF;
     v_adopted := to_regclass('sessions') IS NOT NULL%[5]s;
@@ -88,9 +88,9 @@ END
 		baseBodyTag, strings.TrimRight(m.SQL, "\n")+"\n", ledgerDDL, migrationsTable,
 		quoteLiteral(m.Name), quoteLiteral(m.Checksum()))
 
-	down = fmt.Sprintf(`-- Going below migration %[1]d drops its objects only when its up created them:
--- a sessions table it adopted was the application's before sessionguard, and
--- stays, rows and all.
+	down = fmt.Sprintf(`-- Undoing %[6]s drops its objects only when its up
+-- created them: a sessions table it adopted was the application's before
+-- sessionguard, and stays, rows and all.
 DO %[2]s
 BEGIN
     IF to_regclass('%[3]s') IS NULL THEN
@@ -106,7 +106,7 @@ BEGIN
     END IF;
 END
 %[2]s;
-`, m.Version, baseBlockTag, migrationsTable, baseBodyTag, strings.TrimRight(m.Down, "\n")+"\n")
+`, m.Version, baseBlockTag, migrationsTable, baseBodyTag, strings.TrimRight(m.Down, "\n")+"\n", m.Name)
 	return up, down, nil
 }
 

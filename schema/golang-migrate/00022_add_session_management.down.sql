@@ -2,9 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/golang-migrate) or by schema.GolangMigrate (any numbering): do not edit.
 
--- Going below migration 22 drops its objects only when its up created them:
--- a sessions table it adopted was the application's before sessionguard, and
--- stays, rows and all.
+-- Undoing 022_add_session_management.sql drops its objects only when its up
+-- created them: a sessions table it adopted was the application's before
+-- sessionguard, and stays, rows and all.
 DO $sessionguard_base$
 BEGIN
     IF to_regclass('sessionguard_schema_migrations') IS NULL THEN

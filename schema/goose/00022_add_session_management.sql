@@ -4,18 +4,18 @@
 
 -- +goose Up
 -- +goose StatementBegin
--- Migration 22 adopts what the database already has. When it has the
--- sessions table and the five functions of 022_add_session_management.sql (it ran the
--- file by hand or with another tool), they stay as they are, rows and all, and
--- are recorded as adopted; otherwise the file runs as shipped. A table named
--- sessions that is not that one stops the migration.
+-- This form of 022_add_session_management.sql adopts what the database already
+-- has. When it has the sessions table and the five functions of that file (it
+-- ran the file by hand or with another tool), they stay as they are, rows and
+-- all, and are recorded as adopted; otherwise the file runs as shipped. A table
+-- named sessions that is not that one stops the migration.
 DO $sessionguard_base$
 DECLARE
     v_missing TEXT;
     v_adopted BOOLEAN;
 BEGIN
     IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
-        RAISE EXCEPTION 'sessionguard: migration 22 references users(id) and tenants(id): create both tables first';
+        RAISE EXCEPTION 'sessionguard: 022_add_session_management.sql references users(id) and tenants(id): create both tables first';
     END IF;
     IF to_regclass('sessions') IS NOT NULL THEN
         SELECT string_agg(c.name, ', ' ORDER BY c.n) INTO v_missing
@@ -24,7 +24,7 @@ BEGIN
                           WHERE a.attrelid = to_regclass('sessions') AND a.attname = c.name
                             AND a.attnum > 0 AND NOT a.attisdropped);
         IF v_missing IS NOT NULL THEN
-            RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration 22: it lacks column(s) %; rename the other table or point search_path elsewhere', v_missing;
+            RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration 022_add_session_management.sql: it lacks column(s) %; rename the other table or point search_path elsewhere', v_missing;
         END IF;
     END IF;
     v_adopted := to_regclass('sessions') IS NOT NULL
@@ -262,9 +262,9 @@ $sessionguard_base$;
 
 -- +goose Down
 -- +goose StatementBegin
--- Going below migration 22 drops its objects only when its up created them:
--- a sessions table it adopted was the application's before sessionguard, and
--- stays, rows and all.
+-- Undoing 022_add_session_management.sql drops its objects only when its up
+-- created them: a sessions table it adopted was the application's before
+-- sessionguard, and stays, rows and all.
 DO $sessionguard_base$
 BEGIN
     IF to_regclass('sessionguard_schema_migrations') IS NULL THEN
