@@ -9,6 +9,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -86,19 +87,19 @@ func scsAuth(sm *scs.SessionManager, next http.Handler) http.Handler {
 // the seed and default variants differ only in the store call.
 type seedStore struct{ *pgstore.Store }
 
-func (s seedStore) Validate(ctx context.Context, hash string, _ pgstore.Scope) (pgstore.Status, error) {
+func (s seedStore) Validate(ctx context.Context, hash string, _ sessionguard.Scope) (sessionguard.Status, error) {
 	st, err := s.SeedValidate(ctx, hash)
 	if err != nil {
-		return pgstore.Status{}, err
+		return sessionguard.Status{}, err
 	}
 	now := time.Now()
 	switch {
 	case st.IsValid:
-		return pgstore.Status{
-			State:             pgstore.StateValid,
+		return sessionguard.Status{
+			State:             sessionguard.StateValid,
 			UserID:            st.UserID,
 			TenantID:          st.TenantID,
-			AppType:           pgstore.ControlPanel,
+			AppType:           sessionguard.ControlPanel,
 			LastActivityAt:    now,
 			IdleExpiresAt:     now.Add(pgstore.DefaultIdleTimeout), // after the seed's touch
 			AbsoluteExpiresAt: now.Add(time.Duration(st.SecondsUntilAbsoluteTimeout) * time.Second),
@@ -106,9 +107,9 @@ func (s seedStore) Validate(ctx context.Context, hash string, _ pgstore.Scope) (
 			CheckedAt:         now,
 		}, nil
 	case st.ExpiryReason == "idle":
-		return pgstore.Status{State: pgstore.StateIdle, CheckedAt: now}, nil
+		return sessionguard.Status{State: sessionguard.StateIdle, CheckedAt: now}, nil
 	case st.ExpiryReason == "absolute":
-		return pgstore.Status{State: pgstore.StateAbsolute, CheckedAt: now}, nil
+		return sessionguard.Status{State: sessionguard.StateAbsolute, CheckedAt: now}, nil
 	}
-	return pgstore.Status{State: pgstore.StateUnknown, CheckedAt: now}, nil
+	return sessionguard.Status{State: sessionguard.StateUnknown, CheckedAt: now}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -25,7 +26,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour+time.Minute, 5*time.Hour) }},
 		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, time.Minute, 8*time.Hour+time.Minute) }},
 		{"idle and absolute expired", func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }},
-		{"revoked", func(t *testing.T, h string) { mustRevoke(t, f, h, pgstore.ReasonAdminRevoke) }},
+		{"revoked", func(t *testing.T, h string) { mustRevoke(t, f, h, sessionguard.ReasonAdminRevoke) }},
 		{"unknown", nil},
 	}
 	for _, tc := range cases {
@@ -33,7 +34,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 			seedHash, libHash := newHash(t), newHash(t)
 			if tc.prepare != nil {
 				for _, h := range []string{seedHash, libHash} {
-					f.create(t, func(n *pgstore.NewSession) { n.TokenHash = h; n.TenantID = f.tenant })
+					f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = h; n.TenantID = f.tenant })
 					tc.prepare(t, h)
 				}
 			}
@@ -42,7 +43,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lib, err := f.store.Validate(ctx, libHash, pgstore.Scope{})
+			lib, err := f.store.Validate(ctx, libHash, sessionguard.Scope{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +51,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 			if seed.IsValid != lib.Valid() {
 				t.Fatalf("valid: seed %v, library %v (%s)", seed.IsValid, lib.Valid(), lib.State)
 			}
-			wantState := map[string]pgstore.State{"idle": pgstore.StateIdle, "absolute": pgstore.StateAbsolute}[seed.ExpiryReason]
+			wantState := map[string]sessionguard.State{"idle": sessionguard.StateIdle, "absolute": sessionguard.StateAbsolute}[seed.ExpiryReason]
 			if seed.ExpiryReason != "" && lib.State != wantState {
 				t.Fatalf("seed expiry %q, library state %q", seed.ExpiryReason, lib.State)
 			}
@@ -70,7 +71,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 				}
 			}
 			if tc.prepare == nil {
-				if lib.State != pgstore.StateUnknown {
+				if lib.State != sessionguard.StateUnknown {
 					t.Fatalf("unknown: library state %q", lib.State)
 				}
 				return
