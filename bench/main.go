@@ -160,10 +160,6 @@ func run(ctx context.Context, o options) error {
 	guardOf := func(store sessionguard.Store) (*middleware.Guard, error) {
 		return middleware.New(middleware.Config{Store: store, Logger: quiet})
 	}
-	seedGuard, err := guardOf(seedStore{a.store})
-	if err != nil {
-		return err
-	}
 	defaultGuard, err := guardOf(a.store)
 	if err != nil {
 		return err
@@ -180,7 +176,7 @@ func run(ctx context.Context, o options) error {
 		{name: "default (Guard+Store)", header: "Cookie", values: defaultSet.cookies, set: defaultSet, pass: true, touches: true},
 		{name: "cached (Guard+Cache)", header: "Cookie", values: cachedSet.cookies, set: cachedSet, pass: true, touches: true},
 	}
-	handlers := []http.Handler{ok, jwtOnly(secret, ok), seedGuard.Middleware(ok), scsAuth(sm, ok), defaultGuard.Middleware(ok), cachedGuard.Middleware(ok)}
+	handlers := []http.Handler{ok, jwtOnly(secret, ok), seedAuth(benchPool, ok), scsAuth(sm, ok), defaultGuard.Middleware(ok), cachedGuard.Middleware(ok)}
 	for i, v := range variants {
 		if err := serve(v, handlers[i]); err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -39,7 +41,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 				}
 			}
 
-			seed, err := f.store.SeedValidate(ctx, seedHash)
+			seed, err := seedValidate(ctx, f.pool, seedHash)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,4 +87,52 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seedStatus is what migration 022's get_session_status returns, plus whether
+// the follow-up update_session_activity touched the row.
+type seedStatus struct {
+	IsValid                     bool
+	ExpiryReason                string // "idle" or "absolute" when this call found it expired
+	SecondsUntilIdleTimeout     int    // before the touch, as the seed computes it
+	SecondsUntilAbsoluteTimeout int
+	UserID                      int64
+	TenantID                    int64
+	Touched                     bool
+}
+
+// seedValidate runs the seed's own contract: get_session_status, then, for a
+// valid session, update_session_activity. It is the reference Validate is
+// held to; the library itself never calls these two functions.
+func seedValidate(ctx context.Context, pool *pgxpool.Pool, tokenHash string) (seedStatus, error) {
+	var (
+		st               seedStatus
+		reason           *string
+		idle, abs        *int32
+		userID, tenantID *int64
+	)
+	err := pool.QueryRow(ctx,
+		`SELECT is_valid, expiry_reason, seconds_until_idle_timeout, seconds_until_absolute_timeout, user_id, tenant_id
+		 FROM get_session_status($1)`, tokenHash).
+		Scan(&st.IsValid, &reason, &idle, &abs, &userID, &tenantID)
+	if err != nil {
+		return seedStatus{}, err
+	}
+	st.ExpiryReason = deref(reason)
+	st.SecondsUntilIdleTimeout = int(deref(idle))
+	st.SecondsUntilAbsoluteTimeout = int(deref(abs))
+	st.UserID, st.TenantID = deref(userID), deref(tenantID)
+	if !st.IsValid {
+		return st, nil
+	}
+	err = pool.QueryRow(ctx, "SELECT update_session_activity($1)", tokenHash).Scan(&st.Touched)
+	return st, err
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
