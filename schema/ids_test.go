@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 	"github.com/sessionguard/sessionguard/schema"
@@ -59,14 +60,14 @@ func TestBigintIDs(t *testing.T) {
 				t.Fatal(err)
 			}
 			hash := strings.Repeat("b1", 32)
-			if _, err := store.Create(ctx, pgstore.NewSession{TokenHash: hash, UserID: user, TenantID: tenant, AppType: pgstore.TenantApp}); err != nil {
+			if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, TenantID: tenant, AppType: sessionguard.TenantApp}); err != nil {
 				t.Fatalf("Create for a BIGINT user id %d: %v", user, err)
 			}
-			st, err := store.Validate(ctx, hash, pgstore.Scope{AppType: pgstore.TenantApp, TenantID: tenant})
+			st, err := store.Validate(ctx, hash, sessionguard.Scope{AppType: sessionguard.TenantApp, TenantID: tenant})
 			if err != nil || !st.Valid() || st.UserID != user {
 				t.Fatalf("Validate = %+v, %v; want valid for user %d", st, err, user)
 			}
-			_, err = store.Create(ctx, pgstore.NewSession{TokenHash: strings.Repeat("b2", 32), UserID: big, AppType: pgstore.ControlPanel})
+			_, err = store.Create(ctx, sessionguard.NewSession{TokenHash: strings.Repeat("b2", 32), UserID: big, AppType: sessionguard.ControlPanel})
 			if !errors.Is(err, pgstore.ErrInvalidArgument) {
 				t.Fatalf("Create for user id %d = %v, want ErrInvalidArgument", big, err)
 			}

@@ -19,6 +19,7 @@ import (
 	tern "github.com/jackc/tern/v2/migrate"
 	"github.com/pressly/goose/v3"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 	"github.com/sessionguard/sessionguard/schema"
@@ -312,7 +313,7 @@ func requireValid(t *testing.T, pool *pgxpool.Pool, hash string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Validate(context.Background(), hash, pgstore.Scope{})
+	st, err := store.Validate(context.Background(), hash, sessionguard.Scope{})
 	if err != nil || !st.Valid() {
 		t.Fatalf("the session from before the migration: Validate = %+v, %v; want valid", st, err)
 	}
