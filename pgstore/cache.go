@@ -80,8 +80,12 @@ type Cache struct {
 	cfg   CacheConfig
 
 	running atomic.Bool
-	hits    atomic.Uint64
-	misses  atomic.Uint64
+	// blocksReplica: the listener has blocked the store's read replica for
+	// a notification whose WAL position it has not learned yet. Only the
+	// listener goroutine touches it.
+	blocksReplica bool
+	hits          atomic.Uint64
+	misses        atomic.Uint64
 
 	mu        sync.Mutex
 	entries   map[string]*list.Element // of *cacheEntry

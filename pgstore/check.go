@@ -77,6 +77,8 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 	if touch && s.touchIntervalSeconds == 0 {
 		// Every Validate writes with an interval of 0: skip the read.
 		writeDue = true
+	} else if rst, ok := s.readReplica(ctx, tokenHash, scope, touch); ok {
+		st = rst
 	} else {
 		var row sessionRow
 		err = s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,

@@ -33,11 +33,13 @@ func (c *Cache) Run(ctx context.Context) error {
 	}
 	defer c.running.Store(false)
 	defer c.flush(false, time.Time{})
+	defer c.unblockReplica()
 
 	delay := 100 * time.Millisecond
 	for {
 		connected, err := c.listenOnce(ctx)
 		c.flush(false, time.Time{})
+		c.blockReplica() // notifications may be missed until it reconnects
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -81,6 +83,9 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 		return false, err
 	}
 	// Anything cached before this point may have missed a notification.
+	if err := c.fenceReplica(ctx, conn, start); err != nil {
+		return false, err
+	}
 	c.flush(true, start)
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cache listener connected")
 
@@ -92,7 +97,11 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 		switch {
 		case err == nil:
 			c.alive(time.Now())
+			c.blockReplica()
 			c.handle(n.Payload)
+			if err := c.fenceReplica(ctx, conn, time.Now()); err != nil {
+				return true, err
+			}
 			continue
 		case ctx.Err() != nil:
 			return true, ctx.Err()

@@ -14,6 +14,14 @@ const endSQL = `UPDATE sessions
 	SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP, revoke_reason = $1
 	WHERE is_active = true AND `
 
+// ended logs what a revocation ended and, with a read replica, waits until
+// the replica has replayed it (awaitReplay): the revocation is committed
+// either way, so the count is returned with any error.
+func (s *Store) ended(ctx context.Context, op string, e sessionguard.Event) error {
+	s.emit(ctx, e)
+	return s.awaitReplay(ctx, op)
+}
+
 // Revoke ends the session of tokenHash (the seed's revoke_session), recording
 // reason, e.g. sessionguard.ReasonLogout. It reports false when no active session has that
 // hash. Like every revoke method, it logs an EventRevoked for what it ended.
@@ -35,8 +43,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	s.emit(ctx, e)
-	return true, nil
+	return true, s.ended(ctx, op, e)
 }
 
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with
@@ -59,8 +66,7 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bo
 	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	s.emit(ctx, e)
-	return true, nil
+	return true, s.ended(ctx, op, e)
 }
 
 // RevokeUserSession ends the session with id sessionID only if it belongs to
@@ -81,8 +87,7 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
-	return true, nil
+	return true, s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
 }
 
 // RevokeAll ends every active session of userID (the seed's
@@ -101,9 +106,9 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int
 		return 0, wrapErr(op, err)
 	}
 	if n > 0 {
-		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(n), UserID: userID})
+		return int(n), s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(n), UserID: userID})
 	}
-	return int(n), nil
+	return 0, nil
 }
 
 // RevokeAllExcept ends every active session of userID but keepSessionID — "sign
@@ -125,8 +130,7 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 		return 0, wrapErr(op, err)
 	}
 	if n := int(tag.RowsAffected()); n > 0 {
-		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
-		return n, nil
+		return n, s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
 	}
 	return 0, nil
 }
@@ -146,7 +150,7 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (int, error) 
 	}
 	n := int(tag.RowsAffected())
 	if n > 0 {
-		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n})
+		return n, s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n})
 	}
-	return n, nil
+	return 0, nil
 }

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -36,7 +37,26 @@ type Config struct {
 	// caller's goroutine: count them for metrics. It must be quick and must
 	// not call back into the Store. Default nil.
 	OnEvent func(sessionguard.Event)
+
+	// ReadPool, when set, is a pool on a streaming hot standby of the
+	// primary (pool's server) that takes the read path: Peek, and Validate
+	// when no touch is due. Its answer counts only when the primary could not
+	// answer otherwise (see replicaAnswer): a "valid" from it only once it has
+	// replayed every revocation this instance knows of, and revokes through
+	// this Store wait for it to replay them before returning, so a session
+	// revoked through any instance is refused by every instance as soon as
+	// the revoke returns. Anything else, a replica error included, goes to
+	// the primary. The caller owns and closes it. Default nil: the primary
+	// takes every query.
+	ReadPool *pgxpool.Pool
+	// ReplayWait bounds how long a revoke waits for ReadPool's replica to
+	// replay it; past it the revoke returns ErrReplicaBehind (the session
+	// is ended all the same). Default 10s; ignored without ReadPool.
+	ReplayWait time.Duration
 }
+
+// DefaultReplayWait is Config.ReplayWait when it is zero.
+const DefaultReplayWait = 10 * time.Second
 
 // Store reads and writes the sessions table through a pool the caller owns.
 // It implements sessionguard.Store and is safe for concurrent use.
@@ -45,6 +65,13 @@ type Store struct {
 	touchIntervalSeconds int32
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
+
+	readPool         *pgxpool.Pool // nil: no replica
+	replayWait       time.Duration
+	fence            replicaFence
+	replicaServed    atomic.Uint64
+	replicaFallbacks atomic.Uint64
+	replicaErrors    atomic.Uint64
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).
@@ -72,7 +99,18 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent}, nil
+	replayWait := cfg.ReplayWait
+	switch {
+	case replayWait == 0:
+		replayWait = DefaultReplayWait
+	case replayWait < 0:
+		return nil, fmt.Errorf("pgstore: new: %w: ReplayWait %v is negative", ErrInvalidArgument, cfg.ReplayWait)
+	}
+	if cfg.ReadPool != nil && cfg.ReadPool == pool {
+		return nil, fmt.Errorf("pgstore: new: %w: ReadPool is the primary pool", ErrInvalidArgument)
+	}
+	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent,
+		readPool: cfg.ReadPool, replayWait: replayWait}, nil
 }
 
 // TouchInterval reports the effective touch interval (0: every Validate writes).

@@ -1,0 +1,154 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sessionguard/sessionguard"
+)
+
+// ErrReplicaBehind means a revocation committed on the primary but the read
+// replica (Config.ReadPool) did not replay it within Config.ReplayWait. The
+// session IS ended; the error says that instances reading that replica
+// without a running Cache may still see it as valid until the replica
+// catches up. This instance reads the primary until then.
+var ErrReplicaBehind = errors.New("pgstore: read replica has not replayed the revocation")
+
+// replicaReadSQL is readSQL for the read replica, with where the replica
+// stands: NULL when it is not in recovery (a promoted standby, or a primary
+// given as ReadPool), whose rows are as current as the primary's.
+const replicaReadSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
+	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP,
+	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END
+	FROM sessions WHERE session_token_hash = $1`
+
+// replicaFence is what a "valid" answer of the read replica must have seen:
+// the newest revocation this instance knows of, as a WAL position. Revokes
+// through this Store raise it to the primary's WAL position after their
+// commit; a running Cache raises it for every session-ended notification,
+// whoever ended the session, and blocks the replica while it asks the
+// primary for that position.
+type replicaFence struct {
+	lsn     atomic.Uint64 // only grows
+	blocked atomic.Int64  // > 0: a revocation is known whose position is not yet
+	// unknownSince is when (UnixNano) a revocation committed whose position
+	// could not be learned; 0: none. A position asked for later covers it.
+	unknownSince atomic.Int64
+}
+
+// raise moves the fence up to lsn, a position the primary reported after
+// askedAt; it never moves down.
+func (f *replicaFence) raise(lsn uint64, askedAt time.Time) {
+	for {
+		cur := f.lsn.Load()
+		if lsn <= cur || f.lsn.CompareAndSwap(cur, lsn) {
+			break
+		}
+	}
+	if u := f.unknownSince.Load(); u != 0 && askedAt.UnixNano() > u {
+		f.unknownSince.CompareAndSwap(u, 0)
+	}
+}
+
+// lost records a revocation whose position is unknown: the replica answers
+// nothing here until a later position is learned.
+func (f *replicaFence) lost() { f.unknownSince.Store(time.Now().UnixNano()) }
+
+// admits reports whether a replica that has replayed up to replayed (when
+// inRecovery; otherwise it is current) may answer "valid".
+func (f *replicaFence) admits(replayed uint64, inRecovery bool) bool {
+	if f.blocked.Load() > 0 || f.unknownSince.Load() != 0 {
+		return false
+	}
+	return !inRecovery || replayed >= f.lsn.Load()
+}
+
+// ReplicaStats counts how the read path used Config.ReadPool.
+type ReplicaStats struct {
+	Served    uint64 // checks answered by the replica alone
+	Fallbacks uint64 // checks the replica could not answer alone, which went to the primary
+	Errors    uint64 // replica queries that failed (those went to the primary too)
+}
+
+// ReplicaStats reports how often the read replica answered. All zero
+// without a ReadPool.
+func (s *Store) ReplicaStats() ReplicaStats {
+	return ReplicaStats{Served: s.replicaServed.Load(), Fallbacks: s.replicaFallbacks.Load(), Errors: s.replicaErrors.Load()}
+}
+
+// replicaAnswer asks the read replica for the status of tokenHash and
+// reports ok only when that answer needs no primary: a refusal the primary
+// would give too (the session ended — ended rows never come back — or is of
+// another app or tenant, which never changes), or "valid" from a replica the
+// fence admits, with no write due. Everything else goes to the primary: a
+// session the replica does not have yet, a timeout it sees (a touch may not
+// have reached it), a touch to write, a replica behind the fence, an error.
+func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
+	var (
+		row    sessionRow
+		replay *string
+	)
+	err := s.readPool.QueryRow(ctx, replicaReadSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,
+		&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt, &row.now, &replay)
+	if err != nil {
+		if !errors.Is(err, pgx.ErrNoRows) {
+			s.replicaErrors.Add(1)
+		}
+		s.replicaFallbacks.Add(1)
+		return sessionguard.Status{}, false
+	}
+	st, writeDue := row.decide(scope, s.TouchInterval())
+	final := false
+	switch st.State {
+	case sessionguard.StateValid:
+		replayed, perr := parseLSN(deref(replay))
+		final = (!touch || !writeDue) && perr == nil && s.fence.admits(replayed, replay != nil)
+	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
+		final = true
+	default:
+		// Ended is final; an expiry seen only on the clock is not (a touch
+		// may not have been replayed yet), and Validate must record it.
+		final = !row.active
+	}
+	if !final {
+		s.replicaFallbacks.Add(1)
+		return sessionguard.Status{}, false
+	}
+	s.replicaServed.Add(1)
+	return st, true
+}
+
+// parseLSN reads PostgreSQL's text form of a WAL position, "16/B374D848".
+// The empty string (no position: not in recovery) is 0.
+func parseLSN(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	hi, lo, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, fmt.Errorf("pgstore: malformed LSN %q", s)
+	}
+	h, err := strconv.ParseUint(hi, 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: malformed LSN %q", s)
+	}
+	l, err := strconv.ParseUint(lo, 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: malformed LSN %q", s)
+	}
+	return h<<32 | l, nil
+}
+
+// readReplica is replicaAnswer when the Store has a ReadPool.
+func (s *Store) readReplica(ctx context.Context, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
+	if s.readPool == nil {
+		return sessionguard.Status{}, false
+	}
+	return s.replicaAnswer(ctx, tokenHash, scope, touch)
+}

@@ -1,0 +1,400 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// replicaDelay is the standby's recovery_min_apply_delay in these tests: a
+// replica that lags by it at all times.
+const replicaDelay = 300 * time.Millisecond
+
+// replicaFixture is a fixture whose store reads a lagging hot standby.
+type replicaFixture struct {
+	fixture
+	rs pgtest.Replicated
+}
+
+func newReplicaFixture(t *testing.T, delay time.Duration) replicaFixture {
+	t.Helper()
+	rs := pgtest.NewReplicated(t, delay)
+	store := newReplicaStore(t, rs)
+	tenant := pgtest.CreateTenant(t, rs.PrimaryPool, "acme")
+	user := pgtest.CreateUser(t, rs.PrimaryPool, "alice@acme.example", tenant)
+	return replicaFixture{fixture: fixture{pool: rs.PrimaryPool, store: store, user: user, tenant: tenant}, rs: rs}
+}
+
+// newReplicaStore is one app instance: pools of its own on both servers.
+func newReplicaStore(t *testing.T, rs pgtest.Replicated) *pgstore.Store {
+	t.Helper()
+	store, err := pgstore.New(pgtest.NewServerPool(t, rs.Primary), pgstore.Config{
+		ReadPool: pgtest.NewServerPool(t, rs.Standby), Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// replicaActive reads is_active on the standby, behind the store's back.
+func (f replicaFixture) replicaActive(t *testing.T, hash string) (active, found bool) {
+	t.Helper()
+	err := f.rs.StandbyPool.QueryRow(context.Background(),
+		"SELECT is_active FROM sessions WHERE session_token_hash = $1", hash).Scan(&active)
+	if err != nil {
+		return false, false
+	}
+	return active, true
+}
+
+// waitReplayed waits until the standby has everything the primary has now.
+func (f replicaFixture) waitReplayed(t *testing.T) {
+	t.Helper()
+	var pos string
+	if err := f.pool.QueryRow(context.Background(), "SELECT pg_current_wal_insert_lsn()::text").Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the standby replays", func() bool {
+		var ok bool
+		err := f.rs.StandbyPool.QueryRow(context.Background(), "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", pos).Scan(&ok)
+		return err == nil && ok
+	})
+}
+
+func TestReplicaConfig(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	for _, cfg := range []pgstore.Config{
+		{ReadPool: pool},
+		{ReadPool: pgtest.NewPool(t), ReplayWait: -time.Second},
+	} {
+		if _, err := pgstore.New(pool, cfg); !errors.Is(err, pgstore.ErrInvalidArgument) {
+			t.Errorf("New(%+v) = %v; want ErrInvalidArgument", cfg, err)
+		}
+	}
+}
+
+// TestReplicaReadPath: which answers the replica gives alone and which go
+// to the primary, with a replica that lags by replicaDelay.
+func TestReplicaReadPath(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, replicaDelay)
+	ctx := t.Context()
+	cp := sessionguard.Scope{AppType: sessionguard.ControlPanel}
+
+	replicated, _ := f.create(t, nil)
+	revoked, _ := f.create(t, nil)
+	tenantApp, _ := f.create(t, func(n *sessionguard.NewSession) {
+		n.AppType, n.TenantID = sessionguard.TenantApp, f.tenant
+	})
+	idle, _ := f.create(t, nil)
+	f.age(t, idle, 5*time.Hour, 5*time.Hour-time.Minute) // idle, not yet recorded
+	if _, err := f.store.Revoke(ctx, revoked, sessionguard.ReasonLogout); err != nil {
+		t.Fatal(err) // waits for the replica, so everything above is there too
+	}
+	fresh, _ := f.create(t, nil) // not on the replica for replicaDelay
+
+	tests := []struct {
+		name     string
+		hash     string
+		validate bool
+		want     sessionguard.State
+		replica  bool // answered by the replica alone
+	}{
+		{"valid, replayed: replica", replicated, true, sessionguard.StateValid, true},
+		{"valid, replayed, peek: replica", replicated, false, sessionguard.StateValid, true},
+		{"revoked: replica (ended is final)", revoked, true, sessionguard.StateRevoked, true},
+		{"wrong app: replica (never changes)", tenantApp, true, sessionguard.StateWrongApp, true},
+		{"created since: primary", fresh, true, sessionguard.StateValid, false},
+		{"unknown: primary", newHash(t), false, sessionguard.StateUnknown, false},
+		{"idle on the clock, peek: primary", idle, false, sessionguard.StateIdle, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := f.store.ReplicaStats()
+			check := f.store.Peek
+			if tt.validate {
+				check = f.store.Validate
+			}
+			st, err := check(ctx, tt.hash, cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.State != tt.want {
+				t.Errorf("state = %q; want %q", st.State, tt.want)
+			}
+			after := f.store.ReplicaStats()
+			served, fellBack := after.Served-before.Served, after.Fallbacks-before.Fallbacks
+			if tt.replica && (served != 1 || fellBack != 0) || !tt.replica && (served != 0 || fellBack != 1) {
+				t.Errorf("served %d, fell back %d; want replica alone = %v", served, fellBack, tt.replica)
+			}
+			if after.Errors != 0 {
+				t.Errorf("replica errors = %d", after.Errors)
+			}
+		})
+	}
+	if !f.row(t, idle).Active {
+		t.Error("the peek recorded the idle expiry; a peek writes nothing")
+	}
+}
+
+// TestReplicaRevokeWaitsForReplay: a revoke returns only once the replica
+// has it, so the lagging replica never answers "valid" for it afterwards;
+// and with ReplayWait shorter than the lag it says so, having ended the
+// session all the same.
+func TestReplicaRevokeWaitsForReplay(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, replicaDelay)
+	ctx := t.Context()
+	hash, _ := f.create(t, nil)
+	f.waitReplayed(t)
+
+	start := time.Now()
+	if ended, err := f.store.Revoke(ctx, hash, sessionguard.ReasonLogout); err != nil || !ended {
+		t.Fatalf("Revoke = %v, %v", ended, err)
+	}
+	if took := time.Since(start); took < replicaDelay {
+		t.Errorf("Revoke returned after %v, before the replica's apply delay %v", took, replicaDelay)
+	}
+	if active, found := f.replicaActive(t, hash); !found || active {
+		t.Fatalf("replica after Revoke returned: found %v, active %v; want the ended row", found, active)
+	}
+
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := f.create(t, nil)
+	f.waitReplayed(t)
+	ended, err := short.Revoke(ctx, other, sessionguard.ReasonLogout)
+	if !ended || !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Fatalf("Revoke with a short ReplayWait = %v, %v; want true, ErrReplicaBehind", ended, err)
+	}
+	if f.row(t, other).Active {
+		t.Fatal("the session is still active on the primary")
+	}
+	// This instance does not trust the replica until it has caught up.
+	if st := mustValidate(t, short, other, sessionguard.Scope{}); st.State != sessionguard.StateRevoked {
+		t.Errorf("Validate right after = %q; want revoked", st.State)
+	}
+}
+
+// TestReplicaForeignRevokeFencedByCache: a session ended outside this
+// instance (plain SQL on the primary) stops being "valid" here as soon as
+// the Cache's listener hears of it, although the replica still has it
+// active: the listener raised the fence past the revocation.
+func TestReplicaForeignRevokeFencedByCache(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, 3*time.Second)
+	c := newCache(t, f.store, pgstore.CacheConfig{})
+	runCache(t, c)
+	hash, _ := f.create(t, nil)
+	f.waitReplayed(t)
+	if st := mustValidate(t, f.store, hash, sessionguard.Scope{}); st.State != sessionguard.StateValid {
+		t.Fatalf("before: %q", st.State)
+	}
+	if _, err := f.pool.Exec(t.Context(), "SELECT revoke_session($1, 'admin_revoke')", hash); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the instance refuses the session", func() bool {
+		return mustValidate(t, c, hash, sessionguard.Scope{}).State == sessionguard.StateRevoked
+	})
+	if active, _ := f.replicaActive(t, hash); !active {
+		t.Fatal("the replica already replayed the revocation; the test proves nothing (raise the delay)")
+	}
+	if st := mustValidate(t, f.store, hash, sessionguard.Scope{}); st.State != sessionguard.StateRevoked {
+		t.Errorf("store without the cache: %q; want revoked", st.State)
+	}
+}
+
+// TestReplicaRevocationUnderLoad: two instances (one with a Cache) validate
+// and peek a pool of sessions through a replica that lags by replicaDelay
+// while revocations go through both; no check that starts after a revoke
+// returned may pass. It logs the share of checks the replica answered and
+// the latencies with and without the replica.
+func TestReplicaRevocationUnderLoad(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, replicaDelay)
+	ctx := t.Context()
+	storeB := newReplicaStore(t, f.rs)
+	cacheB := newCache(t, storeB, pgstore.CacheConfig{})
+	runCache(t, cacheB)
+	instances := []validator{f.store, cacheB}
+	primaryOnly, err := pgstore.New(f.pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const sessions, revocations = 200, 40
+	hashes := make([]string, sessions)
+	for i := range hashes {
+		hashes[i], _ = f.create(t, nil)
+	}
+	f.waitReplayed(t)
+
+	// Latency without revocations: the primary alone, then the replica,
+	// same sessions, same workers, one instance.
+	base := checkLoad(t, []validator{primaryOnly}, hashes, nil, 500*time.Millisecond)
+	before := f.store.ReplicaStats()
+	repl := checkLoad(t, []validator{f.store}, hashes, nil, 500*time.Millisecond)
+	quietShare := share(f.store.ReplicaStats(), before)
+
+	aBefore := f.store.ReplicaStats()
+	var revokedAt sync.Map // hash -> time the revoke returned
+	stop := make(chan struct{})
+	var loadRes loadResult
+	var wg sync.WaitGroup
+	wg.Go(func() { loadRes = checkLoad(t, instances, hashes, &revokedAt, 0, stop) })
+	order := rand.Perm(sessions)[:revocations]
+	var revokeTimes []time.Duration
+	for i, k := range order {
+		var revoke func(context.Context, string, string) (bool, error) = f.store.Revoke
+		if i%2 == 1 {
+			revoke = cacheB.Revoke
+		}
+		start := time.Now()
+		ended, err := revoke(ctx, hashes[k], sessionguard.ReasonAdminRevoke)
+		if err != nil || !ended {
+			t.Fatalf("revoke: %v, %v", ended, err)
+		}
+		revokedAt.Store(hashes[k], time.Now())
+		revokeTimes = append(revokeTimes, time.Since(start))
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	a, b := f.store.ReplicaStats(), storeB.ReplicaStats()
+	served, fellBack := a.Served-aBefore.Served+b.Served, a.Fallbacks-aBefore.Fallbacks+b.Fallbacks
+	t.Logf("replica delay %v, %d sessions, %d revocations over 2 instances", replicaDelay, sessions, revocations)
+	t.Logf("checks: %d, passes after revoke: %d, refusals after revoke: %d", loadRes.checks, loadRes.passesAfterRevoke, loadRes.refusedAfterRevoke)
+	t.Logf("under revocations, store checks answered by the replica: %d of %d (%.1f%%), errors %d; cache hits on B: %d",
+		served, served+fellBack, 100*float64(served)/float64(max(served+fellBack, 1)), a.Errors+b.Errors, cacheB.Stats().Hits)
+	t.Logf("without revocations: primary only p50 %v p99 %v; with the replica p50 %v p99 %v, %.1f%% answered by it",
+		base.p(0.50), base.p(0.99), repl.p(0.50), repl.p(0.99), quietShare)
+	t.Logf("under revocations, store A: p50 %v p99 %v", loadRes.p(0.50), loadRes.p(0.99))
+	slices.Sort(revokeTimes)
+	t.Logf("revoke (waits for replay): p50 %v max %v", revokeTimes[len(revokeTimes)/2], revokeTimes[len(revokeTimes)-1])
+
+	if loadRes.passesAfterRevoke != 0 {
+		t.Errorf("%d checks passed a session after its revoke had returned; want 0", loadRes.passesAfterRevoke)
+	}
+	if loadRes.refusedAfterRevoke == 0 {
+		t.Error("no check ran after a revoke: the load proves nothing")
+	}
+	if served == 0 {
+		t.Error("the replica answered nothing")
+	}
+	if a.Errors+b.Errors != 0 {
+		t.Errorf("replica errors: %d", a.Errors+b.Errors)
+	}
+}
+
+// share is the percentage of store checks between two stats that the
+// replica answered alone.
+func share(after, before pgstore.ReplicaStats) float64 {
+	served, fellBack := after.Served-before.Served, after.Fallbacks-before.Fallbacks
+	return 100 * float64(served) / float64(max(served+fellBack, 1))
+}
+
+type loadResult struct {
+	checks, passesAfterRevoke, refusedAfterRevoke int64
+	latencies                                     []time.Duration // of instances[0]'s checks
+}
+
+func (r loadResult) p(q float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[int(q*float64(len(r.latencies)-1))]
+}
+
+// checkLoad runs four workers per instance, each validating or peeking a
+// random session, for d or until stop closes. A check that starts after the
+// session's revoke returned must refuse it.
+func checkLoad(t *testing.T, instances []validator, hashes []string, revokedAt *sync.Map, d time.Duration, stop ...chan struct{}) loadResult {
+	t.Helper()
+	var (
+		res       loadResult
+		checks    atomic.Int64
+		passes    atomic.Int64
+		refusals  atomic.Int64
+		mu        sync.Mutex
+		failed    atomic.Value
+		wg        sync.WaitGroup
+		deadline  = time.Now().Add(d)
+		stopped   = func() bool { return d > 0 && time.Now().After(deadline) }
+		stopChan  chan struct{}
+		peekRatio = 4 // one check in four is a peek
+	)
+	if len(stop) > 0 {
+		stopChan = stop[0]
+		stopped = func() bool {
+			select {
+			case <-stopChan:
+				return true
+			default:
+				return false
+			}
+		}
+	}
+	for i, v := range instances {
+		for w := range 4 {
+			wg.Go(func() {
+				var lat []time.Duration
+				for n := 0; !stopped(); n++ {
+					hash := hashes[rand.N(len(hashes))]
+					start := time.Now()
+					var revokedBefore bool
+					if revokedAt != nil {
+						_, revokedBefore = revokedAt.Load(hash)
+					}
+					check := v.Validate
+					if p, ok := v.(interface {
+						Peek(context.Context, string, sessionguard.Scope) (sessionguard.Status, error)
+					}); ok && n%peekRatio == 0 {
+						check = p.Peek
+					}
+					st, err := check(context.Background(), hash, sessionguard.Scope{})
+					if err != nil {
+						failed.Store(fmt.Sprintf("instance %d worker %d: %v", i, w, err))
+						return
+					}
+					if i == 0 {
+						lat = append(lat, time.Since(start))
+					}
+					checks.Add(1)
+					if revokedBefore {
+						if st.State == sessionguard.StateValid {
+							passes.Add(1)
+						} else {
+							refusals.Add(1)
+						}
+					}
+				}
+				mu.Lock()
+				res.latencies = append(res.latencies, lat...)
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	if msg := failed.Load(); msg != nil {
+		t.Error(msg)
+	}
+	slices.Sort(res.latencies)
+	res.checks, res.passesAfterRevoke, res.refusedAfterRevoke = checks.Load(), passes.Load(), refusals.Load()
+	return res
+}
