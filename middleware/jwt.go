@@ -299,6 +299,7 @@ type jwtVerifier struct {
 	signer  JWTKey // zero when the Guard only verifies
 	method  jwt.SigningMethod
 	parser  *jwt.Parser
+	methods []string // the token algorithms any key may verify
 	nowFunc func() time.Time
 }
 
@@ -321,10 +322,11 @@ func newJWTVerifier(c *JWTConfig) (*jwtVerifier, error) {
 		methods = append(methods, c.JWKS.algorithms()...)
 	}
 	slices.Sort(methods)
+	v.methods = slices.Compact(methods)
 	// Claims are checked by verify, by name, after the signature; the
 	// parser checks the algorithm, the signature and the encoding only.
 	v.parser = jwt.NewParser(
-		jwt.WithValidMethods(slices.Compact(methods)),
+		jwt.WithValidMethods(v.methods),
 		jwt.WithoutClaimsValidation(),
 		jwt.WithStrictDecoding(),
 		jwt.WithJSONNumber(),
@@ -346,7 +348,7 @@ func jwtError(format string, args ...any) error {
 func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
 	var m jwt.MapClaims
 	var keyErr error
-	_, err := v.parser.ParseWithClaims(token, &m, func(t *jwt.Token) (any, error) {
+	t, err := v.parser.ParseWithClaims(token, &m, func(t *jwt.Token) (any, error) {
 		k, err := v.keyFor(t)
 		keyErr = err
 		return k, err
@@ -354,12 +356,14 @@ func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
 	switch {
 	case keyErr != nil:
 		return jwtClaims{}, keyErr
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return jwtClaims{}, jwtError("signature invalid")
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return jwtClaims{}, jwtError("malformed token")
+	case err != nil && (t == nil || t.Method == nil || !slices.Contains(v.methods, t.Method.Alg())):
+		return jwtClaims{}, jwtError("alg not allowed") // "none" among them
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return jwtClaims{}, jwtError("signature invalid")
 	case err != nil:
-		return jwtClaims{}, jwtError("token unverifiable") // e.g. an alg not allowed
+		return jwtClaims{}, jwtError("token unverifiable")
 	}
 	if err := v.checkRegistered(m); err != nil {
 		return jwtClaims{}, err
@@ -447,17 +451,18 @@ func (v *jwtVerifier) checkRegistered(m jwt.MapClaims) error {
 // mapClaims reads the user, tenant and session claims.
 func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	var c jwtClaims
-	raw, ok := m[v.cfg.UserIDClaim]
-	if !ok {
-		return c, jwtError("missing claim %s", v.cfg.UserIDClaim)
+	var ok bool
+	raw, present := m[v.cfg.UserIDClaim]
+	if !present {
+		return jwtClaims{}, jwtError("missing claim %s", v.cfg.UserIDClaim)
 	}
 	if c.UserID, ok = positiveID(raw); !ok {
-		return c, jwtError("claim %s is not a user id", v.cfg.UserIDClaim)
+		return jwtClaims{}, jwtError("claim %s is not a user id", v.cfg.UserIDClaim)
 	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {
 			if c.TenantID, ok = positiveID(raw); !ok {
-				return c, jwtError("claim %s is not a tenant id", name)
+				return jwtClaims{}, jwtError("claim %s is not a tenant id", name)
 			}
 			c.HasTenant = true
 		}
@@ -465,7 +470,7 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	if name := v.cfg.SessionIDClaim; name != "" {
 		raw, present := m[name]
 		if !present {
-			return c, jwtError("missing claim %s", name)
+			return jwtClaims{}, jwtError("missing claim %s", name)
 		}
 		if c.SessionID, _ = raw.(string); !uuidPattern.MatchString(c.SessionID) {
 			return jwtClaims{}, jwtError("claim %s is not a session id", name)
