@@ -364,28 +364,49 @@ func TestJWKSAlgorithms(t *testing.T) {
 	is := newIssuer(t)
 	encKey := rsaJWK("rsa-enc", "RS256", &is.rsa.PublicKey)
 	encKey["use"] = "enc"
-	is.serve(rsaJWK("rsa-noalg", "", &is.rsa.PublicKey), rsaJWK("rsa-256", "RS256", &is.rsa.PublicKey), encKey)
+	secret := []byte("a secret published by mistake, 32+ bytes")
+	octKey := map[string]any{"kty": "oct", "kid": "oct", "alg": "HS256", "k": b64(secret)}
+	priv := is.rsa
+	privKey := rsaJWK("rsa-private", "RS256", &priv.PublicKey)
+	for k, v := range map[string]*big.Int{"d": priv.D, "p": priv.Primes[0], "q": priv.Primes[1],
+		"dp": priv.Precomputed.Dp, "dq": priv.Precomputed.Dq, "qi": priv.Precomputed.Qinv} {
+		privKey[k] = b64(v.Bytes())
+	}
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.serve(rsaJWK("rsa-noalg", "", &is.rsa.PublicKey), rsaJWK("rsa-256", "RS256", &is.rsa.PublicKey), encKey,
+		octKey, privKey, rsaJWK("rsa-1024", "RS256", &weak.PublicKey))
 	tests := []struct {
 		name  string
 		algs  []string
 		kid   string
 		m     jwt.SigningMethod
+		key   any // default is.rsa
 		cause string
 	}{
-		{"no alg, no allow-list", nil, "rsa-noalg", jwt.SigningMethodRS256, "alg not allowed"},
-		{"no alg, allowed", []string{"RS256", "PS256"}, "rsa-noalg", jwt.SigningMethodPS256, ""},
-		{"no alg, not on the list", []string{"RS256"}, "rsa-noalg", jwt.SigningMethodPS256, "alg not allowed"},
-		{"alg on the list", []string{"RS256"}, "rsa-256", jwt.SigningMethodRS256, ""},
-		{"alg off the list", []string{"PS256"}, "rsa-256", jwt.SigningMethodPS256, "alg does not match the key"},
-		{"key's alg, list without it", []string{"PS256"}, "rsa-256", jwt.SigningMethodRS256, "alg not allowed"},
-		{"encryption key", nil, "rsa-enc", jwt.SigningMethodRS256, "key is not for signatures"},
+		{"no alg, no allow-list", nil, "rsa-noalg", jwt.SigningMethodRS256, nil, "alg not allowed"},
+		{"no alg, allowed", []string{"RS256", "PS256"}, "rsa-noalg", jwt.SigningMethodPS256, nil, ""},
+		{"no alg, not on the list", []string{"RS256"}, "rsa-noalg", jwt.SigningMethodPS256, nil, "alg not allowed"},
+		{"alg on the list", []string{"RS256"}, "rsa-256", jwt.SigningMethodRS256, nil, ""},
+		{"alg off the list", []string{"PS256"}, "rsa-256", jwt.SigningMethodPS256, nil, "alg does not match the key"},
+		{"key's alg, list without it", []string{"PS256"}, "rsa-256", jwt.SigningMethodRS256, nil, "alg not allowed"},
+		{"encryption key", nil, "rsa-enc", jwt.SigningMethodRS256, nil, "key is not for signatures"},
+		{"symmetric key", nil, "oct", jwt.SigningMethodHS256, secret, "alg not allowed"},
+		{"private key in the set", nil, "rsa-private", jwt.SigningMethodRS256, nil, "alg does not match the key"},
+		{"RSA key below 2048 bits", nil, "rsa-1024", jwt.SigningMethodRS256, weak, "alg does not match the key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			jwks := newJWKS(t, t.Context(), is.srv.URL, middleware.JWKSConfig{Algorithms: tt.algs})
 			st := newFakeStore()
 			g, logs := jwksGuard(t, st, jwks)
-			err := accepted(t, g, st, sign(t, tt.m, tt.kid, is.rsa, idpClaims()))
+			key := tt.key
+			if key == nil {
+				key = is.rsa
+			}
+			err := accepted(t, g, st, sign(t, tt.m, tt.kid, key, idpClaims()))
 			if tt.cause == "" {
 				if err != nil {
 					t.Fatalf("refused: %v\n%s", err, logs)

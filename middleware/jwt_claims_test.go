@@ -281,3 +281,17 @@ func TestJWTSignWritesMappedClaims(t *testing.T) {
 		t.Error("a verify-only config signed a token")
 	}
 }
+
+func TestJWKSConfigDefaults(t *testing.T) {
+	c, err := JWKSConfig{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RefreshInterval != 15*time.Minute || c.UnknownKIDInterval != time.Minute || c.FetchTimeout != 10*time.Second ||
+		c.Client == nil || c.Logger == nil {
+		t.Errorf("defaults: %+v", c)
+	}
+	if _, ok := c.Client.Transport.(limitBody); !ok {
+		t.Errorf("the client's responses are not capped: %T", c.Client.Transport)
+	}
+}
