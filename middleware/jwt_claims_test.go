@@ -13,7 +13,7 @@ import (
 var claimTestSecret = []byte("claim-test-secret-0123456789abcdef")
 
 // claimVerifier builds a verifier of an HS256 key "k" with mod applied.
-func claimVerifier(t *testing.T, mod func(*JWTConfig)) *jwtVerifier {
+func claimVerifier(t testing.TB, mod func(*JWTConfig)) *jwtVerifier {
 	t.Helper()
 	c := JWTConfig{Keys: []JWTKey{{ID: "k", Algorithm: "HS256", VerifyKey: claimTestSecret}}}
 	if mod != nil {
