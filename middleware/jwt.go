@@ -102,6 +102,8 @@ func (c JWTConfig) withDefaults() (JWTConfig, error) {
 		return c, errConfig("set JWT.Keys or JWT.JWKS, not both")
 	case c.JWKS != nil && c.SigningKeyID != "":
 		return c, errConfig("JWT.SigningKeyID names a key of JWT.Keys; a JWKS holds no signing key")
+	case c.JWKS != nil && c.JWKS.cached == nil:
+		return c, errConfig("JWT.JWKS was not built by NewJWKS")
 	}
 	switch {
 	case c.Leeway == 0:

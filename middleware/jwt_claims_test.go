@@ -229,6 +229,7 @@ func TestJWTConfigRefused(t *testing.T) {
 		{"no keys", JWTConfig{}, "set one"},
 		{"keys and a JWKS", JWTConfig{Keys: key, JWKS: &JWKS{}}, "not both"},
 		{"signing key with a JWKS", JWTConfig{JWKS: &JWKS{}, SigningKeyID: "k"}, "holds no signing key"},
+		{"JWKS not from NewJWKS", JWTConfig{JWKS: &JWKS{}}, "not built by NewJWKS"},
 		{"signing key without SignKey", JWTConfig{Keys: key, SigningKeyID: "k"}, "has no SignKey"},
 		{"bad user claim", JWTConfig{Keys: key, UserIDClaim: "user id"}, "UserIDClaim"},
 		{"bad tenant claim", JWTConfig{Keys: key, TenantIDClaim: `"tid"`}, "TenantIDClaim"},
