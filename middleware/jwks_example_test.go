@@ -14,8 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // ExampleNewJWKS verifies the JWTs of an identity provider the app does not
@@ -43,7 +43,7 @@ func ExampleNewJWKS() {
 	store := newFakeStore() // pgstore.New(pool, pgstore.Config{}) in an app
 	guard, err := middleware.New(middleware.Config{
 		Store:   store,
-		AppType: pgstore.TenantApp,
+		AppType: sessionguard.TenantApp,
 		Tenant:  func(*http.Request) (int64, error) { return 7, nil }, // e.g. from the path
 		Logger:  slog.New(slog.DiscardHandler),
 		JWT: &middleware.JWTConfig{
@@ -66,7 +66,7 @@ func ExampleNewJWKS() {
 	token, _ := idpToken.SignedString(idpKey)
 	// …and the app opens its session row (with the Guard's Record method;
 	// here the fake store takes it directly).
-	store.seed(token, pgstore.NewSession{UserID: 42, TenantID: 7, AppType: pgstore.TenantApp})
+	store.seed(token, sessionguard.NewSession{UserID: 42, TenantID: 7, AppType: sessionguard.TenantApp})
 
 	r := httptest.NewRequest("GET", "/t/acme/api/me", nil)
 	r.Header.Set("Authorization", "Bearer "+token)

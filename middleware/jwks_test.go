@@ -23,8 +23,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // issuer is an identity provider the library does not control: it signs
@@ -111,7 +111,7 @@ func idpClaims() jwt.MapClaims {
 
 // jwksGuard is a Guard that verifies the issuer's tokens, with a logger
 // that keeps the debug lines (the refusal causes).
-func jwksGuard(t *testing.T, st middleware.Store, jwks *middleware.JWKS) (*middleware.Guard, *syncBuffer) {
+func jwksGuard(t *testing.T, st sessionguard.Store, jwks *middleware.JWKS) (*middleware.Guard, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	g := newGuard(t, st, func(c *middleware.Config) {
@@ -136,7 +136,7 @@ func newJWKS(t *testing.T, ctx context.Context, url string, c middleware.JWKSCon
 // accepted authenticates token against a store holding its row.
 func accepted(t *testing.T, g *middleware.Guard, st *fakeStore, token string) error {
 	t.Helper()
-	st.seed(token, pgstore.NewSession{UserID: 42, TenantID: 7, AppType: pgstore.ControlPanel})
+	st.seed(token, sessionguard.NewSession{UserID: 42, TenantID: 7, AppType: sessionguard.ControlPanel})
 	before := st.totalCalls()
 	s, err := g.Authenticate(request(nil, "Bearer "+token))
 	if err == nil && s.UserID != 42 {
