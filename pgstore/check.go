@@ -81,8 +81,7 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 		st = rst
 	} else {
 		var row sessionRow
-		err = s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,
-			&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt, &row.now)
+		err = s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(row.dest()...)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			// No such session. (CheckedAt is the local clock here: nothing

@@ -21,6 +21,14 @@ type sessionRow struct {
 	now               time.Time
 }
 
+// dest is where a row of readSQL scans to, in its column order. The read
+// replica's query (replica.go) is readSQL with one more column, so both
+// scan through this.
+func (r *sessionRow) dest() []any {
+	return []any{&r.active, &r.revokeReason, &r.id, &r.userID, &r.tenantID, &r.appType,
+		&r.createdAt, &r.lastActivityAt, &r.idleSeconds, &r.absoluteExpiresAt, &r.now}
+}
+
 // decide gives, for a row read without a lock, the answer sessionguard_check
 // (migrations 023, 024) gives for it without a touch, and whether a Validate
 // must write: an expiry to record, or a live in-scope session whose last

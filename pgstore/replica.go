@@ -20,13 +20,19 @@ import (
 // catches up. This instance reads the primary until then.
 var ErrReplicaBehind = errors.New("pgstore: read replica has not replayed the revocation")
 
-// replicaReadSQL is readSQL for the read replica, with where the replica
-// stands: NULL when it is not in recovery (a promoted standby, or a primary
-// given as ReadPool), whose rows are as current as the primary's.
-const replicaReadSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
-	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP,
-	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END
-	FROM sessions WHERE session_token_hash = $1`
+// replicaReadSQL is readSQL for the read replica, with one more column:
+// how far the replica has replayed, NULL when it is not in recovery (a
+// promoted standby, or a primary given as ReadPool), whose rows are as
+// current as the primary's. It is made from readSQL so the two never
+// differ in anything else.
+var replicaReadSQL = func() string {
+	const from = "\n\tFROM sessions WHERE session_token_hash = $1"
+	if !strings.HasSuffix(readSQL, from) {
+		panic("pgstore: readSQL no longer ends with its FROM clause; update replicaReadSQL")
+	}
+	return strings.TrimSuffix(readSQL, from) +
+		",\n\tCASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END" + from
+}()
 
 // replicaFence is what a "valid" answer of the read replica must have seen:
 // the newest revocation this instance knows of, as a WAL position. Revokes
@@ -94,8 +100,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		row    sessionRow
 		replay *string
 	)
-	err := s.readPool.QueryRow(ctx, replicaReadSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,
-		&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt, &row.now, &replay)
+	err := s.readPool.QueryRow(ctx, replicaReadSQL, tokenHash).Scan(append(row.dest(), &replay)...)
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
 			s.replicaErrors.Add(1)

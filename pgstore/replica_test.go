@@ -104,6 +104,10 @@ func TestReplicaReadPath(t *testing.T) {
 		t.Fatal(err) // waits for the replica, so everything above is there too
 	}
 	fresh, _ := f.create(t, nil) // not on the replica for replicaDelay
+	primaryOnly, err := pgstore.New(f.pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name     string
@@ -141,6 +145,15 @@ func TestReplicaReadPath(t *testing.T) {
 			}
 			if after.Errors != 0 {
 				t.Errorf("replica errors = %d", after.Errors)
+			}
+			// The replica's answer is the primary's, field by field.
+			want, err := primaryOnly.Peek(ctx, tt.hash, cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
+			if st != want {
+				t.Errorf("answer %+v;\nthe primary's %+v", st, want)
 			}
 		})
 	}
