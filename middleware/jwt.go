@@ -227,8 +227,16 @@ func checkKey(k JWTKey) (JWTKey, error) {
 	return k, fmt.Errorf("unsupported Algorithm %q", k.Algorithm)
 }
 
+// jwtClaims is what a verified token says about its session.
+type jwtClaims struct {
+	UserID    int64
+	TenantID  int64
+	HasTenant bool
+	SessionID string // "" when no session-id claim is configured
+}
+
 // newJWTVerifier builds the verifier of a JWTConfig already through withDefaults.
-func newJWTVerifier(c *JWTConfig) *jwtVerifier {
+func newJWTVerifier(c *JWTConfig) (*jwtVerifier, error) {
 	v := &jwtVerifier{keys: make(map[string]JWTKey, len(c.Keys)), issuer: c.Issuer, aud: c.Audience}
 	seen := map[string]bool{}
 	for _, k := range c.Keys {
@@ -252,7 +260,7 @@ func newJWTVerifier(c *JWTConfig) *jwtVerifier {
 		jwt.WithLeeway(c.Leeway),
 		jwt.WithStrictDecoding(),
 	)
-	return v
+	return v, nil
 }
 
 // sessionClaims are the claims of a session JWT.
@@ -267,26 +275,29 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 // level, never returned (the caller sees ErrInvalidToken).
 var errJWT = errors.New("jwt rejected")
 
-// verify checks the token and returns its sid and sub. The returned error
+// verify checks the token and returns its claims. The returned error
 // never contains the token.
-func (v *jwtVerifier) verify(token string) (sid string, userID int64, err error) {
+func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
 	var c sessionClaims
-	_, err = v.parser.ParseWithClaims(token, &c, v.keyFor)
+	_, err := v.parser.ParseWithClaims(token, &c, v.keyFor)
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: %w", errJWT, stripJWTError(err))
+		return jwtClaims{}, fmt.Errorf("%w: %w", errJWT, stripJWTError(err))
 	}
 	if c.IssuedAt == nil || c.ID == "" {
-		return "", 0, fmt.Errorf("%w: missing iat or jti", errJWT)
+		return jwtClaims{}, fmt.Errorf("%w: missing iat or jti", errJWT)
 	}
 	if !uuidPattern.MatchString(c.SID) {
-		return "", 0, fmt.Errorf("%w: sid is not a UUID", errJWT)
+		return jwtClaims{}, fmt.Errorf("%w: sid is not a UUID", errJWT)
 	}
 	uid, perr := strconv.ParseInt(c.Subject, 10, 64)
 	if perr != nil || uid <= 0 || strconv.FormatInt(uid, 10) != c.Subject {
-		return "", 0, fmt.Errorf("%w: sub is not a user id", errJWT)
+		return jwtClaims{}, fmt.Errorf("%w: sub is not a user id", errJWT)
 	}
-	return c.SID, uid, nil
+	return jwtClaims{UserID: uid, SessionID: c.SID}, nil
 }
+
+// canSign reports whether the verifier holds a signing key.
+func (v *jwtVerifier) canSign() bool { return v.signer.SignKey != nil }
 
 // stripJWTError keeps only golang-jwt's sentinel errors, whose texts are
 // fixed, so that no part of a token can reach a log through an error.
@@ -320,7 +331,7 @@ func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
 }
 
 // sign issues a token for a session.
-func (v *jwtVerifier) sign(sid string, userID int64, now time.Time, lifetime time.Duration) (string, error) {
+func (v *jwtVerifier) sign(sid string, userID, _ int64, now time.Time, lifetime time.Duration) (string, error) {
 	jti, err := randomToken(16)
 	if err != nil {
 		return "", err
