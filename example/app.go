@@ -45,7 +45,7 @@ type app struct {
 	scsStore *pgstore.SCSStore
 
 	// The guards; see the package doc.
-	cpPages     *middleware.SCS
+	cpPages     *middleware.Guard
 	tenantPages *middleware.Guard
 	api         *apiGuard // /api/…
 	tenantAPI   *apiGuard // /t/{tenant}/api/…

@@ -32,8 +32,8 @@ import (
 // The SessionManager must have HashTokenInStore set: scs then hands the store
 // base64url(SHA-256(token)) instead of the token, and the store keys the row
 // by the same hash in hex, which is how the sessions table knows the token.
-// The token itself never reaches the database. (middleware.NewSCS checks this
-// setting.)
+// The token itself never reaches the database. (middleware.New checks this
+// setting of Config.SCS.)
 //
 // Keys that are not of that form (43 base64url characters of a 32-byte hash)
 // are never found and never stored.
