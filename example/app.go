@@ -40,7 +40,7 @@ type app struct {
 	handler http.Handler
 
 	// The control panel's scs sessions: its data lives in scsStore, next to
-	// the sessions table. run runs scsStore.RunCleanup.
+	// the sessions table. run runs scsStore.Run.
 	cpSCS    *scs.SessionManager
 	scsStore *pgstore.SCSStore
 

@@ -35,7 +35,7 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 
 	// The control panel: scs's opaque tokens in scs's cookie, pages that
 	// send refusals to the sign-in page with a flash message.
-	if a.scsStore, err = pgstore.NewSCSStore(pool, pgstore.SCSConfig{Logger: a.log}); err != nil {
+	if a.scsStore, err = pgstore.NewSCSStore(pool, pgstore.SCSConfig{Logger: a.log, CleanupInterval: scsCleanupInterval}); err != nil {
 		return err
 	}
 	a.cpSCS = a.newCPSessions(a.scsStore)

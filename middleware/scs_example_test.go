@@ -44,11 +44,11 @@ func ExampleNew_scs() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	scsData, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{})
+	scsData, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{CleanupInterval: 5 * time.Minute})
 	if err != nil {
 		log.Fatal(err)
 	}
-	go scsData.RunCleanup(ctx, 5*time.Minute) // expired anonymous sessions
+	go scsData.Run(ctx) // deletes the expired data of anonymous sessions
 
 	sm := scs.New()
 	sm.Store = scsData
