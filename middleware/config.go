@@ -86,9 +86,13 @@ type Config struct {
 	// SCS, when set, makes the session cookie scs's: the Guard reads the
 	// token of the scs session that SCS.LoadAndSave loaded (the Guard runs
 	// inside LoadAndSave), SignIn renews the scs token, and SignOut destroys
-	// the scs session. Its settings are checked by New (see [Guard]).
-	// Bearer tokens are still read from the Authorization header. Default
-	// nil.
+	// the scs session. Bearer tokens are still read from the Authorization
+	// header. Default nil. New requires HashTokenInStore (the store sees
+	// the token's SHA-256, as the sessions table does), IdleTimeout 0 (the
+	// sessions table keeps idleness without a write per request), a
+	// Lifetime no shorter than AbsoluteTimeout (which takes it when zero),
+	// and a cookie that is HttpOnly, SameSite Lax or Strict, and Secure
+	// unless InsecureCookie.
 	SCS *scs.SessionManager
 
 	// StoreTimeout bounds every store call (default 2s). A store error or

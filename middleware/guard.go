@@ -217,16 +217,16 @@ func (g *Guard) judge(r *http.Request, c credential, claims jwtClaims, scope ses
 		}
 		return e
 	}
-	log := func(msg string) { g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, msg) }
+	logErr := func(msg string) { g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, msg) }
 	switch {
 	case c.ended:
 		// scs dropped the token while its session lives on: never a sign-in.
 		return refuse(ErrInvalidToken, c.bearer)
 	case scope.AppType != "" && st.AppType != scope.AppType:
-		log("sessionguard: store accepted a session outside the app scope")
+		logErr("sessionguard: store accepted a session outside the app scope")
 		return refuse(ErrWrongApp, c.bearer)
 	case scope.TenantID != sessionguard.NoTenant && st.TenantID != scope.TenantID:
-		log("sessionguard: store accepted a session outside the tenant scope")
+		logErr("sessionguard: store accepted a session outside the tenant scope")
 		return refuse(ErrWrongTenant, c.bearer)
 	case c.kind == JWTs && (st.UserID != claims.UserID ||
 		claims.SessionID != "" && !strings.EqualFold(st.SessionID, claims.SessionID)):

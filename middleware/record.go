@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -45,7 +46,7 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	if kind == JWTs {
 		claims, err := g.jwt.verify(token)
 		if err != nil {
-			g.cfg.Logger.Debug("sessionguard: jwt rejected", slog.String("cause", err.Error()))
+			g.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
 			return Session{}, fmt.Errorf("middleware: record: %w: %v", ErrInvalidToken, err)
 		}
 		if p, err = p.withClaims(claims); err != nil {

@@ -24,21 +24,10 @@ import (
 // the user. A live scs session that was never signed in is refused as
 // missing.
 
-// withSCS checks the scs settings against c, once, and takes the cookie name
-// and the absolute timeout from them:
-//
-//   - HashTokenInStore must be true: the store then sees the token's
-//     SHA-256, which is how the sessions table knows it (pgstore.SCSStore), and
-//     never the token.
-//   - IdleTimeout must be 0: the sessions table keeps the idle timeout
-//     (Config.IdleTimeout), without a write per request; scs's idle timeout
-//     would write the session data on every request.
-//   - Lifetime is scs's absolute timeout. A zero Config.AbsoluteTimeout
-//     takes it; otherwise Lifetime may not be shorter, or scs would drop the
-//     data of live sessions.
-//   - Cookie must be HttpOnly, SameSite Lax or Strict (the CSRF defence this
-//     package relies on), and Secure unless Config.InsecureCookie.
-//     Config.CookieName, if set, must be Cookie.Name.
+// withSCS checks the scs settings Config.SCS lists, once, and takes the
+// cookie name and the absolute timeout from them. A cookie readable by
+// scripts or sent cross-site would undo the CSRF defence this package relies
+// on; scs's own idle timeout would write the session data on every request.
 func (c Config) withSCS() (Config, error) {
 	sm := c.SCS
 	ck := sm.Cookie
