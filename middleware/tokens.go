@@ -20,15 +20,17 @@ const (
 func (k TokenKinds) has(kind TokenKinds) bool { return k&kind != 0 }
 
 // kindOf tells a token's kind by its shape: OpaqueTokens for exactly the
-// opaque form, JWTs for three non-empty parts of base64url characters joined
-// by dots (a JWS in compact form), 0 for anything else.
+// opaque form, JWTs for three parts of base64url characters joined by dots
+// (a JWS in compact form; the signature may be empty, so that an unsigned
+// "alg: none" token reaches the verifier and is refused there by name), 0
+// for anything else.
 func kindOf(token string) TokenKinds {
 	if validOpaqueToken(token) {
 		return OpaqueTokens
 	}
 	header, rest, ok1 := strings.Cut(token, ".")
 	payload, sig, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || header == "" || payload == "" || sig == "" {
+	if !ok1 || !ok2 || header == "" || payload == "" {
 		return 0
 	}
 	for _, part := range [...]string{header, payload, sig} {
