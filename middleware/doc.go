@@ -20,11 +20,14 @@
 //     neither opaque (43 base64url characters) nor a JWT (three base64url
 //     parts), or of a kind the Guard does not accept → refused without any
 //     store call. With scs, the cookie's token is the loaded scs session's.
-//  2. A JWT: verified by Config.JWT (key by "kid", the key's algorithm only,
-//     so "none" and HS/RS confusion are refused; the configured claims). A
-//     forged or expired token never costs a store call; the debug log names
-//     the failing claim, never the token. A tenant claim must agree with the
-//     route's tenant.
+//  2. A JWT: verified with the key named by the token's "kid" (static keys,
+//     or an issuer's JWKS: [NewJWKS]), whose algorithm the token's "alg" must
+//     be (so "none" and HS/RS confusion are refused), then the claims: exp
+//     (required unless JWTConfig.AllowNoExpiry), nbf and iat when present,
+//     iss and aud when configured, the user id claim, and the tenant and
+//     session id claims when configured. A forged or expired token never
+//     costs a store call; the debug log names the failing claim, never the
+//     token. A tenant claim must agree with the route's tenant.
 //  3. hash = hex(SHA-256(token)). Only the hash reaches the store; the token,
 //     the hash and the cookie value never appear in a log line or an error.
 //  4. Store.Validate (status + touch) or, for [Guard.Peek] and
