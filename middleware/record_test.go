@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -234,4 +235,79 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("not a number of seconds: %q", s)
 	}
 	return n
+}
+
+// An identity provider's JWT (JWKS, its own claim names, "tid", no "sid"):
+// Record takes the user and tenant from the claims, and from then on the
+// tenant claim must agree with the route's tenant (refused before any query)
+// and with the row's.
+func TestRecordIdentityProviderToken(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)))
+	jwks := newJWKS(t, t.Context(), is.srv.URL, middleware.JWKSConfig{})
+	st := newFakeStore()
+	routeTenant := int64(7)
+	g := newGuard(t, st, func(c *middleware.Config) {
+		c.AppType = sessionguard.TenantApp
+		c.Tenant = func(*http.Request) (int64, error) { return routeTenant, nil }
+		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", TenantIDClaim: "tid"}
+	})
+	token := sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims()) // sub 42, tid 7, exp in 1h
+
+	if _, err := g.Record(nil, request(nil), token, middleware.SignIn{TenantID: 8}); !errors.Is(err, middleware.ErrInvalidToken) || st.totalCalls() != 0 {
+		t.Fatalf("Record with another tenant than the claim's = %v (%d store calls), want ErrInvalidToken and none", err, st.totalCalls())
+	}
+	rec := httptest.NewRecorder()
+	s, err := g.Record(rec, request(nil), token, middleware.SignIn{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.created[0]; n.UserID != 42 || n.TenantID != 7 || n.AppType != sessionguard.TenantApp || s.ID == "" {
+		t.Fatalf("row %+v, session %v: want user 42, tenant 7 from the claims and a generated id", n, s)
+	}
+	if c := rec.Result().Cookies(); len(c) != 1 || c[0].MaxAge > 3600 || c[0].MaxAge < 3590 {
+		t.Fatalf("cookies %v: want Max-Age capped by the token's exp (1h)", c)
+	}
+	if _, err := g.Authenticate(request(nil, "Bearer "+token)); err != nil {
+		t.Fatalf("the recorded token on its tenant's route: %v", err)
+	}
+
+	routeTenant = 8
+	before := st.totalCalls()
+	if _, err := g.Authenticate(request(nil, "Bearer "+token)); !errors.Is(err, middleware.ErrWrongTenant) || st.totalCalls() != before {
+		t.Fatalf("tid 7 on tenant 8's route = %v (%d store calls), want ErrWrongTenant and none", err, st.totalCalls()-before)
+	}
+
+	// A row of another tenant than the token's claim: the store is held to
+	// the claim's tenant.
+	anyApp := newGuard(t, st, func(c *middleware.Config) {
+		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", TenantIDClaim: "tid"}
+	})
+	other := sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims())
+	st.seed(other, sessionguard.NewSession{UserID: 42, TenantID: 9, AppType: sessionguard.TenantApp})
+	if _, err := anyApp.Authenticate(request(nil, "Bearer "+other)); !errors.Is(err, middleware.ErrWrongTenant) {
+		t.Fatalf("tid 7 on a row of tenant 9 = %v, want ErrWrongTenant", err)
+	}
+}
+
+// A Guard that only verifies (no signing key) mints nothing: SignIn says to
+// record the issuer's token, and asks the store nothing.
+func TestSignInWithoutASigningKey(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)))
+	st := newFakeStore()
+	g := newGuard(t, st, func(c *middleware.Config) {
+		c.AppType = sessionguard.ControlPanel
+		c.JWT = &middleware.JWTConfig{JWKS: newJWKS(t, t.Context(), is.srv.URL, middleware.JWKSConfig{})}
+	})
+	rec := httptest.NewRecorder()
+	_, _, err := g.SignIn(rec, request(nil), middleware.SignIn{UserID: 42})
+	if err == nil || !strings.Contains(err.Error(), "Record") {
+		t.Fatalf("SignIn = %v, want an error pointing to Record", err)
+	}
+	if st.totalCalls() != 0 || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("%d store calls, cookies %v; want none", st.totalCalls(), rec.Result().Cookies())
+	}
 }
