@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -35,7 +36,7 @@ import (
 // failure is an error matching ErrUnavailable.
 func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p SignIn) (Session, error) {
 	if g.cfg.SCS != nil && w != nil {
-		return Session{}, fmt.Errorf("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
+		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
 	}
 	kind := kindOf(token)
 	if !validTokenChars(token, g.cfg.MaxTokenBytes) || !g.cfg.Tokens.has(kind) {
@@ -46,7 +47,11 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	if kind == JWTs {
 		claims, err := g.jwt.verify(token)
 		if err != nil {
-			g.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
+			ctx := context.Background()
+			if r != nil {
+				ctx = r.Context()
+			}
+			g.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
 			return Session{}, fmt.Errorf("middleware: record: %w: %v", ErrInvalidToken, err)
 		}
 		if p, err = p.withClaims(claims); err != nil {
