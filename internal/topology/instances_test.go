@@ -100,10 +100,9 @@ func TestFourInstances(t *testing.T) {
 			eventually(t, 10*time.Second, "the instance answers again", func() bool { return in.check(t, warm) == http.StatusOK })
 		}
 		for i, in := range ins {
+			// A reconnect may win a few milliseconds before it is killed.
+			eventually(t, 10*time.Second, "the listener is down", func() bool { return !in.state(t).Listening })
 			before := in.state(t)
-			if before.Listening {
-				t.Errorf("instance %d: listening while its listener is kept off", i)
-			}
 			if code := in.check(t, warm); code != http.StatusOK {
 				t.Errorf("instance %d: live session with the listener down: %d; want 200", i, code)
 			}
