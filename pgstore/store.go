@@ -50,8 +50,9 @@ type Config struct {
 	// takes every query.
 	ReadPool *pgxpool.Pool
 	// ReplayWait bounds how long a revoke waits for ReadPool's replica to
-	// replay it; past it the revoke returns ErrReplicaBehind (the session
-	// is ended all the same). Default 10s; ignored without ReadPool.
+	// replay it; past it, or when the caller's context ends first (a
+	// Guard's StoreTimeout), the revoke returns ErrReplicaBehind, the
+	// session ended all the same. Default 10s; ignored without ReadPool.
 	ReplayWait time.Duration
 }
 
