@@ -80,10 +80,12 @@ type Cache struct {
 	cfg   CacheConfig
 
 	running atomic.Bool
-	// blocksReplica: the listener has blocked the store's read replica for
-	// a notification whose WAL position it has not learned yet. Only the
-	// listener goroutine touches it.
+	// Only the listener goroutine touches these (replica_listen.go):
+	// blocksReplica, the listener has blocked the store's read replica for
+	// every session; pending, the sessions it has fenced whose revocation's
+	// WAL position it has not learned yet.
 	blocksReplica bool
+	pending       []string
 	hits          atomic.Uint64
 	misses        atomic.Uint64
 

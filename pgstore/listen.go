@@ -83,7 +83,7 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 		return false, err
 	}
 	// Anything cached before this point may have missed a notification.
-	if err := c.fenceReplica(ctx, conn, start); err != nil {
+	if err := c.fenceReplica(ctx, conn, start, true); err != nil {
 		return false, err
 	}
 	c.flush(true, start)
@@ -97,9 +97,7 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 		switch {
 		case err == nil:
 			c.alive(time.Now())
-			c.blockReplica()
-			c.handle(n.Payload)
-			if err := c.fenceReplica(ctx, conn, time.Now()); err != nil {
+			if err := c.handleBatch(ctx, conn, n.Payload); err != nil {
 				return true, err
 			}
 			continue

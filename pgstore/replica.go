@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sessionguard/sessionguard"
@@ -33,47 +31,6 @@ var replicaReadSQL = func() string {
 	return strings.TrimSuffix(readSQL, from) +
 		",\n\tCASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END" + from
 }()
-
-// replicaFence is what a "valid" answer of the read replica must have seen:
-// the newest revocation this instance knows of, as a WAL position. Revokes
-// through this Store raise it to the primary's WAL position after their
-// commit; a running Cache raises it for every session-ended notification,
-// whoever ended the session, and blocks the replica while it asks the
-// primary for that position.
-type replicaFence struct {
-	lsn     atomic.Uint64 // only grows
-	blocked atomic.Int64  // > 0: a revocation is known whose position is not yet
-	// unknownSince is when (UnixNano) a revocation committed whose position
-	// could not be learned; 0: none. A position asked for later covers it.
-	unknownSince atomic.Int64
-}
-
-// raise moves the fence up to lsn, a position the primary reported after
-// askedAt; it never moves down.
-func (f *replicaFence) raise(lsn uint64, askedAt time.Time) {
-	for {
-		cur := f.lsn.Load()
-		if lsn <= cur || f.lsn.CompareAndSwap(cur, lsn) {
-			break
-		}
-	}
-	if u := f.unknownSince.Load(); u != 0 && askedAt.UnixNano() > u {
-		f.unknownSince.CompareAndSwap(u, 0)
-	}
-}
-
-// lost records a revocation whose position is unknown: the replica answers
-// nothing here until a later position is learned.
-func (f *replicaFence) lost() { f.unknownSince.Store(time.Now().UnixNano()) }
-
-// admits reports whether a replica that has replayed up to replayed (when
-// inRecovery; otherwise it is current) may answer "valid".
-func (f *replicaFence) admits(replayed uint64, inRecovery bool) bool {
-	if f.blocked.Load() > 0 || f.unknownSince.Load() != 0 {
-		return false
-	}
-	return !inRecovery || replayed >= f.lsn.Load()
-}
 
 // ReplicaStats counts how the read path used Config.ReadPool.
 type ReplicaStats struct {
@@ -113,7 +70,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	switch st.State {
 	case sessionguard.StateValid:
 		replayed, perr := parseLSN(deref(replay))
-		final = (!touch || !writeDue) && perr == nil && s.fence.admits(replayed, replay != nil)
+		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed, replay != nil)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:

@@ -7,9 +7,49 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// blockReplica stops the store's read replica from answering "valid" on
-// this instance: a notification says a session ended, at a WAL position the
-// listener has yet to ask for. A no-op without a ReadPool.
+// handleBatch handles the notification payload first and every one pgx has
+// already received behind it (while the last question to the primary was
+// in flight, say), then, with a read replica, fences the replica past all
+// of them with one question to the primary. A storm of revocations thus
+// costs one round trip per batch, not one per session.
+func (c *Cache) handleBatch(ctx context.Context, conn *pgx.Conn, first string) error {
+	payloads := []string{first}
+	buffered, cancel := context.WithCancel(ctx)
+	cancel() // already done: WaitForNotification returns only what pgx holds
+	for {
+		n, err := conn.WaitForNotification(buffered)
+		if err != nil || n == nil {
+			break
+		}
+		payloads = append(payloads, n.Payload)
+	}
+	for _, p := range payloads {
+		c.pendReplica(p) // before the eviction: no "valid" from the replica in between
+		c.handle(p)
+	}
+	return c.fenceReplica(ctx, conn, time.Now(), false)
+}
+
+// pendReplica fences, on the store's read replica, the session a
+// notification names (every session, for a payload without a hash) until
+// fenceReplica has learned the revocation's WAL position. A no-op without
+// a ReadPool.
+func (c *Cache) pendReplica(payload string) {
+	if c.store.readPool == nil {
+		return
+	}
+	if validHash(payload) {
+		c.store.fence.pend(payload)
+		c.pending = append(c.pending, payload)
+		return
+	}
+	c.blockReplica()
+}
+
+// blockReplica stops the store's read replica from answering "valid" for
+// any session on this instance: a notification without a hash, or a
+// listener that is down and may miss notifications. A no-op without a
+// ReadPool.
 func (c *Cache) blockReplica() {
 	if c.store.readPool == nil || c.blocksReplica {
 		return
@@ -26,12 +66,14 @@ func (c *Cache) unblockReplica() {
 	}
 }
 
-// fenceReplica raises the store's replica fence to where the primary's WAL
-// ends now, asked on the listener's connection after the notifications
-// handled so far (or, at connect, after LISTEN took effect, which covers
-// what was missed while disconnected), then lifts the block. On error the
-// block stays until a later call succeeds: the connection is in doubt.
-func (c *Cache) fenceReplica(ctx context.Context, conn *pgx.Conn, askedAt time.Time) error {
+// fenceReplica asks the primary, on the listener's connection, where its
+// WAL ends — past every revocation notified so far — and sets the fence of
+// each pending session to that position. With all (at connect, after
+// LISTEN took effect: it covers what was missed while disconnected), or
+// while every session is blocked, it raises the global fence to it and
+// lifts the block. On error everything stays fenced until a later call
+// succeeds: the connection is in doubt.
+func (c *Cache) fenceReplica(ctx context.Context, conn *pgx.Conn, askedAt time.Time, all bool) error {
 	if c.store.readPool == nil {
 		return nil
 	}
@@ -39,7 +81,13 @@ func (c *Cache) fenceReplica(ctx context.Context, conn *pgx.Conn, askedAt time.T
 	if err != nil {
 		return err
 	}
-	c.store.fence.raise(lsn, askedAt)
-	c.unblockReplica()
+	for _, h := range c.pending {
+		c.store.fence.resolve(h, lsn)
+	}
+	c.pending = c.pending[:0]
+	if all || c.blocksReplica {
+		c.store.fence.raise(lsn, askedAt)
+		c.unblockReplica()
+	}
 	return nil
 }

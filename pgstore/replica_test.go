@@ -213,6 +213,7 @@ func TestReplicaForeignRevokeFencedByCache(t *testing.T) {
 	c := newCache(t, f.store, pgstore.CacheConfig{})
 	runCache(t, c)
 	hash, _ := f.create(t, nil)
+	other, _ := f.create(t, nil)
 	f.waitReplayed(t)
 	if st := mustValidate(t, f.store, hash, sessionguard.Scope{}); st.State != sessionguard.StateValid {
 		t.Fatalf("before: %q", st.State)
@@ -228,6 +229,78 @@ func TestReplicaForeignRevokeFencedByCache(t *testing.T) {
 	}
 	if st := mustValidate(t, f.store, hash, sessionguard.Scope{}); st.State != sessionguard.StateRevoked {
 		t.Errorf("store without the cache: %q; want revoked", st.State)
+	}
+	// The fence is that session's alone: the replica still answers for others.
+	before := f.store.ReplicaStats()
+	if st, err := f.store.Peek(t.Context(), other, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateValid {
+		t.Fatalf("another session: %q, %v", st.State, err)
+	}
+	if served := f.store.ReplicaStats().Served - before.Served; served != 1 {
+		t.Errorf("another session's check was not answered by the replica (served %d)", served)
+	}
+}
+
+// TestReplicaFenceScope: a revocation of one session (Revoke, RevokeSession)
+// fences that session alone on this instance, one that may end many
+// (RevokeAll) fences every session, until the replica has replayed it. A
+// ReplayWait shorter than the replica's lag makes the revokes return before
+// that.
+func TestReplicaFenceScope(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, 3*time.Second)
+	ctx := t.Context()
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := pgtest.CreateUser(t, f.pool, "bob@acme.example", 0)
+	byHash, _ := f.create(t, nil)
+	_, byID := f.create(t, nil)
+	bystander, _ := f.create(t, nil)
+	bobs, _ := f.create(t, func(n *sessionguard.NewSession) { n.UserID = bob })
+	f.waitReplayed(t)
+
+	// answeredByReplica peeks at hash through short and reports its state
+	// and whether the replica answered alone.
+	answeredByReplica := func(hash string) (sessionguard.State, bool) {
+		t.Helper()
+		before := short.ReplicaStats()
+		st, err := short.Peek(ctx, hash, sessionguard.Scope{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.State, short.ReplicaStats().Served > before.Served
+	}
+	if _, err := short.Revoke(ctx, byHash, sessionguard.ReasonLogout); !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Fatalf("Revoke: %v; want ErrReplicaBehind", err)
+	}
+	if _, err := short.RevokeSession(ctx, byID.ID, sessionguard.ReasonAdminRevoke); !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Fatalf("RevokeSession: %v; want ErrReplicaBehind", err)
+	}
+	for _, c := range []struct {
+		name    string
+		hash    string
+		state   sessionguard.State
+		replica bool
+	}{
+		{"revoked by hash: primary", byHash, sessionguard.StateRevoked, false},
+		{"bystander: replica", bystander, sessionguard.StateValid, true},
+	} {
+		if state, replica := answeredByReplica(c.hash); state != c.state || replica != c.replica {
+			t.Errorf("%s: %q, replica %v; want %q, %v", c.name, state, replica, c.state, c.replica)
+		}
+	}
+	if n, err := short.RevokeAll(ctx, bob, sessionguard.ReasonPasswordChange); n != 1 || !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Fatalf("RevokeAll = %d, %v; want 1, ErrReplicaBehind", n, err)
+	}
+	for _, hash := range []string{bobs, bystander} {
+		if state, replica := answeredByReplica(hash); replica {
+			t.Errorf("after RevokeAll: %q answered by the replica; want every session fenced", state)
+		}
+	}
+	f.waitReplayed(t)
+	if state, replica := answeredByReplica(bystander); state != sessionguard.StateValid || !replica {
+		t.Errorf("once replayed: %q, replica %v; want valid from the replica", state, replica)
 	}
 }
 

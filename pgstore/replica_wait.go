@@ -22,11 +22,13 @@ const primaryPositionSQL = `SELECT pg_current_wal_insert_lsn()::text`
 const replayedSQL = `SELECT NOT pg_is_in_recovery() OR coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`
 
 // awaitReplay runs after a revocation through this Store committed: it
-// raises this instance's fence to the primary's WAL position, so no "valid"
-// answer of the replica from before the revocation counts here, and waits
+// raises this instance's fence to the primary's WAL position (the fence of
+// tokenHash's session alone when the revocation ended that one, "" for
+// all), so no "valid" answer of the replica from before the revocation
+// counts here, and waits
 // until the replica has replayed that position, so none counts on any
 // instance either. Without a ReadPool it does nothing.
-func (s *Store) awaitReplay(ctx context.Context, op string) error {
+func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 	if s.readPool == nil {
 		return nil
 	}
@@ -38,7 +40,11 @@ func (s *Store) awaitReplay(ctx context.Context, op string) error {
 		s.fence.lost()
 		return wrapErr(op, fmt.Errorf("%w: primary WAL position: %w", ErrReplicaBehind, err))
 	}
-	s.fence.raise(lsn, asked)
+	if tokenHash != "" {
+		s.fence.resolve(tokenHash, lsn)
+	} else {
+		s.fence.raise(lsn, asked)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, s.replayWait)
 	defer cancel()

@@ -16,10 +16,11 @@ const endSQL = `UPDATE sessions
 
 // ended logs what a revocation ended and, with a read replica, waits until
 // the replica has replayed it (awaitReplay): the revocation is committed
-// either way, so the count is returned with any error.
-func (s *Store) ended(ctx context.Context, op string, e sessionguard.Event) error {
+// either way, so the count is returned with any error. tokenHash is the
+// session's when the revocation ended that one alone, else "".
+func (s *Store) ended(ctx context.Context, op, tokenHash string, e sessionguard.Event) error {
 	s.emit(ctx, e)
-	return s.awaitReplay(ctx, op)
+	return s.awaitReplay(ctx, op, tokenHash)
 }
 
 // Revoke ends the session of tokenHash (the seed's revoke_session), recording
@@ -43,7 +44,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	return true, s.ended(ctx, op, e)
+	return true, s.ended(ctx, op, tokenHash, e)
 }
 
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with
@@ -58,15 +59,16 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bo
 		return false, nil
 	}
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID}
-	err := s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type", reason, sessionID).
-		Scan(&e.UserID, &e.TenantID, &e.AppType)
+	var tokenHash string // for the read replica's fence; never logged
+	err := s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type, session_token_hash", reason, sessionID).
+		Scan(&e.UserID, &e.TenantID, &e.AppType, &tokenHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	return true, s.ended(ctx, op, e)
+	return true, s.ended(ctx, op, tokenHash, e)
 }
 
 // RevokeUserSession ends the session with id sessionID only if it belongs to
@@ -87,7 +89,7 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	return true, s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
+	return true, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
 }
 
 // RevokeAll ends every active session of userID (the seed's
@@ -106,7 +108,7 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int
 		return 0, wrapErr(op, err)
 	}
 	if n > 0 {
-		return int(n), s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(n), UserID: userID})
+		return int(n), s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(n), UserID: userID})
 	}
 	return 0, nil
 }
@@ -130,7 +132,7 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 		return 0, wrapErr(op, err)
 	}
 	if n := int(tag.RowsAffected()); n > 0 {
-		return n, s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
+		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
 	}
 	return 0, nil
 }
@@ -150,7 +152,7 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (int, error) 
 	}
 	n := int(tag.RowsAffected())
 	if n > 0 {
-		return n, s.ended(ctx, op, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n})
+		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n})
 	}
 	return 0, nil
 }

@@ -1,0 +1,130 @@
+package pgstore
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pendingLSN marks a session whose revocation is known but whose WAL
+// position is not yet: the replica answers nothing "valid" for it.
+const pendingLSN = math.MaxUint64
+
+// maxFencedHashes bounds the per-session fences; past it they fold into the
+// global one (correct, only coarser).
+const maxFencedHashes = 10_000
+
+// replicaFence is what a "valid" answer of the read replica must have seen:
+// the revocations this instance knows of, as WAL positions of the primary.
+// A revocation of a known session (Revoke by token hash; a Cache's
+// notification, which carries the hash) fences that session alone, so the
+// replica keeps answering for the others; one that may have ended many
+// (RevokeAll, RevokeEveryone, a notification without a hash, a listener
+// that reconnects after missing some) fences every session.
+type replicaFence struct {
+	lsn     atomic.Uint64 // global: every "valid" needs replay at least this; only grows
+	blocked atomic.Int64  // > 0: no "valid" at all (a global position not yet known)
+	// unknownSince is when (UnixNano) a revocation committed whose position
+	// could not be learned; 0: none. A position asked for later covers it.
+	unknownSince atomic.Int64
+
+	mu       sync.Mutex
+	hashes   map[string]uint64 // per session: its revocation's position, or pendingLSN
+	replayed uint64            // the furthest replay a replica read has reported
+}
+
+// raise moves the global fence up to lsn, a position the primary reported
+// after askedAt; it never moves down.
+func (f *replicaFence) raise(lsn uint64, askedAt time.Time) {
+	for {
+		cur := f.lsn.Load()
+		if lsn <= cur || f.lsn.CompareAndSwap(cur, lsn) {
+			break
+		}
+	}
+	if u := f.unknownSince.Load(); u != 0 && askedAt.UnixNano() > u {
+		f.unknownSince.CompareAndSwap(u, 0)
+	}
+}
+
+// lost records a revocation whose position is unknown: the replica answers
+// nothing "valid" here until a later position is learned.
+func (f *replicaFence) lost() { f.unknownSince.Store(time.Now().UnixNano()) }
+
+// pend fences the session of hash until resolve gives its position.
+func (f *replicaFence) pend(hash string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hashes == nil {
+		f.hashes = make(map[string]uint64)
+	}
+	f.hashes[hash] = pendingLSN
+	f.foldLocked()
+}
+
+// resolve sets the session of hash's fence to lsn, a position the primary
+// reported after that session's revocation committed. A known position
+// only grows.
+func (f *replicaFence) resolve(hash string, lsn uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hashes == nil {
+		f.hashes = make(map[string]uint64)
+	}
+	if cur, ok := f.hashes[hash]; !ok || cur == pendingLSN || cur < lsn {
+		f.hashes[hash] = lsn
+	}
+	f.foldLocked()
+}
+
+// foldLocked drops the per-session fences a replica read has already seen
+// the replica pass, and folds the rest into the global fence when there
+// are too many. Pending ones stay: their position is not known yet.
+func (f *replicaFence) foldLocked() {
+	if len(f.hashes) <= maxFencedHashes/2 {
+		return
+	}
+	for h, v := range f.hashes {
+		if v != pendingLSN && v <= f.replayed {
+			delete(f.hashes, h)
+		}
+	}
+	if len(f.hashes) <= maxFencedHashes {
+		return
+	}
+	var highest uint64
+	for h, v := range f.hashes {
+		if v != pendingLSN {
+			highest = max(highest, v)
+			delete(f.hashes, h)
+		}
+	}
+	f.raise(highest, time.Time{})
+}
+
+// admits reports whether a replica that has replayed up to replayed (when
+// inRecovery; otherwise it is current) may answer "valid" for hash.
+func (f *replicaFence) admits(hash string, replayed uint64, inRecovery bool) bool {
+	if f.blocked.Load() > 0 || f.unknownSince.Load() != 0 {
+		return false
+	}
+	if !inRecovery {
+		return true
+	}
+	if replayed < f.lsn.Load() {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replayed = max(f.replayed, replayed)
+	v, ok := f.hashes[hash]
+	switch {
+	case !ok:
+		return true
+	case v == pendingLSN || replayed < v:
+		return false
+	}
+	delete(f.hashes, hash) // the replica has it: this fence is done
+	return true
+}
