@@ -31,9 +31,16 @@ func Server(t testing.TB) *pgtemp.Server {
 // the pool held are dead; pool.Reset drops them.
 func NewIsolatedServer(t testing.TB) (*pgtemp.Server, *pgxpool.Pool) {
 	t.Helper()
+	return NewIsolatedServerWith(t, pgtemp.Options{})
+}
+
+// NewIsolatedServerWith is NewIsolatedServer with server options, for tests
+// that need other settings (a large table's shared_buffers, say).
+func NewIsolatedServerWith(t testing.TB, opts pgtemp.Options) (*pgtemp.Server, *pgxpool.Pool) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), sharedTimeout)
 	defer cancel()
-	srv, err := pgtemp.Start(ctx, pgtemp.Options{})
+	srv, err := pgtemp.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
