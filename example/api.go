@@ -125,14 +125,13 @@ type apiError struct {
 }
 
 // apiLogin answers POST /api/login: 200 with the token (and the app's session
-// cookie), 400 for a malformed request, 401 for wrong credentials, 415 for a
-// body that is not JSON.
+// cookie), 400 for a malformed request, 401 for wrong credentials, 415 unless
+// the request says Content-Type: application/json (a form post is not a JSON
+// sign-in, whatever its body).
 func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "unsupported_media_type", Message: "send application/json"})
-			return
-		}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "unsupported_media_type", Message: "send Content-Type: application/json"})
+		return
 	}
 	var in loginJSON
 	if msg := decodeJSON(w, r, &in); msg != "" {

@@ -26,7 +26,7 @@ func TestAPILogin(t *testing.T) {
 		{"control panel", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, nil, 200, cpCookie},
 		{"admin, e-mail case and spaces", `{"email":" Admin@Example.com ","password":"demo-password","app":"control_panel"}`, nil, 200, cpCookie},
 		{"tenant app", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 200, tenantCookie},
-		{"no content type is JSON", `{"email":"bob@globex.example","password":"demo-password","app":"tenant_app","tenant_id":2}`, []string{"Content-Type", ""}, 200, tenantCookie},
+		{"JSON with a charset", `{"email":"bob@globex.example","password":"demo-password","app":"tenant_app","tenant_id":2}`, []string{"Content-Type", "application/json; charset=utf-8"}, 200, tenantCookie},
 		{"wrong password", `{"email":"staff@example.com","password":"wrong-password","app":"control_panel"}`, nil, 401, ""},
 		{"unknown e-mail", `{"email":"nobody@example.com","password":"demo-password","app":"control_panel"}`, nil, 401, ""},
 		{"staff into the tenant app", `{"email":"staff@example.com","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 401, ""},
@@ -44,7 +44,10 @@ func TestAPILogin(t *testing.T) {
 		{"tenant app without tenant", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app"}`, nil, 400, ""},
 		{"tenant app, tenant 0", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":0}`, nil, 400, ""},
 		{"control panel with a tenant", `{"email":"staff@example.com","password":"demo-password","app":"control_panel","tenant_id":1}`, nil, 400, ""},
-		{"form content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "text/plain"}, 415, ""},
+		{"text content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "text/plain"}, 415, ""},
+		{"form content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, ""},
+		{"no content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", ""}, 415, ""},
+		{"malformed content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "application/json; charset"}, 415, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
