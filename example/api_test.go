@@ -440,3 +440,42 @@ func TestCrossOriginRequestsRefused(t *testing.T) {
 		t.Errorf("the password changed through a cross-origin form: login %d", res.StatusCode)
 	}
 }
+
+// TestAPILoginImpossibleEmail: an e-mail that no account can have (NUL,
+// control characters, invalid UTF-8, too long) is a wrong e-mail, 401,
+// decided without a query; PostgreSQL would refuse NUL in text and turn the
+// sign-in into a 503.
+func TestAPILoginImpossibleEmail(t *testing.T) {
+	t.Parallel()
+	s, queries := startCountingExample(t)
+	for _, tt := range []struct{ name, email string }{
+		{"NUL", `staff@example.com\u0000`},
+		{"NUL inside", `st\u0000aff@example.com`},
+		{"newline", `staff@example.com\nBcc: x@example.com`},
+		{"escape", `\u001bstaff@example.com`},
+		{"DEL", `staff\u007f@example.com`},
+		{"C1 control", `staff\u0085@example.com`},
+		{"invalid UTF-8", "staff\xff@example.com"},
+		{"lone surrogate", `staff\ud800@example.com`},
+		{"too long", strings.Repeat("a", 250) + "@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := queries.n.Load()
+			res := s.postJSON("/api/login", cred{}, `{"email":"`+tt.email+`","password":"demo-password","app":"control_panel"}`)
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401: %s", res.StatusCode, res.body)
+			}
+			if n := queries.n.Load() - before; n != 0 {
+				t.Errorf("%d queries, want none", n)
+			}
+		})
+	}
+	// The counter counts: a possible e-mail is looked up.
+	before := queries.n.Load()
+	if res := s.postJSON("/api/login", cred{}, `{"email":"nobody@example.com","password":"demo-password","app":"control_panel"}`); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unknown e-mail: %d", res.StatusCode)
+	}
+	if queries.n.Load() == before {
+		t.Errorf("an unknown e-mail cost no query: the counter does not count")
+	}
+}

@@ -256,6 +256,24 @@ func TestControlPanelSteadyStateWritesNothing(t *testing.T) {
 // queryCounter counts the statements a pool sends.
 type queryCounter struct{ n atomic.Int64 }
 
+// startCountingExample is startExample on a pool whose statements are
+// counted.
+func startCountingExample(t *testing.T, change ...func(*config)) (*exampleServer, *queryCounter) {
+	t.Helper()
+	queries := &queryCounter{}
+	s := startExample(t, append([]func(*config){func(c *config) {
+		pc := c.pool.Config()
+		pc.ConnConfig.Tracer = queries
+		pool, err := pgxpool.NewWithConfig(t.Context(), pc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		c.pool = pool
+	}}, change...)...)
+	return s, queries
+}
+
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
 	return ctx
@@ -268,17 +286,7 @@ func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryE
 // /api dispatch, the control panel's scs cookie and the tenant API alike.
 func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 	t.Parallel()
-	queries := &queryCounter{}
-	s := startExample(t, func(c *config) {
-		pc := c.pool.Config()
-		pc.ConnConfig.Tracer = queries
-		pool, err := pgxpool.NewWithConfig(t.Context(), pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		c.pool = pool
-	})
+	s, queries := startCountingExample(t)
 	staff := s.login("staff@example.com", "control_panel", 0)
 	alice := s.login("alice@acme.example", "tenant_app", acmeID)
 	opaqueLike := strings.Repeat("A", 42) + "B" // 43 characters, but not a canonical encoding of 32 bytes

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -26,11 +29,17 @@ type signInRequest struct {
 
 // authenticate checks a sign-in request against the users table. It runs
 // bcrypt whether or not the e-mail exists, so that the response time does not
-// tell which addresses have accounts.
+// tell which addresses have accounts. An e-mail that no account can have
+// (control characters, invalid UTF-8, too long) is looked up nowhere: it is a
+// wrong e-mail, not a database error.
 func (a *app) authenticate(ctx context.Context, req signInRequest) (user, error) {
-	u, found, err := a.users.byEmail(ctx, req.Email)
-	if err != nil {
-		return user{}, err
+	var u user
+	var found bool
+	if possibleEmail(req.Email) {
+		var err error
+		if u, found, err = a.users.byEmail(ctx, req.Email); err != nil {
+			return user{}, err
+		}
 	}
 	hash := a.dummyHash
 	if found {
@@ -83,4 +92,20 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 		return "", middleware.Session{}, fmt.Errorf("sign in: %w", err)
 	}
 	return "", middleware.Session{}, errBadCredentials
+}
+
+// maxEmailBytes is the longest e-mail address (RFC 5321's path limit).
+const maxEmailBytes = 254
+
+// possibleEmail reports whether s can be the e-mail of an account: valid
+// UTF-8 of at most maxEmailBytes without control characters (NUL included,
+// which PostgreSQL refuses in text) or U+FFFD (what encoding/json makes of
+// invalid UTF-8). Anything else is refused before the database, as a wrong
+// e-mail.
+func possibleEmail(s string) bool {
+	s = normalizeEmail(s)
+	if s == "" || len(s) > maxEmailBytes || !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || unicode.IsControl(r) })
 }
