@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -113,7 +114,7 @@ func (a *app) cpSessions(w http.ResponseWriter, r *http.Request, si signedIn) {
 // cpRevokeOwn ends one of the user's own sessions. Ending the current one is
 // signing out.
 func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
-	id, ok := a.formValue(w, r, "id")
+	id, ok := a.formSessionID(w, r)
 	if !ok {
 		return
 	}
@@ -248,7 +249,7 @@ func (a *app) cpAdminPage(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // cpAdminRevoke ends any session, recording admin_revoke.
 func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn) {
-	id, ok := a.formValue(w, r, "id")
+	id, ok := a.formSessionID(w, r)
 	if !ok {
 		return
 	}
@@ -278,6 +279,16 @@ func (a *app) cpSignout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/cp/signin?reason=logout", http.StatusSeeOther)
+}
+
+// formSessionID reads the session id of a revoke form in the canonical
+// lower-case form that Session.ID and the store use: PostgreSQL reads a UUID
+// in either case, so an upper-case id names the same session and must compare
+// equal (an upper-case own id is signing out, not a revoke that leaves the
+// cookie behind).
+func (a *app) formSessionID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, ok := a.formValue(w, r, "id")
+	return strings.ToLower(id), ok
 }
 
 // formValue reads one short form field, or writes a 400 and reports false.

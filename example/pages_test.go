@@ -152,6 +152,20 @@ func TestControlPanelPages(t *testing.T) {
 		}
 	})
 
+	t.Run("own session id in upper case is signing out", func(t *testing.T) {
+		x := s.login("staff@example.com", "control_panel", 0)
+		b := s.browser(x.cookie)
+		res := b.post("/cp/sessions/revoke", formOf("id", strings.ToUpper(x.id)))
+		redirectsTo(t, res, "/cp/signin?reason=logout")
+		if b.cookie != nil {
+			t.Errorf("the cookie was not cleared: %v", res.Header["Set-Cookie"])
+		}
+		var reason string
+		if err := s.pool.QueryRow(t.Context(), "SELECT revoke_reason FROM sessions WHERE id = $1", x.id).Scan(&reason); err != nil || reason != "logout" {
+			t.Errorf("the session ended with %q (%v), want logout", reason, err)
+		}
+	})
+
 	t.Run("sign out", func(t *testing.T) {
 		res := s.postForm("/cp/signout", staff, nil)
 		redirectsTo(t, res, "/cp/signin?reason=logout")
