@@ -19,12 +19,15 @@ const maxLoginBytes = 4 << 10
 // mountAPI registers the session endpoints under prefix, guarded by g:
 // /api (any app; bearer or the control-panel cookie) and /t/{tenant}/api
 // (the tenant app; bearer or the tenant cookie).
-func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *apiGuard) {
-	mux.Handle("GET "+prefix+"/me", g.Middleware(http.HandlerFunc(a.apiMe)))
+func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *apiGuard, wrap func(http.Handler) http.Handler) {
+	if wrap == nil {
+		wrap = func(h http.Handler) http.Handler { return h }
+	}
+	mux.Handle("GET "+prefix+"/me", wrap(g.Middleware(http.HandlerFunc(a.apiMe))))
 	// The warning's poll: PeekMiddleware never extends the session.
-	mux.Handle("GET "+prefix+"/session", g.PeekMiddleware(http.HandlerFunc(a.apiSession)))
-	mux.Handle("POST "+prefix+"/session/keepalive", g.Middleware(http.HandlerFunc(a.apiSession)))
-	mux.Handle("POST "+prefix+"/logout", a.apiLogout(g))
+	mux.Handle("GET "+prefix+"/session", wrap(g.PeekMiddleware(http.HandlerFunc(a.apiSession))))
+	mux.Handle("POST "+prefix+"/session/keepalive", wrap(g.Middleware(http.HandlerFunc(a.apiSession))))
+	mux.Handle("POST "+prefix+"/logout", wrap(a.apiLogout(g)))
 }
 
 // sessionJSON is the session part of the API's answers. The same numbers are

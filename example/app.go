@@ -102,11 +102,11 @@ func touchInterval(idle time.Duration) time.Duration {
 	return d
 }
 
-// tenantFromPath is the tenant guards' Config.Tenant: the tenant named by the
-// {tenant} path segment. An unknown slug is an error, which the guards refuse
-// (400 bad_tenant, or a 404 page).
+// tenantFromPath is the tenant guards' Config.Tenant: the tenant that
+// inTenant resolved from the {tenant} path segment. Every tenant route is
+// inside inTenant, so the error is a routing mistake, which the guards refuse.
 func (a *app) tenantFromPath(r *http.Request) (int64, error) {
-	t, ok := a.tenants[r.PathValue("tenant")]
+	t, ok := tenantOf(r)
 	if !ok {
 		return 0, errUnknownTenant
 	}

@@ -318,3 +318,55 @@ func TestStartPage(t *testing.T) {
 		t.Errorf("unknown path: %d", res.StatusCode)
 	}
 }
+
+// TestUnknownTenant: every route under /t/{tenant}/ answers 404 for a tenant
+// that does not exist, before any guard runs: no redirect to a sign-in page,
+// no cookie, and nothing of the path in a Location header.
+func TestUnknownTenant(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+	for _, slug := range []string{"initech", "ACME", "%3Cscript%3E", "acme%2F..%2Fcp", "x%0D%0ALocation:%20evil"} {
+		for _, tt := range []struct {
+			method, path string
+			c            cred
+			json         bool
+		}{
+			{"GET", "/", cred{}, false},
+			{"GET", "/", cookie(alice.cookie), false},
+			{"GET", "/signin", cred{}, false},
+			{"POST", "/signin", cred{}, false},
+			{"POST", "/signout", cookie(alice.cookie), false},
+			{"GET", "/api/me", bearer(alice.token), true},
+			{"GET", "/api/session", cred{}, true},
+			{"POST", "/api/session/keepalive", cookie(alice.cookie), true},
+			{"POST", "/api/logout", bearer(alice.token), true},
+		} {
+			path := "/t/" + slug + tt.path
+			t.Run(tt.method+" "+path, func(t *testing.T) {
+				var res response
+				if tt.method == "POST" && !tt.json {
+					res = s.postForm(path, tt.c, formOf("email", "alice@acme.example", "password", testPassword))
+				} else {
+					res = s.do(tt.method, path, tt.c, nil, "Sec-Fetch-Site", "same-origin")
+				}
+				if res.StatusCode != http.StatusNotFound {
+					t.Fatalf("status %d, want 404", res.StatusCode)
+				}
+				if loc := res.Header.Get("Location"); loc != "" {
+					t.Errorf("Location %q on a 404", loc)
+				}
+				if sc := res.Header["Set-Cookie"]; len(sc) != 0 {
+					t.Errorf("Set-Cookie %v on a 404", sc)
+				}
+				if tt.json && res.json(t)["error"] != "unknown_tenant" {
+					t.Errorf("body %s", res.body)
+				}
+			})
+		}
+	}
+	// The session was not touched by any of it.
+	if res := s.do("GET", "/t/acme/api/me", bearer(alice.token), nil); res.StatusCode != http.StatusOK {
+		t.Errorf("alice afterwards: %d", res.StatusCode)
+	}
+}

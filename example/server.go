@@ -21,12 +21,15 @@ func (a *app) routes() http.Handler {
 	// messages, the remembered e-mail).
 	mux.Handle("GET /cp/signin", a.loadCP(http.HandlerFunc(a.signinPage)))
 	mux.Handle("POST /cp/signin", a.loadCP(http.HandlerFunc(a.signinSubmit)))
-	mux.HandleFunc("GET /t/{tenant}/signin", a.signinPage)
-	mux.HandleFunc("POST /t/{tenant}/signin", a.signinSubmit)
+	// Every route under /t/{tenant}/ is inside inTenant: 404 for an unknown
+	// tenant before anything else.
+	page := func(h http.Handler) http.Handler { return a.inTenant(a.tenantPageNotFound, h) }
+	mux.Handle("GET /t/{tenant}/signin", page(http.HandlerFunc(a.signinPage)))
+	mux.Handle("POST /t/{tenant}/signin", page(http.HandlerFunc(a.signinSubmit)))
 	// Signing out works whatever state the session is in, so it is not
 	// behind a guard.
 	mux.Handle("POST /cp/signout", a.loadCP(http.HandlerFunc(a.cpSignout)))
-	mux.HandleFunc("POST /t/{tenant}/signout", a.tenantSignout)
+	mux.Handle("POST /t/{tenant}/signout", page(http.HandlerFunc(a.tenantSignout)))
 
 	// Control panel (a.cp: its scs session and guard).
 	mux.Handle("GET /cp/{$}", a.cp(a.cpDashboard))
@@ -39,12 +42,12 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /cp/admin/revoke", a.cpAdmin(a.cpAdminRevoke))
 
 	// Tenant app.
-	mux.Handle("GET /t/{tenant}/{$}", a.tenantPage(a.tenantHome))
+	mux.Handle("GET /t/{tenant}/{$}", page(a.tenantPage(a.tenantHome)))
 
 	// JSON API. A control-panel sign-in is one on an scs session.
 	mux.Handle("POST /api/login", a.loadCP(http.HandlerFunc(a.apiLogin)))
-	a.mountAPI(mux, "/api", a.api)
-	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI)
+	a.mountAPI(mux, "/api", a.api, nil)
+	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI, func(h http.Handler) http.Handler { return a.inTenant(tenantAPINotFound, h) })
 
 	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }

@@ -12,7 +12,12 @@ const maxFormBytes = 8 << 10
 
 func cpSigninURL(*http.Request) string { return "/cp/signin" }
 
-func tenantSigninURL(r *http.Request) string { return "/t/" + r.PathValue("tenant") + "/signin" }
+// tenantSigninURL is the sign-in page of the request's tenant (inTenant), built
+// from the tenant's slug as stored, never from the request's path.
+func tenantSigninURL(r *http.Request) string {
+	t, _ := tenantOf(r)
+	return "/t/" + t.Slug + "/signin"
+}
 
 // tokenStorageKey is the sessionStorage key of a tenant's bearer token, shared
 // by tenant.js and warning.js (data-bearer-storage-key).
@@ -51,11 +56,7 @@ func (a *app) signinView(r *http.Request, t *tenant, email string) view {
 
 // signinPage serves GET /cp/signin and GET /t/{tenant}/signin.
 func (a *app) signinPage(w http.ResponseWriter, r *http.Request) {
-	t, ok := a.pathTenant(w, r)
-	if !ok {
-		return
-	}
-	a.render(w, r, http.StatusOK, "signin", a.signinView(r, t, ""))
+	a.render(w, r, http.StatusOK, "signin", a.signinView(r, tenantPtr(r), ""))
 }
 
 // signinSubmit serves POST /cp/signin and POST /t/{tenant}/signin: the form
@@ -66,10 +67,7 @@ func (a *app) signinPage(w http.ResponseWriter, r *http.Request) {
 // form comes back filled in, also after the visitor went elsewhere; a
 // successful one forgets it.
 func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
-	t, ok := a.pathTenant(w, r)
-	if !ok {
-		return
-	}
+	t := tenantPtr(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		a.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
@@ -102,17 +100,11 @@ func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pathTenant returns the tenant of the {tenant} path segment (nil on a
-// control-panel route), or writes a 404 and reports false.
-func (a *app) pathTenant(w http.ResponseWriter, r *http.Request) (*tenant, bool) {
-	slug := r.PathValue("tenant")
-	if slug == "" {
-		return nil, true
+// tenantPtr is the request's tenant (inTenant), or nil on a control-panel
+// route.
+func tenantPtr(r *http.Request) *tenant {
+	if t, ok := tenantOf(r); ok {
+		return &t
 	}
-	t, ok := a.tenants[slug]
-	if !ok {
-		a.renderError(w, r, http.StatusNotFound, "There is no such organisation.")
-		return nil, false
-	}
-	return &t, true
+	return nil
 }
