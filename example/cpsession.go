@@ -11,20 +11,14 @@ import (
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-// The control panel keeps its own session data (flash messages, form state)
-// with scs, in PostgreSQL next to the sessions table (pgstore.SCSStore). Its
+// The control panel keeps its own session data (flash messages) with scs, in PostgreSQL next to the sessions table (pgstore.SCSStore). Its
 // cookie is scs's, and the sessions table decides whether that cookie is
 // signed in (middleware.NewSCS): one cookie for both.
 
-// Keys of the control panel's scs data.
-const (
-	flashKey       = "flash"        // a message for the next page, shown once
-	signinEmailKey = "signin_email" // the e-mail of the last failed sign-in, to pre-fill the form
-)
-
-// maxRememberedEmail bounds the e-mail kept after a failed sign-in (the
-// longest valid address is 254 bytes).
-const maxRememberedEmail = 254
+// flashKey is the control panel's scs data: a message for the next page of a
+// signed-in user, shown once. Anonymous visitors get no scs data (a refused
+// or anonymous request writes nothing).
+const flashKey = "flash"
 
 // scsCleanupInterval is how often expired scs data (anonymous sessions that
 // never signed in) is deleted. Data of ended sessions goes at once.
@@ -105,14 +99,4 @@ func (a *app) flash(ctx context.Context, msg string) {
 // Without one it changes nothing, so a page without a message writes nothing.
 func (a *app) popFlash(ctx context.Context) string {
 	return a.cpSCS.PopString(ctx, flashKey)
-}
-
-// rememberEmail keeps the e-mail of a failed control-panel sign-in, so that
-// the form comes back filled in. Never the password.
-func (a *app) rememberEmail(ctx context.Context, email string) {
-	email = strings.TrimSpace(email)
-	if email == "" || len(email) > maxRememberedEmail {
-		return
-	}
-	a.cpSCS.Put(ctx, signinEmailKey, email)
 }

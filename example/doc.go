@@ -26,12 +26,12 @@
 // what a token may open:
 //
 //   - control-panel pages (/cp/…): the control panel keeps its own session
-//     data with github.com/alexedwards/scs/v2 (flash messages such as "You
-//     were signed out because you were inactive", the e-mail of a failed
-//     sign-in) in PostgreSQL through pgstore.SCSStore, and its guard is a
-//     middleware.SCS on the same SessionManager: one cookie,
-//     __Host-cp-session, holding scs's opaque token. Refusals redirect to
-//     /cp/signin, which says why once (a flash message);
+//     data with github.com/alexedwards/scs/v2 (flash messages of a signed-in
+//     user such as "Signed out 2 other sessions") in PostgreSQL through
+//     pgstore.SCSStore, and its guard is a middleware.SCS on the same
+//     SessionManager: one cookie, __Host-cp-session, holding scs's opaque
+//     token. Refusals redirect to /cp/signin?reason=…, which says why: a
+//     refused or anonymous request writes nothing to the database;
 //   - tenant-app pages (/t/{tenant}/…): JWTs, the tenant from the path,
 //     cookie __Host-tenant-session, refusals redirect to
 //     /t/{tenant}/signin?reason=…;

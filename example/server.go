@@ -17,9 +17,9 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
-	// The control panel's public pages use its scs session too (flash
-	// messages, the remembered e-mail).
-	mux.Handle("GET /cp/signin", a.loadCP(http.HandlerFunc(a.signinPage)))
+	// The sign-in page reads nothing but ?reason=; signing in renews the
+	// request's scs session (no fixation), so it runs inside LoadAndSave.
+	mux.HandleFunc("GET /cp/signin", a.signinPage)
 	mux.Handle("POST /cp/signin", a.loadCP(http.HandlerFunc(a.signinSubmit)))
 	// Every route under /t/{tenant}/ is inside inTenant: 404 for an unknown
 	// tenant before anything else.

@@ -31,24 +31,15 @@ type signinForm struct {
 }
 
 // signinView is the sign-in page of the control panel (t nil) or of tenant
-// t. Its notice is the control panel's flash message, else the message of
-// ?reason= (warning.js sends the browser there with one): never both. On the
-// control panel, an empty email is the one remembered from a failed sign-in.
+// t, its form filled in with email. Its notice is the message of ?reason=
+// (the page guards and warning.js send the browser there with one).
 func (a *app) signinView(r *http.Request, t *tenant, email string) view {
-	v := view{Title: "Sign in", App: "cp", Tenant: t}
+	v := view{Title: "Sign in", App: "cp", Tenant: t, Notice: signinReasons[r.URL.Query().Get("reason")]}
 	f := signinForm{Action: "/cp/signin", Email: email}
 	if t != nil {
 		v.App = "tenant"
 		f.Action = "/t/" + t.Slug + "/signin"
 		f.TokenKey = tokenStorageKey(t.Slug)
-	} else {
-		v.Notice = a.popFlash(r.Context())
-		if f.Email == "" {
-			f.Email = a.cpSCS.GetString(r.Context(), signinEmailKey)
-		}
-	}
-	if v.Notice == "" {
-		v.Notice = signinReasons[r.URL.Query().Get("reason")]
 	}
 	v.Data = f
 	return v
@@ -63,9 +54,8 @@ func (a *app) signinPage(w http.ResponseWriter, r *http.Request) {
 // sign-in, which sets the app's cookie. (The tenant page signs in through
 // POST /api/login when JavaScript runs, to get a bearer token as well.)
 //
-// A failed control-panel sign-in keeps the e-mail in the scs session, so the
-// form comes back filled in, also after the visitor went elsewhere; a
-// successful one forgets it.
+// A failed sign-in answers the form again, filled in with the e-mail, and
+// writes nothing: no anonymous session is made to remember it.
 func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	t := tenantPtr(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -84,18 +74,12 @@ func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, errBadCredentials):
-		if t == nil {
-			a.rememberEmail(r.Context(), req.Email)
-		}
 		v := a.signinView(r, t, req.Email)
 		v.Notice, v.Error = "", "Wrong e-mail or password."
 		a.render(w, r, http.StatusUnauthorized, "signin", v)
 	case err != nil:
 		a.unavailable(w, r, err)
 	default:
-		if t == nil {
-			a.cpSCS.Remove(r.Context(), signinEmailKey)
-		}
 		http.Redirect(w, r, home, http.StatusSeeOther)
 	}
 }
