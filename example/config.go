@@ -36,11 +36,13 @@ type config struct {
 
 	// bcryptCost is bcrypt.DefaultCost unless a test lowers it.
 	bcryptCost int
-	// logger receives the middleware's refusal logs and the server's errors.
+	// logger receives the middleware's, the store's, the pool's and the
+	// server's logs.
 	logger *slog.Logger
-	// pool, when set, is used instead of DATABASE_URL or a throwaway server,
-	// and is not closed by run (tests pass a pgtest pool).
-	pool *pgxpool.Pool
+	// poolConfig, when set, is used instead of DATABASE_URL or a throwaway
+	// server (tests pass the configuration of a pgtest database). run opens
+	// its own pool on a copy, with its logger, and closes it.
+	poolConfig *pgxpool.Config
 	// listener, when set, is served instead of listening on Addr (tests pass
 	// one on 127.0.0.1:0).
 	listener net.Listener

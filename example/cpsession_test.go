@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The control panel keeps flash messages and form state in scs, through
@@ -207,14 +206,7 @@ func startCountingExample(t *testing.T, change ...func(*config)) (*exampleServer
 	t.Helper()
 	queries := &queryCounter{}
 	s := startExample(t, append([]func(*config){func(c *config) {
-		pc := c.pool.Config()
-		pc.ConnConfig.Tracer = queries
-		pool, err := pgxpool.NewWithConfig(t.Context(), pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		c.pool = pool
+		c.poolConfig.ConnConfig.Tracer = queries
 	}}, change...)...)
 	return s, queries
 }

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/sessionguard/sessionguard/internal/pgtemp"
 	"github.com/sessionguard/sessionguard/schema"
 )
 
@@ -20,45 +19,47 @@ type database struct {
 	close    func() error
 }
 
-// openDatabase connects to cfg.pool, DATABASE_URL or, with neither, a
-// throwaway PostgreSQL server that close stops and removes.
-func openDatabase(ctx context.Context, cfg config, stdout io.Writer) (*database, error) {
-	if cfg.pool != nil {
-		return &database{pool: cfg.pool, describe: "the pool given by the caller", close: func() error { return nil }}, nil
-	}
-	if cfg.DatabaseURL != "" {
-		pool, err := pgxpool.New(ctx, cfg.DatabaseURL) // its errors redact the password
-		if err == nil {
-			err = pool.Ping(ctx)
-			if err != nil {
-				pool.Close()
-			}
-		}
+// openDatabase opens the pool on cfg.poolConfig, DATABASE_URL or, with
+// neither, a throwaway PostgreSQL server that close stops and removes. The
+// pool logs to log (withPoolLogger).
+func openDatabase(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) (*database, error) {
+	switch {
+	case cfg.poolConfig != nil:
+		return connect(ctx, cfg.poolConfig.Copy(), log, "the pool configuration given by the caller", nil)
+	case cfg.DatabaseURL != "":
+		pc, err := pgxpool.ParseConfig(cfg.DatabaseURL) // its errors redact the password
 		if err != nil {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
-		return &database{pool: pool, describe: "DATABASE_URL", close: func() error { pool.Close(); return nil }}, nil
+		db, err := connect(ctx, pc, log, "DATABASE_URL", nil)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		return db, nil
 	}
-	fmt.Fprintln(stdout, "DATABASE_URL is not set: starting a throwaway PostgreSQL server…")
-	srv, err := pgtemp.Start(ctx, pgtemp.Options{})
-	if err != nil {
-		return nil, err // ErrNoPostgres says how to install it
-	}
-	pool, err := pgxpool.New(ctx, srv.ConnString("postgres"))
+	return openThrowaway(ctx, log, stdout)
+}
+
+// connect opens a pool on pc with the app's logger and checks that it
+// reaches the server. release, if not nil, runs after the pool is closed.
+func connect(ctx context.Context, pc *pgxpool.Config, log *slog.Logger, describe string, release func() error) (*database, error) {
+	withPoolLogger(pc, log)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err == nil {
-		err = pool.Ping(ctx)
+		if err = pool.Ping(ctx); err != nil {
+			pool.Close()
+		}
 	}
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("connect to the throwaway server: %w", err), srv.Close())
+		return nil, err
 	}
-	return &database{
-		pool:     pool,
-		describe: "throwaway PostgreSQL in " + srv.Dir() + " (removed on exit)",
-		close: func() error {
-			pool.Close()
-			return srv.Close()
-		},
-	}, nil
+	return &database{pool: pool, describe: describe, close: func() error {
+		pool.Close()
+		if release != nil {
+			return release()
+		}
+		return nil
+	}}, nil
 }
 
 // tablesSQL creates the application tables that the sessions table of

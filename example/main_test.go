@@ -62,7 +62,7 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		WarningThreshold: testWarning,
 		bcryptCost:       bcrypt.MinCost,
 		logger:           slog.New(slog.DiscardHandler),
-		pool:             pool,
+		poolConfig:       pool.Config(),
 		listener:         ln,
 	}
 	for _, f := range change {

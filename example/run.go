@@ -25,7 +25,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	db, err := openDatabase(ctx, cfg, stdout)
+	db, err := openDatabase(ctx, cfg, log, stdout)
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func TestRunRefusesForeignTables(t *testing.T) {
 	defer ln.Close()
 	cfg := config{DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
 		WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost, logger: slog.New(slog.DiscardHandler),
-		pool: pool, listener: ln}
+		poolConfig: pool.Config(), listener: ln}
 	err = run(t.Context(), cfg, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "belongs to another application") {
 		t.Fatalf("run on foreign tables: %v", err)
