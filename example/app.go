@@ -65,7 +65,7 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout)})
+	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout), Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 		a.cpSignout(w, r)
 		return
 	}
-	ended, err := a.store.RevokeUserSession(r.Context(), si.user.ID, id, reasonUserRevoke)
+	ended, err := a.store.RevokeUserSession(pgstore.WithActor(r.Context(), si.user.ID), si.user.ID, id, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -137,7 +137,7 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // cpRevokeOthers is "sign out everywhere else".
 func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn) {
-	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, reasonUserRevoke)
+	n, err := a.store.RevokeAllExcept(pgstore.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -202,7 +202,7 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		a.unavailable(w, r, err)
 		return
 	}
-	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, pgstore.ReasonPasswordChange)
+	n, err := a.store.RevokeAllExcept(pgstore.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, pgstore.ReasonPasswordChange)
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
@@ -247,19 +247,18 @@ func (a *app) cpAdminPage(w http.ResponseWriter, r *http.Request, si signedIn) {
 	a.render(w, r, http.StatusOK, "cp_admin", v)
 }
 
-// cpAdminRevoke ends any session, recording admin_revoke.
+// cpAdminRevoke ends any session, recording admin_revoke and, in the store's
+// audit event, the admin who did it (pgstore.WithActor).
 func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn) {
 	id, ok := a.formSessionID(w, r)
 	if !ok {
 		return
 	}
-	ended, err := a.store.RevokeSession(r.Context(), id, pgstore.ReasonAdminRevoke)
+	ended, err := a.store.RevokeSession(pgstore.WithActor(r.Context(), si.user.ID), id, pgstore.ReasonAdminRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
-	a.log.InfoContext(r.Context(), "example: admin revoked a session",
-		"admin", si.user.ID, "session", id, "ended", ended)
 	if ended {
 		a.flash(r.Context(), "The session was revoked. Its user is signed out on their next request.")
 	} else {

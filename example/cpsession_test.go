@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -381,5 +383,37 @@ func TestRefusedRequestsWriteNothing(t *testing.T) {
 	}
 	if s.sessionTables() == before {
 		t.Errorf("a touch went unseen")
+	}
+}
+
+// TestRevocationsRecordTheActor: the store's audit events go to the app's
+// logger, and a revocation made on a page records who made it: the admin on
+// the admin page, the user on "your sessions".
+func TestRevocationsRecordTheActor(t *testing.T) {
+	t.Parallel()
+	var out lockedBuffer
+	s := startExample(t, func(c *config) { c.logger = slog.New(slog.NewTextHandler(&out, nil)) })
+	userID := func(email string) (id int64) {
+		t.Helper()
+		if err := s.pool.QueryRow(t.Context(), "SELECT id FROM users WHERE email = $1", email).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	admin := s.login("admin@example.com", "control_panel", 0)
+	staff := s.login("staff@example.com", "control_panel", 0)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+	redirectsTo(t, s.postForm("/cp/admin/revoke", cookie(admin.cookie), formOf("id", alice.id)), "/cp/admin")
+	other := s.login("staff@example.com", "control_panel", 0)
+	redirectsTo(t, s.postForm("/cp/sessions/revoke", cookie(staff.cookie), formOf("id", other.id)), "/cp/sessions")
+	for _, want := range []string{
+		fmt.Sprintf("reason=admin_revoke count=1 session_id=%s user_id=%d tenant_id=%d app=tenant_app actor_id=%d",
+			alice.id, userID("alice@acme.example"), acmeID, userID("admin@example.com")),
+		fmt.Sprintf("reason=user_revoke count=1 session_id=%s user_id=%d actor_id=%d",
+			other.id, userID("staff@example.com"), userID("staff@example.com")),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no audit line with %q in:\n%s", want, out.String())
+		}
 	}
 }
