@@ -22,6 +22,7 @@ const (
 	defaultIdleTimeout      = 4 * time.Hour
 	defaultAbsoluteTimeout  = 8 * time.Hour
 	defaultWarningThreshold = 5 * time.Minute
+	defaultCleanupInterval  = 5 * time.Minute
 )
 
 // config is what run needs. loadConfig fills it from flags and the
@@ -36,6 +37,9 @@ type config struct {
 
 	// bcryptCost is bcrypt.DefaultCost unless a test lowers it.
 	bcryptCost int
+	// cleanupInterval is the time between two runs of the sessions Cleaner
+	// (defaultCleanupInterval unless a test shortens it).
+	cleanupInterval time.Duration
 	// logger receives the middleware's, the store's, the pool's and the
 	// server's logs.
 	logger *slog.Logger
@@ -97,6 +101,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg.bcryptCost = bcrypt.DefaultCost
+	cfg.cleanupInterval = defaultCleanupInterval
 	return cfg, cfg.validate()
 }
 
@@ -128,6 +133,9 @@ func (c config) validate() error {
 	}
 	if c.bcryptCost < bcrypt.MinCost || c.bcryptCost > bcrypt.MaxCost {
 		errs = append(errs, fmt.Errorf("bcrypt cost %d out of range", c.bcryptCost))
+	}
+	if c.cleanupInterval <= 0 {
+		errs = append(errs, fmt.Errorf("cleanup interval %v: must be positive", c.cleanupInterval))
 	}
 	return errors.Join(errs...)
 }

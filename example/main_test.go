@@ -61,6 +61,7 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		AbsoluteTimeout:  testAbsolute,
 		WarningThreshold: testWarning,
 		bcryptCost:       bcrypt.MinCost,
+		cleanupInterval:  defaultCleanupInterval,
 		logger:           slog.New(slog.DiscardHandler),
 		poolConfig:       pool.Config(),
 		listener:         ln,

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish on exit.
@@ -37,18 +40,19 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	// Expired scs data of the control panel, until run returns; waited for
-	// before the database is let go.
-	cleanupCtx, stopCleanup := context.WithCancel(ctx)
-	cleanupDone := make(chan struct{})
-	go func() {
-		defer close(cleanupDone)
-		a.scsStore.RunCleanup(cleanupCtx, scsCleanupInterval)
-	}()
-	defer func() {
-		stopCleanup()
-		<-cleanupDone
-	}()
+	// Background work, until run returns; waited for before the database is
+	// let go. Every instance runs a Cleaner (they take turns on an advisory
+	// lock): it ends expired sessions and deletes ended ones after the
+	// retention period. scs's own cleanup deletes expired scs data.
+	cleaner, err := pgstore.NewCleaner(db.pool, pgstore.CleanerConfig{Interval: cfg.cleanupInterval, Logger: log})
+	if err != nil {
+		return err
+	}
+	stopBackground := background(ctx,
+		func(ctx context.Context) { _ = cleaner.Run(ctx) }, // returns ctx's error; failed runs are logged
+		func(ctx context.Context) { a.scsStore.RunCleanup(ctx, scsCleanupInterval) },
+	)
+	defer stopBackground()
 
 	ln := cfg.listener
 	if ln == nil {
@@ -106,4 +110,18 @@ sessionguard example: %[1]s/
 
 Press Ctrl-C to stop.
 `, base, database, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.WarningThreshold, cfg.DemoPassword)
+}
+
+// background runs each loop in its own goroutine until stop is called; stop
+// ends them and waits until they have returned.
+func background(ctx context.Context, loops ...func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, loop := range loops {
+		wg.Go(func() { loop(ctx) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
