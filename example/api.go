@@ -128,7 +128,8 @@ type apiError struct {
 }
 
 // apiLogin answers POST /api/login: 200 with the token (and the app's session
-// cookie), 400 for a malformed request, 401 for wrong credentials, 415 unless
+// cookie), 400 for a malformed request, 401 for wrong credentials, 429 with
+// Retry-After when the address or the account is throttled, 415 unless
 // the request says Content-Type: application/json (a form post is not a JSON
 // sign-in, whatever its body).
 func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
@@ -160,15 +161,21 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad_request", Message: msg})
 		return
 	}
-	u, err := a.authenticate(r.Context(), req)
+	u, err := a.authenticate(r, req)
 	var token string
 	var s middleware.Session
 	if err == nil {
 		token, s, err = a.startSession(w, r, u)
 	}
+	var throttled *throttledError
 	switch {
 	case errors.Is(err, errBadCredentials):
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: "invalid_credentials", Message: errBadCredentials.Error()})
+		return
+	case errors.As(err, &throttled):
+		setRetryAfter(w, throttled)
+		writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too_many_attempts",
+			Message: "too many sign-in attempts; try again after Retry-After seconds"})
 		return
 	case err != nil:
 		a.log.ErrorContext(r.Context(), "example: sign in", "error", err)

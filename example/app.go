@@ -57,6 +57,9 @@ type app struct {
 
 	pages     pages
 	dummyHash []byte // bcrypt of a random password: compared when the e-mail is unknown
+
+	// Sign-in throttling (throttle.go).
+	addressThrottle, accountThrottle *throttle
 }
 
 // newApp builds the example over a migrated and seeded database.
@@ -69,7 +72,8 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store, users: users{pool}}
+	a := &app{cfg: cfg, log: log, store: store, users: users{pool},
+		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit)}
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,9 @@ type config struct {
 	// cleanupInterval is the time between two runs of the sessions Cleaner
 	// (defaultCleanupInterval unless a test shortens it).
 	cleanupInterval time.Duration
+	// addressLimit and accountLimit throttle sign-ins (throttle.go; the
+	// defaults unless a test changes them).
+	addressLimit, accountLimit rateLimit
 	// logger receives the middleware's, the store's, the pool's and the
 	// server's logs.
 	logger *slog.Logger
@@ -102,6 +105,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	cfg.bcryptCost = bcrypt.DefaultCost
 	cfg.cleanupInterval = defaultCleanupInterval
+	cfg.addressLimit, cfg.accountLimit = defaultAddressLimit, defaultAccountLimit
 	return cfg, cfg.validate()
 }
 
@@ -136,6 +140,11 @@ func (c config) validate() error {
 	}
 	if c.cleanupInterval <= 0 {
 		errs = append(errs, fmt.Errorf("cleanup interval %v: must be positive", c.cleanupInterval))
+	}
+	for _, l := range []rateLimit{c.addressLimit, c.accountLimit} {
+		if l.every <= 0 || l.burst < 1 {
+			errs = append(errs, fmt.Errorf("sign-in limit %+v: needs a positive interval and a burst of at least 1", l))
+		}
 	}
 	return errors.Join(errs...)
 }

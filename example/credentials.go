@@ -1,11 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -27,17 +27,34 @@ type signInRequest struct {
 	TenantID int64 // required for the tenant app
 }
 
-// authenticate checks a sign-in request against the users table. It runs
-// bcrypt whether or not the e-mail exists, so that the response time does not
-// tell which addresses have accounts. An e-mail that no account can have
-// (control characters, invalid UTF-8, too long) is looked up nowhere: it is a
-// wrong e-mail, not a database error.
-func (a *app) authenticate(ctx context.Context, req signInRequest) (user, error) {
+// authenticate checks a sign-in request of r against the users table.
+//
+// Throttling comes first, before any query or bcrypt: every attempt spends
+// one of the client address's allowance and one of the account's, and a
+// correct password gives the account its full allowance back, so that per
+// account only failures count. A throttled attempt is a *throttledError.
+//
+// It runs bcrypt whether or not the e-mail exists, so that the response time
+// does not tell which addresses have accounts. An e-mail that no account can
+// have (control characters, invalid UTF-8, too long) is looked up nowhere: it
+// is a wrong e-mail, not a database error.
+func (a *app) authenticate(r *http.Request, req signInRequest) (user, error) {
+	now := time.Now()
+	if wait := a.addressThrottle.take(addressKey(r.RemoteAddr), now); wait > 0 {
+		return user{}, &throttledError{wait}
+	}
+	account := ""
+	if possibleEmail(req.Email) {
+		account = normalizeEmail(req.Email)
+		if wait := a.accountThrottle.take(account, now); wait > 0 {
+			return user{}, &throttledError{wait}
+		}
+	}
 	var u user
 	var found bool
-	if possibleEmail(req.Email) {
+	if account != "" {
 		var err error
-		if u, found, err = a.users.byEmail(ctx, req.Email); err != nil {
+		if u, found, err = a.users.byEmail(r.Context(), account); err != nil {
 			return user{}, err
 		}
 	}
@@ -49,6 +66,7 @@ func (a *app) authenticate(ctx context.Context, req signInRequest) (user, error)
 	if !found || !match || u.App != req.App || u.TenantID != req.TenantID {
 		return user{}, errBadCredentials
 	}
+	a.accountThrottle.forget(account)
 	return u, nil
 }
 

@@ -62,9 +62,13 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		WarningThreshold: testWarning,
 		bcryptCost:       bcrypt.MinCost,
 		cleanupInterval:  defaultCleanupInterval,
-		logger:           slog.New(slog.DiscardHandler),
-		poolConfig:       pool.Config(),
-		listener:         ln,
+		// Tests sign in often from one address; the per-account limit is
+		// the default. TestSigninThrottled tests both.
+		addressLimit: rateLimit{every: time.Millisecond, burst: 10_000},
+		accountLimit: defaultAccountLimit,
+		logger:       slog.New(slog.DiscardHandler),
+		poolConfig:   pool.Config(),
+		listener:     ln,
 	}
 	for _, f := range change {
 		f(&cfg)

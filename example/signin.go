@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -68,15 +69,21 @@ func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	if t != nil {
 		req.App, req.TenantID, home = pgstore.TenantApp, t.ID, "/t/"+t.Slug+"/"
 	}
-	u, err := a.authenticate(r.Context(), req)
+	u, err := a.authenticate(r, req)
 	if err == nil {
 		_, _, err = a.startSession(w, r, u)
 	}
+	var throttled *throttledError
 	switch {
 	case errors.Is(err, errBadCredentials):
 		v := a.signinView(r, t, req.Email)
 		v.Notice, v.Error = "", "Wrong e-mail or password."
 		a.render(w, r, http.StatusUnauthorized, "signin", v)
+	case errors.As(err, &throttled):
+		setRetryAfter(w, throttled)
+		v := a.signinView(r, t, req.Email)
+		v.Notice, v.Error = "", fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", throttled.retryAfter())
+		a.render(w, r, http.StatusTooManyRequests, "signin", v)
 	case err != nil:
 		a.unavailable(w, r, err)
 	default:

@@ -27,7 +27,9 @@
         return res.json().then(function (body) { return { res: res, body: body }; });
       }).then(function (r) {
         if (!r.res.ok) {
-          errorBox.textContent = r.res.status === 401 ? 'Wrong e-mail or password.' : 'Sign-in failed. Please try again.';
+          errorBox.textContent = r.res.status === 401 ? 'Wrong e-mail or password.' :
+            r.res.status === 429 ? 'Too many sign-in attempts. Try again in ' + (r.res.headers.get('Retry-After') || 'a few') + ' seconds.' :
+            'Sign-in failed. Please try again.';
           errorBox.hidden = false;
           return;
         }
