@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionguard/sessionguard/example/idp"
 )
 
 // Tenant ids in a fresh database: acme is seeded first.
@@ -476,5 +478,24 @@ func TestAPILoginImpossibleEmail(t *testing.T) {
 	}
 	if queries.n.Load() == before {
 		t.Errorf("an unknown e-mail cost no query: the counter does not count")
+	}
+}
+
+// TestIdentityProviderJWKS: the example serves its identity provider's
+// public key, and only that, at the JWKS path.
+func TestIdentityProviderJWKS(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	res := s.do("GET", idp.JWKSPath, cred{}, nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/jwk-set+json" {
+		t.Fatalf("JWKS: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	keys, _ := res.json(t)["keys"].([]any)
+	if len(keys) != 1 {
+		t.Fatalf("%d keys, want 1: %s", len(keys), res.body)
+	}
+	key, _ := keys[0].(map[string]any)
+	if key["kty"] != "OKP" || key["crv"] != "Ed25519" || key["x"] == nil || key["d"] != nil {
+		t.Errorf("key %v: want the Ed25519 public key alone", key)
 	}
 }

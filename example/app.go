@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -29,6 +30,9 @@ const (
 	jwtIssuer   = "sessionguard-example"
 	jwtAudience = "sessionguard-example"
 )
+
+// idpIssuer is the "iss" of the identity provider's tokens.
+const idpIssuer = "https://idp.example.test"
 
 // app is the example: both apps and the API on one store. It is an
 // http.Handler.
@@ -60,6 +64,10 @@ type app struct {
 
 	// Sign-in throttling (throttle.go).
 	addressThrottle, accountThrottle *throttle
+
+	// idp stands in for the tenant app's identity provider (package idp):
+	// it issues the tenant app's JWTs and publishes their public key.
+	idp *idp.Provider
 }
 
 // newApp builds the example over a migrated and seeded database.
@@ -75,6 +83,9 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
 	a := &app{cfg: cfg, log: log, store: store, users: users{pool},
 		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit)}
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
+		return nil, err
+	}
+	if a.idp, err = idp.New(idp.Config{Issuer: idpIssuer, Lifetime: cfg.AbsoluteTimeout}); err != nil {
 		return nil, err
 	}
 	if err := a.newGuards(pool); err != nil {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
 )
 
@@ -17,6 +18,9 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
+	// The identity provider's public key (package idp stands in for the
+	// team's provider, which would serve this itself).
+	mux.Handle("GET "+idp.JWKSPath, a.idp.JWKS())
 	// The sign-in page reads nothing but ?reason=; signing in renews the
 	// request's scs session (no fixation), so it runs inside LoadAndSave.
 	mux.HandleFunc("GET /cp/signin", a.signinPage)
