@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // reasonUserRevoke is recorded when users end their own other sessions from
@@ -90,7 +90,7 @@ func (a *app) cpDashboard(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // sessionRow is one row of a session list.
 type sessionRow struct {
-	pgstore.SessionInfo
+	sessionguard.SessionInfo
 	Current    bool
 	Email      string
 	TenantName string
@@ -122,7 +122,7 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 		a.cpSignout(w, r)
 		return
 	}
-	ended, err := a.store.RevokeUserSession(pgstore.WithActor(r.Context(), si.user.ID), si.user.ID, id, reasonUserRevoke)
+	ended, err := a.store.RevokeUserSession(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, id, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -137,7 +137,7 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // cpRevokeOthers is "sign out everywhere else".
 func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn) {
-	n, err := a.store.RevokeAllExcept(pgstore.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -202,7 +202,7 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		a.unavailable(w, r, err)
 		return
 	}
-	n, err := a.store.RevokeAllExcept(pgstore.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, pgstore.ReasonPasswordChange)
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
@@ -248,13 +248,13 @@ func (a *app) cpAdminPage(w http.ResponseWriter, r *http.Request, si signedIn) {
 }
 
 // cpAdminRevoke ends any session, recording admin_revoke and, in the store's
-// audit event, the admin who did it (pgstore.WithActor).
+// audit event, the admin who did it (sessionguard.WithActor).
 func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn) {
 	id, ok := a.formSessionID(w, r)
 	if !ok {
 		return
 	}
-	ended, err := a.store.RevokeSession(pgstore.WithActor(r.Context(), si.user.ID), id, pgstore.ReasonAdminRevoke)
+	ended, err := a.store.RevokeSession(sessionguard.WithActor(r.Context(), si.user.ID), id, sessionguard.ReasonAdminRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
