@@ -113,12 +113,10 @@ func (a *app) apiSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.sessionJSON(s))
 }
 
-// loginJSON is the body of POST /api/login.
+// loginJSON is the body of POST /api/login and POST /t/{tenant}/api/login.
 type loginJSON struct {
-	Email    string               `json:"email"`
-	Password string               `json:"password"`
-	App      sessionguard.AppType `json:"app"`
-	TenantID *int64               `json:"tenant_id"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
 }
 
 // apiError is every error body of the example's own endpoints.
@@ -127,10 +125,12 @@ type apiError struct {
 	Message string `json:"message,omitempty"`
 }
 
-// apiLogin answers POST /api/login: 200 with the token (and the app's session
-// cookie), 400 for a malformed request, 401 for wrong credentials, 429 with
-// Retry-After when the address or the account is throttled, 415 unless
-// the request says Content-Type: application/json (a form post is not a JSON
+// apiLogin answers POST /api/login (the control panel) and POST
+// /t/{tenant}/api/login (the tenant app of the path): 200 with the token and
+// the app's session cookie, each of which works on every endpoint of the same
+// API mount; 400 for a malformed request, 401 for wrong credentials, 429 with
+// Retry-After when the address or the account is throttled, 415 unless the
+// request says Content-Type: application/json (a form post is not a JSON
 // sign-in, whatever its body).
 func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -142,24 +142,13 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad_request", Message: msg})
 		return
 	}
-	req := signInRequest{Email: in.Email, Password: in.Password, App: in.App}
-	if in.TenantID != nil {
-		req.TenantID = *in.TenantID
-	}
-	var msg string
-	switch {
-	case in.Email == "" || in.Password == "":
-		msg = "email and password are required"
-	case !in.App.Valid():
-		msg = `app must be "control_panel" or "tenant_app"`
-	case in.App == sessionguard.TenantApp && req.TenantID <= 0:
-		msg = "tenant_app needs a positive tenant_id"
-	case in.App == sessionguard.ControlPanel && in.TenantID != nil:
-		msg = "control_panel takes no tenant_id"
-	}
-	if msg != "" {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad_request", Message: msg})
+	if in.Email == "" || in.Password == "" {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad_request", Message: "email and password are required"})
 		return
+	}
+	req := signInRequest{Email: in.Email, Password: in.Password, App: sessionguard.ControlPanel}
+	if t, ok := tenantOf(r); ok {
+		req.App, req.TenantID = sessionguard.TenantApp, t.ID
 	}
 	u, err := a.authenticate(r, req)
 	var token string

@@ -18,42 +18,47 @@ const (
 func TestAPILogin(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
+	const (
+		cp     = "/api/login"
+		acme   = "/t/acme/api/login"
+		globex = "/t/globex/api/login"
+		staff  = `{"email":"staff@example.com","password":"demo-password"}`
+	)
 	tests := []struct {
 		name   string
+		path   string
 		body   string
 		header []string
 		status int
 		cookie string // the cookie set on success
 	}{
-		{"control panel", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, nil, 200, cpCookie},
-		{"admin, e-mail case and spaces", `{"email":" Admin@Example.com ","password":"demo-password","app":"control_panel"}`, nil, 200, cpCookie},
-		{"tenant app", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 200, tenantCookie},
-		{"JSON with a charset", `{"email":"bob@globex.example","password":"demo-password","app":"tenant_app","tenant_id":2}`, []string{"Content-Type", "application/json; charset=utf-8"}, 200, tenantCookie},
-		{"wrong password", `{"email":"staff@example.com","password":"wrong-password","app":"control_panel"}`, nil, 401, ""},
-		{"unknown e-mail", `{"email":"nobody@example.com","password":"demo-password","app":"control_panel"}`, nil, 401, ""},
-		{"staff into the tenant app", `{"email":"staff@example.com","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 401, ""},
-		{"customer into the control panel", `{"email":"alice@acme.example","password":"demo-password","app":"control_panel"}`, nil, 401, ""},
-		{"customer into another tenant", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":2}`, nil, 401, ""},
-		{"not JSON", `email=staff@example.com`, nil, 400, ""},
-		{"empty body", ``, nil, 400, ""},
-		{"unknown field", `{"email":"staff@example.com","password":"demo-password","app":"control_panel","admin":true}`, nil, 400, ""},
-		{"two objects", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}{}`, nil, 400, ""},
-		{"wrong type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel","tenant_id":"1"}`, nil, 400, ""},
-		{"too large", `{"email":"` + strings.Repeat("a", 5000) + `","password":"x","app":"control_panel"}`, nil, 400, ""},
-		{"no app", `{"email":"staff@example.com","password":"demo-password"}`, nil, 400, ""},
-		{"unknown app", `{"email":"staff@example.com","password":"demo-password","app":"billing"}`, nil, 400, ""},
-		{"no password", `{"email":"staff@example.com","app":"control_panel"}`, nil, 400, ""},
-		{"tenant app without tenant", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app"}`, nil, 400, ""},
-		{"tenant app, tenant 0", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":0}`, nil, 400, ""},
-		{"control panel with a tenant", `{"email":"staff@example.com","password":"demo-password","app":"control_panel","tenant_id":1}`, nil, 400, ""},
-		{"text content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "text/plain"}, 415, ""},
-		{"form content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, ""},
-		{"no content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", ""}, 415, ""},
-		{"malformed content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "application/json; charset"}, 415, ""},
+		{"control panel", cp, staff, nil, 200, cpCookie},
+		{"admin, e-mail case and spaces", cp, `{"email":" Admin@Example.com ","password":"demo-password"}`, nil, 200, cpCookie},
+		{"tenant app", acme, `{"email":"alice@acme.example","password":"demo-password"}`, nil, 200, tenantCookie},
+		{"JSON with a charset", globex, `{"email":"bob@globex.example","password":"demo-password"}`, []string{"Content-Type", "application/json; charset=utf-8"}, 200, tenantCookie},
+		{"wrong password", cp, `{"email":"staff@example.com","password":"wrong-password"}`, nil, 401, ""},
+		{"unknown e-mail", cp, `{"email":"nobody@example.com","password":"demo-password"}`, nil, 401, ""},
+		{"staff into the tenant app", acme, staff, nil, 401, ""},
+		{"customer into the control panel", cp, `{"email":"alice@acme.example","password":"demo-password"}`, nil, 401, ""},
+		{"customer into another tenant", globex, `{"email":"alice@acme.example","password":"demo-password"}`, nil, 401, ""},
+		{"unknown tenant", "/t/initech/api/login", `{"email":"alice@acme.example","password":"demo-password"}`, nil, 404, ""},
+		{"not JSON", cp, `email=staff@example.com`, nil, 400, ""},
+		{"empty body", cp, ``, nil, 400, ""},
+		{"unknown field", cp, `{"email":"staff@example.com","password":"demo-password","admin":true}`, nil, 400, ""},
+		{"app field (the tenant is the path's)", acme, `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 400, ""},
+		{"two objects", cp, staff + `{}`, nil, 400, ""},
+		{"wrong type", cp, `{"email":"staff@example.com","password":1}`, nil, 400, ""},
+		{"too large", cp, `{"email":"` + strings.Repeat("a", 5000) + `","password":"x"}`, nil, 400, ""},
+		{"no password", cp, `{"email":"staff@example.com"}`, nil, 400, ""},
+		{"no e-mail", acme, `{"password":"demo-password"}`, nil, 400, ""},
+		{"text content type", cp, staff, []string{"Content-Type", "text/plain"}, 415, ""},
+		{"form content type", acme, staff, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, ""},
+		{"no content type", cp, staff, []string{"Content-Type", ""}, 415, ""},
+		{"malformed content type", cp, staff, []string{"Content-Type", "application/json; charset"}, 415, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := s.postJSON("/api/login", cred{}, tt.body, tt.header...)
+			res := s.postJSON(tt.path, cred{}, tt.body, tt.header...)
 			if res.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.status, res.body)
 			}
@@ -113,7 +118,6 @@ func TestAPIMe(t *testing.T) {
 	}{
 		{"control panel bearer", "/api/me", bearer(admin.token), "admin@example.com", "control_panel", "", "bearer"},
 		{"control panel cookie", "/api/me", cookie(admin.cookie), "admin@example.com", "control_panel", "", "cookie"},
-		{"tenant bearer on /api", "/api/me", bearer(alice.token), "alice@acme.example", "tenant_app", "acme", "bearer"},
 		{"tenant bearer", "/t/acme/api/me", bearer(alice.token), "alice@acme.example", "tenant_app", "acme", "bearer"},
 		{"tenant cookie", "/t/acme/api/me", cookie(alice.cookie), "alice@acme.example", "tenant_app", "acme", "cookie"},
 	}
@@ -356,6 +360,7 @@ func TestAPICrossAppAndTenant(t *testing.T) {
 		reason             string
 	}{
 		{"control panel token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), 403, "wrong_app"},
+		{"tenant token on the control panel's API", "GET", "/api/me", bearer(alice.token), 401, "invalid"},
 		{"control panel cookie value as tenant cookie", "GET", "/t/acme/api/me", cookieOf(tenantCookie, staff.token), 403, "wrong_app"},
 		{"tenant cookie on /api (control-panel cookie only)", "GET", "/api/me", cookie(alice.cookie), 401, "missing"},
 		{"tenant A token on tenant B", "GET", "/t/globex/api/me", bearer(alice.token), 403, "wrong_tenant"},
@@ -416,7 +421,7 @@ func TestCrossOriginRequestsRefused(t *testing.T) {
 			return s.postForm("/cp/signin", cred{}, formOf("email", "staff@example.com", "password", testPassword), crossSite...)
 		}, 403},
 		{"JSON login, foreign Origin", func() response {
-			return s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, evilOrigin...)
+			return s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password"}`, evilOrigin...)
 		}, 403},
 		{"logout, cross-site", func() response {
 			return s.do("POST", "/api/logout", cookie(staff.cookie), nil, crossSite...)
@@ -437,7 +442,7 @@ func TestCrossOriginRequestsRefused(t *testing.T) {
 			t.Errorf("a refused cross-origin request ended a session: %d", res.StatusCode)
 		}
 	}
-	if res := s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`); res.StatusCode != http.StatusOK {
+	if res := s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password"}`); res.StatusCode != http.StatusOK {
 		t.Errorf("the password changed through a cross-origin form: login %d", res.StatusCode)
 	}
 }
@@ -462,7 +467,7 @@ func TestAPILoginImpossibleEmail(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := queries.n.Load()
-			res := s.postJSON("/api/login", cred{}, `{"email":"`+tt.email+`","password":"demo-password","app":"control_panel"}`)
+			res := s.postJSON("/api/login", cred{}, `{"email":"`+tt.email+`","password":"demo-password"}`)
 			if res.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("status %d, want 401: %s", res.StatusCode, res.body)
 			}
@@ -473,7 +478,7 @@ func TestAPILoginImpossibleEmail(t *testing.T) {
 	}
 	// The counter counts: a possible e-mail is looked up.
 	before := queries.n.Load()
-	if res := s.postJSON("/api/login", cred{}, `{"email":"nobody@example.com","password":"demo-password","app":"control_panel"}`); res.StatusCode != http.StatusUnauthorized {
+	if res := s.postJSON("/api/login", cred{}, `{"email":"nobody@example.com","password":"demo-password"}`); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("unknown e-mail: %d", res.StatusCode)
 	}
 	if queries.n.Load() == before {
@@ -497,5 +502,41 @@ func TestIdentityProviderJWKS(t *testing.T) {
 	key, _ := keys[0].(map[string]any)
 	if key["kty"] != "OKP" || key["crv"] != "Ed25519" || key["x"] == nil || key["d"] != nil {
 		t.Errorf("key %v: want the Ed25519 public key alone", key)
+	}
+}
+
+// TestLoginCredentialsWorkEverywhere: the contract of the JSON API. Both
+// credentials a login returns, the cookie it sets and the token in its body
+// (as a bearer token), work on every endpoint of its mount.
+func TestLoginCredentialsWorkEverywhere(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	for _, mount := range []struct {
+		name, base, email, app string
+		tenant                 int64
+	}{
+		{"control panel", "/api", "staff@example.com", "control_panel", 0},
+		{"tenant app", "/t/acme/api", "alice@acme.example", "tenant_app", acmeID},
+	} {
+		for _, how := range []string{"cookie", "bearer"} {
+			t.Run(mount.name+"/"+how, func(t *testing.T) {
+				x := s.login(mount.email, mount.app, mount.tenant)
+				c := cookie(x.cookie)
+				if how == "bearer" {
+					c = bearer(x.token)
+				}
+				for _, ep := range []struct{ method, path string }{
+					{"GET", "/me"}, {"GET", "/session"}, {"POST", "/session/keepalive"}, {"POST", "/logout"},
+				} {
+					res := s.do(ep.method, mount.base+ep.path, c, nil)
+					if res.StatusCode != http.StatusOK {
+						t.Errorf("%s %s with the login's %s: %d %s", ep.method, mount.base+ep.path, how, res.StatusCode, res.body)
+					}
+				}
+				if res := s.do("GET", mount.base+"/me", c, nil); res.StatusCode != http.StatusUnauthorized {
+					t.Errorf("after logout: %d, want 401", res.StatusCode)
+				}
+			})
+		}
 	}
 }

@@ -272,9 +272,13 @@ func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 		})
 	}
 	// The counter counts: a well-formed token is looked up.
-	for _, c := range []cred{bearer(staff.token), cookie(staff.cookie), bearer(alice.token)} {
+	for _, x := range []struct {
+		path string
+		c    cred
+	}{{"/api/session", bearer(staff.token)}, {"/api/session", cookie(staff.cookie)}, {"/t/acme/api/session", bearer(alice.token)}} {
+		c := x.c
 		before := queries.n.Load()
-		if res := s.do("GET", "/api/session", c, nil); res.StatusCode != http.StatusOK {
+		if res := s.do("GET", x.path, c, nil); res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d", c, res.StatusCode)
 		}
 		if queries.n.Load() == before {
@@ -353,7 +357,7 @@ func TestRefusedRequestsWriteNothing(t *testing.T) {
 			return s.postForm("/t/acme/signin", cred{}, formOf("email", "alice@acme.example", "password", "wrong-password"))
 		}},
 		request{"failed API sign-in", func() response {
-			return s.postJSON("/api/login", cred{}, `{"email":"alice@acme.example","password":"wrong-password","app":"tenant_app","tenant_id":1}`)
+			return s.postJSON("/t/acme/api/login", cred{}, `{"email":"alice@acme.example","password":"wrong-password"}`)
 		}},
 		request{"tenant page, idle session", func() response { return s.do("GET", "/t/acme/", cookie(alice.cookie), nil) }},
 		request{"API, ended cookie", func() response { return s.do("GET", "/api/me", cookie(ended.cookie), nil) }},

@@ -35,16 +35,14 @@
 //   - tenant-app pages (/t/{tenant}/…): JWTs, the tenant from the path,
 //     cookie __Host-tenant-session, refusals redirect to
 //     /t/{tenant}/signin?reason=…;
-//   - the JSON API at /api/…: a bearer token of either app (a tenant-app JWT
-//     or a control-panel scs token) or the control-panel cookie, refusals as
-//     JSON. A Guard verifies one token shape and only a middleware.SCS reads
-//     the scs cookie, so each request goes to the guard that can read its
-//     credential, by shape, without a query (apiauth.go);
+//   - the JSON API at /api/…: the control panel's, its bearer token (scs's
+//     opaque token) or its cookie, refusals as JSON;
 //   - the JSON API at /t/{tenant}/api/…: the same endpoints for the tenant
 //     app, bearer or the tenant cookie, bound to the tenant of the path.
 //
-// Each app has its own cookie name so that one browser can be signed in to
-// both, hence the second API mount.
+// Each app has its own cookie name, so that one browser can be signed in to
+// both, and its own API mount with its own login: every credential a login
+// returns works on every endpoint of its mount.
 //
 // Every state-changing request (forms and JSON alike) goes through
 // http.CrossOriginProtection; pages carry a Content-Security-Policy without

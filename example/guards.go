@@ -56,23 +56,21 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 		return err
 	}
 
-	// The JSON API (apiauth.go). /api: bearer tokens of either app, or the
-	// control panel's cookie. Its bearer guards name the control panel's
-	// cookie so that they refuse a request that also carries it (and clear
-	// it on sign-out, as the scs route does).
+	// The JSON API (apiauth.go). /api is the control panel's: its bearer
+	// tokens, or its cookie. Its bearer guard names the control panel's
+	// cookie so that it refuses a request that also carries it (and clears
+	// it on sign-out, as the scs route does). A JWT there is no control-panel
+	// token: the opaque guard refuses it without a query.
 	a.api = &apiGuard{cookie: cpCookie, load: a.loadCP}
 	if a.api.scs, err = middleware.NewSCS(a.cpSCS, cp); err != nil {
 		return err
 	}
-	anyApp := base
-	anyApp.CookieName = cpCookie
-	if a.api.opaque, err = middleware.New(anyApp); err != nil {
+	cpBearer := cp
+	cpBearer.CookieName = cpCookie
+	if a.api.opaque, err = middleware.New(cpBearer); err != nil {
 		return err
 	}
-	anyApp.JWT = jwt
-	if a.api.jwt, err = middleware.New(anyApp); err != nil {
-		return err
-	}
+	a.api.jwt = a.api.opaque
 	// /t/{tenant}/api: the tenant app's JWTs, bearer or its cookie. An
 	// opaque token there is a control-panel token, which the opaque guard
 	// refuses as wrong_app.

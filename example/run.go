@@ -106,7 +106,8 @@ sessionguard example: %[1]s/
   password of every account: %[6]s
 
   JSON API:        curl -si %[1]s/api/login -H 'Content-Type: application/json' \
-                     -d '{"email":"staff@example.com","password":"…","app":"control_panel"}'
+                     -d '{"email":"staff@example.com","password":"…"}'
+                   (the tenant app's: %[1]s/t/acme/api/login)
 
 Press Ctrl-C to stop.
 `, base, database, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.WarningThreshold, cfg.DemoPassword)

@@ -58,8 +58,8 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 			t.Errorf("banner lacks %s", want)
 		}
 	}
-	res, err := http.Post("http://"+ln.Addr().String()+"/api/login", "application/json",
-		strings.NewReader(`{"email":"bob@globex.example","password":"`+testPassword+`","app":"tenant_app","tenant_id":2}`))
+	res, err := http.Post("http://"+ln.Addr().String()+"/t/globex/api/login", "application/json",
+		strings.NewReader(`{"email":"bob@globex.example","password":"`+testPassword+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,10 +48,13 @@ func (a *app) routes() http.Handler {
 	// Tenant app.
 	mux.Handle("GET /t/{tenant}/{$}", page(a.tenantPage(a.tenantHome)))
 
-	// JSON API. A control-panel sign-in is one on an scs session.
+	// JSON API: /api is the control panel's (a sign-in is one on an scs
+	// session), /t/{tenant}/api the tenant app's.
+	tenantAPI := func(h http.Handler) http.Handler { return a.inTenant(tenantAPINotFound, h) }
 	mux.Handle("POST /api/login", a.loadCP(http.HandlerFunc(a.apiLogin)))
+	mux.Handle("POST /t/{tenant}/api/login", tenantAPI(http.HandlerFunc(a.apiLogin)))
 	a.mountAPI(mux, "/api", a.api, nil)
-	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI, func(h http.Handler) http.Handler { return a.inTenant(tenantAPINotFound, h) })
+	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI, tenantAPI)
 
 	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }

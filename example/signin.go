@@ -53,7 +53,8 @@ func (a *app) signinPage(w http.ResponseWriter, r *http.Request) {
 
 // signinSubmit serves POST /cp/signin and POST /t/{tenant}/signin: the form
 // sign-in, which sets the app's cookie. (The tenant page signs in through
-// POST /api/login when JavaScript runs, to get a bearer token as well.)
+// POST /t/{tenant}/api/login when JavaScript runs, to get a bearer token as
+// well.)
 //
 // A failed sign-in answers the form again, filled in with the e-mail, and
 // writes nothing: no anonymous session is made to remember it.

@@ -15,11 +15,11 @@ import (
 func TestSigninThrottled(t *testing.T) {
 	t.Parallel()
 	apiLogin := func(s *exampleServer, email, password, app string, tenant int) response {
-		body := `{"email":"` + email + `","password":"` + password + `","app":"` + app + `"`
-		if tenant != 0 {
-			body += `,"tenant_id":` + strconv.Itoa(tenant)
+		path := "/api/login"
+		if app == "tenant_app" {
+			path = "/t/" + map[int]string{acmeID: "acme", globexID: "globex"}[tenant] + "/api/login"
 		}
-		return s.postJSON("/api/login", cred{}, body+"}")
+		return s.postJSON(path, cred{}, `{"email":"`+email+`","password":"`+password+`"}`)
 	}
 	throttled := func(t *testing.T, res response, queries *queryCounter, before int64, maxWait time.Duration) {
 		t.Helper()

@@ -3,7 +3,7 @@
 (function () {
   'use strict';
 
-  // Sign-in page: POST /api/login, keep the token, go to the app.
+  // Sign-in page: POST /t/{tenant}/api/login, keep the token, go to the app.
   var form = document.getElementById('signin-form');
   if (form) {
     var key = form.dataset.tokenKey;
@@ -13,15 +13,13 @@
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       errorBox.hidden = true;
-      fetch('/api/login', {
+      fetch('/t/' + encodeURIComponent(form.dataset.tenantSlug) + '/api/login', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
         credentials: 'same-origin',
         body: JSON.stringify({
           email: form.elements.email.value,
-          password: form.elements.password.value,
-          app: 'tenant_app',
-          tenant_id: Number(form.dataset.tenantId)
+          password: form.elements.password.value
         })
       }).then(function (res) {
         return res.json().then(function (body) { return { res: res, body: body }; });
