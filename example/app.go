@@ -67,11 +67,14 @@ type app struct {
 
 	// idp stands in for the tenant app's identity provider (package idp):
 	// it issues the tenant app's JWTs and publishes their public key.
-	idp *idp.Provider
+	idp     *idp.Provider
+	jwksURL string
 }
 
-// newApp builds the example over a migrated and seeded database.
-func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
+// newApp builds the example over a migrated and seeded database. The tenant
+// app's tokens come from provider, whose public keys are at jwksURL; ctx
+// bounds the app's background work.
+func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config, provider *idp.Provider, jwksURL string) (*app, error) {
 	log := cfg.logger
 	if log == nil {
 		log = slog.Default()
@@ -80,12 +83,9 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store, users: users{pool},
+	a := &app{cfg: cfg, log: log, store: store, users: users{pool}, idp: provider, jwksURL: jwksURL,
 		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit)}
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
-		return nil, err
-	}
-	if a.idp, err = idp.New(idp.Config{Issuer: idpIssuer, Lifetime: cfg.AbsoluteTimeout}); err != nil {
 		return nil, err
 	}
 	if err := a.newGuards(pool); err != nil {

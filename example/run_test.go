@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 )
 
@@ -152,5 +154,28 @@ func TestRunCleansUp(t *testing.T) {
 	var active bool
 	if err := s.pool.QueryRow(t.Context(), "SELECT is_active FROM sessions WHERE id = $1", live.id).Scan(&active); err != nil || !active {
 		t.Errorf("the cleanup ended a live session (active %t, %v)", active, err)
+	}
+}
+
+// TestStartingHandler: while the app is being built, the server answers the
+// identity provider's JWKS (the tenant guard fetches it from this process)
+// and 503 for everything else.
+func TestStartingHandler(t *testing.T) {
+	t.Parallel()
+	h := &startingHandler{jwks: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })}
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", idp.JWKSPath, http.StatusTeapot},
+		{"POST", idp.JWKSPath, http.StatusServiceUnavailable},
+		{"GET", "/cp/", http.StatusServiceUnavailable},
+		{"POST", "/api/login", http.StatusServiceUnavailable},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != tt.status {
+			t.Errorf("%s %s while starting: %d, want %d", tt.method, tt.path, rec.Code, tt.status)
+		}
 	}
 }
