@@ -395,7 +395,7 @@ func TestRefusedRequestsWriteNothing(t *testing.T) {
 // the admin page, the user on "your sessions".
 func TestRevocationsRecordTheActor(t *testing.T) {
 	t.Parallel()
-	var out lockedBuffer
+	var out syncBuffer
 	s := startExample(t, func(c *config) { c.logger = slog.New(slog.NewTextHandler(&out, nil)) })
 	userID := func(email string) (id int64) {
 		t.Helper()

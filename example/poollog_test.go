@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,31 +13,13 @@ import (
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the pool's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // TestPoolLogger: the pool logs its failures to the app's logger, with the
 // statement and the error, never the arguments (token and password hashes),
 // and its successful statements not at all; a tracer already set (a test's
 // counter) keeps working.
 func TestPoolLogger(t *testing.T) {
 	t.Parallel()
-	var out lockedBuffer
+	var out syncBuffer
 	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	queries := &queryCounter{}
 	pc := pgtest.NewEmptyPool(t).Config()

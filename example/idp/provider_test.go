@@ -5,12 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -26,23 +24,19 @@ func jwksKeys(t *testing.T, url string) map[string]ed25519.PublicKey {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/jwk-set+json" {
 		t.Fatalf("JWKS: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	var doc struct {
 		Keys []map[string]string `json:"keys"`
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatalf("JWKS %s: %v", body, err)
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
+		t.Fatalf("JWKS: %v", err)
 	}
 	keys := map[string]ed25519.PublicKey{}
 	for _, k := range doc.Keys {
 		if _, ok := k["d"]; ok {
-			t.Fatalf("the JWKS publishes a private key: %s", body)
+			t.Fatalf("the JWKS publishes a private key: %v", k)
 		}
 		if k["kty"] != "OKP" || k["crv"] != "Ed25519" || k["alg"] != "EdDSA" || k["use"] != "sig" || k["kid"] == "" {
 			t.Fatalf("JWKS key %v", k)
@@ -71,7 +65,7 @@ func verify(token string, keys map[string]ed25519.PublicKey) (jwt.MapClaims, err
 
 func TestProviderTokens(t *testing.T) {
 	t.Parallel()
-	p, err := idp.New(idp.Config{Issuer: "https://idp.example", Lifetime: time.Hour})
+	p, err := idp.New(idp.Config{Issuer: "https://idp.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +104,8 @@ func TestProviderTokens(t *testing.T) {
 			}
 			exp, _ := claims.GetExpirationTime()
 			iat, _ := claims.GetIssuedAt()
-			if exp == nil || iat == nil || exp.Sub(iat.Time) != time.Hour {
-				t.Errorf("exp %v, iat %v: want one hour apart", exp, iat)
+			if exp == nil || iat == nil || exp.Sub(iat.Time) != idp.DefaultLifetime {
+				t.Errorf("exp %v, iat %v: want %v apart", exp, iat, idp.DefaultLifetime)
 			}
 			for _, absent := range []string{"sid", "aud", "sub"} {
 				if _, ok := claims[absent]; ok {
@@ -124,6 +118,22 @@ func TestProviderTokens(t *testing.T) {
 		})
 	}
 
+	t.Run("the configured lifetime", func(t *testing.T) {
+		short, err := idp.New(idp.Config{Issuer: "https://idp.example", Lifetime: idp.DefaultLifetime / 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _ := short.Issue(42, 7)
+		claims := jwt.MapClaims{}
+		if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
+			t.Fatal(err)
+		}
+		exp, _ := claims.GetExpirationTime()
+		iat, _ := claims.GetIssuedAt()
+		if exp.Sub(iat.Time) != idp.DefaultLifetime/8 {
+			t.Errorf("exp - iat = %v, want %v", exp.Sub(iat.Time), idp.DefaultLifetime/8)
+		}
+	})
 	t.Run("every token differs", func(t *testing.T) {
 		a, _ := p.Issue(42, 7)
 		b, _ := p.Issue(42, 7)
@@ -157,7 +167,7 @@ func TestProviderConfig(t *testing.T) {
 		cfg  idp.Config
 	}{
 		{"no issuer", idp.Config{}},
-		{"negative lifetime", idp.Config{Issuer: "x", Lifetime: -time.Second}},
+		{"negative lifetime", idp.Config{Issuer: "x", Lifetime: -1}},
 	} {
 		if _, err := idp.New(tt.cfg); err == nil {
 			t.Errorf("%s: accepted", tt.name)
