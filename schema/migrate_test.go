@@ -199,3 +199,45 @@ func TestMigrateHonoursContext(t *testing.T) {
 		t.Fatalf("Migrate after a cancelled one: %v", err)
 	}
 }
+
+// TestMigrateBehindPgBouncer runs concurrent instances of Migrate through
+// PgBouncer in transaction-pooling mode, where a session lock would be taken
+// on one server connection and released on another: each migration is
+// applied exactly once, and no lock is left behind.
+func TestMigrateBehindPgBouncer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bc := pgtest.NewBarePoolBounced(t)
+
+	const instances = 4
+	errs := make(chan error, instances)
+	var wg sync.WaitGroup
+	for range instances {
+		wg.Go(func() { errs <- schema.Migrate(ctx, bc.Pool) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Migrate through PgBouncer: %v", err)
+		}
+	}
+	records, err := schema.Applied(ctx, bc.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != len(schema.Migrations()) {
+		t.Fatalf("recorded %d migrations, want %d exactly once each", len(records), len(schema.Migrations()))
+	}
+	var held int
+	if err := bc.Direct.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	if held != 0 {
+		t.Fatalf("%d advisory locks held after Migrate returned", held)
+	}
+	if err := schema.Migrate(ctx, bc.Pool); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+}
