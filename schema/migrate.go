@@ -12,9 +12,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// SeedVersion is the version of the application's own migration that created
-// the sessions table (022_add_session_management.sql).
-const SeedVersion = 22
+// BaseVersion is the library's number for the migration that creates the
+// sessions table and its functions (022_add_session_management.sql, the
+// application's own migration 022): the base every later migration builds on,
+// adopted rather than run where the database already has it.
+const BaseVersion = 22
 
 // ErrMissingTable means a table that migration 022 references (users or
 // tenants) does not exist in the search path.
@@ -61,13 +63,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+migrationsTable+` (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		checksum   TEXT NOT NULL,
-		adopted    BOOLEAN NOT NULL DEFAULT false,
-		applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP
-	)`); err != nil {
+		if _, err := tx.Exec(ctx, ledgerDDL); err != nil {
 			return fmt.Errorf("schema: create %s: %w", migrationsTable, err)
 		}
 		return nil
@@ -123,7 +119,7 @@ func step(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx, m Migration) error
 	if err != nil || applied[m.Version] {
 		return err
 	}
-	if m.Version == SeedVersion {
+	if m.Version == BaseVersion {
 		adopted, err := adoptSeed(ctx, tx, m)
 		if err != nil || adopted {
 			return err
