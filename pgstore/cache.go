@@ -49,8 +49,8 @@ type CacheConfig struct {
 	// the database of the Store's pool, as a URL or keyword/value string.
 	// LISTEN needs a session of its own, which a transaction pooler (PgBouncer
 	// in pool_mode=transaction) does not give: when the pool goes through
-	// one, point this past it, straight at PostgreSQL (or at a PgBouncer
-	// database in session mode). Default: the pool's connection settings.
+	// one, point this past it, straight at PostgreSQL. Default: the pool's
+	// connection settings.
 	// Every connection is proven before the cache uses it: a notification
 	// sent through the pool must reach it (ErrListenerNoSession otherwise).
 	ListenConnString string
