@@ -59,6 +59,11 @@ const (
 // way. A migration marked to run outside a transaction runs on a second
 // connection of pool while the first holds the lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return migrate(ctx, pool, migrations)
+}
+
+// migrate is Migrate with the migrations to apply, in version order.
+func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 	err := locked(ctx, pool, func(tx pgx.Tx) error {
 		if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
 			return err
@@ -71,7 +76,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range migrations {
+	for _, m := range ms {
 		if err := locked(ctx, pool, func(tx pgx.Tx) error { return step(ctx, pool, tx, m) }); err != nil {
 			return err
 		}

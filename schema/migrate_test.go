@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
@@ -239,5 +240,52 @@ func TestMigrateBehindPgBouncer(t *testing.T) {
 	}
 	if err := schema.Migrate(ctx, bc.Pool); err != nil {
 		t.Fatalf("Migrate again: %v", err)
+	}
+}
+
+// A migration outside a transaction (CREATE INDEX CONCURRENTLY) runs while
+// the lock's transaction waits on another connection. Neither that
+// transaction nor the instances waiting for the lock may hold a snapshot the
+// index build would wait for: concurrent instances, direct and through
+// PgBouncer, must all finish, with the index built and valid.
+func TestMigrateConcurrentIndexWithInstancesWaiting(t *testing.T) {
+	t.Parallel()
+	ms := append(schema.Migrations(), schema.Migration{
+		Version: 999_001,
+		Name:    "999001_concurrent_index.sql",
+		SQL:     schema.NoTransaction + "\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_user ON sessions (user_id);\n",
+	})
+	for _, through := range []string{"direct", "pgbouncer"} {
+		t.Run(through, func(t *testing.T) {
+			t.Parallel()
+			bc := pgtest.NewBarePoolBounced(t)
+			pool := bc.Direct
+			if through == "pgbouncer" {
+				pool = bc.Pool
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			const instances = 4
+			errs := make(chan error, instances)
+			var wg sync.WaitGroup
+			for range instances {
+				wg.Go(func() { errs <- schema.MigrateList(ctx, pool, ms) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatalf("Migrate (a deadlock ends in the minute's timeout): %v", err)
+				}
+			}
+			records, err := schema.Applied(ctx, bc.Direct)
+			if err != nil || len(records) != len(ms) {
+				t.Fatalf("recorded %d migrations, %v; want %d exactly once each", len(records), err, len(ms))
+			}
+			var valid bool
+			if err := bc.Direct.QueryRow(ctx, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_test_user'::regclass`).Scan(&valid); err != nil || !valid {
+				t.Fatalf("index valid = %v, %v; want a valid index", valid, err)
+			}
+		})
 	}
 }
