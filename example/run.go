@@ -97,8 +97,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		return errors.Join(err, shutdown())
 	}
 	stopBackground := background(ctx,
-		func(ctx context.Context) { _ = cleaner.Run(ctx) }, // returns ctx's error; failed runs are logged
-		func(ctx context.Context) { a.scsStore.RunCleanup(ctx, scsCleanupInterval) },
+		func(ctx context.Context) { _ = cleaner.Run(ctx) },    // returns ctx's error; failed runs are logged
+		func(ctx context.Context) { _ = a.scsStore.Run(ctx) }, // returns ctx's error
 	)
 	defer stopBackground()
 	printBanner(stdout, base, db.describe, cfg)
