@@ -16,18 +16,16 @@ import (
 // maxLoginBytes bounds the body of POST /api/login.
 const maxLoginBytes = 4 << 10
 
-// mountAPI registers the session endpoints under prefix, guarded by g:
-// /api (any app; bearer or the control-panel cookie) and /t/{tenant}/api
-// (the tenant app; bearer or the tenant cookie).
-func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *apiGuard, wrap func(http.Handler) http.Handler) {
-	if wrap == nil {
-		wrap = func(h http.Handler) http.Handler { return h }
-	}
+// mountAPI registers the session endpoints under prefix, guarded by g with
+// its JSON refusals, each inside wrap: /api (the control panel: bearer or its
+// cookie, inside scs's LoadAndSave) and /t/{tenant}/api (the tenant app:
+// bearer or its cookie, inside inTenant).
+func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *middleware.Guard, cookieName string, wrap func(http.Handler) http.Handler) {
 	mux.Handle("GET "+prefix+"/me", wrap(g.Middleware(http.HandlerFunc(a.apiMe))))
 	// The warning's poll: PeekMiddleware never extends the session.
 	mux.Handle("GET "+prefix+"/session", wrap(g.PeekMiddleware(http.HandlerFunc(a.apiSession))))
 	mux.Handle("POST "+prefix+"/session/keepalive", wrap(g.Middleware(http.HandlerFunc(a.apiSession))))
-	mux.Handle("POST "+prefix+"/logout", wrap(a.apiLogout(g)))
+	mux.Handle("POST "+prefix+"/logout", wrap(a.apiLogout(g, cookieName)))
 }
 
 // sessionJSON is the session part of the API's answers. The same numbers are
@@ -207,26 +205,23 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) string {
 // live session it still answers 200. A request whose cookie and bearer token
 // differ is refused (400): signing out one of them while the client believes
 // it signed out the other would leave a live session behind.
-func (a *app) apiLogout(g *apiGuard) http.Handler {
-	signOut := g.SignOut(func(w http.ResponseWriter, _ *http.Request, err error) {
-		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
-			return
-		}
-		writeJSON(w, http.StatusOK, struct {
-			SignedOut bool `json:"signed_out"`
-		}{true})
-	})
+func (a *app) apiLogout(g *middleware.Guard, cookieName string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if c, err := r.Cookie(g.cookie); err == nil && c.Value != "" {
+		if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
 			if auth := r.Header.Get("Authorization"); auth != "" && auth != "Bearer "+c.Value {
 				writeJSON(w, http.StatusBadRequest, apiError{Error: "ambiguous_credentials",
 					Message: "the cookie and the Authorization header name different sessions"})
 				return
 			}
 		}
-		signOut.ServeHTTP(w, r)
+		if err := g.SignOut(w, r); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			SignedOut bool `json:"signed_out"`
+		}{true})
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/sessionguard/sessionguard/example/idp"
 )
 
@@ -359,9 +361,9 @@ func TestAPICrossAppAndTenant(t *testing.T) {
 		status             int
 		reason             string
 	}{
-		{"control panel token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), 403, "wrong_app"},
+		{"control panel token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), 401, "invalid"},
 		{"tenant token on the control panel's API", "GET", "/api/me", bearer(alice.token), 401, "invalid"},
-		{"control panel cookie value as tenant cookie", "GET", "/t/acme/api/me", cookieOf(tenantCookie, staff.token), 403, "wrong_app"},
+		{"control panel cookie value as tenant cookie", "GET", "/t/acme/api/me", cookieOf(tenantCookie, staff.token), 401, "invalid"},
 		{"tenant cookie on /api (control-panel cookie only)", "GET", "/api/me", cookie(alice.cookie), 401, "missing"},
 		{"tenant A token on tenant B", "GET", "/t/globex/api/me", bearer(alice.token), 403, "wrong_tenant"},
 		{"tenant B cookie on tenant A", "GET", "/t/acme/api/session", cookie(bob.cookie), 403, "wrong_tenant"},
@@ -538,5 +540,55 @@ func TestLoginCredentialsWorkEverywhere(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTenantTokensComeFromTheIdentityProvider: the tenant app's tokens are
+// the identity provider's (its key id, its claim names uid and tid, no sid,
+// no aud), the tenant Guard verifies them through the JWKS alone, and each is
+// recorded at sign-in: its session row is found by the SHA-256 of the exact
+// token string.
+func TestTenantTokensComeFromTheIdentityProvider(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+
+	jwks := s.do("GET", idp.JWKSPath, cred{}, nil).json(t)
+	kid, _ := jwks["keys"].([]any)[0].(map[string]any)["kid"].(string)
+	token, _, err := jwt.NewParser().ParseUnverified(alice.token, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := token.Claims.(jwt.MapClaims)
+	if token.Header["alg"] != "EdDSA" || token.Header["kid"] != kid || claims["iss"] == nil {
+		t.Errorf("header %v, iss %v: want the provider's EdDSA key %q and issuer", token.Header, claims["iss"], kid)
+	}
+	var userID int64
+	if err := s.pool.QueryRow(t.Context(), "SELECT id FROM users WHERE email = 'alice@acme.example'").Scan(&userID); err != nil {
+		t.Fatal(err)
+	}
+	if claims[idp.ClaimUserID] != float64(userID) || claims[idp.ClaimTenantID] != float64(acmeID) {
+		t.Errorf("claims %v: want %s %d and %s %d", claims, idp.ClaimUserID, userID, idp.ClaimTenantID, acmeID)
+	}
+	for _, absent := range []string{"sid", "aud"} {
+		if _, ok := claims[absent]; ok {
+			t.Errorf("the provider's token carries %q", absent)
+		}
+	}
+	var id string
+	var tenant int64
+	err = s.pool.QueryRow(t.Context(), `SELECT id::text, tenant_id FROM sessions
+		WHERE session_token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, alice.token).Scan(&id, &tenant)
+	if err != nil || id != alice.id || tenant != acmeID {
+		t.Errorf("row by the token's hash: id %q tenant %d (%v), want %q tenant %d", id, tenant, err, alice.id, acmeID)
+	}
+	// A token the provider did not sign, with the same claims, is refused.
+	other, err := idp.New(idp.Config{Issuer: claims["iss"].(string)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := other.Issue(userID, acmeID)
+	if res := s.do("GET", "/t/acme/api/me", bearer(forged), nil); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a token of another key: %d, want 401", res.StatusCode)
 	}
 }

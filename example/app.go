@@ -25,12 +25,6 @@ const (
 	tenantCookie = "__Host-tenant-session"
 )
 
-// JWT claims of the example's tokens.
-const (
-	jwtIssuer   = "sessionguard-example"
-	jwtAudience = "sessionguard-example"
-)
-
 // idpIssuer is the "iss" of the identity provider's tokens.
 const idpIssuer = "https://idp.example.test"
 
@@ -48,11 +42,11 @@ type app struct {
 	cpSCS    *scs.SessionManager
 	scsStore *pgstore.SCSStore
 
-	// The guards; see the package doc.
-	cpPages     *middleware.Guard
-	tenantPages *middleware.Guard
-	api         *apiGuard // /api/…
-	tenantAPI   *apiGuard // /t/{tenant}/api/…
+	// The two Guards (guards.go), one per app; the API's refusals are JSON,
+	// and cpPages and tenantPages are the same Guards with the pages'
+	// refusals (a redirect to the sign-in page).
+	cp, cpPages         *middleware.Guard
+	tenant, tenantPages *middleware.Guard
 
 	// tenants is read once at start: the example's tenants are seed data.
 	// An application whose tenants change at run time looks them up (or
@@ -88,7 +82,7 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config, provider *idp.P
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.newGuards(pool); err != nil {
+	if err := a.newGuards(ctx, pool); err != nil {
 		return nil, err
 	}
 	if a.pages, err = loadPages(); err != nil {

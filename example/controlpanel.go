@@ -23,16 +23,9 @@ type signedIn struct {
 	session middleware.Session
 }
 
-// pageGuard is what withUser needs of a page guard: *middleware.Guard (the
-// tenant app) and *middleware.SCS (the control panel) both are.
-type pageGuard interface {
-	Middleware(http.Handler) http.Handler
-	SignOut(http.ResponseWriter, *http.Request) error
-}
-
 // withUser loads the signed-in user for a handler behind a page guard. A
 // session whose user no longer exists is signed out.
-func (a *app) withUser(g pageGuard, signin func(*http.Request) string,
+func (a *app) withUser(g *middleware.Guard, signin func(*http.Request) string,
 	next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
 	return g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
@@ -50,15 +43,15 @@ func (a *app) withUser(g pageGuard, signin func(*http.Request) string,
 	}))
 }
 
-// cp wraps a control-panel page: its scs session (flash messages) and its
+// cpPage wraps a control-panel page: its scs session (flash messages) and its
 // guard.
-func (a *app) cp(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
+func (a *app) cpPage(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
 	return a.loadCP(a.withUser(a.cpPages, cpSigninURL, next))
 }
 
 // cpAdmin wraps an admin-only control-panel page: others get a 403.
 func (a *app) cpAdmin(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.cp(func(w http.ResponseWriter, r *http.Request, si signedIn) {
+	return a.cpPage(func(w http.ResponseWriter, r *http.Request, si signedIn) {
 		if !si.user.IsAdmin {
 			a.renderError(w, r, http.StatusForbidden, "This page is for administrators.")
 			return
@@ -272,7 +265,7 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 // page's message comes from ?reason=, so that no new scs session (and cookie)
 // is made just to say it.
 func (a *app) cpSignout(w http.ResponseWriter, r *http.Request) {
-	if err := a.cpPages.SignOut(w, r); err != nil {
+	if err := a.cp.SignOut(w, r); err != nil {
 		a.renderError(w, r, http.StatusServiceUnavailable,
 			"Your browser was signed out, but the server could not end the session. Please try again.")
 		return

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The control panel keeps flash messages and form state in scs, through
+// The control panel keeps flash messages in scs, through
 // pgstore.SCSStore, next to the sessions table.
 
 // TestControlPanelFlashAfterAdminRevoke: an admin revokes a staff member's
@@ -252,11 +254,15 @@ func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 		{"cp cookie holding a JWT", "GET", "/api/me", cookieOf(cpCookie, alice.token), nil, 401},
 		{"cp cookie and another bearer", "GET", "/api/me", cred{cookie: staff.cookie, bearer: alice.token}, nil, 401},
 		{"two cp cookies", "GET", "/api/session", cred{}, two(staff.token, staff.token), 401},
-		{"malformed bearer logout", "POST", "/api/logout", bearer("x.y"), nil, 200},
+		{"malformed bearer logout", "POST", "/t/acme/api/logout", bearer("x.y"), nil, 200},
+		{"tenant token on the control panel's API", "GET", "/api/me", bearer(alice.token), nil, 401},
+		{"cp token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), nil, 401},
+		{"cp cookie, and a bearer that differs in case only", "GET", "/api/me", cred{cookie: staff.cookie, bearer: strings.ToLower(staff.token)}, nil, 401},
 		{"malformed cp cookie on a page", "GET", "/cp/sessions", cookieOf(cpCookie, "not-a-token"), nil, 303},
 		{"cp cookie holding a JWT on a page", "GET", "/cp/", cookieOf(cpCookie, alice.token), nil, 303},
 		{"malformed cp cookie on the sign-in page", "GET", "/cp/signin", cookieOf(cpCookie, "x"), nil, 200},
 		{"malformed bearer on the tenant API", "GET", "/t/acme/api/me", bearer("abc"), nil, 401},
+		{"forged JWT on the tenant API", "GET", "/t/acme/api/session", bearer(alice.token[:len(alice.token)-4] + "AAAA"), nil, 401},
 		{"tenant cookie and another bearer", "GET", "/t/acme/api/me", cred{cookie: alice.cookie, bearer: staff.token}, nil, 401},
 	}
 	for _, tt := range tests {
@@ -418,6 +424,19 @@ func TestRevocationsRecordTheActor(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no audit line with %q in:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestOpaqueShaped: loadCP lets through only cookies that can be scs tokens.
+func TestOpaqueShaped(t *testing.T) {
+	t.Parallel()
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+	opaque := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb, 0xef}, 16)) // has - and _
+	for s, want := range map[string]bool{opaque: true, opaque[:42]: false, opaque + "A": false,
+		opaque[:42] + "B": false /* not canonical */, opaque[:42] + "=": false, jwt: false, "": false} {
+		if opaqueShaped(s) != want {
+			t.Errorf("opaqueShaped(%q) = %t", s, !want)
 		}
 	}
 }

@@ -72,9 +72,11 @@ func (a *app) authenticate(r *http.Request, req signInRequest) (user, error) {
 
 // startSession opens a session for u in u's app and returns its token (for
 // bearer clients) and the Session. The control panel signs in on the
-// request's scs session (middleware.SCS.SignIn: a new scs token, whose
-// cookie LoadAndSave sets); the tenant app through its guard, which sets the
-// tenant cookie on w.
+// request's scs session (Guard.SignIn renews the scs token, whose cookie
+// LoadAndSave sets). The tenant app gets its token from its identity
+// provider, as teams do, and records it with its Guard (Guard.Record: the
+// sessions row with the Guard's timeouts and rules, and the tenant cookie on
+// w); the Guard holds no key to mint one.
 //
 // A password change that happens between the credential check and the new
 // session would not revoke that session (it did not exist yet), so the hash is
@@ -85,9 +87,11 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	var s middleware.Session
 	var err error
 	if u.App == sessionguard.TenantApp {
-		token, s, err = a.tenantPages.SignIn(w, r, p)
+		if token, err = a.idp.Issue(u.ID, u.TenantID); err == nil {
+			s, err = a.tenant.Record(w, r, token, p)
+		}
 	} else {
-		token, s, err = a.cpPages.SignIn(w, r, p)
+		token, s, err = a.cp.SignIn(w, r, p)
 	}
 	if err != nil {
 		return "", middleware.Session{}, err
@@ -101,7 +105,7 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	}
 	if u.App == sessionguard.TenantApp {
 		w.Header().Del("Set-Cookie") // the new session's cookie
-		a.tenantPages.ClearCookie(w)
+		a.tenant.ClearCookie(w)
 	} else if derr := a.cpSCS.Destroy(r.Context()); derr != nil { // LoadAndSave deletes the cookie
 		err = errors.Join(err, derr)
 	}

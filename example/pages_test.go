@@ -276,9 +276,9 @@ func TestTenantPages(t *testing.T) {
 		t.Errorf("unknown tenant: %d, want 404", res.StatusCode)
 	}
 	// The tenant app's token is a JWT, never an scs token: as the
-	// control-panel cookie it is no cookie at all.
+	// control-panel cookie it is refused as invalid, and scs makes no session.
 	res = s.do("GET", "/cp/", cookieOf(cpCookie, alice.cookie.Value), nil)
-	redirectsTo(t, res, "/cp/signin")
+	redirectsTo(t, res, "/cp/signin?reason=invalid")
 	if len(res.Cookies()) != 0 {
 		t.Errorf("a tenant token as control-panel cookie made an scs session: %v", res.Header["Set-Cookie"])
 	}

@@ -36,12 +36,12 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /t/{tenant}/signout", page(http.HandlerFunc(a.tenantSignout)))
 
 	// Control panel (a.cp: its scs session and guard).
-	mux.Handle("GET /cp/{$}", a.cp(a.cpDashboard))
-	mux.Handle("GET /cp/sessions", a.cp(a.cpSessions))
-	mux.Handle("POST /cp/sessions/revoke", a.cp(a.cpRevokeOwn))
-	mux.Handle("POST /cp/sessions/revoke-others", a.cp(a.cpRevokeOthers))
-	mux.Handle("GET /cp/password", a.cp(a.cpPassword))
-	mux.Handle("POST /cp/password", a.cp(a.cpChangePassword))
+	mux.Handle("GET /cp/{$}", a.cpPage(a.cpDashboard))
+	mux.Handle("GET /cp/sessions", a.cpPage(a.cpSessions))
+	mux.Handle("POST /cp/sessions/revoke", a.cpPage(a.cpRevokeOwn))
+	mux.Handle("POST /cp/sessions/revoke-others", a.cpPage(a.cpRevokeOthers))
+	mux.Handle("GET /cp/password", a.cpPage(a.cpPassword))
+	mux.Handle("POST /cp/password", a.cpPage(a.cpChangePassword))
 	mux.Handle("GET /cp/admin", a.cpAdmin(a.cpAdminPage))
 	mux.Handle("POST /cp/admin/revoke", a.cpAdmin(a.cpAdminRevoke))
 
@@ -53,8 +53,8 @@ func (a *app) routes() http.Handler {
 	tenantAPI := func(h http.Handler) http.Handler { return a.inTenant(tenantAPINotFound, h) }
 	mux.Handle("POST /api/login", a.loadCP(http.HandlerFunc(a.apiLogin)))
 	mux.Handle("POST /t/{tenant}/api/login", tenantAPI(http.HandlerFunc(a.apiLogin)))
-	a.mountAPI(mux, "/api", a.api, nil)
-	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI, tenantAPI)
+	a.mountAPI(mux, "/api", a.cp, cpCookie, a.loadCP)
+	a.mountAPI(mux, "/t/{tenant}/api", a.tenant, tenantCookie, tenantAPI)
 
 	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }

@@ -69,7 +69,7 @@ func (a *app) tenantHome(w http.ResponseWriter, r *http.Request, si signedIn) {
 // sign-in page's script forgets the tab's bearer token.
 func (a *app) tenantSignout(w http.ResponseWriter, r *http.Request) {
 	t, _ := tenantOf(r)
-	if err := a.tenantPages.SignOut(w, r); err != nil {
+	if err := a.tenant.SignOut(w, r); err != nil {
 		a.renderError(w, r, http.StatusServiceUnavailable,
 			"Your browser was signed out, but the server could not end the session. Please try again.")
 		return
