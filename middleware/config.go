@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -103,6 +105,10 @@ type Config struct {
 	// the Logger's level), on the request's goroutine: count them for
 	// metrics. It must be quick. Default nil.
 	OnEvent func(sessionguard.Event)
+	// MeterProvider, when set, receives the Guard's metrics: requests by
+	// result and refusal reason, and sign-ins (README.md, "Metrics and
+	// traces"). Default nil: no metrics, and nothing spent on them.
+	MeterProvider metric.MeterProvider
 
 	// TokenSource, when set, finds the session token of a request instead
 	// of the session cookie and the Authorization header; the Guard then

@@ -14,9 +14,10 @@ import (
 // Guard authenticates requests against a session store. Build it with [New];
 // it is safe for concurrent use.
 type Guard struct {
-	cfg Config
-	jwt *jwtVerifier // nil in opaque mode
-	now func() time.Time
+	cfg     Config
+	jwt     *jwtVerifier  // nil in opaque mode
+	metrics *guardMetrics // nil without Config.MeterProvider
+	now     func() time.Time
 }
 
 // New checks cfg, fills in its defaults and returns a Guard. Errors start
@@ -27,6 +28,9 @@ func New(cfg Config) (*Guard, error) {
 		return nil, err
 	}
 	g := &Guard{cfg: c, now: time.Now}
+	if g.metrics, err = newGuardMetrics(c.MeterProvider); err != nil {
+		return nil, err
+	}
 	if c.JWT != nil {
 		if g.jwt, err = newJWTVerifier(c.JWT); err != nil {
 			return nil, err
@@ -175,6 +179,7 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 	}
 
+	g.metrics.validated(r.Context())
 	return Session{
 		ID:                st.SessionID,
 		UserID:            st.UserID,

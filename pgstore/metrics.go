@@ -46,7 +46,7 @@ type storeMetrics struct {
 	duration    metric.Float64Histogram
 	touches     metric.Int64Counter
 	revocations metric.Int64Counter
-	ops         [numOps][2]metric.RecordOption // [op][0: ok, 1: error]
+	ops         [numOps][2][]metric.RecordOption // [op][0: ok, 1: error]
 }
 
 func newStoreMetrics(mp metric.MeterProvider) (*storeMetrics, error) {
@@ -67,7 +67,7 @@ func newStoreMetrics(mp metric.MeterProvider) (*storeMetrics, error) {
 	}
 	for op := range storeOp(numOps) {
 		for i, result := range []string{"ok", "error"} {
-			m.ops[op][i] = metric.WithAttributeSet(attribute.NewSet(attrOperation.String(op.String()), attrResult.String(result)))
+			m.ops[op][i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrOperation.String(op.String()), attrResult.String(result)))}
 		}
 	}
 	return m, nil

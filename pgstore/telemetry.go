@@ -107,7 +107,7 @@ func (c storeCall) end(ctx context.Context, err error) {
 		if err != nil {
 			outcome = 1
 		}
-		m.duration.Record(ctx, time.Since(c.start).Seconds(), m.ops[c.op][outcome])
+		m.duration.Record(ctx, time.Since(c.start).Seconds(), m.ops[c.op][outcome]...)
 	}
 	if c.span != nil {
 		endSpan(c.span, err)
