@@ -8,13 +8,18 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -129,5 +134,79 @@ func TestSpansCarryNoTokenOrHash(t *testing.T) {
 	}
 	if !validated || !failed || !duplicate {
 		t.Errorf("spans lack the answers: valid and touched %v, failed validate %v, duplicate create %v", validated, failed, duplicate)
+	}
+}
+
+// spanOfQueries is a pgx tracer that notes the span each query runs under.
+type spanOfQueries struct {
+	mu    sync.Mutex
+	spans []trace.SpanID
+}
+
+func (q *spanOfQueries) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.spans = append(q.spans, trace.SpanFromContext(ctx).SpanContext().SpanID())
+	return ctx
+}
+
+func (q *spanOfQueries) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A store call's span is a child of the caller's, and the call's queries run
+// under it, where a pgx tracer (otelpgx, say) hangs its query spans.
+func TestSpansNestUnderTheCaller(t *testing.T) {
+	t.Parallel()
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	base := pgtest.NewPool(t)
+	user := pgtest.CreateUser(t, base, "nest@example.com", 0)
+	cfg := base.Config()
+	queries := &spanOfQueries{}
+	cfg.ConnConfig.Tracer = queries
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store, err := pgstore.New(pool, pgstore.Config{TracerProvider: tp, TouchInterval: -1, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := newHash(t)
+	if _, err := store.Create(t.Context(), sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
+		t.Fatal(err)
+	}
+	exp.Reset()
+	queries.mu.Lock()
+	queries.spans = nil
+	queries.mu.Unlock()
+
+	ctx, request := tp.Tracer("test").Start(t.Context(), "GET /")
+	if _, err := store.Validate(ctx, hash, sessionguard.Scope{}); err != nil {
+		t.Fatal(err)
+	}
+	request.End()
+	var validate sdktrace.ReadOnlySpan
+	for _, s := range exp.GetSpans().Snapshots() {
+		if s.Name() == "pgstore.Validate" {
+			validate = s
+		}
+	}
+	if validate == nil {
+		t.Fatal("no pgstore.Validate span")
+	}
+	if got, want := validate.Parent().SpanID(), request.SpanContext().SpanID(); got != want {
+		t.Errorf("pgstore.Validate's parent = %v, want the request's span %v", got, want)
+	}
+	queries.mu.Lock()
+	defer queries.mu.Unlock()
+	if len(queries.spans) == 0 {
+		t.Fatal("Validate ran no query")
+	}
+	for _, id := range queries.spans {
+		if id != validate.SpanContext().SpanID() {
+			t.Errorf("a query ran under span %v, want pgstore.Validate's %v", id, validate.SpanContext().SpanID())
+		}
 	}
 }

@@ -2,27 +2,52 @@ package metrictest
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// Reader is a MeterProvider whose metrics a test collects on demand.
+// Reader is a MeterProvider whose metrics a test collects on demand, as the
+// SDK's data (Collect) or as a Prometheus scrape would see them
+// (Exposition).
 type Reader struct {
-	Provider *sdkmetric.MeterProvider
-	reader   *sdkmetric.ManualReader
+	Provider   *sdkmetric.MeterProvider
+	reader     *sdkmetric.ManualReader
+	prometheus http.Handler
 }
 
 // New returns a Reader, shut down when the test ends.
 func New(t testing.TB) *Reader {
 	t.Helper()
 	r := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		t.Fatalf("metrictest: prometheus exporter: %v", err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r), sdkmetric.WithReader(exp))
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	return &Reader{Provider: mp, reader: r}
+	return &Reader{Provider: mp, reader: r, prometheus: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+}
+
+// Exposition is what a Prometheus server scraping the provider would read
+// now (the text format, through the OpenTelemetry Prometheus exporter).
+func (r *Reader) Exposition(t testing.TB) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.prometheus.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("metrictest: scrape: %d %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
 }
 
 // Snapshot is one collection: every instrument that has recorded something,
