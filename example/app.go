@@ -38,6 +38,7 @@ type app struct {
 	store   *pgstore.Store
 	users   users
 	handler http.Handler
+	metrics *metrics // GET /metrics (metrics.go)
 
 	// The control panel's scs sessions: its data lives in scsStore, next to
 	// the sessions table. run runs scsStore.RunCleanup.
@@ -65,11 +66,15 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout)})
+	meters, err := newMetrics()
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store, users: users{pool}}
+	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout), MeterProvider: meters.provider})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: store, users: users{pool}, metrics: meters}
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 		AbsoluteTimeout:  a.cfg.AbsoluteTimeout,
 		WarningThreshold: a.cfg.WarningThreshold,
 		Logger:           a.log,
+		MeterProvider:    a.metrics.provider,
 	}
 	var err error
 

@@ -17,6 +17,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
+	mux.Handle("GET /metrics", a.metrics.handler)
 	// The control panel's public pages use its scs session too (flash
 	// messages, the remembered e-mail).
 	mux.Handle("GET /cp/signin", a.loadCP(http.HandlerFunc(a.signinPage)))
