@@ -92,12 +92,12 @@ func TestSpansCarryNoTokenOrHash(t *testing.T) {
 		var texts []string
 		texts = append(texts, s.Name, s.Status.Description)
 		for _, a := range s.Attributes {
-			texts = append(texts, string(a.Key), a.Value.Emit())
+			texts = append(texts, string(a.Key), a.Value.String())
 		}
 		for _, e := range s.Events {
 			texts = append(texts, e.Name)
 			for _, a := range e.Attributes {
-				texts = append(texts, string(a.Key), a.Value.Emit())
+				texts = append(texts, string(a.Key), a.Value.String())
 			}
 		}
 		for _, text := range texts {
@@ -121,7 +121,7 @@ func TestSpansCarryNoTokenOrHash(t *testing.T) {
 	for _, s := range spans {
 		attrs := map[string]string{}
 		for _, a := range s.Attributes {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		switch {
 		case s.Name == "pgstore.Validate" && attrs["sessionguard.state"] == "valid" && attrs["sessionguard.touched"] == "true":
