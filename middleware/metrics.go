@@ -20,7 +20,7 @@ const (
 const instrumentationName = "github.com/sessionguard/sessionguard/middleware"
 
 // guardMetrics counts the Guard's decisions. Every attribute set is built
-// once, here: a refusal reason is one of the Reason… constants, so counting
+// once, here: a refusal reason is one of the sentinels' (ErrRevoked, …), so counting
 // a request looks up a prebuilt option and builds nothing.
 type guardMetrics struct {
 	validations metric.Int64Counter
@@ -30,8 +30,9 @@ type guardMetrics struct {
 	signInApp   map[sessionguard.AppType][]metric.AddOption
 }
 
-var refusalReasons = []string{ReasonMissing, ReasonInvalid, ReasonIdleTimeout, ReasonAbsoluteTimeout,
-	ReasonRevoked, ReasonWrongApp, ReasonWrongTenant, ReasonBadTenant, ReasonUnavailable}
+var refusalReasons = []string{ErrMissingToken.Reason, ErrInvalidToken.Reason, ErrIdleTimeout.Reason,
+	ErrAbsoluteTimeout.Reason, ErrRevoked.Reason, ErrWrongApp.Reason, ErrWrongTenant.Reason,
+	ErrBadTenant.Reason, ErrUnavailable.Reason}
 
 // newGuardMetrics returns nil without a provider: the Guard then counts
 // nothing and spends nothing on it.

@@ -76,7 +76,7 @@ func requestAllocs(g *Guard, token string) float64 {
 func TestMetricsHooksOffAllocateNothing(t *testing.T) {
 	var m *guardMetrics
 	ctx := context.Background()
-	e := sessionguard.Event{Kind: sessionguard.EventRefused, Reason: ReasonRevoked}
+	e := sessionguard.Event{Kind: sessionguard.EventRefused, Reason: ErrRevoked.Reason}
 	if got := testing.AllocsPerRun(1000, func() { m.validated(ctx); m.event(ctx, e) }); got != 0 {
 		t.Errorf("nil hooks allocate %v times, want 0", got)
 	}
