@@ -22,8 +22,8 @@ func isTerminal(r io.Reader) bool {
 }
 
 // confirm asks question on stderr and reads one line of stdin; only "yes" or
-// "y" (any case) goes on. End of input, any other answer or ctx ending (a
-// Ctrl-C while waiting) is errDeclined or ctx's error.
+// "y" (any case) goes on. End of input or any other answer is errDeclined; ctx
+// ending (a Ctrl-C while waiting) is an error too.
 func confirm(ctx context.Context, stdin io.Reader, stderr io.Writer, question string) error {
 	fmt.Fprintf(stderr, "%s Type yes to go on: ", question)
 	answer := make(chan string, 1)
@@ -36,7 +36,7 @@ func confirm(ctx context.Context, stdin io.Reader, stderr io.Writer, question st
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(stderr)
-		return ctx.Err()
+		return fmt.Errorf("interrupted: nothing was changed (%w)", ctx.Err())
 	case line := <-answer:
 		switch strings.ToLower(strings.TrimSpace(line)) {
 		case "yes", "y":
