@@ -22,22 +22,28 @@ func TestSessionsRevoke(t *testing.T) {
 		stdout  string
 	}{
 		{
-			name:   "user, with actor and sudo",
-			args:   func(u int64, _ string) []string { return []string{"--user", itoa(u), "--reason", "account_disabled", "--actor", "7"} },
+			name: "user, with actor and sudo",
+			args: func(u int64, _ string) []string {
+				return []string{"--user", itoa(u), "--reason", "account_disabled", "--actor", "7"}
+			},
 			env:    map[string]string{"SUDO_USER": "alice"},
 			audit:  []string{`msg="sessionguard: session revoked"`, "reason=account_disabled", "count=2", "actor_id=7", "os_user=" + osUser(), "sudo_user=alice"},
 			stdout: "revoked 2 sessions with reason \"account_disabled\"\n",
 		},
 		{
-			name:    "session, no actor",
-			args:    func(_ int64, s string) []string { return []string{"--session", s, "--reason", pgstore.ReasonAdminRevoke} },
+			name: "session, no actor",
+			args: func(_ int64, s string) []string {
+				return []string{"--session", s, "--reason", pgstore.ReasonAdminRevoke}
+			},
 			audit:   []string{"reason=admin_revoke", "count=1", "os_user=" + osUser()},
 			noAudit: []string{"actor_id", "sudo_user"},
 			stdout:  "revoked 1 session with reason \"admin_revoke\"\n",
 		},
 		{
-			name:   "everyone",
-			args:   func(int64, string) []string { return []string{"--everyone", "--reason", "signing key leaked", "--actor", "1"} },
+			name: "everyone",
+			args: func(int64, string) []string {
+				return []string{"--everyone", "--reason", "signing key leaked", "--actor", "1"}
+			},
 			audit:  []string{`reason="signing key leaked"`, "count=3", "actor_id=1"},
 			stdout: "revoked 3 sessions with reason \"signing key leaked\"\n",
 		},
