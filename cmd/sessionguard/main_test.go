@@ -78,6 +78,11 @@ func (f *fixture) user(t *testing.T, email string) int64 {
 	return pgtest.CreateUser(t, f.pool, email, 0)
 }
 
+func (f *fixture) tenantOf(t *testing.T, name string) int64 {
+	t.Helper()
+	return pgtest.CreateTenant(t, f.pool, name)
+}
+
 // session opens a session and returns it with its token hash.
 func (f *fixture) session(t *testing.T, n pgstore.NewSession) (pgstore.SessionInfo, string) {
 	t.Helper()

@@ -16,9 +16,8 @@ func TestSessionsRevoke(t *testing.T) {
 		name    string
 		args    func(user int64, session string) []string
 		env     map[string]string
-		ended   func(ownSessions int) int // how many sessions end, of 2 of the user's and 1 of another's
-		audit   []string                  // in the audit line
-		noAudit []string                  // not in it
+		audit   []string // in the audit line
+		noAudit []string // not in it
 		stdout  string
 	}{
 		{
