@@ -77,7 +77,9 @@ func TestCleanupWhileAnotherRuns(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), "SELECT pg_advisory_lock($1)", pgstore.DefaultCleanupLockKey); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", pgstore.DefaultCleanupLockKey) }()
+	defer func() {
+		_, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", pgstore.DefaultCleanupLockKey)
+	}()
 
 	r := runCmd(t, dbEnv(f.pool), nil, "cleanup")
 	if r.code != exitOK || r.stdout != "another Cleaner holds the cleanup lock: this run did nothing\n" {

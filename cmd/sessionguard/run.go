@@ -58,13 +58,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // find picks the command from the leading words of args. "help", -h and
-// --help print the top-level help; "sessions" alone prints the help too.
+// --help print the top-level help, "help <command>" the command's.
 func find(args []string) (command, []string, error) {
 	if len(args) == 0 {
 		return command{}, nil, &usageError{err: errors.New("no command given")}
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" { // "help sessions revoke" is "sessions revoke --help"
+			c, _, err := find(args[1:])
+			return c, []string{"--help"}, err
+		}
 		return command{run: func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer, _ func(string) string) error {
 			_, _ = io.WriteString(stdout, helpText())
 			return errHelpShown

@@ -25,6 +25,8 @@ func TestUsage(t *testing.T) {
 		{"help", noDB, []string{"help"}, exitOK, "Usage: sessionguard <command> [flags]", ""},
 		{"--help", noDB, []string{"--help"}, exitOK, "Exit status: 0 success", ""},
 		{"-h", noDB, []string{"-h"}, exitOK, "Commands:", ""},
+		{"help for a command", noDB, []string{"help", "sessions", "list"}, exitOK, "Usage: sessionguard sessions list --user N", ""},
+		{"help for an unknown command", noDB, []string{"help", "frob"}, exitUsage, "", `unknown command "frob"`},
 		{"unknown command", noDB, []string{"frobnicate"}, exitUsage, "", `unknown command "frobnicate"`},
 		{"sessions alone", noDB, []string{"sessions"}, exitUsage, "", "needs a subcommand"},
 		{"sessions unknown", noDB, []string{"sessions", "purge"}, exitUsage, "", `unknown command "sessions purge"`},
