@@ -29,13 +29,13 @@ doing the work). Use the retention your application's Cleaner uses.`)
 	}
 	switch {
 	case *retention < 0:
-		return usagef(fs.name, "--retention %v is negative (0 keeps every ended row)", *retention)
+		return usagef("--retention %v is negative (0 keeps every ended row)", *retention)
 	case *retention == 0:
 		cfg.Retention = -1 // CleanerConfig: negative keeps ended rows
 	case *retention < time.Second:
-		return usagef(fs.name, "--retention %v is below a second", *retention)
+		return usagef("--retention %v is below a second", *retention)
 	}
-	pool, err := connect(ctx, fs.name, getenv)
+	pool, err := connect(ctx, getenv)
 	if err != nil {
 		return err
 	}

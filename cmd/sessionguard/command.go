@@ -25,16 +25,13 @@ type command struct {
 }
 
 // usageError is an invocation the command cannot run (exit status 2).
-type usageError struct {
-	command string // "" for the program itself
-	err     error
-}
+type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-func usagef(command, format string, args ...any) error {
-	return &usageError{command: command, err: fmt.Errorf(format, args...)}
+func usagef(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // errHelpShown means --help was asked for and printed: exit status 0.
@@ -92,10 +89,10 @@ func (fs *flagSet) parse(args []string, stdout io.Writer) error {
 		return errHelpShown
 	}
 	if err != nil {
-		return &usageError{command: fs.name, err: err}
+		return &usageError{err: err}
 	}
 	if fs.NArg() > 0 {
-		return usagef(fs.name, "unexpected argument %q", fs.Arg(0))
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }

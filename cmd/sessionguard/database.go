@@ -13,20 +13,20 @@ import (
 const connectTimeout = 10 * time.Second
 
 // connect opens a small pool on DATABASE_URL and checks that the database
-// answers. command names the caller for usage errors.
+// answers.
 //
 // The parse error is a fixed sentence: pgx redacts passwords from its own
 // message only on a best-effort basis, and a malformed URL is exactly where
 // that effort can miss. Connection errors name user, host and database, never
 // the password.
-func connect(ctx context.Context, command string, getenv func(string) string) (*pgxpool.Pool, error) {
+func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, error) {
 	dsn := getenv("DATABASE_URL")
 	if dsn == "" {
-		return nil, usagef(command, "DATABASE_URL is not set: export DATABASE_URL=postgres://user@host:5432/dbname (or key=value pairs)")
+		return nil, usagef("DATABASE_URL is not set: export DATABASE_URL=postgres://user@host:5432/dbname (or key=value pairs)")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, usagef(command, "DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
+		return nil, usagef("DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
 	}
 	cfg.MaxConns = 2 // one command, one statement at a time; the cleaner's lock takes a second
 	if cfg.ConnConfig.ConnectTimeout == 0 {

@@ -41,12 +41,12 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 		return err
 	}
 	if fs.given("after") && !*printSQL {
-		return usagef(fs.name, "--after goes with --print")
+		return usagef("--after goes with --print")
 	}
 	if *printSQL {
 		return printMigrations(stdout, *after)
 	}
-	pool, err := connect(ctx, fs.name, getenv)
+	pool, err := connect(ctx, getenv)
 	if err != nil {
 		return err
 	}

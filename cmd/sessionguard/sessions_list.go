@@ -27,7 +27,7 @@ shown.`)
 	if err := checkUserID(fs, *user); err != nil {
 		return err
 	}
-	pool, err := connect(ctx, fs.name, getenv)
+	pool, err := connect(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -76,10 +76,10 @@ const maxUserID = 1<<31 - 1
 // checkUserID requires --user to be a valid users.id.
 func checkUserID(fs *flagSet, id int64) error {
 	if !fs.given("user") {
-		return usagef(fs.name, "--user is required")
+		return usagef("--user is required")
 	}
 	if id <= 0 || id > maxUserID {
-		return usagef(fs.name, "--user %d is not a user id (1 to %d)", id, maxUserID)
+		return usagef("--user %d is not a user id (1 to %d)", id, maxUserID)
 	}
 	return nil
 }

@@ -57,13 +57,13 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		return err
 	}
 	if fs.given("actor") && (*actor <= 0 || *actor > maxUserID) {
-		return usagef(fs.name, "--actor %d is not a user id (1 to %d)", *actor, maxUserID)
+		return usagef("--actor %d is not a user id (1 to %d)", *actor, maxUserID)
 	}
 	if !*yes && !isTerminal(stdin) {
-		return usagef(fs.name, "stdin is not a terminal to ask for confirmation on: pass --yes to revoke without asking")
+		return usagef("stdin is not a terminal to ask for confirmation on: pass --yes to revoke without asking")
 	}
 
-	pool, err := connect(ctx, fs.name, getenv)
+	pool, err := connect(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func parseTarget(fs *flagSet, user int64, session string, everyone bool) (revoke
 		}
 	}
 	if given != 1 {
-		return revokeTarget{}, usagef(fs.name, "give exactly one of --user, --session and --everyone")
+		return revokeTarget{}, usagef("give exactly one of --user, --session and --everyone")
 	}
 	switch {
 	case fs.given("user"):
@@ -122,11 +122,11 @@ func parseTarget(fs *flagSet, user int64, session string, everyone bool) (revoke
 		return revokeTarget{userID: user}, nil
 	case fs.given("session"):
 		if !uuidPattern.MatchString(session) {
-			return revokeTarget{}, usagef(fs.name, "--session %q is not a session id (a UUID, as \"sessions list\" shows)", printable(shorten(session, 40)))
+			return revokeTarget{}, usagef("--session %q is not a session id (a UUID, as \"sessions list\" shows)", printable(shorten(session, 40)))
 		}
 		return revokeTarget{sessionID: session}, nil
 	case !everyone:
-		return revokeTarget{}, usagef(fs.name, "--everyone=false ends nothing: give --user, --session or --everyone")
+		return revokeTarget{}, usagef("--everyone=false ends nothing: give --user, --session or --everyone")
 	}
 	return revokeTarget{everyone: true}, nil
 }
@@ -135,14 +135,14 @@ func parseTarget(fs *flagSet, user int64, session string, everyone bool) (revoke
 // (VARCHAR(50)) and prints as it is: no control characters.
 func checkReason(fs *flagSet, reason string) error {
 	if !fs.given("reason") || reason == "" {
-		return usagef(fs.name, "--reason is required, e.g. --reason admin_revoke")
+		return usagef("--reason is required, e.g. --reason admin_revoke")
 	}
 	if len(reason) > 50 || !utf8.ValidString(reason) {
-		return usagef(fs.name, "--reason must be at most 50 bytes of UTF-8")
+		return usagef("--reason must be at most 50 bytes of UTF-8")
 	}
 	for _, r := range reason {
 		if !unicode.IsGraphic(r) {
-			return usagef(fs.name, "--reason must be printable text, without control characters")
+			return usagef("--reason must be printable text, without control characters")
 		}
 	}
 	return nil

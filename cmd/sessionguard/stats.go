@@ -46,9 +46,9 @@ growing number means no Cleaner runs); the sessions ended in the last 24 hours
 		return err
 	}
 	if *since < time.Second {
-		return usagef(fs.name, "--since %v is below a second", *since)
+		return usagef("--since %v is below a second", *since)
 	}
-	pool, err := connect(ctx, fs.name, getenv)
+	pool, err := connect(ctx, getenv)
 	if err != nil {
 		return err
 	}
