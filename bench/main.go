@@ -18,6 +18,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -156,12 +157,8 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	guardOf := func(store middleware.Store) (*middleware.Guard, error) {
+	guardOf := func(store sessionguard.Store) (*middleware.Guard, error) {
 		return middleware.New(middleware.Config{Store: store, Logger: quiet})
-	}
-	seedGuard, err := guardOf(seedStore{a.store})
-	if err != nil {
-		return err
 	}
 	defaultGuard, err := guardOf(a.store)
 	if err != nil {
@@ -179,7 +176,7 @@ func run(ctx context.Context, o options) error {
 		{name: "default (Guard+Store)", header: "Cookie", values: defaultSet.cookies, set: defaultSet, pass: true, touches: true},
 		{name: "cached (Guard+Cache)", header: "Cookie", values: cachedSet.cookies, set: cachedSet, pass: true, touches: true},
 	}
-	handlers := []http.Handler{ok, jwtOnly(secret, ok), seedGuard.Middleware(ok), scsAuth(sm, ok), defaultGuard.Middleware(ok), cachedGuard.Middleware(ok)}
+	handlers := []http.Handler{ok, jwtOnly(secret, ok), seedAuth(benchPool, ok), scsAuth(sm, ok), defaultGuard.Middleware(ok), cachedGuard.Middleware(ok)}
 	for i, v := range variants {
 		if err := serve(v, handlers[i]); err != nil {
 			return err
@@ -299,7 +296,7 @@ func (a *app) window(ctx context.Context, v *variant, revoke bool) (windowResult
 // revocation has a cached entry to evict.
 func (a *app) cacheVictims(ctx context.Context) error {
 	for i := a.victimAt; i < a.victimAt+a.o.revocations && i < len(a.victims.hashes); i++ {
-		if st, err := a.cacheB.Validate(ctx, a.victims.hashes[i], pgstore.Scope{}); err != nil || !st.Valid() {
+		if st, err := a.cacheB.Validate(ctx, a.victims.hashes[i], sessionguard.Scope{}); err != nil || !st.Valid() {
 			return fmt.Errorf("victim session: %v %v", st.State, err)
 		}
 	}
@@ -319,11 +316,11 @@ func (a *app) revokeDuringLoad(ctx context.Context) []time.Duration {
 		a.victimAt++
 		time.Sleep(gap)
 		start := time.Now()
-		if _, err := a.cacheA.Revoke(ctx, hash, pgstore.ReasonAdminRevoke); err != nil {
+		if _, err := a.cacheA.Revoke(ctx, hash, sessionguard.ReasonAdminRevoke); err != nil {
 			continue
 		}
 		for time.Since(start) < 10*time.Second {
-			st, err := a.cacheB.Validate(ctx, hash, pgstore.Scope{})
+			st, err := a.cacheB.Validate(ctx, hash, sessionguard.Scope{})
 			if err == nil && !st.Valid() {
 				out = append(out, time.Since(start))
 				break

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sessionguard/sessionguard/internal/pgtemp"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/schema"
 )
 
@@ -26,6 +27,10 @@ const (
 	benchDB = "bench" // users, tenants, sessions (sessionguard's schema)
 	scsDB   = "scs"   // scs's own "sessions" table (the name clashes with ours)
 )
+
+// sessionCookie carries the opaque token of the seed, default and cached
+// variants: the Guard's default cookie name.
+const sessionCookie = middleware.DefaultCookieName
 
 // startServer starts a throwaway PostgreSQL with pg_stat_statements
 // preloaded, creates both databases and migrates the bench one.
@@ -122,7 +127,7 @@ func createSessions(ctx context.Context, pool *pgxpool.Pool, name string, n int,
 		tok := randomToken()
 		set.tokens = append(set.tokens, tok)
 		set.hashes = append(set.hashes, hashOf(tok))
-		set.cookies = append(set.cookies, "__Host-session="+tok)
+		set.cookies = append(set.cookies, sessionCookie+"="+tok)
 		rows[i] = []any{firstUser + int64(i)%users, set.hashes[i], now.Add(8 * time.Hour), "127.0.0.1", "sessionguard-bench", "control_panel", int32(14400)}
 	}
 	_, err := pool.CopyFrom(ctx, pgx.Identifier{"sessions"},

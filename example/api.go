@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // maxLoginBytes bounds the body of POST /api/login.
@@ -30,17 +30,17 @@ func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *apiGuard) {
 // sessionJSON is the session part of the API's answers. The same numbers are
 // in the X-Session-* headers.
 type sessionJSON struct {
-	SessionID                string          `json:"session_id"`
-	AppType                  pgstore.AppType `json:"app_type"`
-	TenantID                 int64           `json:"tenant_id,omitempty"`
-	Credential               string          `json:"credential,omitempty"` // "cookie" or "bearer"; none at login
-	IdleTimeoutSeconds       int64           `json:"idle_timeout_seconds"`
-	IdleRemainingSeconds     int64           `json:"idle_remaining_seconds"`
-	AbsoluteRemainingSeconds int64           `json:"absolute_remaining_seconds"`
-	WarningThresholdSeconds  int64           `json:"warning_threshold_seconds"`
-	LastActivityAt           time.Time       `json:"last_activity_at"`
-	IdleExpiresAt            time.Time       `json:"idle_expires_at"`
-	AbsoluteExpiresAt        time.Time       `json:"absolute_expires_at"`
+	SessionID                string               `json:"session_id"`
+	AppType                  sessionguard.AppType `json:"app_type"`
+	TenantID                 int64                `json:"tenant_id,omitempty"`
+	Credential               string               `json:"credential,omitempty"` // "cookie" or "bearer"; none at login
+	IdleTimeoutSeconds       int64                `json:"idle_timeout_seconds"`
+	IdleRemainingSeconds     int64                `json:"idle_remaining_seconds"`
+	AbsoluteRemainingSeconds int64                `json:"absolute_remaining_seconds"`
+	WarningThresholdSeconds  int64                `json:"warning_threshold_seconds"`
+	LastActivityAt           time.Time            `json:"last_activity_at"`
+	IdleExpiresAt            time.Time            `json:"idle_expires_at"`
+	AbsoluteExpiresAt        time.Time            `json:"absolute_expires_at"`
 }
 
 func (a *app) sessionJSON(s middleware.Session) sessionJSON {
@@ -97,7 +97,7 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 		Tenant *tenantJSON `json:"tenant"`
 		sessionJSON
 	}{User: userJSON{ID: u.ID, Email: u.Email, IsAdmin: u.IsAdmin}, sessionJSON: a.sessionJSON(s)}
-	if u.TenantID != pgstore.NoTenant {
+	if u.TenantID != sessionguard.NoTenant {
 		out.Tenant = &tenantJSON{ID: u.TenantID, Slug: u.TenantSlug, Name: u.TenantName}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -112,10 +112,10 @@ func (a *app) apiSession(w http.ResponseWriter, r *http.Request) {
 
 // loginJSON is the body of POST /api/login.
 type loginJSON struct {
-	Email    string          `json:"email"`
-	Password string          `json:"password"`
-	App      pgstore.AppType `json:"app"`
-	TenantID *int64          `json:"tenant_id"`
+	Email    string               `json:"email"`
+	Password string               `json:"password"`
+	App      sessionguard.AppType `json:"app"`
+	TenantID *int64               `json:"tenant_id"`
 }
 
 // apiError is every error body of the example's own endpoints.
@@ -149,9 +149,9 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 		msg = "email and password are required"
 	case !in.App.Valid():
 		msg = `app must be "control_panel" or "tenant_app"`
-	case in.App == pgstore.TenantApp && req.TenantID <= 0:
+	case in.App == sessionguard.TenantApp && req.TenantID <= 0:
 		msg = "tenant_app needs a positive tenant_id"
-	case in.App == pgstore.ControlPanel && in.TenantID != nil:
+	case in.App == sessionguard.ControlPanel && in.TenantID != nil:
 		msg = "control_panel takes no tenant_id"
 	}
 	if msg != "" {

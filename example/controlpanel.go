@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // reasonUserRevoke is recorded when users end their own other sessions from
@@ -89,7 +89,7 @@ func (a *app) cpDashboard(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // sessionRow is one row of a session list.
 type sessionRow struct {
-	pgstore.SessionInfo
+	sessionguard.SessionInfo
 	Current    bool
 	Email      string
 	TenantName string
@@ -201,7 +201,7 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		a.unavailable(w, r, err)
 		return
 	}
-	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, pgstore.ReasonPasswordChange)
+	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
@@ -252,7 +252,7 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 	if !ok {
 		return
 	}
-	ended, err := a.store.RevokeSession(r.Context(), id, pgstore.ReasonAdminRevoke)
+	ended, err := a.store.RevokeSession(r.Context(), id, sessionguard.ReasonAdminRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return

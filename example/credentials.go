@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // errBadCredentials is every sign-in refusal: unknown e-mail, wrong password,
@@ -20,7 +20,7 @@ var errBadCredentials = errors.New("wrong e-mail, password, app or organisation"
 type signInRequest struct {
 	Email    string
 	Password string
-	App      pgstore.AppType
+	App      sessionguard.AppType
 	TenantID int64 // required for the tenant app
 }
 
@@ -57,7 +57,7 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	var token string
 	var s middleware.Session
 	var err error
-	if u.App == pgstore.TenantApp {
+	if u.App == sessionguard.TenantApp {
 		token, s, err = a.tenantPages.SignIn(w, r, p)
 	} else {
 		s, err = a.cpPages.SignIn(w, r, p)
@@ -70,10 +70,10 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	if err == nil && same {
 		return token, s, nil
 	}
-	if _, rerr := a.store.RevokeSession(r.Context(), s.ID, pgstore.ReasonPasswordChange); rerr != nil {
+	if _, rerr := a.store.RevokeSession(r.Context(), s.ID, sessionguard.ReasonPasswordChange); rerr != nil {
 		err = errors.Join(err, rerr)
 	}
-	if u.App == pgstore.TenantApp {
+	if u.App == sessionguard.TenantApp {
 		w.Header().Del("Set-Cookie") // the new session's cookie
 		a.tenantPages.ClearCookie(w)
 	} else if derr := a.cpSCS.Destroy(r.Context()); derr != nil { // LoadAndSave deletes the cookie

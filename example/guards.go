@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -38,7 +39,7 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 	}
 	a.cpSCS = a.newCPSessions(a.scsStore)
 	cp := base
-	cp.AppType = pgstore.ControlPanel
+	cp.AppType = sessionguard.ControlPanel
 	cpPages := cp
 	cpPages.Deny = a.denyCPPage
 	if a.cpPages, err = middleware.NewSCS(a.cpSCS, cpPages); err != nil {
@@ -48,7 +49,7 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 	// The tenant app: JWTs in its cookie or as bearer tokens, pages that
 	// send refusals to the sign-in page with ?reason=.
 	tenant := base
-	tenant.AppType, tenant.Tenant, tenant.CookieName, tenant.JWT = pgstore.TenantApp, a.tenantFromPath, tenantCookie, jwt
+	tenant.AppType, tenant.Tenant, tenant.CookieName, tenant.JWT = sessionguard.TenantApp, a.tenantFromPath, tenantCookie, jwt
 	tenantPages := tenant
 	tenantPages.Deny = a.denyTenantPage
 	if a.tenantPages, err = middleware.New(tenantPages); err != nil {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // maxFormBytes bounds every form body the example reads.
@@ -75,10 +75,10 @@ func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		a.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	req := signInRequest{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"), App: pgstore.ControlPanel}
+	req := signInRequest{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"), App: sessionguard.ControlPanel}
 	home := "/cp/"
 	if t != nil {
-		req.App, req.TenantID, home = pgstore.TenantApp, t.ID, "/t/"+t.Slug+"/"
+		req.App, req.TenantID, home = sessionguard.TenantApp, t.ID, "/t/"+t.Slug+"/"
 	}
 	u, err := a.authenticate(r.Context(), req)
 	if err == nil {

@@ -9,15 +9,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // user is one row of the example's users table, with its tenant.
 type user struct {
 	ID         int64
 	Email      string
-	App        pgstore.AppType
-	TenantID   int64 // pgstore.NoTenant for staff
+	App        sessionguard.AppType
+	TenantID   int64 // sessionguard.NoTenant for staff
 	TenantSlug string
 	TenantName string
 	IsAdmin    bool
@@ -59,7 +59,7 @@ func (db users) one(ctx context.Context, sql string, arg any) (user, bool, error
 	if err != nil {
 		return user{}, false, fmt.Errorf("read user: %w", err)
 	}
-	u.App = pgstore.AppType(app)
+	u.App = sessionguard.AppType(app)
 	return u, true, nil
 }
 

@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // emit logs e at level on the Guard's logger, with extra attributes, and
 // passes it to Config.OnEvent. Every audit line of the middleware goes
 // through here, so the log and the hook never disagree.
-func (g *Guard) emit(ctx context.Context, level slog.Level, e pgstore.Event, extra ...slog.Attr) {
+func (g *Guard) emit(ctx context.Context, level slog.Level, e sessionguard.Event, extra ...slog.Attr) {
 	if g.cfg.OnEvent != nil {
 		g.cfg.OnEvent(e)
 	}
@@ -24,7 +24,7 @@ func (g *Guard) emit(ctx context.Context, level slog.Level, e pgstore.Event, ext
 
 // refused records a refusal that no session row stands behind and returns it.
 func (g *Guard) refused(r *http.Request, e *RefusalError) error {
-	return g.refusedStatus(r, e, pgstore.Status{})
+	return g.refusedStatus(r, e, sessionguard.Status{})
 }
 
 // refusedStatus records a refusal as an audit event and returns it. st is
@@ -34,7 +34,7 @@ func (g *Guard) refused(r *http.Request, e *RefusalError) error {
 // EventExpired, once per session; any other, later requests with the same
 // token included, an EventRefused. Never recorded: the token, its hash, the
 // cookie.
-func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st pgstore.Status) error {
+func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st sessionguard.Status) error {
 	level := slog.LevelInfo
 	switch {
 	case e.Reason == ReasonMissing:
@@ -42,8 +42,8 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st pgstore.Statu
 	case errors.Is(e, ErrUnavailable):
 		level = slog.LevelError
 	}
-	ev := pgstore.Event{
-		Kind:      pgstore.EventRefused,
+	ev := sessionguard.Event{
+		Kind:      sessionguard.EventRefused,
 		Reason:    e.Reason,
 		EndReason: e.EndReason,
 		SessionID: st.SessionID,
@@ -53,7 +53,7 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st pgstore.Statu
 		IP:        g.cfg.ClientIP(r),
 	}
 	if st.EndedNow && (e.Reason == ReasonIdleTimeout || e.Reason == ReasonAbsoluteTimeout) {
-		ev.Kind = pgstore.EventExpired
+		ev.Kind = sessionguard.EventExpired
 	}
 	if st.SessionID != "" {
 		ev.Count = 1

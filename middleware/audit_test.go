@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -18,16 +19,16 @@ import (
 // eventLog collects events from both hooks.
 type eventLog struct {
 	mu     sync.Mutex
-	events []pgstore.Event
+	events []sessionguard.Event
 }
 
-func (l *eventLog) add(e pgstore.Event) {
+func (l *eventLog) add(e sessionguard.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.events = append(l.events, e)
 }
 
-func (l *eventLog) take() []pgstore.Event {
+func (l *eventLog) take() []sessionguard.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.events
@@ -45,14 +46,14 @@ func TestAuditTrail(t *testing.T) {
 	var events eventLog
 	db := newRealDB(t, pgstore.Config{Logger: logger, OnEvent: events.add})
 	g := newGuard(t, db.store, func(c *middleware.Config) {
-		c.AppType = pgstore.ControlPanel
+		c.AppType = sessionguard.ControlPanel
 		c.Logger = logger
 		c.OnEvent = events.add
 	})
 	var secrets []string
 	from := func(r *http.Request) *http.Request { r.RemoteAddr = "192.0.2.10:5555"; return r }
 
-	expect := func(t *testing.T, want pgstore.Event) {
+	expect := func(t *testing.T, want sessionguard.Event) {
 		t.Helper()
 		got := events.take()
 		if len(got) != 1 {
@@ -72,7 +73,7 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, tok)
-	expect(t, pgstore.Event{Kind: pgstore.EventCreated, Count: 1, SessionID: s.ID, UserID: db.user, IP: "192.0.2.10"})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventCreated, Count: 1, SessionID: s.ID, UserID: db.user, IP: "192.0.2.10"})
 
 	// touched: no event
 	if code := serve(g, from(hostileRequest(ck("__Host-session="+tok)))); code != 200 {
@@ -86,7 +87,7 @@ func TestAuditTrail(t *testing.T) {
 	bad := randomToken(t)
 	secrets = append(secrets, bad)
 	serve(g, from(hostileRequest(auth("Bearer "+bad))))
-	expect(t, pgstore.Event{Kind: pgstore.EventRefused, Reason: middleware.ReasonInvalid, IP: "192.0.2.10"})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventRefused, Reason: middleware.ReasonInvalid, IP: "192.0.2.10"})
 
 	// revoked by the user: the store's event, the user as actor
 	signOut := from(hostileRequest(ck("__Host-session=" + tok)))
@@ -94,9 +95,9 @@ func TestAuditTrail(t *testing.T) {
 	if err := g.SignOut(httptest.NewRecorder(), signOut); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, pgstore.Event{Kind: pgstore.EventRevoked, Reason: "logout", Count: 1, SessionID: s.ID, UserID: db.user, ActorID: db.user})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: "logout", Count: 1, SessionID: s.ID, UserID: db.user, ActorID: db.user})
 	serve(g, from(hostileRequest(ck("__Host-session="+tok))))
-	expect(t, pgstore.Event{Kind: pgstore.EventRefused, Reason: middleware.ReasonRevoked, EndReason: "logout", Count: 1, SessionID: s.ID, UserID: db.user, IP: "192.0.2.10"})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventRefused, Reason: middleware.ReasonRevoked, EndReason: "logout", Count: 1, SessionID: s.ID, UserID: db.user, IP: "192.0.2.10"})
 
 	// revoked by an admin, who is named
 	tok2, s2, err := g.SignIn(nil, nil, middleware.SignIn{UserID: db.user})
@@ -106,10 +107,10 @@ func TestAuditTrail(t *testing.T) {
 	secrets = append(secrets, tok2)
 	events.take()
 	const admin = 7
-	if ok, err := db.store.RevokeSession(pgstore.WithActor(ctx, admin), s2.ID, pgstore.ReasonAdminRevoke); err != nil || !ok {
+	if ok, err := db.store.RevokeSession(sessionguard.WithActor(ctx, admin), s2.ID, sessionguard.ReasonAdminRevoke); err != nil || !ok {
 		t.Fatalf("RevokeSession = %v, %v", ok, err)
 	}
-	expect(t, pgstore.Event{Kind: pgstore.EventRevoked, Reason: "admin_revoke", Count: 1, SessionID: s2.ID, UserID: db.user, ActorID: admin})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: "admin_revoke", Count: 1, SessionID: s2.ID, UserID: db.user, ActorID: admin})
 
 	// expired, found by a request
 	tok3, s3, err := g.SignIn(nil, nil, middleware.SignIn{UserID: db.user})
@@ -122,7 +123,7 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve(g, from(hostileRequest(auth("Bearer "+tok3))))
-	expect(t, pgstore.Event{Kind: pgstore.EventExpired, Reason: middleware.ReasonIdleTimeout, Count: 1, SessionID: s3.ID, UserID: db.user, IP: "192.0.2.10"})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventExpired, Reason: middleware.ReasonIdleTimeout, Count: 1, SessionID: s3.ID, UserID: db.user, IP: "192.0.2.10"})
 
 	// account disabled: every session in one call, one event
 	for range 3 {
@@ -133,10 +134,10 @@ func TestAuditTrail(t *testing.T) {
 		secrets = append(secrets, tk)
 	}
 	events.take()
-	if n, err := db.store.RevokeAll(pgstore.WithActor(ctx, admin), db.user, "account_disabled"); err != nil || n != 3 {
+	if n, err := db.store.RevokeAll(sessionguard.WithActor(ctx, admin), db.user, "account_disabled"); err != nil || n != 3 {
 		t.Fatalf("RevokeAll = %d, %v; want 3", n, err)
 	}
-	expect(t, pgstore.Event{Kind: pgstore.EventRevoked, Reason: "account_disabled", Count: 3, UserID: db.user, ActorID: admin})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: "account_disabled", Count: 3, UserID: db.user, ActorID: admin})
 
 	out := logs.String()
 	for _, want := range []string{`"event":"created"`, `"event":"refused"`, `"event":"revoked"`, `"event":"expired"`, `"actor_id":7`, `"client_ip":"192.0.2.10"`} {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // Micro-benchmarks of the hot path, without a database:
@@ -18,15 +18,15 @@ import (
 
 // fixedStore answers every check with one valid status: the middleware's
 // own cost, with the store's taken out.
-type fixedStore struct{ st pgstore.Status }
+type fixedStore struct{ st sessionguard.Status }
 
-func (f *fixedStore) Create(context.Context, pgstore.NewSession) (pgstore.SessionInfo, error) {
-	return pgstore.SessionInfo{}, nil
+func (f *fixedStore) Create(context.Context, sessionguard.NewSession) (sessionguard.SessionInfo, error) {
+	return sessionguard.SessionInfo{}, nil
 }
-func (f *fixedStore) Validate(context.Context, string, pgstore.Scope) (pgstore.Status, error) {
+func (f *fixedStore) Validate(context.Context, string, sessionguard.Scope) (sessionguard.Status, error) {
 	return f.st, nil
 }
-func (f *fixedStore) Peek(context.Context, string, pgstore.Scope) (pgstore.Status, error) {
+func (f *fixedStore) Peek(context.Context, string, sessionguard.Scope) (sessionguard.Status, error) {
 	return f.st, nil
 }
 func (f *fixedStore) Revoke(context.Context, string, string) (bool, error) { return false, nil }
@@ -35,8 +35,8 @@ const benchSID = "0b6f5a52-8c1e-4b7a-9d3e-2f1a6c4b8e90"
 
 func newFixedStore(userID int64) *fixedStore {
 	now := time.Now()
-	return &fixedStore{st: pgstore.Status{
-		State: pgstore.StateValid, SessionID: benchSID, UserID: userID, AppType: pgstore.ControlPanel,
+	return &fixedStore{st: sessionguard.Status{
+		State: sessionguard.StateValid, SessionID: benchSID, UserID: userID, AppType: sessionguard.ControlPanel,
 		CreatedAt: now, LastActivityAt: now, IdleTimeout: 4 * time.Hour, IdleExpiresAt: now.Add(4 * time.Hour),
 		AbsoluteExpiresAt: now.Add(8 * time.Hour), CheckedAt: now,
 	}}

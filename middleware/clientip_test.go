@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 func TestClientIPBehindProxies(t *testing.T) {
@@ -70,7 +70,7 @@ func TestTrustedProxiesConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newFakeStore()
-			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel; c.TrustedProxies = tc.proxies })
+			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel; c.TrustedProxies = tc.proxies })
 			if _, _, err := g.SignIn(nil, req(), middleware.SignIn{UserID: 1}); err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,26 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
-
-// Store is what the middleware needs from the session store. *pgstore.Store
-// satisfies it; tests and other backends may provide their own.
-//
-// Not-found is Status{State: pgstore.StateUnknown} with a nil error; a non-nil
-// error is a system error (the middleware answers 503).
-type Store interface {
-	// Create inserts a session for a freshly issued token hash.
-	Create(ctx context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error)
-	// Validate reports the status of tokenHash within scope and, when valid,
-	// records the activity (touch), in one round trip.
-	Validate(ctx context.Context, tokenHash string, scope pgstore.Scope) (pgstore.Status, error)
-	// Peek reports the status of tokenHash within scope and never touches.
-	Peek(ctx context.Context, tokenHash string, scope pgstore.Scope) (pgstore.Status, error)
-	// Revoke ends the active session of tokenHash with reason; false when
-	// there was none.
-	Revoke(ctx context.Context, tokenHash, reason string) (bool, error)
-}
 
 // Defaults for the zero values of Config.
 const (
@@ -45,17 +26,18 @@ const (
 // Config configures a [Guard]. The zero value of every field but Store means
 // its default. It is checked once, by [New].
 type Config struct {
-	// Store is the session store. Required.
-	Store Store
+	// Store is the session store: a *pgstore.Store or *pgstore.Cache, or any
+	// other sessionguard.Store. Required.
+	Store sessionguard.Store
 
 	// AppType is the app type of the routes this Guard protects. "" (default)
 	// accepts sessions of any app type; otherwise a session of another app
 	// type is refused with 403 wrong_app. It is also the default app type of
 	// SignIn.
-	AppType pgstore.AppType
+	AppType sessionguard.AppType
 
 	// Tenant resolves the tenant a request is for, for instance from a path
-	// such as /t/{tenant}/. Required when AppType is pgstore.TenantApp;
+	// such as /t/{tenant}/. Required when AppType is sessionguard.TenantApp;
 	// default nil (no tenant check). It runs only after a well-formed token
 	// was found. An error or a tenant id <= 0 is refused with 400
 	// bad_tenant; a session of another tenant with 403 wrong_tenant. A
@@ -108,7 +90,7 @@ type Config struct {
 	// characters.
 	Realm string
 
-	// Logger receives the audit events of the requests (see pgstore.Event):
+	// Logger receives the audit events of the requests (see sessionguard.Event):
 	// sessions created by SignIn and requests refused ("missing" at Debug
 	// level, a store failure at Error, others at Info; a refusal because a
 	// session timed out is an "expired" event), and store errors. Revocations
@@ -120,7 +102,7 @@ type Config struct {
 	// OnEvent, when set, is called with every event the Guard logs (whatever
 	// the Logger's level), on the request's goroutine: count them for
 	// metrics. It must be quick. Default nil.
-	OnEvent func(pgstore.Event)
+	OnEvent func(sessionguard.Event)
 
 	// TokenSource, when set, finds the session token of a request instead
 	// of the session cookie and the Authorization header; the Guard then
@@ -154,8 +136,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AppType != "" && !c.AppType.Valid() {
 		return c, errConfig("unknown AppType %q", c.AppType)
 	}
-	if c.AppType == pgstore.TenantApp && c.Tenant == nil {
-		return c, errConfig("Tenant is required when AppType is %q", pgstore.TenantApp)
+	if c.AppType == sessionguard.TenantApp && c.Tenant == nil {
+		return c, errConfig("Tenant is required when AppType is %q", sessionguard.TenantApp)
 	}
 	var err error
 	if c.IdleTimeout, err = wholeSeconds("IdleTimeout", c.IdleTimeout, DefaultIdleTimeout); err != nil {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -31,7 +31,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"no store", func(c *middleware.Config) { c.Store = nil }, "Store is required"},
 		{"unknown app type", func(c *middleware.Config) { c.AppType = "admin" }, "unknown AppType"},
-		{"tenant app without resolver", func(c *middleware.Config) { c.AppType = pgstore.TenantApp }, "Tenant is required"},
+		{"tenant app without resolver", func(c *middleware.Config) { c.AppType = sessionguard.TenantApp }, "Tenant is required"},
 		{"negative idle", func(c *middleware.Config) { c.IdleTimeout = -time.Second }, "IdleTimeout"},
 		{"fractional idle", func(c *middleware.Config) { c.IdleTimeout = 1500 * time.Millisecond }, "whole number of seconds"},
 		{"idle above absolute", func(c *middleware.Config) { c.IdleTimeout = 9 * time.Hour }, "exceeds AbsoluteTimeout"},
@@ -120,7 +120,7 @@ func TestNewAcceptsGoodConfig(t *testing.T) {
 		cfg  middleware.Config
 	}{
 		{"defaults", middleware.Config{}},
-		{"tenant app", middleware.Config{AppType: pgstore.TenantApp, Tenant: func(*http.Request) (int64, error) { return 1, nil }}},
+		{"tenant app", middleware.Config{AppType: sessionguard.TenantApp, Tenant: func(*http.Request) (int64, error) { return 1, nil }}},
 		{"insecure dev cookie", middleware.Config{InsecureCookie: true, CookieName: "session"}},
 		{"jwt rotation", middleware.Config{JWT: hmacJWT()}},
 		{"rsa verify-only old key", middleware.Config{JWT: &middleware.JWTConfig{
@@ -147,7 +147,7 @@ func TestHMACKeyIsCopied(t *testing.T) {
 	key := append([]byte(nil), hmacNew...)
 	st := newFakeStore()
 	g := newGuard(t, st, func(c *middleware.Config) {
-		c.AppType = pgstore.ControlPanel
+		c.AppType = sessionguard.ControlPanel
 		c.JWT = &middleware.JWTConfig{Keys: []middleware.JWTKey{{ID: "k", Algorithm: "HS256", SignKey: key}}, Issuer: "i", Audience: "a"}
 	})
 	tok, _, err := g.SignIn(nil, nil, middleware.SignIn{UserID: 42})

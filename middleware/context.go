@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // Session is an authenticated session, as the store reported it for this
@@ -14,8 +14,8 @@ import (
 type Session struct {
 	ID                string // the sessions.id UUID
 	UserID            int64
-	TenantID          int64 // pgstore.NoTenant when none
-	AppType           pgstore.AppType
+	TenantID          int64 // sessionguard.NoTenant when none
+	AppType           sessionguard.AppType
 	CreatedAt         time.Time
 	LastActivityAt    time.Time // after this request's touch (Middleware) or as it was (PeekMiddleware)
 	IdleExpiresAt     time.Time

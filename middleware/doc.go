@@ -1,6 +1,6 @@
 // Package middleware is the HTTP side of sessionguard: it takes a session
 // token from a request (the session cookie, else an "Authorization: Bearer"
-// header), checks it, and asks a [Store] — normally a *pgstore.Store over
+// header), checks it, and asks a [sessionguard.Store] — normally a *pgstore.Store over
 // PostgreSQL — whether the session behind it is alive. The sessions table is
 // the authority: a token, even a correctly signed JWT, proves nothing alone.
 //

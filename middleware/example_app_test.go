@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 	"github.com/sessionguard/sessionguard/schema"
@@ -31,7 +32,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	guard, err := middleware.New(middleware.Config{Store: store, AppType: pgstore.ControlPanel})
+	guard, err := middleware.New(middleware.Config{Store: store, AppType: sessionguard.ControlPanel})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func Example() {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})))
 	// When the password changes: end every other session of the user.
-	// store.RevokeAllExcept(ctx, userID, currentSession.ID, pgstore.ReasonPasswordChange)
+	// store.RevokeAllExcept(ctx, userID, currentSession.ID, sessionguard.ReasonPasswordChange)
 
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // ExampleGuard_Middleware protects a control-panel route. In an application
@@ -18,7 +18,7 @@ import (
 func ExampleGuard_Middleware() {
 	guard, err := middleware.New(middleware.Config{
 		Store:   newFakeStore(),
-		AppType: pgstore.ControlPanel,
+		AppType: sessionguard.ControlPanel,
 		Logger:  slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -56,7 +56,7 @@ func ExampleGuard_Middleware() {
 // without extending the session.
 func ExampleGuard_PeekMiddleware() {
 	store := newFakeStore()
-	guard, _ := middleware.New(middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	guard, _ := middleware.New(middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	token, _, _ := guard.SignIn(nil, nil, middleware.SignIn{UserID: 42}) // a bearer client
 
 	poll := guard.PeekMiddleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +84,7 @@ func ExampleGuard_Authenticate() {
 
 // ExampleGuard_SignOut ends the session and clears the cookie.
 func ExampleGuard_SignOut() {
-	guard, _ := middleware.New(middleware.Config{Store: newFakeStore(), AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	guard, _ := middleware.New(middleware.Config{Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	token, _, _ := guard.SignIn(nil, nil, middleware.SignIn{UserID: 42})
 
 	logout := guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +114,7 @@ func ExampleNew_jwt() {
 	oldKey := []byte("a 32-byte or longer secret, old.")
 	_, err := middleware.New(middleware.Config{
 		Store:   newFakeStore(),
-		AppType: pgstore.ControlPanel,
+		AppType: sessionguard.ControlPanel,
 		JWT: &middleware.JWTConfig{
 			Keys: []middleware.JWTKey{
 				{ID: "2026-02", Algorithm: "HS256", SignKey: newKey},
@@ -133,7 +133,7 @@ func ExampleConfig_tenant() {
 	store := newFakeStore()
 	guard, _ := middleware.New(middleware.Config{
 		Store:   store,
-		AppType: pgstore.TenantApp,
+		AppType: sessionguard.TenantApp,
 		Tenant: func(r *http.Request) (int64, error) {
 			var id int64
 			_, err := fmt.Sscan(r.PathValue("tenant"), &id)

@@ -8,11 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
-// fakeStore is an in-memory middleware.Store that follows the pgstore
+// fakeStore is an in-memory sessionguard.Store that follows the pgstore
 // contract closely enough for the middleware's tests, on a clock the test
 // controls, and counts its calls.
 type fakeStore struct {
@@ -23,14 +22,14 @@ type fakeStore struct {
 	err     error // when set, every call fails with it
 	block   bool  // when set, every call waits for its context to end
 	revokes []fakeRevoke
-	created []pgstore.NewSession
+	created []sessionguard.NewSession
 	// override, when set, replaces the answer of Validate and Peek for a
 	// known hash (to simulate a misbehaving store).
-	override func(pgstore.Status) pgstore.Status
+	override func(sessionguard.Status) sessionguard.Status
 }
 
 type fakeRow struct {
-	n            pgstore.NewSession
+	n            sessionguard.NewSession
 	id           string
 	created      time.Time
 	lastActivity time.Time
@@ -41,7 +40,7 @@ type fakeRow struct {
 
 type fakeRevoke struct{ hash, reason string }
 
-var _ middleware.Store = (*fakeStore)(nil)
+var _ sessionguard.Store = (*fakeStore)(nil)
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{
@@ -98,17 +97,17 @@ func (f *fakeStore) begin(ctx context.Context, method string) error {
 	return f.err
 }
 
-func (f *fakeStore) Create(ctx context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error) {
+func (f *fakeStore) Create(ctx context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.begin(ctx, "Create"); err != nil {
-		return pgstore.SessionInfo{}, err
+		return sessionguard.SessionInfo{}, err
 	}
 	if len(n.TokenHash) != 64 {
-		return pgstore.SessionInfo{}, fmt.Errorf("fake: bad hash length %d", len(n.TokenHash))
+		return sessionguard.SessionInfo{}, fmt.Errorf("fake: bad hash length %d", len(n.TokenHash))
 	}
 	if _, dup := f.rows[n.TokenHash]; dup {
-		return pgstore.SessionInfo{}, fmt.Errorf("fake: duplicate hash")
+		return sessionguard.SessionInfo{}, fmt.Errorf("fake: duplicate hash")
 	}
 	id := n.ID
 	if id == "" {
@@ -123,56 +122,56 @@ func (f *fakeStore) Create(ctx context.Context, n pgstore.NewSession) (pgstore.S
 	row := &fakeRow{n: n, id: id, created: f.now, lastActivity: f.now, absExpires: f.now.Add(n.AbsoluteTimeout), active: true}
 	f.rows[n.TokenHash] = row
 	f.created = append(f.created, n)
-	return pgstore.SessionInfo{
+	return sessionguard.SessionInfo{
 		ID: id, UserID: n.UserID, TenantID: n.TenantID, AppType: n.AppType, IP: n.IP, UserAgent: n.UserAgent,
 		CreatedAt: row.created, LastActivityAt: row.lastActivity, AbsoluteExpiresAt: row.absExpires, IdleTimeout: n.IdleTimeout,
 	}, nil
 }
 
-func (f *fakeStore) Validate(ctx context.Context, hash string, scope pgstore.Scope) (pgstore.Status, error) {
+func (f *fakeStore) Validate(ctx context.Context, hash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	return f.status(ctx, "Validate", hash, scope, true)
 }
 
-func (f *fakeStore) Peek(ctx context.Context, hash string, scope pgstore.Scope) (pgstore.Status, error) {
+func (f *fakeStore) Peek(ctx context.Context, hash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	return f.status(ctx, "Peek", hash, scope, false)
 }
 
-func (f *fakeStore) status(ctx context.Context, method, hash string, scope pgstore.Scope, touch bool) (pgstore.Status, error) {
+func (f *fakeStore) status(ctx context.Context, method, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.begin(ctx, method); err != nil {
-		return pgstore.Status{}, err
+		return sessionguard.Status{}, err
 	}
 	row, ok := f.rows[hash]
 	if !ok {
-		return pgstore.Status{State: pgstore.StateUnknown}, nil
+		return sessionguard.Status{State: sessionguard.StateUnknown}, nil
 	}
 	// End the session if a timeout passed (the seed's get_session_status).
 	if row.active {
 		switch {
 		case !f.now.Before(row.absExpires):
-			row.active, row.reason = false, pgstore.ReasonAbsoluteTimeout
+			row.active, row.reason = false, sessionguard.ReasonAbsoluteTimeout
 		case !f.now.Before(row.lastActivity.Add(row.n.IdleTimeout)):
-			row.active, row.reason = false, pgstore.ReasonIdleTimeout
+			row.active, row.reason = false, sessionguard.ReasonIdleTimeout
 		}
 	}
-	st := pgstore.Status{
+	st := sessionguard.Status{
 		SessionID: row.id, UserID: row.n.UserID, TenantID: row.n.TenantID, AppType: row.n.AppType,
 		CreatedAt: row.created, AbsoluteExpiresAt: row.absExpires, IdleTimeout: row.n.IdleTimeout, CheckedAt: f.now,
 	}
 	switch {
-	case !row.active && row.reason == pgstore.ReasonIdleTimeout:
-		st.State, st.EndReason = pgstore.StateIdle, row.reason
-	case !row.active && row.reason == pgstore.ReasonAbsoluteTimeout:
-		st.State, st.EndReason = pgstore.StateAbsolute, row.reason
+	case !row.active && row.reason == sessionguard.ReasonIdleTimeout:
+		st.State, st.EndReason = sessionguard.StateIdle, row.reason
+	case !row.active && row.reason == sessionguard.ReasonAbsoluteTimeout:
+		st.State, st.EndReason = sessionguard.StateAbsolute, row.reason
 	case !row.active:
-		st.State, st.EndReason = pgstore.StateRevoked, row.reason
+		st.State, st.EndReason = sessionguard.StateRevoked, row.reason
 	case scope.AppType != "" && scope.AppType != row.n.AppType:
-		st.State = pgstore.StateWrongApp
-	case scope.TenantID != pgstore.NoTenant && scope.TenantID != row.n.TenantID:
-		st.State = pgstore.StateWrongTenant
+		st.State = sessionguard.StateWrongApp
+	case scope.TenantID != sessionguard.NoTenant && scope.TenantID != row.n.TenantID:
+		st.State = sessionguard.StateWrongTenant
 	default:
-		st.State = pgstore.StateValid
+		st.State = sessionguard.StateValid
 		if touch {
 			row.lastActivity = f.now
 		}
@@ -201,7 +200,7 @@ func (f *fakeStore) Revoke(ctx context.Context, hash, reason string) (bool, erro
 }
 
 // seed creates a session for token directly in the store, bypassing SignIn.
-func (f *fakeStore) seed(token string, n pgstore.NewSession) {
+func (f *fakeStore) seed(token string, n sessionguard.NewSession) {
 	n.TokenHash = sha256Hex(token)
 	if _, err := f.Create(context.Background(), n); err != nil {
 		panic(err)

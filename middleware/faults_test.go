@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -63,7 +64,7 @@ func TestDatabaseFaults(t *testing.T) {
 	srv, pool := pgtest.NewIsolatedServer(t)
 	db := tracedDB(t, pool, pool.Config(), pgstore.Config{TouchInterval: -1}) // every request writes
 	g := newGuard(t, db.store, func(c *middleware.Config) {
-		c.AppType = pgstore.ControlPanel
+		c.AppType = sessionguard.ControlPanel
 		c.StoreTimeout = 500 * time.Millisecond
 	})
 	var tokens []string

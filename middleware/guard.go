@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // Guard authenticates requests against a session store. Build it with [New];
@@ -100,14 +100,14 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 	}
 
-	scope := pgstore.Scope{AppType: g.cfg.AppType}
+	scope := sessionguard.Scope{AppType: g.cfg.AppType}
 	if g.cfg.Tenant != nil {
 		tid, err := g.cfg.Tenant(r)
 		if errors.Is(err, ErrUnavailable) {
 			return Session{}, g.refused(r, unavailable(err, bearer, ex.token))
 		}
 		if err != nil || tid <= 0 {
-			// A tenant id <= 0 would be pgstore.NoTenant, which the store
+			// A tenant id <= 0 would be sessionguard.NoTenant, which the store
 			// reads as "any tenant": refuse instead of widening the scope.
 			return Session{}, g.refused(r, refuse(ErrBadTenant, false))
 		}
@@ -117,7 +117,7 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	hash := hashToken(ex.token)
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
 	defer cancel()
-	var st pgstore.Status
+	var st sessionguard.Status
 	var err error
 	if touch && !ex.ended {
 		st, err = g.cfg.Store.Validate(ctx, hash, scope)
@@ -129,30 +129,30 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	}
 
 	switch st.State {
-	case pgstore.StateValid:
+	case sessionguard.StateValid:
 		if ex.ended {
 			// The token's source dropped it while its session lives on
 			// (scs lost its data): never a sign-in.
 			return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 		}
-	case pgstore.StateUnknown:
+	case sessionguard.StateUnknown:
 		if ex.sourced && !ex.ended {
 			// The source's own session (scs's, before sign-in) was never
 			// signed in: nothing is wrong with it, it is just no sign-in.
 			return Session{}, g.refused(r, refuse(ErrMissingToken, bearer))
 		}
 		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
-	case pgstore.StateIdle:
+	case sessionguard.StateIdle:
 		return Session{}, g.refusedStatus(r, refuse(ErrIdleTimeout, bearer), st)
-	case pgstore.StateAbsolute:
+	case sessionguard.StateAbsolute:
 		return Session{}, g.refusedStatus(r, refuse(ErrAbsoluteTimeout, bearer), st)
-	case pgstore.StateRevoked:
+	case sessionguard.StateRevoked:
 		e := refuse(ErrRevoked, bearer)
 		e.EndReason = cleanEndReason(st.EndReason)
 		return Session{}, g.refusedStatus(r, e, st)
-	case pgstore.StateWrongApp:
+	case sessionguard.StateWrongApp:
 		return Session{}, g.refusedStatus(r, refuse(ErrWrongApp, bearer), st)
-	case pgstore.StateWrongTenant:
+	case sessionguard.StateWrongTenant:
 		return Session{}, g.refusedStatus(r, refuse(ErrWrongTenant, bearer), st)
 	default:
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store returned an unknown state",
@@ -166,7 +166,7 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	case scope.AppType != "" && st.AppType != scope.AppType:
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store accepted a session outside the app scope")
 		return Session{}, g.refused(r, refuse(ErrWrongApp, bearer))
-	case scope.TenantID != pgstore.NoTenant && st.TenantID != scope.TenantID:
+	case scope.TenantID != sessionguard.NoTenant && st.TenantID != scope.TenantID:
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store accepted a session outside the tenant scope")
 		return Session{}, g.refused(r, refuse(ErrWrongTenant, bearer))
 	case g.jwt != nil && (!strings.EqualFold(st.SessionID, sid) || st.UserID != sub):

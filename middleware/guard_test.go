@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // opaque returns a well-formed opaque token whose bytes are all b.
@@ -33,7 +33,7 @@ var (
 
 var discard = slog.New(slog.DiscardHandler)
 
-func newGuard(t *testing.T, st middleware.Store, mod func(*middleware.Config)) *middleware.Guard {
+func newGuard(t *testing.T, st sessionguard.Store, mod func(*middleware.Config)) *middleware.Guard {
 	t.Helper()
 	cfg := middleware.Config{Store: st, Logger: discard}
 	if mod != nil {
@@ -178,8 +178,8 @@ func TestRefusedWithoutStoreCall(t *testing.T) {
 	}
 }
 
-func seedSession(st *fakeStore, token string, app pgstore.AppType, tenant int64) {
-	st.seed(token, pgstore.NewSession{UserID: 42, TenantID: tenant, AppType: app})
+func seedSession(st *fakeStore, token string, app sessionguard.AppType, tenant int64) {
+	st.seed(token, sessionguard.NewSession{UserID: 42, TenantID: tenant, AppType: app})
 }
 
 func TestValidSession(t *testing.T) {
@@ -200,9 +200,9 @@ func TestValidSession(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newFakeStore()
-			seedSession(st, tokA, pgstore.ControlPanel, pgstore.NoTenant)
+			seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
 			st.advance(time.Hour)
-			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel })
+			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel })
 
 			var p probe
 			// An outer handler that already varies on Accept-Encoding.
@@ -224,7 +224,7 @@ func TestValidSession(t *testing.T) {
 				t.Fatal("no session in the handler's context")
 			}
 			s := p.session
-			if s.UserID != 42 || s.AppType != pgstore.ControlPanel || s.TenantID != 0 || s.ID == "" || s.Bearer != tt.via {
+			if s.UserID != 42 || s.AppType != sessionguard.ControlPanel || s.TenantID != 0 || s.ID == "" || s.Bearer != tt.via {
 				t.Errorf("session = %v (bearer %v)", s, s.Bearer)
 			}
 			if s.IdleRemaining != 4*time.Hour || s.AbsoluteRemaining != 7*time.Hour {
@@ -259,7 +259,7 @@ func TestValidSession(t *testing.T) {
 
 func TestPeekNeverExtends(t *testing.T) {
 	st := newFakeStore()
-	seedSession(st, tokA, pgstore.ControlPanel, pgstore.NoTenant)
+	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
 	g := newGuard(t, st, nil)
 	var p probe
 
@@ -286,7 +286,7 @@ func TestPeekNeverExtends(t *testing.T) {
 
 func TestTouchExtends(t *testing.T) {
 	st := newFakeStore()
-	seedSession(st, tokA, pgstore.ControlPanel, pgstore.NoTenant)
+	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
 	g := newGuard(t, st, nil)
 	st.advance(3 * time.Hour)
 	if _, err := g.Authenticate(request(cookie(tokA))); err != nil {
@@ -313,40 +313,40 @@ func TestStoreStates(t *testing.T) {
 	}{
 		{"unknown session", func(st *fakeStore) {}, 401, middleware.ErrInvalidToken, "invalid", ""},
 		{"idle timeout", func(st *fakeStore) {
-			seedSession(st, tokA, pgstore.ControlPanel, 0)
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
 			st.advance(4*time.Hour + time.Second)
 		}, 401, middleware.ErrIdleTimeout, "idle_timeout", ""},
 		{"absolute timeout", func(st *fakeStore) {
-			st.seed(tokA, pgstore.NewSession{UserID: 42, AppType: pgstore.ControlPanel, IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour})
+			st.seed(tokA, sessionguard.NewSession{UserID: 42, AppType: sessionguard.ControlPanel, IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour})
 			st.advance(time.Hour)
 		}, 401, middleware.ErrAbsoluteTimeout, "absolute_timeout", ""},
 		{"revoked by admin", func(st *fakeStore) {
-			seedSession(st, tokA, pgstore.ControlPanel, 0)
-			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), pgstore.ReasonAdminRevoke)
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), sessionguard.ReasonAdminRevoke)
 		}, 401, middleware.ErrRevoked, "revoked", "admin_revoke"},
 		{"revoked by password change", func(st *fakeStore) {
-			seedSession(st, tokA, pgstore.ControlPanel, 0)
-			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), pgstore.ReasonPasswordChange)
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), sessionguard.ReasonPasswordChange)
 		}, 401, middleware.ErrRevoked, "revoked", "password_change"},
 		{"revoked with an odd reason", func(st *fakeStore) {
-			seedSession(st, tokA, pgstore.ControlPanel, 0)
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
 			_, _ = st.Revoke(context.Background(), sha256Hex(tokA), "Mallory's <script>")
 		}, 401, middleware.ErrRevoked, "revoked", "other"},
-		{"wrong app", func(st *fakeStore) { seedSession(st, tokA, pgstore.TenantApp, 7) }, 403, middleware.ErrWrongApp, "wrong_app", ""},
+		{"wrong app", func(st *fakeStore) { seedSession(st, tokA, sessionguard.TenantApp, 7) }, 403, middleware.ErrWrongApp, "wrong_app", ""},
 		{"unknown state", func(st *fakeStore) {
-			seedSession(st, tokA, pgstore.ControlPanel, 0)
-			st.override = func(s pgstore.Status) pgstore.Status { s.State = "maybe"; return s }
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			st.override = func(s sessionguard.Status) sessionguard.Status { s.State = "maybe"; return s }
 		}, 401, middleware.ErrInvalidToken, "invalid", ""},
 		{"store says valid for another app", func(st *fakeStore) {
-			seedSession(st, tokA, pgstore.TenantApp, 7)
-			st.override = func(s pgstore.Status) pgstore.Status { s.State = pgstore.StateValid; return s }
+			seedSession(st, tokA, sessionguard.TenantApp, 7)
+			st.override = func(s sessionguard.Status) sessionguard.Status { s.State = sessionguard.StateValid; return s }
 		}, 403, middleware.ErrWrongApp, "wrong_app", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newFakeStore()
 			tt.prepare(st)
-			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel })
+			g := newGuard(t, st, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel })
 			var p probe
 			rec := httptest.NewRecorder()
 			g.Middleware(&p).ServeHTTP(rec, request(nil, "Bearer "+tokA))
@@ -378,10 +378,10 @@ func TestStoreStates(t *testing.T) {
 
 func TestTenantScope(t *testing.T) {
 	st := newFakeStore()
-	seedSession(st, tokA, pgstore.TenantApp, 7)
-	seedSession(st, tokB, pgstore.ControlPanel, pgstore.NoTenant)
+	seedSession(st, tokA, sessionguard.TenantApp, 7)
+	seedSession(st, tokB, sessionguard.ControlPanel, sessionguard.NoTenant)
 	g := newGuard(t, st, func(c *middleware.Config) {
-		c.AppType = pgstore.TenantApp
+		c.AppType = sessionguard.TenantApp
 		c.Tenant = func(r *http.Request) (int64, error) {
 			if r.PathValue("tenant") == "lookup-fails" {
 				// A resolver whose tenant directory is down.
@@ -442,15 +442,15 @@ func TestTenantScope(t *testing.T) {
 
 func TestStoreIgnoringTenantScopeIsRefused(t *testing.T) {
 	st := newFakeStore()
-	seedSession(st, tokA, pgstore.TenantApp, 7)
-	st.override = func(s pgstore.Status) pgstore.Status {
-		if s.State == pgstore.StateWrongTenant {
-			s.State = pgstore.StateValid
+	seedSession(st, tokA, sessionguard.TenantApp, 7)
+	st.override = func(s sessionguard.Status) sessionguard.Status {
+		if s.State == sessionguard.StateWrongTenant {
+			s.State = sessionguard.StateValid
 		}
 		return s
 	}
 	g := newGuard(t, st, func(c *middleware.Config) {
-		c.AppType = pgstore.TenantApp
+		c.AppType = sessionguard.TenantApp
 		c.Tenant = func(*http.Request) (int64, error) { return 8, nil }
 	})
 	_, err := g.Authenticate(request(cookie(tokA)))
@@ -473,7 +473,7 @@ func TestStoreFailureIs503(t *testing.T) {
 		for _, peek := range []bool{false, true} {
 			t.Run(tt.name+"/peek="+strconv.FormatBool(peek), func(t *testing.T) {
 				st := newFakeStore()
-				seedSession(st, tokA, pgstore.ControlPanel, 0)
+				seedSession(st, tokA, sessionguard.ControlPanel, 0)
 				tt.prepare(st)
 				g := newGuard(t, st, func(c *middleware.Config) { c.StoreTimeout = 20 * time.Millisecond })
 				mw := g.Middleware
@@ -527,7 +527,7 @@ func TestCustomDeny(t *testing.T) {
 // TestConcurrent runs many requests at once, for the race detector.
 func TestConcurrent(t *testing.T) {
 	st := newFakeStore()
-	seedSession(st, tokA, pgstore.ControlPanel, 0)
+	seedSession(st, tokA, sessionguard.ControlPanel, 0)
 	g := newGuard(t, st, nil)
 	srv := httptest.NewServer(g.Middleware(&probe{}))
 	defer srv.Close()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -37,7 +38,7 @@ func auth(v string) [2]string { return [2]string{"Authorization", v} }
 func TestHostileInputAgainstTheRealStore(t *testing.T) {
 	t.Parallel()
 	db := newRealDB(t, pgstore.Config{})
-	opaqueGuard := newGuard(t, db.store, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel })
+	opaqueGuard := newGuard(t, db.store, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel })
 	live := signInUser(t, opaqueGuard, db.user)
 	other := signInUser(t, opaqueGuard, db.user)
 
@@ -48,7 +49,7 @@ func TestHostileInputAgainstTheRealStore(t *testing.T) {
 	}
 	rsPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	jwtGuard := newGuard(t, db.store, func(c *middleware.Config) {
-		c.AppType = pgstore.ControlPanel
+		c.AppType = sessionguard.ControlPanel
 		c.JWT = &middleware.JWTConfig{
 			Keys:     []middleware.JWTKey{{ID: "rs1", Algorithm: "RS256", SignKey: rsaKey()}},
 			Issuer:   "https://auth.example",

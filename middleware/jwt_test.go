@@ -18,8 +18,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 var (
@@ -172,7 +172,7 @@ func TestJWTMode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newFakeStore()
 			tok := tt.token(t)
-			st.seed(tok, pgstore.NewSession{ID: sid, UserID: 42, AppType: pgstore.ControlPanel})
+			st.seed(tok, sessionguard.NewSession{ID: sid, UserID: 42, AppType: sessionguard.ControlPanel})
 			g := newGuard(t, st, func(c *middleware.Config) { c.JWT = tt.jwt() })
 			s, err := g.Authenticate(request(nil, "Bearer "+tok))
 			if tt.ok {
@@ -200,10 +200,10 @@ func TestJWTMustMatchRow(t *testing.T) {
 	const sid = "6f1c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7e"
 	tests := []struct {
 		name string
-		row  pgstore.NewSession
+		row  sessionguard.NewSession
 	}{
-		{"other session id", pgstore.NewSession{ID: "0f1c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7e", UserID: 42, AppType: pgstore.ControlPanel}},
-		{"other user", pgstore.NewSession{ID: sid, UserID: 43, AppType: pgstore.ControlPanel}},
+		{"other session id", sessionguard.NewSession{ID: "0f1c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7e", UserID: 42, AppType: sessionguard.ControlPanel}},
+		{"other user", sessionguard.NewSession{ID: sid, UserID: 43, AppType: sessionguard.ControlPanel}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,7 +232,7 @@ func TestJWTSignInRoundTrip(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			st := newFakeStore()
 			g := newGuard(t, st, func(c *middleware.Config) {
-				c.AppType = pgstore.ControlPanel
+				c.AppType = sessionguard.ControlPanel
 				c.JWT = &middleware.JWTConfig{Keys: []middleware.JWTKey{key}, Issuer: "iss", Audience: "aud"}
 			})
 			rec := httptest.NewRecorder()

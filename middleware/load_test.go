@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -36,7 +37,7 @@ func TestLoadWithRevocations(t *testing.T) {
 	// Counted once the database server and pools exist; the traced pool's
 	// own goroutine is closed at the end, so the count must drop to this or below.
 	goroutinesBefore := runtime.NumGoroutine()
-	g := newGuard(t, db.store, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel })
+	g := newGuard(t, db.store, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel })
 
 	tokens := make([]string, loadSessions)
 	hashes := make([]string, loadSessions)
@@ -94,7 +95,7 @@ func TestLoadWithRevocations(t *testing.T) {
 			if revoked[i].Load() {
 				continue
 			}
-			ok, err := db.store.Revoke(ctx, hashes[i], pgstore.ReasonAdminRevoke)
+			ok, err := db.store.Revoke(ctx, hashes[i], sessionguard.ReasonAdminRevoke)
 			if err != nil {
 				revokeErr.CompareAndSwap(nil, err)
 				return

@@ -13,21 +13,21 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // leakyStore is a careless store whose errors quote the token hash.
 type leakyStore struct{}
 
-func (leakyStore) Create(_ context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error) {
-	return pgstore.SessionInfo{}, fmt.Errorf("insert %s: connection reset", n.TokenHash)
+func (leakyStore) Create(_ context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
+	return sessionguard.SessionInfo{}, fmt.Errorf("insert %s: connection reset", n.TokenHash)
 }
-func (leakyStore) Validate(_ context.Context, h string, _ pgstore.Scope) (pgstore.Status, error) {
-	return pgstore.Status{}, fmt.Errorf("validate %s: connection reset", h)
+func (leakyStore) Validate(_ context.Context, h string, _ sessionguard.Scope) (sessionguard.Status, error) {
+	return sessionguard.Status{}, fmt.Errorf("validate %s: connection reset", h)
 }
-func (leakyStore) Peek(_ context.Context, h string, _ pgstore.Scope) (pgstore.Status, error) {
-	return pgstore.Status{}, fmt.Errorf("peek %s: connection reset", h)
+func (leakyStore) Peek(_ context.Context, h string, _ sessionguard.Scope) (sessionguard.Status, error) {
+	return sessionguard.Status{}, fmt.Errorf("peek %s: connection reset", h)
 }
 func (leakyStore) Revoke(_ context.Context, h, _ string) (bool, error) {
 	return false, fmt.Errorf("revoke %s: connection reset", h)
@@ -71,7 +71,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 
 	// Opaque mode, a healthy store.
 	st := newFakeStore()
-	g := newGuard(t, st, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel; c.Logger = logger })
+	g := newGuard(t, st, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel; c.Logger = logger })
 	tok, s, err := g.SignIn(httptest.NewRecorder(), request(nil), middleware.SignIn{UserID: 42})
 	note(err)
 	addSecret(tok)
@@ -85,7 +85,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		_, err = g.Authenticate(request(nil, "Bearer "+bad))
 		note(err)
 	}
-	seedSession(st, addSecret(opaque(9)), pgstore.TenantApp, 3)
+	seedSession(st, addSecret(opaque(9)), sessionguard.TenantApp, 3)
 	_, err = g.Authenticate(request(cookie(opaque(9))))
 	note(err)
 	note(g.SignOut(httptest.NewRecorder(), request(cookie(tok))))
@@ -93,7 +93,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	note(err)
 
 	// A store whose errors quote the hash.
-	lg := newGuard(t, leakyStore{}, func(c *middleware.Config) { c.AppType = pgstore.ControlPanel; c.Logger = logger })
+	lg := newGuard(t, leakyStore{}, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel; c.Logger = logger })
 	leak := addSecret(opaque(5))
 	_, err = lg.Authenticate(request(cookie(leak)))
 	note(err)

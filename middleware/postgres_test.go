@@ -19,12 +19,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-var _ middleware.Store = (*pgstore.Store)(nil)
+var _ sessionguard.Store = (*pgstore.Store)(nil)
 
 // countingStore counts the calls that reach PostgreSQL.
 type countingStore struct {
@@ -32,12 +33,12 @@ type countingStore struct {
 	calls atomic.Int64
 }
 
-func (c *countingStore) Validate(ctx context.Context, hash string, scope pgstore.Scope) (pgstore.Status, error) {
+func (c *countingStore) Validate(ctx context.Context, hash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	c.calls.Add(1)
 	return c.Store.Validate(ctx, hash, scope)
 }
 
-func (c *countingStore) Peek(ctx context.Context, hash string, scope pgstore.Scope) (pgstore.Status, error) {
+func (c *countingStore) Peek(ctx context.Context, hash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	c.calls.Add(1)
 	return c.Store.Peek(ctx, hash, scope)
 }
@@ -72,7 +73,7 @@ func newPGFixture(t *testing.T, pool *pgxpool.Pool) *pgFixture {
 
 func (f *pgFixture) guard(t *testing.T, edit func(*middleware.Config)) *middleware.Guard {
 	t.Helper()
-	cfg := middleware.Config{Store: f.store, AppType: pgstore.ControlPanel, Logger: f.logger}
+	cfg := middleware.Config{Store: f.store, AppType: sessionguard.ControlPanel, Logger: f.logger}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -237,7 +238,7 @@ func TestPostgresAppAndTenantIsolation(t *testing.T) {
 	f := newPGFixture(t, pgtest.NewPool(t))
 	panel := f.guard(t, nil)
 	tenants := f.guard(t, func(c *middleware.Config) {
-		c.AppType = pgstore.TenantApp
+		c.AppType = sessionguard.TenantApp
 		c.Tenant = func(r *http.Request) (int64, error) { return strconv.ParseInt(r.PathValue("tenant"), 10, 64) }
 	})
 	mux := http.NewServeMux()
@@ -412,10 +413,10 @@ func TestPostgresExpiredIsReportedOnce(t *testing.T) {
 	f := newPGFixture(t, pgtest.NewPool(t))
 	var (
 		mu     sync.Mutex
-		events []pgstore.Event
+		events []sessionguard.Event
 	)
 	g := f.guard(t, func(c *middleware.Config) {
-		c.OnEvent = func(e pgstore.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
+		c.OnEvent = func(e sessionguard.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
 	})
 	token := signIn(t, g, middleware.SignIn{UserID: f.staff})
 	f.ageUser(t, f.staff, 4*time.Hour)
@@ -426,11 +427,11 @@ func TestPostgresExpiredIsReportedOnce(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	var kinds []pgstore.EventKind
+	var kinds []sessionguard.EventKind
 	for _, e := range events {
 		kinds = append(kinds, e.Kind)
 	}
-	want := []pgstore.EventKind{pgstore.EventCreated, pgstore.EventExpired, pgstore.EventRefused, pgstore.EventRefused}
+	want := []sessionguard.EventKind{sessionguard.EventCreated, sessionguard.EventExpired, sessionguard.EventRefused, sessionguard.EventRefused}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}

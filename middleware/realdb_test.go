@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -77,7 +78,7 @@ func randomToken(t testing.TB) string {
 // signInUser opens a real session through g and returns its token.
 func signInUser(t *testing.T, g *middleware.Guard, user int64) string {
 	t.Helper()
-	tok, _, err := g.SignIn(nil, httptest.NewRequest(http.MethodPost, "/login", nil), middleware.SignIn{UserID: user, AppType: pgstore.ControlPanel})
+	tok, _, err := g.SignIn(nil, httptest.NewRequest(http.MethodPost, "/login", nil), middleware.SignIn{UserID: user, AppType: sessionguard.ControlPanel})
 	if err != nil {
 		t.Fatalf("SignIn: %v", err)
 	}

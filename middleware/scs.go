@@ -8,7 +8,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // SCS is a [Guard] for applications that keep their sessions with
@@ -160,10 +160,10 @@ func (s *SCS) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (Session,
 	}
 	ctx := r.Context()
 	if validOpaqueToken(old) {
-		s.revoke(ctx, hashToken(old), pgstore.ReasonLogout)
+		s.revoke(ctx, hashToken(old), sessionguard.ReasonLogout)
 	}
 	if cookie, n := findCookie(r.Header[cookieKey], s.sm.Cookie.Name); n == 1 && cookie != old && validOpaqueToken(cookie) {
-		s.revoke(ctx, hashToken(cookie), pgstore.ReasonLogout)
+		s.revoke(ctx, hashToken(cookie), sessionguard.ReasonLogout)
 	}
 	if err := s.sm.RenewToken(ctx); err != nil {
 		e := unavailable(err, false, old)

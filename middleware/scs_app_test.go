@@ -18,6 +18,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -61,7 +62,7 @@ func newSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 
 	guard, err := middleware.NewSCS(sm, middleware.Config{
 		Store:   store,
-		AppType: pgstore.ControlPanel,
+		AppType: sessionguard.ControlPanel,
 		Logger:  slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -107,7 +108,7 @@ func newSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 	})
 	protected.HandleFunc("POST /sessions/{id}/end", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
-		ended, err := store.RevokeUserSession(r.Context(), s.UserID, r.PathValue("id"), pgstore.ReasonLogout)
+		ended, err := store.RevokeUserSession(r.Context(), s.UserID, r.PathValue("id"), sessionguard.ReasonLogout)
 		if err != nil || !ended {
 			http.Error(w, "not ended", http.StatusNotFound)
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // goodSessionManager has the settings NewSCS asks for, over scs's in-memory
@@ -73,7 +73,7 @@ func TestNewSCSChecksTheSessionManager(t *testing.T) {
 			if tc.nilSM {
 				sm = nil
 			}
-			cfg := middleware.Config{Store: newFakeStore(), AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)}
+			cfg := middleware.Config{Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)}
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
@@ -98,7 +98,7 @@ func TestNewSCSTakesTheLifetime(t *testing.T) {
 	store := newFakeStore()
 	sm := goodSessionManager()
 	sm.Lifetime = 6 * time.Hour
-	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestNewSCSTakesTheLifetime(t *testing.T) {
 
 func TestSCSGuardRefusesItsOwnCookieFlow(t *testing.T) {
 	t.Parallel()
-	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: newFakeStore(), AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestSCSGuardRefusesItsOwnCookieFlow(t *testing.T) {
 func TestSCSOutsideLoadAndSave(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
-	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestSCSSignInAndOutOnAFakeStore(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	sm := goodSessionManager()
-	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,14 +195,14 @@ func TestSCSSignInAndOutOnAFakeStore(t *testing.T) {
 	if first != tokens[0] || second != tokens[1] || first == second {
 		t.Fatal("the cookie is not the token SignIn recorded, or sign-in kept the old token")
 	}
-	if len(store.revokes) == 0 || store.revokes[0] != (fakeRevoke{sha256Hex(first), pgstore.ReasonLogout}) {
+	if len(store.revokes) == 0 || store.revokes[0] != (fakeRevoke{sha256Hex(first), sessionguard.ReasonLogout}) {
 		t.Fatalf("revokes %v: the replaced session was not ended with logout", store.revokes)
 	}
 	out := send("/logout", second)
 	if c := out.Cookies(); len(c) != 1 || c[0].MaxAge >= 0 || out.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("sign-out: cookies %v, Cache-Control %q; want the scs cookie deleted, no-store", c, out.Header.Get("Cache-Control"))
 	}
-	if last := store.revokes[len(store.revokes)-1]; last != (fakeRevoke{sha256Hex(second), pgstore.ReasonLogout}) {
+	if last := store.revokes[len(store.revokes)-1]; last != (fakeRevoke{sha256Hex(second), sessionguard.ReasonLogout}) {
 		t.Fatalf("sign-out revoked %v", last)
 	}
 	if ctx, err := sm.Load(context.Background(), second); err != nil || sm.Token(ctx) != "" {

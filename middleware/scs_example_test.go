@@ -16,6 +16,7 @@ import (
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 	"github.com/sessionguard/sessionguard/schema"
@@ -33,7 +34,7 @@ func ExampleNewSCS() {
 	}
 	defer pool.Close()
 	// Migrations 022 onwards, including 026 (sessionguard_scs_data). Apps
-	// with a migration tool run the files of schema.FS() instead.
+	// with goose, golang-migrate or tern run schema.Goose (etc.) instead.
 	if err := schema.Migrate(ctx, pool); err != nil {
 		log.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func ExampleNewSCS() {
 
 	guard, err := middleware.NewSCS(sm, middleware.Config{
 		Store:       sessions,
-		AppType:     pgstore.ControlPanel,
+		AppType:     sessionguard.ControlPanel,
 		IdleTimeout: 4 * time.Hour,
 		// A refused page request goes back to the sign-in page with a flash
 		// saying why (the scs session of the request is a fresh one).
@@ -104,7 +105,7 @@ func ExampleNewSCS() {
 	})))
 	mux.Handle("POST /account/sessions/{id}/end", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
-		if _, err := sessions.RevokeUserSession(r.Context(), s.UserID, r.PathValue("id"), pgstore.ReasonLogout); err != nil {
+		if _, err := sessions.RevokeUserSession(r.Context(), s.UserID, r.PathValue("id"), sessionguard.ReasonLogout); err != nil {
 			http.Error(w, "try again later", http.StatusServiceUnavailable)
 			return
 		}
@@ -126,7 +127,7 @@ func signedOutMessage(re *middleware.RefusalError) string {
 		return "You were signed out because you were inactive."
 	case errors.Is(re, middleware.ErrAbsoluteTimeout):
 		return "Your session reached its maximum length. Please sign in again."
-	case errors.Is(re, middleware.ErrRevoked) && re.EndReason == pgstore.ReasonPasswordChange:
+	case errors.Is(re, middleware.ErrRevoked) && re.EndReason == sessionguard.ReasonPasswordChange:
 		return "Your password was changed. Please sign in again."
 	case errors.Is(re, middleware.ErrRevoked):
 		return "You were signed out."
@@ -147,7 +148,7 @@ func ExampleSCS_SignIn() {
 
 	guard, err := middleware.NewSCS(sm, middleware.Config{
 		Store:   newFakeStore(),
-		AppType: pgstore.ControlPanel,
+		AppType: sessionguard.ControlPanel,
 		Logger:  slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

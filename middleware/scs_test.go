@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 func TestSCSSignInRequestsSignOut(t *testing.T) {
@@ -67,7 +67,7 @@ func TestSCSSignInRequestsSignOut(t *testing.T) {
 	if b.cookie != "" {
 		t.Fatal("sign-out did not delete the cookie")
 	}
-	if active, reason := app.sessionRow(t, signedIn); active || reason != pgstore.ReasonLogout {
+	if active, reason := app.sessionRow(t, signedIn); active || reason != sessionguard.ReasonLogout {
 		t.Fatalf("after sign-out: active %v reason %q", active, reason)
 	}
 	if app.dataRows(t, signedIn) != 0 || app.found(t, signedIn) {
@@ -92,12 +92,12 @@ func TestSCSRevocationThroughSessionguard(t *testing.T) {
 		endReason string
 	}{
 		{"admin revoke", func(t *testing.T, app *scsApp, _ int64, id string) {
-			if ok, err := app.store.RevokeSession(ctx, id, pgstore.ReasonAdminRevoke); err != nil || !ok {
+			if ok, err := app.store.RevokeSession(ctx, id, sessionguard.ReasonAdminRevoke); err != nil || !ok {
 				t.Fatalf("RevokeSession = %v, %v", ok, err)
 			}
 		}, "revoked", "admin_revoke"},
 		{"password change", func(t *testing.T, app *scsApp, user int64, _ string) {
-			if n, err := app.store.RevokeAll(ctx, user, pgstore.ReasonPasswordChange); err != nil || n != 2 {
+			if n, err := app.store.RevokeAll(ctx, user, sessionguard.ReasonPasswordChange); err != nil || n != 2 {
 				t.Fatalf("RevokeAll = %d, %v; want both sessions", n, err)
 			}
 		}, "revoked", "password_change"},

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // Config.TokenSource replaces the cookie and bearer extraction; the rest of
@@ -43,7 +43,7 @@ func TestConfigTokenSource(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			store := newFakeStore()
-			plain, err := middleware.New(middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+			plain, err := middleware.New(middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestConfigTokenSource(t *testing.T) {
 				}
 				tokens[name] = tok
 			}
-			if _, err := store.Revoke(t.Context(), sha256Hex(tokens[revoked]), pgstore.ReasonAdminRevoke); err != nil {
+			if _, err := store.Revoke(t.Context(), sha256Hex(tokens[revoked]), sessionguard.ReasonAdminRevoke); err != nil {
 				t.Fatal(err)
 			}
 			src := tc.source
@@ -63,7 +63,7 @@ func TestConfigTokenSource(t *testing.T) {
 				src.Value = tok
 			}
 			g, err := middleware.New(middleware.Config{
-				Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler),
+				Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler),
 				TokenSource: func(*http.Request) (middleware.SourcedToken, error) { return src, tc.sourceErr },
 			})
 			if err != nil {
@@ -109,13 +109,13 @@ func TestConfigTokenSource(t *testing.T) {
 func TestTokenSourceSignOut(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
-	plain, _ := middleware.New(middleware.Config{Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	plain, _ := middleware.New(middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	token, _, err := plain.SignIn(nil, nil, middleware.SignIn{UserID: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g, err := middleware.New(middleware.Config{
-		Store: store, AppType: pgstore.ControlPanel, Logger: slog.New(slog.DiscardHandler),
+		Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler),
 		TokenSource: func(*http.Request) (middleware.SourcedToken, error) {
 			return middleware.SourcedToken{Value: token}, nil
 		},
@@ -130,7 +130,7 @@ func TestTokenSourceSignOut(t *testing.T) {
 	if c := rec.Result().Cookies(); len(c) != 0 {
 		t.Fatalf("SignOut with a TokenSource set cookies %v", c)
 	}
-	if len(store.revokes) != 1 || store.revokes[0] != (fakeRevoke{sha256Hex(token), pgstore.ReasonLogout}) {
+	if len(store.revokes) != 1 || store.revokes[0] != (fakeRevoke{sha256Hex(token), sessionguard.ReasonLogout}) {
 		t.Fatalf("revokes = %v", store.revokes)
 	}
 }

@@ -10,17 +10,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // SignIn describes a session to open, once the application has checked the
 // user's credentials.
 type SignIn struct {
 	UserID   int64 // required, > 0
-	TenantID int64 // required (> 0) for pgstore.TenantApp; pgstore.NoTenant for none
+	TenantID int64 // required (> 0) for sessionguard.TenantApp; sessionguard.NoTenant for none
 	// AppType defaults to the Guard's AppType; required when the Guard has
 	// none. It must equal the Guard's AppType when that is set.
-	AppType pgstore.AppType
+	AppType sessionguard.AppType
 }
 
 // SignIn opens a new session for p and returns its token (for bearer
@@ -86,7 +86,7 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token 
 
 // signInAppType checks p against the Guard and returns the app type of the
 // session to open.
-func (g *Guard) signInAppType(p SignIn) (pgstore.AppType, error) {
+func (g *Guard) signInAppType(p SignIn) (sessionguard.AppType, error) {
 	app := p.AppType
 	if app == "" {
 		app = g.cfg.AppType
@@ -102,7 +102,7 @@ func (g *Guard) signInAppType(p SignIn) (pgstore.AppType, error) {
 		return "", fmt.Errorf("middleware: sign in: AppType %q on a Guard for %q", app, g.cfg.AppType)
 	case p.TenantID < 0:
 		return "", errors.New("middleware: sign in: TenantID is negative")
-	case app == pgstore.TenantApp && p.TenantID == pgstore.NoTenant:
+	case app == sessionguard.TenantApp && p.TenantID == sessionguard.NoTenant:
 		return "", errors.New("middleware: sign in: a tenant_app session needs a TenantID")
 	}
 	return app, nil
@@ -110,9 +110,9 @@ func (g *Guard) signInAppType(p SignIn) (pgstore.AppType, error) {
 
 // openSession creates the session row of token (id sid) for p and returns it
 // as a cookie Session. r may be nil.
-func (g *Guard) openSession(r *http.Request, p SignIn, app pgstore.AppType, sid, token string) (Session, error) {
+func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType, sid, token string) (Session, error) {
 	hash := hashToken(token)
-	n := pgstore.NewSession{
+	n := sessionguard.NewSession{
 		ID:              sid,
 		TokenHash:       hash,
 		UserID:          p.UserID,
@@ -140,10 +140,10 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app pgstore.AppType, sid,
 	if !strings.EqualFold(info.ID, sid) || info.UserID != p.UserID || info.TenantID != p.TenantID || info.AppType != app {
 		// The store did not create what was asked; do not hand out a token
 		// for it.
-		g.revoke(ctx, hash, pgstore.ReasonAdminRevoke)
+		g.revoke(ctx, hash, sessionguard.ReasonAdminRevoke)
 		return Session{}, errors.New("middleware: sign in: the store created a different session than asked")
 	}
-	g.emit(ctx, slog.LevelInfo, pgstore.Event{Kind: pgstore.EventCreated, Count: 1, SessionID: info.ID,
+	g.emit(ctx, slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventCreated, Count: 1, SessionID: info.ID,
 		UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: info.IP})
 	return Session{
 		ID:                info.ID,
@@ -169,7 +169,7 @@ func (g *Guard) revokeReplacedCookie(ctx context.Context, r *http.Request, newHa
 		return
 	}
 	if h := hashToken(old); h != newHash {
-		g.revoke(ctx, h, pgstore.ReasonLogout)
+		g.revoke(ctx, h, sessionguard.ReasonLogout)
 	}
 }
 
@@ -210,7 +210,7 @@ func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if s, ok := SessionFrom(ctx); ok && s.tokenHash != "" {
 		hash = s.tokenHash
-		ctx = pgstore.WithActor(ctx, s.UserID) // the user ends their own session
+		ctx = sessionguard.WithActor(ctx, s.UserID) // the user ends their own session
 	} else if ex, rerr := g.extract(r); rerr == nil && g.wellFormed(ex.token) {
 		token, hash = ex.token, hashToken(ex.token)
 	}
@@ -219,7 +219,7 @@ func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
 	defer cancel()
-	if _, err := g.cfg.Store.Revoke(ctx, hash, pgstore.ReasonLogout); err != nil {
+	if _, err := g.cfg.Store.Revoke(ctx, hash, sessionguard.ReasonLogout); err != nil {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
 		return e

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-func panelGuard(t *testing.T, st middleware.Store, mod func(*middleware.Config)) *middleware.Guard {
+func panelGuard(t *testing.T, st sessionguard.Store, mod func(*middleware.Config)) *middleware.Guard {
 	t.Helper()
 	return newGuard(t, st, func(c *middleware.Config) {
-		c.AppType = pgstore.ControlPanel
+		c.AppType = sessionguard.ControlPanel
 		if mod != nil {
 			mod(c)
 		}
@@ -44,7 +44,7 @@ func TestSignInIssuesFreshTokensAndCookie(t *testing.T) {
 		if got := rec.Header().Get("Cache-Control"); got != "no-store" {
 			t.Errorf("Cache-Control = %q", got)
 		}
-		if s.UserID != 42 || s.AppType != pgstore.ControlPanel || s.IdleRemaining != 4*time.Hour || s.AbsoluteRemaining != 8*time.Hour {
+		if s.UserID != 42 || s.AppType != sessionguard.ControlPanel || s.IdleRemaining != 4*time.Hour || s.AbsoluteRemaining != 8*time.Hour {
 			t.Errorf("session = %v", s)
 		}
 		got, err := g.Authenticate(request(cookie(tok)))
@@ -68,7 +68,7 @@ func TestSignInRecordsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := st.created[0]
-	if n.TokenHash != sha256Hex(tok) || n.UserID != 42 || n.TenantID != 3 || n.AppType != pgstore.ControlPanel {
+	if n.TokenHash != sha256Hex(tok) || n.UserID != 42 || n.TenantID != 3 || n.AppType != sessionguard.ControlPanel {
 		t.Errorf("created %+v", n)
 	}
 	if n.IP != "2001:db8::1" {
@@ -98,7 +98,7 @@ func uuidCheck(s string) (string, error) {
 // and the cookie session it replaces is revoked.
 func TestSignInFixation(t *testing.T) {
 	st := newFakeStore()
-	seedSession(st, tokA, pgstore.ControlPanel, 0)
+	seedSession(st, tokA, sessionguard.ControlPanel, 0)
 	g := panelGuard(t, st, nil)
 	rec := httptest.NewRecorder()
 	tok, _, err := g.SignIn(rec, request(cookie(tokA), "Bearer "+tokA), middleware.SignIn{UserID: 42})
@@ -117,7 +117,7 @@ func TestSignInFixation(t *testing.T) {
 
 	// A bearer client (w == nil) gets no cookie, so nothing is replaced.
 	st2 := newFakeStore()
-	seedSession(st2, tokA, pgstore.ControlPanel, 0)
+	seedSession(st2, tokA, sessionguard.ControlPanel, 0)
 	g2 := panelGuard(t, st2, nil)
 	if _, _, err := g2.SignIn(nil, request(cookie(tokA)), middleware.SignIn{UserID: 42}); err != nil {
 		t.Fatal(err)
@@ -130,7 +130,7 @@ func TestSignInFixation(t *testing.T) {
 func TestSignInRejectsBadInput(t *testing.T) {
 	tenantGuard := func(t *testing.T) *middleware.Guard {
 		return newGuard(t, newFakeStore(), func(c *middleware.Config) {
-			c.AppType = pgstore.TenantApp
+			c.AppType = sessionguard.TenantApp
 			c.Tenant = func(*http.Request) (int64, error) { return 1, nil }
 		})
 	}
@@ -146,7 +146,7 @@ func TestSignInRejectsBadInput(t *testing.T) {
 		{"negative user", panel, middleware.SignIn{UserID: -1}, "UserID"},
 		{"no app type anywhere", anyGuard, middleware.SignIn{UserID: 1}, "AppType is required"},
 		{"unknown app type", anyGuard, middleware.SignIn{UserID: 1, AppType: "x"}, "unknown AppType"},
-		{"other app type than the guard", panel, middleware.SignIn{UserID: 1, AppType: pgstore.TenantApp, TenantID: 1}, "on a Guard for"},
+		{"other app type than the guard", panel, middleware.SignIn{UserID: 1, AppType: sessionguard.TenantApp, TenantID: 1}, "on a Guard for"},
 		{"tenant app without tenant", tenantGuard, middleware.SignIn{UserID: 1}, "needs a TenantID"},
 		{"negative tenant", panel, middleware.SignIn{UserID: 1, TenantID: -2}, "negative"},
 	}
@@ -189,7 +189,7 @@ func TestSignInStoreMismatch(t *testing.T) {
 // mismatchStore creates rows for the wrong user.
 type mismatchStore struct{ *fakeStore }
 
-func (m *mismatchStore) Create(ctx context.Context, n pgstore.NewSession) (pgstore.SessionInfo, error) {
+func (m *mismatchStore) Create(ctx context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
 	n.UserID++
 	return m.fakeStore.Create(ctx, n)
 }
@@ -225,7 +225,7 @@ func TestSignOut(t *testing.T) {
 	})
 	t.Run("bearer token without the middleware", func(t *testing.T) {
 		st := newFakeStore()
-		seedSession(st, tokA, pgstore.ControlPanel, 0)
+		seedSession(st, tokA, sessionguard.ControlPanel, 0)
 		g := panelGuard(t, st, nil)
 		if err := g.SignOut(httptest.NewRecorder(), request(nil, "Bearer "+tokA)); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 // Cache defaults.
@@ -92,8 +94,8 @@ type Cache struct {
 
 type cacheEntry struct {
 	hash      string
-	status    Status    // a valid status, as the database reported it
-	queriedAt time.Time // local time the query was sent (monotonic)
+	status    sessionguard.Status // a valid status, as the database reported it
+	queriedAt time.Time           // local time the query was sent (monotonic)
 }
 
 // NewCache returns a Cache in front of store. Start [Cache.Run] to use it:
@@ -136,20 +138,20 @@ func NewCache(store *Store, cfg CacheConfig) (*Cache, error) {
 func (c *Cache) Store() *Store { return c.store }
 
 // Create creates a session (Store.Create). The first check fills the cache.
-func (c *Cache) Create(ctx context.Context, n NewSession) (SessionInfo, error) {
+func (c *Cache) Create(ctx context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
 	return c.store.Create(ctx, n)
 }
 
 // Validate is Store.Validate, answered from memory when the cache holds the
 // session, the listener is connected, the session is within both timeouts
 // and the scope, and its last touch is younger than the touch interval.
-func (c *Cache) Validate(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+func (c *Cache) Validate(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	return c.check(ctx, tokenHash, scope, true)
 }
 
 // Peek is Store.Peek, answered from memory under the same conditions as
 // Validate except the touch interval: a peek never touches.
-func (c *Cache) Peek(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+func (c *Cache) Peek(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	return c.check(ctx, tokenHash, scope, false)
 }
 
@@ -185,7 +187,7 @@ func (c *Cache) Listening() bool {
 	return c.servingLocked(time.Now())
 }
 
-func (c *Cache) check(ctx context.Context, hash string, scope Scope, touch bool) (Status, error) {
+func (c *Cache) check(ctx context.Context, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {
 	if st, ok := c.lookup(hash, scope, touch); ok {
 		c.hits.Add(1)
 		return st, nil
@@ -194,7 +196,7 @@ func (c *Cache) check(ctx context.Context, hash string, scope Scope, touch bool)
 	epoch, gen, serving := c.generation(hash)
 	sent := time.Now()
 	var (
-		st  Status
+		st  sessionguard.Status
 		err error
 	)
 	if touch {
@@ -206,11 +208,11 @@ func (c *Cache) check(ctx context.Context, hash string, scope Scope, touch bool)
 		return st, err
 	}
 	switch st.State {
-	case StateValid:
+	case sessionguard.StateValid:
 		if serving {
 			c.fill(hash, st, sent, epoch, gen)
 		}
-	case StateWrongApp, StateWrongTenant:
+	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		// Alive, just not for this scope: an entry may stay for its own.
 	default:
 		c.evict(hash)
@@ -219,16 +221,16 @@ func (c *Cache) check(ctx context.Context, hash string, scope Scope, touch bool)
 }
 
 // lookup answers from memory, or reports false when the database must.
-func (c *Cache) lookup(hash string, scope Scope, touch bool) (Status, bool) {
+func (c *Cache) lookup(hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.servingLocked(now) {
-		return Status{}, false
+		return sessionguard.Status{}, false
 	}
 	el, ok := c.entries[hash]
 	if !ok {
-		return Status{}, false
+		return sessionguard.Status{}, false
 	}
 	e := el.Value.(*cacheEntry)
 	elapsed := now.Sub(e.queriedAt)
@@ -238,12 +240,12 @@ func (c *Cache) lookup(hash string, scope Scope, touch bool) (Status, bool) {
 	case elapsed >= c.cfg.TTL, !dbNow.Before(st.AbsoluteExpiresAt), !dbNow.Before(st.IdleExpiresAt):
 		// Too old to trust, or expired: the database decides and records it.
 		c.removeLocked(el)
-		return Status{}, false
+		return sessionguard.Status{}, false
 	case scope.AppType != "" && st.AppType != scope.AppType,
-		scope.TenantID != NoTenant && st.TenantID != scope.TenantID:
-		return Status{}, false
+		scope.TenantID != sessionguard.NoTenant && st.TenantID != scope.TenantID:
+		return sessionguard.Status{}, false
 	case touch && dbNow.Sub(st.LastActivityAt) >= c.store.TouchInterval():
-		return Status{}, false
+		return sessionguard.Status{}, false
 	}
 	c.lru.MoveToFront(el)
 	st.CheckedAt = dbNow
@@ -261,7 +263,7 @@ func (c *Cache) generation(hash string) (epoch, gen uint64, serving bool) {
 // fill stores a valid answer unless an eviction or flush happened since its
 // query was sent: then the answer may predate a revocation whose
 // notification has already been handled, and must not be kept.
-func (c *Cache) fill(hash string, st Status, sent time.Time, epoch, gen uint64) {
+func (c *Cache) fill(hash string, st sessionguard.Status, sent time.Time, epoch, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch != epoch || c.shardGen[shardOf(hash)] != gen || !c.listening {

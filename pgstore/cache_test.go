@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -55,7 +56,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func mustValidate(t *testing.T, v validator, hash string, scope pgstore.Scope) pgstore.Status {
+func mustValidate(t *testing.T, v validator, hash string, scope sessionguard.Scope) sessionguard.Status {
 	t.Helper()
 	st, err := v.Validate(context.Background(), hash, scope)
 	if err != nil {
@@ -65,10 +66,10 @@ func mustValidate(t *testing.T, v validator, hash string, scope pgstore.Scope) p
 }
 
 // hit checks hash through c and reports whether memory answered.
-func hit(t *testing.T, c *pgstore.Cache, hash string) (pgstore.Status, bool) {
+func hit(t *testing.T, c *pgstore.Cache, hash string) (sessionguard.Status, bool) {
 	t.Helper()
 	before := c.Stats().Hits
-	st := mustValidate(t, c, hash, pgstore.Scope{})
+	st := mustValidate(t, c, hash, sessionguard.Scope{})
 	return st, c.Stats().Hits > before
 }
 
@@ -95,25 +96,25 @@ func TestCacheAnswersAsTheStore(t *testing.T) {
 	tests := []struct {
 		name string
 		end  func(t *testing.T, hash string)
-		want pgstore.State
+		want sessionguard.State
 	}{
-		{"valid", nil, pgstore.StateValid},
-		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, pgstore.StateIdle},
-		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour) }, pgstore.StateAbsolute},
+		{"valid", nil, sessionguard.StateValid},
+		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, sessionguard.StateIdle},
+		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour) }, sessionguard.StateAbsolute},
 		{"revoked while cached, by revoke_session from another connection", func(t *testing.T, h string) {
 			exec(t, "SELECT revoke_session($1, 'admin_revoke')", h)
-		}, pgstore.StateRevoked},
+		}, sessionguard.StateRevoked},
 		{"ended by cleanup from another connection", func(t *testing.T, h string) {
 			exec(t, "UPDATE sessions SET absolute_expires_at = now() - interval '1 second' WHERE session_token_hash = $1", h)
 			exec(t, "SELECT cleanup_expired_sessions()")
-		}, pgstore.StateAbsolute},
-		{"unknown", nil, pgstore.StateUnknown},
+		}, sessionguard.StateAbsolute},
+		{"unknown", nil, sessionguard.StateUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hash := newHash(t)
-			if tt.want != pgstore.StateUnknown {
-				f.create(t, func(n *pgstore.NewSession) { n.TokenHash = hash })
+			if tt.want != sessionguard.StateUnknown {
+				f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = hash })
 				first, wasHit := hit(t, c, hash)
 				if wasHit || !first.Valid() {
 					t.Fatalf("first check: hit=%v state=%q, want a valid miss", wasHit, first.State)
@@ -133,19 +134,19 @@ func TestCacheAnswersAsTheStore(t *testing.T) {
 			if tt.end != nil {
 				tt.end(t, hash)
 			}
-			var got pgstore.Status
+			var got sessionguard.Status
 			eventually(t, "the cache refuses as the store does", func() bool {
-				got = mustValidate(t, c, hash, pgstore.Scope{})
+				got = mustValidate(t, c, hash, sessionguard.Scope{})
 				return got.State == tt.want
 			})
-			want, err := f.store.Peek(ctx, hash, pgstore.Scope{})
+			want, err := f.store.Peek(ctx, hash, sessionguard.Scope{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Validate recorded the expiry (EndedNow); the Peek after it only sees it.
 			got.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
 			got.EndedNow = false
-			if tt.want != pgstore.StateValid && got != want {
+			if tt.want != sessionguard.StateValid && got != want {
 				t.Fatalf("cache:\n%+v\nstore:\n%+v", got, want)
 			}
 		})
@@ -162,23 +163,23 @@ func TestCacheHitsKeepExpiryExact(t *testing.T) {
 	tests := []struct {
 		name           string
 		idle, absolute time.Duration
-		want           pgstore.State
+		want           sessionguard.State
 	}{
-		{"idle", 2 * time.Second, time.Hour, pgstore.StateIdle},
-		{"absolute", time.Hour, 2 * time.Second, pgstore.StateAbsolute},
+		{"idle", 2 * time.Second, time.Hour, sessionguard.StateIdle},
+		{"absolute", time.Hour, 2 * time.Second, sessionguard.StateAbsolute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			hash, _ := f.create(t, func(n *pgstore.NewSession) { n.IdleTimeout, n.AbsoluteTimeout = tt.idle, tt.absolute })
-			first := mustValidate(t, c, hash, pgstore.Scope{})
+			hash, _ := f.create(t, func(n *sessionguard.NewSession) { n.IdleTimeout, n.AbsoluteTimeout = tt.idle, tt.absolute })
+			first := mustValidate(t, c, hash, sessionguard.Scope{})
 			if !first.Valid() {
 				t.Fatalf("fresh session: %q", first.State)
 			}
 			var (
 				hits int
 				last = first
-				st   pgstore.Status
+				st   sessionguard.Status
 			)
 			for {
 				var wasHit bool
@@ -230,7 +231,7 @@ func TestCacheTouchesAtMostOncePerInterval(t *testing.T) {
 	runCache(t, b)
 	hash, _ := f.create(t, nil)
 	start := time.Now()
-	var all []pgstore.Status
+	var all []sessionguard.Status
 	for time.Since(start) < 3500*time.Millisecond {
 		all = append(all, hammer(t, []validator{a, b, f.store}, hash, 12, 20)...)
 	}
@@ -276,32 +277,32 @@ func TestCacheRevocationReachesOtherInstances(t *testing.T) {
 	tests := []struct {
 		name   string
 		revoke func(t *testing.T, hash string)
-		want   pgstore.State
+		want   sessionguard.State
 	}{
 		{"Revoke on A", func(t *testing.T, h string) {
-			if ok, err := a.Revoke(ctx, h, pgstore.ReasonLogout); err != nil || !ok {
+			if ok, err := a.Revoke(ctx, h, sessionguard.ReasonLogout); err != nil || !ok {
 				t.Fatalf("Revoke = %v, %v", ok, err)
 			}
-			if st := mustValidate(t, a, h, pgstore.Scope{}); st.State != pgstore.StateRevoked {
+			if st := mustValidate(t, a, h, sessionguard.Scope{}); st.State != sessionguard.StateRevoked {
 				t.Fatalf("A itself still answers %q right after its Revoke", st.State)
 			}
-		}, pgstore.StateRevoked},
+		}, sessionguard.StateRevoked},
 		{"RevokeAll on A's store", func(t *testing.T, _ string) {
-			if n, err := a.Store().RevokeAll(ctx, f.user, pgstore.ReasonPasswordChange); err != nil || n == 0 {
+			if n, err := a.Store().RevokeAll(ctx, f.user, sessionguard.ReasonPasswordChange); err != nil || n == 0 {
 				t.Fatalf("RevokeAll = %v, %v", n, err)
 			}
-		}, pgstore.StateRevoked},
+		}, sessionguard.StateRevoked},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hash, _ := f.create(t, nil)
-			mustValidate(t, b, hash, pgstore.Scope{})
+			mustValidate(t, b, hash, sessionguard.Scope{})
 			if _, wasHit := hit(t, b, hash); !wasHit {
 				t.Fatal("B does not hold the session")
 			}
 			tt.revoke(t, hash)
 			eventually(t, "B refuses the revoked session", func() bool {
-				return mustValidate(t, b, hash, pgstore.Scope{}).State == tt.want
+				return mustValidate(t, b, hash, sessionguard.Scope{}).State == tt.want
 			})
 		})
 	}
@@ -313,15 +314,15 @@ func TestCacheScopeAndBound(t *testing.T) {
 	f := newFixture(t, pgstore.Config{})
 	c := newCache(t, f.store, pgstore.CacheConfig{MaxEntries: 3})
 	runCache(t, c)
-	tenant, _ := f.create(t, func(n *pgstore.NewSession) { n.AppType = pgstore.TenantApp; n.TenantID = f.tenant })
-	mustValidate(t, c, tenant, pgstore.Scope{})
+	tenant, _ := f.create(t, func(n *sessionguard.NewSession) { n.AppType = sessionguard.TenantApp; n.TenantID = f.tenant })
+	mustValidate(t, c, tenant, sessionguard.Scope{})
 	for _, tt := range []struct {
-		scope pgstore.Scope
-		want  pgstore.State
+		scope sessionguard.Scope
+		want  sessionguard.State
 	}{
-		{pgstore.Scope{AppType: pgstore.ControlPanel}, pgstore.StateWrongApp},
-		{pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant + 1}, pgstore.StateWrongTenant},
-		{pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant}, pgstore.StateValid},
+		{sessionguard.Scope{AppType: sessionguard.ControlPanel}, sessionguard.StateWrongApp},
+		{sessionguard.Scope{AppType: sessionguard.TenantApp, TenantID: f.tenant + 1}, sessionguard.StateWrongTenant},
+		{sessionguard.Scope{AppType: sessionguard.TenantApp, TenantID: f.tenant}, sessionguard.StateValid},
 	} {
 		if st := mustValidate(t, c, tenant, tt.scope); st.State != tt.want {
 			t.Fatalf("scope %+v: %q, want %q", tt.scope, st.State, tt.want)
@@ -331,7 +332,7 @@ func TestCacheScopeAndBound(t *testing.T) {
 	var hashes []string
 	for range 5 {
 		h, _ := f.create(t, nil)
-		mustValidate(t, c, h, pgstore.Scope{})
+		mustValidate(t, c, h, sessionguard.Scope{})
 		hashes = append(hashes, h)
 	}
 	if n := c.Stats().Entries; n != 3 {
@@ -379,7 +380,7 @@ func TestCacheListenerDrop(t *testing.T) {
 	keep, _ := f.create(t, nil)
 	gone, _ := f.create(t, nil)
 	for _, h := range []string{keep, gone} {
-		mustValidate(t, c, h, pgstore.Scope{})
+		mustValidate(t, c, h, sessionguard.Scope{})
 		if _, wasHit := hit(t, c, h); !wasHit {
 			t.Fatal("not cached")
 		}
@@ -405,7 +406,7 @@ func TestCacheListenerDrop(t *testing.T) {
 	if n := c.Stats().Entries; n != 0 {
 		t.Fatalf("%d entries kept after the drop", n)
 	}
-	if st, wasHit := hit(t, c, gone); wasHit || st.State != pgstore.StateRevoked {
+	if st, wasHit := hit(t, c, gone); wasHit || st.State != sessionguard.StateRevoked {
 		t.Fatalf("during the drop: hit=%v state=%q, want the database's revoked", wasHit, st.State)
 	}
 	if _, err := f.pool.Exec(ctx, "ALTER TABLE sessions ENABLE TRIGGER sessionguard_ended_update"); err != nil {
@@ -413,10 +414,10 @@ func TestCacheListenerDrop(t *testing.T) {
 	}
 
 	eventually(t, "the listener reconnects", c.Listening)
-	if st, wasHit := hit(t, c, gone); wasHit || st.State != pgstore.StateRevoked {
+	if st, wasHit := hit(t, c, gone); wasHit || st.State != sessionguard.StateRevoked {
 		t.Fatalf("after reconnecting: hit=%v state=%q, want the database's revoked", wasHit, st.State)
 	}
-	mustValidate(t, c, keep, pgstore.Scope{})
+	mustValidate(t, c, keep, sessionguard.Scope{})
 	if _, wasHit := hit(t, c, keep); !wasHit {
 		t.Fatal("the cache does not serve again after reconnecting")
 	}
@@ -431,8 +432,8 @@ func TestCacheLogsNoHash(t *testing.T) {
 	c := newCache(t, f.store, pgstore.CacheConfig{Logger: slog.New(slog.NewTextHandler(&buf, nil)), MaxReconnectDelay: 100 * time.Millisecond})
 	runCache(t, c)
 	hash, _ := f.create(t, nil)
-	mustValidate(t, c, hash, pgstore.Scope{})
-	mustRevoke(t, f, hash, pgstore.ReasonLogout)
+	mustValidate(t, c, hash, sessionguard.Scope{})
+	mustRevoke(t, f, hash, sessionguard.ReasonLogout)
 	if _, err := f.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE application_name = $1 AND datname = current_database()`, pgstore.ListenerApplicationName); err != nil {
 		t.Fatal(err)

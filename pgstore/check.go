@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sessionguard/sessionguard"
 )
 
 // checkSQL calls sessionguard_check (migrations 023, 024): the state, the
@@ -33,13 +34,13 @@ const readSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, 
 // least the touch interval old. The idle time it reports is the time left
 // after that touch. It never revives a revoked or expired session.
 //
-// A session outside scope is reported as StateWrongApp or StateWrongTenant
+// A session outside scope is reported as sessionguard.StateWrongApp or StateWrongTenant
 // and is not touched.
 //
 // It costs one round trip, a plain SELECT, when no write is due; two when one
 // is (a live session's touch, at most once per touch interval, or an expiry
 // to record); and one, the writing call, with a touch interval of 0.
-func (s *Store) Validate(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+func (s *Store) Validate(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	return s.check(ctx, "validate", tokenHash, scope, true)
 }
 
@@ -47,19 +48,19 @@ func (s *Store) Validate(ctx context.Context, tokenHash string, scope Scope) (St
 // session nor records an expiry it sees (the next Validate or the cleanup
 // does). Use it for "how long is left?" requests, which must never keep a
 // session alive, and where a read replica should answer.
-func (s *Store) Peek(ctx context.Context, tokenHash string, scope Scope) (Status, error) {
+func (s *Store) Peek(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	return s.check(ctx, "peek", tokenHash, scope, false)
 }
 
-func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, touch bool) (Status, error) {
+func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {
 	if !validHash(tokenHash) {
-		return Status{}, invalid(op, "token hash is not 64 lowercase hex characters")
+		return sessionguard.Status{}, invalid(op, "token hash is not 64 lowercase hex characters")
 	}
 	if scope.AppType != "" && !scope.AppType.Valid() {
-		return Status{}, invalid(op, "scope app type %q is neither %q nor %q", scope.AppType, ControlPanel, TenantApp)
+		return sessionguard.Status{}, invalid(op, "scope app type %q is neither %q nor %q", scope.AppType, sessionguard.ControlPanel, sessionguard.TenantApp)
 	}
 	if scope.TenantID < 0 || scope.TenantID > maxInt32 {
-		return Status{}, invalid(op, "scope tenant id %d out of range", scope.TenantID)
+		return sessionguard.Status{}, invalid(op, "scope tenant id %d out of range", scope.TenantID)
 	}
 	var appType *string
 	if scope.AppType != "" {
@@ -69,7 +70,7 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, to
 
 	tenant := nullIfZero(scope.TenantID)
 	var (
-		st       Status
+		st       sessionguard.Status
 		writeDue bool
 		err      error
 	)
@@ -84,7 +85,7 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, to
 		case errors.Is(err, pgx.ErrNoRows):
 			// No such session. (CheckedAt is the local clock here: nothing
 			// is timed against it.)
-			st, err = Status{State: StateUnknown, CheckedAt: time.Now()}, nil
+			st, err = sessionguard.Status{State: sessionguard.StateUnknown, CheckedAt: time.Now()}, nil
 		case err == nil:
 			st, writeDue = row.decide(scope, s.TouchInterval())
 		}
@@ -93,20 +94,20 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope Scope, to
 		// A timeout the read found on an active row is recorded by this
 		// call. Without a read (touch interval 0) that is unknown, and every
 		// timeout reported counts as found now.
-		foundExpired := st.State == StateIdle || st.State == StateAbsolute || st.State == ""
+		foundExpired := st.State == sessionguard.StateIdle || st.State == sessionguard.StateAbsolute || st.State == ""
 		st, err = s.callCheck(ctx, tokenHash, appType, tenant)
-		st.EndedNow = foundExpired && (st.State == StateIdle || st.State == StateAbsolute)
+		st.EndedNow = foundExpired && (st.State == sessionguard.StateIdle || st.State == sessionguard.StateAbsolute)
 	}
 	if err != nil {
-		return Status{}, wrapErr(op, err)
+		return sessionguard.Status{}, wrapErr(op, err)
 	}
 	return st, nil
 }
 
 // callCheck runs sessionguard_check with a touch: the path that writes.
-func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string, tenant *int64) (Status, error) {
+func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string, tenant *int64) (sessionguard.Status, error) {
 	var (
-		st        Status
+		st        sessionguard.Status
 		state     string
 		endReason *string
 		sessionID *string
@@ -121,14 +122,14 @@ func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string
 	err := s.pool.QueryRow(ctx, checkSQL, tokenHash, true, s.touchIntervalSeconds, appType, tenant).
 		Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
 	if err != nil {
-		return Status{}, err
+		return sessionguard.Status{}, err
 	}
-	st.State = State(state)
+	st.State = sessionguard.State(state)
 	st.EndReason = deref(endReason)
 	st.SessionID = deref(sessionID)
 	st.UserID = deref(userID)
 	st.TenantID = deref(tenantID)
-	st.AppType = AppType(deref(app))
+	st.AppType = sessionguard.AppType(deref(app))
 	st.CreatedAt = deref(created)
 	st.LastActivityAt = deref(lastSeen)
 	st.AbsoluteExpiresAt = deref(absolute)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -16,39 +17,39 @@ func TestValidateStates(t *testing.T) {
 	tests := []struct {
 		name       string
 		prepare    func(t *testing.T, hash string)
-		wantState  pgstore.State
+		wantState  sessionguard.State
 		wantReason string // stored revoke_reason afterwards, "" = still active
 	}{
-		{"valid", func(*testing.T, string) {}, pgstore.StateValid, ""},
-		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour+time.Second, 0) }, pgstore.StateIdle, "idle_timeout"},
-		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour+time.Second) }, pgstore.StateAbsolute, "absolute_timeout"},
-		{"both expired: absolute first", func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }, pgstore.StateAbsolute, "absolute_timeout"},
-		{"idle exactly at the limit", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, pgstore.StateIdle, "idle_timeout"},
-		{"logged out", func(t *testing.T, h string) { mustRevoke(t, f, h, pgstore.ReasonLogout) }, pgstore.StateRevoked, "logout"},
-		{"admin revoked", func(t *testing.T, h string) { mustRevoke(t, f, h, pgstore.ReasonAdminRevoke) }, pgstore.StateRevoked, "admin_revoke"},
+		{"valid", func(*testing.T, string) {}, sessionguard.StateValid, ""},
+		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour+time.Second, 0) }, sessionguard.StateIdle, "idle_timeout"},
+		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour+time.Second) }, sessionguard.StateAbsolute, "absolute_timeout"},
+		{"both expired: absolute first", func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }, sessionguard.StateAbsolute, "absolute_timeout"},
+		{"idle exactly at the limit", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, sessionguard.StateIdle, "idle_timeout"},
+		{"logged out", func(t *testing.T, h string) { mustRevoke(t, f, h, sessionguard.ReasonLogout) }, sessionguard.StateRevoked, "logout"},
+		{"admin revoked", func(t *testing.T, h string) { mustRevoke(t, f, h, sessionguard.ReasonAdminRevoke) }, sessionguard.StateRevoked, "admin_revoke"},
 		{"ended by cleanup as idle", func(t *testing.T, h string) {
 			f.age(t, h, 5*time.Hour, 0)
 			if _, err := f.store.Cleanup(ctx); err != nil {
 				t.Fatal(err)
 			}
-		}, pgstore.StateIdle, "idle_timeout"},
+		}, sessionguard.StateIdle, "idle_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hash, info := f.create(t, nil)
 			tt.prepare(t, hash)
 
-			st, err := f.store.Validate(ctx, hash, pgstore.Scope{})
+			st, err := f.store.Validate(ctx, hash, sessionguard.Scope{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if st.State != tt.wantState {
 				t.Fatalf("state = %q, want %q", st.State, tt.wantState)
 			}
-			if st.Valid() != (tt.wantState == pgstore.StateValid) {
+			if st.Valid() != (tt.wantState == sessionguard.StateValid) {
 				t.Fatalf("Valid() = %v for state %q", st.Valid(), st.State)
 			}
-			if st.SessionID != info.ID || st.UserID != f.user || st.AppType != pgstore.ControlPanel {
+			if st.SessionID != info.ID || st.UserID != f.user || st.AppType != sessionguard.ControlPanel {
 				t.Fatalf("status identifies %q/%d/%q, want %q/%d/control_panel", st.SessionID, st.UserID, st.AppType, info.ID, f.user)
 			}
 			r := f.row(t, hash)
@@ -65,11 +66,11 @@ func TestValidateStates(t *testing.T) {
 	}
 
 	t.Run("unknown", func(t *testing.T) {
-		st, err := f.store.Validate(ctx, newHash(t), pgstore.Scope{})
+		st, err := f.store.Validate(ctx, newHash(t), sessionguard.Scope{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.State != pgstore.StateUnknown || st.SessionID != "" || st.UserID != 0 {
+		if st.State != sessionguard.StateUnknown || st.SessionID != "" || st.UserID != 0 {
 			t.Fatalf("unknown hash: %+v", st)
 		}
 	})
@@ -89,10 +90,10 @@ func TestValidateReportsIdleTimeAfterItsTouch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{TouchInterval: -1})
-	hash, _ := f.create(t, func(n *pgstore.NewSession) { n.IdleTimeout = 20 * time.Minute })
+	hash, _ := f.create(t, func(n *sessionguard.NewSession) { n.IdleTimeout = 20 * time.Minute })
 	f.age(t, hash, 15*time.Minute, 15*time.Minute)
 
-	st, err := f.store.Validate(ctx, hash, pgstore.Scope{})
+	st, err := f.store.Validate(ctx, hash, sessionguard.Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestPeekNeverMovesLastActivity(t *testing.T) {
 	before := f.row(t, hash).LastActivity
 
 	for range 3 {
-		st, err := f.store.Peek(ctx, hash, pgstore.Scope{})
+		st, err := f.store.Peek(ctx, hash, sessionguard.Scope{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,11 +135,11 @@ func TestPeekNeverMovesLastActivity(t *testing.T) {
 	// An expired session peeks as expired but is not written: the next
 	// Validate (or the cleanup) records it.
 	f.age(t, hash, 4*time.Hour, 0)
-	st, err := f.store.Peek(ctx, hash, pgstore.Scope{})
+	st, err := f.store.Peek(ctx, hash, sessionguard.Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != pgstore.StateIdle {
+	if st.State != sessionguard.StateIdle {
 		t.Fatalf("Peek of an idle session = %q", st.State)
 	}
 	if r := f.row(t, hash); !r.Active {
@@ -154,7 +155,7 @@ func TestValidateTouchesAtMostOncePerInterval(t *testing.T) {
 
 	f.age(t, hash, 30*time.Second, 30*time.Second)
 	before := f.row(t, hash).LastActivity
-	st, err := f.store.Validate(ctx, hash, pgstore.Scope{})
+	st, err := f.store.Validate(ctx, hash, sessionguard.Scope{})
 	if err != nil || !st.Valid() {
 		t.Fatalf("Validate = %+v, %v", st, err)
 	}
@@ -167,7 +168,7 @@ func TestValidateTouchesAtMostOncePerInterval(t *testing.T) {
 	}
 
 	f.age(t, hash, 31*time.Second, 0)
-	st, err = f.store.Validate(ctx, hash, pgstore.Scope{})
+	st, err = f.store.Validate(ctx, hash, sessionguard.Scope{})
 	if err != nil || !st.Valid() {
 		t.Fatalf("Validate = %+v, %v", st, err)
 	}
@@ -184,21 +185,21 @@ func TestScopeRefusesOtherAppsAndTenantsWithoutTouching(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{TouchInterval: -1})
 	panel, _ := f.create(t, nil)
-	tenant, _ := f.create(t, func(n *pgstore.NewSession) { n.AppType = pgstore.TenantApp; n.TenantID = f.tenant })
+	tenant, _ := f.create(t, func(n *sessionguard.NewSession) { n.AppType = sessionguard.TenantApp; n.TenantID = f.tenant })
 	f.age(t, panel, time.Minute, time.Minute)
 	f.age(t, tenant, time.Minute, time.Minute)
 
 	tests := []struct {
 		name  string
 		hash  string
-		scope pgstore.Scope
-		want  pgstore.State
+		scope sessionguard.Scope
+		want  sessionguard.State
 	}{
-		{"control panel on tenant app", panel, pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant}, pgstore.StateWrongApp},
-		{"tenant app on control panel", tenant, pgstore.Scope{AppType: pgstore.ControlPanel}, pgstore.StateWrongApp},
-		{"tenant A on tenant B", tenant, pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant + 1}, pgstore.StateWrongTenant},
-		{"tenant A on tenant A", tenant, pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant}, pgstore.StateValid},
-		{"control panel on control panel", panel, pgstore.Scope{AppType: pgstore.ControlPanel}, pgstore.StateValid},
+		{"control panel on tenant app", panel, sessionguard.Scope{AppType: sessionguard.TenantApp, TenantID: f.tenant}, sessionguard.StateWrongApp},
+		{"tenant app on control panel", tenant, sessionguard.Scope{AppType: sessionguard.ControlPanel}, sessionguard.StateWrongApp},
+		{"tenant A on tenant B", tenant, sessionguard.Scope{AppType: sessionguard.TenantApp, TenantID: f.tenant + 1}, sessionguard.StateWrongTenant},
+		{"tenant A on tenant A", tenant, sessionguard.Scope{AppType: sessionguard.TenantApp, TenantID: f.tenant}, sessionguard.StateValid},
+		{"control panel on control panel", panel, sessionguard.Scope{AppType: sessionguard.ControlPanel}, sessionguard.StateValid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +212,7 @@ func TestScopeRefusesOtherAppsAndTenantsWithoutTouching(t *testing.T) {
 				t.Fatalf("state = %q, want %q", st.State, tt.want)
 			}
 			moved := !f.row(t, tt.hash).LastActivity.Equal(before)
-			if moved != (tt.want == pgstore.StateValid) {
+			if moved != (tt.want == sessionguard.StateValid) {
 				t.Fatalf("last_activity_at moved = %v for state %q", moved, st.State)
 			}
 			f.age(t, tt.hash, time.Minute, 0)
@@ -226,14 +227,14 @@ func TestInvalidArgumentsCostNoQuery(t *testing.T) {
 	f.pool.Close() // any query now fails with a pool error, not ErrInvalidArgument
 
 	for _, hash := range []string{"", "abc", "ZZ" + newHash(t)[2:], newHash(t) + "0", "'; DROP TABLE sessions; --"} {
-		if _, err := f.store.Validate(ctx, hash, pgstore.Scope{}); !isInvalid(err) {
+		if _, err := f.store.Validate(ctx, hash, sessionguard.Scope{}); !isInvalid(err) {
 			t.Errorf("Validate(%q) = %v, want ErrInvalidArgument", hash, err)
 		}
-		if _, err := f.store.Peek(ctx, hash, pgstore.Scope{}); !isInvalid(err) {
+		if _, err := f.store.Peek(ctx, hash, sessionguard.Scope{}); !isInvalid(err) {
 			t.Errorf("Peek(%q) = %v, want ErrInvalidArgument", hash, err)
 		}
 	}
-	if _, err := f.store.Validate(ctx, newHash(t), pgstore.Scope{AppType: "other"}); !isInvalid(err) {
+	if _, err := f.store.Validate(ctx, newHash(t), sessionguard.Scope{AppType: "other"}); !isInvalid(err) {
 		t.Errorf("unknown scope app type = %v, want ErrInvalidArgument", err)
 	}
 }
@@ -247,15 +248,15 @@ func TestValidateSaysOnceThatItEndedTheSession(t *testing.T) {
 	hash, _ := f.create(t, nil)
 	f.age(t, hash, 4*time.Hour+time.Second, 0)
 
-	if st, err := f.store.Peek(ctx, hash, pgstore.Scope{}); err != nil || st.State != pgstore.StateIdle || st.EndedNow {
+	if st, err := f.store.Peek(ctx, hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateIdle || st.EndedNow {
 		t.Fatalf("Peek = %+v, %v; want idle, not ended now (a peek writes nothing)", st, err)
 	}
-	first, err := f.store.Validate(ctx, hash, pgstore.Scope{})
-	if err != nil || first.State != pgstore.StateIdle || !first.EndedNow {
+	first, err := f.store.Validate(ctx, hash, sessionguard.Scope{})
+	if err != nil || first.State != sessionguard.StateIdle || !first.EndedNow {
 		t.Fatalf("first Validate = %+v, %v; want idle, ended now", first, err)
 	}
-	second, err := f.store.Validate(ctx, hash, pgstore.Scope{})
-	if err != nil || second.State != pgstore.StateIdle || second.EndedNow {
+	second, err := f.store.Validate(ctx, hash, sessionguard.Scope{})
+	if err != nil || second.State != sessionguard.StateIdle || second.EndedNow {
 		t.Fatalf("second Validate = %+v, %v; want idle, not ended now", second, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 )
 
 // Cleaner defaults.
@@ -50,7 +51,7 @@ type CleanerConfig struct {
 	// (Reason idle_timeout or absolute_timeout, Count) and EventPurged
 	// (Count), only when the count is not zero. It runs on the Cleaner's
 	// goroutine and must be quick.
-	OnEvent func(Event)
+	OnEvent func(sessionguard.Event)
 }
 
 // CleanupResult is what one cleanup run did.
@@ -321,10 +322,10 @@ func (c *Cleaner) report(ctx context.Context, res CleanupResult) {
 	if c.cfg.OnEvent == nil {
 		return
 	}
-	for _, e := range []Event{
-		{Kind: EventExpired, Reason: ReasonAbsoluteTimeout, Count: res.Absolute},
-		{Kind: EventExpired, Reason: ReasonIdleTimeout, Count: res.Idle},
-		{Kind: EventPurged, Count: res.Purged},
+	for _, e := range []sessionguard.Event{
+		{Kind: sessionguard.EventExpired, Reason: sessionguard.ReasonAbsoluteTimeout, Count: res.Absolute},
+		{Kind: sessionguard.EventExpired, Reason: sessionguard.ReasonIdleTimeout, Count: res.Idle},
+		{Kind: sessionguard.EventPurged, Count: res.Purged},
 	} {
 		if e.Count > 0 {
 			c.cfg.OnEvent(e)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -151,7 +152,7 @@ func TestCleanupAtSize(t *testing.T) {
 				}
 				i := rng.IntN(sizeRows/10)*10 + 9
 				t0 := time.Now()
-				st, err := f.store.Validate(ctx, sizeHash(i), pgstore.Scope{})
+				st, err := f.store.Validate(ctx, sizeHash(i), sessionguard.Scope{})
 				if d := int64(time.Since(t0)); d > slowest.Load() {
 					slowest.Store(d)
 				}

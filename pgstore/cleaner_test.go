@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -35,7 +36,7 @@ type cleanupCase struct {
 
 func endedAgo(t *testing.T, f fixture, hash string, ago time.Duration) {
 	t.Helper()
-	mustRevoke(t, f, hash, pgstore.ReasonLogout)
+	mustRevoke(t, f, hash, sessionguard.ReasonLogout)
 	if _, err := f.pool.Exec(context.Background(),
 		`UPDATE sessions SET ended_at = ended_at - make_interval(secs => $2) WHERE session_token_hash = $1`,
 		hash, ago.Seconds()); err != nil {
@@ -94,8 +95,8 @@ func TestCleanerMatchesTheSeedsCleanup(t *testing.T) {
 	libHashes := prepareCleanupCases(t, lib, perCase)
 	seedHashes := prepareCleanupCases(t, seed, perCase)
 
-	var events []pgstore.Event
-	c := newCleaner(t, lib.pool, pgstore.CleanerConfig{BatchSize: 2, OnEvent: func(e pgstore.Event) { events = append(events, e) }})
+	var events []sessionguard.Event
+	c := newCleaner(t, lib.pool, pgstore.CleanerConfig{BatchSize: 2, OnEvent: func(e sessionguard.Event) { events = append(events, e) }})
 	res, err := c.RunOnce(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +259,7 @@ func TestCleanersTakeTurns(t *testing.T) {
 	const cleaners, rounds, perRound = 4, 8, 3
 
 	var inside, overlaps, ran, skipped, ended atomic.Int64
-	onEvent := func(e pgstore.Event) {
+	onEvent := func(e sessionguard.Event) {
 		if inside.Add(1) > 1 {
 			overlaps.Add(1)
 		}
@@ -375,7 +376,7 @@ func TestCleanerRun(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var runs atomic.Int64
 		c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: 20 * time.Millisecond,
-			OnEvent: func(pgstore.Event) { runs.Add(1) }})
+			OnEvent: func(sessionguard.Event) { runs.Add(1) }})
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()
 		// Each expired session is ended by a later run.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 	"time"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 const maxUserAgentBytes = 512
@@ -18,33 +20,33 @@ const maxUserAgentBytes = 512
 //
 // It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
 // and with ErrDuplicateToken when the hash already has a session.
-func (s *Store) Create(ctx context.Context, n NewSession) (SessionInfo, error) {
+func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
 	const op = "create"
 	if !validHash(n.TokenHash) {
-		return SessionInfo{}, invalid(op, "token hash is not 64 lowercase hex characters")
+		return sessionguard.SessionInfo{}, invalid(op, "token hash is not 64 lowercase hex characters")
 	}
 	if n.ID != "" && !validUUID(n.ID) {
-		return SessionInfo{}, invalid(op, "session id is not a UUID")
+		return sessionguard.SessionInfo{}, invalid(op, "session id is not a UUID")
 	}
 	if n.UserID <= 0 || n.UserID > maxInt32 {
-		return SessionInfo{}, invalid(op, "user id %d out of range", n.UserID)
+		return sessionguard.SessionInfo{}, invalid(op, "user id %d out of range", n.UserID)
 	}
 	if n.TenantID < 0 || n.TenantID > maxInt32 {
-		return SessionInfo{}, invalid(op, "tenant id %d out of range", n.TenantID)
+		return sessionguard.SessionInfo{}, invalid(op, "tenant id %d out of range", n.TenantID)
 	}
 	if !n.AppType.Valid() {
-		return SessionInfo{}, invalid(op, "app type %q is neither %q nor %q", n.AppType, ControlPanel, TenantApp)
+		return sessionguard.SessionInfo{}, invalid(op, "app type %q is neither %q nor %q", n.AppType, sessionguard.ControlPanel, sessionguard.TenantApp)
 	}
 	idle, err := timeoutSeconds(op, "IdleTimeout", n.IdleTimeout, DefaultIdleTimeout)
 	if err != nil {
-		return SessionInfo{}, err
+		return sessionguard.SessionInfo{}, err
 	}
 	absolute, err := timeoutSeconds(op, "AbsoluteTimeout", n.AbsoluteTimeout, DefaultAbsoluteTimeout)
 	if err != nil {
-		return SessionInfo{}, err
+		return sessionguard.SessionInfo{}, err
 	}
 
-	info := SessionInfo{
+	info := sessionguard.SessionInfo{
 		UserID:      n.UserID,
 		TenantID:    n.TenantID,
 		AppType:     n.AppType,
@@ -68,7 +70,7 @@ func (s *Store) Create(ctx context.Context, n NewSession) (SessionInfo, error) {
 		ip, info.UserAgent, nullIfZero(n.TenantID), string(n.AppType), idle,
 	).Scan(&info.ID, &info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt)
 	if err != nil {
-		return SessionInfo{}, wrapErr(op, err)
+		return sessionguard.SessionInfo{}, wrapErr(op, err)
 	}
 	return info, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -14,7 +15,7 @@ func TestCreateSetsExpiryFromTheDatabaseClock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	hash, info := f.create(t, func(n *pgstore.NewSession) {
+	hash, info := f.create(t, func(n *sessionguard.NewSession) {
 		n.IdleTimeout = 30 * time.Minute
 		n.AbsoluteTimeout = 2 * time.Hour
 	})
@@ -28,7 +29,7 @@ func TestCreateSetsExpiryFromTheDatabaseClock(t *testing.T) {
 	if d := dbNow.Sub(info.CreatedAt); d < 0 || d > 5*time.Second {
 		t.Fatalf("created_at %v is not the database's now %v", info.CreatedAt, dbNow)
 	}
-	st, err := f.store.Peek(ctx, hash, pgstore.Scope{})
+	st, err := f.store.Peek(ctx, hash, sessionguard.Scope{})
 	if err != nil || st.IdleTimeout != 30*time.Minute {
 		t.Fatalf("stored idle timeout = %v, %v; want 30m", st.IdleTimeout, err)
 	}
@@ -42,22 +43,22 @@ func TestCreateRejects(t *testing.T) {
 
 	tests := []struct {
 		name string
-		edit func(*pgstore.NewSession)
+		edit func(*sessionguard.NewSession)
 		want error
 	}{
-		{"malformed hash", func(n *pgstore.NewSession) { n.TokenHash = "token-in-clear" }, pgstore.ErrInvalidArgument},
-		{"uppercase hash", func(n *pgstore.NewSession) { n.TokenHash = strings.ToUpper(newHash(t)) }, pgstore.ErrInvalidArgument},
-		{"unknown app type", func(n *pgstore.NewSession) { n.AppType = "mobile" }, pgstore.ErrInvalidArgument},
-		{"no user", func(n *pgstore.NewSession) { n.UserID = 0 }, pgstore.ErrInvalidArgument},
-		{"fractional timeout", func(n *pgstore.NewSession) { n.IdleTimeout = 1500 * time.Millisecond }, pgstore.ErrInvalidArgument},
-		{"bad session id", func(n *pgstore.NewSession) { n.ID = "1234" }, pgstore.ErrInvalidArgument},
-		{"unknown user", func(n *pgstore.NewSession) { n.UserID = 999999 }, pgstore.ErrUnknownUser},
-		{"unknown tenant", func(n *pgstore.NewSession) { n.TenantID = 999999 }, pgstore.ErrUnknownTenant},
-		{"reused token", func(n *pgstore.NewSession) { n.TokenHash = taken }, pgstore.ErrDuplicateToken},
+		{"malformed hash", func(n *sessionguard.NewSession) { n.TokenHash = "token-in-clear" }, pgstore.ErrInvalidArgument},
+		{"uppercase hash", func(n *sessionguard.NewSession) { n.TokenHash = strings.ToUpper(newHash(t)) }, pgstore.ErrInvalidArgument},
+		{"unknown app type", func(n *sessionguard.NewSession) { n.AppType = "mobile" }, pgstore.ErrInvalidArgument},
+		{"no user", func(n *sessionguard.NewSession) { n.UserID = 0 }, pgstore.ErrInvalidArgument},
+		{"fractional timeout", func(n *sessionguard.NewSession) { n.IdleTimeout = 1500 * time.Millisecond }, pgstore.ErrInvalidArgument},
+		{"bad session id", func(n *sessionguard.NewSession) { n.ID = "1234" }, pgstore.ErrInvalidArgument},
+		{"unknown user", func(n *sessionguard.NewSession) { n.UserID = 999999 }, pgstore.ErrUnknownUser},
+		{"unknown tenant", func(n *sessionguard.NewSession) { n.TenantID = 999999 }, pgstore.ErrUnknownTenant},
+		{"reused token", func(n *sessionguard.NewSession) { n.TokenHash = taken }, pgstore.ErrDuplicateToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := pgstore.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: pgstore.ControlPanel}
+			n := sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: sessionguard.ControlPanel}
 			tt.edit(&n)
 			_, err := f.store.Create(ctx, n)
 			if !errors.Is(err, tt.want) {
@@ -76,7 +77,7 @@ func TestCreateStoresHostileClientTextSafely(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
 	ua := "Mozilla\x00/5.0 \xff\xfe" + strings.Repeat("é", 600)
-	_, info := f.create(t, func(n *pgstore.NewSession) { n.UserAgent = ua; n.IP = "<script>" })
+	_, info := f.create(t, func(n *sessionguard.NewSession) { n.UserAgent = ua; n.IP = "<script>" })
 	if info.IP != "" {
 		t.Fatalf("IP %q stored for a non-address", info.IP)
 	}
@@ -87,7 +88,7 @@ func TestCreateStoresHostileClientTextSafely(t *testing.T) {
 		"192.0.2.1:80":                       "",
 		"1.2.3.4, 5.6.7.8":                   "",
 	} {
-		_, info := f.create(t, func(n *pgstore.NewSession) { n.IP = in })
+		_, info := f.create(t, func(n *sessionguard.NewSession) { n.IP = in })
 		if info.IP != want {
 			t.Errorf("IP %q stored as %q, want %q", in, info.IP, want)
 		}
@@ -113,10 +114,9 @@ func TestErrorsNeverContainTheHash(t *testing.T) {
 	hash, _ := f.create(t, nil)
 	f.pool.Close()
 
-	_, err1 := f.store.Validate(ctx, hash, pgstore.Scope{})
-	_, err2 := f.store.Revoke(ctx, hash, pgstore.ReasonLogout)
-	_, err3 := f.store.SeedValidate(ctx, hash)
-	for _, err := range []error{err1, err2, err3} {
+	_, err1 := f.store.Validate(ctx, hash, sessionguard.Scope{})
+	_, err2 := f.store.Revoke(ctx, hash, sessionguard.ReasonLogout)
+	for _, err := range []error{err1, err2} {
 		if err == nil {
 			t.Fatal("a query on a closed pool succeeded")
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -17,11 +18,11 @@ func TestDisabledAndDeletedUsers(t *testing.T) {
 	f := newFixture(t, pgstore.Config{Logger: quiet})
 	bob := pgtest.CreateUser(t, f.pool, "bob@acme.example", f.tenant)
 	var mine []string
-	for _, app := range []pgstore.AppType{pgstore.ControlPanel, pgstore.TenantApp, pgstore.TenantApp} {
-		h, _ := f.create(t, func(n *pgstore.NewSession) { n.AppType = app; n.TenantID = f.tenant })
+	for _, app := range []sessionguard.AppType{sessionguard.ControlPanel, sessionguard.TenantApp, sessionguard.TenantApp} {
+		h, _ := f.create(t, func(n *sessionguard.NewSession) { n.AppType = app; n.TenantID = f.tenant })
 		mine = append(mine, h)
 	}
-	bobs, _ := f.create(t, func(n *pgstore.NewSession) { n.UserID = bob })
+	bobs, _ := f.create(t, func(n *sessionguard.NewSession) { n.UserID = bob })
 
 	n, err := f.store.RevokeAll(ctx, f.user, "account_disabled")
 	if err != nil || n != len(mine) {
@@ -31,7 +32,7 @@ func TestDisabledAndDeletedUsers(t *testing.T) {
 		if r := f.row(t, h); r.Active || r.reason() != "account_disabled" {
 			t.Fatalf("row after disabling: %+v %q", r, r.reason())
 		}
-		if st, err := f.store.Validate(ctx, h, pgstore.Scope{}); err != nil || st.State != pgstore.StateRevoked || st.EndReason != "account_disabled" {
+		if st, err := f.store.Validate(ctx, h, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateRevoked || st.EndReason != "account_disabled" {
 			t.Fatalf("Validate after disabling = %+v, %v", st, err)
 		}
 	}
@@ -45,7 +46,7 @@ func TestDisabledAndDeletedUsers(t *testing.T) {
 	if f.exists(t, bobs) {
 		t.Fatal("a deleted user's session row survived")
 	}
-	if st, err := f.store.Validate(ctx, bobs, pgstore.Scope{}); err != nil || st.State != pgstore.StateUnknown {
+	if st, err := f.store.Validate(ctx, bobs, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateUnknown {
 		t.Fatalf("Validate of a deleted user's session = %+v, %v", st, err)
 	}
 }

@@ -6,10 +6,12 @@
 // method takes a context first. The store only ever sees the hex SHA-256 of a
 // token, never the token, and none of its errors contains a hash.
 //
-// Not-found is a result, not an error: Validate and Peek report
-// Status{State: StateUnknown}, the revoke methods report false or 0. A non-nil
-// error is always a database or system error, which callers must treat as
-// "not signed in" (fail closed).
+// Store implements sessionguard.Store, whose types (Status, NewSession,
+// SessionInfo, Event …) are the package's vocabulary. Not-found is a result,
+// not an error: Validate and Peek report a Status whose State is
+// StateUnknown, the revoke methods report false or 0. A non-nil error is
+// always a database or system error, which callers must treat as "not
+// signed in" (fail closed).
 //
 // The database's clock decides expiry: absolute expiry is set from
 // CURRENT_TIMESTAMP when a session is created, and every check compares

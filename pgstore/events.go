@@ -3,111 +3,15 @@ package pgstore
 import (
 	"context"
 	"log/slog"
+
+	"github.com/sessionguard/sessionguard"
 )
-
-// EventKind names what happened to a session, for an audit log or a metric.
-type EventKind string
-
-// Event kinds. Activity (a touch) is deliberately not an event: it happens on
-// every request and says nothing an auditor needs.
-const (
-	EventCreated EventKind = "created" // a session was opened (sign-in)
-	EventRevoked EventKind = "revoked" // sessions were ended on purpose: logout, admin, password change, ...
-	EventExpired EventKind = "expired" // sessions ended by their idle or absolute timeout
-	EventRefused EventKind = "refused" // a request was not let in
-	EventPurged  EventKind = "purged"  // ended rows older than the retention period were deleted
-)
-
-// Event is one audit event. It never carries a token or a token hash; the
-// session id (sessions.id) identifies a session.
-type Event struct {
-	Kind EventKind
-	// Reason is the revoke_reason for revoked and expired events
-	// ("logout", "idle_timeout", ...) and the refusal reason for refused
-	// events ("invalid", "revoked", "unavailable", ...).
-	Reason string
-	// EndReason is, for a request refused because its session had ended,
-	// why it ended (the stored revoke_reason).
-	EndReason string
-	// Count is how many sessions the event covers: 1 for one session, the
-	// number ended by RevokeAll or by one cleanup run, 0 for a refused
-	// request that named no session.
-	Count     int
-	SessionID string // "" when the event covers several sessions or none is known
-	UserID    int64  // 0 when unknown
-	TenantID  int64  // NoTenant when none or unknown
-	AppType   AppType
-	// ActorID is the user who caused the event, when the caller said so
-	// with WithActor (an admin ending someone's session, for instance); 0
-	// means unknown or the system.
-	ActorID int64
-	IP      string // the client address, for events that come from a request
-}
-
-// Message is the log message of the event.
-func (e Event) Message() string {
-	switch e.Kind {
-	case EventCreated:
-		return "sessionguard: session created"
-	case EventRevoked:
-		return "sessionguard: session revoked"
-	case EventExpired:
-		return "sessionguard: session expired"
-	case EventRefused:
-		return "sessionguard: request refused"
-	case EventPurged:
-		return "sessionguard: sessions purged"
-	}
-	return "sessionguard: session event"
-}
-
-// Attrs are the event's log attributes; zero fields are left out.
-func (e Event) Attrs() []slog.Attr {
-	attrs := make([]slog.Attr, 0, 10)
-	attrs = append(attrs, slog.String("event", string(e.Kind)))
-	add := func(key, v string) {
-		if v != "" {
-			attrs = append(attrs, slog.String(key, v))
-		}
-	}
-	addInt := func(key string, v int64) {
-		if v != 0 {
-			attrs = append(attrs, slog.Int64(key, v))
-		}
-	}
-	add("reason", e.Reason)
-	add("end_reason", e.EndReason)
-	addInt("count", int64(e.Count))
-	add("session_id", e.SessionID)
-	addInt("user_id", e.UserID)
-	addInt("tenant_id", e.TenantID)
-	add("app", string(e.AppType))
-	addInt("actor_id", e.ActorID)
-	add("client_ip", e.IP)
-	return attrs
-}
-
-// actorKey is the context key of WithActor.
-type actorKey struct{}
-
-// WithActor returns a copy of ctx saying that userID is the one acting, so
-// that the revocations made with it record who made them (Event.ActorID):
-// for instance the admin on an "end this user's sessions" page.
-func WithActor(ctx context.Context, userID int64) context.Context {
-	return context.WithValue(ctx, actorKey{}, userID)
-}
-
-// ActorFrom returns the user id WithActor put in ctx, or 0.
-func ActorFrom(ctx context.Context) int64 {
-	id, _ := ctx.Value(actorKey{}).(int64)
-	return id
-}
 
 // emit logs e at Info level on the store's logger and passes it to the
 // store's OnEvent hook.
-func (s *Store) emit(ctx context.Context, e Event) {
+func (s *Store) emit(ctx context.Context, e sessionguard.Event) {
 	if e.ActorID == 0 {
-		e.ActorID = ActorFrom(ctx)
+		e.ActorID = sessionguard.ActorFrom(ctx)
 	}
 	s.logger.LogAttrs(ctx, slog.LevelInfo, e.Message(), e.Attrs()...)
 	if s.onEvent != nil {

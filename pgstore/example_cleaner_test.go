@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -23,7 +24,7 @@ func ExampleCleaner() {
 	cleaner, err := pgstore.NewCleaner(pool, pgstore.CleanerConfig{
 		Interval:  5 * time.Minute,
 		Retention: 90 * 24 * time.Hour,
-		OnEvent:   func(e pgstore.Event) { slog.Info("count", "kind", e.Kind, "n", e.Count) }, // or a metrics counter
+		OnEvent:   func(e sessionguard.Event) { slog.Info("count", "kind", e.Kind, "n", e.Count) }, // or a metrics counter
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -43,7 +44,7 @@ func ExampleStore_RevokeAll() {
 		log.Fatal(err)
 	}
 	var adminID, userID int64 = 1, 42
-	ctx := pgstore.WithActor(context.Background(), adminID)
+	ctx := sessionguard.WithActor(context.Background(), adminID)
 	n, err := store.RevokeAll(ctx, userID, "account_disabled")
 	if err != nil {
 		log.Fatal(err) // fail closed: the account stays disabled, retry the revocation

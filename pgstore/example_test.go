@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -35,7 +36,7 @@ func ExampleStore_ListActive() {
 	}
 	if len(sessions) > 0 {
 		// Only ends the session if it belongs to userID.
-		ended, err := store.RevokeUserSession(ctx, userID, sessions[0].ID, pgstore.ReasonLogout)
+		ended, err := store.RevokeUserSession(ctx, userID, sessions[0].ID, sessionguard.ReasonLogout)
 		fmt.Println(ended, err)
 	}
 }
@@ -53,7 +54,7 @@ func ExampleStore_RevokeAllExcept() {
 
 	var userID int64 = 42
 	currentSessionID := "7a0c5f8e-4c1e-4f7b-9a55-2f1d3c0b9e11" // middleware.SessionFrom(ctx).ID
-	n, err := store.RevokeAllExcept(ctx, userID, currentSessionID, pgstore.ReasonPasswordChange)
+	n, err := store.RevokeAllExcept(ctx, userID, currentSessionID, sessionguard.ReasonPasswordChange)
 	if err != nil {
 		log.Fatal(err)
 	}

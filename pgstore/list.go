@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sessionguard/sessionguard"
 )
 
 // liveSQL selects the sessions that are active and within both timeouts by
@@ -19,7 +20,7 @@ const liveSQL = `SELECT id::text, user_id, coalesce(tenant_id, 0), app_type, coa
 
 // ListActive lists the live sessions of userID, most recently active first:
 // what a "your active sessions" page shows.
-func (s *Store) ListActive(ctx context.Context, userID int64) ([]SessionInfo, error) {
+func (s *Store) ListActive(ctx context.Context, userID int64) ([]sessionguard.SessionInfo, error) {
 	if userID <= 0 || userID > maxInt32 {
 		return nil, nil
 	}
@@ -28,27 +29,27 @@ func (s *Store) ListActive(ctx context.Context, userID int64) ([]SessionInfo, er
 
 // ListAllActive lists up to limit live sessions of every user, most recently
 // active first: what an admin page shows. limit <= 0 means 1000.
-func (s *Store) ListAllActive(ctx context.Context, limit int) ([]SessionInfo, error) {
+func (s *Store) ListAllActive(ctx context.Context, limit int) ([]sessionguard.SessionInfo, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
 	return s.list(ctx, "list all active", liveSQL+" ORDER BY last_activity_at DESC, id LIMIT $1", limit)
 }
 
-func (s *Store) list(ctx context.Context, op, sql string, args ...any) ([]SessionInfo, error) {
+func (s *Store) list(ctx context.Context, op, sql string, args ...any) ([]sessionguard.SessionInfo, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}
-	infos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SessionInfo, error) {
+	infos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionguard.SessionInfo, error) {
 		var (
-			info     SessionInfo
+			info     sessionguard.SessionInfo
 			app      string
 			idleSecs int32
 		)
 		err := row.Scan(&info.ID, &info.UserID, &info.TenantID, &app, &info.IP, &info.UserAgent,
 			&info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt, &idleSecs)
-		info.AppType = AppType(app)
+		info.AppType = sessionguard.AppType(app)
 		info.IdleTimeout = time.Duration(idleSecs) * time.Second
 		return info, err
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -45,9 +46,9 @@ func newHash(t *testing.T) string {
 }
 
 // create makes a session of f.user with defaults overridden by edit.
-func (f fixture) create(t *testing.T, edit func(*pgstore.NewSession)) (string, pgstore.SessionInfo) {
+func (f fixture) create(t *testing.T, edit func(*sessionguard.NewSession)) (string, sessionguard.SessionInfo) {
 	t.Helper()
-	n := pgstore.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: pgstore.ControlPanel, IP: "192.0.2.1", UserAgent: "test"}
+	n := sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: sessionguard.ControlPanel, IP: "192.0.2.1", UserAgent: "test"}
 	if edit != nil {
 		edit(&n)
 	}

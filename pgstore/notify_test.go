@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -60,7 +61,7 @@ func TestSessionEndsAreNotified(t *testing.T) {
 		name string
 		end  func(t *testing.T, hash string, userID int64)
 	}{
-		{"Store.Revoke", func(t *testing.T, h string, _ int64) { mustRevoke(t, f, h, pgstore.ReasonLogout) }},
+		{"Store.Revoke", func(t *testing.T, h string, _ int64) { mustRevoke(t, f, h, sessionguard.ReasonLogout) }},
 		{"revoke_session called directly", func(t *testing.T, h string, _ int64) { exec(t, "SELECT revoke_session($1)", h) }},
 		{"revoke_all_user_sessions called directly", func(t *testing.T, _ string, u int64) {
 			exec(t, "SELECT revoke_all_user_sessions($1)", u)
@@ -78,7 +79,7 @@ func TestSessionEndsAreNotified(t *testing.T) {
 			if got := nextPayload(t, conn); got != h {
 				t.Fatal("moving last_activity_at back by hand was not announced")
 			}
-			if st, err := f.store.Validate(ctx, h, pgstore.Scope{}); err != nil || st.State != pgstore.StateIdle {
+			if st, err := f.store.Validate(ctx, h, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateIdle {
 				t.Fatalf("Validate = %+v, %v", st, err)
 			}
 		}},
@@ -100,7 +101,7 @@ func TestSessionEndsAreNotified(t *testing.T) {
 	for i, tc := range notified {
 		t.Run(tc.name, func(t *testing.T) {
 			user := pgtest.CreateUser(t, f.pool, "notify"+string(rune('a'+i))+"@example.com", 0)
-			hash, _ := f.create(t, func(n *pgstore.NewSession) { n.UserID = user })
+			hash, _ := f.create(t, func(n *sessionguard.NewSession) { n.UserID = user })
 			tc.end(t, hash, user)
 			if got := nextPayload(t, conn); got != hash {
 				t.Fatal("the payload is not the session's token hash")
@@ -114,7 +115,7 @@ func TestSessionEndsAreNotified(t *testing.T) {
 	}{
 		{"touch by Validate", func(t *testing.T, h string) {
 			f.age(t, h, -time.Second, 0) // forward: not announced
-			if st, err := f.store.Validate(ctx, h, pgstore.Scope{}); err != nil || !st.Valid() {
+			if st, err := f.store.Validate(ctx, h, sessionguard.Scope{}); err != nil || !st.Valid() {
 				t.Fatalf("Validate = %+v, %v", st, err)
 			}
 		}},
@@ -122,7 +123,7 @@ func TestSessionEndsAreNotified(t *testing.T) {
 			exec(t, "SELECT update_session_activity($1)", h)
 		}},
 		{"Peek", func(t *testing.T, h string) {
-			if _, err := f.store.Peek(ctx, h, pgstore.Scope{}); err != nil {
+			if _, err := f.store.Peek(ctx, h, sessionguard.Scope{}); err != nil {
 				t.Fatal(err)
 			}
 		}},

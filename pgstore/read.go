@@ -1,6 +1,10 @@
 package pgstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/sessionguard/sessionguard"
+)
 
 // sessionRow is what readSQL reads: a sessions row and the database clock.
 type sessionRow struct {
@@ -23,12 +27,12 @@ type sessionRow struct {
 // touch is at least touchInterval old. The rules are the function's, in its
 // order — ended, absolute before idle, app type, tenant — and
 // TestReadPathMatchesTheFunction holds the two to the same answers.
-func (r sessionRow) decide(scope Scope, touchInterval time.Duration) (st Status, writeDue bool) {
+func (r sessionRow) decide(scope sessionguard.Scope, touchInterval time.Duration) (st sessionguard.Status, writeDue bool) {
 	st.CheckedAt = r.now
 	st.SessionID = r.id
 	st.UserID = r.userID
 	st.TenantID = deref(r.tenantID)
-	st.AppType = AppType(r.appType)
+	st.AppType = sessionguard.AppType(r.appType)
 	st.CreatedAt = r.createdAt
 	st.LastActivityAt = r.lastActivityAt
 	st.AbsoluteExpiresAt = r.absoluteExpiresAt
@@ -41,29 +45,29 @@ func (r sessionRow) decide(scope Scope, touchInterval time.Duration) (st Status,
 		st.State = endedState(st.EndReason)
 		return st, false
 	case !r.now.Before(st.AbsoluteExpiresAt):
-		st.State, st.EndReason = StateAbsolute, ReasonAbsoluteTimeout
+		st.State, st.EndReason = sessionguard.StateAbsolute, sessionguard.ReasonAbsoluteTimeout
 		return st, true
 	case !r.now.Before(st.IdleExpiresAt):
-		st.State, st.EndReason = StateIdle, ReasonIdleTimeout
+		st.State, st.EndReason = sessionguard.StateIdle, sessionguard.ReasonIdleTimeout
 		return st, true
 	case scope.AppType != "" && st.AppType != scope.AppType:
-		st.State = StateWrongApp
+		st.State = sessionguard.StateWrongApp
 		return st, false
-	case scope.TenantID != NoTenant && (r.tenantID == nil || st.TenantID != scope.TenantID):
-		st.State = StateWrongTenant
+	case scope.TenantID != sessionguard.NoTenant && (r.tenantID == nil || st.TenantID != scope.TenantID):
+		st.State = sessionguard.StateWrongTenant
 		return st, false
 	}
-	st.State = StateValid
+	st.State = sessionguard.StateValid
 	return st, r.now.Sub(st.LastActivityAt) >= touchInterval
 }
 
 // endedState is the State of a session that ended with reason.
-func endedState(reason string) State {
+func endedState(reason string) sessionguard.State {
 	switch reason {
-	case ReasonIdleTimeout:
-		return StateIdle
-	case ReasonAbsoluteTimeout:
-		return StateAbsolute
+	case sessionguard.ReasonIdleTimeout:
+		return sessionguard.StateIdle
+	case sessionguard.ReasonAbsoluteTimeout:
+		return sessionguard.StateAbsolute
 	}
-	return StateRevoked
+	return sessionguard.StateRevoked
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -15,43 +16,43 @@ func TestReadPathMatchesTheFunction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{TouchInterval: time.Hour})
-	panel := pgstore.Scope{AppType: pgstore.ControlPanel}
+	panel := sessionguard.Scope{AppType: sessionguard.ControlPanel}
 	tests := []struct {
 		name    string
-		edit    func(*pgstore.NewSession)
+		edit    func(*sessionguard.NewSession)
 		prepare func(t *testing.T, hash string)
-		scope   pgstore.Scope
-		want    pgstore.State
+		scope   sessionguard.Scope
+		want    sessionguard.State
 	}{
-		{"valid", nil, nil, pgstore.Scope{}, pgstore.StateValid},
-		{"valid in scope", nil, nil, panel, pgstore.StateValid},
-		{"idle expired", nil, func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, pgstore.Scope{}, pgstore.StateIdle},
-		{"absolute expired", nil, func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour) }, pgstore.Scope{}, pgstore.StateAbsolute},
-		{"both expired", nil, func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }, pgstore.Scope{}, pgstore.StateAbsolute},
+		{"valid", nil, nil, sessionguard.Scope{}, sessionguard.StateValid},
+		{"valid in scope", nil, nil, panel, sessionguard.StateValid},
+		{"idle expired", nil, func(t *testing.T, h string) { f.age(t, h, 4*time.Hour, 0) }, sessionguard.Scope{}, sessionguard.StateIdle},
+		{"absolute expired", nil, func(t *testing.T, h string) { f.age(t, h, 0, 8*time.Hour) }, sessionguard.Scope{}, sessionguard.StateAbsolute},
+		{"both expired", nil, func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }, sessionguard.Scope{}, sessionguard.StateAbsolute},
 		{"expired and out of scope", nil, func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 0) },
-			pgstore.Scope{AppType: pgstore.TenantApp}, pgstore.StateIdle},
-		{"logged out", nil, func(t *testing.T, h string) { mustRevoke(t, f, h, pgstore.ReasonLogout) }, pgstore.Scope{}, pgstore.StateRevoked},
+			sessionguard.Scope{AppType: sessionguard.TenantApp}, sessionguard.StateIdle},
+		{"logged out", nil, func(t *testing.T, h string) { mustRevoke(t, f, h, sessionguard.ReasonLogout) }, sessionguard.Scope{}, sessionguard.StateRevoked},
 		{"ended as idle by cleanup", nil, func(t *testing.T, h string) {
 			f.age(t, h, 5*time.Hour, 0)
 			if _, err := f.store.Cleanup(ctx); err != nil {
 				t.Fatal(err)
 			}
-		}, pgstore.Scope{}, pgstore.StateIdle},
+		}, sessionguard.Scope{}, sessionguard.StateIdle},
 		{"ended by hand without a reason", nil, func(t *testing.T, h string) {
 			if _, err := f.pool.Exec(ctx, "UPDATE sessions SET is_active = false WHERE session_token_hash = $1", h); err != nil {
 				t.Fatal(err)
 			}
-		}, pgstore.Scope{}, pgstore.StateRevoked},
-		{"wrong app", nil, nil, pgstore.Scope{AppType: pgstore.TenantApp, TenantID: f.tenant}, pgstore.StateWrongApp},
-		{"wrong tenant", func(n *pgstore.NewSession) { n.AppType = pgstore.TenantApp; n.TenantID = f.tenant },
-			nil, pgstore.Scope{TenantID: f.tenant + 1}, pgstore.StateWrongTenant},
-		{"unknown", nil, nil, pgstore.Scope{}, pgstore.StateUnknown},
+		}, sessionguard.Scope{}, sessionguard.StateRevoked},
+		{"wrong app", nil, nil, sessionguard.Scope{AppType: sessionguard.TenantApp, TenantID: f.tenant}, sessionguard.StateWrongApp},
+		{"wrong tenant", func(n *sessionguard.NewSession) { n.AppType = sessionguard.TenantApp; n.TenantID = f.tenant },
+			nil, sessionguard.Scope{TenantID: f.tenant + 1}, sessionguard.StateWrongTenant},
+		{"unknown", nil, nil, sessionguard.Scope{}, sessionguard.StateUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hash := newHash(t)
-			if tt.want != pgstore.StateUnknown {
-				f.create(t, func(n *pgstore.NewSession) {
+			if tt.want != sessionguard.StateUnknown {
+				f.create(t, func(n *sessionguard.NewSession) {
 					n.TokenHash = hash
 					if tt.edit != nil {
 						tt.edit(n)
@@ -73,7 +74,7 @@ func TestReadPathMatchesTheFunction(t *testing.T) {
 			if got != want {
 				t.Fatalf("read path:\n%+v\nsessionguard_check:\n%+v", got, want)
 			}
-			if tt.want == pgstore.StateValid {
+			if tt.want == sessionguard.StateValid {
 				// Nothing due (touch interval 1 h): Validate answers from the read too.
 				v, err := f.store.Validate(ctx, hash, tt.scope)
 				if err != nil {
@@ -89,10 +90,10 @@ func TestReadPathMatchesTheFunction(t *testing.T) {
 }
 
 // callCheck calls sessionguard_check without a touch, behind the store's back.
-func (f fixture) callCheck(t *testing.T, hash string, scope pgstore.Scope) pgstore.Status {
+func (f fixture) callCheck(t *testing.T, hash string, scope sessionguard.Scope) sessionguard.Status {
 	t.Helper()
 	var (
-		st                      pgstore.Status
+		st                      sessionguard.Status
 		state                   string
 		reason, id, app         *string
 		user, tenant            *int64
@@ -115,12 +116,12 @@ func (f fixture) callCheck(t *testing.T, hash string, scope pgstore.Scope) pgsto
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.State = pgstore.State(state)
+	st.State = sessionguard.State(state)
 	if reason != nil {
 		st.EndReason = *reason
 	}
 	if id != nil {
-		st.SessionID, st.UserID, st.AppType = *id, *user, pgstore.AppType(*app)
+		st.SessionID, st.UserID, st.AppType = *id, *user, sessionguard.AppType(*app)
 		st.CreatedAt, st.LastActivityAt, st.AbsoluteExpiresAt = *created, *last, *absolute
 		st.IdleTimeout = time.Duration(*idle) * time.Second
 		st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/sessionguard/sessionguard"
 )
 
 // endSQL is the one way a session ends: every revoke method below narrows
@@ -14,7 +15,7 @@ const endSQL = `UPDATE sessions
 	WHERE is_active = true AND `
 
 // Revoke ends the session of tokenHash (the seed's revoke_session), recording
-// reason, e.g. ReasonLogout. It reports false when no active session has that
+// reason, e.g. sessionguard.ReasonLogout. It reports false when no active session has that
 // hash. Like every revoke method, it logs an EventRevoked for what it ended.
 func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, error) {
 	const op = "revoke"
@@ -25,7 +26,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 		return false, invalid(op, "reason must be 1 to 50 bytes of text")
 	}
 	// revoke_session's update, returning who it ended for the audit event.
-	e := Event{Kind: EventRevoked, Reason: reason, Count: 1}
+	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1}
 	err := s.pool.QueryRow(ctx, endSQL+"session_token_hash = $2 RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type",
 		reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -39,7 +40,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 }
 
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with
-// ReasonAdminRevoke from an admin page. It reports false when no active
+// sessionguard.ReasonAdminRevoke from an admin page. It reports false when no active
 // session has that id (a malformed id included).
 func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bool, error) {
 	const op = "revoke session"
@@ -49,7 +50,7 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bo
 	if !validUUID(sessionID) {
 		return false, nil
 	}
-	e := Event{Kind: EventRevoked, Reason: reason, Count: 1, SessionID: sessionID}
+	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID}
 	err := s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type", reason, sessionID).
 		Scan(&e.UserID, &e.TenantID, &e.AppType)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -80,12 +81,12 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
+	s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
 	return true, nil
 }
 
 // RevokeAll ends every active session of userID (the seed's
-// revoke_all_user_sessions), e.g. with ReasonPasswordChange or when an account
+// revoke_all_user_sessions), e.g. with sessionguard.ReasonPasswordChange or when an account
 // is disabled (reason "account_disabled"), and reports how many it ended.
 func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int, error) {
 	const op = "revoke all"
@@ -100,7 +101,7 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int
 		return 0, wrapErr(op, err)
 	}
 	if n > 0 {
-		s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: int(n), UserID: userID})
+		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(n), UserID: userID})
 	}
 	return int(n), nil
 }
@@ -124,7 +125,7 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 		return 0, wrapErr(op, err)
 	}
 	if n := int(tag.RowsAffected()); n > 0 {
-		s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: n, UserID: userID})
+		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
 		return n, nil
 	}
 	return 0, nil
@@ -145,7 +146,7 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (int, error) 
 	}
 	n := int(tag.RowsAffected())
 	if n > 0 {
-		s.emit(ctx, Event{Kind: EventRevoked, Reason: reason, Count: n})
+		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n})
 	}
 	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -19,7 +20,7 @@ func TestRevokeOne(t *testing.T) {
 	f := newFixture(t, pgstore.Config{})
 	hash, _ := f.create(t, nil)
 
-	ok, err := f.store.Revoke(ctx, hash, pgstore.ReasonLogout)
+	ok, err := f.store.Revoke(ctx, hash, sessionguard.ReasonLogout)
 	if err != nil || !ok {
 		t.Fatalf("Revoke = %v, %v", ok, err)
 	}
@@ -27,14 +28,14 @@ func TestRevokeOne(t *testing.T) {
 		t.Fatalf("row after logout: %+v %q", r, r.reason())
 	}
 	// A second revoke finds nothing to end and does not overwrite the reason.
-	ok, err = f.store.Revoke(ctx, hash, pgstore.ReasonAdminRevoke)
+	ok, err = f.store.Revoke(ctx, hash, sessionguard.ReasonAdminRevoke)
 	if err != nil || ok {
 		t.Fatalf("second Revoke = %v, %v; want false, nil", ok, err)
 	}
 	if r := f.row(t, hash); r.reason() != "logout" {
 		t.Fatalf("second revoke overwrote the reason: %q", r.reason())
 	}
-	if ok, err := f.store.Revoke(ctx, newHash(t), pgstore.ReasonLogout); err != nil || ok {
+	if ok, err := f.store.Revoke(ctx, newHash(t), sessionguard.ReasonLogout); err != nil || ok {
 		t.Fatalf("Revoke of unknown hash = %v, %v; want false, nil", ok, err)
 	}
 	if _, err := f.store.Revoke(ctx, hash, ""); !isInvalid(err) {
@@ -49,21 +50,21 @@ func TestRevokeByIDChecksTheOwner(t *testing.T) {
 	mallory := pgtest.CreateUser(t, f.pool, "mallory@example.com", 0)
 	hash, info := f.create(t, nil)
 
-	if ok, err := f.store.RevokeUserSession(ctx, mallory, info.ID, pgstore.ReasonLogout); err != nil || ok {
+	if ok, err := f.store.RevokeUserSession(ctx, mallory, info.ID, sessionguard.ReasonLogout); err != nil || ok {
 		t.Fatalf("another user's revoke = %v, %v; want false, nil", ok, err)
 	}
 	if !f.row(t, hash).Active {
 		t.Fatal("another user ended the session")
 	}
-	if ok, err := f.store.RevokeUserSession(ctx, f.user, "not-a-uuid", pgstore.ReasonLogout); err != nil || ok {
+	if ok, err := f.store.RevokeUserSession(ctx, f.user, "not-a-uuid", sessionguard.ReasonLogout); err != nil || ok {
 		t.Fatalf("malformed id = %v, %v; want false, nil", ok, err)
 	}
-	if ok, err := f.store.RevokeUserSession(ctx, f.user, info.ID, pgstore.ReasonLogout); err != nil || !ok {
+	if ok, err := f.store.RevokeUserSession(ctx, f.user, info.ID, sessionguard.ReasonLogout); err != nil || !ok {
 		t.Fatalf("owner's revoke = %v, %v", ok, err)
 	}
 
 	other, otherInfo := f.create(t, nil)
-	if ok, err := f.store.RevokeSession(ctx, otherInfo.ID, pgstore.ReasonAdminRevoke); err != nil || !ok {
+	if ok, err := f.store.RevokeSession(ctx, otherInfo.ID, sessionguard.ReasonAdminRevoke); err != nil || !ok {
 		t.Fatalf("admin revoke = %v, %v", ok, err)
 	}
 	if r := f.row(t, other); r.Active || r.reason() != "admin_revoke" {
@@ -79,11 +80,11 @@ func TestRevokeAllAndAllButOne(t *testing.T) {
 	keep, keepInfo := f.create(t, nil)
 	a, _ := f.create(t, nil)
 	b, _ := f.create(t, nil)
-	theirs, _ := f.create(t, func(n *pgstore.NewSession) { n.UserID = bystander })
+	theirs, _ := f.create(t, func(n *sessionguard.NewSession) { n.UserID = bystander })
 	alreadyOut, _ := f.create(t, nil)
-	mustRevoke(t, f, alreadyOut, pgstore.ReasonLogout)
+	mustRevoke(t, f, alreadyOut, sessionguard.ReasonLogout)
 
-	n, err := f.store.RevokeAllExcept(ctx, f.user, keepInfo.ID, pgstore.ReasonPasswordChange)
+	n, err := f.store.RevokeAllExcept(ctx, f.user, keepInfo.ID, sessionguard.ReasonPasswordChange)
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeAllExcept = %d, %v; want 2", n, err)
 	}
@@ -115,15 +116,15 @@ func TestListActive(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	older, olderInfo := f.create(t, func(n *pgstore.NewSession) { n.IP = "::ffff:198.51.100.7"; n.UserAgent = "Firefox" })
-	_, newerInfo := f.create(t, func(n *pgstore.NewSession) {
-		n.AppType = pgstore.TenantApp
+	older, olderInfo := f.create(t, func(n *sessionguard.NewSession) { n.IP = "::ffff:198.51.100.7"; n.UserAgent = "Firefox" })
+	_, newerInfo := f.create(t, func(n *sessionguard.NewSession) {
+		n.AppType = sessionguard.TenantApp
 		n.TenantID = f.tenant
 		n.IP = "2001:db8::1"
 	})
 	f.age(t, older, time.Hour, time.Hour)
 	ended, _ := f.create(t, nil)
-	mustRevoke(t, f, ended, pgstore.ReasonLogout)
+	mustRevoke(t, f, ended, sessionguard.ReasonLogout)
 	idle, _ := f.create(t, nil)
 	f.age(t, idle, 5*time.Hour, 5*time.Hour) // expired, not yet recorded: not listed
 	pgtest.CreateUser(t, f.pool, "someone@example.com", 0)
@@ -135,10 +136,10 @@ func TestListActive(t *testing.T) {
 	if len(list) != 2 || list[0].ID != newerInfo.ID || list[1].ID != olderInfo.ID {
 		t.Fatalf("ListActive = %+v, want the newer then the older session", list)
 	}
-	if got := list[1]; got.IP != "198.51.100.7" || got.UserAgent != "Firefox" || got.AppType != pgstore.ControlPanel || got.TenantID != pgstore.NoTenant {
+	if got := list[1]; got.IP != "198.51.100.7" || got.UserAgent != "Firefox" || got.AppType != sessionguard.ControlPanel || got.TenantID != sessionguard.NoTenant {
 		t.Fatalf("older session listed as %+v", got)
 	}
-	if got := list[0]; got.IP != "2001:db8::1" || got.AppType != pgstore.TenantApp || got.TenantID != f.tenant {
+	if got := list[0]; got.IP != "2001:db8::1" || got.AppType != sessionguard.TenantApp || got.TenantID != f.tenant {
 		t.Fatalf("newer session listed as %+v", got)
 	}
 	all, err := f.store.ListAllActive(ctx, 0)
@@ -202,7 +203,7 @@ func TestTouchNeverRevivesUnderConcurrentRevoke(t *testing.T) {
 						afterRevoke = true
 					default:
 					}
-					st, err := f.store.Validate(ctx, hash, pgstore.Scope{})
+					st, err := f.store.Validate(ctx, hash, sessionguard.Scope{})
 					if err != nil {
 						errs <- err
 						return
@@ -215,7 +216,7 @@ func TestTouchNeverRevivesUnderConcurrentRevoke(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(round) * time.Millisecond)
-		if ok, err := f.store.Revoke(ctx, hash, pgstore.ReasonAdminRevoke); err != nil || !ok {
+		if ok, err := f.store.Revoke(ctx, hash, sessionguard.ReasonAdminRevoke); err != nil || !ok {
 			t.Fatalf("Revoke = %v, %v", ok, err)
 		}
 		close(revoked)
@@ -238,11 +239,11 @@ func TestRevokeEveryone(t *testing.T) {
 	f := newFixture(t, pgstore.Config{})
 	other := pgtest.CreateUser(t, f.pool, "carol@example.com", 0)
 	mine, _ := f.create(t, nil)
-	theirs, _ := f.create(t, func(n *pgstore.NewSession) { n.UserID = other })
+	theirs, _ := f.create(t, func(n *sessionguard.NewSession) { n.UserID = other })
 	ended, _ := f.create(t, nil)
-	mustRevoke(t, f, ended, pgstore.ReasonLogout)
+	mustRevoke(t, f, ended, sessionguard.ReasonLogout)
 
-	n, err := f.store.RevokeEveryone(ctx, pgstore.ReasonAdminRevoke)
+	n, err := f.store.RevokeEveryone(ctx, sessionguard.ReasonAdminRevoke)
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeEveryone = %d, %v; want 2", n, err)
 	}

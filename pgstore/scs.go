@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 )
 
 // SCSStore is a session store for github.com/alexedwards/scs/v2 (it satisfies
@@ -135,7 +136,7 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) error {
 			SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP, revoke_reason = $2
 			WHERE session_token_hash = $1 AND is_active = true
 			RETURNING 1)
-		DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash, ReasonLogout)
+		DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash, sessionguard.ReasonLogout)
 	if err != nil {
 		return wrapErr("scs delete", err)
 	}

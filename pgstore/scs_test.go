@@ -16,6 +16,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 	"github.com/sessionguard/sessionguard/schema"
 )
@@ -222,13 +223,13 @@ func TestSCSStoreContract(t *testing.T) {
 
 		anon, signedIn, expired, revoked, idle := newSCSToken(t), newSCSToken(t), newSCSToken(t), newSCSToken(t), newSCSToken(t)
 		for _, tok := range []scsToken{signedIn, revoked, idle} {
-			f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+			f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
 		}
 		for _, tok := range []scsToken{anon, signedIn, expired, revoked, idle} {
 			mustCommit(t, s, tok.key, []byte(tok.key), later)
 		}
 		mustCommit(t, s, expired.key, []byte("expired"), time.Now().Add(-time.Second))
-		if _, err := f.store.Revoke(ctx, revoked.hash, pgstore.ReasonAdminRevoke); err != nil {
+		if _, err := f.store.Revoke(ctx, revoked.hash, sessionguard.ReasonAdminRevoke); err != nil {
 			t.Fatal(err)
 		}
 		f.age(t, idle.hash, 5*time.Hour, 5*time.Hour) // past the idle timeout, not yet marked ended
@@ -284,49 +285,49 @@ func TestSCSDataEndsWithTheSession(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name string
-		end  func(t *testing.T, f fixture, hash string, info pgstore.SessionInfo)
+		end  func(t *testing.T, f fixture, hash string, info sessionguard.SessionInfo)
 	}{
-		{"Store.Revoke (logout)", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
-			mustEnd(t)(f.store.Revoke(ctx, hash, pgstore.ReasonLogout))
+		{"Store.Revoke (logout)", func(t *testing.T, f fixture, hash string, _ sessionguard.SessionInfo) {
+			mustEnd(t)(f.store.Revoke(ctx, hash, sessionguard.ReasonLogout))
 		}},
-		{"Store.RevokeSession (admin)", func(t *testing.T, f fixture, _ string, info pgstore.SessionInfo) {
-			mustEnd(t)(f.store.RevokeSession(ctx, info.ID, pgstore.ReasonAdminRevoke))
+		{"Store.RevokeSession (admin)", func(t *testing.T, f fixture, _ string, info sessionguard.SessionInfo) {
+			mustEnd(t)(f.store.RevokeSession(ctx, info.ID, sessionguard.ReasonAdminRevoke))
 		}},
-		{"Store.RevokeUserSession", func(t *testing.T, f fixture, _ string, info pgstore.SessionInfo) {
-			mustEnd(t)(f.store.RevokeUserSession(ctx, f.user, info.ID, pgstore.ReasonLogout))
+		{"Store.RevokeUserSession", func(t *testing.T, f fixture, _ string, info sessionguard.SessionInfo) {
+			mustEnd(t)(f.store.RevokeUserSession(ctx, f.user, info.ID, sessionguard.ReasonLogout))
 		}},
-		{"Store.RevokeAll (password change)", func(t *testing.T, f fixture, _ string, _ pgstore.SessionInfo) {
-			n, err := f.store.RevokeAll(ctx, f.user, pgstore.ReasonPasswordChange)
+		{"Store.RevokeAll (password change)", func(t *testing.T, f fixture, _ string, _ sessionguard.SessionInfo) {
+			n, err := f.store.RevokeAll(ctx, f.user, sessionguard.ReasonPasswordChange)
 			mustEnd(t)(n == 1, err)
 		}},
-		{"seed revoke_session called directly", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+		{"seed revoke_session called directly", func(t *testing.T, f fixture, hash string, _ sessionguard.SessionInfo) {
 			mustExec(t, f, "SELECT revoke_session($1)", hash)
 		}},
-		{"seed revoke_all_user_sessions called directly", func(t *testing.T, f fixture, _ string, _ pgstore.SessionInfo) {
+		{"seed revoke_all_user_sessions called directly", func(t *testing.T, f fixture, _ string, _ sessionguard.SessionInfo) {
 			mustExec(t, f, "SELECT revoke_all_user_sessions($1)", f.user)
 		}},
-		{"seed cleanup_expired_sessions after the idle timeout", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+		{"seed cleanup_expired_sessions after the idle timeout", func(t *testing.T, f fixture, hash string, _ sessionguard.SessionInfo) {
 			f.age(t, hash, 5*time.Hour, 5*time.Hour)
 			mustExec(t, f, "SELECT cleanup_expired_sessions()")
 		}},
-		{"seed get_session_status finds it past the absolute timeout", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+		{"seed get_session_status finds it past the absolute timeout", func(t *testing.T, f fixture, hash string, _ sessionguard.SessionInfo) {
 			f.age(t, hash, 0, 9*time.Hour)
 			mustExec(t, f, "SELECT * FROM get_session_status($1)", hash)
 		}},
-		{"Store.Validate finds it past the idle timeout", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+		{"Store.Validate finds it past the idle timeout", func(t *testing.T, f fixture, hash string, _ sessionguard.SessionInfo) {
 			f.age(t, hash, 5*time.Hour, 5*time.Hour)
-			st, err := f.store.Validate(ctx, hash, pgstore.Scope{})
-			mustEnd(t)(st.State == pgstore.StateIdle, err)
+			st, err := f.store.Validate(ctx, hash, sessionguard.Scope{})
+			mustEnd(t)(st.State == sessionguard.StateIdle, err)
 		}},
-		{"Store.Cleanup", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+		{"Store.Cleanup", func(t *testing.T, f fixture, hash string, _ sessionguard.SessionInfo) {
 			f.age(t, hash, 0, 9*time.Hour)
 			n, err := f.store.Cleanup(ctx)
 			mustEnd(t)(n == 1, err)
 		}},
-		{"row deleted", func(t *testing.T, f fixture, hash string, _ pgstore.SessionInfo) {
+		{"row deleted", func(t *testing.T, f fixture, hash string, _ sessionguard.SessionInfo) {
 			mustExec(t, f, "DELETE FROM sessions WHERE session_token_hash = $1", hash)
 		}},
-		{"user deleted (cascade)", func(t *testing.T, f fixture, _ string, _ pgstore.SessionInfo) {
+		{"user deleted (cascade)", func(t *testing.T, f fixture, _ string, _ sessionguard.SessionInfo) {
 			mustExec(t, f, "DELETE FROM users WHERE id = $1", f.user)
 		}},
 	}
@@ -336,7 +337,7 @@ func TestSCSDataEndsWithTheSession(t *testing.T) {
 			f := newFixture(t, pgstore.Config{})
 			s := newSCSStore(t, f)
 			tok, bystander := newSCSToken(t), newSCSToken(t)
-			_, info := f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+			_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
 			mustCommit(t, s, tok.key, []byte("flash: hello"), time.Now().Add(time.Hour))
 			mustCommit(t, s, bystander.key, []byte("anonymous"), time.Now().Add(time.Hour))
 			if _, found := findOK(t, s, tok.key); !found {
@@ -382,12 +383,12 @@ func TestSCSDataFollowsALiveSession(t *testing.T) {
 	f := newFixture(t, pgstore.Config{TouchInterval: -1}) // every Validate writes
 	s := newSCSStore(t, f)
 	tok := newSCSToken(t)
-	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+	f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
 	mustCommit(t, s, tok.key, []byte("v1"), time.Now().Add(time.Hour))
 
 	// Touches do not end the session, so they leave the data alone.
 	for range 3 {
-		if st, err := f.store.Validate(ctx, tok.hash, pgstore.Scope{}); err != nil || !st.Valid() {
+		if st, err := f.store.Validate(ctx, tok.hash, sessionguard.Scope{}); err != nil || !st.Valid() {
 			t.Fatalf("Validate = %v, %v", st.State, err)
 		}
 	}
@@ -417,9 +418,9 @@ func TestSCSCommitAfterTheSessionEnded(t *testing.T) {
 	f := newFixture(t, pgstore.Config{})
 	s := newSCSStore(t, f)
 	tok := newSCSToken(t)
-	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+	f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
 	mustCommit(t, s, tok.key, []byte("before"), time.Now().Add(time.Hour))
-	if _, err := f.store.Revoke(ctx, tok.hash, pgstore.ReasonAdminRevoke); err != nil {
+	if _, err := f.store.Revoke(ctx, tok.hash, sessionguard.ReasonAdminRevoke); err != nil {
 		t.Fatal(err)
 	}
 	mustCommit(t, s, tok.key, []byte("after"), time.Now().Add(time.Hour))
@@ -437,7 +438,7 @@ func TestSCSCommitRacingRevocation(t *testing.T) {
 	const rounds = 20
 	for i := range rounds {
 		tok := newSCSToken(t)
-		f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
+		f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
 		mustCommit(t, s, tok.key, []byte("start"), time.Now().Add(time.Hour))
 
 		var wg sync.WaitGroup
@@ -457,7 +458,7 @@ func TestSCSCommitRacingRevocation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := f.store.Revoke(ctx, tok.hash, pgstore.ReasonAdminRevoke); err != nil {
+			if _, err := f.store.Revoke(ctx, tok.hash, sessionguard.ReasonAdminRevoke); err != nil {
 				errs <- err
 			}
 		}()
@@ -478,27 +479,27 @@ func TestSCSDeleteEndsTheSessionToo(t *testing.T) {
 	f := newFixture(t, pgstore.Config{})
 	s := newSCSStore(t, f)
 	tok, other := newSCSToken(t), newSCSToken(t)
-	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = tok.hash })
-	f.create(t, func(n *pgstore.NewSession) { n.TokenHash = other.hash })
+	f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+	f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = other.hash })
 	mustCommit(t, s, tok.key, []byte("data"), time.Now().Add(time.Hour))
 
 	if err := s.DeleteCtx(ctx, tok.key); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.row(t, tok.hash); r.Active || r.reason() != pgstore.ReasonLogout || !r.Ended {
+	if r := f.row(t, tok.hash); r.Active || r.reason() != sessionguard.ReasonLogout || !r.Ended {
 		t.Fatalf("session after scs Delete: %+v %q; want ended with logout", r, r.reason())
 	}
 	if !f.row(t, other.hash).Active {
 		t.Fatal("Delete ended another session")
 	}
 	// A second Delete changes nothing, not even the reason.
-	if _, err := f.store.Revoke(ctx, other.hash, pgstore.ReasonAdminRevoke); err != nil {
+	if _, err := f.store.Revoke(ctx, other.hash, sessionguard.ReasonAdminRevoke); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteCtx(ctx, other.key); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.row(t, other.hash); r.reason() != pgstore.ReasonAdminRevoke {
+	if r := f.row(t, other.hash); r.reason() != sessionguard.ReasonAdminRevoke {
 		t.Fatalf("Delete overwrote the reason of an ended session: %q", r.reason())
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -25,7 +28,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 		{"idle expired", func(t *testing.T, h string) { f.age(t, h, 4*time.Hour+time.Minute, 5*time.Hour) }},
 		{"absolute expired", func(t *testing.T, h string) { f.age(t, h, time.Minute, 8*time.Hour+time.Minute) }},
 		{"idle and absolute expired", func(t *testing.T, h string) { f.age(t, h, 5*time.Hour, 9*time.Hour) }},
-		{"revoked", func(t *testing.T, h string) { mustRevoke(t, f, h, pgstore.ReasonAdminRevoke) }},
+		{"revoked", func(t *testing.T, h string) { mustRevoke(t, f, h, sessionguard.ReasonAdminRevoke) }},
 		{"unknown", nil},
 	}
 	for _, tc := range cases {
@@ -33,16 +36,16 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 			seedHash, libHash := newHash(t), newHash(t)
 			if tc.prepare != nil {
 				for _, h := range []string{seedHash, libHash} {
-					f.create(t, func(n *pgstore.NewSession) { n.TokenHash = h; n.TenantID = f.tenant })
+					f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = h; n.TenantID = f.tenant })
 					tc.prepare(t, h)
 				}
 			}
 
-			seed, err := f.store.SeedValidate(ctx, seedHash)
+			seed, err := seedValidate(ctx, f.pool, seedHash)
 			if err != nil {
 				t.Fatal(err)
 			}
-			lib, err := f.store.Validate(ctx, libHash, pgstore.Scope{})
+			lib, err := f.store.Validate(ctx, libHash, sessionguard.Scope{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +53,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 			if seed.IsValid != lib.Valid() {
 				t.Fatalf("valid: seed %v, library %v (%s)", seed.IsValid, lib.Valid(), lib.State)
 			}
-			wantState := map[string]pgstore.State{"idle": pgstore.StateIdle, "absolute": pgstore.StateAbsolute}[seed.ExpiryReason]
+			wantState := map[string]sessionguard.State{"idle": sessionguard.StateIdle, "absolute": sessionguard.StateAbsolute}[seed.ExpiryReason]
 			if seed.ExpiryReason != "" && lib.State != wantState {
 				t.Fatalf("seed expiry %q, library state %q", seed.ExpiryReason, lib.State)
 			}
@@ -70,7 +73,7 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 				}
 			}
 			if tc.prepare == nil {
-				if lib.State != pgstore.StateUnknown {
+				if lib.State != sessionguard.StateUnknown {
 					t.Fatalf("unknown: library state %q", lib.State)
 				}
 				return
@@ -84,4 +87,52 @@ func TestValidateMatchesTheSeedsTwoCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seedStatus is what migration 022's get_session_status returns, plus whether
+// the follow-up update_session_activity touched the row.
+type seedStatus struct {
+	IsValid                     bool
+	ExpiryReason                string // "idle" or "absolute" when this call found it expired
+	SecondsUntilIdleTimeout     int    // before the touch, as the seed computes it
+	SecondsUntilAbsoluteTimeout int
+	UserID                      int64
+	TenantID                    int64
+	Touched                     bool
+}
+
+// seedValidate runs the seed's own contract: get_session_status, then, for a
+// valid session, update_session_activity. It is the reference Validate is
+// held to; the library itself never calls these two functions.
+func seedValidate(ctx context.Context, pool *pgxpool.Pool, tokenHash string) (seedStatus, error) {
+	var (
+		st               seedStatus
+		reason           *string
+		idle, abs        *int32
+		userID, tenantID *int64
+	)
+	err := pool.QueryRow(ctx,
+		`SELECT is_valid, expiry_reason, seconds_until_idle_timeout, seconds_until_absolute_timeout, user_id, tenant_id
+		 FROM get_session_status($1)`, tokenHash).
+		Scan(&st.IsValid, &reason, &idle, &abs, &userID, &tenantID)
+	if err != nil {
+		return seedStatus{}, err
+	}
+	st.ExpiryReason = deref(reason)
+	st.SecondsUntilIdleTimeout = int(deref(idle))
+	st.SecondsUntilAbsoluteTimeout = int(deref(abs))
+	st.UserID, st.TenantID = deref(userID), deref(tenantID)
+	if !st.IsValid {
+		return st, nil
+	}
+	err = pool.QueryRow(ctx, "SELECT update_session_activity($1)", tokenHash).Scan(&st.Touched)
+	return st, err
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 )
 
 // Default timeouts, the seed's: 4 hours idle, 8 hours absolute.
@@ -34,17 +35,23 @@ type Config struct {
 	// OnEvent, when set, is called with every event the store logs, on the
 	// caller's goroutine: count them for metrics. It must be quick and must
 	// not call back into the Store. Default nil.
-	OnEvent func(Event)
+	OnEvent func(sessionguard.Event)
 }
 
 // Store reads and writes the sessions table through a pool the caller owns.
-// It is safe for concurrent use.
+// It implements sessionguard.Store and is safe for concurrent use.
 type Store struct {
 	pool                 *pgxpool.Pool
 	touchIntervalSeconds int32
 	logger               *slog.Logger
-	onEvent              func(Event)
+	onEvent              func(sessionguard.Event)
 }
+
+// Store and Cache are what a Guard calls (middleware.Config.Store).
+var (
+	_ sessionguard.Store = (*Store)(nil)
+	_ sessionguard.Store = (*Cache)(nil)
+)
 
 // New returns a Store over pool. The caller keeps ownership of the pool and
 // closes it after the Store is no longer used.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -44,17 +45,17 @@ func auditTouches(t *testing.T, pool *pgxpool.Pool) func(hash string) []time.Tim
 
 // validator is what both a Store and a Cache offer.
 type validator interface {
-	Validate(ctx context.Context, tokenHash string, scope pgstore.Scope) (pgstore.Status, error)
+	Validate(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error)
 }
 
 // hammer runs Validate of hash from workers goroutines, calls times each,
 // and returns every status.
-func hammer(t *testing.T, vs []validator, hash string, workers, calls int) []pgstore.Status {
+func hammer(t *testing.T, vs []validator, hash string, workers, calls int) []sessionguard.Status {
 	t.Helper()
 	var (
 		wg  sync.WaitGroup
 		mu  sync.Mutex
-		all []pgstore.Status
+		all []sessionguard.Status
 	)
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -63,7 +64,7 @@ func hammer(t *testing.T, vs []validator, hash string, workers, calls int) []pgs
 			defer wg.Done()
 			v := vs[w%len(vs)]
 			for range calls {
-				st, err := v.Validate(context.Background(), hash, pgstore.Scope{})
+				st, err := v.Validate(context.Background(), hash, sessionguard.Scope{})
 				if err != nil {
 					errs <- err
 					return

@@ -11,7 +11,7 @@ import (
 // auditLogger is the store's logger for a command that changes sessions: one
 // line per event on stderr, naming who ran the command on this machine.
 //
-// The acting user of the application (--actor, through pgstore.WithActor) is
+// The acting user of the application (--actor, through sessionguard.WithActor) is
 // what the library's events carry as actor_id, so an audit pipeline reads the
 // command's revocations as it reads an admin page's. But the person at a
 // shell during an incident may have no users row, and an --actor is only

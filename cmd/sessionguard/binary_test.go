@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
-	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // TestBinary builds the command and runs it as an operator would, against a
@@ -25,7 +25,7 @@ func TestBinary(t *testing.T) {
 	pool := pgtest.NewBarePool(t)
 	env := append(withoutDatabaseURL(os.Environ()), "DATABASE_URL="+dsn(pool))
 
-	sessionguard := func(stdin *os.File, env []string, args ...string) result {
+	runBinary := func(stdin *os.File, env []string, args ...string) result {
 		t.Helper()
 		cmd := exec.CommandContext(t.Context(), bin, args...)
 		cmd.Env = env
@@ -46,28 +46,28 @@ func TestBinary(t *testing.T) {
 		}
 	}
 
-	r := sessionguard(nil, env, "--help")
+	r := runBinary(nil, env, "--help")
 	expect(r, exitOK, "Usage: sessionguard <command> [flags]")
 	if r.stdout != helpText() {
 		t.Errorf("--help printed\n%s", r.stdout)
 	}
-	expect(sessionguard(nil, withoutDatabaseURL(os.Environ()), "stats"), exitUsage, "")
-	expect(sessionguard(nil, env, "stats", "--bogus"), exitUsage, "")
+	expect(runBinary(nil, withoutDatabaseURL(os.Environ()), "stats"), exitUsage, "")
+	expect(runBinary(nil, env, "stats", "--bogus"), exitUsage, "")
 
-	expect(sessionguard(nil, env, "migrate"), exitOK, "applied 026_")
+	expect(runBinary(nil, env, "migrate"), exitOK, "applied 026_")
 	user := pgtest.CreateUser(t, pool, "ops@example.com", 0)
 	f := &fixture{pool: pool, store: newStore(t, pool)}
-	s, _ := f.session(t, pgstore.NewSession{UserID: user, IP: "198.51.100.4"})
+	s, _ := f.session(t, sessionguard.NewSession{UserID: user, IP: "198.51.100.4"})
 
-	expect(sessionguard(nil, env, "sessions", "list", "--user", itoa(user)), exitOK, s.ID)
-	expect(sessionguard(nil, env, "stats"), exitOK, "total 1 0")
+	expect(runBinary(nil, env, "sessions", "list", "--user", itoa(user)), exitOK, s.ID)
+	expect(runBinary(nil, env, "stats"), exitOK, "total 1 0")
 	// Not a terminal and no --yes: refused before anything changes.
-	r = sessionguard(nil, env, "sessions", "revoke", "--user", itoa(user), "--reason", "admin_revoke")
+	r = runBinary(nil, env, "sessions", "revoke", "--user", itoa(user), "--reason", "admin_revoke")
 	expect(r, exitUsage, "")
 	if !strings.Contains(r.stderr, "stdin is not a terminal") {
 		t.Errorf("stderr %q", r.stderr)
 	}
-	r = sessionguard(nil, env, "sessions", "revoke", "--user", itoa(user), "--reason", "admin_revoke", "--yes", "--actor", itoa(user))
+	r = runBinary(nil, env, "sessions", "revoke", "--user", itoa(user), "--reason", "admin_revoke", "--yes", "--actor", itoa(user))
 	expect(r, exitOK, "revoked 1 session")
 	if !strings.Contains(r.stderr, "actor_id="+itoa(user)) || !strings.Contains(r.stderr, "os_user=") {
 		t.Errorf("audit line %q", r.stderr)
@@ -75,8 +75,8 @@ func TestBinary(t *testing.T) {
 	if active, reason := f.endReason(t, s.ID); active || reason != "admin_revoke" {
 		t.Errorf("session active %v, reason %q", active, reason)
 	}
-	expect(sessionguard(nil, env, "cleanup"), exitOK, "ended 0 expired sessions")
-	expect(sessionguard(nil, env, "sessions", "revoke", "--session", s.ID, "--reason", "x", "--yes"), exitFailure, "")
+	expect(runBinary(nil, env, "cleanup"), exitOK, "ended 0 expired sessions")
+	expect(runBinary(nil, env, "sessions", "revoke", "--session", s.ID, "--reason", "x", "--yes"), exitFailure, "")
 }
 
 func withoutDatabaseURL(env []string) []string {

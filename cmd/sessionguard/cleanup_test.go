@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -25,11 +26,11 @@ func TestCleanup(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			user := f.user(t, "user@example.com")
-			live, _ := f.session(t, pgstore.NewSession{UserID: user})
-			idle, _ := f.session(t, pgstore.NewSession{UserID: user})
-			absolute, _ := f.session(t, pgstore.NewSession{UserID: user})
-			recent, _ := f.session(t, pgstore.NewSession{UserID: user})
-			old, _ := f.session(t, pgstore.NewSession{UserID: user})
+			live, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			idle, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			absolute, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			recent, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			old, _ := f.session(t, sessionguard.NewSession{UserID: user})
 			f.exec(t, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1", idle.ID)
 			f.exec(t, "UPDATE sessions SET absolute_expires_at = CURRENT_TIMESTAMP - interval '1 second' WHERE id = $1", absolute.ID)
 			f.exec(t, `UPDATE sessions SET is_active = false, revoke_reason = 'logout', revoked_at = CURRENT_TIMESTAMP - interval '1 day',
@@ -66,7 +67,7 @@ func TestCleanupWhileAnotherRuns(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	user := f.user(t, "user@example.com")
-	idle, _ := f.session(t, pgstore.NewSession{UserID: user})
+	idle, _ := f.session(t, sessionguard.NewSession{UserID: user})
 	f.exec(t, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1", idle.ID)
 
 	conn, err := f.pool.Acquire(t.Context())

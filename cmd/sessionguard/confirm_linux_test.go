@@ -12,7 +12,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // TestSessionsRevokeConfirm answers the prompt on a real pseudo-terminal, so
@@ -37,7 +37,7 @@ func TestSessionsRevokeConfirm(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			user := f.user(t, "user@example.com")
-			s, _ := f.session(t, pgstore.NewSession{UserID: user})
+			s, _ := f.session(t, sessionguard.NewSession{UserID: user})
 			terminal, keyboard := openPTY(t)
 			if _, err := keyboard.WriteString(tt.typed); err != nil {
 				t.Fatal(err)
@@ -97,7 +97,7 @@ func TestSessionsRevokeInterrupted(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	user := f.user(t, "user@example.com")
-	s, _ := f.session(t, pgstore.NewSession{UserID: user})
+	s, _ := f.session(t, sessionguard.NewSession{UserID: user})
 	terminal, _ := openPTY(t)
 
 	ctx, cancel := context.WithCancel(t.Context())

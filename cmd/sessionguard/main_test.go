@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -84,10 +85,10 @@ func (f *fixture) tenantOf(t *testing.T, name string) int64 {
 }
 
 // session opens a session and returns it with its token hash.
-func (f *fixture) session(t *testing.T, n pgstore.NewSession) (pgstore.SessionInfo, string) {
+func (f *fixture) session(t *testing.T, n sessionguard.NewSession) (sessionguard.SessionInfo, string) {
 	t.Helper()
 	if n.AppType == "" {
-		n.AppType = pgstore.ControlPanel
+		n.AppType = sessionguard.ControlPanel
 	}
 	var token [32]byte
 	_, _ = rand.Read(token[:])

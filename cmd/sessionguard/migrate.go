@@ -17,19 +17,19 @@ idempotent, and safe while the application starts up and does the same). A
 database that ran migration %03d by hand is adopted, not changed. It prints
 what it applied.
 
-With --print it connects to nothing and writes the SQL of the embedded
-migrations instead, versions %03d to %03d in order (with --after N, only those
-after N), for a DBA who applies SQL by hand: for instance
+With --print it connects to nothing and writes the SQL of the migrations
+instead, versions %03d to %03d in order (with --after N, only those after N),
+for a DBA who applies SQL by hand: for instance
   sessionguard migrate --print > sessionguard.sql
   psql -v ON_ERROR_STOP=1 -f sessionguard.sql "$DATABASE_URL"
-Each migration runs in its own transaction together with the row that records
-it (version, file name, checksum) in %s, the table
-schema.Migrate reads, so an application that calls schema.Migrate later finds
-them applied and runs nothing again. Re-running a migration is harmless, but
-re-running %03d on a large table rebuilds an index that a later migration
-drops: print only what is missing, with --after the highest version in that
-table.`,
-		first.Version, first.Version, last.Version, migrationsTable, first.Version))
+The SQL is that of the up files in schema/golang-migrate. Each migration runs in
+its own transaction together with the row that records it (version, file
+name, checksum) in sessionguard_schema_migrations, the table schema.Migrate
+reads: an application that calls schema.Migrate later applies nothing again.
+Migration %03d keeps a sessions table the database already has (it ran the
+file by hand), rows and all. Every migration is idempotent; --after the
+highest version in that table prints only what is missing.`,
+		first.Version, first.Version, last.Version, first.Version))
 	printSQL := fs.Bool("print", false, "write the migrations' SQL to stdout instead of applying them")
 	after := fs.Int("after", 0, "with --print: only the migrations whose version is above this one")
 	return fs, printSQL, after

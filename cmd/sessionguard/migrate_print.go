@@ -3,66 +3,78 @@ package main
 import (
 	"fmt"
 	"io"
+	"io/fs"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sessionguard/sessionguard/schema"
 )
 
-// migrationsTable is where schema.Migrate records what it applied. The
-// printed script creates it as Migrate does and records each migration the
-// same way, so that Migrate recognises a database migrated by hand
-// (TestMigratePrintIsRecognised holds the two together).
-const migrationsTable = "sessionguard_schema_migrations"
+// upSuffix ends the name of a golang-migrate up file.
+const upSuffix = ".up.sql"
 
-const createMigrationsTable = `CREATE TABLE IF NOT EXISTS ` + migrationsTable + ` (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    checksum   TEXT NOT NULL,
-    adopted    BOOLEAN NOT NULL DEFAULT false,
-    applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP
-);`
-
-// noTransaction is the first line of a migration that must run outside a
-// transaction block (as schema.Migrate runs it).
-const noTransaction = "-- sessionguard:no-transaction"
-
-// printMigrations writes the SQL script of the migrations after version
-// after: each one in its own transaction with its record, in version order.
+// printMigrations writes the SQL script of the migrations whose version is
+// above after, in version order, each in its own transaction.
+//
+// The script is made of the up files of the golang-migrate form
+// (schema.GolangMigrate, with the library's own numbers): plain SQL whose
+// every migration records itself in the ledger schema.Migrate reads and whose
+// migration 022 adopts a sessions table the database already has. A DBA's
+// psql then does what the tools do, from the same source.
 func printMigrations(w io.Writer, after int) error {
+	fsys, err := schema.GolangMigrate(schema.BaseVersion)
+	if err != nil {
+		return err
+	}
+	ups, err := upFiles(fsys)
+	if err != nil {
+		return err
+	}
 	var b strings.Builder
-	b.WriteString("-- sessionguard schema migrations, written by `sessionguard migrate --print`.\n")
-	b.WriteString("-- Apply in order with psql -v ON_ERROR_STOP=1 -f FILE. Each migration and its record in\n")
-	b.WriteString("-- " + migrationsTable + " commit together; schema.Migrate then finds them applied.\n\n")
-	b.WriteString(createMigrationsTable + "\n")
+	b.WriteString("-- sessionguard's schema migrations, written by `sessionguard migrate --print`.\n")
+	b.WriteString("-- Apply with psql -v ON_ERROR_STOP=1 -f FILE. Each migration commits together with\n")
+	b.WriteString("-- its row in sessionguard_schema_migrations, so schema.Migrate finds it applied.\n")
 	n := 0
-	for _, m := range schema.Migrations() {
-		if m.Version <= after {
+	for _, f := range ups {
+		if f.version <= after {
 			continue
 		}
 		n++
-		inTx := !strings.HasPrefix(strings.TrimSpace(m.SQL), noTransaction)
-		fmt.Fprintf(&b, "\n-- ===== %s =====\n", m.Name)
-		if inTx {
-			b.WriteString("BEGIN;\n")
+		body, err := fs.ReadFile(fsys, f.name)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", f.name, err)
 		}
-		b.WriteString(strings.TrimRight(m.SQL, "\n"))
-		fmt.Fprintf(&b, "\n\nINSERT INTO %s (version, name, checksum) VALUES (%d, %s, %s)\n    ON CONFLICT (version) DO NOTHING;\n",
-			migrationsTable, m.Version, sqlString(m.Name), sqlString(m.Checksum()))
-		if inTx {
-			b.WriteString("COMMIT;\n")
-		}
+		fmt.Fprintf(&b, "\n-- ===== migration %d =====\nBEGIN;\n%s\nCOMMIT;\n", f.version, strings.TrimRight(string(body), "\n"))
 	}
 	if n == 0 {
 		return fmt.Errorf("no migration has a version above %d: nothing to print", after)
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err = io.WriteString(w, b.String())
 	return err
 }
 
-// sqlString is s as an SQL string literal (standard_conforming_strings, the
-// default since PostgreSQL 9.1). The printed script is for psql, so a value
-// cannot travel as a parameter; file names and hex checksums hold no quote,
-// and one would still be escaped.
-func sqlString(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+type upFile struct {
+	version int
+	name    string
+}
+
+// upFiles lists the up files of a golang-migrate form (N_name.up.sql) in
+// version order.
+func upFiles(fsys fs.FS) ([]upFile, error) {
+	names, err := fs.Glob(fsys, "*"+upSuffix)
+	if err != nil {
+		return nil, err
+	}
+	ups := make([]upFile, 0, len(names))
+	for _, name := range names {
+		prefix, _, _ := strings.Cut(name, "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil {
+			return nil, fmt.Errorf("golang-migrate file %q has no version", name)
+		}
+		ups = append(ups, upFile{version: v, name: name})
+	}
+	sort.Slice(ups, func(i, j int) bool { return ups[i].version < ups[j].version })
+	return ups, nil
 }

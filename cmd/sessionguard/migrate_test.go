@@ -4,12 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 	"github.com/sessionguard/sessionguard/schema"
@@ -62,29 +62,38 @@ func TestMigrateAdoptsSeed(t *testing.T) {
 }
 
 // TestMigratePrintIsRecognised applies the printed script with psql, as a
-// DBA would, and checks that schema.Migrate finds nothing left to do and that
-// sessions work: on an empty database, and (with --after the seed) on one
-// that ran migration 022 by hand and has a live session.
+// DBA would, and checks the ledger it leaves, that schema.Migrate then finds
+// nothing to do, and that sessions work: on an empty database, on one that ran
+// migration 022 by hand and has a live session, and (with --after) on one
+// schema.Migrate already migrated.
 func TestMigratePrintIsRecognised(t *testing.T) {
 	t.Parallel()
 	psql := psqlPath(t)
-	seed := schema.Migrations()[0]
+	ms := schema.Migrations()
 	tests := []struct {
-		name   string
-		byHand bool
-		args   []string
+		name     string
+		prepare  func(t *testing.T, pool *pgxpool.Pool) (liveHash string)
+		migrated bool // schema.Migrate ran first: the ledger is its
+		args     []string
 	}{
-		{"empty database", false, []string{"migrate", "--print"}},
-		{"seed applied by hand", true, []string{"migrate", "--print", "--after", strconv.Itoa(seed.Version)}},
+		{"empty database", nil, false, []string{"migrate", "--print"}},
+		{"seed applied by hand", seedByHand, false, []string{"migrate", "--print"}},
+		{"migrated, print after 023", func(t *testing.T, pool *pgxpool.Pool) string {
+			if err := schema.Migrate(t.Context(), pool); err != nil {
+				t.Fatal(err)
+			}
+			return seedSession(t, pool)
+		}, true, []string{"migrate", "--print", "--after", "23"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pool := pgtest.NewBarePool(t)
 			var liveHash string
-			if tt.byHand {
-				liveHash = seedByHand(t, pool)
+			if tt.prepare != nil {
+				liveHash = tt.prepare(t, pool)
 			}
+			before := applied(t, pool)
 			r := runCmd(t, nil, nil, tt.args...)
 			if r.code != exitOK || r.stderr != "" {
 				t.Fatalf("%v: exit status %d: %s", tt.args, r.code, r.stderr)
@@ -98,43 +107,53 @@ func TestMigratePrintIsRecognised(t *testing.T) {
 				t.Fatalf("psql: %v\n%s", err, out)
 			}
 
-			printed := applied(t, pool)
-			want := schema.Migrations()
-			if tt.byHand {
-				want = want[1:]
+			ledger := applied(t, pool)
+			if len(ledger) != len(ms) {
+				t.Fatalf("the ledger holds %d migrations, want %d: %+v", len(ledger), len(ms), ledger)
 			}
-			if len(printed) != len(want) {
-				t.Fatalf("the script recorded %d migrations, want %d", len(printed), len(want))
-			}
-			for i, m := range want {
-				if rec := printed[i]; rec.Version != m.Version || rec.Name != m.Name || rec.Checksum != m.Checksum() {
-					t.Errorf("record %d = %d %s %s, want %d %s %s", i, rec.Version, rec.Name, rec.Checksum, m.Version, m.Name, m.Checksum())
+			for i, m := range ms {
+				rec := ledger[i]
+				if rec.Version != m.Version || rec.Name != m.Name || rec.Checksum != m.Checksum() {
+					t.Errorf("ledger row %d = %d %s %s, want %d %s %s", i, rec.Version, rec.Name, rec.Checksum, m.Version, m.Name, m.Checksum())
 				}
+			}
+			if tt.migrated {
+				for i := range before {
+					if ledger[i] != before[i] {
+						t.Errorf("the script changed schema.Migrate's record %+v to %+v", before[i], ledger[i])
+					}
+				}
+			} else if adopted := ledger[0].Adopted; adopted != (liveHash != "") {
+				t.Errorf("migration %d recorded adopted=%v; the database had it by hand: %v", ms[0].Version, adopted, liveHash != "")
 			}
 
 			if err := schema.Migrate(t.Context(), pool); err != nil {
 				t.Fatal(err)
 			}
-			after := applied(t, pool)
-			for i, rec := range printed {
-				if after[len(after)-len(printed)+i] != rec {
-					t.Errorf("schema.Migrate re-applied %s", rec.Name)
-				}
+			if again := applied(t, pool); !equalRecords(again, ledger) {
+				t.Errorf("schema.Migrate changed the ledger after the script:\n%+v\n%+v", ledger, again)
 			}
-			if tt.byHand {
-				if len(after) != len(want)+1 || !after[0].Adopted || after[0].Version != seed.Version {
-					t.Errorf("schema.Migrate did not adopt %s alone: %+v", seed.Name, after)
-				}
+			if liveHash != "" {
 				requireValid(t, pool, liveHash)
-			} else if len(after) != len(printed) {
-				t.Errorf("schema.Migrate recorded %d more migrations", len(after)-len(printed))
 			}
 			// A session opened now works through the current store.
 			f := &fixture{pool: pool, store: newStore(t, pool)}
-			_, hash := f.session(t, pgstore.NewSession{UserID: f.user(t, "new@example.com")})
+			_, hash := f.session(t, sessionguard.NewSession{UserID: f.user(t, "new@example.com")})
 			requireValid(t, pool, hash)
 		})
 	}
+}
+
+func equalRecords(a, b []schema.Record) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // seedByHand runs migration 022 as teams did, outside schema.Migrate, and
@@ -144,6 +163,13 @@ func seedByHand(t *testing.T, pool *pgxpool.Pool) string {
 	if _, err := pool.Exec(t.Context(), schema.Migrations()[0].SQL); err != nil {
 		t.Fatalf("migration 022 by hand: %v", err)
 	}
+	return seedSession(t, pool)
+}
+
+// seedSession opens a session with the seed's columns only, as an
+// application written against migration 022 does, and returns its token hash.
+func seedSession(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
 	user := pgtest.CreateUser(t, pool, "early@example.com", 0)
 	const hash = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
 	if _, err := pool.Exec(t.Context(), `INSERT INTO sessions (user_id, session_token_hash, absolute_expires_at)
@@ -155,7 +181,7 @@ func seedByHand(t *testing.T, pool *pgxpool.Pool) string {
 
 func requireValid(t *testing.T, pool *pgxpool.Pool, hash string) {
 	t.Helper()
-	st, err := newStore(t, pool).Validate(t.Context(), hash, pgstore.Scope{})
+	st, err := newStore(t, pool).Validate(t.Context(), hash, sessionguard.Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}

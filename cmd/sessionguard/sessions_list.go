@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -55,7 +56,7 @@ shown.`)
 
 // expires is when the session ends if it stays idle: the earlier of its idle
 // and absolute expiry.
-func expires(s pgstore.SessionInfo) time.Time {
+func expires(s sessionguard.SessionInfo) time.Time {
 	idle := s.LastActivityAt.Add(s.IdleTimeout)
 	if idle.Before(s.AbsoluteExpiresAt) {
 		return idle

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -15,12 +16,12 @@ func TestSessionsList(t *testing.T) {
 	// A hostile user agent: it would clear the screen, set the window
 	// title and reverse the text after it on the operator's terminal.
 	hostileUA := "Mozilla/5.0 \x1b[2J\x1b]0;pwned\x07 \u202egnp.exe\ttab " + strings.Repeat("x", 100)
-	cp, cpHash := f.session(t, pgstore.NewSession{UserID: alice, IP: "203.0.113.7", UserAgent: hostileUA})
-	app, appHash := f.session(t, pgstore.NewSession{UserID: alice, AppType: pgstore.TenantApp, TenantID: f.tenant})
-	ended, _ := f.session(t, pgstore.NewSession{UserID: alice})
-	other, _ := f.session(t, pgstore.NewSession{UserID: bob})
+	cp, cpHash := f.session(t, sessionguard.NewSession{UserID: alice, IP: "203.0.113.7", UserAgent: hostileUA})
+	app, appHash := f.session(t, sessionguard.NewSession{UserID: alice, AppType: sessionguard.TenantApp, TenantID: f.tenant})
+	ended, _ := f.session(t, sessionguard.NewSession{UserID: alice})
+	other, _ := f.session(t, sessionguard.NewSession{UserID: bob})
 	f.exec(t, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP - interval '1 minute' WHERE id = $1", cp.ID)
-	if _, err := f.store.RevokeSession(t.Context(), ended.ID, pgstore.ReasonLogout); err != nil {
+	if _, err := f.store.RevokeSession(t.Context(), ended.ID, sessionguard.ReasonLogout); err != nil {
 		t.Fatal(err)
 	}
 
@@ -69,7 +70,7 @@ func TestSessionsList(t *testing.T) {
 }
 
 // listed is the store's view of one session of user.
-func listed(t *testing.T, f *fixture, user int64, id string) pgstore.SessionInfo {
+func listed(t *testing.T, f *fixture, user int64, id string) sessionguard.SessionInfo {
 	t.Helper()
 	infos, err := f.store.ListActive(t.Context(), user)
 	if err != nil {
@@ -81,7 +82,7 @@ func listed(t *testing.T, f *fixture, user int64, id string) pgstore.SessionInfo
 		}
 	}
 	t.Fatalf("session %s not listed", id)
-	return pgstore.SessionInfo{}
+	return sessionguard.SessionInfo{}
 }
 
 func TestPrintable(t *testing.T) {

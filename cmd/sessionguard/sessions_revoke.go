@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -91,7 +92,7 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		return err
 	}
 	if *actor > 0 {
-		ctx = pgstore.WithActor(ctx, *actor)
+		ctx = sessionguard.WithActor(ctx, *actor)
 	}
 	n, err := target.revoke(ctx, store, *reason)
 	if err != nil {

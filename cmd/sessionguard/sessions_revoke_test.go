@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 // TestSessionsRevoke runs each kind of revoke with --yes and checks the rows
@@ -32,7 +32,7 @@ func TestSessionsRevoke(t *testing.T) {
 		{
 			name: "session, no actor",
 			args: func(_ int64, s string) []string {
-				return []string{"--session", s, "--reason", pgstore.ReasonAdminRevoke}
+				return []string{"--session", s, "--reason", sessionguard.ReasonAdminRevoke}
 			},
 			audit:   []string{"reason=admin_revoke", "count=1", "os_user=" + osUser()},
 			noAudit: []string{"actor_id", "sudo_user"},
@@ -52,9 +52,9 @@ func TestSessionsRevoke(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			user, other := f.user(t, "user@example.com"), f.user(t, "other@example.com")
-			first, firstHash := f.session(t, pgstore.NewSession{UserID: user})
-			second, _ := f.session(t, pgstore.NewSession{UserID: user, AppType: pgstore.TenantApp, TenantID: f.tenant})
-			bystander, _ := f.session(t, pgstore.NewSession{UserID: other})
+			first, firstHash := f.session(t, sessionguard.NewSession{UserID: user})
+			second, _ := f.session(t, sessionguard.NewSession{UserID: user, AppType: sessionguard.TenantApp, TenantID: f.tenant})
+			bystander, _ := f.session(t, sessionguard.NewSession{UserID: other})
 
 			env := dbEnv(f.pool)
 			for k, v := range tt.env {
@@ -107,8 +107,8 @@ func TestSessionsRevokeNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	user := f.user(t, "idle@example.com")
-	ended, _ := f.session(t, pgstore.NewSession{UserID: user})
-	if _, err := f.store.RevokeSession(t.Context(), ended.ID, pgstore.ReasonLogout); err != nil {
+	ended, _ := f.session(t, sessionguard.NewSession{UserID: user})
+	if _, err := f.store.RevokeSession(t.Context(), ended.ID, sessionguard.ReasonLogout); err != nil {
 		t.Fatal(err)
 	}
 	env := dbEnv(f.pool)
@@ -125,7 +125,7 @@ func TestSessionsRevokeNothing(t *testing.T) {
 			t.Errorf("session %s: exit status %d, stderr %q", id, r.code, r.stderr)
 		}
 	}
-	if _, reason := f.endReason(t, ended.ID); reason != pgstore.ReasonLogout {
+	if _, reason := f.endReason(t, ended.ID); reason != sessionguard.ReasonLogout {
 		t.Errorf("the ended session's reason became %q", reason)
 	}
 }

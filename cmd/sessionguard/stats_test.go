@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard"
 )
 
 func TestStats(t *testing.T) {
@@ -12,20 +12,20 @@ func TestStats(t *testing.T) {
 	f := newFixture(t)
 	user := f.user(t, "user@example.com")
 	other := f.tenantOf(t, "globex")
-	open := func(app pgstore.AppType, tenant int64) string {
-		s, _ := f.session(t, pgstore.NewSession{UserID: user, AppType: app, TenantID: tenant})
+	open := func(app sessionguard.AppType, tenant int64) string {
+		s, _ := f.session(t, sessionguard.NewSession{UserID: user, AppType: app, TenantID: tenant})
 		return s.ID
 	}
-	oldest := open(pgstore.ControlPanel, 0)
+	oldest := open(sessionguard.ControlPanel, 0)
 	f.exec(t, "UPDATE sessions SET created_at = CURRENT_TIMESTAMP - interval '3 hours' WHERE id = $1", oldest)
-	open(pgstore.ControlPanel, 0)
-	open(pgstore.TenantApp, f.tenant)
-	open(pgstore.TenantApp, other)
-	stale := open(pgstore.TenantApp, other) // expired, not yet cleaned up: older, but not live
+	open(sessionguard.ControlPanel, 0)
+	open(sessionguard.TenantApp, f.tenant)
+	open(sessionguard.TenantApp, other)
+	stale := open(sessionguard.TenantApp, other) // expired, not yet cleaned up: older, but not live
 	f.exec(t, `UPDATE sessions SET created_at = CURRENT_TIMESTAMP - interval '6 hours',
 		last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1`, stale)
 	end := func(reason, ago string) {
-		id := open(pgstore.ControlPanel, 0)
+		id := open(sessionguard.ControlPanel, 0)
 		f.exec(t, `UPDATE sessions SET is_active = false, revoke_reason = $2, revoked_at = CURRENT_TIMESTAMP - $3::interval,
 			ended_at = CURRENT_TIMESTAMP - $3::interval WHERE id = $1`, id, reason, ago)
 	}
