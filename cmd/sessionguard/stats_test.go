@@ -24,6 +24,8 @@ func TestStats(t *testing.T) {
 	stale := open(sessionguard.TenantApp, other) // expired, not yet cleaned up: older, but not live
 	f.exec(t, `UPDATE sessions SET created_at = CURRENT_TIMESTAMP - interval '6 hours',
 		last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1`, stale)
+	pastLimit := open(sessionguard.ControlPanel, 0) // past its absolute timeout, active and touched
+	f.exec(t, "UPDATE sessions SET absolute_expires_at = CURRENT_TIMESTAMP - interval '1 second' WHERE id = $1", pastLimit)
 	end := func(reason, ago string) {
 		id := open(sessionguard.ControlPanel, 0)
 		f.exec(t, `UPDATE sessions SET is_active = false, revoke_reason = $2, revoked_at = CURRENT_TIMESTAMP - $3::interval,
@@ -40,10 +42,10 @@ func TestStats(t *testing.T) {
 	}
 	got, oldestLine, _ := strings.Cut(fields(r.stdout), "\noldest live session: ")
 	want := "APP TENANT LIVE AWAITING CLEANUP\n" +
-		"control_panel - 2 0\n" +
+		"control_panel - 2 1\n" +
 		"tenant_app " + itoa(f.tenant) + " 1 0\n" +
 		"tenant_app " + itoa(other) + " 1 1\n" +
-		"total 4 1\n" +
+		"total 4 2\n" +
 		"\n" +
 		"ended in the last 24h0m0s\n" +
 		"REASON SESSIONS\n" +
@@ -51,6 +53,10 @@ func TestStats(t *testing.T) {
 		"admin_revoke 1\n"
 	if got != want {
 		t.Errorf("stats:\n%s\nwant:\n%s", got, want)
+	}
+	// "Live" is the store's rule: the sessions ListAllActive lists.
+	if listed, err := f.store.ListAllActive(t.Context(), 0); err != nil || len(listed) != 4 {
+		t.Errorf("the store lists %d live sessions (err %v); stats counts 4", len(listed), err)
 	}
 	if wantOldest := oldest + ", user " + itoa(user) + ", control_panel, tenant -, created "; !strings.HasPrefix(oldestLine, wantOldest) ||
 		!strings.Contains(oldestLine, "(3h0m") {
