@@ -10,9 +10,12 @@
 //     malformed, duplicated (two cookies of the name) or ambiguous (cookie and
 //     bearer token that differ) → refused without any store call.
 //  2. In JWT mode (Config.JWT set), verify the signature with the key named by
-//     the token's "kid", require the token's "alg" to be that key's algorithm
-//     (so "none" and HS/RS confusion are refused), and check exp, nbf, iat,
-//     iss and aud. A forged or expired token never costs a store call.
+//     the token's "kid" (static keys, or an issuer's JWKS: [NewJWKS]), require
+//     the token's "alg" to be one that key may use (so "none" and HS/RS
+//     confusion are refused), and check the claims: exp (required unless
+//     JWTConfig.AllowNoExpiry), nbf and iat when present, iss and aud when
+//     configured, the user id claim, and the tenant and session id claims
+//     when configured. A forged or expired token never costs a store call.
 //  3. hash = hex(SHA-256(token)). Only the hash reaches the store; the token,
 //     the hash and the cookie value never appear in a log line or an error.
 //  4. Store.Validate (status + touch) or, for [Guard.Peek] and

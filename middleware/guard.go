@@ -28,7 +28,9 @@ func New(cfg Config) (*Guard, error) {
 	}
 	g := &Guard{cfg: c, now: time.Now}
 	if c.JWT != nil {
-		g.jwt = newJWTVerifier(c.JWT)
+		if g.jwt, err = newJWTVerifier(c.JWT); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
 }
@@ -86,11 +88,10 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	}
 	bearer := ex.source == fromBearer
 
-	var sid string
-	var sub int64
+	var claims jwtClaims
 	if g.jwt != nil {
 		var err error
-		sid, sub, err = g.jwt.verify(ex.token)
+		claims, err = g.jwt.verify(ex.token)
 		if err != nil {
 			g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected",
 				slog.String("cause", err.Error()))
@@ -169,7 +170,7 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	case scope.TenantID != sessionguard.NoTenant && st.TenantID != scope.TenantID:
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store accepted a session outside the tenant scope")
 		return Session{}, g.refused(r, refuse(ErrWrongTenant, bearer))
-	case g.jwt != nil && (!strings.EqualFold(st.SessionID, sid) || st.UserID != sub):
+	case g.jwt != nil && (claims.SessionID != "" && !strings.EqualFold(st.SessionID, claims.SessionID) || st.UserID != claims.UserID):
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sessionguard: jwt sid/sub do not match the session row")
 		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
 	}

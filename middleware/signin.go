@@ -58,7 +58,7 @@ func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token 
 		return "", Session{}, err
 	}
 	if g.jwt != nil {
-		token, err = g.jwt.sign(sid, p.UserID, g.now(), g.cfg.AbsoluteTimeout)
+		token, err = g.jwt.sign(sid, p.UserID, p.TenantID, g.now(), g.cfg.AbsoluteTimeout)
 		if err != nil {
 			return "", Session{}, err
 		}
