@@ -229,3 +229,14 @@ func psqlPath(t *testing.T) string {
 	t.Fatal("psql not found (PG_BINDIR, /usr/lib/postgresql/*/bin, PATH): on Debian, apt-get install postgresql-client")
 	return ""
 }
+
+// TestMigrateMissingTables: a database without the application's users and
+// tenants tables fails with a message that says what to do.
+func TestMigrateMissingTables(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewEmptyPool(t)
+	r := runCmd(t, dbEnv(pool), nil, "migrate")
+	if r.code != exitFailure || !strings.Contains(r.stderr, `table "users" not found`) || !strings.Contains(r.stderr, "create them before Migrate") {
+		t.Errorf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+}
