@@ -150,24 +150,22 @@ func (c *Cleaner) Run(ctx context.Context) error {
 // after it), then the counts of sessions ended by absolute and idle timeout.
 const (
 	expirePageHead = `WITH page AS (
-		SELECT id, (absolute_expires_at < CURRENT_TIMESTAMP
-		            OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP) AS due
-		FROM sessions
+		SELECT id, NOT (` + withinTimeoutsSQL + `) AS due
+		FROM sessions s
 		WHERE is_active = true`
 	expirePageTail = `
 		ORDER BY id
 		LIMIT $1
 	), batch AS (
-		SELECT id FROM sessions
+		SELECT id FROM sessions s
 		WHERE id = ANY (ARRAY(SELECT id FROM page WHERE due))
 		  AND is_active = true
-		  AND (absolute_expires_at < CURRENT_TIMESTAMP
-		       OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP)
+		  AND NOT (` + withinTimeoutsSQL + `)
 		FOR UPDATE SKIP LOCKED
 	), ended AS (
 		UPDATE sessions s
 		SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP,
-		    revoke_reason = CASE WHEN s.absolute_expires_at < CURRENT_TIMESTAMP
+		    revoke_reason = CASE WHEN s.absolute_expires_at <= CURRENT_TIMESTAMP
 		                         THEN 'absolute_timeout' ELSE 'idle_timeout' END
 		FROM batch
 		WHERE s.id = batch.id AND s.is_active = true
