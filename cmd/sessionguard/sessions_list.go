@@ -17,7 +17,7 @@ func sessionsListCommand(ctx context.Context, args []string, _ io.Reader, stdout
 	fs := newFlagSet("sessions list", "sessions list --user N", `
 Lists the live sessions of one user (active and within both timeouts, by the
 database's clock), most recently active first: id, app type, tenant, client
-address, user agent (its first 60 characters; control characters escaped),
+address, user agent (at most 60 characters; control characters escaped),
 created, last activity and expires (the earlier of the idle and the absolute
 timeout, if the session stays idle). Times are UTC. Token hashes are never
 shown.`)
