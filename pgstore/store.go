@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -54,6 +57,14 @@ type Config struct {
 	// Guard's StoreTimeout), the revoke returns ErrReplicaBehind, the
 	// session ended all the same. Default 10s; ignored without ReadPool.
 	ReplayWait time.Duration
+	// MeterProvider, when set, receives the store's metrics: call latency,
+	// touches, revocations, and the metrics of a Cache in front of the
+	// store (README.md, "Metrics and traces"). Default nil: no metrics, and
+	// nothing spent on them.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, when set, receives a span per store call, with no
+	// token or hash in it. Default nil: no spans.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultReplayWait is Config.ReplayWait when it is zero.
@@ -66,6 +77,7 @@ type Store struct {
 	touchIntervalSeconds int32
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
+	tel                  *telemetry // nil: no metrics, no spans
 
 	readPool         *pgxpool.Pool // nil: no replica
 	replayWait       time.Duration
@@ -110,7 +122,11 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if cfg.ReadPool != nil && cfg.ReadPool == pool {
 		return nil, fmt.Errorf("pgstore: new: %w: ReadPool is the primary pool", ErrInvalidArgument)
 	}
-	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent,
+	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
 		readPool: cfg.ReadPool, replayWait: replayWait}, nil
 }
 
