@@ -24,6 +24,12 @@
 // listens and evicts, and while it is not connected the cache is empty and
 // bypassed, so correctness never depends on it.
 //
+// Config.ReadPool, a pool on a streaming hot standby, takes the read path
+// (Peek, and Validate when no touch is due) without ever letting a revoked
+// session through: the standby's "valid" counts only once it has replayed
+// every revocation this instance knows of, and revokes through the Store
+// return only once it has (replica.go, docs/SCALING.md).
+//
 // Metrics and spans (OpenTelemetry API) are off until Config.MeterProvider or
 // Config.TracerProvider (and CleanerConfig's) are set: store call latency by
 // operation, touches written, revocations by reason, the Cache's hits,

@@ -14,6 +14,11 @@
 // user. On Linux the server is also tied to the calling process: if it dies
 // without calling Close, the server receives SIGQUIT instead of leaking.
 //
+// StartStandby makes a streaming hot standby of a running server
+// (pg_basebackup -R, with an optional recovery_min_apply_delay) in a
+// private directory of its own, and Promote turns a standby into a primary
+// (pg_ctl promote): the replica and failover tests' servers.
+//
 //	srv, err := pgtemp.Start(ctx, pgtemp.Options{})
 //	if err != nil {
 //		return err // errors.Is(err, pgtemp.ErrNoPostgres) says how to fix a missing install
