@@ -62,16 +62,11 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		return usagef("stdin is not a terminal to ask for confirmation on: pass --yes to revoke without asking")
 	}
 
-	pool, err := connect(ctx, getenv)
+	store, pool, err := openStore(ctx, getenv, pgstore.Config{Logger: auditLogger(stderr, getenv)})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-
-	store, err := pgstore.New(pool, pgstore.Config{Logger: auditLogger(stderr, getenv)})
-	if err != nil {
-		return err
-	}
 	active, err := store.CountActive(ctx, target.selection())
 	if err != nil {
 		return err

@@ -22,15 +22,11 @@ growing number means no Cleaner runs); the sessions ended in the last 24 hours
 	if *since < time.Second {
 		return usagef("--since %v is below a second", *since)
 	}
-	pool, err := connect(ctx, getenv)
+	store, pool, err := openStore(ctx, getenv, pgstore.Config{})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		return err
-	}
 	st, err := store.Stats(ctx, *since)
 	if err != nil {
 		return err
