@@ -22,7 +22,9 @@ const countActiveSQL = `SELECT count(*) FROM sessions
 // revoke, which reports what it did end. It only reads. A user id that
 // cannot exist or a malformed session id counts 0, as the revokes end
 // nothing for them.
-func (s *Store) CountActive(ctx context.Context, sel Selection) (int, error) {
+func (s *Store) CountActive(ctx context.Context, sel Selection) (_ int, err error) {
+	ctx, call := s.tel.start(ctx, opCountActive)
+	defer func() { call.end(ctx, err) }()
 	var userID, sessionID any
 	if sel.UserID != 0 {
 		if sel.UserID < 0 || sel.UserID > maxInt32 {
@@ -37,7 +39,7 @@ func (s *Store) CountActive(ctx context.Context, sel Selection) (int, error) {
 		sessionID = sel.SessionID
 	}
 	var n int
-	if err := s.pool.QueryRow(ctx, countActiveSQL, userID, sessionID).Scan(&n); err != nil {
+	if err = s.pool.QueryRow(ctx, countActiveSQL, userID, sessionID).Scan(&n); err != nil {
 		return 0, wrapErr("count active", err)
 	}
 	return n, nil

@@ -62,14 +62,16 @@ const (
 // Stats reads the statistics of the sessions table, counting the sessions
 // ended in the last since (whole seconds, at least one). It only reads, in
 // one read-only, repeatable-read transaction.
-func (s *Store) Stats(ctx context.Context, since time.Duration) (Stats, error) {
+func (s *Store) Stats(ctx context.Context, since time.Duration) (_ Stats, err error) {
+	ctx, call := s.tel.start(ctx, opStats)
+	defer func() { call.end(ctx, err) }()
 	const op = "stats"
 	if since < time.Second {
 		return Stats{}, invalid(op, "period %v is below a second", since)
 	}
 	var st Stats
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	err := pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, nowSQL).Scan(&st.At); err != nil {
 			return err
 		}
