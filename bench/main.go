@@ -426,7 +426,7 @@ func (p *poolSet) stores(logger *slog.Logger) error {
 	if p.store, err = pgstore.New(p.bench, pgstore.Config{Logger: logger}); err != nil {
 		return err
 	}
-	p.unbatched, err = pgstore.New(p.bench, pgstore.Config{Logger: logger})
+	p.unbatched, err = pgstore.New(p.bench, pgstore.Config{Logger: logger, MaxBatch: 1})
 	return err
 }
 

@@ -23,9 +23,12 @@ const checkSQL = `SELECT state, end_reason, session_id::text, user_id, tenant_id
 // (BENCHMARKS.md). decide (read.go) turns the row into the answer
 // sessionguard_check would give; when that answer says a write is due,
 // Validate calls sessionguard_check, which decides again under the row lock.
-const readSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
-	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP
-	FROM sessions WHERE session_token_hash = $1`
+const readSQL = `SELECT ` + readColumns + ` FROM sessions WHERE session_token_hash = $1`
+
+// readColumns are what readSQL and readBatchSQL read, in the order of
+// sessionRow.scanTargets.
+const readColumns = `is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
+	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP`
 
 // Validate checks the session of tokenHash for one request and records the
 // activity. It reports why a session is not valid, records
@@ -79,8 +82,7 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 		writeDue = true
 	} else {
 		var row sessionRow
-		err = s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,
-			&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt, &row.now)
+		row, err = s.readRow(ctx, tokenHash)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			// No such session. (CheckedAt is the local clock here: nothing

@@ -36,6 +36,13 @@ type Config struct {
 	// caller's goroutine: count them for metrics. It must be quick and must
 	// not call back into the Store. Default nil.
 	OnEvent func(sessionguard.Event)
+
+	// MaxBatch bounds how many concurrent lookups share one statement.
+	// While a lookup is in flight, the lookups that arrive wait and then go
+	// together (natural batching: an idle store sends each at once, a busy
+	// one pays one round trip per batch). Default DefaultMaxBatch; 1 sends
+	// every lookup as its own statement.
+	MaxBatch int
 }
 
 // Store reads and writes the sessions table through a pool the caller owns.
@@ -45,6 +52,7 @@ type Store struct {
 	touchIntervalSeconds int32
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
+	reads                *batcher[string, readResult] // nil: batching off
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).
@@ -72,7 +80,11 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent}, nil
+	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent}
+	if err := s.startBatching(cfg.MaxBatch); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // TouchInterval reports the effective touch interval (0: every Validate writes).
