@@ -18,6 +18,7 @@ func (s *Store) startBatching(maxBatch int) error {
 	}
 	if maxBatch > 1 {
 		s.reads = newBatcher(maxBatch, s.readBatch)
+		s.writes = newBatcher(maxBatch, s.writeBatch)
 	}
 	return nil
 }

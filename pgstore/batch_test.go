@@ -100,11 +100,15 @@ func TestBatchedReadMatchesTheSingleRead(t *testing.T) {
 
 // statementCounter counts the statements a pool sends, by kind.
 type statementCounter struct {
-	single, batched, other atomic.Int64
+	single, batched, touches, batchedTouches, other atomic.Int64
 }
 
 func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	switch {
+	case strings.Contains(d.SQL, "CROSS JOIN LATERAL sessionguard_check"):
+		c.batchedTouches.Add(1)
+	case strings.Contains(d.SQL, "FROM sessionguard_check($1"):
+		c.touches.Add(1)
 	case strings.Contains(d.SQL, "= ANY($1::text[])"):
 		c.batched.Add(1)
 	case strings.Contains(d.SQL, "FROM sessions WHERE session_token_hash = $1"):

@@ -30,3 +30,18 @@ func PeekBatch(ctx context.Context, s *Store, hashes []string, scopes []sessiong
 
 // ReadBatchSQL is the batched read's statement, for counting it.
 const ReadBatchSQL = readBatchSQL
+
+// TouchBatch runs sessionguard_check with a touch for hashes in one
+// statement (writeBatchSQL; one hash: checkSQL), each in its scope.
+func TouchBatch(ctx context.Context, s *Store, hashes []string, scopes []sessionguard.Scope) ([]sessionguard.Status, error) {
+	reqs := make([]writeRequest, len(hashes))
+	for i, h := range hashes {
+		reqs[i].hash = h
+		if scopes[i].AppType != "" {
+			app := string(scopes[i].AppType)
+			reqs[i].appType = &app
+		}
+		reqs[i].tenant = nullIfZero(scopes[i].TenantID)
+	}
+	return s.writeBatch(ctx, reqs)
+}

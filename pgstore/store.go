@@ -37,11 +37,12 @@ type Config struct {
 	// not call back into the Store. Default nil.
 	OnEvent func(sessionguard.Event)
 
-	// MaxBatch bounds how many concurrent lookups share one statement.
-	// While a lookup is in flight, the lookups that arrive wait and then go
-	// together (natural batching: an idle store sends each at once, a busy
-	// one pays one round trip per batch). Default DefaultMaxBatch; 1 sends
-	// every lookup as its own statement.
+	// MaxBatch bounds how many concurrent lookups share one statement, and
+	// how many touches. While a lookup is in flight, the lookups that arrive
+	// wait and then go together (natural batching: an idle store sends each
+	// at once, a busy one pays one round trip per batch); touches batch the
+	// same way. Default DefaultMaxBatch; 1 sends every lookup and every
+	// touch as its own statement.
 	MaxBatch int
 }
 
@@ -53,6 +54,7 @@ type Store struct {
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
 	reads                *batcher[string, readResult] // nil: batching off
+	writes               *batcher[writeRequest, sessionguard.Status]
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).
