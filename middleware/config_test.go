@@ -42,6 +42,12 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"tiny max token", func(c *middleware.Config) { c.MaxTokenBytes = 10 }, "MaxTokenBytes"},
 		{"negative store timeout", func(c *middleware.Config) { c.StoreTimeout = -1 }, "StoreTimeout"},
 		{"realm with quote", func(c *middleware.Config) { c.Realm = `a"b` }, "Realm"},
+		{"JWTs without a verifier", func(c *middleware.Config) { c.Tokens = middleware.JWTs }, "set JWT"},
+		{"a verifier but no JWTs", func(c *middleware.Config) {
+			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "HS256", SignKey: hmacNew})
+			c.Tokens = middleware.OpaqueTokens
+		}, "does not include JWTs"},
+		{"unknown token kind", func(c *middleware.Config) { c.Tokens = 1 << 5 }, "unknown kind"},
 		{"jwt without keys", func(c *middleware.Config) { c.JWT = jwtWith() }, "JWT.Keys is empty"},
 		{"alg none", func(c *middleware.Config) {
 			c.JWT = jwtWith(middleware.JWTKey{ID: "k", Algorithm: "none", SignKey: hmacNew})

@@ -45,3 +45,11 @@ func TouchBatch(ctx context.Context, s *Store, hashes []string, scopes []session
 	}
 	return s.writeBatch(ctx, reqs)
 }
+
+// SetInTurn makes c call f in each batch's transaction, right after taking
+// the cleanup lock, so tests can see whether two batches hold it at once.
+func SetInTurn(c *Cleaner, f func()) { c.inTurn = f }
+
+// LiveSQL exposes the liveness rule to the test that holds it to decide and
+// sessionguard_check.
+const LiveSQL = liveSQL
