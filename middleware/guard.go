@@ -104,7 +104,8 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
-	claims, rerr := g.verify(r, c)
+	hash := hashToken(c.token)
+	claims, rerr := g.verify(r, c, hash)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
@@ -112,7 +113,6 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
-	hash := hashToken(c.token)
 	st, rerr := g.lookup(r, c, hash, scope, touch)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
@@ -123,13 +123,15 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	return sessionOf(st, hash, c.bearer), nil
 }
 
-// verify checks a JWT's signature and claims; an opaque token has none.
-// The debug log names the failing claim, never the token.
-func (g *Guard) verify(r *http.Request, c credential) (jwtClaims, *RefusalError) {
+// verify checks a JWT's signature and claims; an opaque token has none. A
+// token verified before is answered from the memo (jwt_memo.go), its exp
+// and key checked again. The debug log names the failing claim, never the
+// token.
+func (g *Guard) verify(r *http.Request, c credential, hash string) (jwtClaims, *RefusalError) {
 	if c.kind != JWTs {
 		return jwtClaims{}, nil
 	}
-	claims, err := g.jwt.verify(c.token)
+	claims, err := g.jwt.verifyHashed(c.token, hash)
 	if err != nil {
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected",
 			slog.String("cause", err.Error()))
