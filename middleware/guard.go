@@ -19,6 +19,8 @@ type Guard struct {
 	cfg Config
 	jwt *jwtVerifier // nil without Config.JWT
 	now func() time.Time
+	// warnValue is the X-Session-Warning-Threshold value, formatted once.
+	warnValue string
 }
 
 // New checks cfg, fills in its defaults and returns a Guard. Errors start
@@ -28,7 +30,7 @@ func New(cfg Config) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Guard{cfg: c, now: time.Now}
+	g := &Guard{cfg: c, now: time.Now, warnValue: seconds(c.WarningThreshold)}
 	if c.JWT != nil {
 		if g.jwt, err = newJWTVerifier(c.JWT); err != nil {
 			return nil, err
@@ -86,12 +88,12 @@ func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := g.check(r, touch)
 		h := w.Header()
-		setCommonHeaders(h)
 		if err != nil {
+			setCommonHeaders(h)
 			g.cfg.Deny(w, r, err)
 			return
 		}
-		setSessionHeaders(h, s, g.cfg.WarningThreshold)
+		setAcceptedHeaders(h, s, g.warnValue)
 		next.ServeHTTP(w, r.WithContext(WithSession(r.Context(), s)))
 	})
 }
