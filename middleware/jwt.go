@@ -292,7 +292,8 @@ type jwtClaims struct {
 	UserID    int64
 	TenantID  int64
 	HasTenant bool
-	SessionID string // "" when no session-id claim is configured
+	SessionID string    // "" when no session-id claim is configured
+	Expires   time.Time // the "exp" claim; zero when the token has none (AllowNoExpiry)
 }
 
 type jwtVerifier struct {
@@ -476,6 +477,9 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	}
 	if c.UserID, ok = positiveID(raw); !ok {
 		return jwtClaims{}, jwtError("claim %s is not a user id", v.cfg.UserIDClaim)
+	}
+	if exp, err := m.GetExpirationTime(); err == nil && exp != nil {
+		c.Expires = exp.Time // checkRegistered has already held it to the clock
 	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {

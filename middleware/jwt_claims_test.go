@@ -120,6 +120,12 @@ func TestJWTClaimRules(t *testing.T) {
 			token := signClaims(t, "k", tt.claims)
 			got, err := v.verify(token)
 			if tt.wantErr == "" {
+				if exp, ok := tt.claims["exp"].(int64); ok && err == nil {
+					if !got.Expires.Equal(time.Unix(exp, 0)) {
+						t.Fatalf("Expires = %v, want the exp claim %v", got.Expires, time.Unix(exp, 0))
+					}
+					got.Expires = time.Time{}
+				}
 				if err != nil || got != tt.want {
 					t.Fatalf("verify = %+v, %v; want %+v", got, err, tt.want)
 				}
@@ -261,7 +267,8 @@ func TestJWTSignWritesMappedClaims(t *testing.T) {
 			c.Keys[0] = JWTKey{ID: "k", Algorithm: "HS256", SignKey: claimTestSecret}
 			c.TenantIDClaim, c.UserIDClaim, c.Issuer = "tid", "uid", "https://app.example"
 		})
-		tok, err := v.sign(sid, 42, tenant, time.Now(), time.Hour)
+		now := time.Now()
+		tok, err := v.sign(sid, 42, tenant, now, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +281,12 @@ func TestJWTSignWritesMappedClaims(t *testing.T) {
 			t.Errorf("tenant %d: claims %v", tenant, m)
 		}
 		got, err := v.verify(tok)
-		if err != nil || got != (jwtClaims{UserID: 42, TenantID: tenant, HasTenant: tenant > 0, SessionID: sid}) {
+		want := jwtClaims{UserID: 42, TenantID: tenant, HasTenant: tenant > 0, SessionID: sid, Expires: now.Truncate(time.Second).Add(time.Hour)}
+		if err != nil || !got.Expires.Equal(want.Expires) {
+			t.Errorf("tenant %d: verify = %+v, %v; want Expires %v", tenant, got, err, want.Expires)
+		}
+		got.Expires, want.Expires = time.Time{}, time.Time{}
+		if got != want {
 			t.Errorf("tenant %d: verify = %+v, %v", tenant, got, err)
 		}
 	}

@@ -2,14 +2,10 @@ package middleware
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -32,8 +28,8 @@ import (
 // in scs sessions with SignIn.
 //
 // Record does not call Config.Tenant. A token that already has a session is
-// an error (pgstore.ErrDuplicateToken, matching ErrUnavailable); a store
-// failure is an error matching ErrUnavailable.
+// an error matching sessionguard.ErrDuplicateToken (the session stays as it
+// was); a store failure is an error matching ErrUnavailable.
 func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p SignIn) (Session, error) {
 	if g.cfg.SCS != nil && w != nil {
 		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
@@ -58,8 +54,8 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 			return Session{}, err
 		}
 		sid = claims.SessionID
-		if exp, ok := jwtExpiry(token); ok {
-			maxAge = min(maxAge, exp.Sub(g.now()).Truncate(time.Second))
+		if !claims.Expires.IsZero() {
+			maxAge = min(maxAge, claims.Expires.Sub(g.now()).Truncate(time.Second))
 		}
 		if maxAge <= 0 {
 			return Session{}, fmt.Errorf("middleware: record: %w: the token expires within a second", ErrInvalidToken)
@@ -95,29 +91,4 @@ func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
 		}
 	}
 	return p, nil
-}
-
-// jwtExpiry reads the "exp" claim of a JWT that verify has accepted, for the
-// cookie's Max-Age; ok is false when it has none.
-func jwtExpiry(token string) (exp time.Time, ok bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return time.Time{}, false
-	}
-	var c struct {
-		Exp *json.Number `json:"exp"`
-	}
-	if json.Unmarshal(payload, &c) != nil || c.Exp == nil {
-		return time.Time{}, false
-	}
-	f, err := c.Exp.Float64()
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return time.Time{}, false
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true
 }

@@ -88,6 +88,15 @@ func TestRecord(t *testing.T) {
 			if _, err := g.Authenticate(request(nil, "Bearer "+tt.token)); err != nil {
 				t.Errorf("the recorded token is refused: %v", err)
 			}
+			// Recording it again is the caller's mistake, not an outage,
+			// and leaves the session as it was.
+			_, err = g.Record(nil, request(nil), tt.token, tt.p)
+			if !errors.Is(err, sessionguard.ErrDuplicateToken) || errors.Is(err, middleware.ErrUnavailable) {
+				t.Errorf("recording the token again = %v, want ErrDuplicateToken and no ErrUnavailable", err)
+			}
+			if _, err := g.Authenticate(request(nil, "Bearer "+tt.token)); err != nil {
+				t.Errorf("after a second Record the token is refused: %v", err)
+			}
 		})
 	}
 }

@@ -155,6 +155,11 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 	cctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
 	info, err := g.cfg.Store.Create(cctx, n)
 	cancel()
+	if errors.Is(err, sessionguard.ErrDuplicateToken) {
+		// Recording a token twice is the caller's mistake, not an outage:
+		// the token keeps the session it has.
+		return Session{}, fmt.Errorf("middleware: sign in: %w", sessionguard.ErrDuplicateToken)
+	}
 	if err != nil {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: sign in failed", slog.String("error", e.causeMsg))

@@ -19,7 +19,8 @@ const maxUserAgentBytes = 512
 // database's clock alone decides when the session ends.
 //
 // It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
-// and with ErrDuplicateToken when the hash already has a session.
+// and with sessionguard.ErrDuplicateToken when the hash already has a
+// session.
 func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
 	const op = "create"
 	if !validHash(n.TokenHash) {
