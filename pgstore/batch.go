@@ -22,7 +22,9 @@ const DefaultMaxBatch = 128
 //
 // One batch is in flight at a time, and a second only while a full batch
 // already waits behind it: more statements in flight would compete with the
-// requests' own work for the same cores. A batch runs on its own goroutine
+// requests' own work for the same cores. A lone call (nothing in flight)
+// runs on its caller's goroutine with the caller's context: no hand-off, no
+// added latency. A batch of queued calls runs on a goroutine of its own
 // with a context of its own, cancelled only when every call in it has given
 // up, so one caller's cancellation never fails the others. An error fails
 // every call of the batch.
@@ -59,10 +61,33 @@ func newBatcher[Req, Res any](max int, exec func(context.Context, []Req) ([]Res,
 	return &batcher[Req, Res]{max: max, exec: exec}
 }
 
-// do queues req and waits for its result, or for ctx to end.
+// do queues req and waits for its result, or for ctx to end. When nothing
+// is in flight, the caller sends its own statement at once, on its own
+// goroutine and with its own context, exactly as without a batcher; the
+// calls that arrive meanwhile queue, and it hands them to a goroutine of
+// their own when it is done.
 func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
-	c := &batchCall[Req, Res]{req: req, done: make(chan struct{})}
 	b.mu.Lock()
+	if b.running == 0 && len(b.queue) == 0 {
+		b.running++
+		b.mu.Unlock()
+		res, err := b.exec(ctx, []Req{req})
+		b.mu.Lock()
+		if len(b.queue) > 0 {
+			calls, st := b.take()
+			b.mu.Unlock()
+			go b.run(calls, st)
+		} else {
+			b.running--
+			b.mu.Unlock()
+		}
+		if err != nil {
+			var zero Res
+			return zero, err
+		}
+		return res[0], nil
+	}
+	c := &batchCall[Req, Res]{req: req, done: make(chan struct{})}
 	b.queue = append(b.queue, c)
 	if b.running == 0 || b.running < maxBatchesInFlight && len(b.queue) >= b.max {
 		b.running++

@@ -166,6 +166,27 @@ func TestBatcher(t *testing.T) {
 	})
 }
 
+// A lone call, with nothing in flight, is sent at once on its caller's
+// goroutine with its caller's context: an idle store adds no hand-off.
+func TestBatcherLoneCallRunsInline(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	var sawCallerCtx bool
+	b := newBatcher(16, func(ctx context.Context, reqs []int) ([]int, error) {
+		sawCallerCtx = ctx.Value(key{}) == "caller"
+		return reqs, nil
+	})
+	for i := range 3 {
+		v, err := b.do(context.WithValue(context.Background(), key{}, "caller"), i)
+		if err != nil || v != i || !sawCallerCtx {
+			t.Fatalf("lone call %d = %v, %v (ran with the caller's context: %v)", i, v, err, sawCallerCtx)
+		}
+	}
+	if b.running != 0 || len(b.queue) != 0 {
+		t.Fatalf("after lone calls: %d running, %d queued", b.running, len(b.queue))
+	}
+}
+
 // A call never joins a batch whose statement started before the call began:
 // what keeps a revoked session from passing (batch.go).
 func TestBatcherNeverJoinsAStartedBatch(t *testing.T) {
