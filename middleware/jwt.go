@@ -353,9 +353,9 @@ func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
 	return v.verifyWith(token, nil)
 }
 
-// verifyWith is verify that, on success, also hands the parsed token, the
-// key that verified it and its claims to verified (when not nil).
-func (v *jwtVerifier) verifyWith(token string, verified func(t *jwt.Token, key any, m jwt.MapClaims)) (jwtClaims, error) {
+// verifyWith is verify that, on success, also hands the parsed token and
+// the key that verified it to verified (when not nil).
+func (v *jwtVerifier) verifyWith(token string, verified func(t *jwt.Token, key any)) (jwtClaims, error) {
 	var m jwt.MapClaims
 	var keyErr error
 	var key any
@@ -381,7 +381,7 @@ func (v *jwtVerifier) verifyWith(token string, verified func(t *jwt.Token, key a
 	}
 	c, err := v.mapClaims(m)
 	if err == nil && verified != nil {
-		verified(t, key, m)
+		verified(t, key)
 	}
 	return c, err
 }

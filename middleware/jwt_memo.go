@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"sync"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -30,10 +29,9 @@ type verifiedTokens struct {
 }
 
 type verifiedToken struct {
-	claims   jwtClaims
+	claims   jwtClaims // Expires is zero without exp (AllowNoExpiry)
 	kid, alg string
-	key      any       // the key that verified it
-	exp      time.Time // zero without exp (AllowNoExpiry)
+	key      any // the key that verified it
 }
 
 func (m *verifiedTokens) get(hash string) (verifiedToken, bool) {
@@ -64,7 +62,7 @@ func (v *jwtVerifier) verifyHashed(token, hash string) (jwtClaims, error) {
 	if e, ok := v.memo.get(hash); ok {
 		key, err := v.keyOf(e.kid, e.alg)
 		if err == nil && sameKey(key, e.key) {
-			if e.exp.IsZero() || v.nowFunc().Before(e.exp.Add(v.cfg.Leeway)) {
+			if exp := e.claims.Expires; exp.IsZero() || v.nowFunc().Before(exp.Add(v.cfg.Leeway)) {
 				return e.claims, nil
 			}
 		} else {
@@ -73,12 +71,9 @@ func (v *jwtVerifier) verifyHashed(token, hash string) (jwtClaims, error) {
 		// Expired or its key gone or changed: the long way says why.
 	}
 	var e verifiedToken
-	claims, err := v.verifyWith(token, func(t *jwt.Token, key any, m jwt.MapClaims) {
+	claims, err := v.verifyWith(token, func(t *jwt.Token, key any) {
 		e.kid, _ = t.Header["kid"].(string)
 		e.alg, e.key = t.Method.Alg(), key
-		if exp, err := m.GetExpirationTime(); err == nil && exp != nil {
-			e.exp = exp.Time
-		}
 	})
 	if err != nil {
 		return jwtClaims{}, err
