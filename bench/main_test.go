@@ -49,6 +49,9 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("%s = %v, want a ratio between 0.01 and 100", k, summary[k])
 		}
 	}
+	if v, ok := summary["guard_cpu_vs_handwritten"].(float64); !ok || !(v > 0.1 && v < 10) {
+		t.Errorf("guard_cpu_vs_handwritten = %v, want a ratio between 0.1 and 10", summary["guard_cpu_vs_handwritten"])
+	}
 	if v, ok := summary["revocation_p99_ms"].(float64); !ok || !(v > 0 && v < 10_000) {
 		t.Errorf("revocation_p99_ms = %v, want a positive time", summary["revocation_p99_ms"])
 	}

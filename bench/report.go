@@ -33,7 +33,8 @@ func report(out io.Writer, o options, cells []*cell, revocations []time.Duration
 		o.rounds, o.duration, o.conns, o.lowConns, o.pools, o.pool, o.sessions, runtime.GOMAXPROCS(0), took.Round(time.Second))
 
 	byConns := map[string]any{}
-	worst := map[string]float64{}
+	worst := map[string]float64{}    // ratios where higher is better: the lowest
+	worstCPU := map[string]float64{} // cost ratios: the highest
 	for _, c := range append(slices.Clone(o.conns), o.lowConns...) {
 		light := !slices.Contains(o.conns, c)
 		at := cellsAt(cells, c)
@@ -85,6 +86,16 @@ func report(out io.Writer, o options, cells []*cell, revocations []time.Duration
 		level["req_per_s"], level["best_pool"] = rates, pools
 		if x := bestCell(at, "noop"); x != nil {
 			level["loadgen_cpu_us_per_req"] = round3(us(x.res.cpu.goProc, x.res.requests))
+		}
+		// The Guard's own cost as CPU: the Go process's CPU per request of
+		// the unbatched Guard over the floor's (the same statement each), at
+		// each one's best pool size. 1.15 is the goal's bound.
+		if g, h := bestCell(at, "unbatched"), bestCell(at, "handwritten"); g != nil && h != nil && h.res.cpu.goProc > 0 {
+			v := round3(us(g.res.cpu.goProc, g.res.requests) / us(h.res.cpu.goProc, h.res.requests))
+			level["guard_cpu_vs_handwritten"] = v
+			if w, seen := worstCPU["guard_cpu_vs_handwritten"]; !seen || v > w {
+				worstCPU["guard_cpu_vs_handwritten"] = v
+			}
 		}
 		if x := bestCell(at, "default"); x != nil {
 			level["default_p99_ms"] = round3(ms(percentile(x.res.latencies, 0.99)))
@@ -142,6 +153,9 @@ func report(out io.Writer, o options, cells []*cell, revocations []time.Duration
 	}
 	summary["errors"] = errors
 	for k, v := range worst {
+		summary[k] = v
+	}
+	for k, v := range worstCPU {
 		summary[k] = v
 	}
 	line, _ := json.Marshal(summary)
