@@ -15,7 +15,9 @@ import (
 
 // TestBenchSmoke runs the whole bench for a very short time against its own
 // throwaway PostgreSQL and checks the summary line: every key the issue asks
-// for, present and sane. It asserts nothing about speed.
+// for, present and sane (positive, finite, no errors, the revocations all
+// timed). It asserts nothing about speed: windows this short on a shared
+// machine move any ratio by large factors.
 func TestBenchSmoke(t *testing.T) {
 	o, err := parseFlags(flag.NewFlagSet("bench", flag.ContinueOnError), []string{
 		"-duration", "300ms", "-warmup", "100ms", "-conns", "4,16", "-lowconns", "1", "-pools", "2,3",
@@ -42,15 +44,15 @@ func TestBenchSmoke(t *testing.T) {
 	t.Log(out.String())
 
 	ratios := []string{"default_vs_jwt", "default_vs_seed", "default_vs_scs", "default_jwt_vs_jwt", "guard_vs_handwritten",
-		"batched_vs_unbatched", "cached_vs_noauth", "cached_jwt_vs_noauth", "noop_vs_noauth"}
+		"batched_vs_unbatched", "cached_vs_noauth", "cached_jwt_vs_noauth", "noop_vs_noauth",
+		"light_p50_batched_vs_unbatched", "light_p99_batched_vs_unbatched"}
 	for _, k := range ratios {
-		v, ok := summary[k].(float64)
-		if !ok || !(v > 0.01 && v < 100) || math.IsNaN(v) {
-			t.Errorf("%s = %v, want a ratio between 0.01 and 100", k, summary[k])
+		if v, ok := summary[k].(float64); !ok || !(v > 0) || math.IsInf(v, 0) {
+			t.Errorf("%s = %v, want a positive ratio", k, summary[k])
 		}
 	}
-	if v, ok := summary["guard_cpu_vs_handwritten"].(float64); !ok || !(v > 0.1 && v < 10) {
-		t.Errorf("guard_cpu_vs_handwritten = %v, want a ratio between 0.1 and 10", summary["guard_cpu_vs_handwritten"])
+	if v, ok := summary["guard_cpu_vs_handwritten"].(float64); !ok || !(v > 0) || math.IsInf(v, 0) {
+		t.Errorf("guard_cpu_vs_handwritten = %v, want a positive ratio", summary["guard_cpu_vs_handwritten"])
 	}
 	if v, ok := summary["revocation_p99_ms"].(float64); !ok || !(v > 0 && v < 10_000) {
 		t.Errorf("revocation_p99_ms = %v, want a positive time", summary["revocation_p99_ms"])

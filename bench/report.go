@@ -63,6 +63,21 @@ func report(out io.Writer, o options, cells []*cell, revocations []time.Duration
 					"p99_ms":    round3(ms(percentile(x.res.latencies, 0.99))),
 				}
 			}
+			// Batching must add no latency when there is little to batch.
+			if d, u := bestCell(at, "default"), bestCell(at, "unbatched"); d != nil && u != nil {
+				for _, p := range []struct {
+					key string
+					q   float64
+				}{{"light_p50_batched_vs_unbatched", 0.5}, {"light_p99_batched_vs_unbatched", 0.99}} {
+					if ud := percentile(u.res.latencies, p.q); ud > 0 {
+						v := round3(float64(percentile(d.res.latencies, p.q)) / float64(ud))
+						level[p.key] = v
+						if w, seen := worstCPU[p.key]; !seen || v > w {
+							worstCPU[p.key] = v
+						}
+					}
+				}
+			}
 			byConns[strconv.Itoa(c)] = level
 			continue
 		}
