@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -37,6 +40,15 @@ type Config struct {
 	// not call back into the Store. Default nil.
 	OnEvent func(sessionguard.Event)
 
+	// MeterProvider, when set, receives the store's metrics: call latency,
+	// touches, revocations, and the metrics of a Cache in front of the
+	// store (README.md, "Metrics and traces"). Default nil: no metrics, and
+	// nothing spent on them.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, when set, receives a span per store call, with no
+	// token or hash in it. Default nil: no spans.
+	TracerProvider trace.TracerProvider
+
 	// MaxBatch bounds how many concurrent lookups share one statement, and
 	// how many touches. While a lookup is in flight, the lookups that arrive
 	// wait and then go together (natural batching: an idle store sends each
@@ -53,6 +65,7 @@ type Store struct {
 	touchIntervalSeconds int32
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
+	tel                  *telemetry                   // nil: no metrics, no spans
 	reads                *batcher[string, readResult] // nil: batching off
 	writes               *batcher[writeRequest, sessionguard.Status]
 }
@@ -82,7 +95,11 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent}
+	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel}
 	if err := s.startBatching(cfg.MaxBatch); err != nil {
 		return nil, err
 	}
