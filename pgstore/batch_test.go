@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,10 +89,10 @@ func TestBatchedReadMatchesTheSingleRead(t *testing.T) {
 			}
 			fn := f.callCheck(t, hash, scopes[i])
 			got.CheckedAt, single.CheckedAt, fn.CheckedAt = time.Time{}, time.Time{}, time.Time{}
-			if got != single {
+			if !reflect.DeepEqual(got, single) {
 				t.Fatalf("batched read:\n%+v\nsingle read:\n%+v", got, single)
 			}
-			if got != fn {
+			if !reflect.DeepEqual(got, fn) {
 				t.Fatalf("batched read:\n%+v\nsessionguard_check:\n%+v", got, fn)
 			}
 		})
