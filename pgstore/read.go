@@ -21,10 +21,8 @@ type sessionRow struct {
 	now               time.Time
 }
 
-// dest is where a row of readSQL scans to, in its column order. The read
-// replica's query (replica.go) is readSQL with one more column, so both
-// scan through this.
-func (r *sessionRow) dest() []any {
+// scanTargets are the destinations of readColumns, in order.
+func (r *sessionRow) scanTargets() []any {
 	return []any{&r.active, &r.revokeReason, &r.id, &r.userID, &r.tenantID, &r.appType,
 		&r.createdAt, &r.lastActivityAt, &r.idleSeconds, &r.absoluteExpiresAt, &r.now}
 }

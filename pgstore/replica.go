@@ -21,16 +21,11 @@ var ErrReplicaBehind = errors.New("pgstore: read replica has not replayed the re
 // replicaReadSQL is readSQL for the read replica, with one more column:
 // how far the replica has replayed, NULL when it is not in recovery (a
 // promoted standby, or a primary given as ReadPool), whose rows are as
-// current as the primary's. It is made from readSQL so the two never
-// differ in anything else.
-var replicaReadSQL = func() string {
-	const from = "\n\tFROM sessions WHERE session_token_hash = $1"
-	if !strings.HasSuffix(readSQL, from) {
-		panic("pgstore: readSQL no longer ends with its FROM clause; update replicaReadSQL")
-	}
-	return strings.TrimSuffix(readSQL, from) +
-		",\n\tCASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END" + from
-}()
+// current as the primary's. It reads readColumns, as readSQL does, so the
+// two never differ in anything else.
+const replicaReadSQL = `SELECT ` + readColumns + `,
+	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END
+	FROM sessions WHERE session_token_hash = $1`
 
 // ReplicaStats counts how the read path used Config.ReadPool.
 type ReplicaStats struct {
@@ -57,7 +52,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		row    sessionRow
 		replay *string
 	)
-	err := s.readPool.QueryRow(ctx, replicaReadSQL, tokenHash).Scan(append(row.dest(), &replay)...)
+	err := s.readPool.QueryRow(ctx, replicaReadSQL, tokenHash).Scan(append(row.scanTargets(), &replay)...)
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
 			s.replicaErrors.Add(1)

@@ -65,6 +65,14 @@ type Config struct {
 	// TracerProvider, when set, receives a span per store call, with no
 	// token or hash in it. Default nil: no spans.
 	TracerProvider trace.TracerProvider
+
+	// MaxBatch bounds how many concurrent lookups share one statement, and
+	// how many touches. While a lookup is in flight, the lookups that arrive
+	// wait and then go together (natural batching: an idle store sends each
+	// at once, a busy one pays one round trip per batch); touches batch the
+	// same way. Default DefaultMaxBatch; 1 sends every lookup and every
+	// touch as its own statement.
+	MaxBatch int
 }
 
 // DefaultReplayWait is Config.ReplayWait when it is zero.
@@ -77,7 +85,9 @@ type Store struct {
 	touchIntervalSeconds int32
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
-	tel                  *telemetry // nil: no metrics, no spans
+	tel                  *telemetry                   // nil: no metrics, no spans
+	reads                *batcher[string, readResult] // nil: batching off
+	writes               *batcher[writeRequest, sessionguard.Status]
 
 	readPool         *pgxpool.Pool // nil: no replica
 	replayWait       time.Duration
@@ -126,8 +136,12 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
-		readPool: cfg.ReadPool, replayWait: replayWait}, nil
+	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
+		readPool: cfg.ReadPool, replayWait: replayWait}
+	if err := s.startBatching(cfg.MaxBatch); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // TouchInterval reports the effective touch interval (0: every Validate writes).
