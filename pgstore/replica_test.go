@@ -20,6 +20,11 @@ import (
 // replica that lags by it at all times.
 const replicaDelay = 300 * time.Millisecond
 
+// slowReplicaDelay is the apply delay of the tests that must observe the
+// replica still behind after several steps: long enough for a loaded CI
+// machine to take them all before the replica catches up.
+const slowReplicaDelay = 8 * time.Second
+
 // replicaFixture is a fixture whose store reads a lagging hot standby.
 type replicaFixture struct {
 	fixture
@@ -209,7 +214,7 @@ func TestReplicaRevokeWaitsForReplay(t *testing.T) {
 // active: the listener raised the fence past the revocation.
 func TestReplicaForeignRevokeFencedByCache(t *testing.T) {
 	t.Parallel()
-	f := newReplicaFixture(t, 3*time.Second)
+	f := newReplicaFixture(t, slowReplicaDelay)
 	c := newCache(t, f.store, pgstore.CacheConfig{})
 	runCache(t, c)
 	hash, _ := f.create(t, nil)
@@ -247,7 +252,7 @@ func TestReplicaForeignRevokeFencedByCache(t *testing.T) {
 // that.
 func TestReplicaFenceScope(t *testing.T) {
 	t.Parallel()
-	f := newReplicaFixture(t, 3*time.Second)
+	f := newReplicaFixture(t, slowReplicaDelay)
 	ctx := t.Context()
 	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
 	if err != nil {
