@@ -91,10 +91,10 @@ func TestReplicaConfig(t *testing.T) {
 }
 
 // TestReplicaReadPath: which answers the replica gives alone and which go
-// to the primary, with a replica that lags by replicaDelay.
+// to the primary, with a replica that lags by slowReplicaDelay.
 func TestReplicaReadPath(t *testing.T) {
 	t.Parallel()
-	f := newReplicaFixture(t, replicaDelay)
+	f := newReplicaFixture(t, slowReplicaDelay) // "created since" must still be missing on the replica at its turn
 	ctx := t.Context()
 	cp := sessionguard.Scope{AppType: sessionguard.ControlPanel}
 
