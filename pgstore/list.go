@@ -44,19 +44,24 @@ func (s *Store) list(ctx context.Context, op, sql string, args ...any) ([]sessio
 		return nil, wrapErr(op, err)
 	}
 	infos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionguard.SessionInfo, error) {
-		var (
-			info     sessionguard.SessionInfo
-			app      string
-			idleSecs int32
-		)
-		err := row.Scan(&info.ID, &info.UserID, &info.TenantID, &app, &info.IP, &info.UserAgent,
-			&info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt, &idleSecs)
-		info.AppType = sessionguard.AppType(app)
-		info.IdleTimeout = time.Duration(idleSecs) * time.Second
-		return info, err
+		return scanInfo(row)
 	})
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return infos, nil
+}
+
+// scanInfo reads a row of listLiveSQL.
+func scanInfo(row pgx.Row) (sessionguard.SessionInfo, error) {
+	var (
+		info     sessionguard.SessionInfo
+		app      string
+		idleSecs int32
+	)
+	err := row.Scan(&info.ID, &info.UserID, &info.TenantID, &app, &info.IP, &info.UserAgent,
+		&info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt, &idleSecs)
+	info.AppType = sessionguard.AppType(app)
+	info.IdleTimeout = time.Duration(idleSecs) * time.Second
+	return info, err
 }
