@@ -1,12 +1,20 @@
 // Command bench compares, on one throwaway PostgreSQL and in one run, the
-// request throughput and database cost of sessionguard's default and cached
-// paths against no authentication, stateless JWTs, the seed's two calls and
-// scs with pgxstore. See BENCHMARKS.md for the method and how to read it.
+// request throughput, latency and per-request database and CPU cost of
+// sessionguard's default and cached paths (opaque tokens and JWTs) against
+// no authentication, stateless JWTs, and what teams write by hand: the
+// seed's two calls, scs with pgxstore, and a lean SELECT-first handler (the
+// floor the Guard's own cost is measured against). See BENCHMARKS.md for
+// the method and how to read it.
 //
-// Run it from the repository root:
+// Run it from the repository root, on a machine doing nothing else:
 //
-//	go run ./bench            # about 2 minutes
+//	go run ./bench            # about 12 minutes with the defaults
 //	go run ./bench -h         # flags
+//
+// The last line of its output is a JSON summary (the ratios of the goals,
+// the lowest over the loads of -conns, and every load's figures under
+// "by_conns"). The load generator is a raw keep-alive HTTP/1.1 writer
+// (load.go); its own cost is measured against a no-op server in every run.
 //
 // It lives in the library's module: its only extra dependency,
 // github.com/alexedwards/scs/pgxstore, is a small package that applications

@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -19,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtemp"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -26,241 +30,459 @@ import (
 type options struct {
 	duration    time.Duration
 	warmup      time.Duration
-	concurrency int
-	poolSize    int
+	conns       []int // load levels the ratios are taken at
+	lowConns    []int // light load levels, for latency
+	pools       []int // pool sizes swept for the database variants
+	pool        int   // pool size of the other database variants and of the light-load windows
 	rounds      int
 	sessions    int
 	revocations int
 }
 
 func main() {
-	var o options
-	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measured window per variant per round")
-	flag.DurationVar(&o.warmup, "warmup", time.Second, "timed warm-up before each window (after the one-request-per-session pass of the database variants)")
-	flag.IntVar(&o.concurrency, "concurrency", 32, "concurrent keep-alive connections of the load generator")
-	flag.IntVar(&o.poolSize, "pool", 4, "PostgreSQL connections of each database variant's pool (about two per core serves best here)")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds; every variant runs once per round, interleaved")
-	flag.IntVar(&o.sessions, "sessions", 10000, "sessions per variant")
-	flag.IntVar(&o.revocations, "revocations", 20, "revocations timed per round during the cached variant's window")
-	flag.Parse()
-	if o.duration <= 0 || o.concurrency <= 0 || o.rounds <= 0 || o.poolSize <= 0 || o.sessions <= 0 || o.revocations < 0 || o.warmup < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -duration, -concurrency, -pool, -rounds and -sessions must be positive")
+	o, err := parseFlags(flag.CommandLine, os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-// app holds what the variants share.
-type app struct {
-	o        options
-	stats    *pgxpool.Pool // measuring connection, bench database
-	pools    []*pgxpool.Pool
-	poolA    *pgxpool.Pool // instance A's
-	store    *pgstore.Store
-	cacheA   *pgstore.Cache // instance A: revokes
-	cacheB   *pgstore.Cache // instance B: serves the cached variant
-	victims  *sessionSet    // sessions revoked during the cached windows
-	victimAt int
+func parseFlags(fs *flag.FlagSet, args []string) (options, error) {
+	var o options
+	var conns, low, pools string
+	fs.DurationVar(&o.duration, "duration", 3*time.Second, "measured window per variant per round")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "timed warm-up before each window (after the one-request-per-session pass of the variants that touch at most once per interval)")
+	fs.StringVar(&conns, "conns", "32,256", "keep-alive connections of the load generator; the ratios are taken at each")
+	fs.StringVar(&low, "lowconns", "1,4", "light loads at which the default path's latency is measured, batched and unbatched (empty: none)")
+	fs.StringVar(&pools, "pools", "2,4,8", "PostgreSQL pool sizes swept for the database variants; each variant's best counts")
+	fs.IntVar(&o.pool, "pool", 4, "pool size of the cached and JWT-mode variants and of the light-load windows")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; every window runs once per round, interleaved")
+	fs.IntVar(&o.sessions, "sessions", 10000, "sessions per variant")
+	fs.IntVar(&o.revocations, "revocations", 20, "revocations timed per cached window")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	var err error
+	if o.conns, err = intList(conns); err != nil || len(o.conns) == 0 {
+		return o, fmt.Errorf("-conns %q: a comma-separated list of positive integers", conns)
+	}
+	if o.lowConns, err = intList(low); err != nil {
+		return o, fmt.Errorf("-lowconns %q: a comma-separated list of positive integers", low)
+	}
+	if o.pools, err = intList(pools); err != nil || len(o.pools) == 0 {
+		return o, fmt.Errorf("-pools %q: a comma-separated list of positive integers", pools)
+	}
+	if o.duration <= 0 || o.rounds <= 0 || o.pool <= 0 || o.sessions <= 0 || o.revocations < 0 || o.warmup < 0 {
+		return o, fmt.Errorf("-duration, -pool, -rounds and -sessions must be positive")
+	}
+	return o, nil
 }
 
-func run(ctx context.Context, o options) error {
+func intList(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q", f)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// kind is one design under test.
+type kind struct {
+	key     string // its key in the JSON line
+	name    string
+	reqs    [][]byte    // one prepared request per session
+	set     *sessionSet // its own sessions in our table, or nil
+	swept   bool        // run at every pool size of -pools, else at -pool (0 for no database)
+	db      bool
+	pass    bool // touches at most once per interval: one request per session before each window
+	touches bool // writes last_activity_at of set
+	low     bool // also run at the light loads
+	revokes bool // time revocations during its windows
+	// handler builds its handler over the pools of one size.
+	handler func(p *poolSet) (http.Handler, error)
+}
+
+// poolSet is one pool size's pools and the stores over them.
+type poolSet struct {
+	size      int
+	bench     *pgxpool.Pool
+	scs       *pgxpool.Pool
+	store     *pgstore.Store // default configuration
+	unbatched *pgstore.Store // batching off
+}
+
+// cell is one kind at one load and pool size, with its server.
+type cell struct {
+	k     *kind
+	conns int
+	pool  int // 0: no database
+	addr  string
+	res   variantResult
+}
+
+func (c *cell) label() string {
+	if c.pool == 0 {
+		return c.k.name
+	}
+	return fmt.Sprintf("%s, pool %d", c.k.name, c.pool)
+}
+
+// app holds what the windows share.
+type app struct {
+	o          options
+	log        io.Writer
+	stats      *pgxpool.Pool // measuring connection, bench database
+	postmaster int
+	pools      []*pgxpool.Pool // every pool, reset before each snapshot
+	bench      *pgxpool.Pool   // the -pool bench pool, for the bench's own writes
+	touchEvery time.Duration
+	poolA      *pgxpool.Pool  // instance A's
+	cacheA     *pgstore.Cache // instance A: revokes
+	cacheB     *pgstore.Cache // instance B: serves the cached opaque variant
+	victims    *sessionSet    // sessions revoked during the cached windows
+	victimAt   int
+}
+
+func (a *app) logf(format string, args ...any) {
+	fmt.Fprintf(a.log, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+func run(ctx context.Context, o options, out, logw io.Writer) error {
 	started := time.Now()
-	logf("starting PostgreSQL (GOMAXPROCS %d, %d CPUs)", runtime.GOMAXPROCS(0), runtime.NumCPU())
-	srv, err := startServer(ctx, 4*o.concurrency+50)
+	a := &app{o: o, log: logw}
+	a.logf("starting PostgreSQL (GOMAXPROCS %d, %d CPUs)", runtime.GOMAXPROCS(0), runtime.NumCPU())
+	sizes := slices.Clone(o.pools)
+	if !slices.Contains(sizes, o.pool) {
+		sizes = append(sizes, o.pool)
+	}
+	maxConns := 50
+	for _, s := range sizes {
+		maxConns += 4 * s // bench, unbatched store, scs and spare
+	}
+	srv, err := startServer(ctx, maxConns)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 
-	a := &app{o: o}
 	if a.stats, err = newPool(ctx, srv, benchDB, statsApp, 2); err != nil {
 		return err
 	}
 	defer a.stats.Close()
-	benchPool, err := newPool(ctx, srv, benchDB, "bench", o.poolSize)
-	if err != nil {
+	if a.postmaster, err = postmasterPID(ctx, a.stats); err != nil {
 		return err
 	}
-	defer benchPool.Close()
-	poolA, err := newPool(ctx, srv, benchDB, "bench-instance-a", 4)
-	if err != nil {
+	sets := map[int]*poolSet{}
+	for _, size := range sizes {
+		ps, err := newPoolSet(ctx, srv, size)
+		if err != nil {
+			return err
+		}
+		defer ps.bench.Close()
+		defer ps.scs.Close()
+		sets[size] = ps
+		a.pools = append(a.pools, ps.bench, ps.scs)
+	}
+	a.bench = sets[o.pool].bench
+	if a.poolA, err = newPool(ctx, srv, benchDB, "bench-instance-a", 4); err != nil {
 		return err
 	}
-	defer poolA.Close()
-	scsPool, err := newPool(ctx, srv, scsDB, "bench-scs", o.poolSize)
-	if err != nil {
-		return err
-	}
-	defer scsPool.Close()
-	a.pools = []*pgxpool.Pool{benchPool, poolA, scsPool}
-	a.poolA = poolA
+	defer a.poolA.Close()
+	a.pools = append(a.pools, a.poolA)
 
 	const usersPerSet = 100
-	if err := prepareSchemas(ctx, benchPool, scsPool, 4*usersPerSet); err != nil {
+	if err := prepareSchemas(ctx, a.bench, sets[o.pool].scs, len(setNames)*usersPerSet); err != nil {
 		return fmt.Errorf("schema: %w", err)
 	}
-	if a.store, err = pgstore.New(benchPool, pgstore.Config{}); err != nil {
-		return err
+	quiet := slog.New(slog.DiscardHandler)
+	for _, ps := range sets {
+		if err := ps.stores(quiet); err != nil {
+			return err
+		}
 	}
-	storeA, err := pgstore.New(poolA, pgstore.Config{})
+	store := sets[o.pool].store
+	a.touchEvery = store.TouchInterval()
+	storeA, err := pgstore.New(a.poolA, pgstore.Config{Logger: quiet})
 	if err != nil {
 		return err
 	}
-	quiet := slog.New(slog.DiscardHandler)
 	if a.cacheA, err = pgstore.NewCache(storeA, pgstore.CacheConfig{Logger: quiet}); err != nil {
 		return err
 	}
-	if a.cacheB, err = pgstore.NewCache(a.store, pgstore.CacheConfig{Logger: quiet}); err != nil {
+	if a.cacheB, err = pgstore.NewCache(store, pgstore.CacheConfig{Logger: quiet}); err != nil {
+		return err
+	}
+	cacheJWT, err := pgstore.NewCache(store, pgstore.CacheConfig{Logger: quiet})
+	if err != nil {
 		return err
 	}
 	listenCtx, stopListening := context.WithCancel(ctx)
 	defer stopListening()
-	go func() { _ = a.cacheA.Run(listenCtx) }()
-	go func() { _ = a.cacheB.Run(listenCtx) }()
+	for _, c := range []*pgstore.Cache{a.cacheA, a.cacheB, cacheJWT} {
+		go func() { _ = c.Run(listenCtx) }()
+	}
 
-	logf("creating %d sessions per variant", o.sessions)
-	seedSet, err := createSessions(ctx, benchPool, "seed", o.sessions, 1, usersPerSet)
-	if err != nil {
+	a.logf("creating %d sessions per variant", o.sessions)
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	bearer := jwtBearer(secret)
+	setOf := func(name string, n int, i int64, tokens func(string, int64) (string, string, error)) (*sessionSet, error) {
+		return createSessions(ctx, a.bench, name, n, i*usersPerSet+1, usersPerSet, tokens)
+	}
+	var seedSet, handSet, defaultSet, unbatchedSet, defaultJWTSet, cachedSet, cachedJWTSet *sessionSet
+	for _, c := range []struct {
+		set    **sessionSet
+		name   string
+		tokens func(string, int64) (string, string, error)
+	}{
+		{&seedSet, "seed", opaqueCookie}, {&handSet, "handwritten", opaqueCookie}, {&defaultSet, "default", opaqueCookie},
+		{&unbatchedSet, "unbatched", opaqueCookie}, {&defaultJWTSet, "default-jwt", bearer}, {&cachedSet, "cached", opaqueCookie},
+		{&cachedJWTSet, "cached-jwt", bearer},
+	} {
+		if *c.set, err = setOf(c.name, o.sessions, userBlock(c.name), c.tokens); err != nil {
+			return err
+		}
+	}
+	revocationWindows := o.rounds * len(o.conns)
+	if a.victims, err = setOf("victims", max(1, revocationWindows*o.revocations), userBlock("victims"), opaqueCookie); err != nil {
 		return err
 	}
-	defaultSet, err := createSessions(ctx, benchPool, "default", o.sessions, usersPerSet+1, usersPerSet)
-	if err != nil {
-		return err
-	}
-	cachedSet, err := createSessions(ctx, benchPool, "cached", o.sessions, 2*usersPerSet+1, usersPerSet)
-	if err != nil {
-		return err
-	}
-	if a.victims, err = createSessions(ctx, benchPool, "victims", max(1, o.rounds*o.revocations), 3*usersPerSet+1, usersPerSet); err != nil {
-		return err
-	}
-	sm := scs.New()
-	sm.Store = pgxstore.NewWithCleanupInterval(scsPool, 0)
-	sm.IdleTimeout = 4 * time.Hour
-	sm.Lifetime = 8 * time.Hour
+	sm := newSCS(sets[o.pool].scs)
 	scsCookies, err := createSCSSessions(ctx, sm, o.sessions)
 	if err != nil {
 		return fmt.Errorf("scs sessions: %w", err)
 	}
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
 	jwts, err := makeJWTs(secret, o.sessions)
 	if err != nil {
 		return err
 	}
-	if _, err := benchPool.Exec(ctx, "VACUUM ANALYZE sessions"); err != nil {
+	if _, err := a.bench.Exec(ctx, "VACUUM ANALYZE sessions"); err != nil {
 		return err
 	}
 
-	guardOf := func(store sessionguard.Store) (*middleware.Guard, error) {
-		return middleware.New(middleware.Config{Store: store, Logger: quiet})
-	}
-	defaultGuard, err := guardOf(a.store)
-	if err != nil {
-		return err
-	}
-	cachedGuard, err := guardOf(a.cacheB)
-	if err != nil {
-		return err
-	}
-	variants := []*variant{
-		{name: "no auth", values: []string{""}},
-		{name: "JWT only (HS256)", header: "Authorization", values: jwts},
-		{name: "seed: two calls", header: "Cookie", values: seedSet.cookies, set: seedSet, touches: true},
-		{name: "scs + pgxstore", header: "Cookie", values: scsCookies},
-		{name: "default (Guard+Store)", header: "Cookie", values: defaultSet.cookies, set: defaultSet, pass: true, touches: true},
-		{name: "cached (Guard+Cache)", header: "Cookie", values: cachedSet.cookies, set: cachedSet, pass: true, touches: true},
-	}
-	handlers := []http.Handler{ok, jwtOnly(secret, ok), seedAuth(benchPool, ok), scsAuth(sm, ok), defaultGuard.Middleware(ok), cachedGuard.Middleware(ok)}
-	for i, v := range variants {
-		if err := serve(v, handlers[i]); err != nil {
-			return err
+	guard := func(s sessionguard.Store, jwtMode bool) (http.Handler, error) {
+		cfg := middleware.Config{Store: s, Logger: quiet}
+		if jwtMode {
+			cfg.JWT = &middleware.JWTConfig{
+				Keys:           []middleware.JWTKey{{ID: jwtKeyID, Algorithm: "HS256", VerifyKey: secret}},
+				Issuer:         jwtIssuer,
+				Audience:       jwtAudience,
+				SessionIDClaim: "sid",
+			}
 		}
-		defer v.srv.Close()
+		g, err := middleware.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return g.Middleware(ok), nil
 	}
-	cached := variants[5]
+	kinds := []*kind{
+		{key: "noop", name: "load generator vs no-op server"},
+		{key: "no_auth", name: "no auth", reqs: requestsFor("", []string{""}),
+			handler: func(*poolSet) (http.Handler, error) { return ok, nil }},
+		{key: "jwt", name: "JWT only (HS256)", reqs: requestsFor("Authorization", jwts),
+			handler: func(*poolSet) (http.Handler, error) { return jwtOnly(secret, ok), nil }},
+		{key: "seed", name: "seed: two calls, by hand", set: seedSet, db: true, swept: true, touches: true,
+			handler: func(p *poolSet) (http.Handler, error) { return seedAuth(p.bench, ok), nil }},
+		{key: "scs", name: "scs + pgxstore, by hand", reqs: requestsFor("Cookie", scsCookies), db: true, swept: true,
+			handler: func(p *poolSet) (http.Handler, error) { return scsAuth(newSCS(p.scs), ok), nil }},
+		{key: "handwritten", name: "hand-written floor (SELECT, UPDATE when due)", set: handSet, db: true, swept: true, pass: true, touches: true, low: true,
+			handler: func(p *poolSet) (http.Handler, error) { return handwritten(p.bench, a.touchEvery, ok), nil }},
+		{key: "default", name: "default (Guard+Store)", set: defaultSet, db: true, swept: true, pass: true, touches: true, low: true,
+			handler: func(p *poolSet) (http.Handler, error) { return guard(p.store, false) }},
+		{key: "unbatched", name: "default, batching off", set: unbatchedSet, db: true, swept: true, pass: true, touches: true, low: true,
+			handler: func(p *poolSet) (http.Handler, error) { return guard(p.unbatched, false) }},
+		{key: "default_jwt", name: "default, JWT mode", set: defaultJWTSet, db: true, pass: true, touches: true,
+			handler: func(p *poolSet) (http.Handler, error) { return guard(p.store, true) }},
+		{key: "cached", name: "cached (Guard+Cache)", set: cachedSet, db: true, pass: true, touches: true, revokes: true,
+			handler: func(*poolSet) (http.Handler, error) { return guard(a.cacheB, false) }},
+		{key: "cached_jwt", name: "cached, JWT mode", set: cachedJWTSet, db: true, pass: true, touches: true,
+			handler: func(*poolSet) (http.Handler, error) { return guard(cacheJWT, true) }},
+	}
 
-	results := make(map[string]*variantResult, len(variants))
-	for _, v := range variants {
-		results[v.name] = &variantResult{}
+	// One server per kind and pool size.
+	noop, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
 	}
-	var revocations []time.Duration
-	maxStale, aligned := 0, 0
-	for round := range o.rounds {
-		// Rotate the order so that no variant always runs right after the same one.
-		for k := range variants {
-			v := variants[(k+round)%len(variants)]
-			logf("round %d/%d: %s", round+1, o.rounds, v.name)
-			w, err := a.window(ctx, v, v == cached)
+	defer noop.Close()
+	go serveNoop(noop)
+	kinds[0].reqs = kinds[1].reqs
+	addrs := map[string]string{"noop/0": noop.Addr().String()}
+	for _, k := range kinds[1:] {
+		if k.set != nil {
+			k.reqs = requestsFor(headerOf(k.set), k.set.headers)
+		}
+		for _, size := range k.poolSizes(o) {
+			ps := sets[size]
+			if size == 0 {
+				ps = sets[o.pool] // not used
+			}
+			h, err := k.handler(ps)
 			if err != nil {
-				return fmt.Errorf("%s: %w", v.name, err)
+				return fmt.Errorf("%s: %w", k.name, err)
 			}
-			if v.name == "default (Guard+Store)" {
-				maxStale = max(maxStale, w.staleBefore)
-				aligned += w.aligned
+			srv, addr, err := serve(h)
+			if err != nil {
+				return err
 			}
-			results[v.name].add(w)
+			defer srv.Close()
+			addrs[k.key+"/"+strconv.Itoa(size)] = addr
+		}
+	}
+
+	// The cells: every kind at every load, the swept ones at every pool
+	// size; the light loads for the kinds that compare latency there.
+	var cells []*cell
+	for _, c := range o.conns {
+		for _, k := range kinds {
+			for _, size := range k.poolSizes(o) {
+				cells = append(cells, &cell{k: k, conns: c, pool: size, addr: addrs[k.key+"/"+strconv.Itoa(size)]})
+			}
+		}
+	}
+	for _, c := range o.lowConns {
+		for _, k := range kinds {
+			if k.low {
+				cells = append(cells, &cell{k: k, conns: c, pool: o.pool, addr: addrs[k.key+"/"+strconv.Itoa(o.pool)]})
+			}
+		}
+	}
+
+	var revocations []time.Duration
+	for round := range o.rounds {
+		// Rotate the order so that no cell always runs right after the same one.
+		for i := range cells {
+			c := cells[(i+round)%len(cells)]
+			a.logf("round %d/%d: %s at %d connections", round+1, o.rounds, c.label(), c.conns)
+			w, err := a.window(ctx, c, c.k.revokes && slices.Contains(o.conns, c.conns))
+			if err != nil {
+				return fmt.Errorf("%s at %d connections: %w", c.label(), c.conns, err)
+			}
+			c.res.add(w)
 			revocations = append(revocations, w.revocations...)
 		}
 	}
-
-	report(os.Stdout, o, variants, results, revocations, maxStale, aligned, a.store.TouchInterval(), a.cacheB.Stats(), time.Since(started))
+	cs := a.cacheB.Stats()
+	csJWT := cacheJWT.Stats()
+	report(out, o, cells, revocations, a.touchEvery, cs, csJWT, time.Since(started))
 	return nil
 }
 
-// windowResult is one variant's measured window in one round.
+// setNames are the session sets, told apart by user ids: set i owns users
+// [100i+1, 100i+100].
+var setNames = []string{"seed", "handwritten", "default", "unbatched", "default-jwt", "cached", "cached-jwt", "victims"}
+
+func userBlock(name string) int64 { return int64(slices.Index(setNames, name)) }
+
+func headerOf(s *sessionSet) string {
+	if strings.HasPrefix(s.headers[0], "Bearer ") {
+		return "Authorization"
+	}
+	return "Cookie"
+}
+
+// poolSizes are the pool sizes k runs at (0: it uses no pool).
+func (k *kind) poolSizes(o options) []int {
+	switch {
+	case k.swept:
+		return o.pools
+	case k.db:
+		return []int{o.pool}
+	}
+	return []int{0}
+}
+
+func newPoolSet(ctx context.Context, srv *pgtemp.Server, size int) (*poolSet, error) {
+	b, err := newPool(ctx, srv, benchDB, "bench", size)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newPool(ctx, srv, scsDB, "bench-scs", size)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &poolSet{size: size, bench: b, scs: s}, nil
+}
+
+func (p *poolSet) stores(logger *slog.Logger) error {
+	var err error
+	if p.store, err = pgstore.New(p.bench, pgstore.Config{Logger: logger}); err != nil {
+		return err
+	}
+	p.unbatched, err = pgstore.New(p.bench, pgstore.Config{Logger: logger, MaxBatch: 1})
+	return err
+}
+
+// newSCS is scs as its README sets it up with pgxstore, IdleTimeout 4 h (so
+// every request commits).
+func newSCS(pool *pgxpool.Pool) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithCleanupInterval(pool, 0)
+	sm.IdleTimeout = 4 * time.Hour
+	sm.Lifetime = 8 * time.Hour
+	return sm
+}
+
+// windowResult is one cell's measured window in one round.
 type windowResult struct {
 	load        loadResult
 	delta       counters
+	cpu         cpuTimes
 	staleBefore int
 	aligned     int // sessions whose touch was brought forward before the window
 	revocations []time.Duration
 }
 
-// window warms v up and measures one window.
-func (a *app) window(ctx context.Context, v *variant, revoke bool) (windowResult, error) {
+// window warms c up and measures one window.
+func (a *app) window(ctx context.Context, c *cell, revoke bool) (windowResult, error) {
 	var w windowResult
-	client := newClient(a.o.concurrency)
-	defer client.CloseIdleConnections()
-	if v.pass {
+	k := c.k
+	if k.pass {
 		// One request per session: every session this variant will use has
 		// been touched within the interval by this variant, not another.
-		if r := runLoad(ctx, client, v, a.o.concurrency, 0, false); r.errors > 0 {
+		if r := runLoad(ctx, c.addr, k.reqs, max(c.conns, 32), 0, false); r.errors > 0 {
 			return w, fmt.Errorf("%d errors in the warm-up pass", r.errors)
 		}
 	}
 	if a.o.warmup > 0 {
-		runLoad(ctx, client, v, a.o.concurrency, a.o.warmup, false)
+		runLoad(ctx, c.addr, k.reqs, c.conns, a.o.warmup, false)
 	}
-	if v.pass && v.touches {
+	if k.pass && k.touches {
 		// The steady state the goal speaks of: every session touched within
 		// the interval before the window, and none coming due in it. Sessions
 		// that the pass found a few seconds short of due would otherwise all
 		// be written in this one window (they were created in one instant);
 		// their touch is brought forward here, outside the counted window.
-		// The continuous-traffic rate is reported beside it.
-		// Through the bench pool, not the stats connection: the snapshot
-		// below waits for the pool's backends to exit, so this UPDATE's row
-		// counts are published before the window, not in it.
-		n, err := alignTouches(ctx, a.pools[0], v.set, a.store.TouchInterval(), a.o.warmup+a.o.duration+5*time.Second)
+		// The continuous-traffic rate is reported beside it. Through a bench
+		// pool, not the stats connection: the snapshot below waits for the
+		// pools' backends to exit, so this UPDATE's row counts are published
+		// before the window, not in it.
+		n, err := alignTouches(ctx, a.bench, k.set, a.touchEvery, a.o.warmup+a.o.duration+5*time.Second)
 		if err != nil {
 			return w, err
 		}
 		w.aligned = n
-	}
-	if v.set != nil && v.touches {
-		n, err := staleSessions(ctx, a.stats, v.set, a.store.TouchInterval())
-		if err != nil {
+		if w.staleBefore, err = staleSessions(ctx, a.stats, k.set, a.touchEvery); err != nil {
 			return w, err
 		}
-		w.staleBefore = n
 	}
-	var revoked chan []time.Duration
 	if revoke && a.o.revocations > 0 {
 		if err := a.cacheVictims(ctx); err != nil {
 			return w, err
@@ -270,6 +492,8 @@ func (a *app) window(ctx context.Context, v *variant, revoke bool) (windowResult
 	if err != nil {
 		return w, err
 	}
+	cpuBefore := cpuTimes{processCPU(), postgresCPU(a.postmaster)}
+	var revoked chan []time.Duration
 	if revoke && a.o.revocations > 0 {
 		// The snapshot closed instance A's connections: open them again, as a
 		// running instance would have them, before timing revocations.
@@ -279,20 +503,21 @@ func (a *app) window(ctx context.Context, v *variant, revoke bool) (windowResult
 		revoked = make(chan []time.Duration, 1)
 		go func() { revoked <- a.revokeDuringLoad(ctx) }()
 	}
-	w.load = runLoad(ctx, client, v, a.o.concurrency, a.o.duration, true)
+	w.load = runLoad(ctx, c.addr, k.reqs, c.conns, a.o.duration, true)
+	goCPU := processCPU()
 	if revoked != nil {
 		w.revocations = <-revoked
 	}
-	client.CloseIdleConnections()
 	after, err := snapshot(ctx, a.stats, a.pools...)
 	if err != nil {
 		return w, err
 	}
+	w.cpu = cpuTimes{goCPU, postgresCPU(a.postmaster)}.sub(cpuBefore)
 	w.delta = after.sub(before)
 	return w, nil
 }
 
-// cacheVictims makes instance B hold this round's victims, so that each
+// cacheVictims makes instance B hold this window's victims, so that each
 // revocation has a cached entry to evict.
 func (a *app) cacheVictims(ctx context.Context) error {
 	for i := a.victimAt; i < a.victimAt+a.o.revocations && i < len(a.victims.hashes); i++ {
@@ -303,7 +528,7 @@ func (a *app) cacheVictims(ctx context.Context) error {
 	return nil
 }
 
-// revokeDuringLoad revokes this round's victims on instance A, spread over
+// revokeDuringLoad revokes this window's victims on instance A, spread over
 // the window, and times each until instance B refuses it.
 func (a *app) revokeDuringLoad(ctx context.Context) []time.Duration {
 	var out []time.Duration
@@ -331,13 +556,16 @@ func (a *app) revokeDuringLoad(ctx context.Context) []time.Duration {
 	return out
 }
 
-// variantResult gathers a variant's windows over the rounds.
+// variantResult gathers a cell's windows over the rounds.
 type variantResult struct {
-	rates     []float64
-	latencies []time.Duration
-	requests  int64
-	errors    int
-	delta     counters
+	rates       []float64
+	latencies   []time.Duration
+	requests    int64
+	errors      int
+	delta       counters
+	cpu         cpuTimes
+	staleBefore int
+	aligned     int
 }
 
 func (r *variantResult) add(w windowResult) {
@@ -347,9 +575,15 @@ func (r *variantResult) add(w windowResult) {
 	r.errors += w.load.errors
 	d := w.delta
 	r.delta = counters{r.delta.statements + d.statements, r.delta.updates + d.updates, r.delta.hotUpdates + d.hotUpdates, r.delta.walBytes + d.walBytes}
+	r.cpu = cpuTimes{r.cpu.goProc + w.cpu.goProc, r.cpu.postgres + w.cpu.postgres}
+	r.staleBefore = max(r.staleBefore, w.staleBefore)
+	r.aligned += w.aligned
 }
 
 func (r *variantResult) medianRate() float64 {
+	if len(r.rates) == 0 {
+		return 0
+	}
 	s := slices.Clone(r.rates)
 	slices.Sort(s)
 	if len(s)%2 == 1 {
@@ -357,80 +591,3 @@ func (r *variantResult) medianRate() float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
-
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := int(p*float64(len(s))+0.5) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
-
-func perReq(n int64, reqs int64) float64 {
-	if reqs == 0 {
-		return 0
-	}
-	return float64(n) / float64(reqs)
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// report prints the table and, as its last line, the JSON summary.
-func report(out *os.File, o options, variants []*variant, results map[string]*variantResult, revocations []time.Duration,
-	maxStale, aligned int, touchInterval time.Duration, cs pgstore.CacheStats, took time.Duration) {
-	noAuth := results[variants[0].name].medianRate()
-	fmt.Fprintf(out, "\nsessionguard bench: %d rounds x %v windows, %d HTTP connections, pools of %d, %d sessions per variant, GOMAXPROCS %d, took %v\n\n",
-		o.rounds, o.duration, o.concurrency, o.poolSize, o.sessions, runtime.GOMAXPROCS(0), took.Round(time.Second))
-	fmt.Fprintf(out, "| variant | req/s (median) | ÷ no auth | p50 ms | p99 ms | statements/req | row updates/req | HOT updates | WAL bytes/req | errors |\n")
-	fmt.Fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, v := range variants {
-		r := results[v.name]
-		hot := "-"
-		if v.touches && r.delta.updates > 0 {
-			hot = fmt.Sprintf("%d of %d", r.delta.hotUpdates, r.delta.updates)
-		}
-		fmt.Fprintf(out, "| %s | %.0f | %.2f | %.2f | %.2f | %.3f | %.4f | %s | %.1f | %d |\n",
-			v.name, r.medianRate(), r.medianRate()/noAuth, ms(percentile(r.latencies, 0.5)), ms(percentile(r.latencies, 0.99)),
-			perReq(r.delta.statements, r.requests), perReq(r.delta.updates, r.requests), hot,
-			perReq(r.delta.walBytes, r.requests), r.errors)
-	}
-	rate := func(i int) float64 { return results[variants[i].name].medianRate() }
-	def := results[variants[4].name]
-	fmt.Fprintf(out, "\nper-round req/s:")
-	for _, v := range variants {
-		fmt.Fprintf(out, " %s %.0f;", v.name, results[v.name].rates)
-	}
-	fmt.Fprintf(out, "\ndefault path: sessions of its set untouched for a whole touch interval when a window started (max over rounds): %d\n", maxStale)
-	fmt.Fprintf(out, "default path: sessions whose touch was brought forward before a window (all rounds): %d\n", aligned)
-	fmt.Fprintf(out, "default path under continuous traffic (one write per session per %v): %d sessions / (%.0f s x %.0f req/s) = %.4f row updates/req\n",
-		touchInterval, o.sessions, touchInterval.Seconds(), rate(4), float64(o.sessions)/(touchInterval.Seconds()*rate(4)))
-	fmt.Fprintf(out, "cache B: %d hits, %d misses (%.1f%% hits), %d entries at the end\n",
-		cs.Hits, cs.Misses, 100*perReq(int64(cs.Hits), int64(cs.Hits+cs.Misses)), cs.Entries)
-	fmt.Fprintf(out, "revocation on instance A refused by instance B: n=%d p50 %.2f ms, p99 %.2f ms, max %.2f ms\n\n",
-		len(revocations), ms(percentile(revocations, 0.5)), ms(percentile(revocations, 0.99)), ms(percentile(revocations, 1)))
-
-	summary := map[string]any{
-		"default_vs_seed":                    round3(rate(4) / rate(2)),
-		"default_vs_scs":                     round3(rate(4) / rate(3)),
-		"cached_vs_jwt":                      round3(rate(5) / rate(1)),
-		"updates_per_req_default":            round3(perReq(def.delta.updates, def.requests)*1000) / 1000,
-		"revocation_p99_ms":                  round3(ms(percentile(revocations, 0.99))),
-		"revocations":                        len(revocations),
-		"updates_per_req_default_continuous": round3(float64(o.sessions)/(touchInterval.Seconds()*rate(4))*1000) / 1000,
-		"req_per_s": map[string]float64{
-			"no_auth": round3(rate(0)), "jwt": round3(rate(1)), "seed": round3(rate(2)),
-			"scs": round3(rate(3)), "default": round3(rate(4)), "cached": round3(rate(5)),
-		},
-		"rounds": o.rounds, "duration_s": o.duration.Seconds(), "concurrency": o.concurrency, "pool": o.poolSize, "sessions": o.sessions,
-	}
-	line, _ := json.Marshal(summary)
-	fmt.Fprintln(out, string(line))
-}
-
-func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }

@@ -97,9 +97,9 @@ func prepareSchemas(ctx context.Context, bench, scsPool *pgxpool.Pool, users int
 type sessionSet struct {
 	name    string
 	users   [2]int64 // user id range [from, to], to tell the set apart in SQL
-	tokens  []string // opaque tokens, as the Guard's cookie carries them
+	tokens  []string // opaque tokens or JWTs
 	hashes  []string
-	cookies []string // "Cookie" header values
+	headers []string // the header values that carry the tokens
 }
 
 func randomToken() string {
@@ -108,15 +108,41 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+func randomUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
 func hashOf(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
 }
 
+// opaqueCookie makes a session's token an opaque one in the Guard's cookie.
+func opaqueCookie(string, int64) (token, header string, err error) {
+	t := randomToken()
+	return t, sessionCookie + "=" + t, nil
+}
+
+// jwtBearer makes a session's token a JWT naming the session's row and user,
+// signed with secret, in an Authorization header.
+func jwtBearer(secret []byte) func(id string, user int64) (string, string, error) {
+	return func(id string, user int64) (string, string, error) {
+		t, err := signJWT(secret, id, user)
+		return t, "Bearer " + t, err
+	}
+}
+
 // createSessions inserts n sessionguard sessions for users [firstUser,
 // firstUser+users) with COPY, as pgstore.Create would insert them (4 h idle,
-// 8 h absolute, from the database's clock).
-func createSessions(ctx context.Context, pool *pgxpool.Pool, name string, n int, firstUser, users int64) (*sessionSet, error) {
+// 8 h absolute, from the database's clock), each with the token tokenOf
+// makes for its row id and user.
+func createSessions(ctx context.Context, pool *pgxpool.Pool, name string, n int, firstUser, users int64,
+	tokenOf func(id string, user int64) (token, header string, err error)) (*sessionSet, error) {
 	set := &sessionSet{name: name, users: [2]int64{firstUser, firstUser + users - 1}}
 	var now time.Time
 	if err := pool.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
@@ -124,14 +150,18 @@ func createSessions(ctx context.Context, pool *pgxpool.Pool, name string, n int,
 	}
 	rows := make([][]any, n)
 	for i := range n {
-		tok := randomToken()
+		id, user := randomUUID(), firstUser+int64(i)%users
+		tok, header, err := tokenOf(id, user)
+		if err != nil {
+			return nil, err
+		}
 		set.tokens = append(set.tokens, tok)
 		set.hashes = append(set.hashes, hashOf(tok))
-		set.cookies = append(set.cookies, sessionCookie+"="+tok)
-		rows[i] = []any{firstUser + int64(i)%users, set.hashes[i], now.Add(8 * time.Hour), "127.0.0.1", "sessionguard-bench", "control_panel", int32(14400)}
+		set.headers = append(set.headers, header)
+		rows[i] = []any{id, user, set.hashes[i], now.Add(8 * time.Hour), "127.0.0.1", "sessionguard-bench", "control_panel", int32(14400)}
 	}
 	_, err := pool.CopyFrom(ctx, pgx.Identifier{"sessions"},
-		[]string{"user_id", "session_token_hash", "absolute_expires_at", "ip_address", "user_agent", "app_type", "idle_timeout_seconds"},
+		[]string{"id", "user_id", "session_token_hash", "absolute_expires_at", "ip_address", "user_agent", "app_type", "idle_timeout_seconds"},
 		pgx.CopyFromRows(rows))
 	if err != nil {
 		return nil, fmt.Errorf("create %s sessions: %w", name, err)
@@ -185,25 +215,35 @@ const (
 	jwtAudience = "https://app.bench.example"
 )
 
-// makeJWTs signs n HS256 tokens and returns their Authorization header values.
+// jwtKeyID is the "kid" of the bench's HS256 key.
+const jwtKeyID = "bench"
+
+// signJWT signs an HS256 token for the session id and user, valid for 8 h.
+func signJWT(secret []byte, sessionID string, user int64) (string, error) {
+	now := time.Now()
+	c := jwtClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    jwtIssuer,
+			Subject:   strconv.FormatInt(user, 10),
+			Audience:  jwt.ClaimStrings{jwtAudience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(8 * time.Hour)),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        randomToken()[:22],
+		},
+		SID: sessionID,
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
+	t.Header["kid"] = jwtKeyID
+	return t.SignedString(secret)
+}
+
+// makeJWTs signs n tokens for the JWT-only variant (no row behind them) and
+// returns their Authorization header values.
 func makeJWTs(secret []byte, n int) ([]string, error) {
 	out := make([]string, n)
-	now := time.Now()
 	for i := range n {
-		c := jwtClaims{
-			RegisteredClaims: jwt.RegisteredClaims{
-				Issuer:    jwtIssuer,
-				Subject:   strconv.Itoa(i + 1),
-				Audience:  jwt.ClaimStrings{jwtAudience},
-				ExpiresAt: jwt.NewNumericDate(now.Add(8 * time.Hour)),
-				NotBefore: jwt.NewNumericDate(now),
-				IssuedAt:  jwt.NewNumericDate(now),
-				ID:        randomToken()[:22],
-			},
-			SID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
-		}
-		t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
-		s, err := t.SignedString(secret)
+		s, err := signJWT(secret, randomUUID(), int64(i+1))
 		if err != nil {
 			return nil, err
 		}

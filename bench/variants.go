@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -11,21 +12,9 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// variant is one design under test: an HTTP server on loopback and the
-// request headers of its sessions.
-type variant struct {
-	name    string
-	header  string   // "Cookie" or "Authorization"
-	values  []string // one header value per session
-	set     *sessionSet
-	pass    bool // warm up with one request per session before each window
-	url     string
-	srv     *http.Server
-	touches bool // its sessions live in our sessions table and are touched
-}
 
 // ok is the protected handler of every variant.
 var ok = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -33,15 +22,16 @@ var ok = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 })
 
-func serve(v *variant, h http.Handler) error {
+// serve starts an HTTP server for h on a loopback port and returns its
+// address.
+func serve(h http.Handler) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	v.url = "http://" + ln.Addr().String() + "/"
-	v.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = v.srv.Serve(ln) }()
-	return nil
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, ln.Addr().String(), nil
 }
 
 type subjectKey struct{}
@@ -120,5 +110,61 @@ func seedAuth(pool *pgxpool.Pool, next http.Handler) http.Handler {
 		w.Header().Set("X-Session-Idle-Remaining", strconv.Itoa(int(*idle)))
 		w.Header().Set("X-Session-Absolute-Remaining", strconv.Itoa(int(*abs)))
 		next.ServeHTTP(w, r)
+	})
+}
+
+// handwritten is the floor the Guard is measured against: what a careful
+// team writes by hand for the same work as the Guard's default path, in a
+// plain handler. SHA-256 of the session cookie, one indexed SELECT of the
+// row and the database clock, the expiry decided in Go, an UPDATE of
+// last_activity_at only when the touch interval has passed (guarded so that
+// it never revives an ended row), the two timing headers, Cache-Control and
+// Vary, and the user in the request context.
+func handwritten(pool *pgxpool.Pool, touchInterval time.Duration, next http.Handler) http.Handler {
+	const read = `SELECT is_active, user_id, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP
+		FROM sessions WHERE session_token_hash = $1`
+	const touch = `UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP
+		WHERE session_token_hash = $1 AND is_active AND last_activity_at <= CURRENT_TIMESTAMP - make_interval(secs => $2)`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || len(c.Value) != 43 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		sum := sha256.Sum256([]byte(c.Value))
+		hash := hex.EncodeToString(sum[:])
+		var (
+			active              bool
+			userID              int64
+			last, absolute, now time.Time
+			idleSeconds         int32
+		)
+		err = pool.QueryRow(r.Context(), read, hash).Scan(&active, &userID, &last, &idleSeconds, &absolute, &now)
+		if errors.Is(err, pgx.ErrNoRows) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if err != nil {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		idle := time.Duration(idleSeconds) * time.Second
+		if !active || !now.Before(absolute) || !now.Before(last.Add(idle)) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if now.Sub(last) >= touchInterval {
+			if _, err := pool.Exec(r.Context(), touch, hash, touchInterval.Seconds()); err != nil {
+				http.Error(w, "unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			last = now
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Vary", "Cookie, Authorization")
+		h.Set("X-Session-Idle-Remaining", strconv.Itoa(int(last.Add(idle).Sub(now)/time.Second)))
+		h.Set("X-Session-Absolute-Remaining", strconv.Itoa(int(absolute.Sub(now)/time.Second)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, userID)))
 	})
 }

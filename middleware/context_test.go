@@ -40,3 +40,30 @@ func TestSessionFrom(t *testing.T) {
 		t.Errorf("key String() = %q", got)
 	}
 }
+
+// WithSession's context (one allocation, not WithValue's two) behaves as
+// WithValue's: the session is found through contexts derived from it, the
+// parent's values, deadline and cancellation pass through, and printing it
+// shows neither the session nor its hash.
+func TestWithSessionContext(t *testing.T) {
+	type otherKey struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, "v"))
+	s := Session{ID: "id-2", UserID: 11, tokenHash: hashToken("tok2")}
+	ctx := WithSession(parent, s)
+	derived, stop := context.WithCancel(context.WithValue(ctx, otherKey{}, "w"))
+	defer stop()
+	if got, ok := SessionFrom(derived); !ok || got.UserID != 11 {
+		t.Fatalf("SessionFrom(derived) = %v, %v", got, ok)
+	}
+	if ctx.Value(otherKey{}) != "v" || derived.Value(otherKey{}) != "w" {
+		t.Fatal("the parent's values do not pass through")
+	}
+	if shown := fmt.Sprint(ctx); strings.Contains(shown, s.tokenHash) || strings.Contains(shown, "id-2") {
+		t.Fatalf("the context prints the session: %q", shown)
+	}
+	cancel()
+	<-derived.Done()
+	if ctx.Err() == nil {
+		t.Fatal("the parent's cancellation does not pass through")
+	}
+}

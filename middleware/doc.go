@@ -27,7 +27,9 @@
 //     iss and aud when configured, the user id claim, and the tenant and
 //     session id claims when configured. A forged or expired token never
 //     costs a store call; the debug log names the failing claim, never the
-//     token. A tenant claim must agree with the route's tenant.
+//     token. A tenant claim must agree with the route's tenant. A token
+//     verified before (the same bytes, by their SHA-256) is not verified
+//     again: its exp and its key (still in the set, unchanged) are.
 //  3. hash = hex(SHA-256(token)). Only the hash reaches the store; the token,
 //     the hash and the cookie value never appear in a log line or an error.
 //  4. Store.Validate (status + touch) or, for [Guard.Peek] and

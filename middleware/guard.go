@@ -20,6 +20,8 @@ type Guard struct {
 	jwt     *jwtVerifier  // nil without Config.JWT
 	metrics *guardMetrics // nil without Config.MeterProvider
 	now     func() time.Time
+	// warnValue is the X-Session-Warning-Threshold value, formatted once.
+	warnValue string
 }
 
 // New checks cfg, fills in its defaults and returns a Guard. Errors start
@@ -29,7 +31,7 @@ func New(cfg Config) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Guard{cfg: c, now: time.Now}
+	g := &Guard{cfg: c, now: time.Now, warnValue: seconds(c.WarningThreshold)}
 	if g.metrics, err = newGuardMetrics(c.MeterProvider); err != nil {
 		return nil, err
 	}
@@ -90,12 +92,12 @@ func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := g.check(r, touch)
 		h := w.Header()
-		setCommonHeaders(h)
 		if err != nil {
+			setCommonHeaders(h)
 			g.cfg.Deny(w, r, err)
 			return
 		}
-		setSessionHeaders(h, s, g.cfg.WarningThreshold)
+		setAcceptedHeaders(h, s, g.warnValue)
 		next.ServeHTTP(w, r.WithContext(WithSession(r.Context(), s)))
 	})
 }
@@ -108,7 +110,8 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
-	claims, rerr := g.verify(r, c)
+	hash := hashToken(c.token)
+	claims, rerr := g.verify(r, c, hash)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
@@ -116,7 +119,6 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
-	hash := hashToken(c.token)
 	st, rerr := g.lookup(r, c, hash, scope, touch)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
@@ -128,13 +130,15 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	return sessionOf(st, hash, c.bearer), nil
 }
 
-// verify checks a JWT's signature and claims; an opaque token has none.
-// The debug log names the failing claim, never the token.
-func (g *Guard) verify(r *http.Request, c credential) (jwtClaims, *RefusalError) {
+// verify checks a JWT's signature and claims; an opaque token has none. A
+// token verified before is answered from the memo (jwt_memo.go), its exp
+// and key checked again. The debug log names the failing claim, never the
+// token.
+func (g *Guard) verify(r *http.Request, c credential, hash string) (jwtClaims, *RefusalError) {
 	if c.kind != JWTs {
 		return jwtClaims{}, nil
 	}
-	claims, err := g.jwt.verify(c.token)
+	claims, err := g.jwt.verifyHashed(c.token, hash)
 	if err != nil {
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected",
 			slog.String("cause", err.Error()))

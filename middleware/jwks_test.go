@@ -453,3 +453,36 @@ func TestNewJWKSRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestJWKSVerifiedTokenMemo: a token the Guard verified before (and now
+// answers from its memo) is refused once its key leaves the JWKS or is
+// replaced under the same kid.
+func TestJWKSVerifiedTokenMemo(t *testing.T) {
+	for _, change := range []string{"removed", "replaced"} {
+		t.Run(change, func(t *testing.T) {
+			is := newIssuer(t)
+			_, ed2, _ := ed25519.GenerateKey(rand.Reader)
+			is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)), edJWK("ed-2", ed2.Public().(ed25519.PublicKey)))
+			jwks := newJWKS(t, t.Context(), is.srv.URL, middleware.JWKSConfig{RefreshInterval: 50 * time.Millisecond, UnknownKIDInterval: time.Hour})
+			st := newFakeStore()
+			g, _ := jwksGuard(t, st, jwks)
+			token := sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims())
+			if err := accepted(t, g, st, token); err != nil {
+				t.Fatal(err)
+			}
+			again := func() error { _, err := g.Authenticate(request(nil, "Bearer "+token)); return err }
+			if err := again(); err != nil {
+				t.Fatalf("the same token again: %v", err)
+			}
+			if change == "removed" {
+				is.serve(edJWK("ed-2", ed2.Public().(ed25519.PublicKey)))
+			} else {
+				is.serve(edJWK("ed-1", ed2.Public().(ed25519.PublicKey)))
+			}
+			is.waitRequests(t, is.requests.Load()+2) // a whole refresh after the change
+			if err := again(); !errors.Is(err, middleware.ErrInvalidToken) {
+				t.Fatalf("the same token after its key was %s: %v, want ErrInvalidToken", change, err)
+			}
+		})
+	}
+}

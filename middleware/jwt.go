@@ -304,6 +304,7 @@ type jwtVerifier struct {
 	parser  *jwt.Parser
 	methods []string // the token algorithms any key may verify
 	nowFunc func() time.Time
+	memo    verifiedTokens // tokens verified before (jwt_memo.go)
 }
 
 // newJWTVerifier builds the verifier of a JWTConfig already through withDefaults.
@@ -349,11 +350,18 @@ func jwtError(format string, args ...any) error {
 // verify checks the token's algorithm, key, signature and claims, and
 // returns what it says about the session.
 func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
+	return v.verifyWith(token, nil)
+}
+
+// verifyWith is verify that, on success, also hands the parsed token and
+// the key that verified it to verified (when not nil).
+func (v *jwtVerifier) verifyWith(token string, verified func(t *jwt.Token, key any)) (jwtClaims, error) {
 	var m jwt.MapClaims
 	var keyErr error
+	var key any
 	t, err := v.parser.ParseWithClaims(token, &m, func(t *jwt.Token) (any, error) {
 		k, err := v.keyFor(t)
-		keyErr = err
+		key, keyErr = k, err
 		return k, err
 	})
 	switch {
@@ -371,7 +379,11 @@ func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
 	if err := v.checkRegistered(m); err != nil {
 		return jwtClaims{}, err
 	}
-	return v.mapClaims(m)
+	c, err := v.mapClaims(m)
+	if err == nil && verified != nil {
+		verified(t, key)
+	}
+	return c, err
 }
 
 // keyFor picks the key for t by its "kid" and refuses an "alg" that is not
@@ -384,7 +396,11 @@ func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
 	if t.Method == nil {
 		return nil, jwtError("alg not allowed")
 	}
-	alg := t.Method.Alg()
+	return v.keyOf(kid, t.Method.Alg())
+}
+
+// keyOf is the key named kid, if it verifies alg.
+func (v *jwtVerifier) keyOf(kid, alg string) (any, error) {
 	if v.cfg.JWKS != nil {
 		return v.cfg.JWKS.key(kid, alg)
 	}

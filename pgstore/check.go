@@ -12,9 +12,12 @@ import (
 // checkSQL calls sessionguard_check (migrations 023, 024): the state, the
 // reason a session ended, and the row's timing, in one round trip. It is the
 // only path that writes: it records an expiry it finds and touches.
-const checkSQL = `SELECT state, end_reason, session_id::text, user_id, tenant_id, app_type,
-	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, checked_at
-	FROM sessionguard_check($1, $2, $3, $4, $5)`
+const checkSQL = `SELECT ` + checkColumns + ` FROM sessionguard_check($1, $2, $3, $4, $5) c`
+
+// checkColumns are what checkSQL and writeBatchSQL read of
+// sessionguard_check's answer c, in the order scanCheck reads them.
+const checkColumns = `c.state, c.end_reason, c.session_id::text, c.user_id, c.tenant_id, c.app_type,
+	c.created_at, c.last_activity_at, c.idle_timeout_seconds, c.absolute_expires_at, c.checked_at`
 
 // readSQL reads the row a check needs, and the database clock, as one plain
 // indexed SELECT. In the steady state of a busy session nothing is due, and
@@ -23,9 +26,12 @@ const checkSQL = `SELECT state, end_reason, session_id::text, user_id, tenant_id
 // (BENCHMARKS.md). decide (read.go) turns the row into the answer
 // sessionguard_check would give; when that answer says a write is due,
 // Validate calls sessionguard_check, which decides again under the row lock.
-const readSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
-	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP
-	FROM sessions WHERE session_token_hash = $1`
+const readSQL = `SELECT ` + readColumns + ` FROM sessions WHERE session_token_hash = $1`
+
+// readColumns are what readSQL and readBatchSQL read, in the order of
+// sessionRow.scanTargets.
+const readColumns = `is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
+	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP`
 
 // Validate checks the session of tokenHash for one request and records the
 // activity. It reports why a session is not valid, records
@@ -85,8 +91,7 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 		writeDue = true
 	} else {
 		var row sessionRow
-		err = s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,
-			&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt, &row.now)
+		row, err = s.readRow(ctx, tokenHash)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			// No such session. (CheckedAt is the local clock here: nothing
@@ -110,8 +115,17 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 	return st, nil
 }
 
-// callCheck runs sessionguard_check with a touch: the path that writes.
+// callCheck runs sessionguard_check with a touch: the path that writes
+// (through the batcher when batching is on).
 func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string, tenant *int64) (sessionguard.Status, error) {
+	if s.writes != nil {
+		return s.writes.do(ctx, writeRequest{tokenHash, appType, tenant})
+	}
+	return scanCheck(s.pool.QueryRow(ctx, checkSQL, tokenHash, true, s.touchIntervalSeconds, appType, tenant))
+}
+
+// scanCheck reads one answer of sessionguard_check (checkSQL's columns).
+func scanCheck(row pgx.Row) (sessionguard.Status, error) {
 	var (
 		st        sessionguard.Status
 		state     string
@@ -125,8 +139,7 @@ func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string
 		idleSecs  *int32
 		absolute  *time.Time
 	)
-	err := s.pool.QueryRow(ctx, checkSQL, tokenHash, true, s.touchIntervalSeconds, appType, tenant).
-		Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
+	err := row.Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
 	if err != nil {
 		return sessionguard.Status{}, err
 	}

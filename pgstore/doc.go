@@ -18,6 +18,13 @@
 // against it. Each session row carries its own idle timeout, so the SQL
 // functions and the application can never disagree about it.
 //
+// Under concurrency a Store batches by itself (Config.MaxBatch): lookups
+// and touches that arrive while one is in flight go together in the next
+// statement, so a busy server pays one round trip per batch and an idle one
+// none extra. A lookup never joins a statement sent before it began, so
+// one that starts after a revoke returned sees the revoke; a database error
+// fails every lookup of its batch.
+//
 // Cache is an opt-in, in-process cache in front of a Store for the
 // middleware's hot path. Migration 024 makes PostgreSQL announce every
 // session that ends (NOTIFY sessionguard_ended, whoever ended it); Cache.Run

@@ -1,8 +1,50 @@
 package pgstore
 
+import (
+	"context"
+
+	"github.com/sessionguard/sessionguard"
+)
+
 // ExpireNextPageSQL exposes the expiry's statement to the external tests,
 // which check its plan on a large table.
 const ExpireNextPageSQL = expireNextPageSQL
+
+// PeekBatch is Peek for many sessions read by one statement (readBatchSQL),
+// decided by the same rules: what a batch answers each of its lookups.
+func PeekBatch(ctx context.Context, s *Store, hashes []string, scopes []sessionguard.Scope) ([]sessionguard.Status, error) {
+	rows, err := s.readBatch(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sessionguard.Status, len(rows))
+	for i, r := range rows {
+		if !r.found {
+			out[i] = sessionguard.Status{State: sessionguard.StateUnknown}
+			continue
+		}
+		out[i], _ = r.row.decide(scopes[i], s.TouchInterval())
+	}
+	return out, nil
+}
+
+// ReadBatchSQL is the batched read's statement, for counting it.
+const ReadBatchSQL = readBatchSQL
+
+// TouchBatch runs sessionguard_check with a touch for hashes in one
+// statement (writeBatchSQL; one hash: checkSQL), each in its scope.
+func TouchBatch(ctx context.Context, s *Store, hashes []string, scopes []sessionguard.Scope) ([]sessionguard.Status, error) {
+	reqs := make([]writeRequest, len(hashes))
+	for i, h := range hashes {
+		reqs[i].hash = h
+		if scopes[i].AppType != "" {
+			app := string(scopes[i].AppType)
+			reqs[i].appType = &app
+		}
+		reqs[i].tenant = nullIfZero(scopes[i].TenantID)
+	}
+	return s.writeBatch(ctx, reqs)
+}
 
 // SetInTurn makes c call f in each batch's transaction, right after taking
 // the cleanup lock, so tests can see whether two batches hold it at once.

@@ -21,6 +21,12 @@ type sessionRow struct {
 	now               time.Time
 }
 
+// scanTargets are the destinations of readColumns, in order.
+func (r *sessionRow) scanTargets() []any {
+	return []any{&r.active, &r.revokeReason, &r.id, &r.userID, &r.tenantID, &r.appType,
+		&r.createdAt, &r.lastActivityAt, &r.idleSeconds, &r.absoluteExpiresAt, &r.now}
+}
+
 // decide gives, for a row read without a lock, the answer sessionguard_check
 // (migrations 023, 024) gives for it without a touch, and whether a Validate
 // must write: an expiry to record, or a live in-scope session whose last

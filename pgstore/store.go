@@ -48,6 +48,14 @@ type Config struct {
 	// TracerProvider, when set, receives a span per store call, with no
 	// token or hash in it. Default nil: no spans.
 	TracerProvider trace.TracerProvider
+
+	// MaxBatch bounds how many concurrent lookups share one statement, and
+	// how many touches. While a lookup is in flight, the lookups that arrive
+	// wait and then go together (natural batching: an idle store sends each
+	// at once, a busy one pays one round trip per batch); touches batch the
+	// same way. Default DefaultMaxBatch; 1 sends every lookup and every
+	// touch as its own statement.
+	MaxBatch int
 }
 
 // Store reads and writes the sessions table through a pool the caller owns.
@@ -57,7 +65,9 @@ type Store struct {
 	touchIntervalSeconds int32
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
-	tel                  *telemetry // nil: no metrics, no spans
+	tel                  *telemetry                   // nil: no metrics, no spans
+	reads                *batcher[string, readResult] // nil: batching off
+	writes               *batcher[writeRequest, sessionguard.Status]
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).
@@ -89,7 +99,11 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel}, nil
+	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel}
+	if err := s.startBatching(cfg.MaxBatch); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // TouchInterval reports the effective touch interval (0: every Validate writes).

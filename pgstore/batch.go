@@ -1,0 +1,177 @@
+package pgstore
+
+import (
+	"context"
+	"sync"
+)
+
+// DefaultMaxBatch is Config.MaxBatch when it is zero.
+const DefaultMaxBatch = 128
+
+// batcher gathers concurrent calls into one statement: natural batching.
+// While a statement is in flight, calls that arrive queue; when it returns,
+// everything queued goes together in the next statement. An idle store so
+// sends each call at once, alone, as it would without a batcher; a busy
+// one pays one round trip per batch instead of one per call.
+//
+// Why a call never sees data older than its own start (what revocation
+// needs): a call joins only the queue, never a batch already taken, and a
+// batch's statement is sent only after the batch was taken. So the
+// statement of any call that began after a revoke returned (committed)
+// starts after that commit and, at READ COMMITTED, sees it.
+//
+// One batch is in flight at a time, and a second only while a full batch
+// already waits behind it: more statements in flight would compete with the
+// requests' own work for the same cores. A lone call (nothing in flight)
+// runs on its caller's goroutine with the caller's context: no hand-off, no
+// added latency. A batch of queued calls runs on a goroutine of its own
+// with a context of its own, cancelled only when every call in it has given
+// up, so one caller's cancellation never fails the others. An error fails
+// every call of the batch.
+type batcher[Req, Res any] struct {
+	max  int
+	exec func(ctx context.Context, reqs []Req) ([]Res, error) // results in the order of reqs
+
+	mu      sync.Mutex
+	queue   []*batchCall[Req, Res]
+	running int // batches in flight
+}
+
+// maxBatchesInFlight bounds the statements one batcher has in flight.
+const maxBatchesInFlight = 2
+
+type batchCall[Req, Res any] struct {
+	req       Req
+	done      chan struct{}
+	res       Res
+	err       error
+	abandoned bool        // the caller gave up; under batcher.mu
+	batch     *batchState // the batch that took it; under batcher.mu
+}
+
+// batchState is one statement's shared state: its context is cancelled when
+// every call in it has been abandoned.
+type batchState struct {
+	live   int // calls still waiting; under batcher.mu
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newBatcher[Req, Res any](max int, exec func(context.Context, []Req) ([]Res, error)) *batcher[Req, Res] {
+	return &batcher[Req, Res]{max: max, exec: exec}
+}
+
+// do queues req and waits for its result, or for ctx to end. When nothing
+// is in flight, the caller sends its own statement at once, on its own
+// goroutine and with its own context, exactly as without a batcher; the
+// calls that arrive meanwhile queue, and it hands them to a goroutine of
+// their own when it is done.
+func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
+	b.mu.Lock()
+	if b.running == 0 && len(b.queue) == 0 {
+		b.running++
+		b.mu.Unlock()
+		res, err := b.exec(ctx, []Req{req})
+		b.mu.Lock()
+		if len(b.queue) > 0 {
+			calls, st := b.take()
+			b.mu.Unlock()
+			go b.run(calls, st)
+		} else {
+			b.running--
+			b.mu.Unlock()
+		}
+		if err != nil {
+			var zero Res
+			return zero, err
+		}
+		return res[0], nil
+	}
+	c := &batchCall[Req, Res]{req: req, done: make(chan struct{})}
+	b.queue = append(b.queue, c)
+	if b.running == 0 || b.running < maxBatchesInFlight && len(b.queue) >= b.max {
+		b.running++
+		calls, st := b.take()
+		b.mu.Unlock()
+		go b.run(calls, st)
+	} else {
+		b.mu.Unlock()
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	select {
+	case <-c.done:
+		// Answered while giving up: take the answer.
+		b.mu.Unlock()
+		return c.res, c.err
+	default:
+	}
+	c.abandoned = true
+	if c.batch != nil {
+		if c.batch.live--; c.batch.live == 0 {
+			c.batch.cancel()
+		}
+	}
+	b.mu.Unlock()
+	var zero Res
+	return zero, ctx.Err()
+}
+
+// take removes up to max calls from the queue, skipping abandoned ones, and
+// ties them to a new batch. Called with b.mu held.
+func (b *batcher[Req, Res]) take() ([]*batchCall[Req, Res], *batchState) {
+	calls := make([]*batchCall[Req, Res], 0, min(len(b.queue), b.max))
+	i := 0
+	for ; i < len(b.queue) && len(calls) < b.max; i++ {
+		if c := b.queue[i]; !c.abandoned {
+			calls = append(calls, c)
+		}
+	}
+	n := copy(b.queue, b.queue[i:])
+	clear(b.queue[n:])
+	b.queue = b.queue[:n]
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &batchState{live: len(calls), ctx: ctx, cancel: cancel}
+	for _, c := range calls {
+		c.batch = st
+	}
+	return calls, st
+}
+
+// run executes batches until the queue is empty.
+func (b *batcher[Req, Res]) run(calls []*batchCall[Req, Res], st *batchState) {
+	for {
+		if len(calls) > 0 {
+			b.exec1(calls, st)
+		}
+		st.cancel()
+		b.mu.Lock()
+		if len(b.queue) == 0 {
+			b.running--
+			b.mu.Unlock()
+			return
+		}
+		calls, st = b.take()
+		b.mu.Unlock()
+	}
+}
+
+func (b *batcher[Req, Res]) exec1(calls []*batchCall[Req, Res], st *batchState) {
+	reqs := make([]Req, len(calls))
+	for i, c := range calls {
+		reqs[i] = c.req
+	}
+	res, err := b.exec(st.ctx, reqs)
+	for i, c := range calls {
+		if err != nil {
+			c.err = err
+		} else {
+			c.res = res[i]
+		}
+		close(c.done)
+	}
+}

@@ -1,0 +1,105 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/sessionguard/sessionguard"
+)
+
+// writeBatchSQL is checkSQL with a touch for many sessions in one statement:
+// sessionguard_check once per element of the arrays, in their order, with
+// the answers in that order. Each call decides and writes under its row's
+// lock as a lone call does; the locks are held until the statement ends.
+const writeBatchSQL = `SELECT ` + checkColumns + `
+	FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS a(hash, app_type, tenant_id, i)
+	CROSS JOIN LATERAL sessionguard_check(a.hash::varchar, true, $4::int, a.app_type::varchar, a.tenant_id::int) c
+	ORDER BY a.i`
+
+// writeRequest is one touch: callCheck's arguments.
+type writeRequest struct {
+	hash    string
+	appType *string
+	tenant  *int64
+}
+
+// deadlockDetected is PostgreSQL's SQLSTATE 40P01.
+const deadlockDetected = "40P01"
+
+// writeBatch runs sessionguard_check with a touch for every request and
+// answers each in order. A batch of one is checkSQL, the lone call.
+//
+// The requests go in token hash order, so that two batches (of this or of
+// another instance) lock their rows in one order and never wait for each
+// other in a cycle. A statement that locks several rows of a user in
+// another order (RevokeAll, the Cleaner) can still meet a batch in a
+// deadlock, which PostgreSQL breaks by failing one of them; when the batch
+// is the one, each touch is sent again on its own.
+func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest) ([]sessionguard.Status, error) {
+	if len(reqs) == 1 {
+		st, err := s.writeOne(ctx, reqs[0])
+		return []sessionguard.Status{st}, err
+	}
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(reqs[a].hash, reqs[b].hash) })
+	hashes := make([]string, len(reqs))
+	apps := make([]*string, len(reqs))
+	tenants := make([]*int64, len(reqs))
+	for k, i := range order {
+		hashes[k], apps[k], tenants[k] = reqs[i].hash, reqs[i].appType, reqs[i].tenant
+	}
+	out := make([]sessionguard.Status, len(reqs))
+	err := s.queryWriteBatch(ctx, hashes, apps, tenants, func(k int, st sessionguard.Status) { out[order[k]] = st })
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == deadlockDetected {
+		for i, r := range reqs {
+			if out[i], err = s.writeOne(ctx, r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) writeOne(ctx context.Context, r writeRequest) (sessionguard.Status, error) {
+	return scanCheck(s.pool.QueryRow(ctx, checkSQL, r.hash, true, s.touchIntervalSeconds, r.appType, r.tenant))
+}
+
+// queryWriteBatch runs writeBatchSQL and hands each answer, with its index,
+// to answer.
+func (s *Store) queryWriteBatch(ctx context.Context, hashes []string, apps []*string, tenants []*int64,
+	answer func(k int, st sessionguard.Status)) error {
+	rows, err := s.pool.Query(ctx, writeBatchSQL, hashes, apps, tenants, s.touchIntervalSeconds)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	k := 0
+	for rows.Next() {
+		st, err := scanCheck(rows)
+		if err != nil {
+			return err
+		}
+		if k < len(hashes) {
+			answer(k, st)
+		}
+		k++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if k != len(hashes) {
+		return fmt.Errorf("touch batch: %d answers for %d sessions", k, len(hashes))
+	}
+	return nil
+}
