@@ -13,15 +13,15 @@ import (
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-// statementCounter is a pgx tracer that counts the statements a pool sends.
-type statementCounter struct{ n atomic.Int64 }
+// roundTripCounter is a pgx tracer that counts every statement a pool sends.
+type roundTripCounter struct{ n atomic.Int64 }
 
-func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *roundTripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
 	return ctx
 }
 
-func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *roundTripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // TestValidateRoundTrips: a Validate with no write due is one SELECT, and a
 // touch or an expiry to record adds one call of sessionguard_check; a Peek
@@ -31,7 +31,7 @@ func TestValidateRoundTrips(t *testing.T) {
 	t.Parallel()
 	base := pgtest.NewPool(t)
 	cfg := base.Config()
-	counter := &statementCounter{}
+	counter := &roundTripCounter{}
 	cfg.ConnConfig.Tracer = counter
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
