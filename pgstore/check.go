@@ -12,9 +12,16 @@ import (
 // checkSQL calls sessionguard_check (migrations 023, 024): the state, the
 // reason a session ended, and the row's timing, in one round trip. It is the
 // only path that writes: it records an expiry it finds and touches.
-const checkSQL = `SELECT state, end_reason, session_id::text, user_id, tenant_id, app_type,
-	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, checked_at
-	FROM sessionguard_check($1, $2, $3, $4, $5)`
+//
+// The function predates migration 027: the authentication columns come from
+// the row of the session it reports, joined by id. (Read in the statement's
+// snapshot, they are never newer than the function's answer; a rotation
+// changes the hash, which the function looks up, so a stale join can only
+// make the authentication look older than it is.)
+const checkSQL = `SELECT c.state, c.end_reason, c.session_id::text, c.user_id, c.tenant_id, c.app_type,
+	c.created_at, c.last_activity_at, c.idle_timeout_seconds, c.absolute_expires_at, c.checked_at,
+	coalesce(s.auth_time, s.created_at), coalesce(s.acr, ''), s.amr
+	FROM sessionguard_check($1, $2, $3, $4, $5) c LEFT JOIN sessions s ON s.id = c.session_id`
 
 // readSQL reads the row a check needs, and the database clock, as one plain
 // indexed SELECT. In the steady state of a busy session nothing is due, and
@@ -24,7 +31,8 @@ const checkSQL = `SELECT state, end_reason, session_id::text, user_id, tenant_id
 // sessionguard_check would give; when that answer says a write is due,
 // Validate calls sessionguard_check, which decides again under the row lock.
 const readSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
-	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP
+	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at,
+	coalesce(auth_time, created_at), coalesce(acr, ''), amr, CURRENT_TIMESTAMP
 	FROM sessions WHERE session_token_hash = $1`
 
 // Validate checks the session of tokenHash for one request and records the
@@ -80,7 +88,8 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 	} else {
 		var row sessionRow
 		err = s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(&row.active, &row.revokeReason, &row.id, &row.userID,
-			&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt, &row.now)
+			&row.tenantID, &row.appType, &row.createdAt, &row.lastActivityAt, &row.idleSeconds, &row.absoluteExpiresAt,
+			&row.authTime, &row.acr, &row.amr, &row.now)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			// No such session. (CheckedAt is the local clock here: nothing
@@ -118,9 +127,12 @@ func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string
 		lastSeen  *time.Time
 		idleSecs  *int32
 		absolute  *time.Time
+		authTime  *time.Time
+		acr       *string
 	)
 	err := s.pool.QueryRow(ctx, checkSQL, tokenHash, true, s.touchIntervalSeconds, appType, tenant).
-		Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
+		Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt,
+			&authTime, &acr, &st.AMR)
 	if err != nil {
 		return sessionguard.Status{}, err
 	}
@@ -134,6 +146,8 @@ func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string
 	st.LastActivityAt = deref(lastSeen)
 	st.AbsoluteExpiresAt = deref(absolute)
 	st.IdleTimeout = time.Duration(deref(idleSecs)) * time.Second
+	st.AuthTime = deref(authTime)
+	st.ACR = deref(acr)
 	if lastSeen != nil {
 		st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)
 	}

@@ -8,15 +8,21 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
-// liveSQL selects the sessions that are active and within both timeouts by
-// the database's clock, including ones that have expired but that nobody has
-// checked or cleaned up yet (those are left out).
-const liveSQL = `SELECT id::text, user_id, coalesce(tenant_id, 0), app_type, coalesce(ip_address, ''),
-	coalesce(user_agent, ''), created_at, last_activity_at, absolute_expires_at, idle_timeout_seconds
-	FROM sessions
-	WHERE is_active = true
+// isLive is the condition of a session that is active and within both
+// timeouts by the database's clock. Sessions that have expired but that nobody
+// has checked or cleaned up yet are still is_active; this leaves them out.
+const isLive = `is_active = true
 	  AND absolute_expires_at > CURRENT_TIMESTAMP
 	  AND last_activity_at + make_interval(secs => idle_timeout_seconds) > CURRENT_TIMESTAMP`
+
+// infoColumns are the columns scanInfo reads: a SessionInfo. Rows from
+// before migration 027 have no auth_time; they authenticated when created.
+const infoColumns = `id::text, user_id, coalesce(tenant_id, 0), app_type, coalesce(ip_address, ''),
+	coalesce(user_agent, ''), created_at, last_activity_at, absolute_expires_at, idle_timeout_seconds,
+	coalesce(auth_time, created_at), coalesce(acr, ''), amr`
+
+// liveSQL selects the live sessions.
+const liveSQL = `SELECT ` + infoColumns + ` FROM sessions WHERE ` + isLive
 
 // ListActive lists the live sessions of userID, most recently active first:
 // what a "your active sessions" page shows.
@@ -42,19 +48,25 @@ func (s *Store) list(ctx context.Context, op, sql string, args ...any) ([]sessio
 		return nil, wrapErr(op, err)
 	}
 	infos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionguard.SessionInfo, error) {
-		var (
-			info     sessionguard.SessionInfo
-			app      string
-			idleSecs int32
-		)
-		err := row.Scan(&info.ID, &info.UserID, &info.TenantID, &app, &info.IP, &info.UserAgent,
-			&info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt, &idleSecs)
-		info.AppType = sessionguard.AppType(app)
-		info.IdleTimeout = time.Duration(idleSecs) * time.Second
-		return info, err
+		return scanInfo(row)
 	})
 	if err != nil {
 		return nil, wrapErr(op, err)
 	}
 	return infos, nil
+}
+
+// scanInfo reads the infoColumns of row.
+func scanInfo(row pgx.Row) (sessionguard.SessionInfo, error) {
+	var (
+		info     sessionguard.SessionInfo
+		app      string
+		idleSecs int32
+	)
+	err := row.Scan(&info.ID, &info.UserID, &info.TenantID, &app, &info.IP, &info.UserAgent,
+		&info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt, &idleSecs,
+		&info.AuthTime, &info.ACR, &info.AMR)
+	info.AppType = sessionguard.AppType(app)
+	info.IdleTimeout = time.Duration(idleSecs) * time.Second
+	return info, err
 }

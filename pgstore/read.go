@@ -18,6 +18,9 @@ type sessionRow struct {
 	lastActivityAt    time.Time
 	idleSeconds       int32
 	absoluteExpiresAt time.Time
+	authTime          time.Time
+	acr               string
+	amr               []string
 	now               time.Time
 }
 
@@ -38,6 +41,7 @@ func (r sessionRow) decide(scope sessionguard.Scope, touchInterval time.Duration
 	st.AbsoluteExpiresAt = r.absoluteExpiresAt
 	st.IdleTimeout = time.Duration(r.idleSeconds) * time.Second
 	st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)
+	st.AuthTime, st.ACR, st.AMR = r.authTime, r.acr, r.amr
 
 	switch {
 	case !r.active:

@@ -1,0 +1,84 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sessionguard/sessionguard"
+)
+
+// maxSessionLimit bounds SessionLimit.Max: a larger limit is no limit, and
+// the eviction reads that many rows under the lock.
+const maxSessionLimit = 10000
+
+func checkLimit(l sessionguard.SessionLimit) error {
+	if l.Max < 0 || l.Max > maxSessionLimit {
+		return fmt.Errorf("session limit %d is not between 0 and %d", l.Max, maxSessionLimit)
+	}
+	if !l.AtLimit.Valid() {
+		return fmt.Errorf("unknown session limit action %d", l.AtLimit)
+	}
+	return nil
+}
+
+// limitLockSQL takes the transaction-scoped advisory lock of one user and app
+// type. Sign-ins of that user in that app type queue on it, so each one
+// counts the live sessions after the previous one committed; other users are
+// not held up. A transaction-scoped lock is released by COMMIT or ROLLBACK
+// whatever happens to the connection, so it is safe behind PgBouncer in
+// transaction mode. The two-key form keeps clear of the one-key locks of
+// schema.Migrate and the Cleaner.
+const limitLockSQL = `SELECT pg_advisory_xact_lock(hashtext('sessionguard.session_limit.' || $1::text), $2::integer)`
+
+// countLiveSQL counts the user's live sessions of the app type.
+const countLiveSQL = `SELECT count(*) FROM sessions WHERE user_id = $1 AND app_type = $2 AND ` + isLive
+
+// evictSQL ends all but the $4 most recently active live sessions of the user
+// in the app type, with reason $1.
+const evictSQL = endSQL + `id IN (
+		SELECT id FROM sessions WHERE user_id = $2 AND app_type = $3 AND ` + isLive + `
+		ORDER BY last_activity_at DESC, id DESC OFFSET $4)
+	RETURNING id::text, coalesce(tenant_id, 0)`
+
+// createLimited inserts a session within limit, in one transaction under the
+// user's lock. It returns the events of the sessions it ended to make room,
+// to be emitted once the transaction committed.
+func (s *Store) createLimited(ctx context.Context, userID int64, app sessionguard.AppType, limit sessionguard.SessionLimit, args []any) (sessionguard.SessionInfo, []sessionguard.Event, error) {
+	var (
+		info    sessionguard.SessionInfo
+		evicted []sessionguard.Event
+	)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		evicted = evicted[:0]
+		if _, err := tx.Exec(ctx, limitLockSQL, string(app), userID); err != nil {
+			return err
+		}
+		if limit.AtLimit == sessionguard.RefuseNewSession {
+			var live int64
+			if err := tx.QueryRow(ctx, countLiveSQL, userID, string(app)).Scan(&live); err != nil {
+				return err
+			}
+			if live >= int64(limit.Max) {
+				return sessionguard.ErrSessionLimit
+			}
+		} else {
+			rows, err := tx.Query(ctx, evictSQL, sessionguard.ReasonSessionLimit, userID, string(app), limit.Max-1)
+			if err != nil {
+				return err
+			}
+			evicted, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionguard.Event, error) {
+				e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonSessionLimit,
+					Count: 1, UserID: userID, AppType: app}
+				return e, row.Scan(&e.SessionID, &e.TenantID)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		var err error
+		info, err = scanInfo(tx.QueryRow(ctx, insertSQL, args...))
+		return err
+	})
+	return info, evicted, err
+}
