@@ -34,7 +34,7 @@ func ExampleNewSCS() {
 	}
 	defer pool.Close()
 	// Migrations 022 onwards, including 026 (sessionguard_scs_data). Apps
-	// with a migration tool run the files of schema.FS() instead.
+	// with goose, golang-migrate or tern run schema.Goose (etc.) instead.
 	if err := schema.Migrate(ctx, pool); err != nil {
 		log.Fatal(err)
 	}

@@ -1,12 +1,25 @@
 // Package schema holds sessionguard's SQL and applies it.
 //
-// The migrations are plain .sql files embedded with go:embed, numbered after
-// the application's own migration 022 (022_add_session_management.sql, which
-// created the sessions table and its five functions). Teams that use goose,
-// golang-migrate, tern or atlas can copy the files from migrations/ into their
-// own tool; every other application can call Migrate at start-up.
+// The migrations are plain .sql files in migrations/, embedded with go:embed:
+// 022_add_session_management.sql (the application's own migration 022, which
+// created the sessions table and its five functions, byte for byte) and the
+// library's migrations after it, each with a .down.sql file that undoes it.
+// They are the one source of everything else here.
 //
-// Migrate adopts a database that already ran migration 022 by hand: it checks
-// that the existing sessions table is the one 022 creates, records 022 as
-// applied without running it again, and applies only what comes after.
+// Applications without a migration tool call Migrate at start-up. It records
+// what it applies in the table sessionguard_schema_migrations (the ledger;
+// Applied reads it) and adopts a database that already ran migration 022: it
+// checks that the sessions table is the one 022 creates, records 022 as
+// adopted without running it again, and applies only what comes after.
+//
+// Teams with a migration tool run the same migrations in that tool's form:
+// Goose (github.com/pressly/goose/v3), GolangMigrate
+// (github.com/golang-migrate/migrate/v4) and Tern (github.com/jackc/tern/v2)
+// return them as an fs.FS numbered from the version the team chooses, and the
+// folders goose/, golang-migrate/ and tern/ hold them as files for the tools'
+// command lines (written by go generate ./schema; a test fails when they
+// differ from what it would write). In these forms migration 022 makes
+// Migrate's decision in SQL, adopting the seed's table or creating it, and
+// every migration records itself in the same ledger, under the library's own
+// number, so Migrate run later on that database finds nothing to do.
 package schema

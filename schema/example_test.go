@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 
@@ -34,4 +35,24 @@ func ExampleMigrations() {
 	// Output:
 	// 22 022_add_session_management.sql
 	// 23 023_sessionguard_core.sql
+}
+
+// ExampleGoose numbers sessionguard's migrations after a team's own: its
+// latest goose migration is 41, so migration 022 becomes 42. The folder goes
+// to goose beside the team's (for instance merged into one fs.FS, or with
+// goose.NewProvider and a version table of its own).
+func ExampleGoose() {
+	fsys, err := schema.Goose(42)
+	if err != nil {
+		log.Fatal(err)
+	}
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(names[0])
+	fmt.Println(names[1])
+	// Output:
+	// 00042_add_session_management.sql
+	// 00043_sessionguard_core.sql
 }

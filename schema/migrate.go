@@ -12,9 +12,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// SeedVersion is the version of the application's own migration that created
-// the sessions table (022_add_session_management.sql).
-const SeedVersion = 22
+// BaseVersion is the library's number for the migration that creates the
+// sessions table and its functions (022_add_session_management.sql, the
+// application's own migration 022): the base every later migration builds on,
+// adopted rather than run where the database already has it.
+const BaseVersion = 22
 
 // ErrMissingTable means a table that migration 022 references (users or
 // tenants) does not exist in the search path.
@@ -65,13 +67,7 @@ func migrateLocked(ctx context.Context, conn *pgx.Conn) error {
 	if err := requireTables(ctx, conn, "users", "tenants"); err != nil {
 		return err
 	}
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+migrationsTable+` (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		checksum   TEXT NOT NULL,
-		adopted    BOOLEAN NOT NULL DEFAULT false,
-		applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP
-	)`); err != nil {
+	if _, err := conn.Exec(ctx, ledgerDDL); err != nil {
 		return fmt.Errorf("schema: create %s: %w", migrationsTable, err)
 	}
 	applied, err := appliedVersions(ctx, conn)
@@ -82,7 +78,7 @@ func migrateLocked(ctx context.Context, conn *pgx.Conn) error {
 		if applied[m.Version] {
 			continue
 		}
-		if m.Version == SeedVersion {
+		if m.Version == BaseVersion {
 			adopted, err := adoptSeed(ctx, conn, m)
 			if err != nil {
 				return err

@@ -21,7 +21,7 @@ func TestSeedMigrationIsTheShippedFile(t *testing.T) {
 	if len(ms) < 2 {
 		t.Fatalf("want at least migrations 022 and 023, got %d", len(ms))
 	}
-	if ms[0].Version != schema.SeedVersion || ms[0].Name != "022_add_session_management.sql" {
+	if ms[0].Version != schema.BaseVersion || ms[0].Name != "022_add_session_management.sql" {
 		t.Fatalf("first migration = %d %q, want the seed", ms[0].Version, ms[0].Name)
 	}
 	if got := ms[0].Checksum(); got != seedSHA256 {
@@ -94,7 +94,7 @@ func TestMigrateAdoptsSeedRunByHand(t *testing.T) {
 		t.Fatalf("Migrate on a seeded database: %v", err)
 	}
 	got := versions(t, pool)
-	if adopted, ok := got[schema.SeedVersion]; !ok || !adopted {
+	if adopted, ok := got[schema.BaseVersion]; !ok || !adopted {
 		t.Fatalf("022 recorded=%v adopted=%v, want recorded as adopted", ok, adopted)
 	}
 	for _, m := range schema.Migrations()[1:] {

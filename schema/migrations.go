@@ -15,11 +15,14 @@ import (
 //go:embed migrations/*.sql
 var files embed.FS
 
-// Migration is one embedded SQL file.
+// Migration is one embedded SQL file and the file that undoes it.
 type Migration struct {
 	Version int    // the leading number of the file name, e.g. 22
 	Name    string // the file name, e.g. "022_add_session_management.sql"
 	SQL     string
+	// Down undoes SQL: the file of the same name ending in .down.sql. Migrate
+	// never runs it; the per-tool forms (Goose, GolangMigrate, Tern) do.
+	Down string
 }
 
 // Checksum is the hex SHA-256 of the migration's SQL, recorded when it is applied.
@@ -36,14 +39,9 @@ func (m Migration) inTransaction() bool {
 	return !strings.HasPrefix(strings.TrimSpace(m.SQL), noTransaction)
 }
 
-// FS is the migrations folder as an fs.FS, for migration tools that read one.
-func FS() fs.FS {
-	sub, err := fs.Sub(files, "migrations")
-	if err != nil {
-		panic(err) // the folder is embedded at build time
-	}
-	return sub
-}
+// downSuffix ends the name of the file that undoes a migration, e.g.
+// "023_sessionguard_core.down.sql" undoes "023_sessionguard_core.sql".
+const downSuffix = ".down.sql"
 
 var migrations = mustLoad()
 
@@ -65,8 +63,8 @@ func load(fsys fs.FS, dir string) ([]Migration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema: read migrations: %w", err)
 	}
-	var ms []Migration
-	seen := map[int]string{}
+	ups := map[int]*Migration{}
+	downs := map[int]string{}
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || path.Ext(name) != ".sql" {
@@ -77,15 +75,35 @@ func load(fsys fs.FS, dir string) ([]Migration, error) {
 		if !ok || err != nil || version <= 0 {
 			return nil, fmt.Errorf("schema: migration %q: name must start with a version number and an underscore", name)
 		}
-		if other, dup := seen[version]; dup {
-			return nil, fmt.Errorf("schema: migrations %q and %q share version %d", other, name, version)
-		}
-		seen[version] = name
 		body, err := fs.ReadFile(fsys, path.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("schema: read %q: %w", name, err)
 		}
-		ms = append(ms, Migration{Version: version, Name: name, SQL: string(body)})
+		if strings.HasSuffix(name, downSuffix) {
+			if _, dup := downs[version]; dup {
+				return nil, fmt.Errorf("schema: two down migrations share version %d", version)
+			}
+			downs[version] = string(body)
+			continue
+		}
+		if other, dup := ups[version]; dup {
+			return nil, fmt.Errorf("schema: migrations %q and %q share version %d", other.Name, name, version)
+		}
+		ups[version] = &Migration{Version: version, Name: name, SQL: string(body)}
+	}
+	for version := range downs {
+		if ups[version] == nil {
+			return nil, fmt.Errorf("schema: down migration %d undoes no migration", version)
+		}
+	}
+	ms := make([]Migration, 0, len(ups))
+	for version, m := range ups {
+		down, ok := downs[version]
+		if !ok {
+			return nil, fmt.Errorf("schema: migration %q has no %s file", m.Name, downSuffix)
+		}
+		m.Down = down
+		ms = append(ms, *m)
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil

@@ -1,0 +1,17 @@
+-- Migration: 022_add_session_management.down.sql
+-- Description: undoes 022_add_session_management.sql: the sessions table,
+-- with every session in it, and its five functions.
+--
+-- The per-tool forms (schema.Goose, schema.GolangMigrate, schema.Tern) run
+-- this only when their migration 022 created these objects. When it adopted a
+-- sessions table that was there before (the application ran 022 itself), going
+-- down keeps the table and its rows: they were the application's before
+-- sessionguard came, and undoing sessionguard must not sign everyone out or
+-- lose the audit trail.
+
+DROP FUNCTION IF EXISTS revoke_all_user_sessions(INTEGER, VARCHAR);
+DROP FUNCTION IF EXISTS revoke_session(VARCHAR, VARCHAR);
+DROP FUNCTION IF EXISTS update_session_activity(VARCHAR);
+DROP FUNCTION IF EXISTS get_session_status(VARCHAR);
+DROP FUNCTION IF EXISTS cleanup_expired_sessions();
+DROP TABLE IF EXISTS sessions;
