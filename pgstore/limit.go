@@ -32,13 +32,13 @@ func checkLimit(l sessionguard.SessionLimit) error {
 const limitLockSQL = `SELECT pg_advisory_xact_lock(hashtext('sessionguard.session_limit.' || $1::text), $2::integer)`
 
 // countLiveSQL counts the user's live sessions of the app type.
-const countLiveSQL = `SELECT count(*) FROM sessions WHERE user_id = $1 AND app_type = $2 AND ` + isLive
+const countLiveSQL = `SELECT count(*) FROM sessions s WHERE s.user_id = $1 AND s.app_type = $2 AND ` + liveSQL
 
 // evictSQL ends all but the $4 most recently active live sessions of the user
 // in the app type, with reason $1.
 const evictSQL = endSQL + `id IN (
-		SELECT id FROM sessions WHERE user_id = $2 AND app_type = $3 AND ` + isLive + `
-		ORDER BY last_activity_at DESC, id DESC OFFSET $4)
+		SELECT s.id FROM sessions s WHERE s.user_id = $2 AND s.app_type = $3 AND ` + liveSQL + `
+		ORDER BY s.last_activity_at DESC, s.id DESC OFFSET $4)
 	RETURNING id::text, coalesce(tenant_id, 0)`
 
 // createLimited inserts a session within limit, in one transaction under the

@@ -8,21 +8,18 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
-// isLive is the condition of a session that is active and within both
-// timeouts by the database's clock. Sessions that have expired but that nobody
-// has checked or cleaned up yet are still is_active; this leaves them out.
-const isLive = `is_active = true
-	  AND absolute_expires_at > CURRENT_TIMESTAMP
-	  AND last_activity_at + make_interval(secs => idle_timeout_seconds) > CURRENT_TIMESTAMP`
-
 // infoColumns are the columns scanInfo reads: a SessionInfo. Rows from
 // before migration 027 have no auth_time; they authenticated when created.
 const infoColumns = `id::text, user_id, coalesce(tenant_id, 0), app_type, coalesce(ip_address, ''),
 	coalesce(user_agent, ''), created_at, last_activity_at, absolute_expires_at, idle_timeout_seconds,
 	coalesce(auth_time, created_at), coalesce(acr, ''), amr`
 
-// liveSQL selects the live sessions.
-const liveSQL = `SELECT ` + infoColumns + ` FROM sessions WHERE ` + isLive
+// listLiveSQL selects the live sessions (liveSQL): active and within both
+// timeouts by the database's clock. Sessions that have expired but that
+// nobody has checked or cleaned up yet are left out.
+const listLiveSQL = `SELECT ` + infoColumns + `
+	FROM sessions s
+	WHERE ` + liveSQL
 
 // ListActive lists the live sessions of userID, most recently active first:
 // what a "your active sessions" page shows.
@@ -30,7 +27,7 @@ func (s *Store) ListActive(ctx context.Context, userID int64) ([]sessionguard.Se
 	if userID <= 0 || userID > maxInt32 {
 		return nil, nil
 	}
-	return s.list(ctx, "list active", liveSQL+" AND user_id = $1 ORDER BY last_activity_at DESC, id", userID)
+	return s.list(ctx, "list active", listLiveSQL+" AND user_id = $1 ORDER BY last_activity_at DESC, id", userID)
 }
 
 // ListAllActive lists up to limit live sessions of every user, most recently
@@ -39,7 +36,7 @@ func (s *Store) ListAllActive(ctx context.Context, limit int) ([]sessionguard.Se
 	if limit <= 0 {
 		limit = 1000
 	}
-	return s.list(ctx, "list all active", liveSQL+" ORDER BY last_activity_at DESC, id LIMIT $1", limit)
+	return s.list(ctx, "list all active", listLiveSQL+" ORDER BY last_activity_at DESC, id LIMIT $1", limit)
 }
 
 func (s *Store) list(ctx context.Context, op, sql string, args ...any) ([]sessionguard.SessionInfo, error) {

@@ -42,8 +42,8 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 		// row, then data row), so the two never wait on each other in
 		// opposite orders.
 		var id string
-		if err := tx.QueryRow(ctx, `SELECT id::text FROM sessions
-			WHERE session_token_hash = $1 AND id = $2 AND `+isLive+` FOR UPDATE`,
+		if err := tx.QueryRow(ctx, `SELECT s.id::text FROM sessions s
+			WHERE s.session_token_hash = $1 AND s.id = $2 AND `+liveSQL+` FOR UPDATE`,
 			r.OldTokenHash, r.SessionID).Scan(&id); err != nil {
 			return err
 		}
