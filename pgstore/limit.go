@@ -25,10 +25,11 @@ func checkLimit(l sessionguard.SessionLimit) error {
 // limitLockSQL takes the transaction-scoped advisory lock of one user and app
 // type. Sign-ins of that user in that app type queue on it, so each one
 // counts the live sessions after the previous one committed; other users are
-// not held up. A transaction-scoped lock is released by COMMIT or ROLLBACK
-// whatever happens to the connection, so it is safe behind PgBouncer in
-// transaction mode. The two-key form keeps clear of the one-key locks of
-// schema.Migrate and the Cleaner.
+// not held up. A transaction-scoped lock is released by COMMIT or ROLLBACK,
+// so it never outlives the transaction on a pooled server connection (a
+// session-level lock would, which PgBouncer's transaction mode rules out).
+// The two-key form keeps clear of the one-key locks of schema.Migrate and
+// the Cleaner (PostgreSQL keeps the two key spaces apart).
 const limitLockSQL = `SELECT pg_advisory_xact_lock(hashtext('sessionguard.session_limit.' || $1::text), $2::integer)`
 
 // countLiveSQL counts the user's live sessions of the app type.

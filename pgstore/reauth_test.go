@@ -284,3 +284,28 @@ func TestReauthenticationMigrationIsIdempotent(t *testing.T) {
 		t.Fatalf("after running 027 again: %+v, %v", st, err)
 	}
 }
+
+// scs's RenewToken retires the old token through Delete: for a
+// re-authentication (sessionguard.WithRotation) only the data goes and the
+// session lives on; any other retirement ends the session.
+func TestSCSDeleteDuringRotationKeepsTheSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	for _, rotating := range []bool{true, false} {
+		tok := newSCSToken(t)
+		f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+		mustCommit(t, s, tok.key, []byte("data"), time.Now().Add(time.Hour))
+		dctx := ctx
+		if rotating {
+			dctx = sessionguard.WithRotation(ctx, tok.hash)
+		}
+		if err := s.DeleteCtx(dctx, tok.key); err != nil {
+			t.Fatal(err)
+		}
+		if r := f.row(t, tok.hash); r.Active != rotating || f.dataRows(t, tok.hash) != 0 {
+			t.Fatalf("rotating=%v: active=%v (%q), data rows %d", rotating, r.Active, r.reason(), f.dataRows(t, tok.hash))
+		}
+	}
+}
