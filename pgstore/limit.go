@@ -36,7 +36,9 @@ const limitLockSQL = `SELECT pg_advisory_xact_lock(hashtext('sessionguard.sessio
 const countLiveSQL = `SELECT count(*) FROM sessions s WHERE s.user_id = $1 AND s.app_type = $2 AND ` + liveSQL
 
 // evictSQL ends all but the $4 most recently active live sessions of the user
-// in the app type, with reason $1.
+// in the app type, with reason $1. "Recently active" is last_activity_at,
+// which Validate writes at most once per touch interval: sessions active
+// within the same interval may be told apart by their ids instead.
 const evictSQL = endSQL + `id IN (
 		SELECT s.id FROM sessions s WHERE s.user_id = $2 AND s.app_type = $3 AND ` + liveSQL + `
 		ORDER BY s.last_activity_at DESC, s.id DESC OFFSET $4)
@@ -51,7 +53,6 @@ func (s *Store) createLimited(ctx context.Context, userID int64, app sessionguar
 		evicted []sessionguard.Event
 	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		evicted = evicted[:0]
 		if _, err := tx.Exec(ctx, limitLockSQL, string(app), userID); err != nil {
 			return err
 		}
