@@ -3,6 +3,7 @@ module github.com/sessionguard/sessionguard
 go 1.25.0
 
 require (
+	github.com/MicahParks/jwkset v0.11.4
 	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/chromedp/cdproto v0.159.0
@@ -13,6 +14,7 @@ require (
 	github.com/jackc/tern/v2 v2.3.4
 	github.com/pressly/goose/v3 v3.26.0
 	golang.org/x/crypto v0.55.0
+	golang.org/x/time v0.15.0
 )
 
 require (

@@ -26,7 +26,7 @@ type apiGuard struct {
 	cookie string                          // the mount's cookie name
 	jwt    *middleware.Guard               // JWTs: bearer tokens, or the cookie on the tenant mount
 	opaque *middleware.Guard               // opaque bearer tokens, and every refusal without a query
-	scs    *middleware.SCS                 // the scs cookie (the control panel's); nil on the tenant mount
+	scs    *middleware.Guard               // the scs cookie (the control panel's); nil on the tenant mount
 	load   func(http.Handler) http.Handler // the scs LoadAndSave that scs needs
 }
 
@@ -78,7 +78,7 @@ func (g *apiGuard) dispatch(jwt, opaque, scs http.Handler) http.Handler {
 
 // Middleware is the Middleware of the guard that reads r's credential.
 func (g *apiGuard) Middleware(next http.Handler) http.Handler {
-	return g.dispatch(g.jwt.Middleware(next), g.opaque.Middleware(next), g.withSCS(func(s *middleware.SCS) http.Handler {
+	return g.dispatch(g.jwt.Middleware(next), g.opaque.Middleware(next), g.withSCS(func(s *middleware.Guard) http.Handler {
 		return s.Middleware(next)
 	}))
 }
@@ -86,7 +86,7 @@ func (g *apiGuard) Middleware(next http.Handler) http.Handler {
 // PeekMiddleware is the PeekMiddleware of the guard that reads r's
 // credential: it never extends the session.
 func (g *apiGuard) PeekMiddleware(next http.Handler) http.Handler {
-	return g.dispatch(g.jwt.PeekMiddleware(next), g.opaque.PeekMiddleware(next), g.withSCS(func(s *middleware.SCS) http.Handler {
+	return g.dispatch(g.jwt.PeekMiddleware(next), g.opaque.PeekMiddleware(next), g.withSCS(func(s *middleware.Guard) http.Handler {
 		return s.PeekMiddleware(next)
 	}))
 }
@@ -97,14 +97,14 @@ func (g *apiGuard) SignOut(done func(http.ResponseWriter, *http.Request, error))
 	with := func(signOut func(http.ResponseWriter, *http.Request) error) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { done(w, r, signOut(w, r)) })
 	}
-	return g.dispatch(with(g.jwt.SignOut), with(g.opaque.SignOut), g.withSCS(func(s *middleware.SCS) http.Handler {
+	return g.dispatch(with(g.jwt.SignOut), with(g.opaque.SignOut), g.withSCS(func(s *middleware.Guard) http.Handler {
 		return with(s.SignOut)
 	}))
 }
 
 // withSCS builds the scs route's handler inside LoadAndSave; nil on a mount
 // without scs, where route never picks it.
-func (g *apiGuard) withSCS(build func(*middleware.SCS) http.Handler) http.Handler {
+func (g *apiGuard) withSCS(build func(*middleware.Guard) http.Handler) http.Handler {
 	if g.scs == nil {
 		return nil
 	}

@@ -22,7 +22,7 @@ func TestAPIRoute(t *testing.T) {
 			t.Fatalf("opaqueShaped(%q) = %t", s, !want)
 		}
 	}
-	api := &apiGuard{cookie: cpCookie, scs: &middleware.SCS{}}
+	api := &apiGuard{cookie: cpCookie, scs: &middleware.Guard{}}
 	tenantAPI := &apiGuard{cookie: tenantCookie}
 	tests := []struct {
 		name    string

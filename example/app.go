@@ -40,12 +40,12 @@ type app struct {
 	handler http.Handler
 
 	// The control panel's scs sessions: its data lives in scsStore, next to
-	// the sessions table. run runs scsStore.RunCleanup.
+	// the sessions table. run runs scsStore.Run.
 	cpSCS    *scs.SessionManager
 	scsStore *pgstore.SCSStore
 
 	// The guards; see the package doc.
-	cpPages     *middleware.SCS
+	cpPages     *middleware.Guard
 	tenantPages *middleware.Guard
 	api         *apiGuard // /api/…
 	tenantAPI   *apiGuard // /t/{tenant}/api/…

@@ -60,8 +60,7 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	if u.App == sessionguard.TenantApp {
 		token, s, err = a.tenantPages.SignIn(w, r, p)
 	} else {
-		s, err = a.cpPages.SignIn(w, r, p)
-		token = a.cpSCS.Token(r.Context())
+		token, s, err = a.cpPages.SignIn(w, r, p)
 	}
 	if err != nil {
 		return "", middleware.Session{}, err

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
@@ -34,7 +35,7 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 
 	// The control panel: scs's opaque tokens in scs's cookie, pages that
 	// send refusals to the sign-in page with a flash message.
-	if a.scsStore, err = pgstore.NewSCSStore(pool, pgstore.SCSConfig{Logger: a.log}); err != nil {
+	if a.scsStore, err = pgstore.NewSCSStore(pool, pgstore.SCSConfig{Logger: a.log, CleanupInterval: scsCleanupInterval}); err != nil {
 		return err
 	}
 	a.cpSCS = a.newCPSessions(a.scsStore)
@@ -42,7 +43,7 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 	cp.AppType = sessionguard.ControlPanel
 	cpPages := cp
 	cpPages.Deny = a.denyCPPage
-	if a.cpPages, err = middleware.NewSCS(a.cpSCS, cpPages); err != nil {
+	if a.cpPages, err = newSCSGuard(a.cpSCS, cpPages); err != nil {
 		return err
 	}
 
@@ -61,7 +62,7 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 	// cookie so that they refuse a request that also carries it (and clear
 	// it on sign-out, as the scs route does).
 	a.api = &apiGuard{cookie: cpCookie, load: a.loadCP}
-	if a.api.scs, err = middleware.NewSCS(a.cpSCS, cp); err != nil {
+	if a.api.scs, err = newSCSGuard(a.cpSCS, cp); err != nil {
 		return err
 	}
 	anyApp := base
@@ -85,4 +86,10 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 		return err
 	}
 	return nil
+}
+
+// newSCSGuard is a Guard whose cookie is sm's (Config.SCS).
+func newSCSGuard(sm *scs.SessionManager, cfg middleware.Config) (*middleware.Guard, error) {
+	cfg.SCS = sm
+	return middleware.New(cfg)
 }

@@ -125,15 +125,15 @@ var signinReasons = map[string]string{
 // visitor simply was not signed in).
 func pageReason(re *middleware.RefusalError) string {
 	switch re.Reason {
-	case middleware.ReasonMissing:
+	case middleware.ErrMissingToken.Reason:
 		return ""
-	case middleware.ReasonIdleTimeout:
+	case middleware.ErrIdleTimeout.Reason:
 		return "idle"
-	case middleware.ReasonAbsoluteTimeout:
+	case middleware.ErrAbsoluteTimeout.Reason:
 		return "absolute"
-	case middleware.ReasonWrongTenant:
+	case middleware.ErrWrongTenant.Reason:
 		return "other_tenant"
-	case middleware.ReasonRevoked:
+	case middleware.ErrRevoked.Reason:
 		if _, ok := signinReasons[re.EndReason]; ok {
 			return re.EndReason
 		}
@@ -152,10 +152,10 @@ func (a *app) pageRefusal(w http.ResponseWriter, r *http.Request, err error) (*m
 		return nil, false
 	}
 	switch re.Reason {
-	case middleware.ReasonBadTenant:
+	case middleware.ErrBadTenant.Reason:
 		a.renderError(w, r, http.StatusNotFound, "There is no such organisation.")
 		return nil, false
-	case middleware.ReasonWrongApp:
+	case middleware.ErrWrongApp.Reason:
 		a.renderError(w, r, http.StatusForbidden, "This session belongs to another app.")
 		return nil, false
 	}

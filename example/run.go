@@ -43,7 +43,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	cleanupDone := make(chan struct{})
 	go func() {
 		defer close(cleanupDone)
-		a.scsStore.RunCleanup(cleanupCtx, scsCleanupInterval)
+		_ = a.scsStore.Run(cleanupCtx) // returns the context's error
 	}()
 	defer func() {
 		stopCleanup()

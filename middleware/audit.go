@@ -35,9 +35,10 @@ func (g *Guard) refused(r *http.Request, e *RefusalError) error {
 // token included, an EventRefused. Never recorded: the token, its hash, the
 // cookie.
 func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st sessionguard.Status) error {
+	e.realm = g.cfg.Realm
 	level := slog.LevelInfo
 	switch {
-	case e.Reason == ReasonMissing:
+	case errors.Is(e, ErrMissingToken):
 		level = slog.LevelDebug
 	case errors.Is(e, ErrUnavailable):
 		level = slog.LevelError
@@ -52,7 +53,7 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st sessionguard.
 		AppType:   g.cfg.AppType,
 		IP:        g.cfg.ClientIP(r),
 	}
-	if st.EndedNow && (e.Reason == ReasonIdleTimeout || e.Reason == ReasonAbsoluteTimeout) {
+	if st.EndedNow && (errors.Is(e, ErrIdleTimeout) || errors.Is(e, ErrAbsoluteTimeout)) {
 		ev.Kind = sessionguard.EventExpired
 	}
 	if st.SessionID != "" {

@@ -87,7 +87,7 @@ func TestAuditTrail(t *testing.T) {
 	bad := randomToken(t)
 	secrets = append(secrets, bad)
 	serve(g, from(hostileRequest(auth("Bearer "+bad))))
-	expect(t, sessionguard.Event{Kind: sessionguard.EventRefused, Reason: middleware.ReasonInvalid, IP: "192.0.2.10"})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventRefused, Reason: middleware.ErrInvalidToken.Reason, IP: "192.0.2.10"})
 
 	// revoked by the user: the store's event, the user as actor
 	signOut := from(hostileRequest(ck("__Host-session=" + tok)))
@@ -97,7 +97,7 @@ func TestAuditTrail(t *testing.T) {
 	}
 	expect(t, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: "logout", Count: 1, SessionID: s.ID, UserID: db.user, ActorID: db.user})
 	serve(g, from(hostileRequest(ck("__Host-session="+tok))))
-	expect(t, sessionguard.Event{Kind: sessionguard.EventRefused, Reason: middleware.ReasonRevoked, EndReason: "logout", Count: 1, SessionID: s.ID, UserID: db.user, IP: "192.0.2.10"})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventRefused, Reason: middleware.ErrRevoked.Reason, EndReason: "logout", Count: 1, SessionID: s.ID, UserID: db.user, IP: "192.0.2.10"})
 
 	// revoked by an admin, who is named
 	tok2, s2, err := g.SignIn(nil, nil, middleware.SignIn{UserID: db.user})
@@ -123,7 +123,7 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve(g, from(hostileRequest(auth("Bearer "+tok3))))
-	expect(t, sessionguard.Event{Kind: sessionguard.EventExpired, Reason: middleware.ReasonIdleTimeout, Count: 1, SessionID: s3.ID, UserID: db.user, IP: "192.0.2.10"})
+	expect(t, sessionguard.Event{Kind: sessionguard.EventExpired, Reason: middleware.ErrIdleTimeout.Reason, Count: 1, SessionID: s3.ID, UserID: db.user, IP: "192.0.2.10"})
 
 	// account disabled: every session in one call, one event
 	for range 3 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -51,15 +53,17 @@ type Config struct {
 	// seconds). The database row is the source of truth afterwards.
 	IdleTimeout time.Duration
 	// AbsoluteTimeout is the maximum lifetime of a new session (default 8h,
-	// whole seconds). It is also the cookie's Max-Age and a JWT's lifetime.
+	// or SCS.Lifetime with SCS; whole seconds). It is also the longest
+	// Max-Age of the cookie and the lifetime of a JWT SignIn mints.
 	AbsoluteTimeout time.Duration
 	// WarningThreshold is sent as X-Session-Warning-Threshold, in seconds
 	// (default 5m): how long before the idle timeout a page should warn.
 	WarningThreshold time.Duration
 
-	// CookieName is the session cookie's name (default "__Host-session").
-	// The cookie is always HttpOnly, SameSite=Lax, Path=/, without Domain,
-	// and Secure unless InsecureCookie.
+	// CookieName is the session cookie's name (default "__Host-session";
+	// with SCS, SCS.Cookie.Name, which it must equal when set). The
+	// Guard's own cookie is always HttpOnly, SameSite=Lax, Path=/, without
+	// Domain, and Secure unless InsecureCookie.
 	CookieName string
 	// InsecureCookie drops the Secure attribute, for plain-http local
 	// development only (default false). A CookieName with the __Host- or
@@ -71,18 +75,34 @@ type Config struct {
 	// tokens are refused before any parsing.
 	MaxTokenBytes int
 
-	// JWT selects JWT mode. nil (default) means opaque tokens: 32 random
-	// bytes, base64url without padding (43 characters).
+	// Tokens are the kinds of token the Guard accepts, told apart by their
+	// shape without a query; a token of another kind is refused before the
+	// store is asked. Default: JWTs when JWT is set, else OpaqueTokens; with
+	// SCS, OpaqueTokens as well (scs's tokens are opaque).
+	Tokens TokenKinds
+	// JWT verifies JWTs (see JWTConfig), the Guard's own or an identity
+	// provider's. Required when Tokens includes JWTs. Default nil: no JWTs.
 	JWT *JWTConfig
+	// SCS, when set, makes the session cookie scs's: the Guard reads the
+	// token of the scs session that SCS.LoadAndSave loaded (the Guard runs
+	// inside LoadAndSave), SignIn renews the scs token, and SignOut destroys
+	// the scs session. Bearer tokens are still read from the Authorization
+	// header. Default nil. New requires HashTokenInStore (the store sees
+	// the token's SHA-256, as the sessions table does), IdleTimeout 0 (the
+	// sessions table keeps idleness without a write per request), a
+	// Lifetime no shorter than AbsoluteTimeout (which takes it when zero),
+	// and a cookie that is HttpOnly, SameSite Lax or Strict, and Secure
+	// unless InsecureCookie.
+	SCS *scs.SessionManager
 
 	// StoreTimeout bounds every store call (default 2s). A store error or
 	// timeout refuses the request with 503.
 	StoreTimeout time.Duration
 
-	// Deny writes a refusal; err is a *RefusalError. Default: a JSON body
-	// (see RefusalError) with the matching status. Before Deny runs, the
-	// Guard has set Cache-Control: no-store, Vary and
-	// Access-Control-Expose-Headers.
+	// Deny writes a refusal; err is a *RefusalError. Default: [DenyJSON].
+	// Routes that answer refusals another way (a redirect to the sign-in
+	// page) use [Guard.WithDeny]. Before Deny runs, the Guard has set
+	// Cache-Control: no-store, Vary and Access-Control-Expose-Headers.
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Realm is the realm of WWW-Authenticate challenges (default
@@ -103,13 +123,6 @@ type Config struct {
 	// the Logger's level), on the request's goroutine: count them for
 	// metrics. It must be quick. Default nil.
 	OnEvent func(sessionguard.Event)
-
-	// TokenSource, when set, finds the session token of a request instead
-	// of the session cookie and the Authorization header; the Guard then
-	// never sets or clears a cookie of its own, and Guard.SignIn is refused
-	// (sign in through the source's owner). Default nil. [NewSCS] sets it to
-	// read the token of the request's scs session.
-	TokenSource TokenSource
 
 	// ClientIP returns the client address recorded at sign-in and logged with
 	// refusals. Default: ClientIPBehindProxies(TrustedProxies) when
@@ -132,6 +145,12 @@ func errConfig(format string, args ...any) error {
 func (c Config) withDefaults() (Config, error) {
 	if c.Store == nil {
 		return c, errConfig("Store is required")
+	}
+	if c.SCS != nil {
+		var err error
+		if c, err = c.withSCS(); err != nil {
+			return c, err
+		}
 	}
 	if c.AppType != "" && !c.AppType.Valid() {
 		return c, errConfig("unknown AppType %q", c.AppType)
@@ -185,7 +204,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Deny == nil {
-		c.Deny = defaultDeny(c.Realm)
+		c.Deny = DenyJSON
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -209,6 +228,30 @@ func (c Config) withDefaults() (Config, error) {
 			return c, err
 		}
 		c.JWT = &j
+	}
+	return c.withTokenKinds()
+}
+
+// withTokenKinds fills in and checks Tokens against JWT and SCS.
+func (c Config) withTokenKinds() (Config, error) {
+	if c.Tokens == 0 {
+		c.Tokens = OpaqueTokens
+		if c.JWT != nil {
+			c.Tokens = JWTs
+		}
+		if c.SCS != nil {
+			c.Tokens |= OpaqueTokens
+		}
+	}
+	switch {
+	case c.Tokens&^(OpaqueTokens|JWTs) != 0:
+		return c, errConfig("Tokens %d names an unknown kind", c.Tokens)
+	case c.Tokens.has(JWTs) && c.JWT == nil:
+		return c, errConfig("Tokens includes JWTs: set JWT to verify them")
+	case c.JWT != nil && !c.Tokens.has(JWTs):
+		return c, errConfig("JWT is set but Tokens does not include JWTs")
+	case c.SCS != nil && !c.Tokens.has(OpaqueTokens):
+		return c, errConfig("SCS is set but Tokens does not include OpaqueTokens: scs tokens are opaque")
 	}
 	return c, nil
 }

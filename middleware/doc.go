@@ -1,18 +1,33 @@
 // Package middleware is the HTTP side of sessionguard: it takes a session
-// token from a request (the session cookie, else an "Authorization: Bearer"
-// header), checks it, and asks a [sessionguard.Store] — normally a *pgstore.Store over
-// PostgreSQL — whether the session behind it is alive. The sessions table is
-// the authority: a token, even a correctly signed JWT, proves nothing alone.
+// token from a request, checks it, and asks a sessionguard.Store — normally a
+// *pgstore.Store over PostgreSQL — whether the session behind it is alive.
+// The sessions table is the authority: a token, even a correctly signed JWT,
+// proves nothing alone.
+//
+// One [Guard] per app reads every credential its [Config] accepts: the
+// session cookie, an "Authorization: Bearer" header, or the token of an scs
+// session (Config.SCS); opaque tokens, JWTs (Config.JWT, the library's own or
+// an identity provider's), or both (Config.Tokens). Routes that answer
+// refusals another way share the Guard through [Guard.WithDeny]. Tokens are
+// opened by [Guard.SignIn] (the library mints them) or [Guard.Record] (the
+// app or its identity provider issued them).
 //
 // # One request
 //
-//  1. Extract the token. Missing, oversized (more than Config.MaxTokenBytes),
-//     malformed, duplicated (two cookies of the name) or ambiguous (cookie and
-//     bearer token that differ) → refused without any store call.
-//  2. In JWT mode (Config.JWT set), verify the signature with the key named by
-//     the token's "kid", require the token's "alg" to be that key's algorithm
-//     (so "none" and HS/RS confusion are refused), and check exp, nbf, iat,
-//     iss and aud. A forged or expired token never costs a store call.
+//  1. The credential. The cookie and the bearer token must agree when both
+//     are sent; two cookies of the name, several or malformed Authorization
+//     headers, an oversized token (Config.MaxTokenBytes) or one that is
+//     neither opaque (43 base64url characters) nor a JWT (three base64url
+//     parts), or of a kind the Guard does not accept → refused without any
+//     store call. With scs, the cookie's token is the loaded scs session's.
+//  2. A JWT: verified with the key named by the token's "kid" (static keys,
+//     or an issuer's JWKS: [NewJWKS]), whose algorithm the token's "alg" must
+//     be (so "none" and HS/RS confusion are refused), then the claims: exp
+//     (required unless JWTConfig.AllowNoExpiry), nbf and iat when present,
+//     iss and aud when configured, the user id claim, and the tenant and
+//     session id claims when configured. A forged or expired token never
+//     costs a store call; the debug log names the failing claim, never the
+//     token. A tenant claim must agree with the route's tenant.
 //  3. hash = hex(SHA-256(token)). Only the hash reaches the store; the token,
 //     the hash and the cookie value never appear in a log line or an error.
 //  4. Store.Validate (status + touch) or, for [Guard.Peek] and
@@ -21,18 +36,20 @@
 //     the scope so the store refuses a session of another app or tenant
 //     without touching it.
 //  5. Valid → the [Session] goes into the request context ([SessionFrom]),
-//     and the response gets X-Session-Idle-Remaining,
-//     X-Session-Absolute-Remaining, X-Session-Warning-Threshold,
-//     Cache-Control: no-store and Vary: Cookie, Authorization.
-//  6. Anything else → a [*RefusalError] written by Config.Deny.
+//     and the response gets X-Session-Idle-Remaining (never more than the
+//     absolute time left), X-Session-Absolute-Remaining,
+//     X-Session-Warning-Threshold, Cache-Control: no-store and Vary: Cookie,
+//     Authorization.
+//  6. Anything else → a [*RefusalError] written by Config.Deny ([DenyJSON]
+//     unless set).
 //
 // # Fails closed
 //
 // Every path that is not a positive answer from the store is a refusal: a
 // store error or timeout is a 503 ([ErrUnavailable]), never a pass; a state
 // the middleware does not know is refused as invalid; a session the store calls
-// valid but whose app type, tenant, or (JWT mode) session id and subject do
-// not match what was asked is refused as well.
+// valid but whose app type or tenant, or whose row disagrees with the JWT's
+// user, tenant or session-id claims, is refused as well.
 //
 // # Trust assumptions
 //

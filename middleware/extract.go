@@ -2,32 +2,18 @@ package middleware
 
 import (
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"net/textproto"
 	"strings"
 )
 
-// tokenSource says where a token came from.
-type tokenSource uint8
-
-const (
-	fromNone   tokenSource = iota
-	fromCookie             // the session cookie
-	fromBearer             // Authorization: Bearer
-)
-
-// extracted is the result of looking for a token in a request.
+// extracted is the token a request carries in the session cookie or the
+// Authorization header.
 type extracted struct {
-	token  string
-	source tokenSource
-	// bearer: the client is to be treated as a bearer client (the token came
-	// from Authorization, or there was neither a token nor a session cookie).
+	token string
+	// bearer: the token came from the Authorization header (the client is a
+	// bearer client: refusals carry WWW-Authenticate), not the cookie.
 	bearer bool
-	// ended: the TokenSource no longer accepts the token (SourcedToken.Ended).
-	ended bool
-	// sourced: the token came from Config.TokenSource.
-	sourced bool
 }
 
 var (
@@ -35,11 +21,14 @@ var (
 	cookieKey        = textproto.CanonicalMIMEHeaderKey("Cookie")
 )
 
-// extractToken finds the session token: the cookie named name first, else
-// "Authorization: Bearer <token>". It reads only r.Header, without parsing
-// every cookie, and checks lengths before copying anything. A refusal is
-// ErrMissingToken or ErrInvalidToken; a returned token is 1..max bytes of
-// [A-Za-z0-9._-].
+// extractToken finds the session token: the cookie named name, the
+// "Authorization: Bearer <token>" header, or both when they agree. It reads
+// only r.Header, without parsing every cookie, and checks lengths before
+// copying anything. Credentials that disagree (two cookies of the name, a
+// cookie and a different bearer token, a malformed Authorization header,
+// several Authorization headers) are refused, never guessed between. A
+// refusal is ErrMissingToken or ErrInvalidToken; a returned token is 1..max
+// bytes of [A-Za-z0-9._-].
 func extractToken(r *http.Request, name string, max int) (extracted, *RefusalError) {
 	cookie, nCookies := findCookie(r.Header[cookieKey], name)
 	auths := r.Header[authorizationKey]
@@ -72,11 +61,11 @@ func extractToken(r *http.Request, name string, max int) (extracted, *RefusalErr
 		if hasBearer && subtle.ConstantTimeCompare([]byte(cookie), []byte(bearer)) != 1 {
 			return extracted{}, refuse(ErrInvalidToken, false)
 		}
-		return extracted{token: cookie, source: fromCookie}, nil
+		return extracted{token: cookie}, nil
 	case hasBearer:
-		return extracted{token: bearer, source: fromBearer, bearer: true}, nil
+		return extracted{token: bearer, bearer: true}, nil
 	}
-	return extracted{bearer: true}, refuse(ErrMissingToken, true)
+	return extracted{}, refuse(ErrMissingToken, true)
 }
 
 // findCookie returns the value of the cookie name in the Cookie header lines
@@ -140,55 +129,4 @@ func validTokenChars(s string, max int) bool {
 
 func isTokenChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
-}
-
-// A TokenSource finds a request's session token in place of the Guard's own
-// cookie and bearer extraction (Config.TokenSource). [NewSCS] installs one
-// that takes the token from the request's scs session.
-//
-// It returns the zero SourcedToken when the request carries no token. An
-// error that is a *RefusalError (ErrInvalidToken, say) refuses the request as
-// that; any other error refuses it with 503 (ErrUnavailable): a failing
-// source never lets a request through.
-type TokenSource func(r *http.Request) (SourcedToken, error)
-
-// SourcedToken is what a TokenSource found.
-type SourcedToken struct {
-	Value  string // the token; "" for none
-	Bearer bool   // the client is a bearer client: refusals carry WWW-Authenticate
-	// Ended marks a token that the source itself no longer accepts (scs has
-	// no data for it any more). The Guard never authenticates it: it only
-	// peeks at its session, without touching it, to tell why it ended.
-	// A live token that has no session row (an scs session from before
-	// sign-in) is refused as missing, not invalid: its holder is simply not
-	// signed in.
-	Ended bool
-}
-
-// extract finds r's token with Config.TokenSource, or with extractToken
-// when there is none, and applies the same length and character checks to
-// either.
-func (g *Guard) extract(r *http.Request) (extracted, *RefusalError) {
-	if g.cfg.TokenSource == nil {
-		return extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes)
-	}
-	st, err := g.cfg.TokenSource(r)
-	if err != nil {
-		var re *RefusalError
-		if errors.As(err, &re) {
-			return extracted{bearer: re.Bearer}, refuse(re, re.Bearer)
-		}
-		return extracted{}, unavailable(err, st.Bearer, st.Value)
-	}
-	switch {
-	case st.Value == "":
-		return extracted{bearer: st.Bearer}, refuse(ErrMissingToken, st.Bearer)
-	case !validTokenChars(st.Value, g.cfg.MaxTokenBytes):
-		return extracted{bearer: st.Bearer}, refuse(ErrInvalidToken, st.Bearer)
-	}
-	ex := extracted{token: st.Value, source: fromCookie, bearer: st.Bearer, ended: st.Ended, sourced: true}
-	if st.Bearer {
-		ex.source = fromBearer
-	}
-	return ex, nil
 }

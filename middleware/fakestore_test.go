@@ -107,7 +107,7 @@ func (f *fakeStore) Create(ctx context.Context, n sessionguard.NewSession) (sess
 		return sessionguard.SessionInfo{}, fmt.Errorf("fake: bad hash length %d", len(n.TokenHash))
 	}
 	if _, dup := f.rows[n.TokenHash]; dup {
-		return sessionguard.SessionInfo{}, fmt.Errorf("fake: duplicate hash")
+		return sessionguard.SessionInfo{}, fmt.Errorf("fake: %w", sessionguard.ErrDuplicateToken)
 	}
 	id := n.ID
 	if id == "" {

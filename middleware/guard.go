@@ -11,11 +11,13 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
-// Guard authenticates requests against a session store. Build it with [New];
-// it is safe for concurrent use.
+// Guard authenticates requests against a session store: one Guard per app,
+// reading every credential its Config accepts (the session cookie, an
+// Authorization bearer token, an scs session; opaque tokens and JWTs). Build
+// it with [New]; it is safe for concurrent use.
 type Guard struct {
 	cfg Config
-	jwt *jwtVerifier // nil in opaque mode
+	jwt *jwtVerifier // nil without Config.JWT
 	now func() time.Time
 }
 
@@ -28,9 +30,25 @@ func New(cfg Config) (*Guard, error) {
 	}
 	g := &Guard{cfg: c, now: time.Now}
 	if c.JWT != nil {
-		g.jwt = newJWTVerifier(c.JWT)
+		if g.jwt, err = newJWTVerifier(c.JWT); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
+}
+
+// WithDeny returns a Guard that is g in every way but how it writes
+// refusals: the same store, scope, credentials and settings. Use it for the
+// routes that answer a refusal differently, such as pages that redirect to
+// the sign-in page beside an API that answers [DenyJSON]. A nil deny means
+// DenyJSON.
+func (g *Guard) WithDeny(deny func(w http.ResponseWriter, r *http.Request, err error)) *Guard {
+	if deny == nil {
+		deny = DenyJSON
+	}
+	d := *g
+	d.cfg.Deny = deny
+	return &d
 }
 
 // Authenticate decides whether r carries a live session, and records the
@@ -78,102 +96,151 @@ func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
 	})
 }
 
-// check is the whole decision.
+// check is the whole decision: the credential, its claims (JWTs), the scope
+// the route asks for, the store's answer, and the refusal that answer means.
+// Everything before the store call refuses without a query.
 func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
-	ex, rerr := g.extract(r)
+	c, rerr := g.credential(r)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
-	bearer := ex.source == fromBearer
-
-	var sid string
-	var sub int64
-	if g.jwt != nil {
-		var err error
-		sid, sub, err = g.jwt.verify(ex.token)
-		if err != nil {
-			g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected",
-				slog.String("cause", err.Error()))
-			return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
-		}
-	} else if !validOpaqueToken(ex.token) {
-		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+	claims, rerr := g.verify(r, c)
+	if rerr != nil {
+		return Session{}, g.refused(r, rerr)
 	}
+	scope, rerr := g.scope(r, c, claims)
+	if rerr != nil {
+		return Session{}, g.refused(r, rerr)
+	}
+	hash := hashToken(c.token)
+	st, rerr := g.lookup(r, c, hash, scope, touch)
+	if rerr != nil {
+		return Session{}, g.refused(r, rerr)
+	}
+	if rerr := g.judge(r, c, claims, scope, st); rerr != nil {
+		return Session{}, g.refusedStatus(r, rerr, st)
+	}
+	return sessionOf(st, hash, c.bearer), nil
+}
 
+// verify checks a JWT's signature and claims; an opaque token has none.
+// The debug log names the failing claim, never the token.
+func (g *Guard) verify(r *http.Request, c credential) (jwtClaims, *RefusalError) {
+	if c.kind != JWTs {
+		return jwtClaims{}, nil
+	}
+	claims, err := g.jwt.verify(c.token)
+	if err != nil {
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected",
+			slog.String("cause", err.Error()))
+		return jwtClaims{}, refuse(ErrInvalidToken, c.bearer)
+	}
+	return claims, nil
+}
+
+// scope is what the route asks of a session: the Guard's app type and the
+// tenant Config.Tenant resolves. A JWT's tenant claim must agree with the
+// route's tenant (checked here, without a query) and narrows the scope, so
+// that the store holds it to the row's tenant.
+func (g *Guard) scope(r *http.Request, c credential, claims jwtClaims) (sessionguard.Scope, *RefusalError) {
 	scope := sessionguard.Scope{AppType: g.cfg.AppType}
 	if g.cfg.Tenant != nil {
 		tid, err := g.cfg.Tenant(r)
 		if errors.Is(err, ErrUnavailable) {
-			return Session{}, g.refused(r, unavailable(err, bearer, ex.token))
+			return scope, unavailable(err, c.bearer, c.token)
 		}
 		if err != nil || tid <= 0 {
 			// A tenant id <= 0 would be sessionguard.NoTenant, which the store
 			// reads as "any tenant": refuse instead of widening the scope.
-			return Session{}, g.refused(r, refuse(ErrBadTenant, false))
+			return scope, refuse(ErrBadTenant, false)
 		}
 		scope.TenantID = tid
 	}
+	if claims.HasTenant {
+		if scope.TenantID != sessionguard.NoTenant && claims.TenantID != scope.TenantID {
+			return scope, refuse(ErrWrongTenant, c.bearer)
+		}
+		scope.TenantID = claims.TenantID
+	}
+	return scope, nil
+}
 
-	hash := hashToken(ex.token)
+// lookup asks the store, within Config.StoreTimeout. A token whose scs
+// session is gone is only peeked at: it will not be signed in, and its
+// session must not be kept alive by it.
+func (g *Guard) lookup(r *http.Request, c credential, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, *RefusalError) {
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
 	defer cancel()
 	var st sessionguard.Status
 	var err error
-	if touch && !ex.ended {
+	if touch && !c.ended {
 		st, err = g.cfg.Store.Validate(ctx, hash, scope)
 	} else {
 		st, err = g.cfg.Store.Peek(ctx, hash, scope)
 	}
 	if err != nil {
-		return Session{}, g.refused(r, unavailable(err, bearer, ex.token, hash))
+		return st, unavailable(err, c.bearer, c.token, hash)
 	}
+	return st, nil
+}
 
-	switch st.State {
-	case sessionguard.StateValid:
-		if ex.ended {
-			// The token's source dropped it while its session lives on
-			// (scs lost its data): never a sign-in.
-			return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+// stateRefusals is the refusal each state of an ended or out-of-scope
+// session means.
+var stateRefusals = map[sessionguard.State]*RefusalError{
+	sessionguard.StateUnknown:     ErrInvalidToken,
+	sessionguard.StateIdle:        ErrIdleTimeout,
+	sessionguard.StateAbsolute:    ErrAbsoluteTimeout,
+	sessionguard.StateRevoked:     ErrRevoked,
+	sessionguard.StateWrongApp:    ErrWrongApp,
+	sessionguard.StateWrongTenant: ErrWrongTenant,
+}
+
+// judge turns the store's answer into nil (signed in) or the refusal, and
+// checks, in depth, that a valid answer is for the question asked and
+// agrees with the token's claims.
+func (g *Guard) judge(r *http.Request, c credential, claims jwtClaims, scope sessionguard.Scope, st sessionguard.Status) *RefusalError {
+	if st.State != sessionguard.StateValid {
+		sentinel, known := stateRefusals[st.State]
+		switch {
+		case !known:
+			g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store returned an unknown state",
+				slog.String("state", cleanEndReason(string(st.State))))
+			sentinel = ErrInvalidToken
+		case st.State == sessionguard.StateUnknown && c.scs && !c.ended:
+			// A live scs session that was never signed in: nothing is
+			// wrong with it, it is just no sign-in.
+			sentinel = ErrMissingToken
 		}
-	case sessionguard.StateUnknown:
-		if ex.sourced && !ex.ended {
-			// The source's own session (scs's, before sign-in) was never
-			// signed in: nothing is wrong with it, it is just no sign-in.
-			return Session{}, g.refused(r, refuse(ErrMissingToken, bearer))
+		e := refuse(sentinel, c.bearer)
+		if st.State == sessionguard.StateRevoked {
+			e.EndReason = cleanEndReason(st.EndReason)
 		}
-		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
-	case sessionguard.StateIdle:
-		return Session{}, g.refusedStatus(r, refuse(ErrIdleTimeout, bearer), st)
-	case sessionguard.StateAbsolute:
-		return Session{}, g.refusedStatus(r, refuse(ErrAbsoluteTimeout, bearer), st)
-	case sessionguard.StateRevoked:
-		e := refuse(ErrRevoked, bearer)
-		e.EndReason = cleanEndReason(st.EndReason)
-		return Session{}, g.refusedStatus(r, e, st)
-	case sessionguard.StateWrongApp:
-		return Session{}, g.refusedStatus(r, refuse(ErrWrongApp, bearer), st)
-	case sessionguard.StateWrongTenant:
-		return Session{}, g.refusedStatus(r, refuse(ErrWrongTenant, bearer), st)
-	default:
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store returned an unknown state",
-			slog.String("state", cleanEndReason(string(st.State))))
-		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+		return e
 	}
-
-	// Defence in depth: the store said valid; make sure it answered the
-	// question that was asked.
+	logErr := func(msg string) { g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, msg) }
 	switch {
+	case c.ended:
+		// scs dropped the token while its session lives on: never a sign-in.
+		return refuse(ErrInvalidToken, c.bearer)
 	case scope.AppType != "" && st.AppType != scope.AppType:
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store accepted a session outside the app scope")
-		return Session{}, g.refused(r, refuse(ErrWrongApp, bearer))
+		logErr("sessionguard: store accepted a session outside the app scope")
+		return refuse(ErrWrongApp, c.bearer)
 	case scope.TenantID != sessionguard.NoTenant && st.TenantID != scope.TenantID:
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: store accepted a session outside the tenant scope")
-		return Session{}, g.refused(r, refuse(ErrWrongTenant, bearer))
-	case g.jwt != nil && (!strings.EqualFold(st.SessionID, sid) || st.UserID != sub):
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sessionguard: jwt sid/sub do not match the session row")
-		return Session{}, g.refused(r, refuse(ErrInvalidToken, bearer))
+		logErr("sessionguard: store accepted a session outside the tenant scope")
+		return refuse(ErrWrongTenant, c.bearer)
+	case c.kind == JWTs && (st.UserID != claims.UserID ||
+		claims.SessionID != "" && !strings.EqualFold(st.SessionID, claims.SessionID)):
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "sessionguard: jwt claims do not match the session row")
+		return refuse(ErrInvalidToken, c.bearer)
 	}
+	return nil
+}
 
+// sessionOf is the Session of a valid status, its remaining times clamped so
+// that the idle time left never exceeds the absolute time left (the idle
+// timeout cannot come after the session's end).
+func sessionOf(st sessionguard.Status, hash string, bearer bool) Session {
+	abs := st.AbsoluteRemaining()
 	return Session{
 		ID:                st.SessionID,
 		UserID:            st.UserID,
@@ -184,9 +251,9 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 		IdleExpiresAt:     st.IdleExpiresAt,
 		AbsoluteExpiresAt: st.AbsoluteExpiresAt,
 		IdleTimeout:       st.IdleTimeout,
-		IdleRemaining:     st.IdleRemaining(),
-		AbsoluteRemaining: st.AbsoluteRemaining(),
+		IdleRemaining:     min(st.IdleRemaining(), abs),
+		AbsoluteRemaining: abs,
 		Bearer:            bearer,
 		tokenHash:         hash,
-	}, nil
+	}
 }

@@ -2,35 +2,66 @@ package middleware
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// JWTConfig selects JWT mode: the session token is a signed JWT carrying the
-// session id ("sid"); the store remains the authority on whether it is alive.
+// JWTConfig selects JWT mode: the session token is a signed JWT, verified
+// before any database work; the store remains the authority on whether its
+// session is alive. The JWTs may come from your own identity provider: the
+// library needs only the public keys (Keys with VerifyKey, or JWKS) and the
+// names of the claims that carry the user, the tenant and the session.
 type JWTConfig struct {
-	// Keys are the keys that verify tokens, chosen by the token's "kid"
-	// header. Required. Keep old keys here (VerifyKey only) while tokens
-	// they signed may still be presented; that is key rotation.
+	// Keys are static keys, chosen by the token's "kid" header. Set Keys or
+	// JWKS, not both. Keep old keys here (VerifyKey only) while tokens they
+	// signed may still be presented; that is key rotation.
 	Keys []JWTKey
-	// SigningKeyID is the ID of the key that signs new tokens (default: the
-	// first key). It must have a SignKey.
+	// JWKS is a key set fetched from an issuer's JWKS URL ([NewJWKS]).
+	JWKS *JWKS
+	// SigningKeyID is the ID of the key in Keys that signs the tokens
+	// SignIn issues (default: the first key with a SignKey). Without one the
+	// Guard only verifies. It must have a SignKey.
 	SigningKeyID string
-	// Issuer is written to and required in the "iss" claim. Required.
+
+	// Issuer, when set, must equal the "iss" claim; SignIn writes it.
 	Issuer string
-	// Audience is written to and required in the "aud" claim. Required.
+	// Audience, when set, must be in the "aud" claim; SignIn writes it.
 	Audience string
 	// Leeway is the clock skew allowed for exp, nbf and iat (default 30s).
 	Leeway time.Duration
+
+	// RequiredClaims are claims a token must carry besides "exp" and the
+	// user id claim, which are always required ([StrictJWTClaims] is the
+	// set the library's own tokens carry). "nbf" and "iat" are checked
+	// whenever present, "iss" and "aud" whenever Issuer and Audience are set.
+	RequiredClaims []string
+	// AllowNoExpiry accepts tokens without "exp". The session row still
+	// times out; only set it for an issuer that cannot write exp.
+	AllowNoExpiry bool
+
+	// UserIDClaim names the claim that carries the user id, a positive
+	// integer as a JSON number or a decimal string (default "sub").
+	UserIDClaim string
+	// TenantIDClaim, when set, names the claim that carries the tenant id
+	// (e.g. "tid"), a positive integer as a JSON number or a decimal string.
+	// A token without it has no tenant unless RequiredClaims lists it.
+	TenantIDClaim string
+	// SessionIDClaim, when set, names the claim that carries the session
+	// row's id (a UUID), which must then equal the row found by the token's
+	// hash. Required in every token when set. Default: "sid" when the
+	// Guard signs tokens, none otherwise (the row is found by the hash).
+	SessionIDClaim string
 }
 
 // JWTKey is one key. A token is verified only by the key whose ID equals its
@@ -43,7 +74,7 @@ type JWTKey struct {
 	// SignKey signs new tokens: []byte for HS* (at least as long as the hash
 	// output: 32, 48, 64 bytes), *rsa.PrivateKey (2048 bits or more) for
 	// RS*/PS*, *ecdsa.PrivateKey on the matching curve for ES*,
-	// ed25519.PrivateKey for EdDSA. May be nil for a verify-only key.
+	// ed25519.PrivateKey for EdDSA. Leave it nil for a verify-only key.
 	SignKey any
 	// VerifyKey verifies: []byte for HS* (default: SignKey, and must equal it
 	// if set), *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey (default:
@@ -51,27 +82,28 @@ type JWTKey struct {
 	VerifyKey any
 }
 
-type jwtVerifier struct {
-	keys    map[string]JWTKey
-	signer  JWTKey
-	method  jwt.SigningMethod
-	parser  *jwt.Parser
-	issuer  string
-	aud     string
-	methods []string
+// StrictJWTClaims returns the claims every token SignIn issues carries, for
+// RequiredClaims when all tokens are the library's own.
+func StrictJWTClaims() []string {
+	return []string{"iss", "aud", "sub", "sid", "exp", "iat", "nbf", "jti"}
 }
 
-var kidPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+var (
+	kidPattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	claimPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+	uuidPattern  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
 
 func (c JWTConfig) withDefaults() (JWTConfig, error) {
-	if len(c.Keys) == 0 {
-		return c, errConfig("JWT.Keys is empty")
-	}
-	if c.Issuer == "" {
-		return c, errConfig("JWT.Issuer is required")
-	}
-	if c.Audience == "" {
-		return c, errConfig("JWT.Audience is required")
+	switch {
+	case len(c.Keys) == 0 && c.JWKS == nil:
+		return c, errConfig("JWT.Keys is empty and JWT.JWKS is nil: set one")
+	case len(c.Keys) > 0 && c.JWKS != nil:
+		return c, errConfig("set JWT.Keys or JWT.JWKS, not both")
+	case c.JWKS != nil && c.SigningKeyID != "":
+		return c, errConfig("JWT.SigningKeyID names a key of JWT.Keys; a JWKS holds no signing key")
+	case c.JWKS != nil && c.JWKS.cached == nil:
+		return c, errConfig("JWT.JWKS was not built by NewJWKS")
 	}
 	switch {
 	case c.Leeway == 0:
@@ -94,249 +126,415 @@ func (c JWTConfig) withDefaults() (JWTConfig, error) {
 			return c, errConfig("JWT.Keys[%d] (%s): %v", i, k.ID, err)
 		}
 		keys[i] = nk
-	}
-	c.Keys = keys
-	if c.SigningKeyID == "" {
-		c.SigningKeyID = keys[0].ID
-	}
-	if !seen[c.SigningKeyID] {
-		return c, errConfig("JWT.SigningKeyID %q names no key", c.SigningKeyID)
-	}
-	for _, k := range keys {
-		if k.ID == c.SigningKeyID && k.SignKey == nil {
-			return c, errConfig("JWT signing key %q has no SignKey", k.ID)
+		if c.SigningKeyID == "" && nk.SignKey != nil {
+			c.SigningKeyID = nk.ID
 		}
 	}
+	c.Keys = keys
+	if c.SigningKeyID != "" {
+		i := slices.IndexFunc(keys, func(k JWTKey) bool { return k.ID == c.SigningKeyID })
+		switch {
+		case i < 0:
+			return c, errConfig("JWT.SigningKeyID %q names no key", c.SigningKeyID)
+		case keys[i].SignKey == nil:
+			return c, errConfig("JWT signing key %q has no SignKey", c.SigningKeyID)
+		}
+		if c.SessionIDClaim == "" {
+			c.SessionIDClaim = "sid"
+		}
+	}
+	if c.UserIDClaim == "" {
+		c.UserIDClaim = "sub"
+	}
+	names := map[string]string{"UserIDClaim": c.UserIDClaim, "TenantIDClaim": c.TenantIDClaim, "SessionIDClaim": c.SessionIDClaim}
+	for field, name := range names {
+		if name != "" && !claimPattern.MatchString(name) {
+			return c, errConfig("JWT.%s %q is not a claim name", field, name)
+		}
+	}
+	if c.TenantIDClaim != "" && (c.TenantIDClaim == c.UserIDClaim || c.TenantIDClaim == c.SessionIDClaim) ||
+		c.SessionIDClaim != "" && c.SessionIDClaim == c.UserIDClaim {
+		return c, errConfig("JWT user, tenant and session id claims must differ")
+	}
+	required := slices.Clone(c.RequiredClaims)
+	for i, name := range required {
+		if !claimPattern.MatchString(name) {
+			return c, errConfig("JWT.RequiredClaims[%d] %q is not a claim name", i, name)
+		}
+		if name == "exp" && c.AllowNoExpiry {
+			return c, errConfig("JWT.RequiredClaims lists exp and AllowNoExpiry is set")
+		}
+	}
+	c.RequiredClaims = required
 	return c, nil
 }
 
 // checkKey validates one key and returns it with VerifyKey filled in and
 // HMAC secrets copied (so later changes by the caller do not reach us).
 func checkKey(k JWTKey) (JWTKey, error) {
-	switch k.Algorithm {
-	case "HS256", "HS384", "HS512":
-		min := map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}[k.Algorithm]
-		sign, _ := k.SignKey.([]byte)
-		verify, _ := k.VerifyKey.([]byte)
-		if k.SignKey != nil && sign == nil || k.VerifyKey != nil && verify == nil {
-			return k, errors.New("HMAC keys must be []byte")
-		}
-		switch {
-		case sign == nil && verify == nil:
-			return k, errors.New("no key")
-		case verify == nil:
-			verify = sign
-		case sign != nil && !bytes.Equal(sign, verify):
-			return k, errors.New("HMAC SignKey and VerifyKey differ")
-		}
-		if len(verify) < min {
-			return k, fmt.Errorf("HMAC key of %d bytes is shorter than the %d bytes %s needs", len(verify), min, k.Algorithm)
-		}
-		secret := bytes.Clone(verify)
-		k.VerifyKey = secret
-		if sign != nil {
-			k.SignKey = secret
-		}
-		return k, nil
-	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-		var pub *rsa.PublicKey
-		switch sk := k.SignKey.(type) {
-		case nil:
-		case *rsa.PrivateKey:
-			pub = &sk.PublicKey
-		default:
-			return k, fmt.Errorf("SignKey is %T, want *rsa.PrivateKey", k.SignKey)
-		}
-		switch vk := k.VerifyKey.(type) {
-		case nil:
-		case *rsa.PublicKey:
-			if pub != nil && !pub.Equal(vk) {
-				return k, errors.New("VerifyKey is not the public half of SignKey")
-			}
-			pub = vk
-		default:
-			return k, fmt.Errorf("VerifyKey is %T, want *rsa.PublicKey", k.VerifyKey)
-		}
-		if pub == nil {
-			return k, errors.New("no key")
-		}
-		if pub.N.BitLen() < 2048 {
-			return k, fmt.Errorf("RSA key of %d bits is below 2048", pub.N.BitLen())
-		}
-		k.VerifyKey = pub
-		return k, nil
-	case "ES256", "ES384", "ES512":
-		curve := map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}[k.Algorithm]
-		var pub *ecdsa.PublicKey
-		switch sk := k.SignKey.(type) {
-		case nil:
-		case *ecdsa.PrivateKey:
-			pub = &sk.PublicKey
-		default:
-			return k, fmt.Errorf("SignKey is %T, want *ecdsa.PrivateKey", k.SignKey)
-		}
-		switch vk := k.VerifyKey.(type) {
-		case nil:
-		case *ecdsa.PublicKey:
-			if pub != nil && !pub.Equal(vk) {
-				return k, errors.New("VerifyKey is not the public half of SignKey")
-			}
-			pub = vk
-		default:
-			return k, fmt.Errorf("VerifyKey is %T, want *ecdsa.PublicKey", k.VerifyKey)
-		}
-		if pub == nil {
-			return k, errors.New("no key")
-		}
-		if pub.Curve != curve {
-			return k, fmt.Errorf("ECDSA key is on %s, %s needs %s", pub.Curve.Params().Name, k.Algorithm, curve.Params().Name)
-		}
-		k.VerifyKey = pub
-		return k, nil
-	case "EdDSA":
-		var pub ed25519.PublicKey
-		switch sk := k.SignKey.(type) {
-		case nil:
-		case ed25519.PrivateKey:
-			if len(sk) != ed25519.PrivateKeySize {
-				return k, errors.New("malformed ed25519 SignKey")
-			}
-			pub = sk.Public().(ed25519.PublicKey)
-		default:
-			return k, fmt.Errorf("SignKey is %T, want ed25519.PrivateKey", k.SignKey)
-		}
-		switch vk := k.VerifyKey.(type) {
-		case nil:
-		case ed25519.PublicKey:
-			if len(vk) != ed25519.PublicKeySize {
-				return k, errors.New("malformed ed25519 VerifyKey")
-			}
-			if pub != nil && !pub.Equal(vk) {
-				return k, errors.New("VerifyKey is not the public half of SignKey")
-			}
-			pub = vk
-		default:
-			return k, fmt.Errorf("VerifyKey is %T, want ed25519.PublicKey", k.VerifyKey)
-		}
-		if pub == nil {
-			return k, errors.New("no key")
-		}
-		k.VerifyKey = pub
-		return k, nil
+	if isHMAC(k.Algorithm) {
+		return checkHMACKey(k)
 	}
-	return k, fmt.Errorf("unsupported Algorithm %q", k.Algorithm)
+	if !isAsymmetric(k.Algorithm) {
+		return k, fmt.Errorf("unsupported Algorithm %q", k.Algorithm)
+	}
+	var pub crypto.PublicKey
+	if k.SignKey != nil {
+		signer, ok := k.SignKey.(crypto.Signer)
+		if ed, isEd := k.SignKey.(ed25519.PrivateKey); !ok || isEd && len(ed) != ed25519.PrivateKeySize {
+			return k, fmt.Errorf("SignKey is %T, want %s", k.SignKey, privateKeyType(k.Algorithm))
+		}
+		pub = signer.Public()
+		if err := fitsAlgorithm(k.Algorithm, pub); err != nil {
+			return k, fmt.Errorf("SignKey is %T, want %s: %w", k.SignKey, privateKeyType(k.Algorithm), err)
+		}
+	}
+	if k.VerifyKey != nil {
+		if eq, _ := k.VerifyKey.(interface{ Equal(crypto.PublicKey) bool }); pub != nil && (eq == nil || !eq.Equal(pub)) {
+			return k, errors.New("VerifyKey is not the public half of SignKey")
+		}
+		if err := fitsAlgorithm(k.Algorithm, k.VerifyKey); err != nil {
+			return k, err
+		}
+		pub = k.VerifyKey
+	}
+	if pub == nil {
+		return k, errors.New("no key")
+	}
+	k.VerifyKey = pub
+	return k, nil
+}
+
+func checkHMACKey(k JWTKey) (JWTKey, error) {
+	sign, _ := k.SignKey.([]byte)
+	verify, _ := k.VerifyKey.([]byte)
+	if k.SignKey != nil && sign == nil || k.VerifyKey != nil && verify == nil {
+		return k, errors.New("HMAC keys must be []byte")
+	}
+	switch {
+	case sign == nil && verify == nil:
+		return k, errors.New("no key")
+	case verify == nil:
+		verify = sign
+	case sign != nil && !bytes.Equal(sign, verify):
+		return k, errors.New("HMAC SignKey and VerifyKey differ")
+	}
+	if min := hmacKeyBytes[k.Algorithm]; len(verify) < min {
+		return k, fmt.Errorf("HMAC key of %d bytes is shorter than the %d bytes %s needs", len(verify), min, k.Algorithm)
+	}
+	secret := bytes.Clone(verify)
+	k.VerifyKey = secret
+	if sign != nil {
+		k.SignKey = secret
+	}
+	return k, nil
+}
+
+var hmacKeyBytes = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
+
+func isHMAC(alg string) bool { return hmacKeyBytes[alg] != 0 }
+
+// isAsymmetric reports whether alg is a public-key algorithm we accept.
+func isAsymmetric(alg string) bool { return ecCurves[alg] != "" || rsaAlgs[alg] || alg == "EdDSA" }
+
+var (
+	rsaAlgs  = map[string]bool{"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true}
+	ecCurves = map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+)
+
+func privateKeyType(alg string) string {
+	switch {
+	case rsaAlgs[alg]:
+		return "*rsa.PrivateKey"
+	case ecCurves[alg] != "":
+		return "*ecdsa.PrivateKey"
+	}
+	return "ed25519.PrivateKey"
+}
+
+// fitsAlgorithm reports whether pub is a public key that alg can use: the
+// check that keeps a token's "alg" from choosing how a key is read
+// (HS/RS confusion) and refuses weak keys. Static keys and JWKS keys both
+// go through it.
+func fitsAlgorithm(alg string, pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if !rsaAlgs[alg] {
+			break
+		}
+		if k.N == nil || k.N.BitLen() < 2048 {
+			return fmt.Errorf("RSA key of %d bits is below 2048", k.Size()*8)
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		want := ecCurves[alg]
+		if want == "" {
+			break
+		}
+		if k.Curve == nil || k.Curve.Params().Name != want {
+			return fmt.Errorf("ECDSA key is not on %s, %s needs %s", want, alg, want)
+		}
+		return nil
+	case ed25519.PublicKey:
+		if alg != "EdDSA" {
+			break
+		}
+		if len(k) != ed25519.PublicKeySize {
+			return errors.New("malformed ed25519 key")
+		}
+		return nil
+	}
+	return fmt.Errorf("a %T does not fit %s", pub, alg)
+}
+
+// jwtClaims is what a verified token says about its session.
+type jwtClaims struct {
+	UserID    int64
+	TenantID  int64
+	HasTenant bool
+	SessionID string    // "" when no session-id claim is configured
+	Expires   time.Time // the "exp" claim; zero when the token has none (AllowNoExpiry)
+}
+
+type jwtVerifier struct {
+	cfg     JWTConfig
+	keys    map[string]JWTKey
+	signer  JWTKey // zero when the Guard only verifies
+	method  jwt.SigningMethod
+	parser  *jwt.Parser
+	methods []string // the token algorithms any key may verify
+	nowFunc func() time.Time
 }
 
 // newJWTVerifier builds the verifier of a JWTConfig already through withDefaults.
-func newJWTVerifier(c *JWTConfig) *jwtVerifier {
-	v := &jwtVerifier{keys: make(map[string]JWTKey, len(c.Keys)), issuer: c.Issuer, aud: c.Audience}
-	seen := map[string]bool{}
+func newJWTVerifier(c *JWTConfig) (*jwtVerifier, error) {
+	if c.Leeway <= 0 || c.UserIDClaim == "" {
+		return nil, errors.New("middleware: JWT config was not checked (withDefaults)")
+	}
+	v := &jwtVerifier{cfg: *c, keys: make(map[string]JWTKey, len(c.Keys)), nowFunc: time.Now}
+	var methods []string
 	for _, k := range c.Keys {
 		v.keys[k.ID] = k
 		if k.ID == c.SigningKeyID {
 			v.signer = k
+			v.method = jwt.GetSigningMethod(k.Algorithm)
 		}
-		if !seen[k.Algorithm] {
-			seen[k.Algorithm] = true
-			v.methods = append(v.methods, k.Algorithm)
-		}
+		methods = append(methods, k.Algorithm)
 	}
-	v.method = jwt.GetSigningMethod(v.signer.Algorithm)
+	if c.JWKS != nil {
+		methods = append(methods, c.JWKS.algorithms()...)
+	}
+	slices.Sort(methods)
+	v.methods = slices.Compact(methods)
+	// Claims are checked by verify, by name, after the signature; the
+	// parser checks the algorithm, the signature and the encoding only.
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(v.methods),
-		jwt.WithExpirationRequired(),
-		jwt.WithNotBeforeRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithIssuer(c.Issuer),
-		jwt.WithAudience(c.Audience),
-		jwt.WithLeeway(c.Leeway),
+		jwt.WithoutClaimsValidation(),
 		jwt.WithStrictDecoding(),
+		jwt.WithJSONNumber(),
 	)
-	return v
+	return v, nil
 }
-
-// sessionClaims are the claims of a session JWT.
-type sessionClaims struct {
-	jwt.RegisteredClaims
-	SID string `json:"sid"`
-}
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // errJWT is the internal reason a JWT was refused; it is logged at Debug
-// level, never returned (the caller sees ErrInvalidToken).
+// level, never returned (the caller sees ErrInvalidToken). Every message
+// after it is a fixed text or a configured claim name: never token data.
 var errJWT = errors.New("jwt rejected")
 
-// verify checks the token and returns its sid and sub. The returned error
-// never contains the token.
-func (v *jwtVerifier) verify(token string) (sid string, userID int64, err error) {
-	var c sessionClaims
-	_, err = v.parser.ParseWithClaims(token, &c, v.keyFor)
-	if err != nil {
-		return "", 0, fmt.Errorf("%w: %w", errJWT, stripJWTError(err))
-	}
-	if c.IssuedAt == nil || c.ID == "" {
-		return "", 0, fmt.Errorf("%w: missing iat or jti", errJWT)
-	}
-	if !uuidPattern.MatchString(c.SID) {
-		return "", 0, fmt.Errorf("%w: sid is not a UUID", errJWT)
-	}
-	uid, perr := strconv.ParseInt(c.Subject, 10, 64)
-	if perr != nil || uid <= 0 || strconv.FormatInt(uid, 10) != c.Subject {
-		return "", 0, fmt.Errorf("%w: sub is not a user id", errJWT)
-	}
-	return c.SID, uid, nil
+func jwtError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errJWT}, args...)...)
 }
 
-// stripJWTError keeps only golang-jwt's sentinel errors, whose texts are
-// fixed, so that no part of a token can reach a log through an error.
-func stripJWTError(err error) error {
-	for _, s := range []error{
-		jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid,
-		jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenInvalidAudience, jwt.ErrTokenExpired,
-		jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenInvalidIssuer, jwt.ErrTokenNotValidYet,
-		jwt.ErrTokenInvalidClaims,
-	} {
-		if errors.Is(err, s) {
-			return s
-		}
+// verify checks the token's algorithm, key, signature and claims, and
+// returns what it says about the session.
+func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
+	var m jwt.MapClaims
+	var keyErr error
+	t, err := v.parser.ParseWithClaims(token, &m, func(t *jwt.Token) (any, error) {
+		k, err := v.keyFor(t)
+		keyErr = err
+		return k, err
+	})
+	switch {
+	case keyErr != nil:
+		return jwtClaims{}, keyErr
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return jwtClaims{}, jwtError("malformed token")
+	case err != nil && (t == nil || t.Method == nil || !slices.Contains(v.methods, t.Method.Alg())):
+		return jwtClaims{}, jwtError("alg not allowed") // "none" among them
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return jwtClaims{}, jwtError("signature invalid")
+	case err != nil:
+		return jwtClaims{}, jwtError("token unverifiable")
 	}
-	return errors.New("invalid token")
+	if err := v.checkRegistered(m); err != nil {
+		return jwtClaims{}, err
+	}
+	return v.mapClaims(m)
 }
 
+// keyFor picks the key for t by its "kid" and refuses an "alg" that is not
+// that key's.
 func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
 	kid, ok := t.Header["kid"].(string)
 	if !ok {
-		return nil, errors.New("no kid")
+		return nil, jwtError("missing kid")
+	}
+	if t.Method == nil {
+		return nil, jwtError("alg not allowed")
+	}
+	alg := t.Method.Alg()
+	if v.cfg.JWKS != nil {
+		return v.cfg.JWKS.key(kid, alg)
 	}
 	k, ok := v.keys[kid]
 	if !ok {
-		return nil, errors.New("unknown kid")
+		return nil, jwtError("unknown kid")
 	}
-	if t.Method == nil || t.Method.Alg() != k.Algorithm {
-		return nil, errors.New("alg does not match the key")
+	if alg != k.Algorithm {
+		return nil, jwtError("alg does not match the key")
 	}
 	return k.VerifyKey, nil
 }
 
-// sign issues a token for a session.
-func (v *jwtVerifier) sign(sid string, userID int64, now time.Time, lifetime time.Duration) (string, error) {
+// checkRegistered checks presence and the registered time, issuer and
+// audience claims.
+func (v *jwtVerifier) checkRegistered(m jwt.MapClaims) error {
+	if _, ok := m["exp"]; !ok && !v.cfg.AllowNoExpiry {
+		return jwtError("missing claim exp")
+	}
+	for _, name := range v.cfg.RequiredClaims {
+		if _, ok := m[name]; !ok {
+			return jwtError("missing claim %s", name)
+		}
+	}
+	now := v.nowFunc()
+	leeway := v.cfg.Leeway
+	times := []struct {
+		name string
+		get  func() (*jwt.NumericDate, error)
+		bad  func(time.Time) bool
+		text string
+	}{
+		{"exp", m.GetExpirationTime, func(t time.Time) bool { return !now.Before(t.Add(leeway)) }, "expired"},
+		{"nbf", m.GetNotBefore, func(t time.Time) bool { return now.Add(leeway).Before(t) }, "not valid yet"},
+		{"iat", m.GetIssuedAt, func(t time.Time) bool { return now.Add(leeway).Before(t) }, "issued in the future"},
+	}
+	for _, c := range times {
+		d, err := c.get()
+		switch {
+		case err != nil:
+			return jwtError("claim %s is not a time", c.name)
+		case d != nil && c.bad(d.Time):
+			return jwtError("claim %s: %s", c.name, c.text)
+		}
+	}
+	if v.cfg.Issuer != "" {
+		iss, err := m.GetIssuer()
+		switch {
+		case err != nil || iss == "":
+			return jwtError("missing claim iss")
+		case iss != v.cfg.Issuer:
+			return jwtError("claim iss is not the configured issuer")
+		}
+	}
+	if v.cfg.Audience != "" {
+		aud, err := m.GetAudience()
+		switch {
+		case err != nil || len(aud) == 0:
+			return jwtError("missing claim aud")
+		case !slices.Contains(aud, v.cfg.Audience):
+			return jwtError("claim aud does not name the configured audience")
+		}
+	}
+	return nil
+}
+
+// mapClaims reads the user, tenant and session claims.
+func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
+	var c jwtClaims
+	var ok bool
+	raw, present := m[v.cfg.UserIDClaim]
+	if !present {
+		return jwtClaims{}, jwtError("missing claim %s", v.cfg.UserIDClaim)
+	}
+	if c.UserID, ok = positiveID(raw); !ok {
+		return jwtClaims{}, jwtError("claim %s is not a user id", v.cfg.UserIDClaim)
+	}
+	if exp, err := m.GetExpirationTime(); err == nil && exp != nil {
+		c.Expires = exp.Time // checkRegistered has already held it to the clock
+	}
+	if name := v.cfg.TenantIDClaim; name != "" {
+		if raw, present := m[name]; present {
+			if c.TenantID, ok = positiveID(raw); !ok {
+				return jwtClaims{}, jwtError("claim %s is not a tenant id", name)
+			}
+			c.HasTenant = true
+		}
+	}
+	if name := v.cfg.SessionIDClaim; name != "" {
+		raw, present := m[name]
+		if !present {
+			return jwtClaims{}, jwtError("missing claim %s", name)
+		}
+		if c.SessionID, _ = raw.(string); !uuidPattern.MatchString(c.SessionID) {
+			return jwtClaims{}, jwtError("claim %s is not a session id", name)
+		}
+	}
+	return c, nil
+}
+
+// positiveID reads a positive int64 from a JSON number or a canonical
+// decimal string ("42", not "042", "+42" or "4.2e1").
+func positiveID(raw any) (int64, bool) {
+	var s string
+	switch x := raw.(type) {
+	case string:
+		s = x
+	case json.Number:
+		s = x.String()
+	default:
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != s {
+		return 0, false
+	}
+	return n, true
+}
+
+// canSign reports whether the Guard has a key to issue tokens with.
+func (v *jwtVerifier) canSign() bool { return v.method != nil }
+
+// sign issues a token for a session: sub (in UserIDClaim), the session id,
+// the tenant when TenantIDClaim is set and tenantID > 0, iss and aud when
+// configured, exp, iat, nbf and a random jti.
+func (v *jwtVerifier) sign(sessionID string, userID, tenantID int64, now time.Time, lifetime time.Duration) (string, error) {
+	if !v.canSign() {
+		return "", errors.New("middleware: sign token: JWT config has no signing key")
+	}
 	jti, err := randomToken(16)
 	if err != nil {
 		return "", err
 	}
 	now = now.Truncate(time.Second)
-	c := sessionClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    v.issuer,
-			Subject:   strconv.FormatInt(userID, 10),
-			Audience:  jwt.ClaimStrings{v.aud},
-			ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
-			NotBefore: jwt.NewNumericDate(now),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        jti,
-		},
-		SID: sid,
+	c := jwt.MapClaims{
+		v.cfg.UserIDClaim:    strconv.FormatInt(userID, 10),
+		v.cfg.SessionIDClaim: sessionID,
+		"exp":                now.Add(lifetime).Unix(),
+		"nbf":                now.Unix(),
+		"iat":                now.Unix(),
+		"jti":                jti,
+	}
+	if v.cfg.TenantIDClaim != "" && tenantID > 0 {
+		c[v.cfg.TenantIDClaim] = tenantID
+	}
+	if v.cfg.Issuer != "" {
+		c["iss"] = v.cfg.Issuer
+	}
+	if v.cfg.Audience != "" {
+		c["aud"] = []string{v.cfg.Audience}
 	}
 	t := jwt.NewWithClaims(v.method, c)
 	t.Header["kid"] = v.signer.ID

@@ -41,8 +41,9 @@ func hmacJWT() *middleware.JWTConfig {
 			{ID: "k2", Algorithm: "HS256", SignKey: hmacNew},
 			{ID: "k1", Algorithm: "HS256", VerifyKey: hmacOld},
 		},
-		Issuer:   "https://auth.example",
-		Audience: "panel",
+		Issuer:         "https://auth.example",
+		Audience:       "panel",
+		RequiredClaims: middleware.StrictJWTClaims(),
 	}
 }
 

@@ -138,3 +138,46 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		t.Errorf("only %d error strings collected", len(errs))
 	}
 }
+
+// A JWT refused by its claims is logged at Debug level with the failing
+// claim named, and without the token.
+func TestJWTRefusalLogNamesTheClaim(t *testing.T) {
+	t.Parallel()
+	const sid = "6f1c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7e"
+	now := time.Now()
+	tests := []struct {
+		claim string
+		edit  func(jwt.MapClaims)
+	}{
+		{"exp", func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() }},
+		{"iss", func(c jwt.MapClaims) { c["iss"] = "https://other.example" }},
+		{"aud", func(c jwt.MapClaims) { c["aud"] = []string{"other"} }},
+		{"sub", func(c jwt.MapClaims) { c["sub"] = "not-a-user" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.claim, func(t *testing.T) {
+			var logs syncBuffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			st := newFakeStore()
+			g := newGuard(t, st, func(c *middleware.Config) { c.JWT = hmacJWT(); c.Logger = logger })
+			c := claims(sid, now)
+			tt.edit(c)
+			tok := sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+			if _, err := g.Authenticate(request(nil, "Bearer "+tok)); err == nil {
+				t.Fatal("accepted")
+			}
+			line := ""
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, "jwt rejected") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, "level=DEBUG") || !strings.Contains(line, "cause=") || !strings.Contains(line, tt.claim) {
+				t.Fatalf("log %q does not name %q in a debug line", logs.String(), tt.claim)
+			}
+			if strings.Contains(logs.String(), tok) || st.totalCalls() != 0 {
+				t.Fatalf("the log holds the token, or the store was asked (%d calls)", st.totalCalls())
+			}
+		})
+	}
+}

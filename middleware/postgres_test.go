@@ -435,7 +435,7 @@ func TestPostgresExpiredIsReportedOnce(t *testing.T) {
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
-	if events[1].Reason != middleware.ReasonIdleTimeout || events[3].Reason != middleware.ReasonIdleTimeout {
+	if events[1].Reason != middleware.ErrIdleTimeout.Reason || events[3].Reason != middleware.ErrIdleTimeout.Reason {
 		t.Fatalf("reasons %q, %q", events[1].Reason, events[3].Reason)
 	}
 }

@@ -7,29 +7,18 @@ import (
 	"strings"
 )
 
-// Reasons carried by a [RefusalError]. They are the machine-readable "reason"
-// of the default refusal body and of the X-Session-End-Reason header.
-const (
-	ReasonMissing         = "missing"
-	ReasonInvalid         = "invalid"
-	ReasonIdleTimeout     = "idle_timeout"
-	ReasonAbsoluteTimeout = "absolute_timeout"
-	ReasonRevoked         = "revoked"
-	ReasonWrongApp        = "wrong_app"
-	ReasonWrongTenant     = "wrong_tenant"
-	ReasonBadTenant       = "bad_tenant"
-	ReasonUnavailable     = "unavailable"
-)
-
 // RefusalError is why a request was not authenticated. Compare it with the
 // sentinels below through errors.Is (which matches on Reason, whatever the
 // EndReason), or read it with errors.As.
 //
 // Its Error text never contains a token, a token hash or a cookie value.
 type RefusalError struct {
-	Status    int    // HTTP status for the response: 400, 401, 403 or 503
-	Reason    string // one of the Reason… constants
-	EndReason string // for ReasonRevoked: why the session ended ("logout", "admin_revoke", …)
+	Status int // HTTP status for the response: 400, 401, 403 or 503
+	// Reason is the machine-readable reason: the Reason of one of the
+	// sentinels below ("missing", "invalid", "idle_timeout", …), the
+	// "reason" of DenyJSON's body and the X-Session-End-Reason header.
+	Reason    string
+	EndReason string // for ErrRevoked: why the session ended ("logout", "admin_revoke", …)
 	// Bearer is true when the client is a bearer client: the token came from
 	// the Authorization header, or there was no token and no session cookie.
 	// The default Deny adds WWW-Authenticate for those.
@@ -37,24 +26,27 @@ type RefusalError struct {
 
 	cause    error  // the store error, for ErrUnavailable
 	causeMsg string // cause.Error() with the token and hash redacted
+	realm    string // the refusing Guard's Config.Realm, for WWW-Authenticate
 }
 
 // Sentinels for errors.Is.
 var (
-	ErrMissingToken    = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonMissing}
-	ErrInvalidToken    = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonInvalid}
-	ErrIdleTimeout     = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonIdleTimeout}
-	ErrAbsoluteTimeout = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonAbsoluteTimeout}
-	ErrRevoked         = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonRevoked}
-	ErrWrongApp        = &RefusalError{Status: http.StatusForbidden, Reason: ReasonWrongApp}
-	ErrWrongTenant     = &RefusalError{Status: http.StatusForbidden, Reason: ReasonWrongTenant}
+	ErrMissingToken    = &RefusalError{Status: http.StatusUnauthorized, Reason: "missing"}
+	ErrInvalidToken    = &RefusalError{Status: http.StatusUnauthorized, Reason: "invalid"}
+	ErrIdleTimeout     = &RefusalError{Status: http.StatusUnauthorized, Reason: "idle_timeout"}
+	ErrAbsoluteTimeout = &RefusalError{Status: http.StatusUnauthorized, Reason: "absolute_timeout"}
+	// ErrRevoked: the session was ended on purpose; EndReason says why
+	// ("logout", "admin_revoke", …).
+	ErrRevoked     = &RefusalError{Status: http.StatusUnauthorized, Reason: "revoked"}
+	ErrWrongApp    = &RefusalError{Status: http.StatusForbidden, Reason: "wrong_app"}
+	ErrWrongTenant = &RefusalError{Status: http.StatusForbidden, Reason: "wrong_tenant"}
 	// ErrBadTenant: the route's tenant could not be resolved (Config.Tenant
 	// failed or gave no tenant).
-	ErrBadTenant = &RefusalError{Status: http.StatusBadRequest, Reason: ReasonBadTenant}
+	ErrBadTenant = &RefusalError{Status: http.StatusBadRequest, Reason: "bad_tenant"}
 	// ErrUnavailable: the store failed or did not answer in time. The
 	// returned error wraps the store's error (errors.Unwrap); the default
 	// response body never includes it.
-	ErrUnavailable = &RefusalError{Status: http.StatusServiceUnavailable, Reason: ReasonUnavailable}
+	ErrUnavailable = &RefusalError{Status: http.StatusServiceUnavailable, Reason: "unavailable"}
 )
 
 func (e *RefusalError) Error() string {
@@ -127,59 +119,58 @@ type refusalBody struct {
 	EndReason string `json:"end_reason,omitempty"`
 }
 
-// defaultDeny returns the default Config.Deny for realm.
-//
-// It writes application/json {"error":…,"reason":…,"end_reason":…} with the
-// refusal's status, X-Session-End-Reason, Cache-Control: no-store, and for
-// bearer clients a WWW-Authenticate challenge (RFC 6750: no error attribute
-// when the token was missing, invalid_token for a refused token,
+// DenyJSON is the default Config.Deny, for APIs: it writes application/json
+// {"error":…,"reason":…,"end_reason":…} with the refusal's status,
+// X-Session-End-Reason, Cache-Control: no-store, and for bearer clients a
+// WWW-Authenticate challenge in the Guard's realm (RFC 6750: no error
+// attribute when the token was missing, invalid_token for a refused token,
 // insufficient_scope for a session of another app or tenant). A 503 gets
 // Retry-After: 1. Errors that are not a *RefusalError are answered as 503.
-func defaultDeny(realm string) func(http.ResponseWriter, *http.Request, error) {
-	return func(w http.ResponseWriter, _ *http.Request, err error) {
-		var re *RefusalError
-		if !errors.As(err, &re) {
-			re = refuse(ErrUnavailable, false)
-		}
-		h := w.Header()
-		body := refusalBody{Reason: re.Reason, EndReason: cleanEndReason(re.EndReason)}
-		switch re.Status {
-		case http.StatusUnauthorized:
-			body.Error = "session_invalid"
-		case http.StatusForbidden:
-			body.Error = "forbidden"
-		case http.StatusBadRequest:
-			body.Error = "bad_request"
-		default:
-			body.Error = "unavailable"
-		}
-		if re.Bearer {
-			switch re.Status {
-			case http.StatusUnauthorized:
-				if re.Reason == ReasonMissing {
-					h.Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-				} else {
-					h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
-				}
-			case http.StatusForbidden:
-				h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
-			}
-		}
-		status := re.Status
-		if status == 0 {
-			status = http.StatusServiceUnavailable
-		}
-		if status == http.StatusServiceUnavailable {
-			h.Set("Retry-After", "1")
-		}
-		h.Set("X-Session-End-Reason", re.Reason)
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Content-Type-Options", "nosniff")
-		b, _ := json.Marshal(body) // cannot fail: three strings
-		w.WriteHeader(status)
-		_, _ = w.Write(append(b, '\n'))
+func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
+	var re *RefusalError
+	if !errors.As(err, &re) {
+		re = refuse(ErrUnavailable, false)
 	}
+	h := w.Header()
+	body := refusalBody{Reason: re.Reason, EndReason: cleanEndReason(re.EndReason)}
+	switch re.Status {
+	case http.StatusUnauthorized:
+		body.Error = "session_invalid"
+	case http.StatusForbidden:
+		body.Error = "forbidden"
+	case http.StatusBadRequest:
+		body.Error = "bad_request"
+	default:
+		body.Error = "unavailable"
+	}
+	if re.Bearer {
+		realm := re.realm
+		if realm == "" {
+			realm = DefaultRealm
+		}
+		switch {
+		case errors.Is(re, ErrMissingToken):
+			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+		case re.Status == http.StatusUnauthorized:
+			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
+		case re.Status == http.StatusForbidden:
+			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
+		}
+	}
+	status := re.Status
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	}
+	h.Set(HeaderEndReason, re.Reason)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	b, _ := json.Marshal(body) // cannot fail: three strings
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // GoString is Error, so that %#v prints no more than Error does.

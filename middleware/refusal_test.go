@@ -72,7 +72,8 @@ func TestCleanEndReason(t *testing.T) {
 	}
 }
 
-func TestDefaultDeny(t *testing.T) {
+func TestDenyJSON(t *testing.T) {
+	inRealm := func(e *RefusalError) *RefusalError { e.realm = "r"; return e }
 	revoked := refuse(ErrRevoked, false)
 	revoked.EndReason = "logout"
 	tests := []struct {
@@ -83,19 +84,20 @@ func TestDefaultDeny(t *testing.T) {
 		challenge string
 		retry     string
 	}{
-		{"missing, bearer", refuse(ErrMissingToken, true), 401, `{"error":"session_invalid","reason":"missing"}`, `Bearer realm="r"`, ""},
+		{"missing, bearer", inRealm(refuse(ErrMissingToken, true)), 401, `{"error":"session_invalid","reason":"missing"}`, `Bearer realm="r"`, ""},
 		{"invalid, cookie", refuse(ErrInvalidToken, false), 401, `{"error":"session_invalid","reason":"invalid"}`, "", ""},
 		{"revoked, cookie", revoked, 401, `{"error":"session_invalid","reason":"revoked","end_reason":"logout"}`, "", ""},
-		{"idle, bearer", refuse(ErrIdleTimeout, true), 401, `{"error":"session_invalid","reason":"idle_timeout"}`, `Bearer realm="r", error="invalid_token"`, ""},
-		{"wrong tenant, bearer", refuse(ErrWrongTenant, true), 403, `{"error":"forbidden","reason":"wrong_tenant"}`, `Bearer realm="r", error="insufficient_scope"`, ""},
+		{"idle, bearer", inRealm(refuse(ErrIdleTimeout, true)), 401, `{"error":"session_invalid","reason":"idle_timeout"}`, `Bearer realm="r", error="invalid_token"`, ""},
+		{"wrong tenant, bearer", inRealm(refuse(ErrWrongTenant, true)), 403, `{"error":"forbidden","reason":"wrong_tenant"}`, `Bearer realm="r", error="insufficient_scope"`, ""},
 		{"bad tenant", refuse(ErrBadTenant, true), 400, `{"error":"bad_request","reason":"bad_tenant"}`, "", ""},
 		{"unavailable, bearer", unavailable(errors.New("secret detail"), true), 503, `{"error":"unavailable","reason":"unavailable"}`, "", "1"},
 		{"not a refusal", errors.New("secret detail"), 503, `{"error":"unavailable","reason":"unavailable"}`, "", "1"},
+		{"no realm: the default", refuse(ErrMissingToken, true), 401, `{"error":"session_invalid","reason":"missing"}`, `Bearer realm="sessionguard"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			defaultDeny("r")(rec, httptest.NewRequest(http.MethodGet, "/", nil), tt.err)
+			DenyJSON(rec, httptest.NewRequest(http.MethodGet, "/", nil), tt.err)
 			if rec.Code != tt.status {
 				t.Errorf("status = %d, want %d", rec.Code, tt.status)
 			}

@@ -25,14 +25,14 @@ import (
 )
 
 // scsApp is an scs application on a real PostgreSQL, moved onto sessionguard
-// as the README says: pgstore.SCSStore for scs's data, NewSCS for the Guard,
+// as the README says: pgstore.SCSStore for scs's data, Config.SCS on the Guard,
 // one cookie for both.
 type scsApp struct {
 	pool   *pgxpool.Pool
 	store  *pgstore.Store
 	data   *pgstore.SCSStore
 	sm     *scs.SessionManager
-	guard  *middleware.SCS
+	guard  *middleware.Guard
 	server *httptest.Server
 }
 
@@ -60,7 +60,8 @@ func newSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 	sm.Cookie.Secure = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 
-	guard, err := middleware.NewSCS(sm, middleware.Config{
+	guard, err := middleware.New(middleware.Config{
+		SCS:     sm,
 		Store:   store,
 		AppType: sessionguard.ControlPanel,
 		Logger:  slog.New(slog.DiscardHandler),
@@ -77,7 +78,7 @@ func newSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		uid, _ := strconv.ParseInt(r.FormValue("user"), 10, 64)
-		if _, err := guard.SignIn(w, r, middleware.SignIn{UserID: uid}); err != nil {
+		if _, _, err := guard.SignIn(w, r, middleware.SignIn{UserID: uid}); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/sessionguard/sessionguard/middleware"
 )
 
-// goodSessionManager has the settings NewSCS asks for, over scs's in-memory
+// goodSessionManager has the settings Config.SCS needs, over scs's in-memory
 // store (these tests need no database).
 func goodSessionManager() *scs.SessionManager {
 	sm := scs.New()
@@ -29,24 +29,23 @@ func goodSessionManager() *scs.SessionManager {
 	return sm
 }
 
-func TestNewSCSChecksTheSessionManager(t *testing.T) {
+func TestNewChecksTheSessionManager(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name  string
-		sm    func(*scs.SessionManager)
-		cfg   func(*middleware.Config)
-		nilSM bool
-		want  string // in the error; "" means success
+		name string
+		sm   func(*scs.SessionManager)
+		cfg  func(*middleware.Config)
+		want string // in the error; "" means success
 	}{
 		{name: "good"},
-		{name: "nil manager", nilSM: true, want: "nil SessionManager"},
 		{name: "no store", sm: func(sm *scs.SessionManager) { sm.Store = nil }, want: "Store is nil"},
 		{name: "raw tokens in the store", sm: func(sm *scs.SessionManager) { sm.HashTokenInStore = false }, want: "HashTokenInStore"},
 		{name: "scs idle timeout", sm: func(sm *scs.SessionManager) { sm.IdleTimeout = 20 * time.Minute }, want: "IdleTimeout = 0"},
-		{name: "JWT", cfg: func(c *middleware.Config) { c.JWT = &middleware.JWTConfig{} }, want: "JWT"},
-		{name: "own token source", cfg: func(c *middleware.Config) {
-			c.TokenSource = func(*http.Request) (middleware.SourcedToken, error) { return middleware.SourcedToken{}, nil }
-		}, want: "TokenSource"},
+		{name: "no opaque tokens", cfg: func(c *middleware.Config) {
+			c.JWT = hmacJWT()
+			c.Tokens = middleware.JWTs
+		}, want: "OpaqueTokens"},
+		{name: "JWT bearer tokens beside scs", cfg: func(c *middleware.Config) { c.JWT = hmacJWT() }},
 		{name: "another cookie name", cfg: func(c *middleware.Config) { c.CookieName = "sid" }, want: "differs"},
 		{name: "same cookie name", cfg: func(c *middleware.Config) { c.CookieName = "__Host-session" }},
 		{name: "script-readable cookie", sm: func(sm *scs.SessionManager) { sm.Cookie.HttpOnly = false }, want: "HttpOnly"},
@@ -70,40 +69,37 @@ func TestNewSCSChecksTheSessionManager(t *testing.T) {
 			if tc.sm != nil {
 				tc.sm(sm)
 			}
-			if tc.nilSM {
-				sm = nil
-			}
-			cfg := middleware.Config{Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)}
+			cfg := middleware.Config{SCS: sm, Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)}
 			if tc.cfg != nil {
 				tc.cfg(&cfg)
 			}
-			g, err := middleware.NewSCS(sm, cfg)
+			g, err := middleware.New(cfg)
 			switch {
 			case tc.want == "" && err != nil:
-				t.Fatalf("NewSCS: %v", err)
+				t.Fatalf("New: %v", err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("NewSCS = %v, want an error about %q", err, tc.want)
+				t.Fatalf("New = %v, want an error about %q", err, tc.want)
 			case tc.want != "" && !strings.HasPrefix(err.Error(), "middleware: config:"):
 				t.Fatalf("error %q lacks the config prefix", err)
 			case tc.want == "" && g == nil:
-				t.Fatal("NewSCS returned no Guard")
+				t.Fatal("New returned no Guard")
 			}
 		})
 	}
 }
 
 // The absolute timeout of new sessions is scs's Lifetime unless set.
-func TestNewSCSTakesTheLifetime(t *testing.T) {
+func TestNewTakesTheSCSLifetime(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	sm := goodSessionManager()
 	sm.Lifetime = 6 * time.Hour
-	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	g, err := middleware.New(middleware.Config{SCS: sm, Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := g.SignIn(w, r, middleware.SignIn{UserID: 7}); err != nil {
+		if _, _, err := g.SignIn(w, r, middleware.SignIn{UserID: 7}); err != nil {
 			t.Error(err)
 		}
 	}))
@@ -113,14 +109,20 @@ func TestNewSCSTakesTheLifetime(t *testing.T) {
 	}
 }
 
-func TestSCSGuardRefusesItsOwnCookieFlow(t *testing.T) {
+// With scs the cookie is scs's: Record sets no cookie of its own.
+func TestSCSGuardRecordsNoCookie(t *testing.T) {
 	t.Parallel()
-	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	store := newFakeStore()
+	g, err := middleware.New(middleware.Config{SCS: goodSessionManager(), Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := g.Guard.SignIn(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil), middleware.SignIn{UserID: 1}); err == nil {
-		t.Fatal("Guard.SignIn on an scs Guard issued a token of its own")
+	rec := httptest.NewRecorder()
+	if _, err := g.Record(rec, httptest.NewRequest("POST", "/", nil), strings.Repeat("A", 43), middleware.SignIn{UserID: 1}); err == nil {
+		t.Fatal("Record on an scs Guard set a cookie of its own")
+	}
+	if len(rec.Result().Cookies()) != 0 || store.totalCalls() != 0 {
+		t.Fatalf("cookies %v, %d store calls; want none", rec.Result().Cookies(), store.totalCalls())
 	}
 }
 
@@ -129,7 +131,7 @@ func TestSCSGuardRefusesItsOwnCookieFlow(t *testing.T) {
 func TestSCSOutsideLoadAndSave(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
-	g, err := middleware.NewSCS(goodSessionManager(), middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	g, err := middleware.New(middleware.Config{SCS: goodSessionManager(), Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestSCSOutsideLoadAndSave(t *testing.T) {
 	if _, err := g.Authenticate(req); !errors.Is(err, middleware.ErrUnavailable) {
 		t.Fatalf("Authenticate = %v, want ErrUnavailable", err)
 	}
-	if _, err := g.SignIn(nil, req, middleware.SignIn{UserID: 1}); err == nil {
+	if _, _, err := g.SignIn(nil, req, middleware.SignIn{UserID: 1}); err == nil {
 		t.Fatal("SignIn outside LoadAndSave succeeded")
 	}
 	if err := g.SignOut(nil, req); err == nil {
@@ -162,7 +164,7 @@ func TestSCSSignInAndOutOnAFakeStore(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore()
 	sm := goodSessionManager()
-	g, err := middleware.NewSCS(sm, middleware.Config{Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
+	g, err := middleware.New(middleware.Config{SCS: sm, Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +172,7 @@ func TestSCSSignInAndOutOnAFakeStore(t *testing.T) {
 	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/login":
-			s, err := g.SignIn(w, r, middleware.SignIn{UserID: 9})
+			_, s, err := g.SignIn(w, r, middleware.SignIn{UserID: 9})
 			if err != nil || s.UserID != 9 || s.Bearer {
 				t.Errorf("SignIn = %v, %v", s, err)
 			}

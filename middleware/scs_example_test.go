@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -22,11 +23,12 @@ import (
 	"github.com/sessionguard/sessionguard/schema"
 )
 
-// ExampleNewSCS moves an scs application onto sessionguard: scs keeps its
+// ExampleNew_scs moves an scs application onto sessionguard: scs keeps its
 // data (flash messages, form state) in PostgreSQL next to the sessions table,
-// and every protected request is checked against that table. It needs a
-// database (DATABASE_URL), so it is compiled but not run.
-func ExampleNewSCS() {
+// and every protected request is checked against that table. The same Guard
+// answers API routes with JSON and pages with a redirect (WithDeny). It needs
+// a database (DATABASE_URL), so it is compiled but not run.
+func ExampleNew_scs() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -42,11 +44,11 @@ func ExampleNewSCS() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	scsData, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{})
+	scsData, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{CleanupInterval: 5 * time.Minute})
 	if err != nil {
 		log.Fatal(err)
 	}
-	go scsData.RunCleanup(ctx, 5*time.Minute) // expired anonymous sessions
+	go scsData.Run(ctx) // deletes the expired data of anonymous sessions
 
 	sm := scs.New()
 	sm.Store = scsData
@@ -57,42 +59,46 @@ func ExampleNewSCS() {
 	sm.Cookie.Secure = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 
-	guard, err := middleware.NewSCS(sm, middleware.Config{
+	guard, err := middleware.New(middleware.Config{
+		SCS:         sm,
 		Store:       sessions,
 		AppType:     sessionguard.ControlPanel,
 		IdleTimeout: 4 * time.Hour,
-		// A refused page request goes back to the sign-in page with a flash
-		// saying why (the scs session of the request is a fresh one).
-		Deny: func(w http.ResponseWriter, r *http.Request, err error) {
-			var re *middleware.RefusalError
-			if !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
-				http.Error(w, "service unavailable", http.StatusServiceUnavailable)
-				return
-			}
-			sm.Put(r.Context(), "flash", signedOutMessage(re))
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-		},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Pages: a refused request goes back to the sign-in page, which says
+	// why from ?reason= (nothing is written for a refused request).
+	pages := guard.WithDeny(func(w http.ResponseWriter, r *http.Request, err error) {
+		var re *middleware.RefusalError
+		if !errors.As(err, &re) || re.Status != http.StatusUnauthorized {
+			http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		http.Redirect(w, r, "/login?reason="+url.QueryEscape(re.Reason), http.StatusSeeOther)
+	})
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, signedOutMessage(r.URL.Query().Get("reason"))) // and the form
+	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		userID := int64(42) // the user whose credentials r carries, once checked
-		if _, err := guard.SignIn(w, r, middleware.SignIn{UserID: userID}); err != nil {
+		if _, _, err := guard.SignIn(w, r, middleware.SignIn{UserID: userID}); err != nil {
 			http.Error(w, "try again later", http.StatusServiceUnavailable)
 			return
 		}
 		sm.Put(r.Context(), "flash", "Welcome back")
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 	})
-	mux.Handle("GET /account", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /account", pages.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
 		fmt.Fprintf(w, "user %d. %s", s.UserID, sm.PopString(r.Context(), "flash"))
 	})))
-	// "Your sessions": list them and end one (the data goes with it).
-	mux.Handle("GET /account/sessions", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// "Your sessions" (JSON refusals for the API): list them and end one
+	// (the data goes with it).
+	mux.Handle("GET /api/sessions", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
 		list, err := sessions.ListActive(r.Context(), s.UserID)
 		if err != nil {
@@ -103,7 +109,7 @@ func ExampleNewSCS() {
 			fmt.Fprintf(w, "%s %s %s\n", info.ID, info.IP, info.LastActivityAt.Format(time.RFC3339))
 		}
 	})))
-	mux.Handle("POST /account/sessions/{id}/end", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /account/sessions/{id}/end", pages.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
 		if _, err := sessions.RevokeUserSession(r.Context(), s.UserID, r.PathValue("id"), sessionguard.ReasonLogout); err != nil {
 			http.Error(w, "try again later", http.StatusServiceUnavailable)
@@ -111,7 +117,7 @@ func ExampleNewSCS() {
 		}
 		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
 	})))
-	mux.Handle("POST /logout", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /logout", pages.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = guard.SignOut(w, r) // a failure is logged; the scs session is destroyed anyway
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})))
@@ -120,25 +126,23 @@ func ExampleNewSCS() {
 	log.Fatal(http.ListenAndServe(":8080", sm.LoadAndSave(mux)))
 }
 
-// signedOutMessage is the flash shown on the sign-in page after a refusal.
-func signedOutMessage(re *middleware.RefusalError) string {
-	switch {
-	case errors.Is(re, middleware.ErrIdleTimeout):
+// signedOutMessage is what the sign-in page shows for ?reason=.
+func signedOutMessage(reason string) string {
+	switch reason {
+	case middleware.ErrIdleTimeout.Reason:
 		return "You were signed out because you were inactive."
-	case errors.Is(re, middleware.ErrAbsoluteTimeout):
+	case middleware.ErrAbsoluteTimeout.Reason:
 		return "Your session reached its maximum length. Please sign in again."
-	case errors.Is(re, middleware.ErrRevoked) && re.EndReason == sessionguard.ReasonPasswordChange:
-		return "Your password was changed. Please sign in again."
-	case errors.Is(re, middleware.ErrRevoked):
+	case middleware.ErrRevoked.Reason:
 		return "You were signed out."
 	}
 	return "Please sign in."
 }
 
-// ExampleSCS_SignIn signs in, makes a request and signs out with scs. In an
-// application the stores are pgstore.SCSStore and pgstore.Store, as in
-// ExampleNewSCS; here they are scs's memstore and an in-memory fake.
-func ExampleSCS_SignIn() {
+// ExampleGuard_SignIn_scs signs in, makes a request and signs out with scs.
+// In an application the stores are pgstore.SCSStore and pgstore.Store, as in
+// ExampleNew_scs; here they are scs's memstore and an in-memory fake.
+func ExampleGuard_SignIn_scs() {
 	sm := scs.New()
 	sm.Store = memstore.NewWithCleanupInterval(0)
 	sm.HashTokenInStore = true
@@ -146,7 +150,8 @@ func ExampleSCS_SignIn() {
 	sm.Cookie.Name = "__Host-session"
 	sm.Cookie.Secure = true
 
-	guard, err := middleware.NewSCS(sm, middleware.Config{
+	guard, err := middleware.New(middleware.Config{
+		SCS:     sm,
 		Store:   newFakeStore(),
 		AppType: sessionguard.ControlPanel,
 		Logger:  slog.New(slog.DiscardHandler),
@@ -156,7 +161,7 @@ func ExampleSCS_SignIn() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := guard.SignIn(w, r, middleware.SignIn{UserID: 42}); err != nil {
+		if _, _, err := guard.SignIn(w, r, middleware.SignIn{UserID: 42}); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}

@@ -90,7 +90,7 @@ func TestSCSSteadyStateWrites(t *testing.T) {
 	t.Cleanup(pool.Close)
 	user := pgtest.CreateUser(t, pool, "steady@example.com", 0)
 
-	// sessionguard: scs with IdleTimeout = 0, NewSCS, pgstore.SCSStore.
+	// sessionguard: scs with IdleTimeout = 0, Config.SCS, pgstore.SCSStore.
 	guarded := newSCSApp(t, pool)
 	g := guarded.browser(t)
 	g.signIn(user)

@@ -28,8 +28,13 @@ type SignIn struct {
 //
 // The token is always brand new: a token the client sent is never reused, so
 // a token planted in a browser before sign-in (session fixation) is never
-// signed in. The session row records the client address (Config.ClientIP)
-// and the User-Agent (made valid UTF-8, truncated to 512 bytes).
+// signed in. It is minted by the library: a JWT when the Guard accepts JWTs
+// and Config.JWT has a signing key, else an opaque token; with Config.SCS it
+// is scs's renewed token (see below). A Guard that only verifies JWTs (from
+// an identity provider) mints nothing: record the provider's token with
+// [Guard.Record]. The session row records the client address
+// (Config.ClientIP) and the User-Agent (made valid UTF-8, truncated to 512
+// bytes).
 //
 // When w is not nil, SignIn sets the session cookie and Cache-Control:
 // no-store. Because that cookie replaces whatever session cookie the browser
@@ -38,50 +43,68 @@ type SignIn struct {
 // no longer reach it, and nobody else should. Other sessions of the user are
 // left alone. r may be nil (no address, no User-Agent, nothing revoked).
 //
+// With Config.SCS, r's context must hold the scs session (LoadAndSave).
+// SignIn renews the scs token (SessionManager.RenewToken), ends the sessions
+// of the old token and cookie with reason "logout", and records the new
+// token; LoadAndSave writes the scs data under it with the new cookie when
+// the handler returns. A store failure then leaves the scs session with a
+// new token and no sessions row: not signed in.
+//
 // SignIn does not call Config.Tenant: the caller, who checked the
-// credentials, says which tenant the session is for.
-//
-// A Guard with a Config.TokenSource does not issue tokens: SignIn then fails,
-// and the source's owner signs in ([SCS.SignIn]).
-//
-// A store failure is an error matching ErrUnavailable.
+// credentials, says which tenant the session is for. A store failure is an
+// error matching ErrUnavailable.
 func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token string, s Session, err error) {
-	if g.cfg.TokenSource != nil {
-		return "", Session{}, errors.New("middleware: sign in: this Guard takes its tokens from Config.TokenSource; sign in through its owner (SCS.SignIn for scs)")
-	}
 	app, err := g.signInAppType(p)
 	if err != nil {
 		return "", Session{}, err
+	}
+	if g.cfg.SCS != nil {
+		return g.scsSignIn(w, r, p, app)
 	}
 	sid, err := newUUID()
 	if err != nil {
 		return "", Session{}, err
 	}
-	if g.jwt != nil {
-		token, err = g.jwt.sign(sid, p.UserID, g.now(), g.cfg.AbsoluteTimeout)
+	switch {
+	case g.cfg.Tokens.has(JWTs) && g.jwt.canSign():
+		token, err = g.jwt.sign(sid, p.UserID, p.TenantID, g.now(), g.cfg.AbsoluteTimeout)
 		if err != nil {
 			return "", Session{}, err
 		}
 		if len(token) > g.cfg.MaxTokenBytes {
 			return "", Session{}, fmt.Errorf("middleware: sign in: signed token of %d bytes exceeds MaxTokenBytes", len(token))
 		}
-	} else if token, err = newOpaqueToken(); err != nil {
-		return "", Session{}, err
+	case g.cfg.Tokens.has(OpaqueTokens):
+		if token, err = newOpaqueToken(); err != nil {
+			return "", Session{}, err
+		}
+	default:
+		return "", Session{}, errors.New("middleware: sign in: this Guard verifies JWTs it cannot sign (no signing key); record the issuer's token with Guard.Record")
 	}
-
-	s, err = g.openSession(r, p, app, sid, token)
+	s, err = g.open(w, r, token, p, app, sid, g.cfg.AbsoluteTimeout)
 	if err != nil {
 		return "", Session{}, err
+	}
+	return token, s, nil
+}
+
+// open records the session row of token (id sid) for p: the one path of
+// SignIn and Record. With w it sets the session cookie (Max-Age maxAge)
+// after ending the session of the cookie it replaces.
+func (g *Guard) open(w http.ResponseWriter, r *http.Request, token string, p SignIn, app sessionguard.AppType, sid string, maxAge time.Duration) (Session, error) {
+	s, err := g.openSession(r, p, app, sid, token)
+	if err != nil {
+		return Session{}, err
 	}
 	if w != nil {
 		if r != nil {
 			g.revokeReplacedCookie(r.Context(), r, s.tokenHash)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		http.SetCookie(w, g.cookie(token, int(g.cfg.AbsoluteTimeout/time.Second)))
+		http.SetCookie(w, g.cookie(token, int(maxAge/time.Second)))
 	}
 	s.Bearer = w == nil
-	return token, s, nil
+	return s, nil
 }
 
 // signInAppType checks p against the Guard and returns the app type of the
@@ -132,6 +155,11 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 	cctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
 	info, err := g.cfg.Store.Create(cctx, n)
 	cancel()
+	if errors.Is(err, sessionguard.ErrDuplicateToken) {
+		// Recording a token twice is the caller's mistake, not an outage:
+		// the token keeps the session it has.
+		return Session{}, fmt.Errorf("middleware: sign in: %w", sessionguard.ErrDuplicateToken)
+	}
 	if err != nil {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: sign in failed", slog.String("error", e.causeMsg))
@@ -145,8 +173,9 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 	}
 	g.emit(ctx, slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventCreated, Count: 1, SessionID: info.ID,
 		UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: info.IP})
-	return Session{
-		ID:                info.ID,
+	return sessionOf(sessionguard.Status{
+		State:             sessionguard.StateValid,
+		SessionID:         info.ID,
 		UserID:            info.UserID,
 		TenantID:          info.TenantID,
 		AppType:           info.AppType,
@@ -155,17 +184,15 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		IdleExpiresAt:     info.LastActivityAt.Add(info.IdleTimeout),
 		AbsoluteExpiresAt: info.AbsoluteExpiresAt,
 		IdleTimeout:       info.IdleTimeout,
-		IdleRemaining:     info.IdleTimeout,
-		AbsoluteRemaining: info.AbsoluteExpiresAt.Sub(info.LastActivityAt).Truncate(time.Second),
-		tokenHash:         hash,
-	}, nil
+		CheckedAt:         info.LastActivityAt,
+	}, hash, false), nil
 }
 
 // revokeReplacedCookie revokes the session of the cookie r carried, which a
 // new cookie is about to replace. newHash is never revoked.
 func (g *Guard) revokeReplacedCookie(ctx context.Context, r *http.Request, newHash string) {
 	old, n := findCookie(r.Header[cookieKey], g.cfg.CookieName)
-	if n != 1 || !g.wellFormed(old) {
+	if n != 1 || !g.accepts(old) {
 		return
 	}
 	if h := hashToken(old); h != newHash {
@@ -173,12 +200,10 @@ func (g *Guard) revokeReplacedCookie(ctx context.Context, r *http.Request, newHa
 	}
 }
 
-// wellFormed is the format check of the token mode, without verifying a JWT.
-func (g *Guard) wellFormed(token string) bool {
-	if g.jwt != nil {
-		return validTokenChars(token, g.cfg.MaxTokenBytes)
-	}
-	return validOpaqueToken(token)
+// accepts reports whether token has the shape of a kind the Guard accepts
+// (without verifying a JWT).
+func (g *Guard) accepts(token string) bool {
+	return validTokenChars(token, g.cfg.MaxTokenBytes) && g.cfg.Tokens.has(kindOf(token))
 }
 
 // revoke revokes hash, best effort, logging a failure.
@@ -195,23 +220,36 @@ func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 // session cookie (when w is not nil), also when there is no session. The
 // session is the one the middleware put in r's context, else the one of the
 // token r carries (cookie or bearer; a malformed or ambiguous token is
-// ignored). Signing out with no session, or an already ended one, is not an
-// error; a store failure is an error matching ErrUnavailable, and the cookie
-// is cleared anyway. With a Config.TokenSource, the token is the source's and
-// no cookie is cleared: the source's owner does that ([SCS.SignOut]).
+// ignored). With Config.SCS it also destroys the scs session
+// (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
+// out with no session, or an already ended one, is not an error; a store
+// failure is an error matching ErrUnavailable, and the cookie is cleared
+// anyway.
 func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
+	if g.cfg.SCS != nil && !g.scsWired(r) {
+		return errNoSCSSession
+	}
 	if w != nil {
 		w.Header().Set("Cache-Control", "no-store")
-		if g.cfg.TokenSource == nil {
+		if g.cfg.SCS == nil {
 			g.ClearCookie(w)
 		}
 	}
+	err := g.endSession(r)
+	if g.cfg.SCS != nil {
+		err = errors.Join(err, g.scsDestroy(r))
+	}
+	return err
+}
+
+// endSession revokes the session of r with reason "logout".
+func (g *Guard) endSession(r *http.Request) error {
 	var token, hash string
 	ctx := r.Context()
 	if s, ok := SessionFrom(ctx); ok && s.tokenHash != "" {
 		hash = s.tokenHash
 		ctx = sessionguard.WithActor(ctx, s.UserID) // the user ends their own session
-	} else if ex, rerr := g.extract(r); rerr == nil && g.wellFormed(ex.token) {
+	} else if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil && g.accepts(ex.token) {
 		token, hash = ex.token, hashToken(ex.token)
 	}
 	if hash == "" {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -43,6 +45,15 @@ type CacheConfig struct {
 	// MaxReconnectDelay caps the backoff between attempts to reconnect the
 	// listener (default 5s; it starts at 100ms and doubles).
 	MaxReconnectDelay time.Duration
+	// ListenConnString is where the listener connects: PostgreSQL itself,
+	// the database of the Store's pool, as a URL or keyword/value string.
+	// LISTEN needs a session of its own, which a transaction pooler (PgBouncer
+	// in pool_mode=transaction) does not give: when the pool goes through
+	// one, point this past it, straight at PostgreSQL. Default: the pool's
+	// connection settings.
+	// Every connection is proven before the cache uses it: a notification
+	// sent through the pool must reach it (ErrListenerNoSession otherwise).
+	ListenConnString string
 	// Logger receives the listener's connection events (lost, restored).
 	// Never a token or hash. Default slog.Default().
 	Logger *slog.Logger
@@ -76,8 +87,9 @@ type CacheConfig struct {
 // Without a running [Cache.Run] a Cache is a pass-through. It is safe for
 // concurrent use.
 type Cache struct {
-	store *Store
-	cfg   CacheConfig
+	store  *Store
+	cfg    CacheConfig
+	listen *pgx.ConnConfig // the listener's connection settings
 
 	running atomic.Bool
 	hits    atomic.Uint64
@@ -129,7 +141,15 @@ func NewCache(store *Store, cfg CacheConfig) (*Cache, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Cache{store: store, cfg: cfg, entries: make(map[string]*list.Element), lru: list.New()}, nil
+	listen := store.pool.Config().ConnConfig
+	if cfg.ListenConnString != "" {
+		var err error
+		// pgconn's parse errors redact any password.
+		if listen, err = pgx.ParseConfig(cfg.ListenConnString); err != nil {
+			return nil, fmt.Errorf("pgstore: new cache: %w: ListenConnString: %v", ErrInvalidArgument, err)
+		}
+	}
+	return &Cache{store: store, cfg: cfg, listen: listen, entries: make(map[string]*list.Element), lru: list.New()}, nil
 }
 
 // Store returns the Store behind the cache, for the methods the cache does

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -462,4 +463,40 @@ func (s *syncBuffer) contains(sub string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Contains(s.buf.String(), sub)
+}
+
+// ListenConnString is checked when the Cache is built, and its parse error
+// does not repeat the password.
+func TestNewCacheListenConnString(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	const secret = "hunter2-secret"
+	_, err := pgstore.NewCache(f.store, pgstore.CacheConfig{ListenConnString: "postgres://u:" + secret + "@localhost:notaport/db"})
+	if !isInvalid(err) || strings.Contains(err.Error(), secret) {
+		t.Fatalf("NewCache with a malformed ListenConnString = %v; want ErrInvalidArgument without the password", err)
+	}
+}
+
+// A listener on another database never hears the pool's notifications: the
+// probe catches that too, as ErrListenerNoSession.
+func TestCacheListenerOnAnotherDatabase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	elsewhere := pgtest.NewBounced(t)
+	var buf syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{
+		ListenConnString:    elsewhere.DirectConnString,
+		Logger:              slog.New(slog.NewTextHandler(&buf, nil)),
+		HealthCheckInterval: 100 * time.Millisecond,
+		MaxReconnectDelay:   100 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+	eventually(t, "the listener reports it hears nothing", func() bool { return buf.contains(pgstore.ErrListenerNoSession.Error()) })
+	if c.Listening() {
+		t.Fatal("the cache serves with a listener on another database")
+	}
 }

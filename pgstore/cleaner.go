@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -18,7 +17,7 @@ const (
 	DefaultCleanupRetention = 90 * 24 * time.Hour
 	DefaultCleanupBatchSize = 1000
 	// DefaultCleanupLockKey is the PostgreSQL advisory lock key ("sgclean1")
-	// that keeps two Cleaners on one database from running at once.
+	// that keeps two Cleaners' batches on one database from running at once.
 	DefaultCleanupLockKey int64 = 0x7367636c65616e31
 )
 
@@ -40,9 +39,10 @@ type CleanerConfig struct {
 	// on a large part of the table, and it skips rows another transaction
 	// has locked (a request touching its session) rather than wait for them.
 	BatchSize int
-	// LockKey is the advisory lock key that makes Cleaners on one database
-	// take turns (default DefaultCleanupLockKey). Change it only if the key
-	// collides with another use of advisory locks in the database.
+	// LockKey is the key of the transaction-scoped advisory lock that each
+	// batch takes, so that Cleaners on one database take turns (default
+	// DefaultCleanupLockKey). Change it only if the key collides with
+	// another use of advisory locks in the database.
 	LockKey int64
 	// Logger receives one line per run that did something (Info) and run
 	// errors (Error). Default slog.Default().
@@ -56,25 +56,28 @@ type CleanerConfig struct {
 
 // CleanupResult is what one cleanup run did.
 type CleanupResult struct {
-	// Ran is false when another Cleaner held the lock, so this one did
-	// nothing.
+	// Ran is false when another Cleaner was at work (its batch held the
+	// lock), so this one did nothing.
 	Ran      bool
 	Absolute int // sessions ended by their absolute timeout
 	Idle     int // sessions ended by their idle timeout
 	Purged   int // ended rows deleted after the retention period
-	Batches  int // statements run (expire and purge)
-	// LongestBatch is the longest a single batch statement took: the
+	Batches  int // batches run (expire and purge), one statement each
+	// LongestBatch is the longest a single batch's transaction took: the
 	// longest any row lock taken by the cleanup was held.
 	LongestBatch time.Duration
 }
 
 // Cleaner ends expired sessions and deletes old ended rows, in bounded
-// batches, with at most one Cleaner per database at work at a time. It is
+// batches, with at most one batch per database at work at a time. It is
 // the scalable replacement of calling the seed's cleanup_expired_sessions,
 // which ends every expired session in two unbounded statements.
 type Cleaner struct {
 	pool *pgxpool.Pool
 	cfg  CleanerConfig
+	// inTurn, when set (by tests), runs in each batch's transaction right
+	// after the lock is taken.
+	inTurn func()
 }
 
 // NewCleaner returns a Cleaner over pool, which the caller owns.
@@ -150,24 +153,22 @@ func (c *Cleaner) Run(ctx context.Context) error {
 // after it), then the counts of sessions ended by absolute and idle timeout.
 const (
 	expirePageHead = `WITH page AS (
-		SELECT id, (absolute_expires_at < CURRENT_TIMESTAMP
-		            OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP) AS due
-		FROM sessions
+		SELECT id, NOT (` + withinTimeoutsSQL + `) AS due
+		FROM sessions s
 		WHERE is_active = true`
 	expirePageTail = `
 		ORDER BY id
 		LIMIT $1
 	), batch AS (
-		SELECT id FROM sessions
+		SELECT id FROM sessions s
 		WHERE id = ANY (ARRAY(SELECT id FROM page WHERE due))
 		  AND is_active = true
-		  AND (absolute_expires_at < CURRENT_TIMESTAMP
-		       OR last_activity_at + make_interval(secs => idle_timeout_seconds) < CURRENT_TIMESTAMP)
+		  AND NOT (` + withinTimeoutsSQL + `)
 		FOR UPDATE SKIP LOCKED
 	), ended AS (
 		UPDATE sessions s
 		SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP,
-		    revoke_reason = CASE WHEN s.absolute_expires_at < CURRENT_TIMESTAMP
+		    revoke_reason = CASE WHEN s.absolute_expires_at <= CURRENT_TIMESTAMP
 		                         THEN 'absolute_timeout' ELSE 'idle_timeout' END
 		FROM batch
 		WHERE s.id = batch.id AND s.is_active = true
@@ -197,65 +198,45 @@ const purgeBatchSQL = `DELETE FROM sessions WHERE id IN (
 		FOR UPDATE SKIP LOCKED
 	)`
 
-// errLockLost is returned when the advisory lock could not be released: the
-// connection that held it is then closed, which releases it.
-var errLockLost = errors.New("pgstore: cleanup: advisory unlock failed")
-
 // RunOnce runs one cleanup, unless another Cleaner on the same database (any
-// process) is running one: then it returns at once with Ran false. It ends
-// every expired session, reading each active session once (in id order, a
-// page of BatchSize per statement), then deletes ended rows older than
-// Retention, in batches of BatchSize, and stops early when ctx ends. A
-// session that expires or is inserted behind the walk during a run is left
-// for the next run.
+// process) is at work: then it returns at once with Ran false. It ends every
+// expired session, reading each active session once (in id order, a page of
+// BatchSize per statement), then deletes ended rows older than Retention, in
+// batches of BatchSize, and stops early when ctx ends. A session that expires
+// or is inserted behind the walk during a run is left for the next run.
 //
-// The turn is a session-level advisory lock held on one pooled connection for
-// the whole run (so it needs a session-mode connection, not a PgBouncer
-// transaction-mode one); if this process dies, PostgreSQL releases it.
+// Turns are taken per batch: each batch is a transaction that first takes
+// the transaction-scoped advisory lock LockKey (pg_try_advisory_xact_lock),
+// so two Cleaners' batches never run at once. PostgreSQL releases the lock
+// with the transaction, so nothing outlives a batch: no lock to leak when a
+// process dies, and none that PgBouncer in transaction-pooling mode could
+// strand on a server connection (a session lock would be taken on one server
+// connection and released on another). When a batch finds the lock taken,
+// another Cleaner is walking the table and covers what this run has left,
+// so the run stops there.
 func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
-	conn, err := c.pool.Acquire(ctx)
-	if err != nil {
-		return res, wrapErr("cleanup", err)
-	}
-	defer conn.Release()
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", c.cfg.LockKey).Scan(&got); err != nil {
-		return res, wrapErr("cleanup: lock", err)
-	}
-	if !got {
-		return res, nil
-	}
-	defer func() {
-		// ctx may have ended; the unlock must still happen.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		var released bool
-		if uerr := conn.QueryRow(uctx, "SELECT pg_advisory_unlock($1)", c.cfg.LockKey).Scan(&released); uerr != nil || !released {
-			// Never hand a connection that may still hold the lock back to the pool.
-			_ = conn.Conn().Close(uctx)
-			err = errors.Join(err, errLockLost)
-		}
-	}()
-	res.Ran = true
 	// What was done is reported even when a later batch fails or ctx ends.
 	// (A batch that commits just as ctx ends, before its answer is read,
 	// goes uncounted: its rows still record why they ended.)
 	defer func() { c.report(ctx, res) }()
 
-	if err := c.expire(ctx, conn.Conn(), &res); err != nil {
+	turn, err := c.expire(ctx, &res)
+	if err != nil || !turn {
 		return res, err
 	}
 	for c.cfg.Retention > 0 {
 		var n int64
-		d, err := timed(func() error {
-			tag, err := conn.Exec(ctx, purgeBatchSQL, int64(c.cfg.Retention/time.Second), c.cfg.BatchSize)
+		turn, err := c.batch(ctx, &res, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, purgeBatchSQL, int64(c.cfg.Retention/time.Second), c.cfg.BatchSize)
 			n = tag.RowsAffected()
 			return err
 		})
 		if err != nil {
 			return res, wrapErr("cleanup: purge", err)
 		}
-		res.note(d)
+		if !turn {
+			return res, nil
+		}
 		res.Purged += int(n)
 		if n < int64(c.cfg.BatchSize) {
 			break
@@ -265,12 +246,14 @@ func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
 }
 
 // expire walks the active sessions a page at a time (see expireFirstPageSQL)
-// until a page comes back short: the walk has reached the last active id.
+// until a page comes back short: the walk has reached the last active id. It
+// reports false when a page found another Cleaner at work.
 //
 // The statements run in QueryExecModeExec, so PostgreSQL plans each one with
 // its actual LIMIT and key. A cached generic plan would estimate LIMIT $1 as a
-// tenth of the table, and might read the whole table for every page.
-func (c *Cleaner) expire(ctx context.Context, conn *pgx.Conn, res *CleanupResult) error {
+// tenth of the table, and might read the whole table for every page. (That
+// mode also works through PgBouncer: no named prepared statement.)
+func (c *Cleaner) expire(ctx context.Context, res *CleanupResult) (bool, error) {
 	var after pgtype.UUID // invalid: start from the first active id
 	for {
 		var (
@@ -282,26 +265,44 @@ func (c *Cleaner) expire(ctx context.Context, conn *pgx.Conn, res *CleanupResult
 		if after.Valid {
 			sql, args = expireNextPageSQL, append(args, after)
 		}
-		d, err := timed(func() error {
-			return conn.QueryRow(ctx, sql, args...).Scan(&pageRows, &last, &abs, &idle)
+		turn, err := c.batch(ctx, res, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, sql, args...).Scan(&pageRows, &last, &abs, &idle)
 		})
 		if err != nil {
-			return wrapErr("cleanup: expire", err)
+			return false, wrapErr("cleanup: expire", err)
 		}
-		res.note(d)
+		if !turn {
+			return false, nil
+		}
 		res.Absolute += abs
 		res.Idle += idle
 		if pageRows < c.cfg.BatchSize {
-			return nil
+			return true, nil
 		}
 		after = last
 	}
 }
 
-func timed(f func() error) (time.Duration, error) {
+// batch runs one batch statement in a transaction that holds the cleanup
+// lock, and counts it. It reports false, having done nothing, when another
+// Cleaner holds the lock.
+func (c *Cleaner) batch(ctx context.Context, res *CleanupResult, stmt func(pgx.Tx) error) (turn bool, err error) {
 	start := time.Now()
-	err := f()
-	return time.Since(start), err
+	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", c.cfg.LockKey).Scan(&turn); err != nil || !turn {
+			return err
+		}
+		if c.inTurn != nil {
+			c.inTurn()
+		}
+		return stmt(tx)
+	})
+	if err != nil || !turn {
+		return false, err
+	}
+	res.Ran = true
+	res.note(time.Since(start))
+	return true, nil
 }
 
 func (r *CleanupResult) note(d time.Duration) {
@@ -309,8 +310,7 @@ func (r *CleanupResult) note(d time.Duration) {
 	r.LongestBatch = max(r.LongestBatch, d)
 }
 
-// report logs a run that did something and passes its counts to OnEvent. It
-// runs while the lock is still held.
+// report logs a run that did something and passes its counts to OnEvent.
 func (c *Cleaner) report(ctx context.Context, res CleanupResult) {
 	if res.Absolute+res.Idle+res.Purged == 0 {
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -249,31 +250,37 @@ func TestCleanerRetention(t *testing.T) {
 	}
 }
 
-// Several Cleaners on one database never run at the same time. OnEvent runs
-// while the cleaner holds its turn, so overlapping OnEvent calls would mean
-// two cleaners held it at once.
+// Several Cleaners on one database never run batches at the same time, and
+// each expired session is ended by exactly one of them.
 func TestCleanersTakeTurns(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{Logger: quiet})
+	testCleanersTakeTurns(t, f.pool)
+}
+
+func testCleanersTakeTurns(t *testing.T, pool *pgxpool.Pool) {
+	ctx := context.Background()
+	user := pgtest.CreateUser(t, pool, "turns@example.com", 0)
 	const cleaners, rounds, perRound = 4, 8, 3
 
-	var inside, overlaps, ran, skipped, ended atomic.Int64
-	onEvent := func(e sessionguard.Event) {
+	var inside, overlaps, batches, ran, skipped, ended atomic.Int64
+	inTurn := func() {
 		if inside.Add(1) > 1 {
 			overlaps.Add(1)
 		}
-		ended.Add(int64(e.Count))
-		time.Sleep(20 * time.Millisecond) // widen the window for a second cleaner
+		batches.Add(1)
+		time.Sleep(5 * time.Millisecond) // widen the window for a second cleaner
 		inside.Add(-1)
 	}
+	onEvent := func(e sessionguard.Event) { ended.Add(int64(e.Count)) }
 	var wg sync.WaitGroup
 	errs := make(chan error, cleaners*rounds)
 	for range cleaners {
-		c := newCleaner(t, f.pool, pgstore.CleanerConfig{BatchSize: 2, OnEvent: onEvent})
+		c := newCleaner(t, pool, pgstore.CleanerConfig{BatchSize: 2, OnEvent: onEvent})
+		pgstore.SetInTurn(c, inTurn)
 		wg.Go(func() {
 			for range rounds {
-				if err := insertIdleExpired(ctx, f.pool, f.user, perRound); err != nil {
+				if err := insertIdleExpired(ctx, pool, user, perRound); err != nil {
 					errs <- err
 					return
 				}
@@ -295,12 +302,12 @@ func TestCleanersTakeTurns(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	t.Logf("runs: %d ran, %d skipped (another held the lock)", ran.Load(), skipped.Load())
+	t.Logf("runs: %d ran, %d skipped (another held the lock); %d batches", ran.Load(), skipped.Load(), batches.Load())
 	if overlaps.Load() != 0 {
-		t.Fatalf("%d times two cleaners ran at once", overlaps.Load())
+		t.Fatalf("%d times two cleaners' batches held the lock at once", overlaps.Load())
 	}
-	// Whatever a skipped run left behind, one more run ends it.
-	if _, err := newCleaner(t, f.pool, pgstore.CleanerConfig{OnEvent: onEvent}).RunOnce(ctx); err != nil {
+	// Whatever a skipped or stopped run left behind, one more run ends it.
+	if _, err := newCleaner(t, pool, pgstore.CleanerConfig{OnEvent: onEvent}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if want := int64(cleaners * rounds * perRound); ended.Load() != want {
@@ -308,38 +315,42 @@ func TestCleanersTakeTurns(t *testing.T) {
 	}
 }
 
-// While another holder has the lock (another instance, or an operator), a
-// Cleaner does nothing and says so; afterwards the lock is free again.
+// While another Cleaner's batch holds the lock, a Cleaner does nothing and
+// says so; afterwards the lock is free again.
 func TestCleanerSkipsWhileLocked(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{Logger: quiet})
+	testCleanerSkipsWhileLocked(t, f, f.pool)
+}
+
+// testCleanerSkipsWhileLocked runs the cleaner on pool (f.pool, or the same
+// database through PgBouncer).
+func testCleanerSkipsWhileLocked(t *testing.T, f fixture, pool *pgxpool.Pool) {
+	ctx := context.Background()
 	h, _ := f.create(t, nil)
 	f.age(t, h, 5*time.Hour, 0)
 
-	holder, err := f.pool.Acquire(ctx)
+	holder, err := f.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A failing test must still give the connection back, or closing the
-	// pool waits for it forever.
-	release := sync.OnceFunc(holder.Release)
-	defer release()
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", pgstore.DefaultCleanupLockKey); err != nil {
+	// A failing test must still end the transaction, or closing the pool
+	// waits for its connection forever.
+	defer holder.Rollback(context.Background())
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pgstore.DefaultCleanupLockKey); err != nil {
 		t.Fatal(err)
 	}
-	c := newCleaner(t, f.pool, pgstore.CleanerConfig{})
+	c := newCleaner(t, pool, pgstore.CleanerConfig{})
 	res, err := c.RunOnce(ctx)
-	if err != nil || res.Ran || res.Idle != 0 {
+	if err != nil || res.Ran || res.Idle != 0 || res.Batches != 0 {
 		t.Fatalf("RunOnce under a held lock = %v, %v", res, err)
 	}
 	if !f.row(t, h).Active {
 		t.Fatal("a cleaner without the lock ended a session")
 	}
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", pgstore.DefaultCleanupLockKey); err != nil {
+	if err := holder.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	release()
 
 	if res, err = c.RunOnce(ctx); err != nil || !res.Ran || res.Idle != 1 {
 		t.Fatalf("RunOnce after unlock = %v, %v", res, err)

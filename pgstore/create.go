@@ -24,8 +24,9 @@ const maxUserAgentBytes = 512
 // of one user never leave more than n.Limit.Max live sessions.
 //
 // It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
-// with ErrDuplicateToken when the hash already has a session, and with an
-// error matching sessionguard.ErrSessionLimit when the limit refuses it.
+// with sessionguard.ErrDuplicateToken when the hash already has a session,
+// and with an error matching sessionguard.ErrSessionLimit when the limit
+// refuses it.
 func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
 	const op = "create"
 	if !validHash(n.TokenHash) {

@@ -54,7 +54,7 @@ func TestCreateRejects(t *testing.T) {
 		{"bad session id", func(n *sessionguard.NewSession) { n.ID = "1234" }, pgstore.ErrInvalidArgument},
 		{"unknown user", func(n *sessionguard.NewSession) { n.UserID = 999999 }, pgstore.ErrUnknownUser},
 		{"unknown tenant", func(n *sessionguard.NewSession) { n.TenantID = 999999 }, pgstore.ErrUnknownTenant},
-		{"reused token", func(n *sessionguard.NewSession) { n.TokenHash = taken }, pgstore.ErrDuplicateToken},
+		{"reused token", func(n *sessionguard.NewSession) { n.TokenHash = taken }, sessionguard.ErrDuplicateToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 var (
@@ -15,9 +17,6 @@ var (
 	ErrUnknownUser = errors.New("pgstore: no such user")
 	// ErrUnknownTenant means Create named a tenant id that the tenants table lacks.
 	ErrUnknownTenant = errors.New("pgstore: no such tenant")
-	// ErrDuplicateToken means a session with this token hash already exists:
-	// tokens must be freshly generated for every sign-in.
-	ErrDuplicateToken = errors.New("pgstore: token already has a session")
 )
 
 // wrapErr gives a driver error the package prefix. Constraint violations the
@@ -28,7 +27,7 @@ func wrapErr(op string, err error) error {
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "23505" && pgErr.ConstraintName == "sessions_session_token_hash_key":
-			return fmt.Errorf("pgstore: %s: %w", op, ErrDuplicateToken)
+			return fmt.Errorf("pgstore: %s: %w", op, sessionguard.ErrDuplicateToken)
 		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_user_id_fkey":
 			return fmt.Errorf("pgstore: %s: %w", op, ErrUnknownUser)
 		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_tenant_id_fkey":

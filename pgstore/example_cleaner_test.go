@@ -12,8 +12,8 @@ import (
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-// Every instance of the app may run a Cleaner: the advisory lock lets one at
-// a time work. It stops with its context.
+// Every instance of the app may run a Cleaner: the advisory lock each batch
+// takes lets one at a time work. It stops with its context.
 func ExampleCleaner() {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

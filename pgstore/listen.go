@@ -2,9 +2,12 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	mathrand "math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,13 +18,28 @@ import (
 // forget every session).
 const NotifyChannel = "sessionguard_ended"
 
+// ErrListenerNoSession means the listener's connection did not receive a
+// notification sent through the Store's pool, though it was LISTENing: it is
+// not a session of its own on the pool's database. Usually the listener goes
+// through PgBouncer in transaction-pooling mode (where LISTEN takes effect on
+// a server connection that goes back to the pool), or to another database.
+// The cache stays empty (every call goes to the database) and Run keeps
+// trying; the fix is CacheConfig.ListenConnString.
+var ErrListenerNoSession = errors.New("pgstore: cache listener: a notification sent through the pool never reached the listening connection; " +
+	"it is not a session on the pool's database (PgBouncer in transaction-pooling mode?): " +
+	"set CacheConfig.ListenConnString to a direct connection to PostgreSQL")
+
 // ListenerApplicationName is the application_name of the listener's
 // connection, so that it can be told apart in pg_stat_activity.
 const ListenerApplicationName = "sessionguard-listener"
 
 // Run keeps the cache honest: on a connection of its own (not one of the
-// pool's), it LISTENs to NotifyChannel and evicts every session the
-// database says has ended. The cache answers from memory only while this
+// pool's; CacheConfig.ListenConnString, by default the pool's settings), it
+// LISTENs to NotifyChannel and evicts every session the database says has
+// ended. Before the cache uses a new connection, a probe notification sent
+// through the pool must arrive on it; through a transaction pooler it never
+// does, and Run logs ErrListenerNoSession as an error and keeps the cache
+// empty. The cache answers from memory only while this
 // connection is up and proven alive; when it drops, the cache is emptied and
 // every call goes to the database until Run has reconnected (with backoff).
 //
@@ -44,11 +62,17 @@ func (c *Cache) Run(ctx context.Context) error {
 		if connected {
 			delay = 100 * time.Millisecond
 		}
-		c.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "sessionguard: cache listener disconnected; cache bypassed until it reconnects",
-			slog.String("error", err.Error()), slog.Duration("retry_in", delay))
+		if errors.Is(err, ErrListenerNoSession) {
+			// A configuration error: say so loudly, on every attempt.
+			c.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: cache listener unusable; cache bypassed",
+				slog.String("error", err.Error()), slog.Duration("retry_in", delay))
+		} else {
+			c.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "sessionguard: cache listener disconnected; cache bypassed until it reconnects",
+				slog.String("error", err.Error()), slog.Duration("retry_in", delay))
+		}
 		// Up to half the delay again at random, so that instances do not all
 		// reconnect at the same moment after a database restart.
-		wait := delay + rand.N(delay/2+1)
+		wait := delay + mathrand.N(delay/2+1)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -59,9 +83,9 @@ func (c *Cache) Run(ctx context.Context) error {
 }
 
 // listenOnce connects, LISTENs and evicts until the connection fails or ctx
-// ends. connected reports whether the LISTEN took effect.
+// ends. connected reports whether the LISTEN took effect and was proven.
 func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
-	cfg := c.store.pool.Config().ConnConfig.Copy()
+	cfg := c.listen.Copy()
 	cfg.OnNotification = nil // pgx then buffers notifications for WaitForNotification
 	cfg.RuntimeParams["application_name"] = ListenerApplicationName
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -78,6 +102,9 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 
 	start := time.Now()
 	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+		return false, err
+	}
+	if err := c.probe(ctx, conn); err != nil {
 		return false, err
 	}
 	// Anything cached before this point may have missed a notification.
@@ -108,6 +135,44 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 			return true, err
 		}
 		c.alive(sent)
+	}
+}
+
+// probe proves that conn receives what other sessions of the pool's database
+// NOTIFY: it LISTENs on a channel of its own, sends a notification there
+// through the pool, and waits for it (up to three health-check intervals
+// after the send returned). Through a transaction pooler the LISTEN took
+// effect on a server connection that went back to the pool, and the probe
+// never arrives: ErrListenerNoSession. (A probe sent on the listening
+// connection itself would prove nothing: the pooler may well hand that
+// transaction the same server connection.) Notifications of NotifyChannel
+// that arrive meanwhile are dropped: the cache is empty until the probe
+// succeeds.
+func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
+	channel := "sessionguard_probe_" + hex.EncodeToString(nonce[:])
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		return err
+	}
+	if _, err := c.store.pool.Exec(ctx, "SELECT pg_notify($1, '')", channel); err != nil {
+		return fmt.Errorf("cache listener probe: notify through the pool: %w", err)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 3*c.cfg.HealthCheckInterval)
+	defer cancel()
+	for {
+		n, err := conn.WaitForNotification(waitCtx)
+		switch {
+		case err == nil && n.Channel == channel:
+			_, err = conn.Exec(ctx, "UNLISTEN "+channel)
+			return err
+		case err == nil:
+			continue
+		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			return ErrListenerNoSession
+		default:
+			return err
+		}
 	}
 }
 

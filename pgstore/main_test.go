@@ -35,7 +35,7 @@ func newFixture(t *testing.T, cfg pgstore.Config) fixture {
 	return fixture{pool: pool, store: store, user: pgtest.CreateUser(t, pool, "alice@acme.example", tenant), tenant: tenant}
 }
 
-func newHash(t *testing.T) string {
+func newHash(t testing.TB) string {
 	t.Helper()
 	token := make([]byte, 32)
 	if _, err := rand.Read(token); err != nil {

@@ -2,9 +2,12 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -74,6 +77,20 @@ func TestReadPathMatchesTheFunction(t *testing.T) {
 			got.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("read path:\n%+v\nsessionguard_check:\n%+v", got, want)
+			}
+			// The liveness rule of every other statement agrees: live
+			// exactly when neither ended nor past a timeout.
+			var live bool
+			err = f.pool.QueryRow(ctx, "SELECT "+pgstore.LiveSQL+" FROM sessions s WHERE s.session_token_hash = $1", hash).Scan(&live)
+			switch {
+			case tt.want == sessionguard.StateUnknown:
+				if !errors.Is(err, pgx.ErrNoRows) {
+					t.Fatalf("liveness of no row: %v", err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case live != (got.State == sessionguard.StateValid || got.State == sessionguard.StateWrongApp || got.State == sessionguard.StateWrongTenant):
+				t.Fatalf("liveSQL says live=%v for state %q", live, got.State)
 			}
 			if tt.want == sessionguard.StateValid {
 				// Nothing due (touch interval 1 h): Validate answers from the read too.

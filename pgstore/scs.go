@@ -32,20 +32,25 @@ import (
 // The SessionManager must have HashTokenInStore set: scs then hands the store
 // base64url(SHA-256(token)) instead of the token, and the store keys the row
 // by the same hash in hex, which is how the sessions table knows the token.
-// The token itself never reaches the database. (middleware.NewSCS checks this
-// setting.)
+// The token itself never reaches the database. (middleware.New checks this
+// setting of Config.SCS.)
 //
 // Keys that are not of that form (43 base64url characters of a 32-byte hash)
 // are never found and never stored.
 type SCSStore struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
+	pool            *pgxpool.Pool
+	logger          *slog.Logger
+	cleanupInterval time.Duration
 }
 
 // SCSConfig tunes an SCSStore. The zero value is ready to use.
 type SCSConfig struct {
-	// Logger receives the errors of RunCleanup's passes. It never receives
-	// a token or a hash. Default slog.Default().
+	// CleanupInterval is the time between two passes of Run over the
+	// expired data of anonymous scs sessions (DeleteExpired). 0 (default)
+	// disables Run.
+	CleanupInterval time.Duration
+	// Logger receives the errors of Run's passes. It never receives a token
+	// or a hash. Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -54,21 +59,21 @@ func NewSCSStore(pool *pgxpool.Pool, cfg SCSConfig) (*SCSStore, error) {
 	if pool == nil {
 		return nil, fmt.Errorf("pgstore: new scs store: %w: nil pool", ErrInvalidArgument)
 	}
+	if cfg.CleanupInterval < 0 {
+		return nil, invalid("new scs store", "CleanupInterval %v is negative", cfg.CleanupInterval)
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &SCSStore{pool: pool, logger: logger}, nil
+	return &SCSStore{pool: pool, logger: logger, cleanupInterval: cfg.CleanupInterval}, nil
 }
 
 // scsOwnerEnded is true when the data row d belongs to a sessionguard session
-// that is no longer live: ended, or past either timeout by the database's
-// clock (the same comparisons as sessionguard_check).
+// that is no longer live (liveSQL): ended, or past either timeout by the
+// database's clock.
 const scsOwnerEnded = `EXISTS (SELECT 1 FROM sessions s
-	WHERE s.session_token_hash = d.token_hash
-	  AND NOT (s.is_active
-	           AND CURRENT_TIMESTAMP < s.absolute_expires_at
-	           AND CURRENT_TIMESTAMP < s.last_activity_at + make_interval(secs => s.idle_timeout_seconds)))`
+	WHERE s.session_token_hash = d.token_hash AND NOT ` + liveSQL + `)`
 
 // FindCtx returns the data of the session of key. found is false when there
 // is none, when it has expired, when its sessionguard session is no longer
@@ -105,9 +110,7 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 		b = []byte{}
 	}
 	_, err := s.pool.Exec(ctx, `WITH owner AS (
-			SELECT s.is_active
-			       AND CURRENT_TIMESTAMP < s.absolute_expires_at
-			       AND CURRENT_TIMESTAMP < s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) AS live
+			SELECT `+liveSQL+` AS live
 			FROM sessions s WHERE s.session_token_hash = $1
 			FOR SHARE)
 		INSERT INTO sessionguard_scs_data (token_hash, data, expiry)

@@ -38,26 +38,27 @@ func (s *SCSStore) DeleteExpired(ctx context.Context) (int, error) {
 	}
 }
 
-// RunCleanup calls DeleteExpired every interval until ctx is done, then
-// returns. An interval <= 0 disables it: RunCleanup returns at once. A failed
-// pass is logged (SCSConfig.Logger) and the next one runs as planned. Run it
-// in its own goroutine:
+// Run calls DeleteExpired now and then every SCSConfig.CleanupInterval,
+// until ctx ends; it then returns ctx's error. A failed pass is logged
+// (SCSConfig.Logger) and the next one runs as planned. With CleanupInterval
+// 0 it returns nil at once. Run it in its own goroutine, as Cleaner.Run and
+// Cache.Run:
 //
-//	go scsStore.RunCleanup(ctx, 5*time.Minute)
-func (s *SCSStore) RunCleanup(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		return
+//	go scsStore.Run(ctx)
+func (s *SCSStore) Run(ctx context.Context) error {
+	if s.cleanupInterval == 0 {
+		return nil
 	}
-	t := time.NewTicker(interval)
+	t := time.NewTicker(s.cleanupInterval)
 	defer t.Stop()
 	for {
+		if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: scs cleanup failed", slog.String("error", err.Error()))
+		}
 		select {
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		case <-t.C:
-			if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-				s.logger.LogAttrs(ctx, slog.LevelError, "pgstore: scs cleanup failed", slog.String("error", err.Error()))
-			}
 		}
 	}
 }

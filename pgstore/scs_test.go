@@ -529,41 +529,57 @@ func TestSCSDeleteExpired(t *testing.T) {
 	}
 }
 
-func TestSCSRunCleanup(t *testing.T) {
+func TestSCSRun(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, pgstore.Config{})
 	s := newSCSStore(t, f)
 
 	t.Run("interval 0 disables it", func(t *testing.T) {
-		done := make(chan struct{})
-		go func() { s.RunCleanup(context.Background(), 0); close(done) }()
+		done := make(chan error)
+		go func() { done <- s.Run(context.Background()) }()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run with CleanupInterval 0 = %v, want nil", err)
+			}
 		case <-time.After(30 * time.Second):
-			t.Fatal("RunCleanup with interval 0 did not return")
+			t.Fatal("Run with CleanupInterval 0 did not return")
+		}
+	})
+
+	t.Run("a negative interval is refused", func(t *testing.T) {
+		if _, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{CleanupInterval: -time.Second}); !errors.Is(err, pgstore.ErrInvalidArgument) {
+			t.Fatalf("NewSCSStore = %v, want ErrInvalidArgument", err)
 		}
 	})
 
 	t.Run("runs until the context ends", func(t *testing.T) {
 		tok := newSCSToken(t)
 		mustCommit(t, s, tok.key, []byte("x"), time.Now().Add(-time.Second))
+		s, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{CleanupInterval: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { s.RunCleanup(ctx, 10*time.Millisecond); close(done) }()
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
 
 		deadline := time.Now().Add(30 * time.Second)
 		for f.dataRows(t, tok.hash) != 0 {
 			if time.Now().After(deadline) {
 				cancel()
-				t.Fatal("RunCleanup did not delete an expired row within 30s")
+				t.Fatal("Run did not delete an expired row within 30s")
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run = %v, want the context's error", err)
+			}
 		case <-time.After(30 * time.Second):
-			t.Fatal("RunCleanup did not return after its context ended")
+			t.Fatal("Run did not return after its context ended")
 		}
 	})
 }

@@ -29,72 +29,125 @@ var ErrForeignSessionsTable = errors.New("schema: sessions table is not the one 
 // migrationsTable records what Migrate applied.
 const migrationsTable = "sessionguard_schema_migrations"
 
-// lockKey is the pg_advisory_lock key that serialises Migrate across instances.
+// lockKey is the key of the transaction-scoped advisory lock that
+// serialises Migrate's steps across instances.
 const lockKey int64 = 0x5e551_0022_0000
+
+// Polling the migration lock: the first retry comes soon, later ones back off.
+const (
+	lockPollFirst = 5 * time.Millisecond
+	lockPollMax   = 250 * time.Millisecond
+)
 
 // Migrate applies every embedded migration that the database has not yet
 // recorded, in version order, each in its own transaction with its record.
 //
-// It is idempotent and safe when several instances start at once: the
-// instances queue on a PostgreSQL advisory lock, and the later ones find
-// nothing left to do. A database that ran migration 022 by hand is adopted
-// (recorded, not re-run). It fails with ErrMissingTable when users or tenants
-// is missing, and with ErrForeignSessionsTable when a different sessions table
-// is in the way.
+// It is idempotent and safe when several instances start at once: every step
+// (the bookkeeping table, then each migration) runs in a transaction that
+// holds a transaction-scoped advisory lock and looks again at what is
+// recorded, so the instances take turns and the later ones find nothing left
+// to do. The lock goes with the transaction, so Migrate works through
+// PgBouncer in transaction-pooling mode, where a session lock would be taken
+// on one server connection and released on another. A waiting instance polls
+// the lock (pg_try_advisory_xact_lock, between transactions) rather than
+// queue on it, so it holds no snapshot that a CREATE INDEX CONCURRENTLY of
+// the instance at work would wait for.
+//
+// A database that ran migration 022 by hand is adopted (recorded, not
+// re-run). It fails with ErrMissingTable when users or tenants is missing,
+// and with ErrForeignSessionsTable when a different sessions table is in the
+// way. A migration marked to run outside a transaction runs on a second
+// connection of pool while the first holds the lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("schema: acquire connection: %w", err)
-	}
-	defer conn.Release()
-
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
-		return fmt.Errorf("schema: take migration lock: %w", err)
-	}
-	defer func() {
-		// A connection that still holds the lock must not go back to the pool.
-		unlockCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(unlockCtx, "SELECT pg_advisory_unlock($1)", lockKey); err != nil {
-			_ = conn.Conn().Close(unlockCtx)
-		}
-	}()
-
-	return migrateLocked(ctx, conn.Conn())
+	return migrate(ctx, pool, migrations)
 }
 
-func migrateLocked(ctx context.Context, conn *pgx.Conn) error {
-	if err := requireTables(ctx, conn, "users", "tenants"); err != nil {
-		return err
-	}
-	if _, err := conn.Exec(ctx, ledgerDDL); err != nil {
-		return fmt.Errorf("schema: create %s: %w", migrationsTable, err)
-	}
-	applied, err := appliedVersions(ctx, conn)
+// migrate is Migrate with the migrations to apply, in version order.
+func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
+	err := locked(ctx, pool, func(tx pgx.Tx) error {
+		if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, ledgerDDL); err != nil {
+			return fmt.Errorf("schema: create %s: %w", migrationsTable, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for _, m := range migrations {
-		if applied[m.Version] {
-			continue
-		}
-		if m.Version == BaseVersion {
-			adopted, err := adoptSeed(ctx, conn, m)
-			if err != nil {
-				return err
-			}
-			if adopted {
-				continue
-			}
-		}
-		if err := apply(ctx, conn, m); err != nil {
+	for _, m := range ms {
+		if err := locked(ctx, pool, func(tx pgx.Tx) error { return step(ctx, pool, tx, m) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func requireTables(ctx context.Context, conn *pgx.Conn, names ...string) error {
+// snapshotFree runs a statement of the lock's transaction in the simple
+// protocol, which leaves no portal, and so no snapshot, behind it. A
+// completed extended-protocol portal keeps its snapshot until the
+// transaction ends, and a CREATE INDEX CONCURRENTLY on another connection
+// (a migration outside a transaction) would wait for it forever.
+const snapshotFree = pgx.QueryExecModeSimpleProtocol
+
+// locked runs fn in a transaction that holds the migration lock, trying
+// again with backoff while another instance holds it.
+func locked(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	delay := lockPollFirst
+	for {
+		var got bool
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", snapshotFree, lockKey).Scan(&got); err != nil {
+				return fmt.Errorf("schema: take migration lock: %w", err)
+			}
+			if !got {
+				return nil // ends the transaction: nothing is held while waiting
+			}
+			return fn(tx)
+		})
+		if err != nil || got {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("schema: wait for migration lock: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, lockPollMax)
+	}
+}
+
+// step applies m unless it is recorded, under the lock that tx holds.
+func step(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx, m Migration) error {
+	applied, err := appliedVersions(ctx, tx)
+	if err != nil || applied[m.Version] {
+		return err
+	}
+	if m.Version == BaseVersion {
+		adopted, err := adoptSeed(ctx, tx, m)
+		if err != nil || adopted {
+			return err
+		}
+	}
+	db := execer(tx)
+	if !m.inTransaction() {
+		db = pool // another connection; tx keeps the lock meanwhile
+	}
+	if _, err := db.Exec(ctx, m.SQL); err != nil {
+		return fmt.Errorf("schema: apply %s: %w", m.Name, err)
+	}
+	return insertRecord(ctx, tx, m)
+}
+
+// querier is what the steps read through: a transaction.
+type querier interface {
+	execer
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func requireTables(ctx context.Context, conn querier, names ...string) error {
 	for _, name := range names {
 		var exists bool
 		if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", name).Scan(&exists); err != nil {
@@ -107,8 +160,8 @@ func requireTables(ctx context.Context, conn *pgx.Conn, names ...string) error {
 	return nil
 }
 
-func appliedVersions(ctx context.Context, conn *pgx.Conn) (map[int]bool, error) {
-	rows, err := conn.Query(ctx, "SELECT version FROM "+migrationsTable)
+func appliedVersions(ctx context.Context, conn querier) (map[int]bool, error) {
+	rows, err := conn.Query(ctx, "SELECT version FROM "+migrationsTable, snapshotFree)
 	if err != nil {
 		return nil, fmt.Errorf("schema: read %s: %w", migrationsTable, err)
 	}
@@ -141,7 +194,7 @@ var seedFunctions = []string{
 // adoptSeed records migration 022 without running it when the database already
 // has its sessions table and functions. It reports false when the table is
 // absent or a function is missing: then 022 (idempotent) runs as usual.
-func adoptSeed(ctx context.Context, conn *pgx.Conn, m Migration) (bool, error) {
+func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
 	var present []string
 	err := conn.QueryRow(ctx, `
 		SELECT coalesce(array_agg(attname::text), '{}')
@@ -183,21 +236,6 @@ func adoptSeed(ctx context.Context, conn *pgx.Conn, m Migration) (bool, error) {
 		return false, fmt.Errorf("schema: record adoption of %s: %w", m.Name, err)
 	}
 	return true, nil
-}
-
-func apply(ctx context.Context, conn *pgx.Conn, m Migration) error {
-	if !m.inTransaction() {
-		if _, err := conn.Exec(ctx, m.SQL); err != nil {
-			return fmt.Errorf("schema: apply %s: %w", m.Name, err)
-		}
-		return insertRecord(ctx, conn, m)
-	}
-	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return fmt.Errorf("schema: apply %s: %w", m.Name, err)
-		}
-		return insertRecord(ctx, tx, m)
-	})
 }
 
 // execer is what both a connection and a transaction offer.

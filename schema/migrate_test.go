@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
@@ -197,5 +198,94 @@ func TestMigrateHonoursContext(t *testing.T) {
 	// The lock was not left behind: a real run still goes through.
 	if err := schema.Migrate(context.Background(), pool); err != nil {
 		t.Fatalf("Migrate after a cancelled one: %v", err)
+	}
+}
+
+// TestMigrateBehindPgBouncer runs concurrent instances of Migrate through
+// PgBouncer in transaction-pooling mode, where a session lock would be taken
+// on one server connection and released on another: each migration is
+// applied exactly once, and no lock is left behind.
+func TestMigrateBehindPgBouncer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bc := pgtest.NewBarePoolBounced(t)
+
+	const instances = 4
+	errs := make(chan error, instances)
+	var wg sync.WaitGroup
+	for range instances {
+		wg.Go(func() { errs <- schema.Migrate(ctx, bc.Pool) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Migrate through PgBouncer: %v", err)
+		}
+	}
+	records, err := schema.Applied(ctx, bc.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != len(schema.Migrations()) {
+		t.Fatalf("recorded %d migrations, want %d exactly once each", len(records), len(schema.Migrations()))
+	}
+	var held int
+	if err := bc.Direct.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	if held != 0 {
+		t.Fatalf("%d advisory locks held after Migrate returned", held)
+	}
+	if err := schema.Migrate(ctx, bc.Pool); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+}
+
+// A migration outside a transaction (CREATE INDEX CONCURRENTLY) runs while
+// the lock's transaction waits on another connection. Neither that
+// transaction nor the instances waiting for the lock may hold a snapshot the
+// index build would wait for: concurrent instances, direct and through
+// PgBouncer, must all finish, with the index built and valid.
+func TestMigrateConcurrentIndexWithInstancesWaiting(t *testing.T) {
+	t.Parallel()
+	ms := append(schema.Migrations(), schema.Migration{
+		Version: 999_001,
+		Name:    "999001_concurrent_index.sql",
+		SQL:     schema.NoTransaction + "\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_user ON sessions (user_id);\n",
+	})
+	for _, through := range []string{"direct", "pgbouncer"} {
+		t.Run(through, func(t *testing.T) {
+			t.Parallel()
+			bc := pgtest.NewBarePoolBounced(t)
+			pool := bc.Direct
+			if through == "pgbouncer" {
+				pool = bc.Pool
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			const instances = 4
+			errs := make(chan error, instances)
+			var wg sync.WaitGroup
+			for range instances {
+				wg.Go(func() { errs <- schema.MigrateList(ctx, pool, ms) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatalf("Migrate (a deadlock ends in the minute's timeout): %v", err)
+				}
+			}
+			records, err := schema.Applied(ctx, bc.Direct)
+			if err != nil || len(records) != len(ms) {
+				t.Fatalf("recorded %d migrations, %v; want %d exactly once each", len(records), err, len(ms))
+			}
+			var valid bool
+			if err := bc.Direct.QueryRow(ctx, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_test_user'::regclass`).Scan(&valid); err != nil || !valid {
+				t.Fatalf("index valid = %v, %v; want a valid index", valid, err)
+			}
+		})
 	}
 }

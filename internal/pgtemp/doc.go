@@ -20,4 +20,8 @@
 //	}
 //	defer srv.Close()
 //	pool, err := pgxpool.New(ctx, srv.ConnString("postgres"))
+//
+// StartBouncer puts a PgBouncer (transaction pooling, unix socket only, run
+// as the same user) in front of a server, for tests of the library behind a
+// transaction pooler.
 package pgtemp

@@ -25,6 +25,10 @@
 //		…
 //	}
 //
+// NewBounced and NewBarePoolBounced give a test its database through a
+// PgBouncer in transaction-pooling mode (internal/pgtemp.StartBouncer), one
+// per test binary in front of the same server, and directly as well.
+//
 // When PostgreSQL cannot be had, tests fail (never skip) with a message
-// saying how to install it.
+// saying how to install it; the same for PgBouncer.
 package pgtest

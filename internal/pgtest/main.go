@@ -18,7 +18,8 @@ import (
 type shared struct {
 	srv      *pgtemp.Server  // nil when DATABASE_URL is set: we do not own that server
 	external bool            // DATABASE_URL is in use
-	base     *pgxpool.Config // connects to the maintenance database; copied per test database
+	dsn      string          // connects to the maintenance database
+	base     *pgxpool.Config // dsn parsed; copied per test database
 	admin    *pgxpool.Pool   // maintenance connections: CREATE and DROP DATABASE, template locks
 }
 
@@ -42,6 +43,9 @@ var (
 // one was started, and exits. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	if err := closeBouncer(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	if sharedStarted.Load() {
 		if sh, err := getShared(); err == nil {
 			if err := sh.close(); err != nil {
@@ -77,7 +81,7 @@ func startShared() (*shared, error) {
 		sh.close()
 		return nil, fmt.Errorf("pgtest: DATABASE_URL: %w", err)
 	}
-	sh.base = cfg
+	sh.dsn, sh.base = dsn, cfg
 	adminCfg := cfg.Copy()
 	adminCfg.MaxConns = adminPoolMaxConns
 	sh.admin, err = pgxpool.NewWithConfig(ctx, adminCfg)

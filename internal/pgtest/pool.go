@@ -38,6 +38,15 @@ func NewEmptyPool(t testing.TB) *pgxpool.Pool {
 func newDatabase(t testing.TB, tpl func() (string, error)) *pgxpool.Pool {
 	t.Helper()
 	sh := mustShared(t)
+	name := createDatabase(t, sh, tpl)
+	return openPool(t, sh.base, name)
+}
+
+// createDatabase clones the template that tpl ensures into a new database
+// and drops it when t ends (kept for inspection on a DATABASE_URL server if
+// t failed).
+func createDatabase(t testing.TB, sh *shared, tpl func() (string, error)) string {
+	t.Helper()
 	tplName, err := tpl()
 	if err != nil {
 		t.Fatal(err)
@@ -46,23 +55,28 @@ func newDatabase(t testing.TB, tpl func() (string, error)) *pgxpool.Pool {
 	if _, err := sh.admin.Exec(t.Context(), "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(tplName)); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
-
-	cfg := sh.base.Copy()
-	cfg.ConnConfig.Database = name
-	cfg.MaxConns = testPoolMaxConns
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		dropDatabase(t, sh, name)
-		t.Fatalf("pgtest: pool for %s: %v", name, err)
-	}
 	t.Cleanup(func() {
-		pool.Close()
 		if t.Failed() && sh.external {
 			t.Logf("pgtest: kept database %s for inspection because the test failed", name)
 			return
 		}
 		dropDatabase(t, sh, name)
 	})
+	return name
+}
+
+// openPool opens a pool of base's settings on database name, closed when t
+// ends (before the database is dropped: cleanups run last-in, first-out).
+func openPool(t testing.TB, base *pgxpool.Config, name string) *pgxpool.Pool {
+	t.Helper()
+	cfg := base.Copy()
+	cfg.ConnConfig.Database = name
+	cfg.MaxConns = testPoolMaxConns
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("pgtest: pool for %s: %v", name, err)
+	}
+	t.Cleanup(pool.Close)
 	return pool
 }
 

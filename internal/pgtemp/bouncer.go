@@ -1,0 +1,271 @@
+package pgtemp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ErrNoPgBouncer means no pgbouncer binary was found. Like ErrNoPostgres, its
+// message says how to fix that.
+var ErrNoPgBouncer = errors.New("pgtemp: no pgbouncer binary found: " +
+	"install PgBouncer (Debian: apt-get install pgbouncer) or set PGBOUNCER to its path")
+
+// BouncerOptions configures StartBouncer. The zero value is ready to use.
+type BouncerOptions struct {
+	// Binary is the pgbouncer executable. Default: $PGBOUNCER, else
+	// /usr/sbin/pgbouncer (Debian), else pgbouncer on $PATH.
+	Binary string
+	// PoolSize is the most server connections per database (PgBouncer's
+	// default_pool_size). Default 10.
+	PoolSize int
+}
+
+const (
+	defaultBouncerPoolSize = 10
+	// bouncerPort only names the socket file in the bouncer's private
+	// directory, like the server's port.
+	bouncerPort = 6432
+)
+
+// Bouncer is a running PgBouncer in transaction-pooling mode in front of one
+// PostgreSQL server: every client transaction may run on a different server
+// connection, as in the usual production setup. It listens only on a unix
+// socket in its own private directory, and trusts whoever reaches it there.
+type Bouncer struct {
+	dir     string // private directory: socket, pgbouncer.ini, userlist.txt, pgbouncer.log
+	logPath string
+	user    string // the only user clients may log in as
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd.Wait has returned
+	err  error         // cmd.Wait's result; read only after done
+}
+
+// StartBouncer starts PgBouncer in front of the server that target connects
+// to (host, port, user and password are used; the database is whatever the
+// client asks for). Clients log in as target.User without a password; PgBouncer
+// logs in to the server with target's password, if any. The caller must
+// Close the bouncer. It returns an error wrapping ErrNoPgBouncer when no
+// pgbouncer binary can be found.
+func StartBouncer(ctx context.Context, target *pgconn.Config, opts BouncerOptions) (*Bouncer, error) {
+	bin, err := findPgBouncer(opts.Binary)
+	if err != nil {
+		return nil, err
+	}
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = defaultBouncerPoolSize
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+	}
+	// PgBouncer refuses to run as root, like PostgreSQL: it runs as the
+	// same user as the throwaway server.
+	u, err := lookupServerUser()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := makeDir(u)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bouncer{dir: dir, logPath: filepath.Join(dir, "pgbouncer.log"), user: target.User, done: make(chan struct{})}
+	if err := b.writeConfig(target, opts.PoolSize); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := b.start(ctx, bin, u); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return b, nil
+}
+
+// findPgBouncer picks the pgbouncer binary. An explicit choice is never
+// replaced by a guess.
+func findPgBouncer(explicit string) (string, error) {
+	for _, c := range []struct{ path, from string }{{explicit, "BouncerOptions.Binary"}, {os.Getenv("PGBOUNCER"), "PGBOUNCER"}} {
+		if c.path == "" {
+			continue
+		}
+		if !isExecutable(c.path) {
+			return "", fmt.Errorf("%w (%s=%q is not an executable)", ErrNoPgBouncer, c.from, c.path)
+		}
+		return c.path, nil
+	}
+	if isExecutable("/usr/sbin/pgbouncer") {
+		return "/usr/sbin/pgbouncer", nil
+	}
+	if p, err := exec.LookPath("pgbouncer"); err == nil {
+		return p, nil
+	}
+	return "", ErrNoPgBouncer
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0
+}
+
+// writeConfig writes pgbouncer.ini and the auth file. No TCP listener
+// (listen_addr unset): only the socket in the private directory.
+func (b *Bouncer) writeConfig(target *pgconn.Config, poolSize int) error {
+	server := fmt.Sprintf("host=%s port=%d user=%s", bouncerValue(target.Host), target.Port, bouncerValue(target.User))
+	if target.Password != "" {
+		server += " password=" + bouncerValue(target.Password)
+	}
+	ini := fmt.Sprintf(`; pgtemp: a throwaway PgBouncer reachable only through its private socket.
+[databases]
+* = %s
+
+[pgbouncer]
+unix_socket_dir = %s
+listen_port = %d
+pool_mode = transaction
+auth_type = trust
+auth_file = %s
+admin_users = %s
+max_client_conn = 1000
+default_pool_size = %d
+; a failed server login (a test database not created yet, a server
+; restarting) is retried after a second, not PgBouncer's default 15
+server_login_retry = 1
+ignore_startup_parameters = extra_float_digits
+`, server, b.dir, bouncerPort, filepath.Join(b.dir, "userlist.txt"), target.User, poolSize)
+	// The auth file only names the user: auth_type trust needs it listed.
+	userlist := `"` + strings.ReplaceAll(target.User, `"`, `""`) + `" ""` + "\n"
+	for name, body := range map[string]string{"pgbouncer.ini": ini, "userlist.txt": userlist} {
+		if err := os.WriteFile(filepath.Join(b.dir, name), []byte(body), 0o644); err != nil {
+			return fmt.Errorf("pgtemp: pgbouncer %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// bouncerValue quotes v for a connection string in pgbouncer.ini.
+func bouncerValue(v string) string {
+	if v != "" && !strings.ContainsAny(v, ` '\`) {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(v) + "'"
+}
+
+// start runs pgbouncer in the foreground, as our child, and waits until a
+// query goes through it to the server.
+func (b *Bouncer) start(ctx context.Context, bin string, u serverUser) error {
+	logFile, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("pgtemp: pgbouncer log: %w", err)
+	}
+	cmd := exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini"))
+	cmd.Dir = b.dir
+	cmd.Env = childEnv()
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = u.attr()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("pgtemp: start pgbouncer: %w", err)
+	}
+	b.cmd = cmd
+	go func() {
+		b.err = cmd.Wait()
+		logFile.Close()
+		close(b.done)
+	}()
+	if err := b.waitReady(ctx); err != nil {
+		b.kill()
+		return fmt.Errorf("%w\npgbouncer log (%s):\n%s", err, b.logPath, b.logTail())
+	}
+	return nil
+}
+
+// waitReady polls until a query through the bouncer reaches the server.
+func (b *Bouncer) waitReady(ctx context.Context) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var lastErr error
+	for {
+		select {
+		case <-b.done:
+			return fmt.Errorf("pgtemp: pgbouncer exited during startup: %v", b.err)
+		case <-ctx.Done():
+			return fmt.Errorf("pgtemp: waiting for pgbouncer: %w (last attempt: %v)", ctx.Err(), lastErr)
+		case <-tick.C:
+		}
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		lastErr = b.ping(attempt)
+		cancel()
+		if lastErr == nil {
+			return nil
+		}
+	}
+}
+
+func (b *Bouncer) ping(ctx context.Context) error {
+	conn, err := pgconn.Connect(ctx, b.ConnString("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.Exec(ctx, "SELECT 1").Close()
+}
+
+// ConnString returns a keyword/value connection string for database dbname
+// through the bouncer's unix socket. It holds no password.
+func (b *Bouncer) ConnString(dbname string) string {
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
+		quoteValue(b.dir), bouncerPort, quoteValue(b.user), quoteValue(dbname))
+}
+
+// Dir is the bouncer's private directory (socket, configuration, log).
+// Close removes it.
+func (b *Bouncer) Dir() string { return b.dir }
+
+// Close shuts the bouncer down (SIGTERM: PgBouncer's immediate shutdown)
+// and removes its directory. Calling it again does nothing.
+func (b *Bouncer) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return nil
+	}
+	b.kill()
+	b.cmd = nil
+	if err := os.RemoveAll(b.dir); err != nil {
+		return fmt.Errorf("pgtemp: remove %s: %w", b.dir, err)
+	}
+	return nil
+}
+
+// kill stops pgbouncer: SIGTERM, then SIGKILL if it does not go in time.
+func (b *Bouncer) kill() {
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.done:
+		return
+	case <-time.After(5 * time.Second):
+	}
+	_ = b.cmd.Process.Kill()
+	<-b.done
+}
+
+func (b *Bouncer) logTail() string {
+	out, err := os.ReadFile(b.logPath)
+	if err != nil {
+		return fmt.Sprintf("(unreadable: %v)", err)
+	}
+	return tail(out, 20)
+}

@@ -1,0 +1,94 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Record opens the session row for token, a token the application or its
+// identity provider issued, so that the Guard accepts it from now on. It is
+// SignIn for tokens the library did not mint: the same row (the Guard's
+// timeouts, client address and User-Agent rules, app type and tenant), the
+// same "created" audit event and OnEvent, the same cookie and fixation rules.
+//
+// The token is checked first, without a query: it must be of a kind the
+// Guard accepts, and a JWT must pass Config.JWT's verification. A JWT's user,
+// tenant and session-id claims then fill the fields p leaves zero and must
+// equal those p sets; a session-id claim becomes the row's id. Disagreement
+// is an error matching ErrInvalidToken, and nothing is recorded.
+//
+// When w is not nil, Record sets the token as the session cookie, with a
+// Max-Age no longer than Config.AbsoluteTimeout nor than the JWT's "exp",
+// and ends the session of the cookie it replaces, as SignIn does. With
+// Config.SCS the cookie is scs's: record bearer tokens only (w nil), and sign
+// in scs sessions with SignIn.
+//
+// Record does not call Config.Tenant. A token that already has a session is
+// an error matching sessionguard.ErrDuplicateToken (the session stays as it
+// was); a store failure is an error matching ErrUnavailable.
+func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p SignIn) (Session, error) {
+	if g.cfg.SCS != nil && w != nil {
+		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
+	}
+	kind := kindOf(token)
+	if !validTokenChars(token, g.cfg.MaxTokenBytes) || !g.cfg.Tokens.has(kind) {
+		return Session{}, fmt.Errorf("middleware: record: %w: not a token this Guard accepts", ErrInvalidToken)
+	}
+	var sid string
+	maxAge := g.cfg.AbsoluteTimeout
+	if kind == JWTs {
+		claims, err := g.jwt.verify(token)
+		if err != nil {
+			ctx := context.Background()
+			if r != nil {
+				ctx = r.Context()
+			}
+			g.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
+			return Session{}, fmt.Errorf("middleware: record: %w: %v", ErrInvalidToken, err)
+		}
+		if p, err = p.withClaims(claims); err != nil {
+			return Session{}, err
+		}
+		sid = claims.SessionID
+		if !claims.Expires.IsZero() {
+			maxAge = min(maxAge, claims.Expires.Sub(g.now()).Truncate(time.Second))
+		}
+		if maxAge <= 0 {
+			return Session{}, fmt.Errorf("middleware: record: %w: the token expires within a second", ErrInvalidToken)
+		}
+	}
+	app, err := g.signInAppType(p)
+	if err != nil {
+		return Session{}, err
+	}
+	if sid == "" {
+		if sid, err = newUUID(); err != nil {
+			return Session{}, err
+		}
+	}
+	return g.open(w, r, token, p, app, sid, maxAge)
+}
+
+// withClaims fills p's zero user and tenant from a verified JWT's claims
+// and refuses fields that disagree with them.
+func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
+	switch {
+	case p.UserID == 0:
+		p.UserID = c.UserID
+	case p.UserID != c.UserID:
+		return p, fmt.Errorf("middleware: record: %w: UserID disagrees with the token's user id claim", ErrInvalidToken)
+	}
+	if c.HasTenant {
+		switch {
+		case p.TenantID == 0:
+			p.TenantID = c.TenantID
+		case p.TenantID != c.TenantID:
+			return p, fmt.Errorf("middleware: record: %w: TenantID disagrees with the token's tenant claim", ErrInvalidToken)
+		}
+	}
+	return p, nil
+}
