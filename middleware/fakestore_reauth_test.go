@@ -25,7 +25,7 @@ func (f *fakeStore) Reauthenticate(ctx context.Context, r sessionguard.Reauthent
 	}
 	delete(f.rows, r.OldTokenHash)
 	row.n.TokenHash, row.n.ACR, row.n.AMR = r.NewTokenHash, r.ACR, r.AMR
-	row.lastActivity = f.now
+	row.lastActivity, row.authTime = f.now, f.now
 	f.rows[r.NewTokenHash] = row
 	n := row.n
 	return sessionguard.SessionInfo{

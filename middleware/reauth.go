@@ -1,0 +1,144 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sessionguard/sessionguard"
+)
+
+// Reauthentication describes how the user of a signed-in session proved who
+// they are again.
+type Reauthentication struct {
+	// ACR and AMR replace the session's recorded level and methods (see
+	// SignIn.ACR); empty means not recorded.
+	ACR string
+	AMR []string
+}
+
+// Reauthenticate records that the user of r's session has just proved who
+// they are again, once the application has checked the credential (the
+// password re-entered, a second factor): the session's authentication time
+// becomes now and its level a.ACR, so routes behind [Guard.Require] let it
+// in again.
+//
+// The session gets a new token (ASVS 7.2.4), of the kind it had: a new
+// opaque token, a new JWT minted by the Guard (same session id, a new jti),
+// or, with Config.SCS, scs's renewed token (SessionManager.RenewToken; the
+// scs data moves with it). The session keeps its id, its history and its
+// absolute expiry; the old token is refused from the moment the new one is
+// recorded, by every instance (caches drop it on the database's
+// notification). A cookie client gets the new cookie (with scs, LoadAndSave
+// writes it); a bearer client gets the returned token and must use it from
+// now on. The returned Session replaces the one in r's context.
+//
+// r must carry a live session of this Guard (r need not have passed through
+// Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
+// sign (an identity provider's) is an error: re-authenticate with the
+// provider and Record its new token. A store failure matches ErrUnavailable;
+// with scs, the scs session then has a new token that is not signed in.
+func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthentication) (token string, s Session, err error) {
+	if err := sessionguard.CheckAuthentication(a.ACR, a.AMR); err != nil {
+		return "", Session{}, fmt.Errorf("middleware: reauthenticate: %w", err)
+	}
+	c, rerr := g.credential(r)
+	if rerr != nil {
+		return "", Session{}, g.refused(r, rerr)
+	}
+	cur, ok := SessionFrom(r.Context())
+	if !ok || cur.tokenHash != hashToken(c.token) {
+		if cur, err = g.Authenticate(r); err != nil {
+			return "", Session{}, err
+		}
+	}
+	if token, err = g.mint(r, c, cur); err != nil {
+		return "", Session{}, err
+	}
+	newHash := hashToken(token)
+	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
+		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR})
+	cancel()
+	if err != nil || !rotated {
+		if c.scs {
+			// scs has let go of the old token: end its session rather
+			// than leave it live and unreachable.
+			g.revoke(r.Context(), cur.tokenHash, sessionguard.ReasonLogout)
+		}
+	}
+	if err != nil {
+		e := unavailable(err, c.bearer, c.token, token, cur.tokenHash, newHash)
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: reauthenticate failed", slog.String("error", e.causeMsg))
+		return "", Session{}, e
+	}
+	if !rotated || info.ID != cur.ID {
+		// Ended (or rotated by a concurrent request) since it was checked.
+		return "", Session{}, g.refusedStatus(r, refuse(ErrInvalidToken, c.bearer),
+			sessionguard.Status{SessionID: cur.ID, UserID: cur.UserID, TenantID: cur.TenantID})
+	}
+	st := statusOf(info)
+	s = sessionOf(st, newHash, c.bearer)
+	if w != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		if !c.bearer && !c.scs {
+			http.SetCookie(w, g.cookie(token, int(s.AbsoluteRemaining/time.Second)))
+		}
+	}
+	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
+		SessionID: info.ID, UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: g.cfg.ClientIP(r)})
+	return token, s, nil
+}
+
+// mint issues the new token of cur, of the kind c is.
+func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error) {
+	switch {
+	case c.scs:
+		// RenewToken retires the old token through the scs store; told
+		// that this is a rotation, SCSStore keeps the session for it.
+		if err := g.cfg.SCS.RenewToken(sessionguard.WithRotation(r.Context(), cur.tokenHash)); err != nil {
+			return "", unavailable(err, false, c.token)
+		}
+		token := g.cfg.SCS.Token(r.Context())
+		if !validOpaqueToken(token) {
+			return "", errors.New("middleware: reauthenticate: scs issued a token that is not 32 random bytes in base64url")
+		}
+		return token, nil
+	case c.kind == JWTs:
+		if !g.jwt.canSign() {
+			return "", errors.New("middleware: reauthenticate: this Guard verifies JWTs it cannot sign; re-authenticate with the issuer and Record its new token")
+		}
+		token, err := g.jwt.sign(cur.ID, cur.UserID, cur.TenantID, g.now(), cur.AbsoluteRemaining)
+		if err != nil {
+			return "", err
+		}
+		if len(token) > g.cfg.MaxTokenBytes {
+			return "", fmt.Errorf("middleware: reauthenticate: signed token of %d bytes exceeds MaxTokenBytes", len(token))
+		}
+		return token, nil
+	}
+	return newOpaqueToken()
+}
+
+// statusOf is the valid Status of a session the store has just written.
+func statusOf(info sessionguard.SessionInfo) sessionguard.Status {
+	return sessionguard.Status{
+		State:             sessionguard.StateValid,
+		SessionID:         info.ID,
+		UserID:            info.UserID,
+		TenantID:          info.TenantID,
+		AppType:           info.AppType,
+		CreatedAt:         info.CreatedAt,
+		LastActivityAt:    info.LastActivityAt,
+		IdleExpiresAt:     info.LastActivityAt.Add(info.IdleTimeout),
+		AbsoluteExpiresAt: info.AbsoluteExpiresAt,
+		IdleTimeout:       info.IdleTimeout,
+		CheckedAt:         info.LastActivityAt,
+		AuthTime:          info.AuthTime,
+		ACR:               info.ACR,
+		AMR:               info.AMR,
+	}
+}
