@@ -17,23 +17,33 @@ import (
 
 // 50 sign-ins of one user at once never leave more live sessions than the
 // limit, at any moment (a watcher counts throughout) and at the end, for
-// both actions at the limit.
+// both actions at the limit, straight to PostgreSQL and through PgBouncer in
+// transaction-pooling mode (where only transaction-scoped locks hold).
 func TestSessionLimitUnderConcurrentSignIns(t *testing.T) {
 	t.Parallel()
 	const signIns, max = 50, 3
 	tests := []struct {
+		name      string
 		action    sessionguard.LimitAction
+		bouncer   bool
 		wantOK    int // sign-ins that succeed
 		wantEnded int // sessions ended with reason session_limit
 	}{
-		{sessionguard.EndLeastRecentlyActive, signIns, signIns - max},
-		{sessionguard.RefuseNewSession, max, 0},
+		{"end least recently active", sessionguard.EndLeastRecentlyActive, false, signIns, signIns - max},
+		{"refuse", sessionguard.RefuseNewSession, false, max, 0},
+		{"end least recently active, through PgBouncer", sessionguard.EndLeastRecentlyActive, true, signIns, signIns - max},
+		{"refuse, through PgBouncer", sessionguard.RefuseNewSession, true, max, 0},
 	}
 	for _, tt := range tests {
-		t.Run(map[sessionguard.LimitAction]string{sessionguard.EndLeastRecentlyActive: "end least recently active", sessionguard.RefuseNewSession: "refuse"}[tt.action], func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			f := newFixture(t, pgstore.Config{})
+			var f fixture
+			if tt.bouncer {
+				f, _ = newBouncedFixture(t, pgstore.Config{Logger: quiet})
+			} else {
+				f = newFixture(t, pgstore.Config{Logger: quiet})
+			}
 			// A pool large enough that the sign-ins meet in the database,
 			// not in the pool's queue.
 			cfg := f.pool.Config().Copy()

@@ -309,3 +309,23 @@ func TestSCSDeleteDuringRotationKeepsTheSession(t *testing.T) {
 		}
 	}
 }
+
+// The rotation is one transaction, so it works through PgBouncer in
+// transaction-pooling mode.
+func TestReauthenticateBehindPgBouncer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f, _ := newBouncedFixture(t, pgstore.Config{Logger: quiet})
+	hash, info := f.create(t, nil)
+	next := newHash(t)
+	got, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: info.ID, OldTokenHash: hash, NewTokenHash: next, ACR: "aal2"})
+	if err != nil || !ok || got.ID != info.ID || got.ACR != "aal2" {
+		t.Fatalf("Reauthenticate = %+v, %v, %v", got, ok, err)
+	}
+	if st, err := f.store.Validate(ctx, hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateUnknown {
+		t.Fatalf("old hash: %q, %v", st.State, err)
+	}
+	if st, err := f.store.Validate(ctx, next, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateValid || st.ACR != "aal2" {
+		t.Fatalf("new hash: %+v, %v", st, err)
+	}
+}
