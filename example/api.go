@@ -16,15 +16,16 @@ import (
 // maxLoginBytes bounds the body of POST /api/login.
 const maxLoginBytes = 4 << 10
 
-// mountAPI registers the session endpoints under prefix, guarded by g:
-// /api (any app; bearer or the control-panel cookie) and /t/{tenant}/api
-// (the tenant app; bearer or the tenant cookie).
-func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *apiGuard) {
-	mux.Handle("GET "+prefix+"/me", g.Middleware(http.HandlerFunc(a.apiMe)))
+// mountAPI registers the session endpoints under prefix, guarded by g with
+// its JSON refusals, each inside wrap: /api (the control panel: bearer or its
+// cookie, inside scs's LoadAndSave) and /t/{tenant}/api (the tenant app:
+// bearer or its cookie, inside inTenant).
+func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *middleware.Guard, cookieName string, wrap func(http.Handler) http.Handler) {
+	mux.Handle("GET "+prefix+"/me", wrap(g.Middleware(http.HandlerFunc(a.apiMe))))
 	// The warning's poll: PeekMiddleware never extends the session.
-	mux.Handle("GET "+prefix+"/session", g.PeekMiddleware(http.HandlerFunc(a.apiSession)))
-	mux.Handle("POST "+prefix+"/session/keepalive", g.Middleware(http.HandlerFunc(a.apiSession)))
-	mux.Handle("POST "+prefix+"/logout", a.apiLogout(g))
+	mux.Handle("GET "+prefix+"/session", wrap(g.PeekMiddleware(http.HandlerFunc(a.apiSession))))
+	mux.Handle("POST "+prefix+"/session/keepalive", wrap(g.Middleware(http.HandlerFunc(a.apiSession))))
+	mux.Handle("POST "+prefix+"/logout", wrap(a.apiLogout(g, cookieName)))
 }
 
 // sessionJSON is the session part of the API's answers. The same numbers are
@@ -110,12 +111,10 @@ func (a *app) apiSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.sessionJSON(s))
 }
 
-// loginJSON is the body of POST /api/login.
+// loginJSON is the body of POST /api/login and POST /t/{tenant}/api/login.
 type loginJSON struct {
-	Email    string               `json:"email"`
-	Password string               `json:"password"`
-	App      sessionguard.AppType `json:"app"`
-	TenantID *int64               `json:"tenant_id"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
 }
 
 // apiError is every error body of the example's own endpoints.
@@ -124,49 +123,46 @@ type apiError struct {
 	Message string `json:"message,omitempty"`
 }
 
-// apiLogin answers POST /api/login: 200 with the token (and the app's session
-// cookie), 400 for a malformed request, 401 for wrong credentials, 415 for a
-// body that is not JSON.
+// apiLogin answers POST /api/login (the control panel) and POST
+// /t/{tenant}/api/login (the tenant app of the path): 200 with the token and
+// the app's session cookie, each of which works on every endpoint of the same
+// API mount; 400 for a malformed request, 401 for wrong credentials, 429 with
+// Retry-After when the address or the account is throttled, 415 unless the
+// request says Content-Type: application/json (a form post is not a JSON
+// sign-in, whatever its body).
 func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "unsupported_media_type", Message: "send application/json"})
-			return
-		}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, apiError{Error: "unsupported_media_type", Message: "send Content-Type: application/json"})
+		return
 	}
 	var in loginJSON
 	if msg := decodeJSON(w, r, &in); msg != "" {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad_request", Message: msg})
 		return
 	}
-	req := signInRequest{Email: in.Email, Password: in.Password, App: in.App}
-	if in.TenantID != nil {
-		req.TenantID = *in.TenantID
-	}
-	var msg string
-	switch {
-	case in.Email == "" || in.Password == "":
-		msg = "email and password are required"
-	case !in.App.Valid():
-		msg = `app must be "control_panel" or "tenant_app"`
-	case in.App == sessionguard.TenantApp && req.TenantID <= 0:
-		msg = "tenant_app needs a positive tenant_id"
-	case in.App == sessionguard.ControlPanel && in.TenantID != nil:
-		msg = "control_panel takes no tenant_id"
-	}
-	if msg != "" {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad_request", Message: msg})
+	if in.Email == "" || in.Password == "" {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad_request", Message: "email and password are required"})
 		return
 	}
-	u, err := a.authenticate(r.Context(), req)
+	req := signInRequest{Email: in.Email, Password: in.Password, App: sessionguard.ControlPanel}
+	if t, ok := tenantOf(r); ok {
+		req.App, req.TenantID = sessionguard.TenantApp, t.ID
+	}
+	u, err := a.authenticate(r, req)
 	var token string
 	var s middleware.Session
 	if err == nil {
 		token, s, err = a.startSession(w, r, u)
 	}
+	var throttled *throttledError
 	switch {
 	case errors.Is(err, errBadCredentials):
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: "invalid_credentials", Message: errBadCredentials.Error()})
+		return
+	case errors.As(err, &throttled):
+		setRetryAfter(w, throttled)
+		writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too_many_attempts",
+			Message: "too many sign-in attempts; try again after Retry-After seconds"})
 		return
 	case err != nil:
 		a.log.ErrorContext(r.Context(), "example: sign in", "error", err)
@@ -209,26 +205,23 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) string {
 // live session it still answers 200. A request whose cookie and bearer token
 // differ is refused (400): signing out one of them while the client believes
 // it signed out the other would leave a live session behind.
-func (a *app) apiLogout(g *apiGuard) http.Handler {
-	signOut := g.SignOut(func(w http.ResponseWriter, _ *http.Request, err error) {
-		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
-			return
-		}
-		writeJSON(w, http.StatusOK, struct {
-			SignedOut bool `json:"signed_out"`
-		}{true})
-	})
+func (a *app) apiLogout(g *middleware.Guard, cookieName string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if c, err := r.Cookie(g.cookie); err == nil && c.Value != "" {
+		if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
 			if auth := r.Header.Get("Authorization"); auth != "" && auth != "Bearer "+c.Value {
 				writeJSON(w, http.StatusBadRequest, apiError{Error: "ambiguous_credentials",
 					Message: "the cookie and the Authorization header name different sessions"})
 				return
 			}
 		}
-		signOut.ServeHTTP(w, r)
+		if err := g.SignOut(w, r); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			SignedOut bool `json:"signed_out"`
+		}{true})
 	})
 }
 

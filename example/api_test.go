@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessionguard/sessionguard/example/idp"
 )
 
 // Tenant ids in a fresh database: acme is seeded first.
@@ -16,39 +20,47 @@ const (
 func TestAPILogin(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
+	const (
+		cp     = "/api/login"
+		acme   = "/t/acme/api/login"
+		globex = "/t/globex/api/login"
+		staff  = `{"email":"staff@example.com","password":"demo-password"}`
+	)
 	tests := []struct {
 		name   string
+		path   string
 		body   string
 		header []string
 		status int
 		cookie string // the cookie set on success
 	}{
-		{"control panel", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, nil, 200, cpCookie},
-		{"admin, e-mail case and spaces", `{"email":" Admin@Example.com ","password":"demo-password","app":"control_panel"}`, nil, 200, cpCookie},
-		{"tenant app", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 200, tenantCookie},
-		{"no content type is JSON", `{"email":"bob@globex.example","password":"demo-password","app":"tenant_app","tenant_id":2}`, []string{"Content-Type", ""}, 200, tenantCookie},
-		{"wrong password", `{"email":"staff@example.com","password":"wrong-password","app":"control_panel"}`, nil, 401, ""},
-		{"unknown e-mail", `{"email":"nobody@example.com","password":"demo-password","app":"control_panel"}`, nil, 401, ""},
-		{"staff into the tenant app", `{"email":"staff@example.com","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 401, ""},
-		{"customer into the control panel", `{"email":"alice@acme.example","password":"demo-password","app":"control_panel"}`, nil, 401, ""},
-		{"customer into another tenant", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":2}`, nil, 401, ""},
-		{"not JSON", `email=staff@example.com`, nil, 400, ""},
-		{"empty body", ``, nil, 400, ""},
-		{"unknown field", `{"email":"staff@example.com","password":"demo-password","app":"control_panel","admin":true}`, nil, 400, ""},
-		{"two objects", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}{}`, nil, 400, ""},
-		{"wrong type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel","tenant_id":"1"}`, nil, 400, ""},
-		{"too large", `{"email":"` + strings.Repeat("a", 5000) + `","password":"x","app":"control_panel"}`, nil, 400, ""},
-		{"no app", `{"email":"staff@example.com","password":"demo-password"}`, nil, 400, ""},
-		{"unknown app", `{"email":"staff@example.com","password":"demo-password","app":"billing"}`, nil, 400, ""},
-		{"no password", `{"email":"staff@example.com","app":"control_panel"}`, nil, 400, ""},
-		{"tenant app without tenant", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app"}`, nil, 400, ""},
-		{"tenant app, tenant 0", `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":0}`, nil, 400, ""},
-		{"control panel with a tenant", `{"email":"staff@example.com","password":"demo-password","app":"control_panel","tenant_id":1}`, nil, 400, ""},
-		{"form content type", `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, []string{"Content-Type", "text/plain"}, 415, ""},
+		{"control panel", cp, staff, nil, 200, cpCookie},
+		{"admin, e-mail case and spaces", cp, `{"email":" Admin@Example.com ","password":"demo-password"}`, nil, 200, cpCookie},
+		{"tenant app", acme, `{"email":"alice@acme.example","password":"demo-password"}`, nil, 200, tenantCookie},
+		{"JSON with a charset", globex, `{"email":"bob@globex.example","password":"demo-password"}`, []string{"Content-Type", "application/json; charset=utf-8"}, 200, tenantCookie},
+		{"wrong password", cp, `{"email":"staff@example.com","password":"wrong-password"}`, nil, 401, ""},
+		{"unknown e-mail", cp, `{"email":"nobody@example.com","password":"demo-password"}`, nil, 401, ""},
+		{"staff into the tenant app", acme, staff, nil, 401, ""},
+		{"customer into the control panel", cp, `{"email":"alice@acme.example","password":"demo-password"}`, nil, 401, ""},
+		{"customer into another tenant", globex, `{"email":"alice@acme.example","password":"demo-password"}`, nil, 401, ""},
+		{"unknown tenant", "/t/initech/api/login", `{"email":"alice@acme.example","password":"demo-password"}`, nil, 404, ""},
+		{"not JSON", cp, `email=staff@example.com`, nil, 400, ""},
+		{"empty body", cp, ``, nil, 400, ""},
+		{"unknown field", cp, `{"email":"staff@example.com","password":"demo-password","admin":true}`, nil, 400, ""},
+		{"app field (the tenant is the path's)", acme, `{"email":"alice@acme.example","password":"demo-password","app":"tenant_app","tenant_id":1}`, nil, 400, ""},
+		{"two objects", cp, staff + `{}`, nil, 400, ""},
+		{"wrong type", cp, `{"email":"staff@example.com","password":1}`, nil, 400, ""},
+		{"too large", cp, `{"email":"` + strings.Repeat("a", 5000) + `","password":"x"}`, nil, 400, ""},
+		{"no password", cp, `{"email":"staff@example.com"}`, nil, 400, ""},
+		{"no e-mail", acme, `{"password":"demo-password"}`, nil, 400, ""},
+		{"text content type", cp, staff, []string{"Content-Type", "text/plain"}, 415, ""},
+		{"form content type", acme, staff, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, ""},
+		{"no content type", cp, staff, []string{"Content-Type", ""}, 415, ""},
+		{"malformed content type", cp, staff, []string{"Content-Type", "application/json; charset"}, 415, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := s.postJSON("/api/login", cred{}, tt.body, tt.header...)
+			res := s.postJSON(tt.path, cred{}, tt.body, tt.header...)
 			if res.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.status, res.body)
 			}
@@ -108,7 +120,6 @@ func TestAPIMe(t *testing.T) {
 	}{
 		{"control panel bearer", "/api/me", bearer(admin.token), "admin@example.com", "control_panel", "", "bearer"},
 		{"control panel cookie", "/api/me", cookie(admin.cookie), "admin@example.com", "control_panel", "", "cookie"},
-		{"tenant bearer on /api", "/api/me", bearer(alice.token), "alice@acme.example", "tenant_app", "acme", "bearer"},
 		{"tenant bearer", "/t/acme/api/me", bearer(alice.token), "alice@acme.example", "tenant_app", "acme", "bearer"},
 		{"tenant cookie", "/t/acme/api/me", cookie(alice.cookie), "alice@acme.example", "tenant_app", "acme", "cookie"},
 	}
@@ -350,13 +361,13 @@ func TestAPICrossAppAndTenant(t *testing.T) {
 		status             int
 		reason             string
 	}{
-		{"control panel token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), 403, "wrong_app"},
-		{"control panel cookie value as tenant cookie", "GET", "/t/acme/api/me", cookieOf(tenantCookie, staff.token), 403, "wrong_app"},
+		{"control panel token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), 401, "invalid"},
+		{"tenant token on the control panel's API", "GET", "/api/me", bearer(alice.token), 401, "invalid"},
+		{"control panel cookie value as tenant cookie", "GET", "/t/acme/api/me", cookieOf(tenantCookie, staff.token), 401, "invalid"},
 		{"tenant cookie on /api (control-panel cookie only)", "GET", "/api/me", cookie(alice.cookie), 401, "missing"},
 		{"tenant A token on tenant B", "GET", "/t/globex/api/me", bearer(alice.token), 403, "wrong_tenant"},
 		{"tenant B cookie on tenant A", "GET", "/t/acme/api/session", cookie(bob.cookie), 403, "wrong_tenant"},
 		{"tenant B keepalive on tenant A", "POST", "/t/acme/api/session/keepalive", bearer(bob.token), 403, "wrong_tenant"},
-		{"unknown tenant", "GET", "/t/initech/api/me", bearer(alice.token), 400, "bad_tenant"},
 		{"forged token", "GET", "/api/me", bearer(alice.token[:len(alice.token)-2] + "xx"), 401, "invalid"},
 	}
 	for _, tt := range tests {
@@ -412,7 +423,7 @@ func TestCrossOriginRequestsRefused(t *testing.T) {
 			return s.postForm("/cp/signin", cred{}, formOf("email", "staff@example.com", "password", testPassword), crossSite...)
 		}, 403},
 		{"JSON login, foreign Origin", func() response {
-			return s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`, evilOrigin...)
+			return s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password"}`, evilOrigin...)
 		}, 403},
 		{"logout, cross-site", func() response {
 			return s.do("POST", "/api/logout", cookie(staff.cookie), nil, crossSite...)
@@ -433,7 +444,151 @@ func TestCrossOriginRequestsRefused(t *testing.T) {
 			t.Errorf("a refused cross-origin request ended a session: %d", res.StatusCode)
 		}
 	}
-	if res := s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password","app":"control_panel"}`); res.StatusCode != http.StatusOK {
+	if res := s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"demo-password"}`); res.StatusCode != http.StatusOK {
 		t.Errorf("the password changed through a cross-origin form: login %d", res.StatusCode)
+	}
+}
+
+// TestAPILoginImpossibleEmail: an e-mail that no account can have (NUL,
+// control characters, invalid UTF-8, too long) is a wrong e-mail, 401,
+// decided without a query; PostgreSQL would refuse NUL in text and turn the
+// sign-in into a 503.
+func TestAPILoginImpossibleEmail(t *testing.T) {
+	t.Parallel()
+	s, queries := startCountingExample(t)
+	for _, tt := range []struct{ name, email string }{
+		{"NUL", `staff@example.com\u0000`},
+		{"NUL inside", `st\u0000aff@example.com`},
+		{"newline", `staff@example.com\nBcc: x@example.com`},
+		{"escape", `\u001bstaff@example.com`},
+		{"DEL", `staff\u007f@example.com`},
+		{"C1 control", `staff\u0085@example.com`},
+		{"invalid UTF-8", "staff\xff@example.com"},
+		{"lone surrogate", `staff\ud800@example.com`},
+		{"too long", strings.Repeat("a", 250) + "@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := queries.n.Load()
+			res := s.postJSON("/api/login", cred{}, `{"email":"`+tt.email+`","password":"demo-password"}`)
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401: %s", res.StatusCode, res.body)
+			}
+			if n := queries.n.Load() - before; n != 0 {
+				t.Errorf("%d queries, want none", n)
+			}
+		})
+	}
+	// The counter counts: a possible e-mail is looked up.
+	before := queries.n.Load()
+	if res := s.postJSON("/api/login", cred{}, `{"email":"nobody@example.com","password":"demo-password"}`); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unknown e-mail: %d", res.StatusCode)
+	}
+	if queries.n.Load() == before {
+		t.Errorf("an unknown e-mail cost no query: the counter does not count")
+	}
+}
+
+// TestIdentityProviderJWKS: the example serves its identity provider's
+// public key, and only that, at the JWKS path.
+func TestIdentityProviderJWKS(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	res := s.do("GET", idp.JWKSPath, cred{}, nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/jwk-set+json" {
+		t.Fatalf("JWKS: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	keys, _ := res.json(t)["keys"].([]any)
+	if len(keys) != 1 {
+		t.Fatalf("%d keys, want 1: %s", len(keys), res.body)
+	}
+	key, _ := keys[0].(map[string]any)
+	if key["kty"] != "OKP" || key["crv"] != "Ed25519" || key["x"] == nil || key["d"] != nil {
+		t.Errorf("key %v: want the Ed25519 public key alone", key)
+	}
+}
+
+// TestLoginCredentialsWorkEverywhere: the contract of the JSON API. Both
+// credentials a login returns, the cookie it sets and the token in its body
+// (as a bearer token), work on every endpoint of its mount.
+func TestLoginCredentialsWorkEverywhere(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	for _, mount := range []struct {
+		name, base, email, app string
+		tenant                 int64
+	}{
+		{"control panel", "/api", "staff@example.com", "control_panel", 0},
+		{"tenant app", "/t/acme/api", "alice@acme.example", "tenant_app", acmeID},
+	} {
+		for _, how := range []string{"cookie", "bearer"} {
+			t.Run(mount.name+"/"+how, func(t *testing.T) {
+				x := s.login(mount.email, mount.app, mount.tenant)
+				c := cookie(x.cookie)
+				if how == "bearer" {
+					c = bearer(x.token)
+				}
+				for _, ep := range []struct{ method, path string }{
+					{"GET", "/me"}, {"GET", "/session"}, {"POST", "/session/keepalive"}, {"POST", "/logout"},
+				} {
+					res := s.do(ep.method, mount.base+ep.path, c, nil)
+					if res.StatusCode != http.StatusOK {
+						t.Errorf("%s %s with the login's %s: %d %s", ep.method, mount.base+ep.path, how, res.StatusCode, res.body)
+					}
+				}
+				if res := s.do("GET", mount.base+"/me", c, nil); res.StatusCode != http.StatusUnauthorized {
+					t.Errorf("after logout: %d, want 401", res.StatusCode)
+				}
+			})
+		}
+	}
+}
+
+// TestTenantTokensComeFromTheIdentityProvider: the tenant app's tokens are
+// the identity provider's (its key id, its claim names uid and tid, no sid,
+// no aud), the tenant Guard verifies them through the JWKS alone, and each is
+// recorded at sign-in: its session row is found by the SHA-256 of the exact
+// token string.
+func TestTenantTokensComeFromTheIdentityProvider(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+
+	jwks := s.do("GET", idp.JWKSPath, cred{}, nil).json(t)
+	kid, _ := jwks["keys"].([]any)[0].(map[string]any)["kid"].(string)
+	token, _, err := jwt.NewParser().ParseUnverified(alice.token, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := token.Claims.(jwt.MapClaims)
+	if token.Header["alg"] != "EdDSA" || token.Header["kid"] != kid || claims["iss"] == nil {
+		t.Errorf("header %v, iss %v: want the provider's EdDSA key %q and issuer", token.Header, claims["iss"], kid)
+	}
+	var userID int64
+	if err := s.pool.QueryRow(t.Context(), "SELECT id FROM users WHERE email = 'alice@acme.example'").Scan(&userID); err != nil {
+		t.Fatal(err)
+	}
+	if claims[idp.ClaimUserID] != float64(userID) || claims[idp.ClaimTenantID] != float64(acmeID) {
+		t.Errorf("claims %v: want %s %d and %s %d", claims, idp.ClaimUserID, userID, idp.ClaimTenantID, acmeID)
+	}
+	for _, absent := range []string{"sid", "aud"} {
+		if _, ok := claims[absent]; ok {
+			t.Errorf("the provider's token carries %q", absent)
+		}
+	}
+	var id string
+	var tenant int64
+	err = s.pool.QueryRow(t.Context(), `SELECT id::text, tenant_id FROM sessions
+		WHERE session_token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, alice.token).Scan(&id, &tenant)
+	if err != nil || id != alice.id || tenant != acmeID {
+		t.Errorf("row by the token's hash: id %q tenant %d (%v), want %q tenant %d", id, tenant, err, alice.id, acmeID)
+	}
+	// A token the provider did not sign, with the same claims, is refused.
+	other, err := idp.New(idp.Config{Issuer: claims["iss"].(string)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := other.Issue(userID, acmeID)
+	if res := s.do("GET", "/t/acme/api/me", bearer(forged), nil); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a token of another key: %d, want 401", res.StatusCode)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -24,11 +25,8 @@ const (
 	tenantCookie = "__Host-tenant-session"
 )
 
-// JWT claims of the example's tokens.
-const (
-	jwtIssuer   = "sessionguard-example"
-	jwtAudience = "sessionguard-example"
-)
+// idpIssuer is the "iss" of the identity provider's tokens.
+const idpIssuer = "https://idp.example.test"
 
 // app is the example: both apps and the API on one store. It is an
 // http.Handler.
@@ -44,11 +42,11 @@ type app struct {
 	cpSCS    *scs.SessionManager
 	scsStore *pgstore.SCSStore
 
-	// The guards; see the package doc.
-	cpPages     *middleware.Guard
-	tenantPages *middleware.Guard
-	api         *apiGuard // /api/…
-	tenantAPI   *apiGuard // /t/{tenant}/api/…
+	// The two Guards (guards.go), one per app; the API's refusals are JSON,
+	// and cpPages and tenantPages are the same Guards with the pages'
+	// refusals (a redirect to the sign-in page).
+	cp, cpPages         *middleware.Guard
+	tenant, tenantPages *middleware.Guard
 
 	// tenants is read once at start: the example's tenants are seed data.
 	// An application whose tenants change at run time looks them up (or
@@ -57,23 +55,34 @@ type app struct {
 
 	pages     pages
 	dummyHash []byte // bcrypt of a random password: compared when the e-mail is unknown
+
+	// Sign-in throttling (throttle.go).
+	addressThrottle, accountThrottle *throttle
+
+	// idp stands in for the tenant app's identity provider (package idp):
+	// it issues the tenant app's JWTs and publishes their public key.
+	idp     *idp.Provider
+	jwksURL string
 }
 
-// newApp builds the example over a migrated and seeded database.
-func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config) (*app, error) {
+// newApp builds the example over a migrated and seeded database. The tenant
+// app's tokens come from provider, whose public keys are at jwksURL; ctx
+// bounds the app's background work.
+func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config, provider *idp.Provider, jwksURL string) (*app, error) {
 	log := cfg.logger
 	if log == nil {
 		log = slog.Default()
 	}
-	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout)})
+	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout), Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store, users: users{pool}}
+	a := &app{cfg: cfg, log: log, store: store, users: users{pool}, idp: provider, jwksURL: jwksURL,
+		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit)}
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.newGuards(pool); err != nil {
+	if err := a.newGuards(ctx, pool); err != nil {
 		return nil, err
 	}
 	if a.pages, err = loadPages(); err != nil {
@@ -102,11 +111,11 @@ func touchInterval(idle time.Duration) time.Duration {
 	return d
 }
 
-// tenantFromPath is the tenant guards' Config.Tenant: the tenant named by the
-// {tenant} path segment. An unknown slug is an error, which the guards refuse
-// (400 bad_tenant, or a 404 page).
+// tenantFromPath is the tenant guards' Config.Tenant: the tenant that
+// inTenant resolved from the {tenant} path segment. Every tenant route is
+// inside inTenant, so the error is a routing mistake, which the guards refuse.
 func (a *app) tenantFromPath(r *http.Request) (int64, error) {
-	t, ok := a.tenants[r.PathValue("tenant")]
+	t, ok := tenantOf(r)
 	if !ok {
 		return 0, errUnknownTenant
 	}

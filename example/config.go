@@ -22,6 +22,7 @@ const (
 	defaultIdleTimeout      = 4 * time.Hour
 	defaultAbsoluteTimeout  = 8 * time.Hour
 	defaultWarningThreshold = 5 * time.Minute
+	defaultCleanupInterval  = 5 * time.Minute
 )
 
 // config is what run needs. loadConfig fills it from flags and the
@@ -36,11 +37,19 @@ type config struct {
 
 	// bcryptCost is bcrypt.DefaultCost unless a test lowers it.
 	bcryptCost int
-	// logger receives the middleware's refusal logs and the server's errors.
+	// cleanupInterval is the time between two runs of the sessions Cleaner
+	// (defaultCleanupInterval unless a test shortens it).
+	cleanupInterval time.Duration
+	// addressLimit and accountLimit throttle sign-ins (throttle.go; the
+	// defaults unless a test changes them).
+	addressLimit, accountLimit rateLimit
+	// logger receives the middleware's, the store's, the pool's and the
+	// server's logs.
 	logger *slog.Logger
-	// pool, when set, is used instead of DATABASE_URL or a throwaway server,
-	// and is not closed by run (tests pass a pgtest pool).
-	pool *pgxpool.Pool
+	// poolConfig, when set, is used instead of DATABASE_URL or a throwaway
+	// server (tests pass the configuration of a pgtest database). run opens
+	// its own pool on a copy, with its logger, and closes it.
+	poolConfig *pgxpool.Config
 	// listener, when set, is served instead of listening on Addr (tests pass
 	// one on 127.0.0.1:0).
 	listener net.Listener
@@ -95,6 +104,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg.bcryptCost = bcrypt.DefaultCost
+	cfg.cleanupInterval = defaultCleanupInterval
+	cfg.addressLimit, cfg.accountLimit = defaultAddressLimit, defaultAccountLimit
 	return cfg, cfg.validate()
 }
 
@@ -126,6 +137,14 @@ func (c config) validate() error {
 	}
 	if c.bcryptCost < bcrypt.MinCost || c.bcryptCost > bcrypt.MaxCost {
 		errs = append(errs, fmt.Errorf("bcrypt cost %d out of range", c.bcryptCost))
+	}
+	if c.cleanupInterval <= 0 {
+		errs = append(errs, fmt.Errorf("cleanup interval %v: must be positive", c.cleanupInterval))
+	}
+	for _, l := range []rateLimit{c.addressLimit, c.accountLimit} {
+		if l.every <= 0 || l.burst < 1 {
+			errs = append(errs, fmt.Errorf("sign-in limit %+v: needs a positive interval and a burst of at least 1", l))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -22,16 +23,9 @@ type signedIn struct {
 	session middleware.Session
 }
 
-// pageGuard is what withUser needs of a page guard: *middleware.Guard (the
-// tenant app) and *middleware.SCS (the control panel) both are.
-type pageGuard interface {
-	Middleware(http.Handler) http.Handler
-	SignOut(http.ResponseWriter, *http.Request) error
-}
-
 // withUser loads the signed-in user for a handler behind a page guard. A
 // session whose user no longer exists is signed out.
-func (a *app) withUser(g pageGuard, signin func(*http.Request) string,
+func (a *app) withUser(g *middleware.Guard, signin func(*http.Request) string,
 	next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
 	return g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
@@ -49,15 +43,15 @@ func (a *app) withUser(g pageGuard, signin func(*http.Request) string,
 	}))
 }
 
-// cp wraps a control-panel page: its scs session (flash messages) and its
+// cpPage wraps a control-panel page: its scs session (flash messages) and its
 // guard.
-func (a *app) cp(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
+func (a *app) cpPage(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
 	return a.loadCP(a.withUser(a.cpPages, cpSigninURL, next))
 }
 
 // cpAdmin wraps an admin-only control-panel page: others get a 403.
 func (a *app) cpAdmin(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.cp(func(w http.ResponseWriter, r *http.Request, si signedIn) {
+	return a.cpPage(func(w http.ResponseWriter, r *http.Request, si signedIn) {
 		if !si.user.IsAdmin {
 			a.renderError(w, r, http.StatusForbidden, "This page is for administrators.")
 			return
@@ -113,7 +107,7 @@ func (a *app) cpSessions(w http.ResponseWriter, r *http.Request, si signedIn) {
 // cpRevokeOwn ends one of the user's own sessions. Ending the current one is
 // signing out.
 func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
-	id, ok := a.formValue(w, r, "id")
+	id, ok := a.formSessionID(w, r)
 	if !ok {
 		return
 	}
@@ -121,7 +115,7 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 		a.cpSignout(w, r)
 		return
 	}
-	ended, err := a.store.RevokeUserSession(r.Context(), si.user.ID, id, reasonUserRevoke)
+	ended, err := a.store.RevokeUserSession(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, id, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -136,7 +130,7 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // cpRevokeOthers is "sign out everywhere else".
 func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn) {
-	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, reasonUserRevoke)
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -201,7 +195,7 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		a.unavailable(w, r, err)
 		return
 	}
-	n, err := a.store.RevokeAllExcept(r.Context(), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
@@ -246,19 +240,18 @@ func (a *app) cpAdminPage(w http.ResponseWriter, r *http.Request, si signedIn) {
 	a.render(w, r, http.StatusOK, "cp_admin", v)
 }
 
-// cpAdminRevoke ends any session, recording admin_revoke.
+// cpAdminRevoke ends any session, recording admin_revoke and, in the store's
+// audit event, the admin who did it (sessionguard.WithActor).
 func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn) {
-	id, ok := a.formValue(w, r, "id")
+	id, ok := a.formSessionID(w, r)
 	if !ok {
 		return
 	}
-	ended, err := a.store.RevokeSession(r.Context(), id, sessionguard.ReasonAdminRevoke)
+	ended, err := a.store.RevokeSession(sessionguard.WithActor(r.Context(), si.user.ID), id, sessionguard.ReasonAdminRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
-	a.log.InfoContext(r.Context(), "example: admin revoked a session",
-		"admin", si.user.ID, "session", id, "ended", ended)
 	if ended {
 		a.flash(r.Context(), "The session was revoked. Its user is signed out on their next request.")
 	} else {
@@ -272,12 +265,22 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 // page's message comes from ?reason=, so that no new scs session (and cookie)
 // is made just to say it.
 func (a *app) cpSignout(w http.ResponseWriter, r *http.Request) {
-	if err := a.cpPages.SignOut(w, r); err != nil {
+	if err := a.cp.SignOut(w, r); err != nil {
 		a.renderError(w, r, http.StatusServiceUnavailable,
 			"Your browser was signed out, but the server could not end the session. Please try again.")
 		return
 	}
 	http.Redirect(w, r, "/cp/signin?reason=logout", http.StatusSeeOther)
+}
+
+// formSessionID reads the session id of a revoke form in the canonical
+// lower-case form that Session.ID and the store use: PostgreSQL reads a UUID
+// in either case, so an upper-case id names the same session and must compare
+// equal (an upper-case own id is signing out, not a revoke that leaves the
+// cookie behind).
+func (a *app) formSessionID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, ok := a.formValue(w, r, "id")
+	return strings.ToLower(id), ok
 }
 
 // formValue reads one short form field, or writes a 400 and reports false.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
@@ -11,27 +13,22 @@ import (
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-// The control panel keeps its own session data (flash messages, form state)
-// with scs, in PostgreSQL next to the sessions table (pgstore.SCSStore). Its
-// cookie is scs's, and the sessions table decides whether that cookie is
-// signed in (middleware.NewSCS): one cookie for both.
+// The control panel keeps its own session data (flash messages) with scs, in
+// PostgreSQL next to the sessions table (pgstore.SCSStore). Its cookie is
+// scs's, and the sessions table decides whether that cookie is signed in (the
+// control panel's Guard has Config.SCS): one cookie for both.
 
-// Keys of the control panel's scs data.
-const (
-	flashKey       = "flash"        // a message for the next page, shown once
-	signinEmailKey = "signin_email" // the e-mail of the last failed sign-in, to pre-fill the form
-)
-
-// maxRememberedEmail bounds the e-mail kept after a failed sign-in (the
-// longest valid address is 254 bytes).
-const maxRememberedEmail = 254
+// flashKey is the control panel's scs data: a message for the next page of a
+// signed-in user, shown once. Anonymous visitors get no scs data (a refused
+// or anonymous request writes nothing).
+const flashKey = "flash"
 
 // scsCleanupInterval is how often expired scs data (anonymous sessions that
 // never signed in) is deleted. Data of ended sessions goes at once.
 const scsCleanupInterval = 5 * time.Minute
 
 // newCPSessions is the control panel's scs SessionManager, with the settings
-// middleware.NewSCS requires: the store sees SHA-256(token), never the token
+// the Guard's Config.SCS requires: the store sees SHA-256(token), never the token
 // (HashTokenInStore); no scs idle timeout, which would write the data on
 // every request (the sessions table keeps the idle timeout without that);
 // scs's lifetime is the absolute timeout.
@@ -54,18 +51,44 @@ func (a *app) newCPSessions(store *pgstore.SCSStore) *scs.SessionManager {
 // is in its context, and its changes are saved (and its cookie set) when the
 // handler writes the response.
 //
-// A control-panel cookie that cannot be an scs token (not 43 base64url
-// characters) is left out: scs would look its hash up in the database, and
-// a malformed token must cost no query. Such a request runs with a new, empty
-// scs session, as if it had no cookie.
+// scs looks up whatever cookie it is sent, but a credential that the Guard
+// refuses by its shape must cost no query: a control-panel cookie that
+// cannot be an scs token, two of them, or one that an Authorization header
+// contradicts. For such a request scs loads nothing (a new, empty session)
+// while the handler, and so the Guard, sees the request as it came and
+// refuses it.
 func (a *app) loadCP(next http.Handler) http.Handler {
 	load := a.cpSCS.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := r.Cookie(cpCookie); err == nil && !opaqueShaped(c.Value) {
-			r = withoutCookie(r, cpCookie)
+		if scsMayLoad(r) {
+			load.ServeHTTP(w, r)
+			return
 		}
-		load.ServeHTTP(w, r)
+		asSent := http.HandlerFunc(func(w http.ResponseWriter, empty *http.Request) {
+			next.ServeHTTP(w, r.WithContext(empty.Context()))
+		})
+		a.cpSCS.LoadAndSave(asSent).ServeHTTP(w, withoutCookie(r, cpCookie))
 	})
+}
+
+// scsMayLoad reports whether scs may look up r's control-panel cookie: there
+// is at most one, it can be an scs token, and no Authorization header names
+// another token.
+func scsMayLoad(r *http.Request) bool {
+	cookies := r.CookiesNamed(cpCookie)
+	switch {
+	case len(cookies) == 0:
+		return true // nothing to look up
+	case len(cookies) > 1 || !opaqueShaped(cookies[0].Value):
+		return false
+	}
+	auth := r.Header.Values("Authorization")
+	if len(auth) == 0 {
+		return true
+	}
+	scheme, token, _ := strings.Cut(auth[0], " ")
+	return len(auth) == 1 && strings.EqualFold(scheme, "Bearer") &&
+		subtle.ConstantTimeCompare([]byte(token), []byte(cookies[0].Value)) == 1
 }
 
 // withoutCookie returns a copy of r whose Cookie header lacks the cookies
@@ -107,12 +130,13 @@ func (a *app) popFlash(ctx context.Context) string {
 	return a.cpSCS.PopString(ctx, flashKey)
 }
 
-// rememberEmail keeps the e-mail of a failed control-panel sign-in, so that
-// the form comes back filled in. Never the password.
-func (a *app) rememberEmail(ctx context.Context, email string) {
-	email = strings.TrimSpace(email)
-	if email == "" || len(email) > maxRememberedEmail {
-		return
+// opaqueShaped reports whether s can be an scs token: 43 base64url
+// characters that decode to 32 bytes.
+func opaqueShaped(s string) bool {
+	if len(s) != 43 {
+		return false
 	}
-	a.cpSCS.Put(ctx, signinEmailKey, email)
+	var b [33]byte
+	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s))
+	return err == nil && n == 32
 }

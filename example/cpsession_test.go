@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -11,15 +14,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// The control panel keeps flash messages and form state in scs, through
+// The control panel keeps flash messages in scs, through
 // pgstore.SCSStore, next to the sessions table.
 
 // TestControlPanelFlashAfterAdminRevoke: an admin revokes a staff member's
-// session on the admin page; the staff member's next page load goes to the
-// sign-in page, which says why once.
+// session on the admin page and is told so once (a flash in the admin's
+// session); the staff member's next page load goes to the sign-in page,
+// which says why.
 func TestControlPanelFlashAfterAdminRevoke(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
@@ -43,12 +46,9 @@ func TestControlPanelFlashAfterAdminRevoke(t *testing.T) {
 	redirectsTo(t, admin.post("/cp/admin/revoke", formOf("id", staffID)), "/cp/admin")
 	admin.flashOnce(t, "/cp/admin", "That session had already ended.")
 
-	redirectsTo(t, staff.get("/cp/"), "/cp/signin")
-	staff.flashOnce(t, "/cp/signin", signinReasons["admin_revoke"])
-	// Still signed out, and nothing more to say.
-	redirectsTo(t, staff.get("/cp/"), "/cp/signin")
-	if got := notice(t, staff.get("/cp/signin")); got != "" {
-		t.Errorf("the sign-in page says %q on the next visit", got)
+	redirectsTo(t, staff.get("/cp/"), "/cp/signin?reason=admin_revoke")
+	if got := notice(t, staff.get("/cp/signin?reason=admin_revoke")); got != signinReasons["admin_revoke"] {
+		t.Errorf("the sign-in page says %q", got)
 	}
 }
 
@@ -69,60 +69,6 @@ func TestControlPanelFlashAfterRevokingOthers(t *testing.T) {
 	s.login("staff@example.com", "control_panel", 0)
 	redirectsTo(t, b.post("/cp/password", formOf("current", testPassword, "new", "a-new-password", "confirm", "a-new-password")), "/cp/password")
 	b.flashOnce(t, "/cp/password", "Your password was changed. Signed out 1 other session.")
-}
-
-// TestControlPanelRemembersEmail: a failed sign-in keeps the e-mail (never
-// the password) in the visitor's scs session, so the form comes back filled
-// in; a successful sign-in forgets it.
-func TestControlPanelRemembersEmail(t *testing.T) {
-	t.Parallel()
-	s := startExample(t)
-	const wrong = "wrong-password-123"
-	b := s.browser(nil)
-	res := b.post("/cp/signin", formOf("email", "staff@example.com", "password", wrong))
-	if res.StatusCode != http.StatusUnauthorized || b.cookie == nil {
-		t.Fatalf("failed sign-in: %d, cookie %v; want 401 and an scs cookie", res.StatusCode, b.cookie)
-	}
-	// Later, after going elsewhere: the form is filled in.
-	redirectsTo(t, b.get("/cp/"), "/cp/signin")
-	const filled = `value="staff@example.com"`
-	res = b.get("/cp/signin")
-	if !strings.Contains(string(res.body), filled) {
-		t.Errorf("the sign-in form is not filled in with the e-mail of the failed attempt")
-	}
-	if strings.Contains(string(res.body), wrong) {
-		t.Errorf("the sign-in page shows the password")
-	}
-	data, ok := s.scsData(b.cookie.Value)
-	if !ok {
-		t.Fatalf("the anonymous scs session has no data row")
-	}
-	if !bytes.Contains(data, []byte("staff@example.com")) || bytes.Contains(data, []byte(wrong)) {
-		t.Errorf("scs data %q: want the e-mail, never the password", data)
-	}
-	if got := notice(t, res); got != "" {
-		t.Errorf("the sign-in page says %q", got)
-	}
-
-	// A fresh browser sees an empty form.
-	if res := s.do("GET", "/cp/signin", cred{}, nil); strings.Contains(string(res.body), filled) {
-		t.Errorf("another browser sees the remembered e-mail")
-	}
-
-	// Signing in renews the token (the anonymous one is gone) and forgets
-	// the e-mail.
-	anonymous := b.cookie.Value
-	redirectsTo(t, b.post("/cp/signin", formOf("email", "staff@example.com", "password", testPassword)), "/cp/")
-	if b.cookie == nil || b.cookie.Value == anonymous {
-		t.Fatalf("sign-in kept the anonymous scs token")
-	}
-	if s.scsDataExists(anonymous) {
-		t.Errorf("the anonymous scs data outlived the sign-in")
-	}
-	redirectsTo(t, b.post("/cp/signout", nil), "/cp/signin?reason=logout")
-	if res := b.get("/cp/signin"); strings.Contains(string(res.body), filled) {
-		t.Errorf("the e-mail is still remembered after a successful sign-in and sign-out")
-	}
 }
 
 // scsData is the scs data row of token, looked up as the store does: by
@@ -253,10 +199,26 @@ func TestControlPanelSteadyStateWritesNothing(t *testing.T) {
 	}
 }
 
-// queryCounter counts the statements a pool sends.
+// queryCounter counts the statements that the example's HTTP requests send
+// (statements whose context is a request's). Statements of background work
+// (cleanup) and of the test itself are not counted.
 type queryCounter struct{ n atomic.Int64 }
 
+// startCountingExample is startExample on a pool whose statements are
+// counted.
+func startCountingExample(t *testing.T, change ...func(*config)) (*exampleServer, *queryCounter) {
+	t.Helper()
+	queries := &queryCounter{}
+	s := startExample(t, append([]func(*config){func(c *config) {
+		c.poolConfig.ConnConfig.Tracer = queries
+	}}, change...)...)
+	return s, queries
+}
+
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if ctx.Value(http.LocalAddrContextKey) == nil {
+		return ctx // not on behalf of a request
+	}
 	c.n.Add(1)
 	return ctx
 }
@@ -268,17 +230,7 @@ func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryE
 // /api dispatch, the control panel's scs cookie and the tenant API alike.
 func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 	t.Parallel()
-	queries := &queryCounter{}
-	s := startExample(t, func(c *config) {
-		pc := c.pool.Config()
-		pc.ConnConfig.Tracer = queries
-		pool, err := pgxpool.NewWithConfig(t.Context(), pc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		c.pool = pool
-	})
+	s, queries := startCountingExample(t)
 	staff := s.login("staff@example.com", "control_panel", 0)
 	alice := s.login("alice@acme.example", "tenant_app", acmeID)
 	opaqueLike := strings.Repeat("A", 42) + "B" // 43 characters, but not a canonical encoding of 32 bytes
@@ -302,11 +254,15 @@ func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 		{"cp cookie holding a JWT", "GET", "/api/me", cookieOf(cpCookie, alice.token), nil, 401},
 		{"cp cookie and another bearer", "GET", "/api/me", cred{cookie: staff.cookie, bearer: alice.token}, nil, 401},
 		{"two cp cookies", "GET", "/api/session", cred{}, two(staff.token, staff.token), 401},
-		{"malformed bearer logout", "POST", "/api/logout", bearer("x.y"), nil, 200},
+		{"malformed bearer logout", "POST", "/t/acme/api/logout", bearer("x.y"), nil, 200},
+		{"tenant token on the control panel's API", "GET", "/api/me", bearer(alice.token), nil, 401},
+		{"cp token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), nil, 401},
+		{"cp cookie, and a bearer that differs in case only", "GET", "/api/me", cred{cookie: staff.cookie, bearer: strings.ToLower(staff.token)}, nil, 401},
 		{"malformed cp cookie on a page", "GET", "/cp/sessions", cookieOf(cpCookie, "not-a-token"), nil, 303},
 		{"cp cookie holding a JWT on a page", "GET", "/cp/", cookieOf(cpCookie, alice.token), nil, 303},
 		{"malformed cp cookie on the sign-in page", "GET", "/cp/signin", cookieOf(cpCookie, "x"), nil, 200},
 		{"malformed bearer on the tenant API", "GET", "/t/acme/api/me", bearer("abc"), nil, 401},
+		{"forged JWT on the tenant API", "GET", "/t/acme/api/session", bearer(alice.token[:len(alice.token)-4] + "AAAA"), nil, 401},
 		{"tenant cookie and another bearer", "GET", "/t/acme/api/me", cred{cookie: alice.cookie, bearer: staff.token}, nil, 401},
 	}
 	for _, tt := range tests {
@@ -322,13 +278,165 @@ func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 		})
 	}
 	// The counter counts: a well-formed token is looked up.
-	for _, c := range []cred{bearer(staff.token), cookie(staff.cookie), bearer(alice.token)} {
+	for _, x := range []struct {
+		path string
+		c    cred
+	}{{"/api/session", bearer(staff.token)}, {"/api/session", cookie(staff.cookie)}, {"/t/acme/api/session", bearer(alice.token)}} {
+		c := x.c
 		before := queries.n.Load()
-		if res := s.do("GET", "/api/session", c, nil); res.StatusCode != http.StatusOK {
+		if res := s.do("GET", x.path, c, nil); res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d", c, res.StatusCode)
 		}
 		if queries.n.Load() == before {
 			t.Errorf("a valid %s cost no query: the counter does not count", c)
+		}
+	}
+}
+
+// sessionTables is every row version of the sessions and scs data tables: a
+// write of any row (insert, delete, even an update that changes nothing)
+// changes it.
+func (s *exampleServer) sessionTables() string {
+	s.t.Helper()
+	var state string
+	err := s.pool.QueryRow(context.Background(), `SELECT
+		coalesce((SELECT string_agg(xmin::text || ':' || id::text, ',' ORDER BY id) FROM sessions), '') || '|' ||
+		coalesce((SELECT string_agg(xmin::text || ':' || token_hash, ',' ORDER BY token_hash) FROM sessionguard_scs_data), '')`).
+		Scan(&state)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return state
+}
+
+// TestRefusedRequestsWriteNothing: a refused or anonymous request writes
+// nothing: no sessions row, no scs data row, no cookie. Before, each refused
+// control-panel page stored its flash message in a new anonymous scs session
+// (20 refused requests, 20 rows living for the absolute timeout); now the
+// reason travels in the redirect.
+func TestRefusedRequestsWriteNothing(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	ended := s.login("staff@example.com", "control_panel", 0)
+	if res := s.do("POST", "/api/logout", bearer(ended.token), nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	idle := s.login("admin@example.com", "control_panel", 0)
+	s.age(idle.id, testIdle+time.Second)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+	s.age(alice.id, testIdle+time.Second)
+	// The first request that finds a session timed out records its end (the
+	// library's audit, once per session: Status.EndedNow); that write is the
+	// session's, not the refusal's, so it happens before the count.
+	for _, x := range []struct {
+		path string
+		c    cred
+	}{{"/api/me", bearer(idle.token)}, {"/t/acme/api/me", bearer(alice.token)}} {
+		if res := s.do("GET", x.path, x.c, nil); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s: %d, want 401", x.path, res.StatusCode)
+		}
+	}
+	type request struct {
+		name string
+		send func() response
+	}
+	var requests []request
+	for i := range 20 {
+		c := []cred{cookie(ended.cookie), cookie(idle.cookie)}[i%2]
+		requests = append(requests, request{"control-panel page, ended session", func() response { return s.do("GET", "/cp/sessions", c, nil) }})
+	}
+	requests = append(requests,
+		request{"control-panel page, no cookie", func() response { return s.do("GET", "/cp/", cred{}, nil) }},
+		request{"control-panel page, malformed cookie", func() response { return s.do("GET", "/cp/", cookieOf(cpCookie, "x"), nil) }},
+		request{"control-panel admin page, ended session", func() response { return s.do("GET", "/cp/admin", cookie(ended.cookie), nil) }},
+		request{"control-panel form, ended session", func() response {
+			return s.postForm("/cp/sessions/revoke-others", cookie(ended.cookie), nil)
+		}},
+		request{"sign-in page with a reason", func() response { return s.do("GET", "/cp/signin?reason=idle", cookie(ended.cookie), nil) }},
+		request{"failed control-panel sign-in", func() response {
+			return s.postForm("/cp/signin", cred{}, formOf("email", "staff@example.com", "password", "wrong-password"))
+		}},
+		request{"failed control-panel sign-in, ended cookie", func() response {
+			return s.postForm("/cp/signin", cookie(ended.cookie), formOf("email", "nobody@example.com", "password", "wrong-password"))
+		}},
+		request{"failed tenant sign-in", func() response {
+			return s.postForm("/t/acme/signin", cred{}, formOf("email", "alice@acme.example", "password", "wrong-password"))
+		}},
+		request{"failed API sign-in", func() response {
+			return s.postJSON("/t/acme/api/login", cred{}, `{"email":"alice@acme.example","password":"wrong-password"}`)
+		}},
+		request{"tenant page, idle session", func() response { return s.do("GET", "/t/acme/", cookie(alice.cookie), nil) }},
+		request{"API, ended cookie", func() response { return s.do("GET", "/api/me", cookie(ended.cookie), nil) }},
+		request{"API keepalive, idle bearer", func() response { return s.do("POST", "/api/session/keepalive", bearer(idle.token), nil) }},
+		request{"tenant API keepalive, idle cookie", func() response {
+			return s.do("POST", "/t/acme/api/session/keepalive", cookie(alice.cookie), nil)
+		}},
+	)
+	before := s.sessionTables()
+	for _, rq := range requests {
+		res := rq.send()
+		if res.StatusCode == http.StatusOK && !strings.HasPrefix(rq.name, "sign-in page") || res.StatusCode >= 500 {
+			t.Errorf("%s: %d, want a refusal", rq.name, res.StatusCode)
+		}
+		if sc := res.Header["Set-Cookie"]; len(sc) != 0 {
+			t.Errorf("%s sets a cookie: %v", rq.name, sc)
+		}
+	}
+	if after := s.sessionTables(); after != before {
+		t.Errorf("the refused requests wrote:\nbefore %s\nafter  %s", before, after)
+	}
+	// The check can fail: a touch, even one that changes no value, is seen.
+	live := s.login("staff@example.com", "control_panel", 0)
+	before = s.sessionTables()
+	if res := s.do("GET", "/api/me", bearer(live.token), nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("live session: %d", res.StatusCode)
+	}
+	if s.sessionTables() == before {
+		t.Errorf("a touch went unseen")
+	}
+}
+
+// TestRevocationsRecordTheActor: the store's audit events go to the app's
+// logger, and a revocation made on a page records who made it: the admin on
+// the admin page, the user on "your sessions".
+func TestRevocationsRecordTheActor(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	s := startExample(t, func(c *config) { c.logger = slog.New(slog.NewTextHandler(&out, nil)) })
+	userID := func(email string) (id int64) {
+		t.Helper()
+		if err := s.pool.QueryRow(t.Context(), "SELECT id FROM users WHERE email = $1", email).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	admin := s.login("admin@example.com", "control_panel", 0)
+	staff := s.login("staff@example.com", "control_panel", 0)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+	redirectsTo(t, s.postForm("/cp/admin/revoke", cookie(admin.cookie), formOf("id", alice.id)), "/cp/admin")
+	other := s.login("staff@example.com", "control_panel", 0)
+	redirectsTo(t, s.postForm("/cp/sessions/revoke", cookie(staff.cookie), formOf("id", other.id)), "/cp/sessions")
+	for _, want := range []string{
+		fmt.Sprintf("reason=admin_revoke count=1 session_id=%s user_id=%d tenant_id=%d app=tenant_app actor_id=%d",
+			alice.id, userID("alice@acme.example"), acmeID, userID("admin@example.com")),
+		fmt.Sprintf("reason=user_revoke count=1 session_id=%s user_id=%d actor_id=%d",
+			other.id, userID("staff@example.com"), userID("staff@example.com")),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no audit line with %q in:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestOpaqueShaped: loadCP lets through only cookies that can be scs tokens.
+func TestOpaqueShaped(t *testing.T) {
+	t.Parallel()
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+	opaque := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb, 0xef}, 16)) // has - and _
+	for s, want := range map[string]bool{opaque: true, opaque[:42]: false, opaque + "A": false,
+		opaque[:42] + "B": false /* not canonical */, opaque[:42] + "=": false, jwt: false, "": false} {
+		if opaqueShaped(s) != want {
+			t.Errorf("opaqueShaped(%q) = %t", s, !want)
 		}
 	}
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -24,13 +27,36 @@ type signInRequest struct {
 	TenantID int64 // required for the tenant app
 }
 
-// authenticate checks a sign-in request against the users table. It runs
-// bcrypt whether or not the e-mail exists, so that the response time does not
-// tell which addresses have accounts.
-func (a *app) authenticate(ctx context.Context, req signInRequest) (user, error) {
-	u, found, err := a.users.byEmail(ctx, req.Email)
-	if err != nil {
-		return user{}, err
+// authenticate checks a sign-in request of r against the users table.
+//
+// Throttling comes first, before any query or bcrypt: every attempt spends
+// one of the client address's allowance and one of the account's, and a
+// correct password gives the account its full allowance back, so that per
+// account only failures count. A throttled attempt is a *throttledError.
+//
+// It runs bcrypt whether or not the e-mail exists, so that the response time
+// does not tell which addresses have accounts. An e-mail that no account can
+// have (control characters, invalid UTF-8, too long) is looked up nowhere: it
+// is a wrong e-mail, not a database error.
+func (a *app) authenticate(r *http.Request, req signInRequest) (user, error) {
+	now := time.Now()
+	if wait := a.addressThrottle.take(addressKey(r.RemoteAddr), now); wait > 0 {
+		return user{}, &throttledError{wait}
+	}
+	account := ""
+	if possibleEmail(req.Email) {
+		account = normalizeEmail(req.Email)
+		if wait := a.accountThrottle.take(account, now); wait > 0 {
+			return user{}, &throttledError{wait}
+		}
+	}
+	var u user
+	var found bool
+	if account != "" {
+		var err error
+		if u, found, err = a.users.byEmail(r.Context(), account); err != nil {
+			return user{}, err
+		}
 	}
 	hash := a.dummyHash
 	if found {
@@ -40,14 +66,17 @@ func (a *app) authenticate(ctx context.Context, req signInRequest) (user, error)
 	if !found || !match || u.App != req.App || u.TenantID != req.TenantID {
 		return user{}, errBadCredentials
 	}
+	a.accountThrottle.forget(account)
 	return u, nil
 }
 
 // startSession opens a session for u in u's app and returns its token (for
 // bearer clients) and the Session. The control panel signs in on the
-// request's scs session (middleware.SCS.SignIn: a new scs token, whose
-// cookie LoadAndSave sets); the tenant app through its guard, which sets the
-// tenant cookie on w.
+// request's scs session (Guard.SignIn renews the scs token, whose cookie
+// LoadAndSave sets). The tenant app gets its token from its identity
+// provider, as teams do, and records it with its Guard (Guard.Record: the
+// sessions row with the Guard's timeouts and rules, and the tenant cookie on
+// w); the Guard holds no key to mint one.
 //
 // A password change that happens between the credential check and the new
 // session would not revoke that session (it did not exist yet), so the hash is
@@ -58,9 +87,11 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	var s middleware.Session
 	var err error
 	if u.App == sessionguard.TenantApp {
-		token, s, err = a.tenantPages.SignIn(w, r, p)
+		if token, err = a.idp.Issue(u.ID, u.TenantID); err == nil {
+			s, err = a.tenant.Record(w, r, token, p)
+		}
 	} else {
-		token, s, err = a.cpPages.SignIn(w, r, p)
+		token, s, err = a.cp.SignIn(w, r, p)
 	}
 	if err != nil {
 		return "", middleware.Session{}, err
@@ -74,7 +105,7 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	}
 	if u.App == sessionguard.TenantApp {
 		w.Header().Del("Set-Cookie") // the new session's cookie
-		a.tenantPages.ClearCookie(w)
+		a.tenant.ClearCookie(w)
 	} else if derr := a.cpSCS.Destroy(r.Context()); derr != nil { // LoadAndSave deletes the cookie
 		err = errors.Join(err, derr)
 	}
@@ -82,4 +113,20 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 		return "", middleware.Session{}, fmt.Errorf("sign in: %w", err)
 	}
 	return "", middleware.Session{}, errBadCredentials
+}
+
+// maxEmailBytes is the longest e-mail address (RFC 5321's path limit).
+const maxEmailBytes = 254
+
+// possibleEmail reports whether s can be the e-mail of an account: valid
+// UTF-8 of at most maxEmailBytes without control characters (NUL included,
+// which PostgreSQL refuses in text) or U+FFFD (what encoding/json makes of
+// invalid UTF-8). Anything else is refused before the database, as a wrong
+// e-mail.
+func possibleEmail(s string) bool {
+	s = normalizeEmail(s)
+	if s == "" || len(s) > maxEmailBytes || !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || unicode.IsControl(r) })
 }

@@ -20,31 +20,39 @@
 //	ABSOLUTE_TIMEOUT   Go duration (default 8h)
 //	WARNING_THRESHOLD  Go duration (default 5m)
 //
-// # Two apps on one store
+// # Two apps, two Guards, one store
 //
-// One pgstore.Store backs every guard, so the sessions table alone decides
-// what a token may open:
+// One pgstore.Store backs both apps, so the sessions table alone decides what
+// a token may open. Each app has one middleware.Guard (guards.go) that reads
+// every credential the app uses, the cookie or an Authorization bearer
+// token, told apart by the token's shape without a query; its API routes
+// answer refusals as JSON, its pages (the same Guard, WithDeny) with a
+// redirect to the sign-in page and ?reason=…, which the page turns into a
+// fixed message. A refused or anonymous request writes nothing.
 //
-//   - control-panel pages (/cp/…): the control panel keeps its own session
-//     data with github.com/alexedwards/scs/v2 (flash messages such as "You
-//     were signed out because you were inactive", the e-mail of a failed
-//     sign-in) in PostgreSQL through pgstore.SCSStore, and its guard is a
-//     middleware.SCS on the same SessionManager: one cookie,
-//     __Host-cp-session, holding scs's opaque token. Refusals redirect to
-//     /cp/signin, which says why once (a flash message);
-//   - tenant-app pages (/t/{tenant}/…): JWTs, the tenant from the path,
-//     cookie __Host-tenant-session, refusals redirect to
-//     /t/{tenant}/signin?reason=…;
-//   - the JSON API at /api/…: a bearer token of either app (a tenant-app JWT
-//     or a control-panel scs token) or the control-panel cookie, refusals as
-//     JSON. A Guard verifies one token shape and only a middleware.SCS reads
-//     the scs cookie, so each request goes to the guard that can read its
-//     credential, by shape, without a query (apiauth.go);
-//   - the JSON API at /t/{tenant}/api/…: the same endpoints for the tenant
-//     app, bearer or the tenant cookie, bound to the tenant of the path.
+//   - The control panel (/cp/… pages, the /api/… JSON API) keeps its own
+//     session data with github.com/alexedwards/scs/v2 (flash messages of a
+//     signed-in user such as "Signed out 2 other sessions") in PostgreSQL
+//     through pgstore.SCSStore. Its Guard has Config.SCS: one cookie,
+//     __Host-cp-session, holding scs's opaque token, which /api/… also takes
+//     as a bearer token.
+//   - The tenant app (/t/{tenant}/… pages, the /t/{tenant}/api/… JSON API)
+//     gets its JWTs the way most teams do: from an identity provider, here
+//     the in-process stand-in of package idp (its own Ed25519 key, claims
+//     "uid" and "tid", no "sid", no "aud"). Its Guard holds no private key:
+//     it verifies the tokens through the provider's JWKS URL
+//     (/idp/.well-known/jwks.json, served by this process) and records each
+//     one the provider issues at sign-in (Guard.Record). The tenant comes from
+//     the path; cookie __Host-tenant-session, or the token as a bearer token.
 //
-// Each app has its own cookie name so that one browser can be signed in to
-// both, hence the second API mount.
+// Each app has its own cookie name, so that one browser can be signed in to
+// both, and its own API mount with its own login (POST /api/login, POST
+// /t/{tenant}/api/login): every credential a login returns works on every
+// endpoint of its mount.
+//
+// The demo's own parts (a throwaway PostgreSQL, the users and tenants tables,
+// the demo accounts) are in demo.go; the rest is wiring an application
+// copies.
 //
 // Every state-changing request (forms and JSON alike) goes through
 // http.CrossOriginProtection; pages carry a Content-Security-Policy without

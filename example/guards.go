@@ -1,29 +1,23 @@
 package main
 
 import (
-	"crypto/rand"
+	"context"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-// newGuards builds the guards of the package doc over a.store, and the
-// control panel's scs sessions over pool.
-func (a *app) newGuards(pool *pgxpool.Pool) error {
-	// One random signing key per process: the tenant app's JWTs do not
-	// outlive a restart, which is fine for a demo. A real deployment loads
-	// its keys from a secret store so that every instance shares them.
-	key := make([]byte, 32)
-	_, _ = rand.Read(key) // crypto/rand.Read never fails
-	jwt := &middleware.JWTConfig{
-		Keys:     []middleware.JWTKey{{ID: "example-1", Algorithm: "HS256", SignKey: key}},
-		Issuer:   jwtIssuer,
-		Audience: jwtAudience,
-	}
+// newGuards builds the example's two Guards, one per app, over a.store: each
+// reads every credential its app uses (cookie or bearer token), decided by
+// the token's shape without a query, so no route picks a guard by hand. The
+// pages use the same Guard with another refusal style (WithDeny: a redirect
+// to the sign-in page instead of JSON). ctx bounds the tenant Guard's JWKS
+// refresh.
+func (a *app) newGuards(ctx context.Context, pool *pgxpool.Pool) error {
 	base := middleware.Config{
 		Store:            a.store,
 		IdleTimeout:      a.cfg.IdleTimeout,
@@ -33,63 +27,39 @@ func (a *app) newGuards(pool *pgxpool.Pool) error {
 	}
 	var err error
 
-	// The control panel: scs's opaque tokens in scs's cookie, pages that
-	// send refusals to the sign-in page with a flash message.
+	// The control panel: scs's session cookie (its token is scs's opaque
+	// token), or the same token as a bearer token on /api/*. Its session data
+	// lives in scsStore, next to the sessions table.
 	if a.scsStore, err = pgstore.NewSCSStore(pool, pgstore.SCSConfig{Logger: a.log, CleanupInterval: scsCleanupInterval}); err != nil {
 		return err
 	}
 	a.cpSCS = a.newCPSessions(a.scsStore)
 	cp := base
-	cp.AppType = sessionguard.ControlPanel
-	cpPages := cp
-	cpPages.Deny = a.denyCPPage
-	if a.cpPages, err = newSCSGuard(a.cpSCS, cpPages); err != nil {
+	cp.AppType, cp.SCS = sessionguard.ControlPanel, a.cpSCS
+	if a.cp, err = middleware.New(cp); err != nil {
 		return err
 	}
+	a.cpPages = a.cp.WithDeny(a.denyCPPage)
 
-	// The tenant app: JWTs in its cookie or as bearer tokens, pages that
-	// send refusals to the sign-in page with ?reason=.
+	// The tenant app: the identity provider's JWTs, in the tenant cookie or
+	// as bearer tokens, verified through the provider's JWKS URL with its
+	// issuer and claim names. The Guard holds no private key: it mints
+	// nothing, and the sign-in records the provider's token (startSession).
+	jwks, err := middleware.NewJWKS(ctx, a.jwksURL, middleware.JWKSConfig{Algorithms: []string{"EdDSA"}, Logger: a.log})
+	if err != nil {
+		return err
+	}
 	tenant := base
-	tenant.AppType, tenant.Tenant, tenant.CookieName, tenant.JWT = sessionguard.TenantApp, a.tenantFromPath, tenantCookie, jwt
-	tenantPages := tenant
-	tenantPages.Deny = a.denyTenantPage
-	if a.tenantPages, err = middleware.New(tenantPages); err != nil {
+	tenant.AppType, tenant.Tenant, tenant.CookieName = sessionguard.TenantApp, a.tenantFromPath, tenantCookie
+	tenant.JWT = &middleware.JWTConfig{
+		JWKS:          jwks,
+		Issuer:        a.idp.Issuer(),
+		UserIDClaim:   idp.ClaimUserID,
+		TenantIDClaim: idp.ClaimTenantID,
+	}
+	if a.tenant, err = middleware.New(tenant); err != nil {
 		return err
 	}
-
-	// The JSON API (apiauth.go). /api: bearer tokens of either app, or the
-	// control panel's cookie. Its bearer guards name the control panel's
-	// cookie so that they refuse a request that also carries it (and clear
-	// it on sign-out, as the scs route does).
-	a.api = &apiGuard{cookie: cpCookie, load: a.loadCP}
-	if a.api.scs, err = newSCSGuard(a.cpSCS, cp); err != nil {
-		return err
-	}
-	anyApp := base
-	anyApp.CookieName = cpCookie
-	if a.api.opaque, err = middleware.New(anyApp); err != nil {
-		return err
-	}
-	anyApp.JWT = jwt
-	if a.api.jwt, err = middleware.New(anyApp); err != nil {
-		return err
-	}
-	// /t/{tenant}/api: the tenant app's JWTs, bearer or its cookie. An
-	// opaque token there is a control-panel token, which the opaque guard
-	// refuses as wrong_app.
-	a.tenantAPI = &apiGuard{cookie: tenantCookie}
-	if a.tenantAPI.jwt, err = middleware.New(tenant); err != nil {
-		return err
-	}
-	tenant.JWT = nil
-	if a.tenantAPI.opaque, err = middleware.New(tenant); err != nil {
-		return err
-	}
+	a.tenantPages = a.tenant.WithDeny(a.denyTenantPage)
 	return nil
-}
-
-// newSCSGuard is a Guard whose cookie is sm's (Config.SCS).
-func newSCSGuard(sm *scs.SessionManager, cfg middleware.Config) (*middleware.Guard, error) {
-	cfg.SCS = sm
-	return middleware.New(cfg)
 }

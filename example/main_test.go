@@ -61,9 +61,14 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		AbsoluteTimeout:  testAbsolute,
 		WarningThreshold: testWarning,
 		bcryptCost:       bcrypt.MinCost,
-		logger:           slog.New(slog.DiscardHandler),
-		pool:             pool,
-		listener:         ln,
+		cleanupInterval:  defaultCleanupInterval,
+		// Tests sign in often from one address; the per-account limit is
+		// the default. TestSigninThrottled tests both.
+		addressLimit: rateLimit{every: time.Millisecond, burst: 10_000},
+		accountLimit: defaultAccountLimit,
+		logger:       slog.New(slog.DiscardHandler),
+		poolConfig:   pool.Config(),
+		listener:     ln,
 	}
 	for _, f := range change {
 		f(&cfg)
@@ -217,15 +222,16 @@ type session struct {
 	id     string
 }
 
-// login signs in through POST /api/login and fails the test unless it
-// answers 200 with a token and the app's cookie.
+// login signs in through the app's POST …/api/login (the control panel's, or
+// that of tenant tenantID's app) and fails the test unless it answers 200 with
+// a token and the app's cookie.
 func (s *exampleServer) login(email, app string, tenantID int64) session {
 	s.t.Helper()
-	body := `{"email":` + strconv.Quote(email) + `,"password":"` + testPassword + `","app":"` + app + `"`
-	if tenantID != 0 {
-		body += `,"tenant_id":` + strconv.FormatInt(tenantID, 10)
+	path := "/api/login"
+	if app == "tenant_app" {
+		path = "/t/" + map[int64]string{acmeID: "acme", globexID: "globex"}[tenantID] + "/api/login"
 	}
-	res := s.postJSON("/api/login", cred{}, body+"}")
+	res := s.postJSON(path, cred{}, `{"email":`+strconv.Quote(email)+`,"password":"`+testPassword+`"}`)
 	if res.StatusCode != http.StatusOK {
 		s.t.Fatalf("login %s: %d %s", email, res.StatusCode, res.body)
 	}

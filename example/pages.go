@@ -106,9 +106,9 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // signinReasons are the messages of the sign-in pages, by the reason a
-// session ended: the tenant app's come as ?reason= (also from warning.js), the
-// control panel's as a flash message. Only these keys are shown; anything
-// else in the query is ignored.
+// session ended, which comes as ?reason= (from the page guards' refusals and
+// from warning.js). Only these keys are shown; anything else in the query is
+// ignored.
 var signinReasons = map[string]string{
 	"idle":            "You were signed out because you were inactive.",
 	"absolute":        "You were signed out because your session reached its maximum length. Please sign in again.",
@@ -166,33 +166,30 @@ func (a *app) pageRefusal(w http.ResponseWriter, r *http.Request, err error) (*m
 // denyTenantPage is the tenant pages' Config.Deny: a refusal sends the
 // browser to the tenant's sign-in page with ?reason=.
 func (a *app) denyTenantPage(w http.ResponseWriter, r *http.Request, err error) {
-	re, ok := a.pageRefusal(w, r, err)
-	if !ok {
-		return
-	}
-	u := tenantSigninURL(r)
-	if reason := pageReason(re); reason != "" {
-		u += "?reason=" + url.QueryEscape(reason)
-	}
-	http.Redirect(w, r, u, http.StatusSeeOther)
+	a.redirectToSignin(w, r, err, tenantSigninURL(r))
 }
 
 // denyCPPage is the control-panel pages' Config.Deny: a refusal sends the
-// browser to the sign-in page, which says why once (a flash message in the
-// request's scs session; it is a new one, since scs drops the data of an
-// ended session). A reload of the sign-in page does not say it again.
-//
-// A request whose scs session is live but was never signed in (a visitor
-// whose form state scs keeps) is refused as missing: no message.
+// browser to the sign-in page with ?reason=.
 func (a *app) denyCPPage(w http.ResponseWriter, r *http.Request, err error) {
+	a.redirectToSignin(w, r, err, "/cp/signin")
+}
+
+// redirectToSignin answers a refused page with a redirect to signin. Why the
+// session ended travels in the URL as a fixed code (?reason=, a key of
+// signinReasons, which the sign-in page turns into text), never in a session:
+// a refused or anonymous request writes nothing, so that refused requests
+// cannot fill the database with sessions made to carry a message. Not being
+// signed in at all (missing) says nothing.
+func (a *app) redirectToSignin(w http.ResponseWriter, r *http.Request, err error, signin string) {
 	re, ok := a.pageRefusal(w, r, err)
 	if !ok {
 		return
 	}
-	if msg := signinReasons[pageReason(re)]; msg != "" {
-		a.flash(r.Context(), msg)
+	if reason := pageReason(re); reason != "" {
+		signin += "?reason=" + url.QueryEscape(reason)
 	}
-	http.Redirect(w, r, "/cp/signin", http.StatusSeeOther)
+	http.Redirect(w, r, signin, http.StatusSeeOther)
 }
 
 // ago is "5 seconds ago", "3 minutes ago", … for the session lists.

@@ -50,18 +50,13 @@ func TestControlPanelPages(t *testing.T) {
 		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(string(res.body), "Wrong e-mail or password.") {
 			t.Errorf("status %d", res.StatusCode)
 		}
-		// The cookie is an anonymous scs session (the remembered e-mail):
-		// it signs nothing in, and the control panel says nothing about it.
-		if c == nil {
-			t.Fatalf("no scs cookie after a failed sign-in")
+		// The form comes back filled in, never with the password, and no
+		// anonymous session was made to remember anything.
+		if body := string(res.body); !strings.Contains(body, `value="staff@example.com"`) || strings.Contains(body, "nope-nope-nope") {
+			t.Errorf("the form is not filled in with the e-mail alone")
 		}
-		b := s.browser(&http.Cookie{Name: c.Name, Value: c.Value})
-		redirectsTo(t, b.get("/cp/"), "/cp/signin")
-		if res := b.get("/api/me"); res.StatusCode != http.StatusUnauthorized {
-			t.Errorf("/api/me with the anonymous cookie: %d, want 401", res.StatusCode)
-		}
-		if got := notice(t, b.get("/cp/signin")); got != "" {
-			t.Errorf("an anonymous visitor is told %q", got)
+		if c != nil {
+			t.Errorf("a failed sign-in set a cookie: %v", res.Header["Set-Cookie"])
 		}
 	})
 
@@ -152,6 +147,20 @@ func TestControlPanelPages(t *testing.T) {
 		}
 	})
 
+	t.Run("own session id in upper case is signing out", func(t *testing.T) {
+		x := s.login("staff@example.com", "control_panel", 0)
+		b := s.browser(x.cookie)
+		res := b.post("/cp/sessions/revoke", formOf("id", strings.ToUpper(x.id)))
+		redirectsTo(t, res, "/cp/signin?reason=logout")
+		if b.cookie != nil {
+			t.Errorf("the cookie was not cleared: %v", res.Header["Set-Cookie"])
+		}
+		var reason string
+		if err := s.pool.QueryRow(t.Context(), "SELECT revoke_reason FROM sessions WHERE id = $1", x.id).Scan(&reason); err != nil || reason != "logout" {
+			t.Errorf("the session ended with %q (%v), want logout", reason, err)
+		}
+	})
+
 	t.Run("sign out", func(t *testing.T) {
 		res := s.postForm("/cp/signout", staff, nil)
 		redirectsTo(t, res, "/cp/signin?reason=logout")
@@ -162,17 +171,15 @@ func TestControlPanelPages(t *testing.T) {
 			t.Errorf("after sign-out the sign-in page says %q", got)
 		}
 		// The old cookie, replayed, sends the browser to the sign-in page,
-		// which says why once.
-		b := s.browser(staff.cookie)
-		redirectsTo(t, b.get("/cp/"), "/cp/signin")
-		b.flashOnce(t, "/cp/signin", signinReasons["logout"])
+		// which says why.
+		redirectsTo(t, s.do("GET", "/cp/", staff, nil), "/cp/signin?reason=logout")
 	})
 }
 
-// TestPageRefusalsFlashTheReason: a refused control-panel page sends the
-// browser to the sign-in page, which says why once (a flash message in a new
-// scs session), not in the URL.
-func TestPageRefusalsFlashTheReason(t *testing.T) {
+// TestPageRefusalsSayWhy: a refused control-panel page sends the browser to
+// the sign-in page with ?reason=, which the page turns into a fixed message;
+// the refusal sets no cookie (no session was made to carry the message).
+func TestPageRefusalsSayWhy(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
 	revoke := func(reason string) func(x session) {
@@ -183,37 +190,35 @@ func TestPageRefusalsFlashTheReason(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name string
-		end  func(x session)
-		want string
+		name   string
+		end    func(x session)
+		reason string
 	}{
-		{"idle", func(x session) { s.age(x.id, testIdle+time.Second) }, signinReasons["idle"]},
+		{"idle", func(x session) { s.age(x.id, testIdle+time.Second) }, "idle"},
 		{"absolute", func(x session) {
 			if _, err := s.pool.Exec(t.Context(), "UPDATE sessions SET absolute_expires_at = now() - interval '1 second' WHERE id = $1", x.id); err != nil {
 				t.Fatal(err)
 			}
-		}, signinReasons["absolute"]},
-		{"admin revoke", revoke("admin_revoke"), signinReasons["admin_revoke"]},
-		{"password change", revoke("password_change"), signinReasons["password_change"]},
-		{"other reason", revoke("cleanup_stale"), signinReasons["revoked"]},
+		}, "absolute"},
+		{"admin revoke", revoke("admin_revoke"), "admin_revoke"},
+		{"password change", revoke("password_change"), "password_change"},
+		{"other reason", revoke("cleanup_stale"), "revoked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			x := s.login("staff@example.com", "control_panel", 0)
-			b := s.browser(x.cookie)
 			tt.end(x)
-			res := b.get("/cp/sessions")
-			redirectsTo(t, res, "/cp/signin")
+			res := s.do("GET", "/cp/sessions", cookie(x.cookie), nil)
+			redirectsTo(t, res, "/cp/signin?reason="+tt.reason)
 			if got := res.Header.Get("X-Session-End-Reason"); got == "" {
 				t.Errorf("no X-Session-End-Reason")
 			}
-			if b.cookie == nil || b.cookie.Value == x.token {
-				t.Fatalf("the refusal set no new scs cookie for the flash")
+			if sc := res.Header["Set-Cookie"]; len(sc) != 0 {
+				t.Errorf("the refusal sets a cookie: %v", sc)
 			}
-			b.flashOnce(t, "/cp/signin", tt.want)
-			// ?reason= (warning.js) is not shown as well.
-			if got := notice(t, b.get("/cp/signin?reason=idle")); got != signinReasons["idle"] {
-				t.Errorf("?reason=idle shows %q", got)
+			page := s.do("GET", res.Header.Get("Location"), cred{}, nil)
+			if got := notice(t, page); got != signinReasons[tt.reason] {
+				t.Errorf("the sign-in page says %q, want %q", got, signinReasons[tt.reason])
 			}
 		})
 	}
@@ -271,9 +276,9 @@ func TestTenantPages(t *testing.T) {
 		t.Errorf("unknown tenant: %d, want 404", res.StatusCode)
 	}
 	// The tenant app's token is a JWT, never an scs token: as the
-	// control-panel cookie it is no cookie at all.
+	// control-panel cookie it is refused as invalid, and scs makes no session.
 	res = s.do("GET", "/cp/", cookieOf(cpCookie, alice.cookie.Value), nil)
-	redirectsTo(t, res, "/cp/signin")
+	redirectsTo(t, res, "/cp/signin?reason=invalid")
 	if len(res.Cookies()) != 0 {
 		t.Errorf("a tenant token as control-panel cookie made an scs session: %v", res.Header["Set-Cookie"])
 	}
@@ -302,5 +307,57 @@ func TestStartPage(t *testing.T) {
 	}
 	if res := s.do("GET", "/nope", cred{}, nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown path: %d", res.StatusCode)
+	}
+}
+
+// TestUnknownTenant: every route under /t/{tenant}/ answers 404 for a tenant
+// that does not exist, before any guard runs: no redirect to a sign-in page,
+// no cookie, and nothing of the path in a Location header.
+func TestUnknownTenant(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+	for _, slug := range []string{"initech", "ACME", "%3Cscript%3E", "acme%2F..%2Fcp", "x%0D%0ALocation:%20evil"} {
+		for _, tt := range []struct {
+			method, path string
+			c            cred
+			json         bool
+		}{
+			{"GET", "/", cred{}, false},
+			{"GET", "/", cookie(alice.cookie), false},
+			{"GET", "/signin", cred{}, false},
+			{"POST", "/signin", cred{}, false},
+			{"POST", "/signout", cookie(alice.cookie), false},
+			{"GET", "/api/me", bearer(alice.token), true},
+			{"GET", "/api/session", cred{}, true},
+			{"POST", "/api/session/keepalive", cookie(alice.cookie), true},
+			{"POST", "/api/logout", bearer(alice.token), true},
+		} {
+			path := "/t/" + slug + tt.path
+			t.Run(tt.method+" "+path, func(t *testing.T) {
+				var res response
+				if tt.method == "POST" && !tt.json {
+					res = s.postForm(path, tt.c, formOf("email", "alice@acme.example", "password", testPassword))
+				} else {
+					res = s.do(tt.method, path, tt.c, nil, "Sec-Fetch-Site", "same-origin")
+				}
+				if res.StatusCode != http.StatusNotFound {
+					t.Fatalf("status %d, want 404", res.StatusCode)
+				}
+				if loc := res.Header.Get("Location"); loc != "" {
+					t.Errorf("Location %q on a 404", loc)
+				}
+				if sc := res.Header["Set-Cookie"]; len(sc) != 0 {
+					t.Errorf("Set-Cookie %v on a 404", sc)
+				}
+				if tt.json && res.json(t)["error"] != "unknown_tenant" {
+					t.Errorf("body %s", res.body)
+				}
+			})
+		}
+	}
+	// The session was not touched by any of it.
+	if res := s.do("GET", "/t/acme/api/me", bearer(alice.token), nil); res.StatusCode != http.StatusOK {
+		t.Errorf("alice afterwards: %d", res.StatusCode)
 	}
 }

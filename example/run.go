@@ -8,7 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/sessionguard/sessionguard/example/idp"
+	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish on exit.
@@ -25,7 +30,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	db, err := openDatabase(ctx, cfg, stdout)
+	db, err := openDatabase(ctx, cfg, log, stdout)
 	if err != nil {
 		return err
 	}
@@ -33,31 +38,25 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if err := prepareDatabase(ctx, db.pool, cfg); err != nil {
 		return err
 	}
-	a, err := newApp(ctx, db.pool, cfg)
-	if err != nil {
-		return err
-	}
-	// Expired scs data of the control panel, until run returns; waited for
-	// before the database is let go.
-	cleanupCtx, stopCleanup := context.WithCancel(ctx)
-	cleanupDone := make(chan struct{})
-	go func() {
-		defer close(cleanupDone)
-		_ = a.scsStore.Run(cleanupCtx) // returns the context's error
-	}()
-	defer func() {
-		stopCleanup()
-		<-cleanupDone
-	}()
-
 	ln := cfg.listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 			return err
 		}
 	}
+	base := "http://" + ln.Addr().String()
+	provider, err := idp.New(idp.Config{Issuer: idpIssuer, Lifetime: cfg.AbsoluteTimeout})
+	if err != nil {
+		return err
+	}
+
+	// The server starts before the app is built: the tenant app's guard
+	// fetches its identity provider's keys (the JWKS) when it is built, and
+	// the stand-in provider is served by this process (a real one is a
+	// service of its own). Until the app is ready only the JWKS answers.
+	handler := &startingHandler{jwks: provider.JWKS()}
 	srv := &http.Server{
-		Handler:           a,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -66,7 +65,43 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	printBanner(stdout, "http://"+ln.Addr().String(), db.describe, cfg)
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	}
+
+	// The app's background work (the JWKS refresh) lasts until run returns,
+	// after the last request: not only until ctx (Ctrl-C) ends.
+	appCtx, stopApp := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopApp()
+	a, err := newApp(appCtx, db.pool, cfg, provider, base+idp.JWKSPath)
+	if err != nil {
+		return errors.Join(err, shutdown())
+	}
+	handler.app.Store(a)
+
+	// Background work, until run returns; waited for before the database is
+	// let go. Every instance runs a Cleaner (they take turns on an advisory
+	// lock): it ends expired sessions and deletes ended ones after the
+	// retention period. scs's own cleanup deletes expired scs data.
+	cleaner, err := pgstore.NewCleaner(db.pool, pgstore.CleanerConfig{Interval: cfg.cleanupInterval, Logger: log})
+	if err != nil {
+		return errors.Join(err, shutdown())
+	}
+	stopBackground := background(ctx,
+		func(ctx context.Context) { _ = cleaner.Run(ctx) },    // returns ctx's error; failed runs are logged
+		func(ctx context.Context) { _ = a.scsStore.Run(ctx) }, // returns ctx's error
+	)
+	defer stopBackground()
+	printBanner(stdout, base, db.describe, cfg)
 
 	select {
 	case err := <-served:
@@ -74,16 +109,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "Shutting down…")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+	return shutdown()
 }
 
 // printBanner tells the person who ran the example where to go and how to
@@ -102,8 +128,42 @@ sessionguard example: %[1]s/
   password of every account: %[6]s
 
   JSON API:        curl -si %[1]s/api/login -H 'Content-Type: application/json' \
-                     -d '{"email":"staff@example.com","password":"…","app":"control_panel"}'
+                     -d '{"email":"staff@example.com","password":"…"}'
+                   (the tenant app's: %[1]s/t/acme/api/login)
 
 Press Ctrl-C to stop.
 `, base, database, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.WarningThreshold, cfg.DemoPassword)
+}
+
+// startingHandler serves the identity provider's JWKS while the app is being
+// built, 503 for anything else, and the app once it is stored.
+type startingHandler struct {
+	jwks http.Handler
+	app  atomic.Pointer[app]
+}
+
+func (h *startingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a := h.app.Load(); a != nil {
+		a.ServeHTTP(w, r)
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == idp.JWKSPath {
+		h.jwks.ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "starting", http.StatusServiceUnavailable)
+}
+
+// background runs each loop in its own goroutine until stop is called; stop
+// ends them and waits until they have returned.
+func background(ctx context.Context, loops ...func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, loop := range loops {
+		wg.Go(func() { loop(ctx) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 )
 
@@ -27,7 +29,7 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config{Addr: ln.Addr().String(), DemoPassword: testPassword, IdleTimeout: testIdle,
-		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost,
+		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit,
 		logger: slog.New(slog.DiscardHandler), listener: ln}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -58,8 +60,8 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 			t.Errorf("banner lacks %s", want)
 		}
 	}
-	res, err := http.Post("http://"+ln.Addr().String()+"/api/login", "application/json",
-		strings.NewReader(`{"email":"bob@globex.example","password":"`+testPassword+`","app":"tenant_app","tenant_id":2}`))
+	res, err := http.Post("http://"+ln.Addr().String()+"/t/globex/api/login", "application/json",
+		strings.NewReader(`{"email":"bob@globex.example","password":"`+testPassword+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +99,8 @@ func TestRunRefusesForeignTables(t *testing.T) {
 	}
 	defer ln.Close()
 	cfg := config{DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
-		WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost, logger: slog.New(slog.DiscardHandler),
-		pool: pool, listener: ln}
+		WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit, logger: slog.New(slog.DiscardHandler),
+		poolConfig: pool.Config(), listener: ln}
 	err = run(t.Context(), cfg, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "belongs to another application") {
 		t.Fatalf("run on foreign tables: %v", err)
@@ -118,5 +120,62 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost}
 	if err := run(t.Context(), cfg, io.Discard); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("run on 0.0.0.0: %v", err)
+	}
+}
+
+// TestRunCleansUp: the example runs a pgstore.Cleaner, as every instance
+// should: a session that timed out is ended in the database (with the
+// reason cleanup_expired_sessions gives) without any request for it.
+func TestRunCleansUp(t *testing.T) {
+	t.Parallel()
+	s := startExample(t, func(c *config) { c.cleanupInterval = 200 * time.Millisecond })
+	x := s.login("staff@example.com", "control_panel", 0)
+	live := s.login("admin@example.com", "control_panel", 0)
+	s.age(x.id, testIdle+time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var active bool
+		var reason *string
+		err := s.pool.QueryRow(t.Context(), "SELECT is_active, revoke_reason FROM sessions WHERE id = $1", x.id).Scan(&active, &reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !active {
+			if reason == nil || *reason != "idle_timeout" {
+				t.Errorf("ended with reason %v, want idle_timeout", reason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the timed-out session is still active 15 s later: no cleanup ran")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var active bool
+	if err := s.pool.QueryRow(t.Context(), "SELECT is_active FROM sessions WHERE id = $1", live.id).Scan(&active); err != nil || !active {
+		t.Errorf("the cleanup ended a live session (active %t, %v)", active, err)
+	}
+}
+
+// TestStartingHandler: while the app is being built, the server answers the
+// identity provider's JWKS (the tenant guard fetches it from this process)
+// and 503 for everything else.
+func TestStartingHandler(t *testing.T) {
+	t.Parallel()
+	h := &startingHandler{jwks: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })}
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", idp.JWKSPath, http.StatusTeapot},
+		{"POST", idp.JWKSPath, http.StatusServiceUnavailable},
+		{"GET", "/cp/", http.StatusServiceUnavailable},
+		{"POST", "/api/login", http.StatusServiceUnavailable},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != tt.status {
+			t.Errorf("%s %s while starting: %d, want %d", tt.method, tt.path, rec.Code, tt.status)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
 )
 
@@ -17,34 +18,43 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
-	// The control panel's public pages use its scs session too (flash
-	// messages, the remembered e-mail).
-	mux.Handle("GET /cp/signin", a.loadCP(http.HandlerFunc(a.signinPage)))
+	// The identity provider's public key (package idp stands in for the
+	// team's provider, which would serve this itself).
+	mux.Handle("GET "+idp.JWKSPath, a.idp.JWKS())
+	// The sign-in page reads nothing but ?reason=; signing in renews the
+	// request's scs session (no fixation), so it runs inside LoadAndSave.
+	mux.HandleFunc("GET /cp/signin", a.signinPage)
 	mux.Handle("POST /cp/signin", a.loadCP(http.HandlerFunc(a.signinSubmit)))
-	mux.HandleFunc("GET /t/{tenant}/signin", a.signinPage)
-	mux.HandleFunc("POST /t/{tenant}/signin", a.signinSubmit)
+	// Every route under /t/{tenant}/ is inside inTenant: 404 for an unknown
+	// tenant before anything else.
+	page := func(h http.Handler) http.Handler { return a.inTenant(a.tenantPageNotFound, h) }
+	mux.Handle("GET /t/{tenant}/signin", page(http.HandlerFunc(a.signinPage)))
+	mux.Handle("POST /t/{tenant}/signin", page(http.HandlerFunc(a.signinSubmit)))
 	// Signing out works whatever state the session is in, so it is not
 	// behind a guard.
 	mux.Handle("POST /cp/signout", a.loadCP(http.HandlerFunc(a.cpSignout)))
-	mux.HandleFunc("POST /t/{tenant}/signout", a.tenantSignout)
+	mux.Handle("POST /t/{tenant}/signout", page(http.HandlerFunc(a.tenantSignout)))
 
 	// Control panel (a.cp: its scs session and guard).
-	mux.Handle("GET /cp/{$}", a.cp(a.cpDashboard))
-	mux.Handle("GET /cp/sessions", a.cp(a.cpSessions))
-	mux.Handle("POST /cp/sessions/revoke", a.cp(a.cpRevokeOwn))
-	mux.Handle("POST /cp/sessions/revoke-others", a.cp(a.cpRevokeOthers))
-	mux.Handle("GET /cp/password", a.cp(a.cpPassword))
-	mux.Handle("POST /cp/password", a.cp(a.cpChangePassword))
+	mux.Handle("GET /cp/{$}", a.cpPage(a.cpDashboard))
+	mux.Handle("GET /cp/sessions", a.cpPage(a.cpSessions))
+	mux.Handle("POST /cp/sessions/revoke", a.cpPage(a.cpRevokeOwn))
+	mux.Handle("POST /cp/sessions/revoke-others", a.cpPage(a.cpRevokeOthers))
+	mux.Handle("GET /cp/password", a.cpPage(a.cpPassword))
+	mux.Handle("POST /cp/password", a.cpPage(a.cpChangePassword))
 	mux.Handle("GET /cp/admin", a.cpAdmin(a.cpAdminPage))
 	mux.Handle("POST /cp/admin/revoke", a.cpAdmin(a.cpAdminRevoke))
 
 	// Tenant app.
-	mux.Handle("GET /t/{tenant}/{$}", a.tenantPage(a.tenantHome))
+	mux.Handle("GET /t/{tenant}/{$}", page(a.tenantPage(a.tenantHome)))
 
-	// JSON API. A control-panel sign-in is one on an scs session.
+	// JSON API: /api is the control panel's (a sign-in is one on an scs
+	// session), /t/{tenant}/api the tenant app's.
+	tenantAPI := func(h http.Handler) http.Handler { return a.inTenant(tenantAPINotFound, h) }
 	mux.Handle("POST /api/login", a.loadCP(http.HandlerFunc(a.apiLogin)))
-	a.mountAPI(mux, "/api", a.api)
-	a.mountAPI(mux, "/t/{tenant}/api", a.tenantAPI)
+	mux.Handle("POST /t/{tenant}/api/login", tenantAPI(http.HandlerFunc(a.apiLogin)))
+	a.mountAPI(mux, "/api", a.cp, cpCookie, a.loadCP)
+	a.mountAPI(mux, "/t/{tenant}/api", a.tenant, tenantCookie, tenantAPI)
 
 	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 }

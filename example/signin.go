@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/sessionguard/sessionguard"
@@ -12,7 +13,12 @@ const maxFormBytes = 8 << 10
 
 func cpSigninURL(*http.Request) string { return "/cp/signin" }
 
-func tenantSigninURL(r *http.Request) string { return "/t/" + r.PathValue("tenant") + "/signin" }
+// tenantSigninURL is the sign-in page of the request's tenant (inTenant), built
+// from the tenant's slug as stored, never from the request's path.
+func tenantSigninURL(r *http.Request) string {
+	t, _ := tenantOf(r)
+	return "/t/" + t.Slug + "/signin"
+}
 
 // tokenStorageKey is the sessionStorage key of a tenant's bearer token, shared
 // by tenant.js and warning.js (data-bearer-storage-key).
@@ -26,24 +32,15 @@ type signinForm struct {
 }
 
 // signinView is the sign-in page of the control panel (t nil) or of tenant
-// t. Its notice is the control panel's flash message, else the message of
-// ?reason= (warning.js sends the browser there with one): never both. On the
-// control panel, an empty email is the one remembered from a failed sign-in.
+// t, its form filled in with email. Its notice is the message of ?reason=
+// (the page guards and warning.js send the browser there with one).
 func (a *app) signinView(r *http.Request, t *tenant, email string) view {
-	v := view{Title: "Sign in", App: "cp", Tenant: t}
+	v := view{Title: "Sign in", App: "cp", Tenant: t, Notice: signinReasons[r.URL.Query().Get("reason")]}
 	f := signinForm{Action: "/cp/signin", Email: email}
 	if t != nil {
 		v.App = "tenant"
 		f.Action = "/t/" + t.Slug + "/signin"
 		f.TokenKey = tokenStorageKey(t.Slug)
-	} else {
-		v.Notice = a.popFlash(r.Context())
-		if f.Email == "" {
-			f.Email = a.cpSCS.GetString(r.Context(), signinEmailKey)
-		}
-	}
-	if v.Notice == "" {
-		v.Notice = signinReasons[r.URL.Query().Get("reason")]
 	}
 	v.Data = f
 	return v
@@ -51,25 +48,18 @@ func (a *app) signinView(r *http.Request, t *tenant, email string) view {
 
 // signinPage serves GET /cp/signin and GET /t/{tenant}/signin.
 func (a *app) signinPage(w http.ResponseWriter, r *http.Request) {
-	t, ok := a.pathTenant(w, r)
-	if !ok {
-		return
-	}
-	a.render(w, r, http.StatusOK, "signin", a.signinView(r, t, ""))
+	a.render(w, r, http.StatusOK, "signin", a.signinView(r, tenantPtr(r), ""))
 }
 
 // signinSubmit serves POST /cp/signin and POST /t/{tenant}/signin: the form
 // sign-in, which sets the app's cookie. (The tenant page signs in through
-// POST /api/login when JavaScript runs, to get a bearer token as well.)
+// POST /t/{tenant}/api/login when JavaScript runs, to get a bearer token as
+// well.)
 //
-// A failed control-panel sign-in keeps the e-mail in the scs session, so the
-// form comes back filled in, also after the visitor went elsewhere; a
-// successful one forgets it.
+// A failed sign-in answers the form again, filled in with the e-mail, and
+// writes nothing: no anonymous session is made to remember it.
 func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
-	t, ok := a.pathTenant(w, r)
-	if !ok {
-		return
-	}
+	t := tenantPtr(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		a.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
@@ -80,39 +70,33 @@ func (a *app) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	if t != nil {
 		req.App, req.TenantID, home = sessionguard.TenantApp, t.ID, "/t/"+t.Slug+"/"
 	}
-	u, err := a.authenticate(r.Context(), req)
+	u, err := a.authenticate(r, req)
 	if err == nil {
 		_, _, err = a.startSession(w, r, u)
 	}
+	var throttled *throttledError
 	switch {
 	case errors.Is(err, errBadCredentials):
-		if t == nil {
-			a.rememberEmail(r.Context(), req.Email)
-		}
 		v := a.signinView(r, t, req.Email)
 		v.Notice, v.Error = "", "Wrong e-mail or password."
 		a.render(w, r, http.StatusUnauthorized, "signin", v)
+	case errors.As(err, &throttled):
+		setRetryAfter(w, throttled)
+		v := a.signinView(r, t, req.Email)
+		v.Notice, v.Error = "", fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", throttled.retryAfter())
+		a.render(w, r, http.StatusTooManyRequests, "signin", v)
 	case err != nil:
 		a.unavailable(w, r, err)
 	default:
-		if t == nil {
-			a.cpSCS.Remove(r.Context(), signinEmailKey)
-		}
 		http.Redirect(w, r, home, http.StatusSeeOther)
 	}
 }
 
-// pathTenant returns the tenant of the {tenant} path segment (nil on a
-// control-panel route), or writes a 404 and reports false.
-func (a *app) pathTenant(w http.ResponseWriter, r *http.Request) (*tenant, bool) {
-	slug := r.PathValue("tenant")
-	if slug == "" {
-		return nil, true
+// tenantPtr is the request's tenant (inTenant), or nil on a control-panel
+// route.
+func tenantPtr(r *http.Request) *tenant {
+	if t, ok := tenantOf(r); ok {
+		return &t
 	}
-	t, ok := a.tenants[slug]
-	if !ok {
-		a.renderError(w, r, http.StatusNotFound, "There is no such organisation.")
-		return nil, false
-	}
-	return &t, true
+	return nil
 }

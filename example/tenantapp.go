@@ -1,8 +1,44 @@
 package main
 
 import (
+	"context"
 	"net/http"
 )
+
+// tenantKey is the context key of the tenant that inTenant resolved.
+type tenantKey struct{}
+
+// tenantOf returns the tenant of a route under /t/{tenant}/, as inTenant
+// resolved it.
+func tenantOf(r *http.Request) (tenant, bool) {
+	t, ok := r.Context().Value(tenantKey{}).(tenant)
+	return t, ok
+}
+
+// inTenant wraps every route under /t/{tenant}/: an unknown slug is a 404
+// (notFound) before anything else runs, so no guard redirects to the sign-in
+// page of a tenant that does not exist, and no text of the request's path
+// reaches a Location header; next finds the tenant with tenantOf.
+func (a *app) inTenant(notFound http.HandlerFunc, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, ok := a.tenants[r.PathValue("tenant")]
+		if !ok {
+			notFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
+	})
+}
+
+// tenantPageNotFound is inTenant's answer on pages.
+func (a *app) tenantPageNotFound(w http.ResponseWriter, r *http.Request) {
+	a.renderError(w, r, http.StatusNotFound, "There is no such organisation.")
+}
+
+// tenantAPINotFound is inTenant's answer on the tenant API.
+func tenantAPINotFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, apiError{Error: "unknown_tenant"})
+}
 
 // tenantPage wraps a tenant-app page: the tenant guard checks that the
 // session is a tenant_app session of the tenant in the path.
@@ -14,7 +50,7 @@ func (a *app) tenantPage(next func(http.ResponseWriter, *http.Request, signedIn)
 // token (static/tenant.js) and carries the timeout warning, which sends the
 // same token on its own calls.
 func (a *app) tenantHome(w http.ResponseWriter, r *http.Request, si signedIn) {
-	t := a.tenants[r.PathValue("tenant")] // the guard resolved it
+	t, _ := tenantOf(r)
 	base := "/t/" + t.Slug
 	a.render(w, r, http.StatusOK, "tenant_home", view{
 		Title: t.Name, App: "tenant", User: &si.user, Tenant: &t, Session: &si.session,
@@ -32,11 +68,8 @@ func (a *app) tenantHome(w http.ResponseWriter, r *http.Request, si signedIn) {
 // tenantSignout ends the tenant-app session and clears its cookie. The
 // sign-in page's script forgets the tab's bearer token.
 func (a *app) tenantSignout(w http.ResponseWriter, r *http.Request) {
-	t, ok := a.pathTenant(w, r)
-	if !ok {
-		return
-	}
-	if err := a.tenantPages.SignOut(w, r); err != nil {
+	t, _ := tenantOf(r)
+	if err := a.tenant.SignOut(w, r); err != nil {
 		a.renderError(w, r, http.StatusServiceUnavailable,
 			"Your browser was signed out, but the server could not end the session. Please try again.")
 		return

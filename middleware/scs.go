@@ -149,9 +149,15 @@ func (g *Guard) scsWired(r *http.Request) bool {
 }
 
 // scsDestroy destroys r's scs session (SessionManager.Destroy), whose cookie
-// LoadAndSave then deletes. A bearer client outside LoadAndSave has none.
+// LoadAndSave then deletes. A bearer client outside LoadAndSave has none, and
+// neither has a browser without scs's cookie: signing it out asks nothing of
+// the store.
 func (g *Guard) scsDestroy(r *http.Request) error {
-	if _, ok := g.scsToken(r); !ok {
+	token, ok := g.scsToken(r)
+	if !ok {
+		return nil
+	}
+	if _, n := findCookie(r.Header[cookieKey], g.cfg.SCS.Cookie.Name); token == "" && n == 0 {
 		return nil
 	}
 	if err := g.cfg.SCS.Destroy(r.Context()); err != nil {

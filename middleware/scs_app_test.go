@@ -114,6 +114,13 @@ func newSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 			http.Error(w, "not ended", http.StatusNotFound)
 		}
 	})
+	// Unguarded, as sign-out pages usually are: it must work whatever the
+	// state of the browser's session.
+	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
+		if err := guard.SignOut(w, r); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
 	mux.Handle("/", guard.Middleware(protected))
 
 	a.server = httptest.NewServer(sm.LoadAndSave(mux))

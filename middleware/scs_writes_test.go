@@ -133,6 +133,33 @@ func TestSCSSteadyStateWrites(t *testing.T) {
 	}
 }
 
+// Signing out a browser that has no scs cookie asks nothing of the
+// database: there is no session to end and no scs data to destroy.
+func TestSCSSignOutWithoutASessionAsksNothing(t *testing.T) {
+	t.Parallel()
+	counter := &statementCounter{}
+	base := pgtest.NewPool(t)
+	cfg := base.Config()
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	app := newSCSApp(t, pool)
+	got := counter.measure(func() { app.browser(t).expect("POST", "/signout", http.StatusOK) })
+	if len(got) != 0 {
+		t.Errorf("signing out without a session ran statements %v, want none", got)
+	}
+
+	// With a session, the same page ends it.
+	b := app.browser(t)
+	b.signIn(pgtest.CreateUser(t, pool, "signout@example.com", 0))
+	b.expect("GET", "/account", http.StatusOK)
+	b.expect("POST", "/signout", http.StatusOK)
+	b.expect("GET", "/account", http.StatusUnauthorized)
+}
+
 func boolCount(b bool) int {
 	if b {
 		return 1

@@ -3,7 +3,7 @@
 (function () {
   'use strict';
 
-  // Sign-in page: POST /api/login, keep the token, go to the app.
+  // Sign-in page: POST /t/{tenant}/api/login, keep the token, go to the app.
   var form = document.getElementById('signin-form');
   if (form) {
     var key = form.dataset.tokenKey;
@@ -13,21 +13,21 @@
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       errorBox.hidden = true;
-      fetch('/api/login', {
+      fetch('/t/' + encodeURIComponent(form.dataset.tenantSlug) + '/api/login', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
         credentials: 'same-origin',
         body: JSON.stringify({
           email: form.elements.email.value,
-          password: form.elements.password.value,
-          app: 'tenant_app',
-          tenant_id: Number(form.dataset.tenantId)
+          password: form.elements.password.value
         })
       }).then(function (res) {
         return res.json().then(function (body) { return { res: res, body: body }; });
       }).then(function (r) {
         if (!r.res.ok) {
-          errorBox.textContent = r.res.status === 401 ? 'Wrong e-mail or password.' : 'Sign-in failed. Please try again.';
+          errorBox.textContent = r.res.status === 401 ? 'Wrong e-mail or password.' :
+            r.res.status === 429 ? 'Too many sign-in attempts. Try again in ' + (r.res.headers.get('Retry-After') || 'a few') + ' seconds.' :
+            'Sign-in failed. Please try again.';
           errorBox.hidden = false;
           return;
         }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+func TestCleanup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		args       []string
+		oldIsGone  bool
+		lastOutput string
+	}{
+		{"default retention", []string{"cleanup"}, true, "deleted 1 ended row older than 2160h0m0s"},
+		{"--retention 0 keeps ended rows", []string{"cleanup", "--retention", "0"}, false, "kept every ended row (--retention 0)"},
+		{"--retention 720h", []string{"cleanup", "--retention", "720h"}, true, "deleted 1 ended row older than 720h0m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			user := f.user(t, "user@example.com")
+			live, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			idle, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			absolute, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			recent, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			old, _ := f.session(t, sessionguard.NewSession{UserID: user})
+			f.exec(t, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1", idle.ID)
+			f.exec(t, "UPDATE sessions SET absolute_expires_at = CURRENT_TIMESTAMP - interval '1 second' WHERE id = $1", absolute.ID)
+			f.exec(t, `UPDATE sessions SET is_active = false, revoke_reason = 'logout', revoked_at = CURRENT_TIMESTAMP - interval '1 day',
+				ended_at = CURRENT_TIMESTAMP - interval '1 day' WHERE id = $1`, recent.ID)
+			f.exec(t, `UPDATE sessions SET is_active = false, revoke_reason = 'logout', revoked_at = CURRENT_TIMESTAMP - interval '100 days',
+				ended_at = CURRENT_TIMESTAMP - interval '100 days' WHERE id = $1`, old.ID)
+
+			r := runCmd(t, dbEnv(f.pool), nil, tt.args...)
+			if r.code != exitOK || r.stderr != "" {
+				t.Fatalf("exit status %d: %s", r.code, r.stderr)
+			}
+			if !strings.HasPrefix(r.stdout, "ended 2 expired sessions (idle_timeout 1, absolute_timeout 1)\n"+tt.lastOutput+"\n") {
+				t.Errorf("output:\n%s", r.stdout)
+			}
+			for id, want := range map[string]string{live.ID: "", idle.ID: "idle_timeout", absolute.ID: "absolute_timeout", recent.ID: "logout"} {
+				if active, reason := f.endReason(t, id); active != (want == "") || reason != want {
+					t.Errorf("session %s: active %v, reason %q; want reason %q", id, active, reason, want)
+				}
+			}
+			var n int
+			if err := f.pool.QueryRow(t.Context(), "SELECT count(*) FROM sessions WHERE id = $1", old.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if gone := n == 0; gone != tt.oldIsGone {
+				t.Errorf("the row ended 100 days ago: deleted %v, want %v", gone, tt.oldIsGone)
+			}
+		})
+	}
+}
+
+// TestCleanupWhileAnotherRuns: when an application's Cleaner holds the lock,
+// the command does nothing and says so.
+func TestCleanupWhileAnotherRuns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.user(t, "user@example.com")
+	idle, _ := f.session(t, sessionguard.NewSession{UserID: user})
+	f.exec(t, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1", idle.ID)
+
+	conn, err := f.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(t.Context(), "SELECT pg_advisory_lock($1)", pgstore.DefaultCleanupLockKey); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", pgstore.DefaultCleanupLockKey)
+	}()
+
+	r := runCmd(t, dbEnv(f.pool), nil, "cleanup")
+	if r.code != exitOK || r.stdout != "another Cleaner holds the cleanup lock: this run did nothing\n" {
+		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if active, _ := f.endReason(t, idle.ID); !active {
+		t.Error("the expired session was ended although another Cleaner held the lock")
+	}
+}

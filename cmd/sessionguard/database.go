@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// connectTimeout bounds connecting when DATABASE_URL sets no connect_timeout:
+// an unreachable server is reported in seconds, not after the OS gives up.
+const connectTimeout = 10 * time.Second
+
+// connect opens a small pool on DATABASE_URL and checks that the database
+// answers.
+//
+// The parse error is a fixed sentence: pgx redacts passwords from its own
+// message only on a best-effort basis, and a malformed URL is exactly where
+// that effort can miss. Connection errors name user, host and database, never
+// the password.
+func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, error) {
+	dsn := getenv("DATABASE_URL")
+	if dsn == "" {
+		return nil, usagef("DATABASE_URL is not set: export DATABASE_URL=postgres://user@host:5432/dbname (or key=value pairs)")
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, usagef("DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
+	}
+	cfg.MaxConns = 2 // one command, one statement at a time; the cleaner's lock takes a second
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to the database: %w", err)
+	}
+	return pool, nil
+}
