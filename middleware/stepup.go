@@ -141,13 +141,21 @@ func denyReauthentication(w http.ResponseWriter, re *RefusalError) {
 // stepUpChallenge is the WWW-Authenticate value of RFC 9470 (OAuth 2.0 Step
 // Up Authentication Challenge Protocol, section 3): the error code
 // insufficient_user_authentication, a description, and what would do:
-// max_age in seconds and acr_values, a space-separated list. The ACR values
-// were checked when the route was built (no quote, backslash or control
-// character), so they are safe inside the quoted string.
+// max_age in seconds and acr_values, a space-separated list. Require checked
+// the ACR values when the route was built; a RefusalError made by hand keeps
+// only the values that pass the same check (no quote, backslash, space or
+// control character), so nothing can break out of the quoted string.
 func stepUpChallenge(re *RefusalError) string {
+	var acr []string
+	for _, v := range strings.Fields(re.ACRValues) {
+		if sessionguard.CheckAuthentication(v, nil) == nil {
+			acr = append(acr, v)
+		}
+	}
+	acrValues := strings.Join(acr, " ")
 	var desc string
 	switch {
-	case re.MaxAge > 0 && re.ACRValues != "":
+	case re.MaxAge > 0 && acrValues != "":
 		desc = "A more recent authentication at a different level is required"
 	case re.MaxAge > 0:
 		desc = "More recent authentication is required"
@@ -158,8 +166,8 @@ func stepUpChallenge(re *RefusalError) string {
 	if re.MaxAge > 0 {
 		v += ", max_age=" + strconv.FormatInt(int64(re.MaxAge/time.Second), 10)
 	}
-	if re.ACRValues != "" {
-		v += `, acr_values="` + re.ACRValues + `"`
+	if acrValues != "" {
+		v += `, acr_values="` + acrValues + `"`
 	}
 	return v
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -241,5 +242,19 @@ func TestRequireRedirectsPagesAndReturns(t *testing.T) {
 	rec = do(mux, "POST", "/reauth?return="+url.QueryEscape("//evil.example/phish"), withCookie(fresh))
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/" {
 		t.Fatalf("hostile return: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// A refusal made by hand cannot smuggle anything into the challenge: ACR
+// values that a Requirement would refuse are left out.
+func TestStepUpChallengeDropsMalformedACRValues(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	middleware.DenyJSON(rec, httptest.NewRequest("GET", "/", nil), &middleware.RefusalError{
+		Status: http.StatusUnauthorized, Reason: middleware.ReasonReauthenticationRequired, Bearer: true,
+		ACRValues: `aal2 x",error="invalid_token aal3`})
+	want := `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="aal2 aal3"`
+	if got := rec.Header().Get("WWW-Authenticate"); got != want {
+		t.Fatalf("WWW-Authenticate\n got %s\nwant %s", got, want)
 	}
 }
