@@ -671,3 +671,15 @@ func TestWarningSessionLimitAndStepUp(t *testing.T) {
 	browsertest.Eval[bool](t, ctx, `(fetch('/api/session'),true)`)
 	browsertest.WaitLocation(t, ctx, "/signin?reason=session_limit", 5*time.Second)
 }
+
+// The open warning dialog, on a plain page, passes axe-core's WCAG 2.x A/AA
+// audit without a serious or critical violation.
+func TestWarningDialogAxeAudit(t *testing.T) {
+	t.Parallel()
+	s := newWarningStub(t, 13*time.Second, time.Hour, 10*time.Second)
+	ctx := browsertest.New(t)
+	openApp(t, ctx, s)
+	browsertest.RequireAccessible(t, ctx, "app page")
+	browsertest.WaitJS(t, ctx, dialogOpen, 11*time.Second)
+	browsertest.RequireAccessible(t, ctx, "warning dialog open")
+}
