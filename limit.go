@@ -1,6 +1,14 @@
 package sessionguard
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
+
+// MaxSessionLimit is the largest SessionLimit.Max: beyond it a limit
+// protects nothing, and a sign-in would read that many rows under the
+// user's lock.
+const MaxSessionLimit = 10000
 
 // SessionLimit caps how many live sessions one user may hold in one app type
 // at once (ASVS 7.1.2), and says what a sign-in at the limit does. The zero
@@ -28,6 +36,18 @@ const (
 	// elsewhere (or wait for a timeout) first.
 	RefuseNewSession
 )
+
+// Check returns an error unless Max is between 0 and MaxSessionLimit and
+// AtLimit is one of the actions below.
+func (l SessionLimit) Check() error {
+	if l.Max < 0 || l.Max > MaxSessionLimit {
+		return fmt.Errorf("sessionguard: session limit %d is not between 0 (no limit) and %d", l.Max, MaxSessionLimit)
+	}
+	if !l.AtLimit.Valid() {
+		return fmt.Errorf("sessionguard: unknown session limit action %d", l.AtLimit)
+	}
+	return nil
+}
 
 // Valid reports whether a is one of the actions above.
 func (a LimitAction) Valid() bool { return a == EndLeastRecentlyActive || a == RefuseNewSession }

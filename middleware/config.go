@@ -156,8 +156,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Store == nil {
 		return c, errConfig("Store is required")
 	}
-	if err := checkSessionLimit(c.SessionLimit); err != nil {
-		return c, err
+	if err := c.SessionLimit.Check(); err != nil {
+		return c, errConfig("SessionLimit: %v", err)
 	}
 	if c.SCS != nil {
 		var err error

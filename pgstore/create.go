@@ -47,7 +47,7 @@ func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (sessiong
 	if err := sessionguard.CheckAuthentication(n.ACR, n.AMR); err != nil {
 		return sessionguard.SessionInfo{}, invalid(op, "%v", err)
 	}
-	if err := checkLimit(n.Limit); err != nil {
+	if err := n.Limit.Check(); err != nil {
 		return sessionguard.SessionInfo{}, invalid(op, "%v", err)
 	}
 	idle, err := timeoutSeconds(op, "IdleTimeout", n.IdleTimeout, DefaultIdleTimeout)

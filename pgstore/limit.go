@@ -2,25 +2,10 @@ package pgstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sessionguard/sessionguard"
 )
-
-// maxSessionLimit bounds SessionLimit.Max: a larger limit is no limit, and
-// the eviction reads that many rows under the lock.
-const maxSessionLimit = 10000
-
-func checkLimit(l sessionguard.SessionLimit) error {
-	if l.Max < 0 || l.Max > maxSessionLimit {
-		return fmt.Errorf("session limit %d is not between 0 and %d", l.Max, maxSessionLimit)
-	}
-	if !l.AtLimit.Valid() {
-		return fmt.Errorf("unknown session limit action %d", l.AtLimit)
-	}
-	return nil
-}
 
 // limitLockSQL takes the transaction-scoped advisory lock of one user and app
 // type. Sign-ins of that user in that app type queue on it, so each one
