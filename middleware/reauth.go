@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sessionguard/sessionguard"
@@ -18,6 +19,14 @@ type Reauthentication struct {
 	// SignIn.ACR); empty means not recorded.
 	ACR string
 	AMR []string
+	// Token, when set, is the session's new token, issued elsewhere for
+	// this re-authentication (an identity provider's JWT, after the user
+	// signed in there again), recorded instead of a token the Guard mints.
+	// It is checked as Record checks a token: of a kind the Guard accepts, a
+	// JWT verified with Config.JWT, its user (and tenant) claims the
+	// session's, its session-id claim absent or the session's id. Not with
+	// an scs session, whose tokens scs issues.
+	Token string
 }
 
 // Reauthenticate records that the user of r's session has just proved who
@@ -29,7 +38,7 @@ type Reauthentication struct {
 // The session gets a new token (ASVS 7.2.4), of the kind it had: a new
 // opaque token, a new JWT minted by the Guard (same session id, a new jti),
 // or, with Config.SCS, scs's renewed token (SessionManager.RenewToken; the
-// scs data moves with it). The session keeps its id, its history and its
+// scs data moves with it); or a.Token, a token issued elsewhere. The session keeps its id, its history and its
 // absolute expiry; the old token is refused from the moment the new one is
 // recorded, by every instance (caches drop it on the database's
 // notification). A cookie client gets the new cookie (with scs, LoadAndSave
@@ -38,8 +47,9 @@ type Reauthentication struct {
 //
 // r must carry a live session of this Guard (r need not have passed through
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
-// sign (an identity provider's) is an error: re-authenticate with the
-// provider and Record its new token. A store failure matches ErrUnavailable;
+// sign (an identity provider's) needs a.Token, the provider's new token,
+// and an a.Token that is not the session's matches ErrInvalidToken. A store
+// failure matches ErrUnavailable;
 // with scs, the scs session then has a new token that is not signed in.
 func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthentication) (token string, s Session, err error) {
 	if err := sessionguard.CheckAuthentication(a.ACR, a.AMR); err != nil {
@@ -55,7 +65,16 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 			return "", Session{}, err
 		}
 	}
-	if token, err = g.mint(r, c, cur); err != nil {
+	var expires time.Time // of a given JWT
+	if a.Token != "" {
+		if c.scs {
+			return "", Session{}, errors.New("middleware: reauthenticate: an scs session's tokens are scs's: leave Reauthentication.Token empty")
+		}
+		token = a.Token
+		if expires, err = g.given(r, token, cur); err != nil {
+			return "", Session{}, err
+		}
+	} else if token, err = g.mint(r, c, cur); err != nil {
 		return "", Session{}, err
 	}
 	newHash := hashToken(token)
@@ -85,7 +104,11 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	if w != nil {
 		w.Header().Set("Cache-Control", "no-store")
 		if !c.bearer && !c.scs {
-			http.SetCookie(w, g.cookie(token, int(s.AbsoluteRemaining/time.Second)))
+			maxAge := s.AbsoluteRemaining
+			if !expires.IsZero() {
+				maxAge = min(maxAge, expires.Sub(g.now()).Truncate(time.Second))
+			}
+			http.SetCookie(w, g.cookie(token, int(maxAge/time.Second)))
 		}
 	}
 	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
@@ -109,7 +132,7 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 		return token, nil
 	case c.kind == JWTs:
 		if !g.jwt.canSign() {
-			return "", errors.New("middleware: reauthenticate: this Guard verifies JWTs it cannot sign; re-authenticate with the issuer and Record its new token")
+			return "", errors.New("middleware: reauthenticate: this Guard verifies JWTs it cannot sign; pass the issuer's new token in Reauthentication.Token")
 		}
 		token, err := g.jwt.sign(cur.ID, cur.UserID, cur.TenantID, g.now(), cur.AbsoluteRemaining)
 		if err != nil {
@@ -121,6 +144,34 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 		return token, nil
 	}
 	return newOpaqueToken()
+}
+
+// given checks a token issued elsewhere for cur's re-authentication, as
+// Record checks a token, and returns a JWT's expiry.
+func (g *Guard) given(r *http.Request, token string, cur Session) (time.Time, error) {
+	kind := kindOf(token)
+	switch {
+	case !validTokenChars(token, g.cfg.MaxTokenBytes) || !g.cfg.Tokens.has(kind):
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
+	case hashToken(token) == cur.tokenHash:
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)
+	}
+	if kind != JWTs {
+		return time.Time{}, nil
+	}
+	claims, err := g.jwt.verify(token)
+	if err != nil {
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: %v", ErrInvalidToken, err)
+	}
+	if claims.UserID != cur.UserID || claims.HasTenant && claims.TenantID != cur.TenantID ||
+		claims.SessionID != "" && !strings.EqualFold(claims.SessionID, cur.ID) {
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's claims are not the session's", ErrInvalidToken)
+	}
+	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
+	}
+	return claims.Expires, nil
 }
 
 // statusOf is the valid Status of a session the store has just written.

@@ -278,3 +278,77 @@ type leakyRotation struct{ *pgstore.Store }
 func (leakyRotation) Reauthenticate(_ context.Context, r sessionguard.Reauthentication) (sessionguard.SessionInfo, bool, error) {
 	return sessionguard.SessionInfo{}, false, fmt.Errorf("rotate %s to %s: connection reset", r.OldTokenHash, r.NewTokenHash)
 }
+
+// A Guard that only verifies an identity provider's JWTs records the
+// provider's new token for the re-authentication, once it is checked to be
+// the session's: same user, same session id (or none).
+func TestReauthenticateWithTheProvidersNewToken(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	verifyOnly := hmacJWT()
+	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	verifyOnly.SessionIDClaim = "sid" // the provider names the session
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+		Tokens: middleware.JWTs, JWT: verifyOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sid = "0f6c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7f"
+	providerToken := func(edit func(jwt.MapClaims)) string {
+		c := claims(sid, time.Now())
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = time.Now().Add(time.Hour).Unix()
+		if edit != nil {
+			edit(c)
+		}
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	first := providerToken(nil)
+	if _, err := g.Record(nil, nil, first, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	reauth := func(current, next string) (*httptest.ResponseRecorder, middleware.Session, error) {
+		r := httptest.NewRequest("POST", "/reauth", nil)
+		withCookie(current)(r)
+		rec := httptest.NewRecorder()
+		_, s, err := g.Reauthenticate(rec, r, middleware.Reauthentication{Token: next, ACR: "aal2"})
+		return rec, s, err
+	}
+	for name, bad := range map[string]string{
+		"another user's token":       providerToken(func(c jwt.MapClaims) { c["sub"] = "999999" }),
+		"another session's token":    providerToken(func(c jwt.MapClaims) { c["sid"] = "11111111-2222-4333-8444-555555555555" }),
+		"a forged token":             sign(t, jwt.SigningMethodHS256, "k2", hmacOld, claims(sid, time.Now())),
+		"a token of another kind":    randomToken(t),
+		"the token it already holds": first,
+	} {
+		if _, _, err := reauth(first, bad); !errors.Is(err, middleware.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrInvalidToken", name, err)
+		}
+	}
+
+	next := providerToken(nil)
+	rec, s, err := reauth(first, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != sid || s.ACR != "aal2" || s.AuthAge > 5*time.Second {
+		t.Fatalf("session %+v", s)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Value != next || cookies[0].MaxAge <= 0 || cookies[0].MaxAge > 3600 {
+		t.Fatalf("cookie %v: want the provider's token, no longer than its exp", cookies)
+	}
+	if code := serve(g, requestWithCookie(first)); code != http.StatusUnauthorized {
+		t.Fatalf("the provider's old token: %d", code)
+	}
+	if code := serve(g, requestWithCookie(next)); code != http.StatusOK {
+		t.Fatalf("the provider's new token: %d", code)
+	}
+}
+
+func requestWithCookie(token string) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	withCookie(token)(r)
+	return r
+}
