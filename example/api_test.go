@@ -246,12 +246,20 @@ func TestAPIRefusedAfterSessionEnds(t *testing.T) {
 		reason, ended string
 	}{
 		{"logout", func(t *testing.T, v session) {
-			res := s.do("POST", "/api/logout", bearer(v.token), nil)
+			// A browser signs out with the cookie it holds, which the
+			// answer clears.
+			res := s.do("POST", "/api/logout", cookie(v.cookie), nil)
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("logout: %d %s", res.StatusCode, res.body)
 			}
 			if c, err := setCookie(res, cpCookie); err != nil || c.MaxAge >= 0 || c.Value != "" {
 				t.Errorf("logout does not clear the cookie: %v", res.Header["Set-Cookie"])
+			}
+		}, "revoked", "logout"},
+		{"logout with the bearer token", func(t *testing.T, v session) {
+			res := s.do("POST", "/api/logout", bearer(v.token), nil)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("logout: %d %s", res.StatusCode, res.body)
 			}
 		}, "revoked", "logout"},
 		{"admin revoke", func(t *testing.T, v session) {

@@ -36,6 +36,7 @@ type app struct {
 	store   *pgstore.Store
 	users   users
 	handler http.Handler
+	metrics *metrics // GET /metrics (metrics.go)
 
 	// The control panel's scs sessions: its data lives in scsStore, next to
 	// the sessions table. run runs scsStore.Run.
@@ -73,12 +74,16 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config, provider *idp.P
 	if log == nil {
 		log = slog.Default()
 	}
-	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout), Logger: log})
+	meters, err := newMetrics()
+	if err != nil {
+		return nil, err
+	}
+	store, err := pgstore.New(pool, pgstore.Config{TouchInterval: touchInterval(cfg.IdleTimeout), Logger: log, MeterProvider: meters.provider})
 	if err != nil {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: store, users: users{pool}, idp: provider, jwksURL: jwksURL,
-		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit)}
+		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit), metrics: meters}
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}

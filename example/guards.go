@@ -24,6 +24,7 @@ func (a *app) newGuards(ctx context.Context, pool *pgxpool.Pool) error {
 		AbsoluteTimeout:  a.cfg.AbsoluteTimeout,
 		WarningThreshold: a.cfg.WarningThreshold,
 		Logger:           a.log,
+		MeterProvider:    a.metrics.provider,
 	}
 	var err error
 

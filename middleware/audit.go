@@ -16,6 +16,7 @@ func (g *Guard) emit(ctx context.Context, level slog.Level, e sessionguard.Event
 	if g.cfg.OnEvent != nil {
 		g.cfg.OnEvent(e)
 	}
+	g.metrics.event(ctx, e)
 	if !g.cfg.Logger.Enabled(ctx, level) {
 		return
 	}

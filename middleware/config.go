@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sessionguard/sessionguard"
 )
@@ -133,6 +134,10 @@ type Config struct {
 	// the Logger's level), on the request's goroutine: count them for
 	// metrics. It must be quick. Default nil.
 	OnEvent func(sessionguard.Event)
+	// MeterProvider, when set, receives the Guard's metrics: requests by
+	// result and refusal reason, and sign-ins (README.md, "Metrics and
+	// traces"). Default nil: no metrics, and nothing spent on them.
+	MeterProvider metric.MeterProvider
 
 	// ClientIP returns the client address recorded at sign-in and logged with
 	// refusals. Default: ClientIPBehindProxies(TrustedProxies) when

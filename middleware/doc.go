@@ -84,4 +84,11 @@
 //     instance net/http's CrossOriginProtection).
 //   - Bearer tokens are for non-browser clients; they are not sent
 //     automatically by browsers and so need no CSRF protection.
+//
+// # Metrics
+//
+// With Config.MeterProvider set, a Guard counts the requests it checks by
+// result and refusal reason (sessionguard.validations) and the sessions it
+// opens (sessionguard.sign_ins), through the OpenTelemetry API. Without it,
+// counting costs a nil check and no allocation.
 package middleware

@@ -16,9 +16,10 @@ import (
 // Authorization bearer token, an scs session; opaque tokens and JWTs). Build
 // it with [New]; it is safe for concurrent use.
 type Guard struct {
-	cfg Config
-	jwt *jwtVerifier // nil without Config.JWT
-	now func() time.Time
+	cfg     Config
+	jwt     *jwtVerifier  // nil without Config.JWT
+	metrics *guardMetrics // nil without Config.MeterProvider
+	now     func() time.Time
 }
 
 // New checks cfg, fills in its defaults and returns a Guard. Errors start
@@ -29,6 +30,9 @@ func New(cfg Config) (*Guard, error) {
 		return nil, err
 	}
 	g := &Guard{cfg: c, now: time.Now}
+	if g.metrics, err = newGuardMetrics(c.MeterProvider); err != nil {
+		return nil, err
+	}
 	if c.JWT != nil {
 		if g.jwt, err = newJWTVerifier(c.JWT); err != nil {
 			return nil, err
@@ -120,6 +124,7 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	if rerr := g.judge(r, c, claims, scope, st); rerr != nil {
 		return Session{}, g.refusedStatus(r, rerr, st)
 	}
+	g.metrics.validated(r.Context())
 	return sessionOf(st, hash, c.bearer), nil
 }
 

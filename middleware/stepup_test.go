@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/metrictest"
 	"github.com/sessionguard/sessionguard/middleware"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -256,5 +259,32 @@ func TestStepUpChallengeDropsMalformedACRValues(t *testing.T) {
 	want := `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="aal2 aal3"`
 	if got := rec.Header().Get("WWW-Authenticate"); got != want {
 		t.Fatalf("WWW-Authenticate\n got %s\nwant %s", got, want)
+	}
+}
+
+// A step-up refusal is counted as a refused validation with its reason, and
+// a sign-in the session limit refuses with reason session_limit.
+func TestStepUpAndLimitMetrics(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	db := newRealDB(t, pgstore.Config{})
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, MeterProvider: m.Provider, Logger: discard,
+		SessionLimit: sessionguard.SessionLimit{Max: 1, AtLimit: sessionguard.RefuseNewSession}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := signInUser(t, g, db.user)
+	ageAuth(t, db, db.user, time.Hour)
+	if rec := do(g.Require(middleware.Requirement{MaxAge: time.Minute}, okHandler), "GET", "/", withBearer(token)); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("step-up: %d", rec.Code)
+	}
+	if _, _, err := g.SignIn(nil, nil, middleware.SignIn{UserID: db.user}); !errors.Is(err, sessionguard.ErrSessionLimit) {
+		t.Fatalf("second sign-in: %v", err)
+	}
+	s := m.Collect(t)
+	for _, reason := range []string{"reauthentication_required", "session_limit"} {
+		if got := s.Value("sessionguard.validations", attribute.String("result", "refused"), attribute.String("reason", reason)); got != 1 {
+			t.Errorf("refused/%s counted %d times, want 1", reason, got)
+		}
 	}
 }

@@ -91,9 +91,10 @@ type Cache struct {
 	cfg    CacheConfig
 	listen *pgx.ConnConfig // the listener's connection settings
 
-	running atomic.Bool
-	hits    atomic.Uint64
-	misses  atomic.Uint64
+	running   atomic.Bool
+	hits      atomic.Uint64
+	misses    atomic.Uint64
+	evictions atomic.Uint64
 
 	mu        sync.Mutex
 	entries   map[string]*list.Element // of *cacheEntry
@@ -149,7 +150,13 @@ func NewCache(store *Store, cfg CacheConfig) (*Cache, error) {
 			return nil, fmt.Errorf("pgstore: new cache: %w: ListenConnString: %v", ErrInvalidArgument, err)
 		}
 	}
-	return &Cache{store: store, cfg: cfg, listen: listen, entries: make(map[string]*list.Element), lru: list.New()}, nil
+	c := &Cache{store: store, cfg: cfg, listen: listen, entries: make(map[string]*list.Element), lru: list.New()}
+	if m := store.tel.meter(); m != nil {
+		if err := m.observeCache(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // Store returns the Store behind the cache, for the methods the cache does
@@ -196,9 +203,10 @@ func (c *Cache) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 
 // CacheStats counts the cache's answers.
 type CacheStats struct {
-	Hits    uint64 // answered from memory
-	Misses  uint64 // went to the database
-	Entries int    // sessions held now
+	Hits      uint64 // answered from memory
+	Misses    uint64 // went to the database
+	Evictions uint64 // sessions dropped: ended, expired, too old, least recently used, or flushed
+	Entries   int    // sessions held now
 }
 
 // Stats reports how many checks were answered from memory so far.
@@ -206,7 +214,7 @@ func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	n := len(c.entries)
 	c.mu.Unlock()
-	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: n}
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n}
 }
 
 // Listening reports whether the cache is answering from memory: its
@@ -326,6 +334,7 @@ func (c *Cache) flush(listening bool, aliveAt time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
+	c.evictions.Add(uint64(len(c.entries)))
 	clear(c.entries)
 	c.lru.Init()
 	c.listening = listening
@@ -348,6 +357,7 @@ func (c *Cache) servingLocked(now time.Time) bool {
 func (c *Cache) removeLocked(el *list.Element) {
 	delete(c.entries, el.Value.(*cacheEntry).hash)
 	c.lru.Remove(el)
+	c.evictions.Add(1)
 }
 
 // shardOf picks a hash's shard from its first two hex digits. Any string

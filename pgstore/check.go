@@ -49,7 +49,10 @@ const readSQL = `SELECT is_active, revoke_reason, id::text, user_id, tenant_id, 
 // is (a live session's touch, at most once per touch interval, or an expiry
 // to record); and one, the writing call, with a touch interval of 0.
 func (s *Store) Validate(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
-	return s.check(ctx, "validate", tokenHash, scope, true)
+	ctx, call := s.tel.start(ctx, opValidate)
+	st, err := s.check(ctx, "validate", tokenHash, scope, true)
+	call.endCheck(ctx, st, err)
+	return st, err
 }
 
 // Peek reports what Validate would, but writes nothing: it neither extends the
@@ -57,7 +60,10 @@ func (s *Store) Validate(ctx context.Context, tokenHash string, scope sessiongua
 // does). Use it for "how long is left?" requests, which must never keep a
 // session alive, and where a read replica should answer.
 func (s *Store) Peek(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
-	return s.check(ctx, "peek", tokenHash, scope, false)
+	ctx, call := s.tel.start(ctx, opPeek)
+	st, err := s.check(ctx, "peek", tokenHash, scope, false)
+	call.endCheck(ctx, st, err)
+	return st, err
 }
 
 func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {

@@ -9,6 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -52,6 +55,11 @@ type CleanerConfig struct {
 	// (Count), only when the count is not zero. It runs on the Cleaner's
 	// goroutine and must be quick.
 	OnEvent func(sessionguard.Event)
+	// MeterProvider and TracerProvider, when set, receive the runs' metrics
+	// (runs, duration, sessions ended and purged) and a span per run, as
+	// pgstore.Config's do for a Store. Default nil: none.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // CleanupResult is what one cleanup run did.
@@ -75,6 +83,7 @@ type CleanupResult struct {
 type Cleaner struct {
 	pool *pgxpool.Pool
 	cfg  CleanerConfig
+	tel  *cleanerTelemetry // nil: no metrics, no spans
 	// inTurn, when set (by tests), runs in each batch's transaction right
 	// after the lock is taken.
 	inTurn func()
@@ -106,7 +115,11 @@ func NewCleaner(pool *pgxpool.Pool, cfg CleanerConfig) (*Cleaner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Cleaner{pool: pool, cfg: cfg}, nil
+	tel, err := newCleanerTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, invalid(op, "MeterProvider: %v", err)
+	}
+	return &Cleaner{pool: pool, cfg: cfg, tel: tel}, nil
 }
 
 // Run cleans up now and then every Interval, until ctx ends; it then returns
@@ -215,6 +228,8 @@ const purgeBatchSQL = `DELETE FROM sessions WHERE id IN (
 // another Cleaner is walking the table and covers what this run has left,
 // so the run stops there.
 func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
+	ctx, observed := c.tel.startRun(ctx)
+	defer observed(&res, &err)
 	// What was done is reported even when a later batch fails or ctx ends.
 	// (A batch that commits just as ctx ends, before its answer is read,
 	// goes uncounted: its rows still record why they ended.)

@@ -27,7 +27,9 @@ const maxUserAgentBytes = 512
 // with sessionguard.ErrDuplicateToken when the hash already has a session,
 // and with an error matching sessionguard.ErrSessionLimit when the limit
 // refuses it.
-func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (sessionguard.SessionInfo, error) {
+func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessionguard.SessionInfo, err error) {
+	ctx, call := s.tel.start(ctx, opCreate)
+	defer func() { call.end(ctx, err) }()
 	const op = "create"
 	if !validHash(n.TokenHash) {
 		return sessionguard.SessionInfo{}, invalid(op, "token hash is not 64 lowercase hex characters")

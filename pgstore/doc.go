@@ -30,4 +30,10 @@
 // session that ends (NOTIFY sessionguard_ended, whoever ended it); Cache.Run
 // listens and evicts, and while it is not connected the cache is empty and
 // bypassed, so correctness never depends on it.
+//
+// Metrics and spans (OpenTelemetry API) are off until Config.MeterProvider or
+// Config.TracerProvider (and CleanerConfig's) are set: store call latency by
+// operation, touches written, revocations by reason, the Cache's hits,
+// misses, evictions and listener, cleanup runs; a span per call, never with a
+// token or hash in it. Off, they cost a nil check.
 package pgstore

@@ -14,6 +14,7 @@ func (s *Store) emit(ctx context.Context, e sessionguard.Event) {
 		e.ActorID = sessionguard.ActorFrom(ctx)
 	}
 	s.logger.LogAttrs(ctx, slog.LevelInfo, e.Message(), e.Attrs()...)
+	s.tel.event(ctx, e)
 	if s.onEvent != nil {
 		s.onEvent(e)
 	}

@@ -23,7 +23,9 @@ const listLiveSQL = `SELECT ` + infoColumns + `
 
 // ListActive lists the live sessions of userID, most recently active first:
 // what a "your active sessions" page shows.
-func (s *Store) ListActive(ctx context.Context, userID int64) ([]sessionguard.SessionInfo, error) {
+func (s *Store) ListActive(ctx context.Context, userID int64) (_ []sessionguard.SessionInfo, err error) {
+	ctx, call := s.tel.start(ctx, opListActive)
+	defer func() { call.end(ctx, err) }()
 	if userID <= 0 || userID > maxInt32 {
 		return nil, nil
 	}
@@ -32,7 +34,9 @@ func (s *Store) ListActive(ctx context.Context, userID int64) ([]sessionguard.Se
 
 // ListAllActive lists up to limit live sessions of every user, most recently
 // active first: what an admin page shows. limit <= 0 means 1000.
-func (s *Store) ListAllActive(ctx context.Context, limit int) ([]sessionguard.SessionInfo, error) {
+func (s *Store) ListAllActive(ctx context.Context, limit int) (_ []sessionguard.SessionInfo, err error) {
+	ctx, call := s.tel.start(ctx, opListAllActive)
+	defer func() { call.end(ctx, err) }()
 	if limit <= 0 {
 		limit = 1000
 	}

@@ -23,7 +23,9 @@ import (
 // It applies only when r.OldTokenHash belongs to the live session
 // r.SessionID, and reports false otherwise (ended, expired, unknown, or
 // rotated already by a concurrent re-authentication).
-func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthentication) (sessionguard.SessionInfo, bool, error) {
+func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthentication) (_ sessionguard.SessionInfo, _ bool, err error) {
+	ctx, call := s.tel.start(ctx, opReauthenticate)
+	defer func() { call.end(ctx, err) }()
 	const op = "reauthenticate"
 	switch {
 	case !validHash(r.OldTokenHash) || !validHash(r.NewTokenHash):
@@ -37,7 +39,7 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 		return sessionguard.SessionInfo{}, false, invalid(op, "%v", err)
 	}
 	var info sessionguard.SessionInfo
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Lock the session first, as SCSStore.CommitCtx does (sessions
 		// row, then data row), so the two never wait on each other in
 		// opposite orders.

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/metrictest"
 	"github.com/sessionguard/sessionguard/pgstore"
 	"github.com/sessionguard/sessionguard/schema"
 )
@@ -327,5 +330,26 @@ func TestReauthenticateBehindPgBouncer(t *testing.T) {
 	}
 	if st, err := f.store.Validate(ctx, next, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateValid || st.ACR != "aal2" {
 		t.Fatalf("new hash: %+v, %v", st, err)
+	}
+}
+
+// A re-authentication is timed as operation "reauthenticate", and a session
+// the limit ended is counted as revoked with reason session_limit.
+func TestReauthenticateAndLimitMetrics(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+	hash, info := f.create(t, nil)
+	if _, ok, err := f.store.Reauthenticate(context.Background(), sessionguard.Reauthentication{
+		SessionID: info.ID, OldTokenHash: hash, NewTokenHash: newHash(t)}); !ok || err != nil {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+	f.create(t, func(n *sessionguard.NewSession) { n.Limit = sessionguard.SessionLimit{Max: 1} })
+	s := m.Collect(t)
+	if got := s.Value("sessionguard.store.duration", op("reauthenticate", "ok")...); got != 1 {
+		t.Errorf("reauthenticate timed %d times, want 1", got)
+	}
+	if got := s.Value("sessionguard.revocations", attribute.String("reason", "session_limit")); got != 1 {
+		t.Errorf("session_limit revocations %d, want 1", got)
 	}
 }

@@ -17,7 +17,9 @@ const endSQL = `UPDATE sessions
 // Revoke ends the session of tokenHash (the seed's revoke_session), recording
 // reason, e.g. sessionguard.ReasonLogout. It reports false when no active session has that
 // hash. Like every revoke method, it logs an EventRevoked for what it ended.
-func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, error) {
+func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended bool, err error) {
+	ctx, call := s.tel.start(ctx, opRevoke)
+	defer func() { call.endCount(ctx, boolCount(ended), err) }()
 	const op = "revoke"
 	if !validHash(tokenHash) {
 		return false, invalid(op, "token hash is not 64 lowercase hex characters")
@@ -27,7 +29,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 	}
 	// revoke_session's update, returning who it ended for the audit event.
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1}
-	err := s.pool.QueryRow(ctx, endSQL+"session_token_hash = $2 RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type",
+	err = s.pool.QueryRow(ctx, endSQL+"session_token_hash = $2 RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type",
 		reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
@@ -42,7 +44,9 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with
 // sessionguard.ReasonAdminRevoke from an admin page. It reports false when no active
 // session has that id (a malformed id included).
-func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bool, error) {
+func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (ended bool, err error) {
+	ctx, call := s.tel.start(ctx, opRevokeSession)
+	defer func() { call.endCount(ctx, boolCount(ended), err) }()
 	const op = "revoke session"
 	if !validReason(reason) {
 		return false, invalid(op, "reason must be 1 to 50 bytes of text")
@@ -51,7 +55,7 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bo
 		return false, nil
 	}
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID}
-	err := s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type", reason, sessionID).
+	err = s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type", reason, sessionID).
 		Scan(&e.UserID, &e.TenantID, &e.AppType)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
@@ -66,7 +70,9 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (bo
 // RevokeUserSession ends the session with id sessionID only if it belongs to
 // userID: the check a "your sessions" page needs so that one user cannot end
 // another's session by guessing ids. It reports false otherwise.
-func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, reason string) (bool, error) {
+func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, reason string) (ended bool, err error) {
+	ctx, call := s.tel.start(ctx, opRevokeUserSession)
+	defer func() { call.endCount(ctx, boolCount(ended), err) }()
 	const op = "revoke user session"
 	if !validReason(reason) {
 		return false, invalid(op, "reason must be 1 to 50 bytes of text")
@@ -88,7 +94,9 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 // RevokeAll ends every active session of userID (the seed's
 // revoke_all_user_sessions), e.g. with sessionguard.ReasonPasswordChange or when an account
 // is disabled (reason "account_disabled"), and reports how many it ended.
-func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int, error) {
+func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (n int, err error) {
+	ctx, call := s.tel.start(ctx, opRevokeAll)
+	defer func() { call.endCount(ctx, n, err) }()
 	const op = "revoke all"
 	if !validReason(reason) {
 		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
@@ -96,20 +104,22 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (int
 	if userID <= 0 || userID > maxInt32 {
 		return 0, nil
 	}
-	var n int32
-	if err := s.pool.QueryRow(ctx, "SELECT revoke_all_user_sessions($1, $2)", userID, reason).Scan(&n); err != nil {
+	var ended int32
+	if err := s.pool.QueryRow(ctx, "SELECT revoke_all_user_sessions($1, $2)", userID, reason).Scan(&ended); err != nil {
 		return 0, wrapErr(op, err)
 	}
-	if n > 0 {
-		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(n), UserID: userID})
+	if ended > 0 {
+		s.emit(ctx, sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(ended), UserID: userID})
 	}
-	return int(n), nil
+	return int(ended), nil
 }
 
 // RevokeAllExcept ends every active session of userID but keepSessionID — "sign
 // out everywhere else", or a password change that keeps the session that made
 // it — and reports how many it ended.
-func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID, reason string) (int, error) {
+func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID, reason string) (ended int, err error) {
+	ctx, call := s.tel.start(ctx, opRevokeAllExcept)
+	defer func() { call.endCount(ctx, ended, err) }()
 	const op = "revoke all except"
 	if !validReason(reason) {
 		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
@@ -135,7 +145,9 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 // switch after a leaked signing key or a breach — and reports how many it
 // ended. It is one UPDATE over the active rows (bounded by the absolute
 // timeout); with the cache's notifications, every instance forgets them too.
-func (s *Store) RevokeEveryone(ctx context.Context, reason string) (int, error) {
+func (s *Store) RevokeEveryone(ctx context.Context, reason string) (ended int, err error) {
+	ctx, call := s.tel.start(ctx, opRevokeEveryone)
+	defer func() { call.endCount(ctx, ended, err) }()
 	const op = "revoke everyone"
 	if !validReason(reason) {
 		return 0, invalid(op, "reason must be 1 to 50 bytes of text")

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -36,6 +39,15 @@ type Config struct {
 	// caller's goroutine: count them for metrics. It must be quick and must
 	// not call back into the Store. Default nil.
 	OnEvent func(sessionguard.Event)
+
+	// MeterProvider, when set, receives the store's metrics: call latency,
+	// touches, revocations, and the metrics of a Cache in front of the
+	// store (README.md, "Metrics and traces"). Default nil: no metrics, and
+	// nothing spent on them.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, when set, receives a span per store call, with no
+	// token or hash in it. Default nil: no spans.
+	TracerProvider trace.TracerProvider
 }
 
 // Store reads and writes the sessions table through a pool the caller owns.
@@ -45,6 +57,7 @@ type Store struct {
 	touchIntervalSeconds int32
 	logger               *slog.Logger
 	onEvent              func(sessionguard.Event)
+	tel                  *telemetry // nil: no metrics, no spans
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).
@@ -72,7 +85,11 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent}, nil
+	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel}, nil
 }
 
 // TouchInterval reports the effective touch interval (0: every Validate writes).

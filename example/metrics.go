@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+// metrics is the example's OpenTelemetry MeterProvider, given to the store
+// and every guard (pgstore.Config.MeterProvider,
+// middleware.Config.MeterProvider), and the Prometheus exposition of what
+// it records, served on GET /metrics: sessionguard_validations_total,
+// sessionguard_store_duration_seconds, … (README.md, "Metrics and traces").
+//
+// The registry is the app's own rather than Prometheus' global one, so that
+// two apps in one process (the tests) do not mix their numbers. A real
+// deployment serves /metrics on an internal port, not next to its pages;
+// the example listens on loopback only.
+type metrics struct {
+	provider *sdkmetric.MeterProvider
+	handler  http.Handler
+}
+
+func newMetrics() (*metrics, error) {
+	reg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return &metrics{
+		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter)),
+		handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+	}, nil
+}

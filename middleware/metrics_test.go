@@ -1,0 +1,219 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/metrictest"
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// What an operator's dashboard reads, end to end on a real database: a
+// Guard, a Cache in front of the store and a Cleaner share one
+// MeterProvider. The test signs in, drives refusals of every kind a store
+// answer or an outage gives, a cache eviction, a touch and a cleanup, and
+// reads the values the SDK exports. README.md's list of instruments must be
+// exactly what was exported.
+func TestMetricsEndToEnd(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	db := newRealDB(t, pgstore.Config{MeterProvider: m.Provider})
+	cache, err := pgstore.NewCache(db.store, pgstore.CacheConfig{MaxEntries: 1, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen(t, cache)
+	g := metricsGuard(t, cache, m)
+
+	a, b, c := signInUser(t, g, db.user), signInUser(t, g, db.user), signInUser(t, g, db.user)
+	db.age(t, c, 61*time.Second) // due for a touch
+	wantStatus(t, "a, a miss", g, bearer(a), http.StatusOK)
+	wantStatus(t, "a, a hit", g, bearer(a), http.StatusOK)
+	wantStatus(t, "b, which evicts a (bound 1)", g, bearer(b), http.StatusOK)
+	wantStatus(t, "no token", g, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusUnauthorized)
+	wantStatus(t, "a malformed token", g, bearer("not-a-token"), http.StatusUnauthorized)
+	// b is signed out elsewhere: its notification evicts it. Notifications
+	// arrive in commit order, so c's aging has been handled too, and c's
+	// answer below is kept.
+	if ended, err := db.store.Revoke(ctx, sha256Hex(b), sessionguard.ReasonLogout); err != nil || !ended {
+		t.Fatalf("Revoke = %v, %v", ended, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); cache.Stats().Entries != 0; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the revocation's notification did not evict b")
+		}
+	}
+	wantStatus(t, "c, a touch interval after sign-in", g, bearer(c), http.StatusOK)
+	wantStatus(t, "b after sign-out", g, bearer(b), http.StatusUnauthorized)
+	db.age(t, a, 5*time.Hour)
+	wantStatus(t, "a after 5 h idle", g, bearer(a), http.StatusUnauthorized)
+
+	// An outage: a Guard over a store whose pool is gone.
+	closed, err := pgxpool.NewWithConfig(ctx, db.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	down, err := pgstore.New(closed, pgstore.Config{MeterProvider: m.Provider, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "the database down", metricsGuard(t, down, m), bearer(c), http.StatusServiceUnavailable)
+
+	// Cleanup: d idle for 5 h is ended; b, ended 91 days ago, is purged.
+	d := signInUser(t, g, db.user)
+	db.age(t, d, 5*time.Hour)
+	if _, err := db.pool.Exec(ctx, "UPDATE sessions SET ended_at = ended_at - interval '91 days' WHERE revoke_reason = 'logout'"); err != nil {
+		t.Fatal(err)
+	}
+	cleaner, err := pgstore.NewCleaner(db.pool, pgstore.CleanerConfig{MeterProvider: m.Provider, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := cleaner.RunOnce(ctx); err != nil || res.Idle != 1 || res.Purged != 1 {
+		t.Fatalf("cleanup = %v, %v; want 1 idle, 1 purged", res, err)
+	}
+
+	s := m.Collect(t)
+	kv := attribute.String
+	for _, tt := range []struct {
+		metric string
+		attrs  []attribute.KeyValue
+		want   int64
+	}{
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "valid")}, 4},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "missing")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "invalid")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "revoked")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "idle_timeout")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "unavailable")}, 1},
+		{"sessionguard.sign_ins", []attribute.KeyValue{kv("app_type", "control_panel")}, 4},
+		{"sessionguard.revocations", []attribute.KeyValue{kv("reason", "logout")}, 1},
+		{"sessionguard.touches", nil, 1},
+		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "create"), kv("result", "ok")}, 4},
+		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "ok")}, 5}, // the cache's misses
+		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "error")}, 1},
+		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "revoke"), kv("result", "ok")}, 1},
+		{"sessionguard.cache.hits", nil, 1},
+		{"sessionguard.cache.misses", nil, 5},
+		{"sessionguard.cache.evictions", nil, 2}, // a by the bound, b by the notification
+		{"sessionguard.cache.entries", nil, 1},   // c
+		{"sessionguard.cache.listening", nil, 1},
+		{"sessionguard.cleanup.runs", []attribute.KeyValue{kv("result", "done")}, 1},
+		{"sessionguard.cleanup.duration", nil, 1},
+		{"sessionguard.cleanup.ended", []attribute.KeyValue{kv("reason", "idle_timeout")}, 1},
+		{"sessionguard.cleanup.purged", nil, 1},
+	} {
+		if got := s.Value(tt.metric, tt.attrs...); got != tt.want {
+			t.Errorf("%s%v = %d, want %d", tt.metric, tt.attrs, got, tt.want)
+		}
+	}
+
+	if st := cache.Stats(); st.Evictions != 2 || st.Entries != 1 {
+		t.Errorf("cache Stats = %+v; the metrics must be its numbers", st)
+	}
+
+	t.Run("README lists every instrument", func(t *testing.T) {
+		docs := metrictest.READMEInstruments(t, "../README.md")
+		for name, got := range s {
+			d, ok := docs[name]
+			if !ok {
+				t.Errorf("%s is exported but README.md does not list it", name)
+				continue
+			}
+			if kind := metrictest.Kind(got); d.Kind != kind || d.Unit != got.Unit {
+				t.Errorf("README.md says %s is a %s in %q; it is a %s in %q", name, d.Kind, d.Unit, kind, got.Unit)
+			}
+			for _, k := range metrictest.AttributeKeys(got) {
+				if !slices.Contains(d.Attributes, k) {
+					t.Errorf("%s has attribute %q, which README.md does not list (%v)", name, k, d.Attributes)
+				}
+			}
+		}
+		for name := range docs {
+			if _, ok := s[name]; !ok {
+				t.Errorf("README.md lists %s, which was not exported", name)
+			}
+		}
+		// The Prometheus names of the table and the alert rules are
+		// series a scrape shows.
+		scrape := m.Exposition(t)
+		families := metrictest.Families(scrape)
+		for _, d := range docs {
+			if _, ok := families[d.Prometheus]; !ok {
+				t.Errorf("README.md says %s is exported to Prometheus as %q; the scrape has no such family", d.Name, d.Prometheus)
+			}
+		}
+		for _, name := range metrictest.READMEPrometheusNames(t, "../README.md") {
+			_, family := families[name] // a histogram's family; its series are name_bucket, …
+			if !family && !strings.Contains(scrape, "\n"+name+"{") && !strings.Contains(scrape, "\n"+name+" ") {
+				t.Errorf("README.md uses the series %s, which a scrape does not show", name)
+			}
+		}
+	})
+}
+
+func metricsGuard(t *testing.T, store sessionguard.Store, m *metrictest.Reader) *middleware.Guard {
+	t.Helper()
+	g, err := middleware.New(middleware.Config{Store: store, AppType: sessionguard.ControlPanel, MeterProvider: m.Provider, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func bearer(token string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	return r
+}
+
+func wantStatus(t *testing.T, what string, g *middleware.Guard, r *http.Request, want int) {
+	t.Helper()
+	if got := serve(g, r); got != want {
+		t.Fatalf("%s: status %d, want %d", what, got, want)
+	}
+}
+
+// listen runs c's listener until the test ends and waits until it serves.
+func listen(t *testing.T, c *pgstore.Cache) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Cache.Run returned %v, want context.Canceled", err)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.Listening() {
+		if time.Now().After(deadline) {
+			t.Fatal("the cache's listener did not connect")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// age moves the last activity of token's session back by d.
+func (db realDB) age(t *testing.T, token string, d time.Duration) {
+	t.Helper()
+	if _, err := db.pool.Exec(context.Background(),
+		"UPDATE sessions SET last_activity_at = last_activity_at - make_interval(secs => $2) WHERE session_token_hash = $1",
+		sha256Hex(token), d.Seconds()); err != nil {
+		t.Fatal(err)
+	}
+}

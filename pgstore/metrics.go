@@ -1,0 +1,132 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/sessionguard/sessionguard"
+)
+
+// instrumentationName names the meter and tracer of this package, as
+// OpenTelemetry expects: the import path.
+const instrumentationName = "github.com/sessionguard/sessionguard/pgstore"
+
+// The instruments of this package. README.md ("Metrics and traces") lists
+// them, and a test holds the list to these names.
+const (
+	metricStoreDuration  = "sessionguard.store.duration"
+	metricTouches        = "sessionguard.touches"
+	metricRevocations    = "sessionguard.revocations"
+	metricCacheHits      = "sessionguard.cache.hits"
+	metricCacheMisses    = "sessionguard.cache.misses"
+	metricCacheEvictions = "sessionguard.cache.evictions"
+	metricCacheEntries   = "sessionguard.cache.entries"
+	metricCacheListening = "sessionguard.cache.listening"
+)
+
+// Attribute keys. A token or a token hash is never an attribute value.
+const (
+	attrOperation = attribute.Key("operation") // store.duration: validate, peek, revoke, ...
+	attrResult    = attribute.Key("result")    // store.duration: ok|error; cleanup.runs: done|skipped|error
+	attrReason    = attribute.Key("reason")    // revocations, cleanup.ended: the revoke_reason
+)
+
+// latencyBuckets suit calls that take a round trip or two on a local network:
+// from half a millisecond to the 2 s a Guard waits by default (and past it).
+var latencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
+// storeMetrics are a Store's instruments; nil fields when it has no
+// MeterProvider. ops holds, per operation, the prebuilt attribute options of
+// its two outcomes, so that recording a call builds nothing.
+type storeMetrics struct {
+	meter       metric.Meter
+	duration    metric.Float64Histogram
+	touches     metric.Int64Counter
+	revocations metric.Int64Counter
+	ops         [numOps][2][]metric.RecordOption // [op][0: ok, 1: error]
+}
+
+func newStoreMetrics(mp metric.MeterProvider) (*storeMetrics, error) {
+	m := &storeMetrics{meter: mp.Meter(instrumentationName)}
+	var err error
+	if m.duration, err = m.meter.Float64Histogram(metricStoreDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time a store call took, database round trips included."),
+		metric.WithExplicitBucketBoundaries(latencyBuckets...)); err != nil {
+		return nil, err
+	}
+	if m.touches, err = m.meter.Int64Counter(metricTouches, metric.WithUnit("{touch}"),
+		metric.WithDescription("Writes of a session's last_activity_at by Validate (at most one per session per touch interval).")); err != nil {
+		return nil, err
+	}
+	if m.revocations, err = m.meter.Int64Counter(metricRevocations, metric.WithUnit("{session}"),
+		metric.WithDescription("Sessions ended on purpose through the store, by revoke_reason.")); err != nil {
+		return nil, err
+	}
+	for op := range storeOp(numOps) {
+		for i, result := range []string{"ok", "error"} {
+			m.ops[op][i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrOperation.String(op.String()), attrResult.String(result)))}
+		}
+	}
+	return m, nil
+}
+
+// revoked counts the sessions an EventRevoked ended. The reason is the
+// caller's (the seed's six, or an application's own): keep such reasons a
+// fixed set, as each one is a series.
+func (m *storeMetrics) revoked(ctx context.Context, e sessionguard.Event) {
+	if e.Kind != sessionguard.EventRevoked || e.Count <= 0 {
+		return
+	}
+	m.revocations.Add(ctx, int64(e.Count), metric.WithAttributes(attrReason.String(e.Reason)))
+}
+
+// observeCache reports c's counters (Cache.Stats) and whether it answers from
+// memory (Cache.Listening) at every collection. Nothing is added to the
+// cache's hot path: the numbers are the ones it keeps anyway.
+func (m *storeMetrics) observeCache(c *Cache) error {
+	hits, err := m.meter.Int64ObservableCounter(metricCacheHits, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the cache answered from memory."))
+	if err != nil {
+		return err
+	}
+	misses, err := m.meter.Int64ObservableCounter(metricCacheMisses, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks that went to the database."))
+	if err != nil {
+		return err
+	}
+	evictions, err := m.meter.Int64ObservableCounter(metricCacheEvictions, metric.WithUnit("{session}"),
+		metric.WithDescription("Sessions dropped from the cache: ended (notification or Revoke), expired, too old, least recently used, or forgotten when the listener lost its connection."))
+	if err != nil {
+		return err
+	}
+	entries, err := m.meter.Int64ObservableUpDownCounter(metricCacheEntries, metric.WithUnit("{session}"),
+		metric.WithDescription("Sessions the cache holds."))
+	if err != nil {
+		return err
+	}
+	listening, err := m.meter.Int64ObservableGauge(metricCacheListening,
+		metric.WithDescription("1 while the cache's listener is connected and proven alive (the cache answers from memory), else 0."))
+	if err != nil {
+		return err
+	}
+	_, err = m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := c.Stats()
+		o.ObserveInt64(hits, int64(st.Hits))
+		o.ObserveInt64(misses, int64(st.Misses))
+		o.ObserveInt64(evictions, int64(st.Evictions))
+		o.ObserveInt64(entries, int64(st.Entries))
+		up := int64(0)
+		if c.Listening() {
+			up = 1
+		}
+		o.ObserveInt64(listening, up)
+		return nil
+	}, hits, misses, evictions, entries, listening)
+	if err != nil {
+		return fmt.Errorf("pgstore: cache metrics: %w", err)
+	}
+	return nil
+}

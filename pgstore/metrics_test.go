@@ -1,0 +1,209 @@
+package pgstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/metrictest"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+func op(name, result string) []attribute.KeyValue {
+	return []attribute.KeyValue{attribute.String("operation", name), attribute.String("result", result)}
+}
+
+// Each call is timed under its operation and outcome, and each session ended
+// on purpose is counted under its reason.
+func TestStoreMetrics(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+	ctx := context.Background()
+	h1, _ := f.create(t, nil)
+	f.create(t, nil)
+	f.create(t, nil)
+	mustValidate(t, f.store, h1, sessionguard.Scope{})
+	if _, err := f.store.Peek(ctx, h1, sessionguard.Scope{}); err != nil {
+		t.Fatal(err)
+	}
+	mustRevoke(t, f, h1, sessionguard.ReasonLogout)
+	if st := mustValidate(t, f.store, h1, sessionguard.Scope{}); st.State != sessionguard.StateRevoked {
+		t.Fatalf("after Revoke: %q", st.State)
+	}
+	if n, err := f.store.RevokeAll(ctx, f.user, sessionguard.ReasonPasswordChange); err != nil || n != 2 {
+		t.Fatalf("RevokeAll = %d, %v", n, err)
+	}
+	if n, err := f.store.RevokeAll(ctx, f.user, sessionguard.ReasonPasswordChange); err != nil || n != 0 {
+		t.Fatalf("second RevokeAll = %d, %v", n, err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := f.store.Validate(cancelled, h1, sessionguard.Scope{}); err == nil {
+		t.Fatal("Validate with a cancelled context succeeded")
+	}
+
+	s := m.Collect(t)
+	for _, tt := range []struct {
+		name   string
+		metric string
+		attrs  []attribute.KeyValue
+		want   int64
+	}{
+		{"creates timed", "sessionguard.store.duration", op("create", "ok"), 3},
+		{"validations timed", "sessionguard.store.duration", op("validate", "ok"), 2},
+		{"a failed validation timed as an error", "sessionguard.store.duration", op("validate", "error"), 1},
+		{"peek timed", "sessionguard.store.duration", op("peek", "ok"), 1},
+		{"revoke timed", "sessionguard.store.duration", op("revoke", "ok"), 1},
+		{"revoke all timed, also when it ended nothing", "sessionguard.store.duration", op("revoke_all", "ok"), 2},
+		{"logout counted", "sessionguard.revocations", []attribute.KeyValue{attribute.String("reason", "logout")}, 1},
+		{"each session a password change ended counted", "sessionguard.revocations", []attribute.KeyValue{attribute.String("reason", "password_change")}, 2},
+		{"a fresh session is not touched (default interval)", "sessionguard.touches", nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := s.Value(tt.metric, tt.attrs...); got != tt.want {
+				t.Errorf("%s%v = %d, want %d", tt.metric, tt.attrs, got, tt.want)
+			}
+		})
+	}
+}
+
+// sessionguard.touches counts the writes of last_activity_at, and only those.
+func TestTouchesCounted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		interval time.Duration
+		age      time.Duration // of the last touch
+		peek     bool
+		want     int64
+	}{
+		{"fresh session, default interval: no write", 0, 0, false, 0},
+		{"last touch an interval old: one write", 0, 61 * time.Second, false, 1},
+		{"interval 0 writes on every Validate", -1, 0, false, 1},
+		{"peek never writes", 0, 61 * time.Second, true, 0},
+		{"an idle-expired session is ended, not touched", 0, 5 * time.Hour, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := metrictest.New(t)
+			f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, TouchInterval: tt.interval, Logger: quiet})
+			h, _ := f.create(t, nil)
+			f.age(t, h, tt.age, 0)
+			before := f.row(t, h).LastActivity
+			var err error
+			if tt.peek {
+				_, err = f.store.Peek(context.Background(), h, sessionguard.Scope{})
+			} else {
+				_, err = f.store.Validate(context.Background(), h, sessionguard.Scope{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			wrote := !f.row(t, h).LastActivity.Equal(before)
+			if got := m.Collect(t).Value("sessionguard.touches"); got != tt.want || wrote != (tt.want == 1) {
+				t.Errorf("touches = %d (the row was written: %v), want %d", got, wrote, tt.want)
+			}
+		})
+	}
+}
+
+// The cache's counters are its Stats, and listening follows its listener.
+func TestCacheMetrics(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+	c := newCache(t, f.store, pgstore.CacheConfig{MaxEntries: 1})
+	if got := m.Collect(t).Value("sessionguard.cache.listening"); got != 0 {
+		t.Fatalf("listening before Run = %d, want 0", got)
+	}
+	runCache(t, c)
+	h1, _ := f.create(t, nil)
+	h2, _ := f.create(t, nil)
+	mustValidate(t, c, h1, sessionguard.Scope{}) // miss, kept
+	if _, wasHit := hit(t, c, h1); !wasHit {
+		t.Fatal("second check of h1 missed")
+	}
+	mustValidate(t, c, h2, sessionguard.Scope{}) // miss, kept; h1 evicted (bound 1)
+	if ended, err := c.Revoke(context.Background(), h2, sessionguard.ReasonLogout); err != nil || !ended {
+		t.Fatalf("Revoke = %v, %v", ended, err)
+	}
+
+	s := m.Collect(t)
+	st := c.Stats()
+	for _, tt := range []struct {
+		metric string
+		want   int64
+	}{
+		{"sessionguard.cache.hits", 1},
+		{"sessionguard.cache.misses", 2},
+		{"sessionguard.cache.evictions", 2}, // h1 by the bound, h2 by the revocation
+		{"sessionguard.cache.entries", 0},
+		{"sessionguard.cache.listening", 1},
+	} {
+		if got := s.Value(tt.metric); got != tt.want {
+			t.Errorf("%s = %d, want %d (Stats %+v)", tt.metric, got, tt.want, st)
+		}
+	}
+	if st.Hits != 1 || st.Misses != 2 || st.Evictions != 2 || st.Entries != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
+
+// A run is counted by its result, with what it ended and purged.
+func TestCleanerMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	prepareCleanupCases(t, f, 1)
+	c := newCleaner(t, f.pool, pgstore.CleanerConfig{MeterProvider: m.Provider})
+	if res, err := c.RunOnce(ctx); err != nil || !res.Ran {
+		t.Fatalf("RunOnce = %v, %v", res, err)
+	}
+
+	holder, err := f.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := sync.OnceFunc(holder.Release)
+	defer release()
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", pgstore.DefaultCleanupLockKey); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.RunOnce(ctx); err != nil || res.Ran {
+		t.Fatalf("RunOnce under a held lock = %v, %v", res, err)
+	}
+	release()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.RunOnce(cancelled); err == nil {
+		t.Fatal("RunOnce with a cancelled context succeeded")
+	}
+
+	s := m.Collect(t)
+	reason := func(r string) []attribute.KeyValue { return []attribute.KeyValue{attribute.String("reason", r)} }
+	result := func(r string) []attribute.KeyValue { return []attribute.KeyValue{attribute.String("result", r)} }
+	for _, tt := range []struct {
+		metric string
+		attrs  []attribute.KeyValue
+		want   int64
+	}{
+		{"sessionguard.cleanup.runs", result("done"), 1},
+		{"sessionguard.cleanup.runs", result("skipped"), 1},
+		{"sessionguard.cleanup.runs", result("error"), 1},
+		{"sessionguard.cleanup.duration", nil, 1}, // only the run that worked
+		{"sessionguard.cleanup.ended", reason("idle_timeout"), 2},
+		{"sessionguard.cleanup.ended", reason("absolute_timeout"), 2},
+		{"sessionguard.cleanup.purged", nil, 1},
+	} {
+		if got := s.Value(tt.metric, tt.attrs...); got != tt.want {
+			t.Errorf("%s%v = %d, want %d", tt.metric, tt.attrs, got, tt.want)
+		}
+	}
+}
