@@ -49,12 +49,7 @@ func newRealDB(t *testing.T, storeCfg pgstore.Config) realDB {
 func tracedDB(t *testing.T, base *pgxpool.Pool, cfg *pgxpool.Config, storeCfg pgstore.Config) realDB {
 	t.Helper()
 	q := &queryCounter{}
-	cfg.ConnConfig.Tracer = q
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := tracedPool(t, cfg, q)
 	if storeCfg.Logger == nil {
 		storeCfg.Logger = discard
 	}
@@ -64,6 +59,19 @@ func tracedDB(t *testing.T, base *pgxpool.Pool, cfg *pgxpool.Config, storeCfg pg
 	}
 	user := pgtest.CreateUser(t, base, "u"+randomToken(t)[:12]+"@example.com", 0)
 	return realDB{pool: pool, store: store, queries: q, user: user}
+}
+
+// tracedPool opens a pool on cfg's database whose statements go through
+// tracer, closed when the test ends.
+func tracedPool(t *testing.T, cfg *pgxpool.Config, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	cfg.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 func randomToken(t testing.TB) string {

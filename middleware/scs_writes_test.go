@@ -80,14 +80,7 @@ func TestSCSSteadyStateWrites(t *testing.T) {
 	t.Parallel()
 	const requests = 20
 	counter := &statementCounter{}
-	base := pgtest.NewPool(t)
-	cfg := base.Config()
-	cfg.ConnConfig.Tracer = counter
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := tracedPool(t, pgtest.NewPool(t).Config(), counter)
 	user := pgtest.CreateUser(t, pool, "steady@example.com", 0)
 
 	// sessionguard: scs with IdleTimeout = 0, Config.SCS, pgstore.SCSStore.
@@ -138,14 +131,7 @@ func TestSCSSteadyStateWrites(t *testing.T) {
 func TestSCSSignOutWithoutASessionAsksNothing(t *testing.T) {
 	t.Parallel()
 	counter := &statementCounter{}
-	base := pgtest.NewPool(t)
-	cfg := base.Config()
-	cfg.ConnConfig.Tracer = counter
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := tracedPool(t, pgtest.NewPool(t).Config(), counter)
 	app := newSCSApp(t, pool)
 	got := counter.measure(func() { app.browser(t).expect("POST", "/signout", http.StatusOK) })
 	if len(got) != 0 {

@@ -105,34 +105,17 @@ type seedStatus struct {
 // valid session, update_session_activity. It is the reference Validate is
 // held to; the library itself never calls these two functions.
 func seedValidate(ctx context.Context, pool *pgxpool.Pool, tokenHash string) (seedStatus, error) {
-	var (
-		st               seedStatus
-		reason           *string
-		idle, abs        *int32
-		userID, tenantID *int64
-	)
+	var st seedStatus
+	// The seed answers NULL for what it does not know; coalesce reads that
+	// as the zero value.
 	err := pool.QueryRow(ctx,
-		`SELECT is_valid, expiry_reason, seconds_until_idle_timeout, seconds_until_absolute_timeout, user_id, tenant_id
+		`SELECT is_valid, coalesce(expiry_reason, ''), coalesce(seconds_until_idle_timeout, 0),
+		        coalesce(seconds_until_absolute_timeout, 0), coalesce(user_id, 0), coalesce(tenant_id, 0)
 		 FROM get_session_status($1)`, tokenHash).
-		Scan(&st.IsValid, &reason, &idle, &abs, &userID, &tenantID)
-	if err != nil {
-		return seedStatus{}, err
-	}
-	st.ExpiryReason = deref(reason)
-	st.SecondsUntilIdleTimeout = int(deref(idle))
-	st.SecondsUntilAbsoluteTimeout = int(deref(abs))
-	st.UserID, st.TenantID = deref(userID), deref(tenantID)
-	if !st.IsValid {
-		return st, nil
+		Scan(&st.IsValid, &st.ExpiryReason, &st.SecondsUntilIdleTimeout, &st.SecondsUntilAbsoluteTimeout, &st.UserID, &st.TenantID)
+	if err != nil || !st.IsValid {
+		return st, err
 	}
 	err = pool.QueryRow(ctx, "SELECT update_session_activity($1)", tokenHash).Scan(&st.Touched)
 	return st, err
-}
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

@@ -26,6 +26,8 @@ const (
 	opRevokeEveryone
 	opListActive
 	opListAllActive
+	opCountActive
+	opStats
 	opCleanup
 	numOps
 )
@@ -43,6 +45,8 @@ var storeOps = [numOps]struct{ name, span string }{
 	opRevokeEveryone:    {"revoke_everyone", "pgstore.RevokeEveryone"},
 	opListActive:        {"list_active", "pgstore.ListActive"},
 	opListAllActive:     {"list_all_active", "pgstore.ListAllActive"},
+	opCountActive:       {"count_active", "pgstore.CountActive"},
+	opStats:             {"stats", "pgstore.Stats"},
 	opCleanup:           {"cleanup", "pgstore.Cleanup"},
 }
 

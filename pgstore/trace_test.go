@@ -65,6 +65,8 @@ func TestSpansCarryNoTokenOrHash(t *testing.T) {
 	must(f.store.Peek(ctx, h1, sessionguard.Scope{}))
 	must(f.store.ListActive(ctx, f.user))
 	must(f.store.ListAllActive(ctx, 10))
+	must(f.store.CountActive(ctx, pgstore.Selection{UserID: f.user}))
+	must(f.store.Stats(ctx, time.Hour))
 	must(f.store.Revoke(ctx, h1, sessionguard.ReasonLogout))
 	must(f.store.RevokeSession(ctx, info2.ID, sessionguard.ReasonAdminRevoke))
 	must(f.store.RevokeUserSession(ctx, f.user, info3.ID, sessionguard.ReasonLogout))
@@ -109,7 +111,7 @@ func TestSpansCarryNoTokenOrHash(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"pgstore.Create", "pgstore.Validate", "pgstore.Peek", "pgstore.ListActive",
-		"pgstore.ListAllActive", "pgstore.Revoke", "pgstore.RevokeSession", "pgstore.RevokeUserSession",
+		"pgstore.ListAllActive", "pgstore.CountActive", "pgstore.Stats", "pgstore.Revoke", "pgstore.RevokeSession", "pgstore.RevokeUserSession",
 		"pgstore.RevokeAllExcept", "pgstore.RevokeAll", "pgstore.RevokeEveryone", "pgstore.Cleanup",
 		"pgstore.Cleaner.RunOnce"} {
 		if !slices.Contains(names, want) {

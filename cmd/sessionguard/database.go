@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // connectTimeout bounds connecting when DATABASE_URL sets no connect_timeout:
@@ -41,4 +43,19 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 		return nil, fmt.Errorf("connect to the database: %w", err)
 	}
 	return pool, nil
+}
+
+// openStore connects (see connect) and returns a Store over the pool, which
+// the caller closes.
+func openStore(ctx context.Context, getenv func(string) string, cfg pgstore.Config) (*pgstore.Store, *pgxpool.Pool, error) {
+	pool, err := connect(ctx, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := pgstore.New(pool, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return store, pool, nil
 }

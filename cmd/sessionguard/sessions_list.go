@@ -28,15 +28,11 @@ shown.`)
 	if err := checkUserID(fs, *user); err != nil {
 		return err
 	}
-	pool, err := connect(ctx, getenv)
+	store, pool, err := openStore(ctx, getenv, pgstore.Config{})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	store, err := pgstore.New(pool, pgstore.Config{})
-	if err != nil {
-		return err
-	}
 	infos, err := store.ListActive(ctx, *user)
 	if err != nil {
 		return err

@@ -8,8 +8,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
@@ -64,13 +62,12 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		return usagef("stdin is not a terminal to ask for confirmation on: pass --yes to revoke without asking")
 	}
 
-	pool, err := connect(ctx, getenv)
+	store, pool, err := openStore(ctx, getenv, pgstore.Config{Logger: auditLogger(stderr, getenv)})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-
-	active, err := target.countActive(ctx, pool)
+	active, err := store.CountActive(ctx, target.selection())
 	if err != nil {
 		return err
 	}
@@ -87,10 +84,6 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		}
 	}
 
-	store, err := pgstore.New(pool, pgstore.Config{Logger: auditLogger(stderr, getenv)})
-	if err != nil {
-		return err
-	}
 	if *actor > 0 {
 		ctx = sessionguard.WithActor(ctx, *actor)
 	}
@@ -149,23 +142,9 @@ func checkReason(fs *flagSet, reason string) error {
 	return nil
 }
 
-// countActive counts the active rows the revoke would end (read-only, for
-// the confirmation; the revoke reports what it did end).
-func (t revokeTarget) countActive(ctx context.Context, pool *pgxpool.Pool) (int, error) {
-	var n int
-	var err error
-	switch {
-	case t.everyone:
-		err = pool.QueryRow(ctx, "SELECT count(*) FROM sessions WHERE is_active = true").Scan(&n)
-	case t.sessionID != "":
-		err = pool.QueryRow(ctx, "SELECT count(*) FROM sessions WHERE is_active = true AND id = $1::uuid", t.sessionID).Scan(&n)
-	default:
-		err = pool.QueryRow(ctx, "SELECT count(*) FROM sessions WHERE is_active = true AND user_id = $1", t.userID).Scan(&n)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("count active sessions: %w", err)
-	}
-	return n, nil
+// selection is what the revoke would end, for counting it first.
+func (t revokeTarget) selection() pgstore.Selection {
+	return pgstore.Selection{UserID: t.userID, SessionID: t.sessionID} // everyone: the zero Selection
 }
 
 // describe says what the revoke ends, for the prompt and the output.

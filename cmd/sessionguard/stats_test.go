@@ -7,6 +7,8 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
+// TestStats checks what "stats" prints; the counting rules are
+// pgstore.Store.Stats's, tested in pgstore.
 func TestStats(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -53,10 +55,6 @@ func TestStats(t *testing.T) {
 		"admin_revoke 1\n"
 	if got != want {
 		t.Errorf("stats:\n%s\nwant:\n%s", got, want)
-	}
-	// "Live" is the store's rule: the sessions ListAllActive lists.
-	if listed, err := f.store.ListAllActive(t.Context(), 0); err != nil || len(listed) != 4 {
-		t.Errorf("the store lists %d live sessions (err %v); stats counts 4", len(listed), err)
 	}
 	if wantOldest := oldest + ", user " + itoa(user) + ", control_panel, tenant -, created "; !strings.HasPrefix(oldestLine, wantOldest) ||
 		!strings.Contains(oldestLine, "(3h0m") {

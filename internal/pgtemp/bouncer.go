@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -47,9 +46,7 @@ type Bouncer struct {
 	user    string // the only user clients may log in as
 
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed once cmd.Wait has returned
-	err  error         // cmd.Wait's result; read only after done
+	proc *process // nil once closed
 }
 
 // StartBouncer starts PgBouncer in front of the server that target connects
@@ -66,22 +63,14 @@ func StartBouncer(ctx context.Context, target *pgconn.Config, opts BouncerOption
 	if opts.PoolSize <= 0 {
 		opts.PoolSize = defaultBouncerPoolSize
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-	}
-	// PgBouncer refuses to run as root, like PostgreSQL: it runs as the
-	// same user as the throwaway server.
-	u, err := lookupServerUser()
+	ctx, cancel := boundStart(ctx)
+	defer cancel()
+	// It runs as the same user as the throwaway server.
+	u, dir, err := newPrivateDir()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := makeDir(u)
-	if err != nil {
-		return nil, err
-	}
-	b := &Bouncer{dir: dir, logPath: filepath.Join(dir, "pgbouncer.log"), user: target.User, done: make(chan struct{})}
+	b := &Bouncer{dir: dir, logPath: filepath.Join(dir, "pgbouncer.log"), user: target.User}
 	if err := b.writeConfig(target, opts.PoolSize); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -163,55 +152,18 @@ func bouncerValue(v string) string {
 }
 
 // start runs pgbouncer in the foreground, as our child, and waits until a
-// query goes through it to the server.
+// query goes through it to the server. SIGTERM is PgBouncer's immediate
+// shutdown.
 func (b *Bouncer) start(ctx context.Context, bin string, u serverUser) error {
-	logFile, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	p, err := launch{
+		name: "pgbouncer", bin: bin, args: []string{filepath.Join(b.dir, "pgbouncer.ini")},
+		dir: b.dir, logPath: b.logPath, user: u, quit: syscall.SIGTERM, ready: b.ping,
+	}.start(ctx)
 	if err != nil {
-		return fmt.Errorf("pgtemp: pgbouncer log: %w", err)
+		return err
 	}
-	cmd := exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini"))
-	cmd.Dir = b.dir
-	cmd.Env = childEnv()
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = u.attr()
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("pgtemp: start pgbouncer: %w", err)
-	}
-	b.cmd = cmd
-	go func() {
-		b.err = cmd.Wait()
-		logFile.Close()
-		close(b.done)
-	}()
-	if err := b.waitReady(ctx); err != nil {
-		b.kill()
-		return fmt.Errorf("%w\npgbouncer log (%s):\n%s", err, b.logPath, b.logTail())
-	}
+	b.proc = p
 	return nil
-}
-
-// waitReady polls until a query through the bouncer reaches the server.
-func (b *Bouncer) waitReady(ctx context.Context) error {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var lastErr error
-	for {
-		select {
-		case <-b.done:
-			return fmt.Errorf("pgtemp: pgbouncer exited during startup: %v", b.err)
-		case <-ctx.Done():
-			return fmt.Errorf("pgtemp: waiting for pgbouncer: %w (last attempt: %v)", ctx.Err(), lastErr)
-		case <-tick.C:
-		}
-		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
-		lastErr = b.ping(attempt)
-		cancel()
-		if lastErr == nil {
-			return nil
-		}
-	}
 }
 
 func (b *Bouncer) ping(ctx context.Context) error {
@@ -239,33 +191,13 @@ func (b *Bouncer) Dir() string { return b.dir }
 func (b *Bouncer) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.cmd == nil {
+	if b.proc == nil {
 		return nil
 	}
-	b.kill()
-	b.cmd = nil
+	b.proc.kill()
+	b.proc = nil
 	if err := os.RemoveAll(b.dir); err != nil {
 		return fmt.Errorf("pgtemp: remove %s: %w", b.dir, err)
 	}
 	return nil
-}
-
-// kill stops pgbouncer: SIGTERM, then SIGKILL if it does not go in time.
-func (b *Bouncer) kill() {
-	_ = b.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-b.done:
-		return
-	case <-time.After(5 * time.Second):
-	}
-	_ = b.cmd.Process.Kill()
-	<-b.done
-}
-
-func (b *Bouncer) logTail() string {
-	out, err := os.ReadFile(b.logPath)
-	if err != nil {
-		return fmt.Sprintf("(unreadable: %v)", err)
-	}
-	return tail(out, 20)
 }

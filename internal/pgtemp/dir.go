@@ -13,6 +13,17 @@ const (
 	maxSocketPath = 107
 )
 
+// newPrivateDir makes a private directory owned by the user that runs
+// the programs: PostgreSQL and PgBouncer both refuse to run as root.
+func newPrivateDir() (serverUser, string, error) {
+	u, err := lookupServerUser()
+	if err != nil {
+		return serverUser{}, "", err
+	}
+	dir, err := makeDir(u)
+	return u, dir, err
+}
+
 // makeDir creates the server's private directory. It prefers os.TempDir but
 // falls back to /tmp when that path is too long for a unix socket or, when
 // the server runs as another user, not reachable by that user.

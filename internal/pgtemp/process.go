@@ -6,81 +6,89 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// process is one run of the postgres binary. It runs postgres directly
-// rather than through pg_ctl so the server is our child: we see it exit, and
-// on Linux it dies with us.
+// process is one run of a program pgtemp starts: postgres or pgbouncer. It
+// runs in the foreground (postgres directly, not through pg_ctl) so it is our
+// child: we see it exit, and on Linux it dies with us.
 type process struct {
-	cmd     *exec.Cmd
-	logFile *os.File
-	done    chan struct{} // closed once cmd.Wait has returned
-	err     error         // cmd.Wait's result; read only after done
+	name string         // the program, for messages
+	quit syscall.Signal // its immediate shutdown
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd.Wait has returned
+	err  error         // cmd.Wait's result; read only after done
 }
 
-// start runs postgres and waits until it accepts connections. The caller
-// holds s.mu (or is Start, before s is shared).
-func (s *Server) start(ctx context.Context) error {
-	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// launch says how to start one program and how to tell it is ready.
+type launch struct {
+	name    string // for messages: "postgres", "pgbouncer"
+	bin     string
+	args    []string
+	dir     string     // its working directory, the private directory
+	logPath string     // stdout and stderr are appended here
+	user    serverUser // who runs it
+	quit    syscall.Signal
+	// ready succeeds once the program serves. A real connection is the only
+	// proof it is usable.
+	ready func(context.Context) error
+}
+
+// start runs the program and waits until it is ready, it exits, or ctx ends.
+// On failure the program is gone and the error holds the end of its log.
+func (l launch) start(ctx context.Context) (*process, error) {
+	logFile, err := os.OpenFile(l.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("pgtemp: server log: %w", err)
+		return nil, fmt.Errorf("pgtemp: %s log: %w", l.name, err)
 	}
-	cmd := exec.Command(filepath.Join(s.binDir, "postgres"), "-D", s.dataDir)
-	cmd.Dir = s.dir
+	cmd := exec.Command(l.bin, l.args...)
+	cmd.Dir = l.dir
 	cmd.Env = childEnv()
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.SysProcAttr = s.user.attr()
+	cmd.SysProcAttr = l.user.attr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return fmt.Errorf("pgtemp: start postgres: %w", err)
+		return nil, fmt.Errorf("pgtemp: start %s: %w", l.name, err)
 	}
-	p := &process{cmd: cmd, logFile: logFile, done: make(chan struct{})}
+	p := &process{name: l.name, quit: l.quit, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logFile.Close()
 		close(p.done)
 	}()
-
-	if err := s.waitReady(ctx, p); err != nil {
+	if err := p.waitReady(ctx, l.ready); err != nil {
 		p.kill()
-		return fmt.Errorf("%w\nserver log (%s):\n%s", err, s.logPath, s.logTail())
+		return nil, fmt.Errorf("%w\n%s log (%s):\n%s", err, l.name, l.logPath, logTail(l.logPath))
 	}
-	s.proc = p
-	return nil
+	return p, nil
 }
 
-// waitReady polls until a connection succeeds, the server exits, or ctx ends.
-// A real connection is the only proof the server is usable.
-func (s *Server) waitReady(ctx context.Context, p *process) error {
+// waitReady polls ready until it succeeds, the program exits, or ctx ends.
+func (p *process) waitReady(ctx context.Context, ready func(context.Context) error) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var lastErr error
 	for {
 		select {
 		case <-p.done:
-			return fmt.Errorf("pgtemp: postgres exited during startup: %v", p.err)
+			return fmt.Errorf("pgtemp: %s exited during startup: %v", p.name, p.err)
 		case <-ctx.Done():
-			return fmt.Errorf("pgtemp: waiting for postgres: %w (last attempt: %v)", ctx.Err(), lastErr)
+			return fmt.Errorf("pgtemp: waiting for %s: %w (last attempt: %v)", p.name, ctx.Err(), lastErr)
 		case <-tick.C:
 		}
 		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgconn.Connect(attempt, s.ConnString("postgres"))
+		lastErr = ready(attempt)
 		cancel()
-		if err == nil {
-			return conn.Close(ctx)
+		if lastErr == nil {
+			return nil
 		}
-		lastErr = err
 	}
 }
 
-// stop asks for a fast shutdown and waits for it; if ctx ends first it asks
-// for an immediate shutdown, then kills.
+// stop asks for a fast shutdown (SIGINT) and waits for it; if ctx ends
+// first it shuts the program down immediately.
 func (p *process) stop(ctx context.Context) error {
 	select {
 	case <-p.done:
@@ -89,21 +97,22 @@ func (p *process) stop(ctx context.Context) error {
 	}
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		p.kill()
-		return fmt.Errorf("pgtemp: stop: %w", err)
+		return fmt.Errorf("pgtemp: stop %s: %w", p.name, err)
 	}
 	select {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
 		p.kill()
-		return fmt.Errorf("pgtemp: stop: %w", ctx.Err())
+		return fmt.Errorf("pgtemp: stop %s: %w", p.name, ctx.Err())
 	}
 }
 
-// kill shuts the server down immediately: SIGQUIT lets the postmaster take
-// its backends with it; SIGKILL follows if that does not work in time.
+// kill shuts the program down immediately with its quit signal (postgres's
+// SIGQUIT lets the postmaster take its backends with it); SIGKILL follows if
+// that does not work in time.
 func (p *process) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	_ = p.cmd.Process.Signal(p.quit)
 	select {
 	case <-p.done:
 		return
@@ -113,9 +122,9 @@ func (p *process) kill() {
 	<-p.done
 }
 
-// logTail is the end of the server log, for startup errors.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.logPath)
+// logTail is the end of a log, for startup errors.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(unreadable: %v)", err)
 	}

@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Server is a running (or stopped) throwaway PostgreSQL server. Its methods
@@ -33,6 +36,14 @@ const defaultPort = 5432
 // startTimeout bounds initdb plus startup when the caller's ctx has no deadline.
 const startTimeout = 2 * time.Minute
 
+// boundStart is ctx, bounded by startTimeout if it has no deadline.
+func boundStart(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, startTimeout)
+}
+
 // Start creates a fresh cluster in a new temporary directory and starts a
 // server on it. It returns an error wrapping ErrNoPostgres when no server
 // binaries can be found. The caller must Close the server.
@@ -41,16 +52,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-	}
-	u, err := lookupServerUser()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := makeDir(u)
+	ctx, cancel := boundStart(ctx)
+	defer cancel()
+	u, dir, err := newPrivateDir()
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +75,27 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// start runs postgres and waits until it accepts connections. The caller
+// holds s.mu (or is Start, before s is shared).
+func (s *Server) start(ctx context.Context) error {
+	p, err := launch{
+		name: "postgres", bin: filepath.Join(s.binDir, "postgres"), args: []string{"-D", s.dataDir},
+		dir: s.dir, logPath: s.logPath, user: s.user, quit: syscall.SIGQUIT,
+		ready: func(ctx context.Context) error {
+			conn, err := pgconn.Connect(ctx, s.ConnString("postgres"))
+			if err != nil {
+				return err
+			}
+			return conn.Close(ctx)
+		},
+	}.start(ctx)
+	if err != nil {
+		return err
+	}
+	s.proc = p
+	return nil
 }
 
 // ConnString returns a keyword/value connection string for database dbname
