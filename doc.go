@@ -2,7 +2,10 @@
 // control: what a session is (NewSession, SessionInfo), which application it
 // belongs to (AppType, NoTenant), what a check of a token hash reports
 // (State, Status), why a session ended (Reason…), the audit events (Event),
-// and the Store contract the HTTP side calls.
+// how the user last authenticated (Status.AuthTime, ACR, AMR;
+// CheckAuthentication), a re-authentication (Reauthentication), the limit on
+// a user's sessions (SessionLimit, ErrSessionLimit), and the Store contract
+// the HTTP side calls.
 //
 // The packages do the work: middleware puts a Guard in front of net/http
 // handlers, pgstore implements Store over a PostgreSQL sessions table, and

@@ -9,10 +9,13 @@ type EventKind string
 // every request and says nothing an auditor needs.
 const (
 	EventCreated EventKind = "created" // a session was opened (sign-in)
-	EventRevoked EventKind = "revoked" // sessions were ended on purpose: logout, admin, password change, ...
-	EventExpired EventKind = "expired" // sessions ended by their idle or absolute timeout
-	EventRefused EventKind = "refused" // a request was not let in
-	EventPurged  EventKind = "purged"  // ended rows older than the retention period were deleted
+	// EventReauthenticated: the user of a live session proved who they are
+	// again, and the session got a new token.
+	EventReauthenticated EventKind = "reauthenticated"
+	EventRevoked         EventKind = "revoked" // sessions were ended on purpose: logout, admin, password change, ...
+	EventExpired         EventKind = "expired" // sessions ended by their idle or absolute timeout
+	EventRefused         EventKind = "refused" // a request was not let in
+	EventPurged          EventKind = "purged"  // ended rows older than the retention period were deleted
 )
 
 // Event is one audit event. It never carries a token or a token hash; the
@@ -46,6 +49,8 @@ func (e Event) Message() string {
 	switch e.Kind {
 	case EventCreated:
 		return "sessionguard: session created"
+	case EventReauthenticated:
+		return "sessionguard: session reauthenticated"
 	case EventRevoked:
 		return "sessionguard: session revoked"
 	case EventExpired:

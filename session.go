@@ -14,6 +14,28 @@ type NewSession struct {
 
 	IdleTimeout     time.Duration // 0 means the seed's 4 h; whole seconds
 	AbsoluteTimeout time.Duration // 0 means the seed's 8 h; whole seconds
+
+	// ACR and AMR record how the user authenticated (see
+	// CheckAuthentication): an authentication context class such as "aal2",
+	// and methods such as "pwd", "otp", "hwk" (RFC 8176). Empty: not recorded.
+	// The time of the authentication is the session's creation.
+	ACR string
+	AMR []string
+
+	// Limit caps the user's live sessions of AppType; the zero value sets
+	// none. It is applied atomically with the insert.
+	Limit SessionLimit
+}
+
+// Reauthentication describes a re-authentication of a live session: the
+// user proved who they are again, and the session gets a new token (ASVS
+// 7.2.4) while keeping its id and history.
+type Reauthentication struct {
+	SessionID    string // the session the caller authenticated; the rotation applies only to it
+	OldTokenHash string // hex SHA-256 of the token the request carried
+	NewTokenHash string // hex SHA-256 of a freshly issued token
+	ACR          string // as in NewSession; replaces the recorded one
+	AMR          []string
 }
 
 // SessionInfo is one row of a user's session list: what a "your active
@@ -29,4 +51,7 @@ type SessionInfo struct {
 	LastActivityAt    time.Time
 	AbsoluteExpiresAt time.Time
 	IdleTimeout       time.Duration
+	AuthTime          time.Time // the last sign-in or re-authentication
+	ACR               string    // how, when recorded
+	AMR               []string
 }

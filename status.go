@@ -41,6 +41,13 @@ type Status struct {
 	IdleTimeout       time.Duration // the session's own idle timeout
 	CheckedAt         time.Time     // the database clock when the check ran
 
+	// AuthTime is when the user last proved who they are (sign-in or
+	// re-authentication); ACR and AMR say how, when recorded. A route that
+	// needs a recent or strong authentication compares them.
+	AuthTime time.Time
+	ACR      string
+	AMR      []string
+
 	// EndedNow is true when this check found the session past a timeout
 	// and recorded its end (Validate only): the one moment to report it as
 	// expired. Later checks of the session report the same State without it.
@@ -59,6 +66,9 @@ func (s Status) IdleRemaining() time.Duration { return remaining(s.IdleExpiresAt
 func (s Status) AbsoluteRemaining() time.Duration {
 	return remaining(s.AbsoluteExpiresAt, s.CheckedAt)
 }
+
+// AuthAge is the time since AuthTime, as of CheckedAt.
+func (s Status) AuthAge() time.Duration { return s.CheckedAt.Sub(s.AuthTime) }
 
 // remaining truncates to whole seconds, so that a client is never told it has
 // more time than it has.

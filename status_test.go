@@ -62,3 +62,11 @@ func TestAppTypeValid(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusAuthAge(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := sessionguard.Status{AuthTime: now.Add(-90 * time.Second), CheckedAt: now}
+	if got := st.AuthAge(); got != 90*time.Second {
+		t.Fatalf("AuthAge = %v, want 90s", got)
+	}
+}

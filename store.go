@@ -12,7 +12,8 @@ import "context"
 // Implementations never see a token, only its hex SHA-256, and never put the
 // hash in an error.
 type Store interface {
-	// Create inserts a session for a freshly issued token hash.
+	// Create inserts a session for a freshly issued token hash, applying
+	// n.Limit (ErrSessionLimit when it refuses).
 	Create(ctx context.Context, n NewSession) (SessionInfo, error)
 	// Validate reports the status of tokenHash within scope and, when valid,
 	// records the activity (touch).
@@ -20,6 +21,12 @@ type Store interface {
 	// Peek reports the status of tokenHash within scope and never touches:
 	// a "how long is left?" request must not extend the session.
 	Peek(ctx context.Context, tokenHash string, scope Scope) (Status, error)
+	// Reauthenticate gives the live session r.SessionID, still holding
+	// r.OldTokenHash, the token hash r.NewTokenHash, and records the
+	// authentication (time, ACR, AMR). The session keeps its id, creation
+	// time and absolute expiry; the old hash is unknown from then on. false
+	// when no such live session exists (ended, expired, or rotated already).
+	Reauthenticate(ctx context.Context, r Reauthentication) (SessionInfo, bool, error)
 	// Revoke ends the active session of tokenHash with reason; false when
 	// there was none.
 	Revoke(ctx context.Context, tokenHash, reason string) (bool, error)

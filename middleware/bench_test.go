@@ -30,6 +30,9 @@ func (f *fixedStore) Peek(context.Context, string, sessionguard.Scope) (sessiong
 	return f.st, nil
 }
 func (f *fixedStore) Revoke(context.Context, string, string) (bool, error) { return false, nil }
+func (f *fixedStore) Reauthenticate(context.Context, sessionguard.Reauthentication) (sessionguard.SessionInfo, bool, error) {
+	return sessionguard.SessionInfo{}, false, nil
+}
 
 const benchSID = "0b6f5a52-8c1e-4b7a-9d3e-2f1a6c4b8e90"
 

@@ -96,6 +96,16 @@ type Config struct {
 	// unless InsecureCookie.
 	SCS *scs.SessionManager
 
+	// SessionLimit caps the live sessions one user may hold in this Guard's
+	// app type (ASVS 7.1.2), applied by SignIn and Record atomically with
+	// the new session's row: at the limit, the user's least recently active
+	// session ends with reason "session_limit" (its next request is refused
+	// saying so), or, with AtLimit sessionguard.RefuseNewSession, the
+	// sign-in fails with an error matching sessionguard.ErrSessionLimit.
+	// The zero value sets no limit. Every Guard that signs in sessions of the
+	// app type must have the same limit.
+	SessionLimit sessionguard.SessionLimit
+
 	// StoreTimeout bounds every store call (default 2s). A store error or
 	// timeout refuses the request with 503.
 	StoreTimeout time.Duration
@@ -150,6 +160,9 @@ func errConfig(format string, args ...any) error {
 func (c Config) withDefaults() (Config, error) {
 	if c.Store == nil {
 		return c, errConfig("Store is required")
+	}
+	if err := c.SessionLimit.Check(); err != nil {
+		return c, errConfig("SessionLimit: %v", err)
 	}
 	if c.SCS != nil {
 		var err error

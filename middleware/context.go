@@ -25,6 +25,16 @@ type Session struct {
 	AbsoluteRemaining time.Duration // whole seconds left before the absolute timeout
 	Bearer            bool          // the token came from an Authorization header, not the cookie
 
+	// AuthTime is when the user last proved who they are: the sign-in, or
+	// the last Guard.Reauthenticate. AuthAge is the time since, as of this
+	// request, by the database's clock (whole seconds). ACR and AMR say how,
+	// when the application recorded it (SignIn.ACR, Reauthentication.ACR).
+	// A Requirement compares them.
+	AuthTime time.Time
+	AuthAge  time.Duration
+	ACR      string
+	AMR      []string
+
 	tokenHash string // for SignOut; never exported, printed or logged
 }
 

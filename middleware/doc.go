@@ -45,6 +45,23 @@
 //  6. Anything else → a [*RefusalError] written by Config.Deny ([DenyJSON]
 //     unless set).
 //
+// # Re-authentication, step-up and session limits
+//
+// Each session records when its user last proved who they are, and how
+// (Session.AuthTime, AuthAge, ACR, AMR; SignIn.ACR). [Guard.Require] asks a
+// route's sessions for a recent authentication or a given level ([Requirement]:
+// MaxAge, ACR) and refuses the others with [ErrReauthenticationRequired]
+// without ending them: RFC 9470's challenge for bearer clients, a redirect to
+// the application's "enter your password again" page for pages
+// ([RedirectToReauthenticate], whose return path only ever leads back into
+// the site: [LocalPath]). Once the application has checked the credential,
+// [Guard.Reauthenticate] records the new authentication and gives the
+// session a new token of its kind (opaque, JWT, scs), refusing the old one
+// at once. Config.SessionLimit caps a user's live sessions per app type,
+// race-free across instances: at the limit SignIn ends the least recently
+// active session (reason "session_limit", which its next request is told) or
+// is refused (sessionguard.ErrSessionLimit).
+//
 // # Fails closed
 //
 // Every path that is not a positive answer from the store is a refusal: a

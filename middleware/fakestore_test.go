@@ -36,6 +36,7 @@ type fakeRow struct {
 	absExpires   time.Time
 	active       bool
 	reason       string
+	authTime     time.Time
 }
 
 type fakeRevoke struct{ hash, reason string }
@@ -119,12 +120,13 @@ func (f *fakeStore) Create(ctx context.Context, n sessionguard.NewSession) (sess
 	if n.AbsoluteTimeout == 0 {
 		n.AbsoluteTimeout = 8 * time.Hour
 	}
-	row := &fakeRow{n: n, id: id, created: f.now, lastActivity: f.now, absExpires: f.now.Add(n.AbsoluteTimeout), active: true}
+	row := &fakeRow{n: n, id: id, created: f.now, lastActivity: f.now, absExpires: f.now.Add(n.AbsoluteTimeout), active: true, authTime: f.now}
 	f.rows[n.TokenHash] = row
 	f.created = append(f.created, n)
 	return sessionguard.SessionInfo{
 		ID: id, UserID: n.UserID, TenantID: n.TenantID, AppType: n.AppType, IP: n.IP, UserAgent: n.UserAgent,
 		CreatedAt: row.created, LastActivityAt: row.lastActivity, AbsoluteExpiresAt: row.absExpires, IdleTimeout: n.IdleTimeout,
+		AuthTime: row.authTime, ACR: n.ACR, AMR: n.AMR,
 	}, nil
 }
 
@@ -158,6 +160,7 @@ func (f *fakeStore) status(ctx context.Context, method, hash string, scope sessi
 	st := sessionguard.Status{
 		SessionID: row.id, UserID: row.n.UserID, TenantID: row.n.TenantID, AppType: row.n.AppType,
 		CreatedAt: row.created, AbsoluteExpiresAt: row.absExpires, IdleTimeout: row.n.IdleTimeout, CheckedAt: f.now,
+		AuthTime: row.authTime, ACR: row.n.ACR, AMR: row.n.AMR,
 	}
 	switch {
 	case !row.active && row.reason == sessionguard.ReasonIdleTimeout:

@@ -263,6 +263,10 @@ func sessionOf(st sessionguard.Status, hash string, bearer bool) Session {
 		IdleRemaining:     min(st.IdleRemaining(), abs),
 		AbsoluteRemaining: abs,
 		Bearer:            bearer,
+		AuthTime:          st.AuthTime,
+		AuthAge:           max(st.AuthAge().Truncate(time.Second), 0),
+		ACR:               st.ACR,
+		AMR:               st.AMR,
 		tokenHash:         hash,
 	}
 }

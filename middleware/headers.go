@@ -13,9 +13,13 @@ const (
 	HeaderAbsoluteRemaining = "X-Session-Absolute-Remaining" // whole seconds before the absolute timeout
 	HeaderWarningThreshold  = "X-Session-Warning-Threshold"  // seconds before the idle timeout to warn
 	HeaderEndReason         = "X-Session-End-Reason"         // the reason of a refusal
+	// HeaderRevokeReason is, on a "revoked" refusal, why the session was
+	// ended ("logout", "admin_revoke", "session_limit", …): the body's
+	// end_reason, for scripts that read headers only (warning.js).
+	HeaderRevokeReason = "X-Session-Revoke-Reason"
 )
 
-var exposedHeaders = []string{HeaderIdleRemaining, HeaderAbsoluteRemaining, HeaderWarningThreshold, HeaderEndReason}
+var exposedHeaders = []string{HeaderIdleRemaining, HeaderAbsoluteRemaining, HeaderWarningThreshold, HeaderEndReason, HeaderRevokeReason, HeaderReauthentication}
 
 // Header values of the common case, where the handler chain has not set
 // these headers yet: built once, not per response.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // RefusalError is why a request was not authenticated. Compare it with the
@@ -23,6 +24,11 @@ type RefusalError struct {
 	// the Authorization header, or there was no token and no session cookie.
 	// The default Deny adds WWW-Authenticate for those.
 	Bearer bool
+	// MaxAge and ACRValues are, for ErrReauthenticationRequired, what the
+	// route asks: the longest time since the last authentication (0: any)
+	// and the acceptable acr values, space-separated as in RFC 9470 ("": any).
+	MaxAge    time.Duration
+	ACRValues string
 
 	cause    error  // the store error, for ErrUnavailable
 	causeMsg string // cause.Error() with the token and hash redacted
@@ -121,15 +127,29 @@ type refusalBody struct {
 
 // DenyJSON is the default Config.Deny, for APIs: it writes application/json
 // {"error":…,"reason":…,"end_reason":…} with the refusal's status,
-// X-Session-End-Reason, Cache-Control: no-store, and for bearer clients a
+// X-Session-End-Reason (and X-Session-Revoke-Reason with the end_reason),
+// Cache-Control: no-store, and for bearer clients a
 // WWW-Authenticate challenge in the Guard's realm (RFC 6750: no error
 // attribute when the token was missing, invalid_token for a refused token,
 // insufficient_scope for a session of another app or tenant). A 503 gets
 // Retry-After: 1. Errors that are not a *RefusalError are answered as 503.
+//
+// [ErrReauthenticationRequired] (a live session that a [Guard.Require]
+// route finds too old or of another level) is answered 401
+// {"error":"insufficient_user_authentication","reason":"reauthentication_required",
+// "max_age":…,"acr_values":…} with X-Session-Reauthentication instead of
+// X-Session-End-Reason (the session has not ended), and bearer clients get
+// RFC 9470's challenge, for instance
+// Bearer error="insufficient_user_authentication",
+// error_description="More recent authentication is required", max_age=600.
 func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
 	var re *RefusalError
 	if !errors.As(err, &re) {
 		re = refuse(ErrUnavailable, false)
+	}
+	if errors.Is(re, ErrReauthenticationRequired) {
+		denyReauthentication(w, re)
+		return
 	}
 	h := w.Header()
 	body := refusalBody{Reason: re.Reason, EndReason: cleanEndReason(re.EndReason)}
@@ -165,6 +185,9 @@ func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
 		h.Set("Retry-After", "1")
 	}
 	h.Set(HeaderEndReason, re.Reason)
+	if body.EndReason != "" {
+		h.Set(HeaderRevokeReason, body.EndReason)
+	}
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")

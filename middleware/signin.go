@@ -21,6 +21,11 @@ type SignIn struct {
 	// AppType defaults to the Guard's AppType; required when the Guard has
 	// none. It must equal the Guard's AppType when that is set.
 	AppType sessionguard.AppType
+	// ACR and AMR record how the user authenticated, for routes that
+	// Require a level (see sessionguard.CheckAuthentication): e.g. ACR
+	// "aal2", AMR ["pwd", "otp"]. Default: not recorded.
+	ACR string
+	AMR []string
 }
 
 // SignIn opens a new session for p and returns its token (for bearer
@@ -143,6 +148,9 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		AppType:         app,
 		IdleTimeout:     g.cfg.IdleTimeout,
 		AbsoluteTimeout: g.cfg.AbsoluteTimeout,
+		ACR:             p.ACR,
+		AMR:             p.AMR,
+		Limit:           g.cfg.SessionLimit,
 	}
 	ctx := context.Background()
 	if r != nil {
@@ -160,6 +168,9 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		// the token keeps the session it has.
 		return Session{}, fmt.Errorf("middleware: sign in: %w", sessionguard.ErrDuplicateToken)
 	}
+	if errors.Is(err, sessionguard.ErrSessionLimit) {
+		return Session{}, g.sessionLimitRefused(ctx, n)
+	}
 	if err != nil {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: sign in failed", slog.String("error", e.causeMsg))
@@ -173,19 +184,7 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 	}
 	g.emit(ctx, slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventCreated, Count: 1, SessionID: info.ID,
 		UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: info.IP})
-	return sessionOf(sessionguard.Status{
-		State:             sessionguard.StateValid,
-		SessionID:         info.ID,
-		UserID:            info.UserID,
-		TenantID:          info.TenantID,
-		AppType:           info.AppType,
-		CreatedAt:         info.CreatedAt,
-		LastActivityAt:    info.LastActivityAt,
-		IdleExpiresAt:     info.LastActivityAt.Add(info.IdleTimeout),
-		AbsoluteExpiresAt: info.AbsoluteExpiresAt,
-		IdleTimeout:       info.IdleTimeout,
-		CheckedAt:         info.LastActivityAt,
-	}, hash, false), nil
+	return sessionOf(statusOf(info), hash, false), nil
 }
 
 // revokeReplacedCookie revokes the session of the cookie r carried, which a

@@ -14,7 +14,9 @@
  *   data-keepalive-url       POST; extends the session ("Stay signed in").
  *   data-logout-url          POST; ends the session ("Sign out").
  *   data-signin-url          where to go when the session ends; "reason=" is appended:
- *                            idle | absolute | revoked | logout | invalid.
+ *                            idle | absolute | revoked | logout | invalid | session_limit
+ *                            (ended because the user signed in on another device, from
+ *                            X-Session-Revoke-Reason).
  *   data-channel             BroadcastChannel name shared by the app's tabs
  *                            (default "sessionguard:" + the peek URL's path).
  *   data-poll-seconds        peek interval, default 60, clamped to [2, 3600].
@@ -27,7 +29,8 @@
  * The server is the clock of record: every same-origin response (fetch and XHR are
  * observed) carrying X-Session-Idle-Remaining / X-Session-Absolute-Remaining /
  * X-Session-Warning-Threshold resets the local countdown; a 401 with
- * X-Session-End-Reason ends the session at once. Polling uses only the peek URL, so
+ * X-Session-End-Reason ends the session at once. A 401 without it (a route that asks
+ * for a more recent sign-in: X-Session-Reauthentication) leaves the session alone. Polling uses only the peek URL, so
  * it never extends the session.
  *
  * Keyboard: Tab and Shift+Tab stay inside the dialog. Escape means "Stay signed in"
@@ -65,6 +68,7 @@
   var H_ABS = 'X-Session-Absolute-Remaining';
   var H_THR = 'X-Session-Warning-Threshold';
   var H_END = 'X-Session-End-Reason';
+  var H_REVOKE = 'X-Session-Revoke-Reason';
 
   var origFetch = window.fetch.bind(window);
   var now = function () { return performance.now(); };
@@ -112,11 +116,14 @@
     tick();
   }
 
-  function reasonFrom(v) {
+  // reasonFrom maps a refusal's reason (and, for "revoked", why) to the fixed set
+  // the sign-in page is given.
+  function reasonFrom(v, revokedBy) {
     switch (String(v || '').toLowerCase()) {
       case 'idle': case 'idle_timeout': return 'idle';
       case 'absolute': case 'absolute_timeout': return 'absolute';
-      case 'revoked': return 'revoked';
+      case 'session_limit': return 'session_limit';
+      case 'revoked': return String(revokedBy || '').toLowerCase() === 'session_limit' ? 'session_limit' : 'revoked';
       case 'logout': return 'logout';
       default: return 'invalid';
     }
@@ -127,7 +134,7 @@
   function observe(status, get, sent) {
     if (status === 401) {
       var r = get(H_END);
-      if (r !== null && st.active) end(reasonFrom(r), true);
+      if (r !== null && st.active) end(reasonFrom(r, get(H_REVOKE)), true);
       return;
     }
     var idle = num(get(H_IDLE)), absolute = num(get(H_ABS));
@@ -235,7 +242,7 @@
       if (!st.ended && res.status === 401) {
         // "missing"/"invalid" at this moment usually means the cookie itself expired
         // with the session: the local reason says more.
-        var r = reasonFrom(res.headers.get(H_END));
+        var r = reasonFrom(res.headers.get(H_END), res.headers.get(H_REVOKE));
         end(r === 'invalid' ? fallback : r, true);
       }
       else if (!st.ended && !res.ok) end(fallback, true);

@@ -50,6 +50,7 @@ type warningStub struct {
 type stubSession struct {
 	created, last time.Time
 	ended         string // "", idle_timeout, absolute_timeout, revoked
+	revokedBy     string // for revoked: why, e.g. session_limit (X-Session-Revoke-Reason)
 	endedAt       time.Time
 }
 
@@ -66,6 +67,7 @@ func newWarningStub(t *testing.T, idle, absolute, threshold time.Duration) *warn
 	mux.HandleFunc("POST /api/session/keepalive", s.keepalive)
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /signin", s.signin)
+	mux.HandleFunc("GET /api/stepup", s.stepUp)
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
 	return s
@@ -90,12 +92,13 @@ func (s *warningStub) status(ss *stubSession, now time.Time) (idleLeft, absLeft 
 func (s *warningStub) session(w http.ResponseWriter, r *http.Request, touch bool) *stubSession {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	reason := "missing"
+	reason, revokedBy := "missing", ""
 	var ss *stubSession
 	if c, err := r.Cookie("sid"); err == nil {
 		if ss = s.sessions[c.Value]; ss != nil {
 			now := time.Now()
 			_, _, reason = s.status(ss, now)
+			revokedBy = ss.revokedBy
 			if reason == "" {
 				if touch {
 					ss.last = now
@@ -113,6 +116,9 @@ func (s *warningStub) session(w http.ResponseWriter, r *http.Request, touch bool
 		}
 	}
 	w.Header().Set("X-Session-End-Reason", reason)
+	if revokedBy != "" {
+		w.Header().Set("X-Session-Revoke-Reason", revokedBy)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusUnauthorized)
 	fmt.Fprintf(w, `{"error":"session_invalid","reason":%q}`, reason)
@@ -195,6 +201,18 @@ func (s *warningStub) logout(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// stepUp answers as a Guard.Require route does for a live session whose
+// last authentication is too old: 401 without X-Session-End-Reason.
+func (s *warningStub) stepUp(w http.ResponseWriter, r *http.Request) {
+	if s.session(w, r, true) == nil {
+		return
+	}
+	w.Header().Set("X-Session-Reauthentication", "reauthentication_required")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	fmt.Fprint(w, `{"error":"insufficient_user_authentication","reason":"reauthentication_required","max_age":600}`)
 }
 
 func (s *warningStub) signin(w http.ResponseWriter, r *http.Request) {
@@ -623,4 +641,45 @@ func TestWarningBearerToken(t *testing.T) {
 	if n := s.bearerSeen.Load(); n < 1 {
 		t.Errorf("peeks with the bearer token: %d, want >= 1", n)
 	}
+}
+
+// A session ended because its user signed in once too many elsewhere
+// (X-Session-Revoke-Reason: session_limit) ends the page with that reason,
+// so the sign-in page can say so; a route asking for a more recent sign-in
+// (401 without X-Session-End-Reason) leaves the session and the page alone.
+func TestWarningSessionLimitAndStepUp(t *testing.T) {
+	t.Parallel()
+	s := newWarningStub(t, time.Hour, 2*time.Hour, 10*time.Second)
+	ctx := browsertest.New(t)
+	openApp(t, ctx, s)
+
+	browsertest.Eval[bool](t, ctx, `(fetch('/api/stepup').then(function(r){window.stepUpStatus=r.status}),true)`)
+	browsertest.WaitJS(t, ctx, `window.stepUpStatus === 401`, 5*time.Second)
+	time.Sleep(500 * time.Millisecond) // room for a wrong navigation
+	if loc := browsertest.Eval[string](t, ctx, `location.pathname`); loc != "/app" {
+		t.Fatalf("a step-up refusal moved the page to %s", loc)
+	}
+	if !browsertest.Eval[bool](t, ctx, `SessionGuardWarning.state().active`) {
+		t.Fatal("a step-up refusal ended the script's session")
+	}
+
+	s.mu.Lock()
+	for _, ss := range s.sessions {
+		ss.ended, ss.revokedBy = "revoked", "session_limit"
+	}
+	s.mu.Unlock()
+	browsertest.Eval[bool](t, ctx, `(fetch('/api/session'),true)`)
+	browsertest.WaitLocation(t, ctx, "/signin?reason=session_limit", 5*time.Second)
+}
+
+// The open warning dialog, on a plain page, passes axe-core's WCAG 2.x A/AA
+// audit without a serious or critical violation.
+func TestWarningDialogAxeAudit(t *testing.T) {
+	t.Parallel()
+	s := newWarningStub(t, 13*time.Second, time.Hour, 10*time.Second)
+	ctx := browsertest.New(t)
+	openApp(t, ctx, s)
+	browsertest.RequireAccessible(t, ctx, "app page")
+	browsertest.WaitJS(t, ctx, dialogOpen, 11*time.Second)
+	browsertest.RequireAccessible(t, ctx, "warning dialog open")
 }

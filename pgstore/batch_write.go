@@ -17,7 +17,7 @@ import (
 // lock as a lone call does; the locks are held until the statement ends.
 const writeBatchSQL = `SELECT ` + checkColumns + `
 	FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS a(hash, app_type, tenant_id, i)
-	CROSS JOIN LATERAL sessionguard_check(a.hash::varchar, true, $4::int, a.app_type::varchar, a.tenant_id::int) c
+	CROSS JOIN LATERAL sessionguard_check(a.hash::varchar, true, $4::int, a.app_type::varchar, a.tenant_id::int) c` + authJoin + `
 	ORDER BY a.i`
 
 // writeRequest is one touch: callCheck's arguments.

@@ -197,6 +197,16 @@ func (c *Cache) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 	return ended, err
 }
 
+// Reauthenticate is Store.Reauthenticate; the old token hash leaves this
+// cache at once, and the others when the database's notification reaches
+// them.
+func (c *Cache) Reauthenticate(ctx context.Context, r sessionguard.Reauthentication) (sessionguard.SessionInfo, bool, error) {
+	info, ok, err := c.store.Reauthenticate(ctx, r)
+	// Evict even on error: the rotation may have committed.
+	c.evict(r.OldTokenHash)
+	return info, ok, err
+}
+
 // CacheStats counts the cache's answers.
 type CacheStats struct {
 	Hits      uint64 // answered from memory

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -128,7 +129,7 @@ func TestCacheAnswersAsTheStore(t *testing.T) {
 					t.Fatal("a hit's clock runs behind the database's")
 				}
 				second.CheckedAt = first.CheckedAt
-				if second != first {
+				if !reflect.DeepEqual(second, first) {
 					t.Fatalf("hit:\n%+v\ndatabase:\n%+v", second, first)
 				}
 			}
@@ -147,7 +148,7 @@ func TestCacheAnswersAsTheStore(t *testing.T) {
 			// Validate recorded the expiry (EndedNow); the Peek after it only sees it.
 			got.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
 			got.EndedNow = false
-			if tt.want != sessionguard.StateValid && got != want {
+			if tt.want != sessionguard.StateValid && !reflect.DeepEqual(got, want) {
 				t.Fatalf("cache:\n%+v\nstore:\n%+v", got, want)
 			}
 		})

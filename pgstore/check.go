@@ -12,12 +12,24 @@ import (
 // checkSQL calls sessionguard_check (migrations 023, 024): the state, the
 // reason a session ended, and the row's timing, in one round trip. It is the
 // only path that writes: it records an expiry it finds and touches.
-const checkSQL = `SELECT ` + checkColumns + ` FROM sessionguard_check($1, $2, $3, $4, $5) c`
+//
+// The function predates migration 027: the authentication columns come from
+// the row of the session it reports, joined by id (authJoin). (Read in the
+// statement's snapshot, they are never newer than the function's answer; a
+// rotation changes the hash, which the function looks up, so a stale join can
+// only make the authentication look older than it is.)
+const checkSQL = `SELECT ` + checkColumns + ` FROM sessionguard_check($1, $2, $3, $4, $5) c` + authJoin
 
 // checkColumns are what checkSQL and writeBatchSQL read of
-// sessionguard_check's answer c, in the order scanCheck reads them.
+// sessionguard_check's answer c and the session row s (authJoin), in the
+// order scanCheck reads them.
 const checkColumns = `c.state, c.end_reason, c.session_id::text, c.user_id, c.tenant_id, c.app_type,
-	c.created_at, c.last_activity_at, c.idle_timeout_seconds, c.absolute_expires_at, c.checked_at`
+	c.created_at, c.last_activity_at, c.idle_timeout_seconds, c.absolute_expires_at, c.checked_at,
+	coalesce(s.auth_time, s.created_at), coalesce(s.acr, ''), s.amr`
+
+// authJoin joins the session row s that sessionguard_check's answer c
+// reports, for the authentication columns of migration 027.
+const authJoin = ` LEFT JOIN sessions s ON s.id = c.session_id`
 
 // readSQL reads the row a check needs, and the database clock, as one plain
 // indexed SELECT. In the steady state of a busy session nothing is due, and
@@ -29,9 +41,11 @@ const checkColumns = `c.state, c.end_reason, c.session_id::text, c.user_id, c.te
 const readSQL = `SELECT ` + readColumns + ` FROM sessions WHERE session_token_hash = $1`
 
 // readColumns are what readSQL and readBatchSQL read, in the order of
-// sessionRow.scanTargets.
+// sessionRow.scanTargets. Rows from before migration 027 have no auth_time:
+// they were authenticated when they were created.
 const readColumns = `is_active, revoke_reason, id::text, user_id, tenant_id, app_type,
-	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, CURRENT_TIMESTAMP`
+	created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at,
+	coalesce(auth_time, created_at), coalesce(acr, ''), amr, CURRENT_TIMESTAMP`
 
 // Validate checks the session of tokenHash for one request and records the
 // activity. It reports why a session is not valid, records
@@ -140,8 +154,11 @@ func scanCheck(row pgx.Row) (sessionguard.Status, error) {
 		lastSeen  *time.Time
 		idleSecs  *int32
 		absolute  *time.Time
+		authTime  *time.Time
+		acr       *string
 	)
-	err := row.Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt)
+	err := row.Scan(&state, &endReason, &sessionID, &userID, &tenantID, &app, &created, &lastSeen, &idleSecs, &absolute, &st.CheckedAt,
+		&authTime, &acr, &st.AMR)
 	if err != nil {
 		return sessionguard.Status{}, err
 	}
@@ -155,6 +172,8 @@ func scanCheck(row pgx.Row) (sessionguard.Status, error) {
 	st.LastActivityAt = deref(lastSeen)
 	st.AbsoluteExpiresAt = deref(absolute)
 	st.IdleTimeout = time.Duration(deref(idleSecs)) * time.Second
+	st.AuthTime = deref(authTime)
+	st.ACR = deref(acr)
 	if lastSeen != nil {
 		st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)
 	}

@@ -15,12 +15,18 @@ const maxUserAgentBytes = 512
 // an address, and the User-Agent is made valid UTF-8 without NUL bytes and cut
 // to 512 bytes.
 //
-// The absolute expiry is computed by the database (CURRENT_TIMESTAMP + AbsoluteTimeout), so the
-// database's clock alone decides when the session ends.
+// The absolute expiry and the authentication time are the database's
+// (CURRENT_TIMESTAMP), so the database's clock alone decides when the session
+// ends and how old its authentication is.
+//
+// With n.Limit set, the insert and the limit are one transaction, serialised
+// per user and app type (see SessionLimit in limit.go): concurrent sign-ins
+// of one user never leave more than n.Limit.Max live sessions.
 //
 // It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
-// and with sessionguard.ErrDuplicateToken when the hash already has a
-// session.
+// with sessionguard.ErrDuplicateToken when the hash already has a session,
+// and with an error matching sessionguard.ErrSessionLimit when the limit
+// refuses it.
 func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessionguard.SessionInfo, err error) {
 	ctx, call := s.tel.start(ctx, opCreate)
 	defer func() { call.end(ctx, err) }()
@@ -40,6 +46,12 @@ func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessio
 	if !n.AppType.Valid() {
 		return sessionguard.SessionInfo{}, invalid(op, "app type %q is neither %q nor %q", n.AppType, sessionguard.ControlPanel, sessionguard.TenantApp)
 	}
+	if err := sessionguard.CheckAuthentication(n.ACR, n.AMR); err != nil {
+		return sessionguard.SessionInfo{}, invalid(op, "%v", err)
+	}
+	if err := n.Limit.Check(); err != nil {
+		return sessionguard.SessionInfo{}, invalid(op, "%v", err)
+	}
 	idle, err := timeoutSeconds(op, "IdleTimeout", n.IdleTimeout, DefaultIdleTimeout)
 	if err != nil {
 		return sessionguard.SessionInfo{}, err
@@ -49,34 +61,41 @@ func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessio
 		return sessionguard.SessionInfo{}, err
 	}
 
-	info := sessionguard.SessionInfo{
-		UserID:      n.UserID,
-		TenantID:    n.TenantID,
-		AppType:     n.AppType,
-		UserAgent:   cleanText(n.UserAgent, maxUserAgentBytes),
-		IdleTimeout: time.Duration(idle) * time.Second,
-	}
 	var ip *string
 	if addr, err := netip.ParseAddr(n.IP); err == nil {
 		// sessions.ip_address holds 45 bytes: the longest IPv6 text form
 		// without a zone, which means nothing off this host anyway.
-		info.IP = addr.Unmap().WithZone("").String()
-		ip = &info.IP
+		v := addr.Unmap().WithZone("").String()
+		ip = &v
 	}
-	err = s.pool.QueryRow(ctx, `
-		INSERT INTO sessions (id, user_id, session_token_hash, absolute_expires_at,
-			ip_address, user_agent, tenant_id, app_type, idle_timeout_seconds)
-		VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, CURRENT_TIMESTAMP + make_interval(secs => $4),
-			$5, $6, $7, $8, $9)
-		RETURNING id::text, created_at, last_activity_at, absolute_expires_at`,
-		nullIfEmpty(n.ID), n.UserID, n.TokenHash, absolute,
-		ip, info.UserAgent, nullIfZero(n.TenantID), string(n.AppType), idle,
-	).Scan(&info.ID, &info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt)
+	args := []any{nullIfEmpty(n.ID), n.UserID, n.TokenHash, absolute,
+		ip, cleanText(n.UserAgent, maxUserAgentBytes), nullIfZero(n.TenantID), string(n.AppType), idle,
+		nullIfEmpty(n.ACR), nullIfNone(n.AMR)}
+
+	var (
+		info    sessionguard.SessionInfo
+		evicted []sessionguard.Event
+	)
+	if n.Limit.Max == 0 {
+		info, err = scanInfo(s.pool.QueryRow(ctx, insertSQL, args...))
+	} else {
+		info, evicted, err = s.createLimited(ctx, n.UserID, n.AppType, n.Limit, args)
+	}
 	if err != nil {
 		return sessionguard.SessionInfo{}, wrapErr(op, err)
 	}
+	for _, e := range evicted {
+		s.emit(ctx, e)
+	}
 	return info, nil
 }
+
+// insertSQL inserts a session; its arguments are Create's args.
+const insertSQL = `INSERT INTO sessions (id, user_id, session_token_hash, absolute_expires_at,
+		ip_address, user_agent, tenant_id, app_type, idle_timeout_seconds, auth_time, acr, amr)
+	VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, CURRENT_TIMESTAMP + make_interval(secs => $4),
+		$5, $6, $7, $8, $9, CURRENT_TIMESTAMP, $10, $11)
+	RETURNING ` + infoColumns
 
 const maxInt32 = 1<<31 - 1
 
@@ -97,6 +116,13 @@ func nullIfEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+func nullIfNone(values []string) []string {
+	if len(values) == 0 {
+		return nil
+	}
+	return values
 }
 
 func nullIfZero(id int64) *int64 {

@@ -25,6 +25,13 @@
 // one that starts after a revoke returned sees the revoke; a database error
 // fails every lookup of its batch.
 //
+// Each session also records when and how its user last authenticated
+// (auth_time, acr, amr; migration 027). Reauthenticate records a new
+// authentication and rotates the session's token hash on the same row, and
+// Create applies a per-user session limit (sessionguard.SessionLimit)
+// atomically with the insert, under a transaction-scoped advisory lock per
+// user and app type.
+//
 // Cache is an opt-in, in-process cache in front of a Store for the
 // middleware's hot path. Migration 024 makes PostgreSQL announce every
 // session that ends (NOTIFY sessionguard_ended, whoever ended it); Cache.Run

@@ -8,11 +8,16 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
+// infoColumns are the columns scanInfo reads: a SessionInfo. Rows from
+// before migration 027 have no auth_time; they authenticated when created.
+const infoColumns = `id::text, user_id, coalesce(tenant_id, 0), app_type, coalesce(ip_address, ''),
+	coalesce(user_agent, ''), created_at, last_activity_at, absolute_expires_at, idle_timeout_seconds,
+	coalesce(auth_time, created_at), coalesce(acr, ''), amr`
+
 // listLiveSQL selects the live sessions (liveSQL): active and within both
 // timeouts by the database's clock. Sessions that have expired but that
 // nobody has checked or cleaned up yet are left out.
-const listLiveSQL = `SELECT id::text, user_id, coalesce(tenant_id, 0), app_type, coalesce(ip_address, ''),
-	coalesce(user_agent, ''), created_at, last_activity_at, absolute_expires_at, idle_timeout_seconds
+const listLiveSQL = `SELECT ` + infoColumns + `
 	FROM sessions s
 	WHERE ` + liveSQL
 
@@ -52,7 +57,7 @@ func (s *Store) list(ctx context.Context, op, sql string, args ...any) ([]sessio
 	return infos, nil
 }
 
-// scanInfo reads a row of listLiveSQL.
+// scanInfo reads the infoColumns of row.
 func scanInfo(row pgx.Row) (sessionguard.SessionInfo, error) {
 	var (
 		info     sessionguard.SessionInfo
@@ -60,7 +65,8 @@ func scanInfo(row pgx.Row) (sessionguard.SessionInfo, error) {
 		idleSecs int32
 	)
 	err := row.Scan(&info.ID, &info.UserID, &info.TenantID, &app, &info.IP, &info.UserAgent,
-		&info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt, &idleSecs)
+		&info.CreatedAt, &info.LastActivityAt, &info.AbsoluteExpiresAt, &idleSecs,
+		&info.AuthTime, &info.ACR, &info.AMR)
 	info.AppType = sessionguard.AppType(app)
 	info.IdleTimeout = time.Duration(idleSecs) * time.Second
 	return info, err

@@ -18,13 +18,16 @@ type sessionRow struct {
 	lastActivityAt    time.Time
 	idleSeconds       int32
 	absoluteExpiresAt time.Time
+	authTime          time.Time
+	acr               string
+	amr               []string
 	now               time.Time
 }
 
 // scanTargets are the destinations of readColumns, in order.
 func (r *sessionRow) scanTargets() []any {
 	return []any{&r.active, &r.revokeReason, &r.id, &r.userID, &r.tenantID, &r.appType,
-		&r.createdAt, &r.lastActivityAt, &r.idleSeconds, &r.absoluteExpiresAt, &r.now}
+		&r.createdAt, &r.lastActivityAt, &r.idleSeconds, &r.absoluteExpiresAt, &r.authTime, &r.acr, &r.amr, &r.now}
 }
 
 // decide gives, for a row read without a lock, the answer sessionguard_check
@@ -44,6 +47,7 @@ func (r sessionRow) decide(scope sessionguard.Scope, touchInterval time.Duration
 	st.AbsoluteExpiresAt = r.absoluteExpiresAt
 	st.IdleTimeout = time.Duration(r.idleSeconds) * time.Second
 	st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)
+	st.AuthTime, st.ACR, st.AMR = r.authTime, r.acr, r.amr
 
 	switch {
 	case !r.active:

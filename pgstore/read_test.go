@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestReadPathMatchesTheFunction(t *testing.T) {
 				t.Fatalf("state = %q, want %q", got.State, tt.want)
 			}
 			got.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("read path:\n%+v\nsessionguard_check:\n%+v", got, want)
 			}
 			// The liveness rule of every other statement agrees: live
@@ -98,7 +99,7 @@ func TestReadPathMatchesTheFunction(t *testing.T) {
 					t.Fatal(err)
 				}
 				v.CheckedAt = time.Time{}
-				if v != want {
+				if !reflect.DeepEqual(v, want) {
 					t.Fatalf("Validate:\n%+v\nsessionguard_check:\n%+v", v, want)
 				}
 			}
@@ -116,6 +117,8 @@ func (f fixture) callCheck(t *testing.T, hash string, scope sessionguard.Scope) 
 		user, tenant            *int64
 		created, last, absolute *time.Time
 		idle                    *int32
+		authTime                *time.Time
+		acr                     *string
 		appScope                *string
 		tenantScope             *int64
 	)
@@ -126,10 +129,12 @@ func (f fixture) callCheck(t *testing.T, hash string, scope sessionguard.Scope) 
 	if scope.TenantID != 0 {
 		tenantScope = &scope.TenantID
 	}
-	err := f.pool.QueryRow(context.Background(), `SELECT state, end_reason, session_id::text, user_id, tenant_id, app_type,
-		created_at, last_activity_at, idle_timeout_seconds, absolute_expires_at, checked_at
-		FROM sessionguard_check($1, false, 3600, $2, $3)`, hash, appScope, tenantScope).
-		Scan(&state, &reason, &id, &user, &tenant, &app, &created, &last, &idle, &absolute, &st.CheckedAt)
+	// The function predates migration 027's authentication columns; they
+	// come from the row it reports on.
+	err := f.pool.QueryRow(context.Background(), `SELECT c.state, c.end_reason, c.session_id::text, c.user_id, c.tenant_id, c.app_type,
+		c.created_at, c.last_activity_at, c.idle_timeout_seconds, c.absolute_expires_at, c.checked_at, s.auth_time, s.acr, s.amr
+		FROM sessionguard_check($1, false, 3600, $2, $3) c LEFT JOIN sessions s ON s.id = c.session_id`, hash, appScope, tenantScope).
+		Scan(&state, &reason, &id, &user, &tenant, &app, &created, &last, &idle, &absolute, &st.CheckedAt, &authTime, &acr, &st.AMR)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +147,10 @@ func (f fixture) callCheck(t *testing.T, hash string, scope sessionguard.Scope) 
 		st.CreatedAt, st.LastActivityAt, st.AbsoluteExpiresAt = *created, *last, *absolute
 		st.IdleTimeout = time.Duration(*idle) * time.Second
 		st.IdleExpiresAt = st.LastActivityAt.Add(st.IdleTimeout)
+		st.AuthTime = *authTime
+		if acr != nil {
+			st.ACR = *acr
+		}
 		if tenant != nil {
 			st.TenantID = *tenant
 		}

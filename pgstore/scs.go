@@ -128,10 +128,22 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 // scs calls Delete when it retires a token (Destroy, RenewToken,
 // MergeSession), so the sessionguard session of that token, if still active,
 // ends too, with reason "logout": no session stays active that no cookie can
-// reach any more.
+// reach any more. The exception is a ctx from sessionguard.WithRotation for
+// this token: the session is being re-authenticated and keeps going under
+// its new token, so only the data is deleted.
 func (s *SCSStore) DeleteCtx(ctx context.Context, key string) error {
 	hash, ok := scsHash(key)
 	if !ok {
+		return nil
+	}
+	if hash == sessionguard.RotationFrom(ctx) {
+		// A re-authentication renews the token (middleware's
+		// Guard.Reauthenticate): the session lives on under the new one,
+		// and scs writes the data under it.
+		_, err := s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
+		if err != nil {
+			return wrapErr("scs delete", err)
+		}
 		return nil
 	}
 	_, err := s.pool.Exec(ctx, `WITH ended AS (

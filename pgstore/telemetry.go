@@ -17,6 +17,7 @@ const (
 	opValidate storeOp = iota
 	opPeek
 	opCreate
+	opReauthenticate
 	opRevoke
 	opRevokeSession
 	opRevokeUserSession
@@ -35,6 +36,7 @@ var storeOps = [numOps]struct{ name, span string }{
 	opValidate:          {"validate", "pgstore.Validate"},
 	opPeek:              {"peek", "pgstore.Peek"},
 	opCreate:            {"create", "pgstore.Create"},
+	opReauthenticate:    {"reauthenticate", "pgstore.Reauthenticate"},
 	opRevoke:            {"revoke", "pgstore.Revoke"},
 	opRevokeSession:     {"revoke_session", "pgstore.RevokeSession"},
 	opRevokeUserSession: {"revoke_user_session", "pgstore.RevokeUserSession"},

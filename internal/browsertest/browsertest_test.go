@@ -76,3 +76,37 @@ func TestScreenshotAndTabs(t *testing.T) {
 		t.Fatalf("second tab: storage = %q, %v; want the first tab's", v, err)
 	}
 }
+
+// Axe finds what it should: a page with an image without alt text and an
+// unlabelled input fails, the same page fixed passes.
+func TestAxe(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/bad" {
+			fmt.Fprint(w, `<!doctype html><html lang="en"><head><title>Bad</title></head><body><main><h1>Bad</h1>`+
+				`<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><input type="text"></main></body></html>`)
+			return
+		}
+		fmt.Fprint(w, `<!doctype html><html lang="en"><head><title>Good</title></head><body><main><h1>Good</h1>`+
+			`<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="A dot"><label>Name <input type="text"></label></main></body></html>`)
+	}))
+	defer srv.Close()
+	ctx := browsertest.New(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/bad")); err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]bool{}
+	for _, v := range browsertest.Axe(t, ctx) {
+		rules[v.ID] = true
+	}
+	if !rules["image-alt"] || !rules["label"] {
+		t.Fatalf("violations %v, want image-alt and label", rules)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/good")); err != nil {
+		t.Fatal(err)
+	}
+	if vs := browsertest.Axe(t, ctx); len(vs) != 0 {
+		t.Fatalf("violations on the fixed page: %v", vs)
+	}
+}

@@ -10,4 +10,8 @@
 //		t.Fatal(err)
 //	}
 //	browsertest.Screenshot(t, ctx, "home")
+//
+// RequireAccessible audits the tab's page with axe-core (vendored in axe/,
+// injected by the test, never served) and fails on serious or critical
+// violations.
 package browsertest

@@ -1,0 +1,195 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sessionguard/sessionguard"
+)
+
+// Reauthentication describes how the user of a signed-in session proved who
+// they are again.
+type Reauthentication struct {
+	// ACR and AMR replace the session's recorded level and methods (see
+	// SignIn.ACR); empty means not recorded.
+	ACR string
+	AMR []string
+	// Token, when set, is the session's new token, issued elsewhere for
+	// this re-authentication (an identity provider's JWT, after the user
+	// signed in there again), recorded instead of a token the Guard mints.
+	// It is checked as Record checks a token: of a kind the Guard accepts, a
+	// JWT verified with Config.JWT, its user (and tenant) claims the
+	// session's, its session-id claim absent or the session's id. Not with
+	// an scs session, whose tokens scs issues.
+	Token string
+}
+
+// Reauthenticate records that the user of r's session has just proved who
+// they are again, once the application has checked the credential (the
+// password re-entered, a second factor): the session's authentication time
+// becomes now and its level a.ACR, so routes behind [Guard.Require] let it
+// in again.
+//
+// The session gets a new token (ASVS 7.2.4), of the kind it had: a new
+// opaque token, a new JWT minted by the Guard (same session id, a new jti),
+// or, with Config.SCS, scs's renewed token (SessionManager.RenewToken; the
+// scs data moves with it); or a.Token, a token issued elsewhere. The session keeps its id, its history and its
+// absolute expiry; the old token is refused from the moment the new one is
+// recorded, by every instance (caches drop it on the database's
+// notification). A cookie client gets the new cookie (with scs, LoadAndSave
+// writes it); a bearer client gets the returned token and must use it from
+// now on. The returned Session replaces the one in r's context.
+//
+// r must carry a live session of this Guard (r need not have passed through
+// Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
+// sign (an identity provider's) needs a.Token, the provider's new token,
+// and an a.Token that is not the session's matches ErrInvalidToken. A store
+// failure matches ErrUnavailable;
+// with scs, the scs session then has a new token that is not signed in.
+func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthentication) (token string, s Session, err error) {
+	if err := sessionguard.CheckAuthentication(a.ACR, a.AMR); err != nil {
+		return "", Session{}, fmt.Errorf("middleware: reauthenticate: %w", err)
+	}
+	c, rerr := g.credential(r)
+	if rerr != nil {
+		return "", Session{}, g.refused(r, rerr)
+	}
+	cur, ok := SessionFrom(r.Context())
+	if !ok || cur.tokenHash != hashToken(c.token) {
+		if cur, err = g.Authenticate(r); err != nil {
+			return "", Session{}, err
+		}
+	}
+	var expires time.Time // of a given JWT
+	if a.Token != "" {
+		if c.scs {
+			return "", Session{}, errors.New("middleware: reauthenticate: an scs session's tokens are scs's: leave Reauthentication.Token empty")
+		}
+		token = a.Token
+		if expires, err = g.given(r, token, cur); err != nil {
+			return "", Session{}, err
+		}
+	} else if token, err = g.mint(r, c, cur); err != nil {
+		return "", Session{}, err
+	}
+	newHash := hashToken(token)
+	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
+		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR})
+	cancel()
+	if err != nil || !rotated {
+		if c.scs {
+			// scs has let go of the old token: end its session rather
+			// than leave it live and unreachable.
+			g.revoke(r.Context(), cur.tokenHash, sessionguard.ReasonLogout)
+		}
+	}
+	if err != nil {
+		e := unavailable(err, c.bearer, c.token, token, cur.tokenHash, newHash)
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: reauthenticate failed", slog.String("error", e.causeMsg))
+		return "", Session{}, e
+	}
+	if !rotated || info.ID != cur.ID {
+		// Ended (or rotated by a concurrent request) since it was checked.
+		return "", Session{}, g.refusedStatus(r, refuse(ErrInvalidToken, c.bearer),
+			sessionguard.Status{SessionID: cur.ID, UserID: cur.UserID, TenantID: cur.TenantID})
+	}
+	st := statusOf(info)
+	s = sessionOf(st, newHash, c.bearer)
+	if w != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		if !c.bearer && !c.scs {
+			maxAge := s.AbsoluteRemaining
+			if !expires.IsZero() {
+				maxAge = min(maxAge, expires.Sub(g.now()).Truncate(time.Second))
+			}
+			http.SetCookie(w, g.cookie(token, int(maxAge/time.Second)))
+		}
+	}
+	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
+		SessionID: info.ID, UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: g.cfg.ClientIP(r)})
+	return token, s, nil
+}
+
+// mint issues the new token of cur, of the kind c is.
+func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error) {
+	switch {
+	case c.scs:
+		// RenewToken retires the old token through the scs store; told
+		// that this is a rotation, SCSStore keeps the session for it.
+		if err := g.cfg.SCS.RenewToken(sessionguard.WithRotation(r.Context(), cur.tokenHash)); err != nil {
+			return "", unavailable(err, false, c.token)
+		}
+		token := g.cfg.SCS.Token(r.Context())
+		if !validOpaqueToken(token) {
+			return "", errors.New("middleware: reauthenticate: scs issued a token that is not 32 random bytes in base64url")
+		}
+		return token, nil
+	case c.kind == JWTs:
+		if !g.jwt.canSign() {
+			return "", errors.New("middleware: reauthenticate: this Guard verifies JWTs it cannot sign; pass the issuer's new token in Reauthentication.Token")
+		}
+		token, err := g.jwt.sign(cur.ID, cur.UserID, cur.TenantID, g.now(), cur.AbsoluteRemaining)
+		if err != nil {
+			return "", err
+		}
+		if len(token) > g.cfg.MaxTokenBytes {
+			return "", fmt.Errorf("middleware: reauthenticate: signed token of %d bytes exceeds MaxTokenBytes", len(token))
+		}
+		return token, nil
+	}
+	return newOpaqueToken()
+}
+
+// given checks a token issued elsewhere for cur's re-authentication, as
+// Record checks a token, and returns a JWT's expiry.
+func (g *Guard) given(r *http.Request, token string, cur Session) (time.Time, error) {
+	kind := kindOf(token)
+	switch {
+	case !validTokenChars(token, g.cfg.MaxTokenBytes) || !g.cfg.Tokens.has(kind):
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
+	case hashToken(token) == cur.tokenHash:
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)
+	}
+	if kind != JWTs {
+		return time.Time{}, nil
+	}
+	claims, err := g.jwt.verify(token)
+	if err != nil {
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: %v", ErrInvalidToken, err)
+	}
+	if claims.UserID != cur.UserID || claims.HasTenant && claims.TenantID != cur.TenantID ||
+		claims.SessionID != "" && !strings.EqualFold(claims.SessionID, cur.ID) {
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's claims are not the session's", ErrInvalidToken)
+	}
+	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
+	}
+	return claims.Expires, nil
+}
+
+// statusOf is the valid Status of a session the store has just written.
+func statusOf(info sessionguard.SessionInfo) sessionguard.Status {
+	return sessionguard.Status{
+		State:             sessionguard.StateValid,
+		SessionID:         info.ID,
+		UserID:            info.UserID,
+		TenantID:          info.TenantID,
+		AppType:           info.AppType,
+		CreatedAt:         info.CreatedAt,
+		LastActivityAt:    info.LastActivityAt,
+		IdleExpiresAt:     info.LastActivityAt.Add(info.IdleTimeout),
+		AbsoluteExpiresAt: info.AbsoluteExpiresAt,
+		IdleTimeout:       info.IdleTimeout,
+		CheckedAt:         info.LastActivityAt,
+		AuthTime:          info.AuthTime,
+		ACR:               info.ACR,
+		AMR:               info.AMR,
+	}
+}

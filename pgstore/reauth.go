@@ -1,0 +1,73 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sessionguard/sessionguard"
+)
+
+// Reauthenticate rotates the token of a live session after its user proved
+// who they are again (ASVS 7.2.4: a new token on re-authentication), and
+// records the authentication: auth_time becomes the database's now, acr and
+// amr become r.ACR and r.AMR, and the re-authentication counts as activity.
+//
+// It is the same row with a new session_token_hash: the session keeps its id,
+// creation time, absolute expiry and everything that refers to it, and the
+// old hash is unknown the moment the transaction commits (Validate reports
+// StateUnknown for it). The sessions triggers announce the old hash on
+// NOTIFY sessionguard_ended, so every Cache forgets it, and scs data stored
+// under the old hash (SCSStore) moves to the new one.
+//
+// It applies only when r.OldTokenHash belongs to the live session
+// r.SessionID, and reports false otherwise (ended, expired, unknown, or
+// rotated already by a concurrent re-authentication).
+func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthentication) (_ sessionguard.SessionInfo, _ bool, err error) {
+	ctx, call := s.tel.start(ctx, opReauthenticate)
+	defer func() { call.end(ctx, err) }()
+	const op = "reauthenticate"
+	switch {
+	case !validHash(r.OldTokenHash) || !validHash(r.NewTokenHash):
+		return sessionguard.SessionInfo{}, false, invalid(op, "token hash is not 64 lowercase hex characters")
+	case r.OldTokenHash == r.NewTokenHash:
+		return sessionguard.SessionInfo{}, false, invalid(op, "the new token hash is the old one")
+	case !validUUID(r.SessionID):
+		return sessionguard.SessionInfo{}, false, invalid(op, "session id is not a UUID")
+	}
+	if err := sessionguard.CheckAuthentication(r.ACR, r.AMR); err != nil {
+		return sessionguard.SessionInfo{}, false, invalid(op, "%v", err)
+	}
+	var info sessionguard.SessionInfo
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Lock the session first, as SCSStore.CommitCtx does (sessions
+		// row, then data row), so the two never wait on each other in
+		// opposite orders.
+		var id string
+		if err := tx.QueryRow(ctx, `SELECT s.id::text FROM sessions s
+			WHERE s.session_token_hash = $1 AND s.id = $2 AND `+liveSQL+` FOR UPDATE`,
+			r.OldTokenHash, r.SessionID).Scan(&id); err != nil {
+			return err
+		}
+		// Before the hash changes: 026's trigger deletes whatever data is
+		// still keyed by the old hash.
+		if _, err := tx.Exec(ctx, `UPDATE sessionguard_scs_data SET token_hash = $2 WHERE token_hash = $1`,
+			r.OldTokenHash, r.NewTokenHash); err != nil {
+			return err
+		}
+		var err error
+		info, err = scanInfo(tx.QueryRow(ctx, `UPDATE sessions
+			SET session_token_hash = $2, auth_time = CURRENT_TIMESTAMP, acr = $3, amr = $4,
+			    last_activity_at = CURRENT_TIMESTAMP
+			WHERE id = $1
+			RETURNING `+infoColumns, id, r.NewTokenHash, nullIfEmpty(r.ACR), nullIfNone(r.AMR)))
+		return err
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return sessionguard.SessionInfo{}, false, nil
+	case err != nil:
+		return sessionguard.SessionInfo{}, false, wrapErr(op, err)
+	}
+	return info, true, nil
+}
