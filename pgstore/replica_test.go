@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -157,7 +158,7 @@ func TestReplicaReadPath(t *testing.T) {
 				t.Fatal(err)
 			}
 			st.CheckedAt, want.CheckedAt = time.Time{}, time.Time{}
-			if st != want {
+			if !reflect.DeepEqual(st, want) {
 				t.Errorf("answer %+v;\nthe primary's %+v", st, want)
 			}
 		})
