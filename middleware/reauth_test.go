@@ -171,7 +171,7 @@ func TestReauthenticateSCS(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := b.expect("GET", "/sensitive", http.StatusUnauthorized)
-	if r.refusal.Reason != middleware.ReasonReauthenticationRequired {
+	if r.refusal.Reason != middleware.ErrReauthenticationRequired.Reason {
 		t.Fatalf("refusal %+v", r.refusal)
 	}
 	b.expect("POST", "/reauth", http.StatusOK)

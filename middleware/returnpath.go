@@ -77,10 +77,10 @@ func RedirectToReauthenticate(page string, otherwise func(http.ResponseWriter, *
 			otherwise(w, r, err)
 			return
 		}
-		q := url.Values{ReturnParam: {LocalPath(r.URL.RequestURI(), "/")}, "reason": {ReasonReauthenticationRequired}}
+		q := url.Values{ReturnParam: {LocalPath(r.URL.RequestURI(), "/")}, "reason": {ErrReauthenticationRequired.Reason}}
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
-		h.Set(HeaderReauthentication, ReasonReauthenticationRequired)
+		h.Set(HeaderReauthentication, ErrReauthenticationRequired.Reason)
 		h.Set("Location", page+sep+q.Encode())
 		w.WriteHeader(http.StatusSeeOther)
 	}

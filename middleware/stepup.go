@@ -12,16 +12,13 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
-// ReasonReauthenticationRequired is the Reason of ErrReauthenticationRequired.
-const ReasonReauthenticationRequired = "reauthentication_required"
-
 // ErrReauthenticationRequired: the session is live, but its last
 // authentication is older than the route allows or not of a level it
 // accepts (see Requirement). The session is not ended: once the user has
 // re-entered a credential and the application has called
 // Guard.Reauthenticate, the same route lets them in. The refusal's MaxAge
 // and ACRValues say what the route asks for.
-var ErrReauthenticationRequired = &RefusalError{Status: http.StatusUnauthorized, Reason: ReasonReauthenticationRequired}
+var ErrReauthenticationRequired = &RefusalError{Status: http.StatusUnauthorized, Reason: "reauthentication_required"}
 
 // HeaderReauthentication is set to "reauthentication_required" on a
 // Requirement's refusal, for scripts. It is not X-Session-End-Reason: the
@@ -128,7 +125,7 @@ func denyReauthentication(w http.ResponseWriter, re *RefusalError) {
 	if re.Bearer {
 		h.Set("WWW-Authenticate", stepUpChallenge(re))
 	}
-	h.Set(HeaderReauthentication, ReasonReauthenticationRequired)
+	h.Set(HeaderReauthentication, re.Reason)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -254,7 +254,7 @@ func TestStepUpChallengeDropsMalformedACRValues(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()
 	middleware.DenyJSON(rec, httptest.NewRequest("GET", "/", nil), &middleware.RefusalError{
-		Status: http.StatusUnauthorized, Reason: middleware.ReasonReauthenticationRequired, Bearer: true,
+		Status: http.StatusUnauthorized, Reason: middleware.ErrReauthenticationRequired.Reason, Bearer: true,
 		ACRValues: `aal2 x",error="invalid_token aal3`})
 	want := `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="aal2 aal3"`
 	if got := rec.Header().Get("WWW-Authenticate"); got != want {
