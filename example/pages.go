@@ -121,7 +121,7 @@ var signinReasons = map[string]string{
 	"invalid":         "Your session is no longer valid. Please sign in again.",
 	"session_limit":   "You were signed out because you signed in on another device.",
 	// The re-enter-password page's, when a page asked for it.
-	middleware.ReasonReauthenticationRequired: "For your security, enter your password again to continue.",
+	middleware.ErrReauthenticationRequired.Reason: "For your security, enter your password again to continue.",
 }
 
 // pageReason turns a refusal into a key of signinReasons ("" for none: the
