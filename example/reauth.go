@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
 )
 
@@ -181,8 +180,8 @@ type sessionListJSON struct {
 	LastActivityAt time.Time `json:"last_activity_at"`
 }
 
-// apiSessions answers GET /api/sessions: the live control-panel sessions of
-// the session's user ("your sessions" for scripts), behind a recent
+// apiSessions answers GET /api/sessions: the live sessions of the session's
+// user (a control-panel account has no others) ("your sessions" for scripts), behind a recent
 // authentication.
 func (a *app) apiSessions(w http.ResponseWriter, r *http.Request) {
 	s, _ := middleware.SessionFrom(r.Context())
@@ -192,11 +191,8 @@ func (a *app) apiSessions(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 		return
 	}
-	out := []sessionListJSON{}
+	out := make([]sessionListJSON, 0, len(list))
 	for _, x := range list {
-		if x.AppType != sessionguard.ControlPanel {
-			continue
-		}
 		out = append(out, sessionListJSON{ID: x.ID, Current: x.ID == s.ID, IP: x.IP, UserAgent: x.UserAgent,
 			CreatedAt: x.CreatedAt, LastActivityAt: x.LastActivityAt})
 	}

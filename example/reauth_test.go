@@ -149,6 +149,11 @@ func TestReauthenticate(t *testing.T) {
 	}
 	// Signed out: the page sends the browser to sign in, not to re-enter.
 	redirectsTo(t, s.do("GET", cpReauthPath, cred{}, nil), "/cp/signin")
+	// A refused POST returns to its own path: its GET leads to the form.
+	for action, form := range map[string]string{"/cp/sessions/revoke": "/cp/sessions",
+		"/cp/sessions/revoke-others": "/cp/sessions", "/cp/admin/revoke": "/cp/admin"} {
+		redirectsTo(t, s.do("GET", action, cred{}, nil), form)
+	}
 }
 
 // TestReauthenticationReturnPath: a return value that could lead off the site
