@@ -108,6 +108,7 @@ func TestBrowserWarningAppearsAtThreshold(t *testing.T) {
 	if left := s.idleLeft(id); left < browserWarning/2 {
 		t.Errorf("dialog appeared with only %v left, want about %v", left, browserWarning)
 	}
+	browsertest.RequireAccessible(t, ctx, "the dashboard with the warning dialog open")
 
 	// An accessible modal: role, aria-modal, focus inside, a polite live region.
 	if !browsertest.Eval[bool](t, ctx, `(function(){var d=document.getElementById('sg-warning');
@@ -351,4 +352,95 @@ func TestBrowserReasonAfterAdminRevoke(t *testing.T) {
 	if err := s.pool.QueryRow(t.Context(), "SELECT count(*) FROM sessionguard_scs_data").Scan(&data); err != nil || data != 0 {
 		t.Errorf("%d scs data rows (%v), want none: the refusal made a session to carry its message", data, err)
 	}
+}
+
+// browserReauthWindow is the re-authentication window of the browser test:
+// short, so that the test waits it out.
+const browserReauthWindow = 8 * time.Second
+
+// 7. The password-change page asks for the password again once the
+// re-authentication window has passed, then returns to the form, and the
+// change succeeds. The pages on the way pass an accessibility audit (axe-core,
+// no serious or critical violation).
+func TestBrowserReauthenticationBeforePasswordChange(t *testing.T) {
+	t.Parallel()
+	s := startExample(t, func(c *config) {
+		c.IdleTimeout = browserIdle
+		c.WarningThreshold = browserWarning
+		c.ReauthWindow = browserReauthWindow
+	})
+	ctx := browsertest.New(t)
+	for _, page := range []string{"/cp/signin?reason=session_limit", "/t/acme/signin?reason=session_limit"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.base+page)); err != nil {
+			t.Fatal(err)
+		}
+		browsertest.WaitJS(t, ctx, `document.readyState === 'complete' && !!document.querySelector('.notice')`, 15*time.Second)
+		browsertest.RequireAccessible(t, ctx, "the sign-in page with a reason ("+page+")")
+	}
+
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+	// Within the window the sensitive pages open at once.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/cp/sessions")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitLocation(t, ctx, s.base+"/cp/sessions", 15*time.Second)
+	browsertest.WaitJS(t, ctx, `document.readyState === 'complete' && !!document.getElementById('revoke-others')`, 15*time.Second)
+	browsertest.RequireAccessible(t, ctx, "your sessions")
+
+	// Once the window has passed (by the database's clock, in whole
+	// seconds), the password page asks for the password again.
+	deadline := time.Now().Add(2 * browserReauthWindow)
+	for !s.authOlderThan(id, browserReauthWindow+time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the authentication is not older than %v after %v", browserReauthWindow, 2*browserReauthWindow)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/cp/password")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitLocation(t, ctx, s.base+reauthURL("/cp/password"), 15*time.Second)
+	browsertest.WaitJS(t, ctx, `document.readyState === 'complete' && !!document.getElementById('reauth-password')`, 15*time.Second)
+	if got := browsertest.Eval[string](t, ctx, `document.querySelector('.notice').textContent`); got != signinReasons["reauthentication_required"] {
+		t.Errorf("the prompt says %q", got)
+	}
+	browsertest.RequireAccessible(t, ctx, "the re-authentication prompt")
+
+	err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#reauth-password"), testPassword),
+		chromedp.Click(chromedp.CSS("#reauthenticate")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitLocation(t, ctx, s.base+"/cp/password", 15*time.Second)
+	const next = "a-new-password-1"
+	err = chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`input[name="current"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="current"]`), testPassword),
+		chromedp.SendKeys(chromedp.CSS(`input[name="new"]`), next),
+		chromedp.SendKeys(chromedp.CSS(`input[name="confirm"]`), next),
+		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitJS(t, ctx, `document.readyState === 'complete' && !!document.querySelector('.notice') &&
+		document.querySelector('.notice').textContent === 'Your password was changed.'`, 15*time.Second)
+	if got := s.onlySession("staff@example.com"); got != id {
+		t.Errorf("the session after re-authentication is %s, want %s (the same, with a new token)", got, id)
+	}
+}
+
+// authOlderThan reports whether the session's last authentication is older
+// than d by the database's clock.
+func (s *exampleServer) authOlderThan(id string, d time.Duration) bool {
+	s.t.Helper()
+	var older bool
+	err := s.pool.QueryRow(context.Background(),
+		"SELECT clock_timestamp() - auth_time > make_interval(secs => $2) FROM sessions WHERE id = $1", id, d.Seconds()).Scan(&older)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return older
 }

@@ -23,6 +23,7 @@ const (
 	defaultAbsoluteTimeout  = 8 * time.Hour
 	defaultWarningThreshold = 5 * time.Minute
 	defaultCleanupInterval  = 5 * time.Minute
+	defaultReauthWindow     = 10 * time.Minute
 )
 
 // config is what run needs. loadConfig fills it from flags and the
@@ -34,6 +35,10 @@ type config struct {
 	IdleTimeout      time.Duration
 	AbsoluteTimeout  time.Duration
 	WarningThreshold time.Duration
+	// ReauthWindow is how old the last authentication may be for the
+	// control panel's sensitive pages (password, your sessions, admin)
+	// before they ask for the password again.
+	ReauthWindow time.Duration
 
 	// bcryptCost is bcrypt.DefaultCost unless a test lowers it.
 	bcryptCost int
@@ -81,6 +86,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		{&cfg.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", defaultIdleTimeout},
 		{&cfg.AbsoluteTimeout, "absolute-timeout", "ABSOLUTE_TIMEOUT", defaultAbsoluteTimeout},
 		{&cfg.WarningThreshold, "warning-threshold", "WARNING_THRESHOLD", defaultWarningThreshold},
+		{&cfg.ReauthWindow, "reauth-window", "REAUTH_WINDOW", defaultReauthWindow},
 	}
 	for _, d := range durations {
 		*d.dst = d.def
@@ -116,7 +122,8 @@ func (c config) validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"IDLE_TIMEOUT", c.IdleTimeout}, {"ABSOLUTE_TIMEOUT", c.AbsoluteTimeout}, {"WARNING_THRESHOLD", c.WarningThreshold}} {
+	}{{"IDLE_TIMEOUT", c.IdleTimeout}, {"ABSOLUTE_TIMEOUT", c.AbsoluteTimeout}, {"WARNING_THRESHOLD", c.WarningThreshold},
+		{"REAUTH_WINDOW", c.ReauthWindow}} {
 		if d.v < time.Second || d.v%time.Second != 0 {
 			errs = append(errs, fmt.Errorf("%s=%v: must be a whole number of seconds, at least 1s", d.name, d.v))
 		}

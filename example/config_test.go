@@ -18,16 +18,19 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{name: "defaults", want: func(c config) bool {
 			return c.Addr == "127.0.0.1:8080" && c.DemoPassword == "demo-password" && c.DatabaseURL == "" &&
-				c.IdleTimeout == 4*time.Hour && c.AbsoluteTimeout == 8*time.Hour && c.WarningThreshold == 5*time.Minute
+				c.IdleTimeout == 4*time.Hour && c.AbsoluteTimeout == 8*time.Hour && c.WarningThreshold == 5*time.Minute &&
+				c.ReauthWindow == 10*time.Minute
 		}},
 		{name: "environment", env: map[string]string{"ADDR": "localhost:9000", "IDLE_TIMEOUT": "20s", "ABSOLUTE_TIMEOUT": "1h",
-			"WARNING_THRESHOLD": "10s", "DEMO_PASSWORD": "another-one", "DATABASE_URL": "postgres://u:p@db/x"},
+			"WARNING_THRESHOLD": "10s", "REAUTH_WINDOW": "30s", "DEMO_PASSWORD": "another-one", "DATABASE_URL": "postgres://u:p@db/x"},
 			want: func(c config) bool {
 				return c.Addr == "localhost:9000" && c.IdleTimeout == 20*time.Second && c.AbsoluteTimeout == time.Hour &&
-					c.WarningThreshold == 10*time.Second && c.DemoPassword == "another-one" && c.DatabaseURL == "postgres://u:p@db/x"
+					c.WarningThreshold == 10*time.Second && c.DemoPassword == "another-one" && c.DatabaseURL == "postgres://u:p@db/x" && c.ReauthWindow == 30*time.Second
 			}},
 		{name: "flags beat environment", env: map[string]string{"IDLE_TIMEOUT": "20s"}, args: []string{"-idle-timeout", "30s", "-warning-threshold", "5s", "-addr", "[::1]:0"},
 			want: func(c config) bool { return c.IdleTimeout == 30*time.Second && c.Addr == "[::1]:0" }},
+		{name: "reauth window flag", args: []string{"-reauth-window", "2m"}, want: func(c config) bool { return c.ReauthWindow == 2*time.Minute }},
+		{name: "reauth window of zero", env: map[string]string{"REAUTH_WINDOW": "0s"}, wantErr: "REAUTH_WINDOW"},
 		{name: "not a duration", env: map[string]string{"IDLE_TIMEOUT": "20"}, wantErr: "IDLE_TIMEOUT"},
 		{name: "fraction of a second", args: []string{"-warning-threshold", "1500ms"}, wantErr: "whole number of seconds"},
 		{name: "warning not shorter than idle", env: map[string]string{"IDLE_TIMEOUT": "10s", "WARNING_THRESHOLD": "10s"}, wantErr: "WARNING_THRESHOLD"},

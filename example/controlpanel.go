@@ -23,11 +23,12 @@ type signedIn struct {
 	session middleware.Session
 }
 
-// withUser loads the signed-in user for a handler behind a page guard. A
-// session whose user no longer exists is signed out.
-func (a *app) withUser(g *middleware.Guard, signin func(*http.Request) string,
+// withUser loads the signed-in user for a handler behind a page guard that
+// asks q of the session's authentication (the zero Requirement: only that it
+// is live). A session whose user no longer exists is signed out.
+func (a *app) withUser(g *middleware.Guard, q middleware.Requirement, signin func(*http.Request) string,
 	next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return g.Require(q, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.SessionFrom(r.Context())
 		u, found, err := a.users.byID(r.Context(), s.UserID)
 		if err != nil {
@@ -46,12 +47,21 @@ func (a *app) withUser(g *middleware.Guard, signin func(*http.Request) string,
 // cpPage wraps a control-panel page: its scs session (flash messages) and its
 // guard.
 func (a *app) cpPage(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.loadCP(a.withUser(a.cpPages, cpSigninURL, next))
+	return a.loadCP(a.withUser(a.cpPages, middleware.Requirement{}, cpSigninURL, next))
 }
 
-// cpAdmin wraps an admin-only control-panel page: others get a 403.
+// recentCPPage wraps a sensitive control-panel page (the password change,
+// "your sessions", the admin pages; ASVS 7.5.1 to 7.5.3): a session whose
+// last authentication is older than the re-authentication window is sent to
+// the re-enter-password page (reauth.go), which returns it here.
+func (a *app) recentCPPage(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
+	return a.loadCP(a.withUser(a.cpPages, middleware.Requirement{MaxAge: a.cfg.ReauthWindow}, cpSigninURL, next))
+}
+
+// cpAdmin wraps an admin-only control-panel page, which asks for a recent
+// authentication (recentCPPage): others get a 403.
 func (a *app) cpAdmin(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.cpPage(func(w http.ResponseWriter, r *http.Request, si signedIn) {
+	return a.recentCPPage(func(w http.ResponseWriter, r *http.Request, si signedIn) {
 		if !si.user.IsAdmin {
 			a.renderError(w, r, http.StatusForbidden, "This page is for administrators.")
 			return

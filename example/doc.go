@@ -19,6 +19,8 @@
 //	IDLE_TIMEOUT       Go duration (default 4h)
 //	ABSOLUTE_TIMEOUT   Go duration (default 8h)
 //	WARNING_THRESHOLD  Go duration (default 5m)
+//	REAUTH_WINDOW      Go duration (default 10m): how old the last password
+//	                   entry may be for the control panel's sensitive pages
 //
 // # Two apps, two Guards, one store
 //
@@ -44,6 +46,26 @@
 //     (/idp/.well-known/jwks.json, served by this process) and records each
 //     one the provider issues at sign-in (Guard.Record). The tenant comes from
 //     the path; cookie __Host-tenant-session, or the token as a bearer token.
+//
+// # Re-authentication and session limits
+//
+// The control panel's password change, "your sessions" and admin pages
+// (recentCPPage) and GET /api/sessions ask for a password entered within
+// REAUTH_WINDOW (Guard.Require with a Requirement's MaxAge). An older session
+// is not ended: a page is redirected to /cp/reauthenticate
+// (middleware.RedirectToReauthenticate), which checks the password, throttled
+// as sign-in is, calls Guard.Reauthenticate (a new scs token, the old one
+// refused at once) and returns to middleware.LocalPath of the page that
+// asked; the API answers RFC 9470's challenge, and POST /api/reauthenticate
+// returns the new token (reauth.go).
+//
+// The tenant app allows each user three sessions (Config.SessionLimit): a
+// fourth sign-in ends the least recently active one with reason
+// session_limit, and that session's next page lands on the sign-in page,
+// which says "You were signed out because you signed in on another device".
+// No tenant route asks for a recent authentication; one that did would
+// re-authenticate at the identity provider and pass its new token in
+// middleware.Reauthentication.Token.
 //
 // Each app has its own cookie name, so that one browser can be signed in to
 // both, and its own API mount with its own login (POST /api/login, POST

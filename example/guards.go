@@ -11,6 +11,10 @@ import (
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
+// tenantSessionLimit is how many tenant-app sessions one user may hold at
+// once (ASVS 7.1.2): a phone, a laptop and one more.
+const tenantSessionLimit = 3
+
 // newGuards builds the example's two Guards, one per app, over a.store: each
 // reads every credential its app uses (cookie or bearer token), decided by
 // the token's shape without a query, so no route picks a guard by hand. The
@@ -40,7 +44,9 @@ func (a *app) newGuards(ctx context.Context, pool *pgxpool.Pool) error {
 	if a.cp, err = middleware.New(cp); err != nil {
 		return err
 	}
-	a.cpPages = a.cp.WithDeny(a.denyCPPage)
+	// A page that asks for a recent authentication (recentCPPage) sends
+	// the browser to the re-enter-password page, which returns it there.
+	a.cpPages = a.cp.WithDeny(middleware.RedirectToReauthenticate(cpReauthPath, a.denyCPPage))
 
 	// The tenant app: the identity provider's JWTs, in the tenant cookie or
 	// as bearer tokens, verified through the provider's JWKS URL with its
@@ -52,6 +58,10 @@ func (a *app) newGuards(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	tenant := base
 	tenant.AppType, tenant.Tenant, tenant.CookieName = sessionguard.TenantApp, a.tenantFromPath, tenantCookie
+	// At most tenantSessionLimit sessions per user: a fourth sign-in ends
+	// the least recently active one (reason session_limit), whose next page
+	// says why (signinReasons).
+	tenant.SessionLimit = sessionguard.SessionLimit{Max: tenantSessionLimit, AtLimit: sessionguard.EndLeastRecentlyActive}
 	tenant.JWT = &middleware.JWTConfig{
 		JWKS:          jwks,
 		Issuer:        a.idp.Issuer(),

@@ -60,6 +60,7 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		IdleTimeout:      testIdle,
 		AbsoluteTimeout:  testAbsolute,
 		WarningThreshold: testWarning,
+		ReauthWindow:     defaultReauthWindow,
 		bcryptCost:       bcrypt.MinCost,
 		cleanupInterval:  defaultCleanupInterval,
 		// Tests sign in often from one address; the per-account limit is

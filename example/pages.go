@@ -119,6 +119,9 @@ var signinReasons = map[string]string{
 	"user_revoke":     "You were signed out from another of your sessions.",
 	"other_tenant":    "You are signed in to another organisation. Sign in here to switch.",
 	"invalid":         "Your session is no longer valid. Please sign in again.",
+	"session_limit":   "You were signed out because you signed in on another device.",
+	// The re-enter-password page's, when a page asked for it.
+	middleware.ErrReauthenticationRequired.Reason: "For your security, enter your password again to continue.",
 }
 
 // pageReason turns a refusal into a key of signinReasons ("" for none: the

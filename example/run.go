@@ -119,6 +119,8 @@ func printBanner(w io.Writer, base, database string, cfg config) {
 sessionguard example: %[1]s/
   database:        %[2]s
   timeouts:        idle %[3]v, absolute %[4]v, warning %[5]v before the idle timeout
+  re-authentication: the control panel's password, sessions and admin pages
+                   ask for the password again %[7]v after the last one
 
   control panel:   %[1]s/cp/
       admin@example.com    (admin)
@@ -132,7 +134,7 @@ sessionguard example: %[1]s/
                    (the tenant app's: %[1]s/t/acme/api/login)
 
 Press Ctrl-C to stop.
-`, base, database, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.WarningThreshold, cfg.DemoPassword)
+`, base, database, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.WarningThreshold, cfg.DemoPassword, cfg.ReauthWindow)
 }
 
 // startingHandler serves the identity provider's JWKS while the app is being

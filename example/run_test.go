@@ -29,7 +29,7 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config{Addr: ln.Addr().String(), DemoPassword: testPassword, IdleTimeout: testIdle,
-		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit,
+		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit,
 		logger: slog.New(slog.DiscardHandler), listener: ln}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -99,7 +99,7 @@ func TestRunRefusesForeignTables(t *testing.T) {
 	}
 	defer ln.Close()
 	cfg := config{DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
-		WarningThreshold: testWarning, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit, logger: slog.New(slog.DiscardHandler),
+		WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit, logger: slog.New(slog.DiscardHandler),
 		poolConfig: pool.Config(), listener: ln}
 	err = run(t.Context(), cfg, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "belongs to another application") {

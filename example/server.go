@@ -38,13 +38,23 @@ func (a *app) routes() http.Handler {
 
 	// Control panel (a.cp: its scs session and guard).
 	mux.Handle("GET /cp/{$}", a.cpPage(a.cpDashboard))
-	mux.Handle("GET /cp/sessions", a.cpPage(a.cpSessions))
-	mux.Handle("POST /cp/sessions/revoke", a.cpPage(a.cpRevokeOwn))
-	mux.Handle("POST /cp/sessions/revoke-others", a.cpPage(a.cpRevokeOthers))
-	mux.Handle("GET /cp/password", a.cpPage(a.cpPassword))
-	mux.Handle("POST /cp/password", a.cpPage(a.cpChangePassword))
+	// The sensitive pages ask for a password entered within ReauthWindow
+	// (recentCPPage); the re-enter-password page returns the browser to
+	// the page that asked. A refused POST returns to its own path: the GET
+	// of a form's action leads back to the form.
+	mux.Handle("GET "+cpReauthPath, a.cpPage(a.cpReauthPage))
+	mux.Handle("POST "+cpReauthPath, a.cpPage(a.cpReauthenticate))
+	mux.Handle("GET /cp/sessions", a.recentCPPage(a.cpSessions))
+	mux.Handle("POST /cp/sessions/revoke", a.recentCPPage(a.cpRevokeOwn))
+	mux.Handle("POST /cp/sessions/revoke-others", a.recentCPPage(a.cpRevokeOthers))
+	mux.Handle("GET /cp/password", a.recentCPPage(a.cpPassword))
+	mux.Handle("POST /cp/password", a.recentCPPage(a.cpChangePassword))
 	mux.Handle("GET /cp/admin", a.cpAdmin(a.cpAdminPage))
 	mux.Handle("POST /cp/admin/revoke", a.cpAdmin(a.cpAdminRevoke))
+	for action, form := range map[string]string{"/cp/sessions/revoke": "/cp/sessions",
+		"/cp/sessions/revoke-others": "/cp/sessions", "/cp/admin/revoke": "/cp/admin"} {
+		mux.Handle("GET "+action, http.RedirectHandler(form, http.StatusSeeOther))
+	}
 
 	// Tenant app.
 	mux.Handle("GET /t/{tenant}/{$}", page(a.tenantPage(a.tenantHome)))
@@ -53,6 +63,12 @@ func (a *app) routes() http.Handler {
 	// session), /t/{tenant}/api the tenant app's.
 	tenantAPI := func(h http.Handler) http.Handler { return a.inTenant(tenantAPINotFound, h) }
 	mux.Handle("POST /api/login", a.loadCP(http.HandlerFunc(a.apiLogin)))
+	// The control panel's sensitive API: the list of one's sessions asks
+	// for a recent authentication (RFC 9470's challenge for bearer
+	// clients), which POST /api/reauthenticate renews.
+	mux.Handle("POST /api/reauthenticate", a.loadCP(a.cp.Middleware(http.HandlerFunc(a.apiReauthenticate))))
+	mux.Handle("GET /api/sessions", a.loadCP(a.cp.Require(middleware.Requirement{MaxAge: a.cfg.ReauthWindow},
+		http.HandlerFunc(a.apiSessions))))
 	mux.Handle("POST /t/{tenant}/api/login", tenantAPI(http.HandlerFunc(a.apiLogin)))
 	a.mountAPI(mux, "/api", a.cp, cpCookie, a.loadCP)
 	a.mountAPI(mux, "/t/{tenant}/api", a.tenant, tenantCookie, tenantAPI)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net/http"
+
+	"github.com/sessionguard/sessionguard/middleware"
 )
 
 // tenantKey is the context key of the tenant that inTenant resolved.
@@ -43,7 +45,7 @@ func tenantAPINotFound(w http.ResponseWriter, _ *http.Request) {
 // tenantPage wraps a tenant-app page: the tenant guard checks that the
 // session is a tenant_app session of the tenant in the path.
 func (a *app) tenantPage(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.withUser(a.tenantPages, tenantSigninURL, next)
+	return a.withUser(a.tenantPages, middleware.Requirement{}, tenantSigninURL, next)
 }
 
 // tenantHome is the tenant app's page: it calls the JSON API with the bearer
