@@ -1,5 +1,5 @@
 -- Migration: 028_sessionguard_unused_indexes.sql
--- Description: drops two of 022's indexes that no statement reads, so that
+-- Description: drops two of 022's indexes that no statement needs, so that
 -- every insert and every ended session writes two index entries fewer and a
 -- large table is about 103 MB smaller per million rows.
 --

@@ -3,7 +3,7 @@
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
 -- Migration: 028_sessionguard_unused_indexes.sql
--- Description: drops two of 022's indexes that no statement reads, so that
+-- Description: drops two of 022's indexes that no statement needs, so that
 -- every insert and every ended session writes two index entries fewer and a
 -- large table is about 103 MB smaller per million rows.
 --
@@ -42,7 +42,7 @@ DROP INDEX IF EXISTS idx_sessions_app_type;
 
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (28, '028_sessionguard_unused_indexes.sql', 'f60a0bcc7c78e9db71af636a46fcad9ee9a0d2bf296fac1437186caa902722cc')
+VALUES (28, '028_sessionguard_unused_indexes.sql', '4b198e652b46203156baa31769a57de266bcb968e59ecb10773e079e0a9092a1')
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
