@@ -20,25 +20,31 @@ const DefaultMaxBatch = 128
 // statement of any call that began after a revoke returned (committed)
 // starts after that commit and, at READ COMMITTED, sees it.
 //
-// One batch is in flight at a time, and a second only while a full batch
-// already waits behind it: more statements in flight would compete with the
-// requests' own work for the same cores. A lone call (nothing in flight)
-// runs on its caller's goroutine with the caller's context: no hand-off, no
-// added latency. A batch of queued calls runs on a goroutine of its own
+// At most maxInFlight statements are in flight. A call that finds fewer in
+// flight and nobody queued sends its own statement, on its caller's
+// goroutine with the caller's context: no hand-off, no added latency, and
+// at light load (a few concurrent requests) the same parallelism as without
+// a batcher. Past that, calls queue; queued calls go out together, and a
+// further batch starts only while a full one waits: more statements in
+// flight would compete with the requests' own work for the same cores. A batch of queued calls runs on a goroutine of its own
 // with a context of its own, cancelled only when every call in it has given
 // up, so one caller's cancellation never fails the others. An error fails
 // every call of the batch.
 type batcher[Req, Res any] struct {
-	max  int
-	exec func(ctx context.Context, reqs []Req) ([]Res, error) // results in the order of reqs
+	max      int
+	inFlight int                                                  // statements in flight at most: maxInFlight
+	exec     func(ctx context.Context, reqs []Req) ([]Res, error) // results in the order of reqs
 
 	mu      sync.Mutex
 	queue   []*batchCall[Req, Res]
 	running int // batches in flight
 }
 
-// maxBatchesInFlight bounds the statements one batcher has in flight.
-const maxBatchesInFlight = 2
+// maxInFlight bounds the statements one batcher has in flight. One would
+// batch most, but four concurrent requests would then wait for each other:
+// at two, light load runs as unbatched does (BENCHMARKS.md, light load) and
+// heavy load still batches.
+const maxInFlight = 2
 
 type batchCall[Req, Res any] struct {
 	req       Req
@@ -58,17 +64,18 @@ type batchState struct {
 }
 
 func newBatcher[Req, Res any](max int, exec func(context.Context, []Req) ([]Res, error)) *batcher[Req, Res] {
-	return &batcher[Req, Res]{max: max, exec: exec}
+	return &batcher[Req, Res]{max: max, inFlight: maxInFlight, exec: exec}
 }
 
-// do queues req and waits for its result, or for ctx to end. When nothing
-// is in flight, the caller sends its own statement at once, on its own
-// goroutine and with its own context, exactly as without a batcher; the
-// calls that arrive meanwhile queue, and it hands them to a goroutine of
-// their own when it is done.
+// do queues req and waits for its result, or for ctx to end. While fewer
+// than b.inFlight statements are in flight and nothing is queued, the
+// caller sends its own statement at once, on its own goroutine and with its
+// own context, exactly as without a batcher; the calls that arrive while
+// the limit is reached queue, and the caller that finds them when it is
+// done hands them to a goroutine of their own.
 func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	b.mu.Lock()
-	if b.running == 0 && len(b.queue) == 0 {
+	if b.running < b.inFlight && len(b.queue) == 0 {
 		b.running++
 		b.mu.Unlock()
 		res, err := b.exec(ctx, []Req{req})
@@ -89,7 +96,7 @@ func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	}
 	c := &batchCall[Req, Res]{req: req, done: make(chan struct{})}
 	b.queue = append(b.queue, c)
-	if b.running == 0 || b.running < maxBatchesInFlight && len(b.queue) >= b.max {
+	if b.running == 0 || b.running < b.inFlight && len(b.queue) >= b.max {
 		b.running++
 		calls, st := b.take()
 		b.mu.Unlock()

@@ -53,10 +53,12 @@ func TestBatcher(t *testing.T) {
 		err error
 	}
 	// start sends req 0 (the batch in flight, held by the gate) and then
-	// reqs 1..n, which queue behind it.
+	// reqs 1..n, which queue behind it: with one statement in flight at
+	// most, so that the queue forms behind req 0 alone.
 	start := func(t *testing.T, g *gatedExec, max, n int, ctxOf func(i int) context.Context) (*batcher[int, int], []chan result) {
 		t.Helper()
 		b := newBatcher(max, g.exec)
+		b.inFlight = 1
 		out := make([]chan result, n+1)
 		for i := range out {
 			out[i] = make(chan result, 1)
@@ -184,6 +186,40 @@ func TestBatcherLoneCallRunsInline(t *testing.T) {
 	}
 	if b.running != 0 || len(b.queue) != 0 {
 		t.Fatalf("after lone calls: %d running, %d queued", b.running, len(b.queue))
+	}
+}
+
+// Below the limit of statements in flight, calls are sent at once, each on
+// its own; past it they queue. Light load thus runs as it would unbatched.
+func TestBatcherSendsAtOnceBelowTheLimit(t *testing.T) {
+	t.Parallel()
+	g := &gatedExec{gate: make(chan struct{})}
+	b := newBatcher(16, g.exec)
+	if b.inFlight != maxInFlight || maxInFlight < 2 {
+		t.Fatalf("inFlight %d, maxInFlight %d: want at least two statements in flight", b.inFlight, maxInFlight)
+	}
+	done := make(chan error, maxInFlight+2)
+	for i := range maxInFlight + 2 {
+		go func() { _, err := b.do(context.Background(), i); done <- err }()
+		if i < maxInFlight {
+			waitFor(t, b, func() bool { return b.running == i+1 && len(b.queue) == 0 })
+		}
+	}
+	waitQueued(t, b, 2) // the limit reached: the others queue
+	close(g.gate)
+	for range maxInFlight + 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ones := 0
+	for _, batch := range g.batches {
+		if len(batch) == 1 {
+			ones++
+		}
+	}
+	if len(g.batches) != maxInFlight+1 || ones != maxInFlight {
+		t.Fatalf("statements %v: want %d sent alone at once, then the 2 queued together", g.batches, maxInFlight)
 	}
 }
 
