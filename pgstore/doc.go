@@ -19,7 +19,7 @@
 // functions and the application can never disagree about it.
 //
 // Under concurrency a Store batches by itself (Config.MaxBatch): lookups
-// and touches that arrive while one is in flight go together in the next
+// and touches that arrive while two are in flight go together in the next
 // statement, so a busy server pays one round trip per batch and an idle one
 // none extra. A lookup never joins a statement sent before it began, so
 // one that starts after a revoke returned sees the revoke; a database error

@@ -67,9 +67,10 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 
 	// MaxBatch bounds how many concurrent lookups share one statement, and
-	// how many touches. While a lookup is in flight, the lookups that arrive
-	// wait and then go together (natural batching: an idle store sends each
-	// at once, a busy one pays one round trip per batch); touches batch the
+	// how many touches. While two lookups are in flight, the lookups that
+	// arrive wait and then go together (natural batching: an idle or lightly
+	// loaded store sends each at once, a busy one pays one round trip per
+	// batch); touches batch the
 	// same way. Default DefaultMaxBatch; 1 sends every lookup and every
 	// touch as its own statement.
 	MaxBatch int
