@@ -34,8 +34,9 @@ func execSQL(ctx context.Context, t *testing.T, srv *Server, sql string) error {
 	return err
 }
 
-// TestStandby starts a hot standby with an apply delay, sees a write reach
-// it no sooner than the delay, sees it refuse writes, and promotes it.
+// TestStandby starts a hot standby (a copy taken with pg_basebackup -R) with
+// an apply delay, sees a write reach it no sooner than the delay, sees it
+// refuse writes, and promotes it (pg_ctl promote).
 func TestStandby(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
