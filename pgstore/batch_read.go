@@ -33,7 +33,7 @@ const readBatchSQL = `SELECT session_token_hash, ` + readColumns + ` FROM sessio
 func (s *Store) readRow(ctx context.Context, tokenHash string) (sessionRow, error) {
 	if s.reads == nil {
 		var row sessionRow
-		err := s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(row.scanTargets()...)
+		err := s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(&row)
 		return row, err
 	}
 	r, err := s.reads.do(ctx, tokenHash)
@@ -54,7 +54,7 @@ type readResult struct {
 func (s *Store) readBatch(ctx context.Context, hashes []string) ([]readResult, error) {
 	out := make([]readResult, len(hashes))
 	if len(hashes) == 1 {
-		err := s.pool.QueryRow(ctx, readSQL, hashes[0]).Scan(out[0].row.scanTargets()...)
+		err := s.pool.QueryRow(ctx, readSQL, hashes[0]).Scan(&out[0].row)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return out, nil
 		}
@@ -66,20 +66,28 @@ func (s *Store) readBatch(ctx context.Context, hashes []string) ([]readResult, e
 		return nil, err
 	}
 	defer rows.Close()
-	found := make(map[string]sessionRow, len(hashes))
-	var hash string
+	// first is where each hash is first asked for; a hash asked for twice
+	// gets the row of its first.
+	first := make(map[string]int, len(hashes))
+	for i, h := range hashes {
+		if _, dup := first[h]; !dup {
+			first[h] = i
+		}
+	}
+	var row hashedRow
 	for rows.Next() {
-		var row sessionRow
-		if err := rows.Scan(append([]any{&hash}, row.scanTargets()...)...); err != nil {
+		if err := rows.Scan(&row); err != nil {
 			return nil, err
 		}
-		found[hash] = row
+		if i, ok := first[string(row.hash)]; ok {
+			out[i] = readResult{row: row.row, found: true}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for i, h := range hashes {
-		out[i].row, out[i].found = found[h]
+		out[i] = out[first[h]]
 	}
 	return out, nil
 }
