@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -174,12 +173,13 @@ func (g *Guard) scope(r *http.Request, c credential, claims jwtClaims) (sessiong
 	return scope, nil
 }
 
-// lookup asks the store, within Config.StoreTimeout. A token whose scs
-// session is gone is only peeked at: it will not be signed in, and its
-// session must not be kept alive by it.
+// lookup asks the store, within Config.StoreTimeout (whose timer starts
+// only if the store waits: storetimeout.go). A token whose scs session is
+// gone is only peeked at: it will not be signed in, and its session must not
+// be kept alive by it.
 func (g *Guard) lookup(r *http.Request, c credential, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, *RefusalError) {
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
-	defer cancel()
+	ctx := withStoreTimeout(r.Context(), g.cfg.StoreTimeout)
+	defer ctx.stop()
 	var st sessionguard.Status
 	var err error
 	if touch && !c.ended {
