@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,10 +77,10 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		return "", Session{}, err
 	}
 	newHash := hashToken(token)
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	ctx := withStoreTimeout(r.Context(), g.cfg.StoreTimeout)
 	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
 		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR})
-	cancel()
+	ctx.stop()
 	if err != nil || !rotated {
 		if c.scs {
 			// scs has let go of the old token: end its session rather

@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// storeContext bounds one store call by Config.StoreTimeout as
-// context.WithTimeout does, but arms the timer only when the store first
-// waits on Done. A store that answers from memory (a pgstore.Cache hit)
-// never waits, and WithTimeout's timer, its registration with the request's
-// context and its allocations were about a quarter of a cached request's Go
-// CPU. The bound is unchanged: it counts from the call, not from the first
-// wait (Deadline and Err hold from the start), and a store that waits gets
-// a context.WithDeadline with that deadline.
+// storeContext bounds a store call (every one the Guard makes) by
+// Config.StoreTimeout as context.WithTimeout does, but arms the timer only
+// when the store first waits on Done. A store that answers from memory (a
+// pgstore.Cache hit) never waits, and WithTimeout's timer, its registration
+// with the request's context and its allocations were about a quarter of a
+// cached request's Go CPU. The bound is unchanged: it counts from the call,
+// not from the first wait (Deadline and Err hold from the start), and a
+// store that waits gets a context.WithDeadline with that deadline.
 type storeContext struct {
 	parent   context.Context
 	deadline time.Time
