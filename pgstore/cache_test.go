@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -343,6 +344,35 @@ func TestCacheScopeAndBound(t *testing.T) {
 	for i := len(hashes) - 1; i >= 0; i-- { // most recent first: a miss refills and evicts
 		if _, wasHit := hit(t, c, hashes[i]); wasHit != (i >= 2) {
 			t.Fatalf("session %d: hit=%v; want only the 3 most recent held", i, wasHit)
+		}
+	}
+}
+
+// A hit allocates nothing, Validate and Peek alike: the Guard's cached path
+// (middleware's BenchmarkMiddlewareCached) counts on it.
+// (Not parallel: AllocsPerRun counts every goroutine's allocations. The
+// listener's health check, slowed down here, and the pool's background work
+// may still allocate during a measurement: the least of three counts.)
+func TestCacheHitAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{HealthCheckInterval: time.Minute})
+	runCache(t, c)
+	hash, _ := f.create(t, nil)
+	mustValidate(t, c, hash, sessionguard.Scope{})
+	for name, check := range map[string]func(context.Context, string, sessionguard.Scope) (sessionguard.Status, error){
+		"Validate": c.Validate, "Peek": c.Peek,
+	} {
+		before := c.Stats()
+		allocs := math.Inf(1)
+		for range 3 {
+			allocs = min(allocs, testing.AllocsPerRun(100, func() { _, _ = check(ctx, hash, sessionguard.Scope{}) }))
+		}
+		if after := c.Stats(); after.Misses != before.Misses {
+			t.Fatalf("%s: %d misses, want hits only", name, after.Misses-before.Misses)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: a hit allocates %v times, want 0", name, allocs)
 		}
 	}
 }
