@@ -348,6 +348,50 @@ func TestCacheScopeAndBound(t *testing.T) {
 	}
 }
 
+// The bound drops the least recently used sessions, and a hit leaves an
+// entry near the front where it is (promoteLocked): a session used between
+// every two new ones is never dropped, the sessions used less recently are.
+func TestCacheDropsTheLeastRecentlyUsed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{MaxEntries: 8})
+	runCache(t, c)
+	fill := func() string {
+		h, _ := f.create(t, nil)
+		mustValidate(t, c, h, sessionguard.Scope{})
+		return h
+	}
+	var old []string
+	for range 8 {
+		old = append(old, fill())
+	}
+	for _, h := range old[:4] { // the four oldest, used again
+		if _, wasHit := hit(t, c, h); !wasHit {
+			t.Fatal("a held session missed")
+		}
+	}
+	hot := fill() // drops old[4], the least recently used
+	for i, h := range old[:5] {
+		if _, wasHit := hit(t, c, h); wasHit != (i < 4) {
+			t.Fatalf("old session %d: hit=%v; want the four used again held and the next dropped", i, wasHit)
+		}
+	}
+	for i := range 40 {
+		fill()
+		if _, wasHit := hit(t, c, hot); !wasHit {
+			t.Fatalf("the session used between every two new ones was dropped after %d new ones", i+1)
+		}
+	}
+	if n := c.Stats().Entries; n != 8 {
+		t.Fatalf("%d entries, want the bound 8", n)
+	}
+	for i, h := range old {
+		if _, wasHit := hit(t, c, h); wasHit {
+			t.Errorf("old session %d still held after 41 newer ones in 8 places", i)
+		}
+	}
+}
+
 // A hit allocates nothing, Validate and Peek alike: the Guard's cached path
 // (middleware's BenchmarkMiddlewareCached) counts on it.
 // (Not parallel: AllocsPerRun counts every goroutine's allocations. The
