@@ -27,7 +27,15 @@ type storeContext struct {
 
 // withStoreTimeout starts the bound of a store call; stop ends it.
 func withStoreTimeout(parent context.Context, timeout time.Duration) *storeContext {
-	return &storeContext{parent: parent, deadline: time.Now().Add(timeout)}
+	c := new(storeContext)
+	c.start(parent, timeout)
+	return c
+}
+
+// start is withStoreTimeout for a storeContext allocated with others
+// (requestContexts); c is new.
+func (c *storeContext) start(parent context.Context, timeout time.Duration) {
+	c.parent, c.deadline = parent, time.Now().Add(timeout)
 }
 
 // stop is the CancelFunc: the call is over, and the timer, if armed, is
