@@ -148,9 +148,12 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 // given checks a token issued elsewhere for cur's re-authentication, as
 // Record checks a token, and returns a JWT's expiry.
 func (g *Guard) given(r *http.Request, token string, cur Session) (time.Time, error) {
-	kind := kindOf(token)
+	var kind TokenKinds // 0: not a token
+	if validTokenChars(token, g.cfg.MaxTokenBytes) {
+		kind = kindOf(token)
+	}
 	switch {
-	case !validTokenChars(token, g.cfg.MaxTokenBytes) || !g.cfg.Tokens.has(kind):
+	case !g.cfg.Tokens.has(kind):
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
 	case hashToken(token) == cur.tokenHash:
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)
