@@ -31,9 +31,10 @@ var ErrCacheRunning = errors.New("pgstore: cache listener already running")
 type CacheConfig struct {
 	// MaxEntries bounds how many sessions the cache holds; the least recently
 	// used is dropped first. Default 100,000 (a few hundred bytes each).
-	// Recency is kept coarsely, to keep hits cheap: a session used again is
-	// dropped no sooner than three quarters of MaxEntries fills and uses of
-	// other sessions later (all of MaxEntries with an exact order).
+	// Recency is kept coarsely, to keep hits cheap: a session is dropped no
+	// sooner than after three quarters of MaxEntries additions and uses of
+	// other sessions since its own last use (an exact order would wait for
+	// all of MaxEntries).
 	MaxEntries int
 	// TTL bounds how long one database answer is reused, whatever else
 	// happens (default 5m). Notifications evict sooner; a busy session goes
@@ -107,7 +108,7 @@ type Cache struct {
 
 	mu        sync.Mutex
 	entries   map[string]*list.Element // of *cacheEntry
-	lru       *list.List               // front = most recently used
+	lru       *list.List               // front = most recently used (coarsely: promoteLocked)
 	placed    uint64                   // entries put at the front so far (promoteLocked)
 	listening bool                     // the listener holds a LISTENing connection
 	aliveAt   time.Time                // last proof that the connection works (monotonic)
