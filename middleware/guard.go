@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -62,13 +61,13 @@ func (g *Guard) WithDeny(deny func(w http.ResponseWriter, r *http.Request, err e
 // usable without the HTTP plumbing. A refusal is a *RefusalError; compare it
 // with errors.Is against ErrMissingToken, ErrInvalidToken, ….
 func (g *Guard) Authenticate(r *http.Request) (Session, error) {
-	return g.check(r, true)
+	return g.check(r, true, new(storeContext))
 }
 
 // Peek is Authenticate without the touch (Store.Peek): it never extends the
 // session. Use it for "how long is left?" polls.
 func (g *Guard) Peek(r *http.Request) (Session, error) {
-	return g.check(r, false)
+	return g.check(r, false, new(storeContext))
 }
 
 // Middleware lets a request through to next only when it carries a live
@@ -90,7 +89,8 @@ func (g *Guard) PeekMiddleware(next http.Handler) http.Handler {
 
 func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := g.check(r, touch)
+		rc := new(requestContexts)
+		s, err := g.check(r, touch, &rc.store)
 		h := w.Header()
 		if err != nil {
 			setCommonHeaders(h)
@@ -98,14 +98,24 @@ func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
 			return
 		}
 		setAcceptedHeaders(h, s, g.warnValue)
-		next.ServeHTTP(w, r.WithContext(WithSession(r.Context(), s)))
+		rc.session = sessionContext{Context: r.Context(), s: s}
+		next.ServeHTTP(w, r.WithContext(&rc.session))
 	})
+}
+
+// requestContexts are the two contexts the Guard makes for a request, in
+// one allocation: the store call's and, once the request is accepted, the
+// one that carries its Session to the next handler (as WithSession).
+type requestContexts struct {
+	store   storeContext
+	session sessionContext
 }
 
 // check is the whole decision: the credential, its claims (JWTs), the scope
 // the route asks for, the store's answer, and the refusal that answer means.
-// Everything before the store call refuses without a query.
-func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
+// Everything before the store call refuses without a query. sc is the
+// store call's context, to be started.
+func (g *Guard) check(r *http.Request, touch bool, sc *storeContext) (Session, error) {
 	c, rerr := g.credential(r)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
@@ -119,7 +129,7 @@ func (g *Guard) check(r *http.Request, touch bool) (Session, error) {
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
-	st, rerr := g.lookup(r, c, hash, scope, touch)
+	st, rerr := g.lookup(r, c, hash, scope, touch, sc)
 	if rerr != nil {
 		return Session{}, g.refused(r, rerr)
 	}
@@ -174,12 +184,13 @@ func (g *Guard) scope(r *http.Request, c credential, claims jwtClaims) (sessiong
 	return scope, nil
 }
 
-// lookup asks the store, within Config.StoreTimeout. A token whose scs
-// session is gone is only peeked at: it will not be signed in, and its
-// session must not be kept alive by it.
-func (g *Guard) lookup(r *http.Request, c credential, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, *RefusalError) {
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
-	defer cancel()
+// lookup asks the store, within Config.StoreTimeout (whose timer starts
+// only if the store waits: storetimeout.go). A token whose scs session is
+// gone is only peeked at: it will not be signed in, and its session must not
+// be kept alive by it.
+func (g *Guard) lookup(r *http.Request, c credential, hash string, scope sessionguard.Scope, touch bool, ctx *storeContext) (sessionguard.Status, *RefusalError) {
+	ctx.start(r.Context(), g.cfg.StoreTimeout)
+	defer ctx.stop()
 	var st sessionguard.Status
 	var err error
 	if touch && !c.ended {

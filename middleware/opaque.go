@@ -32,6 +32,10 @@ func validOpaqueToken(s string) bool {
 		return false
 	}
 	var b [opaqueTokenBytes + 1]byte
-	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s))
+	n, err := strictBase64URL.Decode(b[:], []byte(s))
 	return err == nil && n == opaqueTokenBytes
 }
+
+// strictBase64URL is made once: Strict copies the whole Encoding (its
+// decode table) on every call.
+var strictBase64URL = base64.RawURLEncoding.Strict()

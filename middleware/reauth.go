@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,10 +77,10 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		return "", Session{}, err
 	}
 	newHash := hashToken(token)
-	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.StoreTimeout)
+	ctx := withStoreTimeout(r.Context(), g.cfg.StoreTimeout)
 	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
 		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR})
-	cancel()
+	ctx.stop()
 	if err != nil || !rotated {
 		if c.scs {
 			// scs has let go of the old token: end its session rather
@@ -149,9 +148,12 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 // given checks a token issued elsewhere for cur's re-authentication, as
 // Record checks a token, and returns a JWT's expiry.
 func (g *Guard) given(r *http.Request, token string, cur Session) (time.Time, error) {
-	kind := kindOf(token)
+	var kind TokenKinds // 0: not a token
+	if validTokenChars(token, g.cfg.MaxTokenBytes) {
+		kind = kindOf(token)
+	}
 	switch {
-	case !validTokenChars(token, g.cfg.MaxTokenBytes) || !g.cfg.Tokens.has(kind):
+	case !g.cfg.Tokens.has(kind):
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
 	case hashToken(token) == cur.tokenHash:
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)

@@ -34,8 +34,11 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	if g.cfg.SCS != nil && w != nil {
 		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
 	}
-	kind := kindOf(token)
-	if !validTokenChars(token, g.cfg.MaxTokenBytes) || !g.cfg.Tokens.has(kind) {
+	var kind TokenKinds // 0: not a token
+	if validTokenChars(token, g.cfg.MaxTokenBytes) {
+		kind = kindOf(token)
+	}
+	if !g.cfg.Tokens.has(kind) {
 		return Session{}, fmt.Errorf("middleware: record: %w: not a token this Guard accepts", ErrInvalidToken)
 	}
 	var sid string

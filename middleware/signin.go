@@ -160,9 +160,9 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		n.IP = g.cfg.ClientIP(r)
 		n.UserAgent = r.UserAgent()
 	}
-	cctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
+	cctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
 	info, err := g.cfg.Store.Create(cctx, n)
-	cancel()
+	cctx.stop()
 	if errors.Is(err, sessionguard.ErrDuplicateToken) {
 		// Recording a token twice is the caller's mistake, not an outage:
 		// the token keeps the session it has.
@@ -207,8 +207,8 @@ func (g *Guard) accepts(token string) bool {
 
 // revoke revokes hash, best effort, logging a failure.
 func (g *Guard) revoke(ctx context.Context, hash, reason string) {
-	cctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
-	defer cancel()
+	cctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
+	defer cctx.stop()
 	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil {
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: revoke failed",
 			slog.String("error", redact(err.Error(), hash)))
@@ -254,9 +254,9 @@ func (g *Guard) endSession(r *http.Request) error {
 	if hash == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.StoreTimeout)
-	defer cancel()
-	if _, err := g.cfg.Store.Revoke(ctx, hash, sessionguard.ReasonLogout); err != nil {
+	sctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
+	defer sctx.stop()
+	if _, err := g.cfg.Store.Revoke(sctx, hash, sessionguard.ReasonLogout); err != nil {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
 		return e

@@ -27,7 +27,7 @@ func (s *Store) startBatching(maxBatch int) error {
 // readBatchSQL is readSQL for many sessions in one statement: the rows of
 // the hashes in $1 (one per hash found), each with its hash, all read in the
 // statement's one snapshot and with its one clock.
-const readBatchSQL = `SELECT session_token_hash, ` + readColumns + ` FROM sessions WHERE session_token_hash = ANY($1::text[])`
+var readBatchSQL = liveFirstBatchSQL(readColumns)
 
 // readRow reads the row of tokenHash (readSQL), through the batcher when
 // batching is on. A hash without a row is pgx.ErrNoRows.

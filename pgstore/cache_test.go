@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -343,6 +344,79 @@ func TestCacheScopeAndBound(t *testing.T) {
 	for i := len(hashes) - 1; i >= 0; i-- { // most recent first: a miss refills and evicts
 		if _, wasHit := hit(t, c, hashes[i]); wasHit != (i >= 2) {
 			t.Fatalf("session %d: hit=%v; want only the 3 most recent held", i, wasHit)
+		}
+	}
+}
+
+// The bound drops the least recently used sessions, and a hit leaves an
+// entry near the front where it is (promoteLocked): a session used between
+// every two new ones is never dropped, the sessions used less recently are.
+func TestCacheDropsTheLeastRecentlyUsed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{MaxEntries: 8})
+	runCache(t, c)
+	fill := func() string {
+		h, _ := f.create(t, nil)
+		mustValidate(t, c, h, sessionguard.Scope{})
+		return h
+	}
+	var old []string
+	for range 8 {
+		old = append(old, fill())
+	}
+	for _, h := range old[:4] { // the four oldest, used again
+		if _, wasHit := hit(t, c, h); !wasHit {
+			t.Fatal("a held session missed")
+		}
+	}
+	hot := fill() // drops old[4], the least recently used
+	for i, h := range old[:5] {
+		if _, wasHit := hit(t, c, h); wasHit != (i < 4) {
+			t.Fatalf("old session %d: hit=%v; want the four used again held and the next dropped", i, wasHit)
+		}
+	}
+	for i := range 40 {
+		fill()
+		if _, wasHit := hit(t, c, hot); !wasHit {
+			t.Fatalf("the session used between every two new ones was dropped after %d new ones", i+1)
+		}
+	}
+	if n := c.Stats().Entries; n != 8 {
+		t.Fatalf("%d entries, want the bound 8", n)
+	}
+	for i, h := range old {
+		if _, wasHit := hit(t, c, h); wasHit {
+			t.Errorf("old session %d still held after 41 newer ones in 8 places", i)
+		}
+	}
+}
+
+// A hit allocates nothing, Validate and Peek alike: the Guard's cached path
+// (middleware's BenchmarkMiddlewareCached) counts on it.
+// (Not parallel: AllocsPerRun counts every goroutine's allocations. The
+// listener's health check, slowed down here, and the pool's background work
+// may still allocate during a measurement: the least of three counts.)
+func TestCacheHitAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{HealthCheckInterval: time.Minute})
+	runCache(t, c)
+	hash, _ := f.create(t, nil)
+	mustValidate(t, c, hash, sessionguard.Scope{})
+	for name, check := range map[string]func(context.Context, string, sessionguard.Scope) (sessionguard.Status, error){
+		"Validate": c.Validate, "Peek": c.Peek,
+	} {
+		before := c.Stats()
+		allocs := math.Inf(1)
+		for range 3 {
+			allocs = min(allocs, testing.AllocsPerRun(100, func() { _, _ = check(ctx, hash, sessionguard.Scope{}) }))
+		}
+		if after := c.Stats(); after.Misses != before.Misses {
+			t.Fatalf("%s: %d misses, want hits only", name, after.Misses-before.Misses)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: a hit allocates %v times, want 0", name, allocs)
 		}
 	}
 }

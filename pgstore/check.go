@@ -32,13 +32,13 @@ const checkColumns = `c.state, c.end_reason, c.session_id::text, c.user_id, c.te
 const authJoin = ` LEFT JOIN sessions s ON s.id = c.session_id`
 
 // readSQL reads the row a check needs, and the database clock, as one plain
-// indexed SELECT. In the steady state of a busy session nothing is due, and
+// indexed SELECT (live sessions through migration 029's index: lookup.go). In the steady state of a busy session nothing is due, and
 // this statement is the whole check: a plain SELECT costs PostgreSQL markedly
 // less than a PL/pgSQL call or one that computes the state itself
 // (BENCHMARKS.md). decide (read.go) turns the row into the answer
 // sessionguard_check would give; when that answer says a write is due,
 // Validate calls sessionguard_check, which decides again under the row lock.
-const readSQL = `SELECT ` + readColumns + ` FROM sessions WHERE session_token_hash = $1`
+var readSQL = liveFirstSQL(readColumns)
 
 // readColumns are what readSQL and readBatchSQL read, in the order of
 // sessionRow.scanTargets. Rows from before migration 027 have no auth_time:

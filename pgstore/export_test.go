@@ -10,6 +10,10 @@ import (
 // which check its plan on a large table.
 const ExpireNextPageSQL = expireNextPageSQL
 
+// ReadSQL and ReadBatchSQL are the token lookup's statements (lookup.go),
+// whose plans the external tests check on a large table.
+var ReadSQL, ReadBatchSQL = readSQL, readBatchSQL
+
 // PeekBatch is Peek for many sessions read by one statement (readBatchSQL),
 // decided by the same rules: what a batch answers each of its lookups.
 func PeekBatch(ctx context.Context, s *Store, hashes []string, scopes []sessionguard.Scope) ([]sessionguard.Status, error) {
@@ -27,9 +31,6 @@ func PeekBatch(ctx context.Context, s *Store, hashes []string, scopes []sessiong
 	}
 	return out, nil
 }
-
-// ReadBatchSQL is the batched read's statement, for counting it.
-const ReadBatchSQL = readBatchSQL
 
 // TouchBatch runs sessionguard_check with a touch for hashes in one
 // statement (writeBatchSQL; one hash: checkSQL), each in its scope.

@@ -23,9 +23,8 @@ var ErrReplicaBehind = errors.New("pgstore: read replica has not replayed the re
 // promoted standby, or a primary given as ReadPool), whose rows are as
 // current as the primary's. It reads readColumns, as readSQL does, so the
 // two never differ in anything else.
-const replicaReadSQL = `SELECT ` + readColumns + `,
-	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END
-	FROM sessions WHERE session_token_hash = $1`
+var replicaReadSQL = liveFirstSQL(readColumns + `,
+	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END`)
 
 // ReplicaStats counts how the read path used Config.ReadPool.
 type ReplicaStats struct {

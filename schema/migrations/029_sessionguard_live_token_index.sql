@@ -1,0 +1,31 @@
+-- Migration: 029_sessionguard_live_token_index.sql
+-- Description: a hash index of the token hashes of live sessions, which
+-- pgstore's token lookup reads first, so that checking a live session reads
+-- two pages of the index (the metapage and one bucket) and one of the table
+-- whatever the table's size.
+--
+-- Why: the UNIQUE constraint's B-tree (sessions_session_token_hash_key)
+-- holds every row the Cleaner keeps for its retention, ended ones included:
+-- at 10,000,000 rows it has four levels and about 96 MB per million rows,
+-- and a random token's leaf page is rarely in memory. Live sessions are a
+-- small share of the table (about one in ten in TestTenMillionSessions), and
+-- a request only ever needs them fast; an ended session is looked up through
+-- the B-tree when the hash index does not have it (pgstore's readSQL).
+-- A hash index suits the lookup: equality only, on a value with no order
+-- anyone asks for. It is WAL-logged and replicated like any index since
+-- PostgreSQL 10. The B-tree stays: it is what makes a token hash unique.
+--
+-- What it costs: each sign-in writes one more index entry. A touch writes
+-- none (it changes neither session_token_hash nor is_active, so it stays a
+-- HOT update); ending a session writes none (the new row version is not
+-- live); VACUUM removes the ended ones' entries.
+--
+-- CREATE INDEX reads the whole table and blocks writes to it while it runs;
+-- it is not run CONCURRENTLY here for the reason 025 gives. On a large,
+-- busy table build it by hand first, outside a transaction, with the
+-- statement below and CONCURRENTLY after CREATE INDEX; this file then finds
+-- it and does nothing.
+--
+-- Idempotent: running this file twice is harmless.
+
+CREATE INDEX IF NOT EXISTS idx_sessions_live_token ON sessions USING hash (session_token_hash) WHERE is_active;
