@@ -6,8 +6,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/internal/pgtest"
@@ -76,20 +78,30 @@ func TestRowDecoderMatchesPgx(t *testing.T) {
 		nullable := i == 1 || i == 4 || i == 12
 		cases = append(cases, rowCase{fmt.Sprintf("column %d NULL", i), map[int]string{i: "NULL"}, nullable})
 	}
+	// inUTC registers a timestamptz codec that scans into UTC, as an
+	// application may: its rows are pgx's to decode.
+	inUTC := func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}
 	modes := []struct {
-		mode   pgx.QueryExecMode
-		binary bool
+		name         string
+		mode         pgx.QueryExecMode
+		afterConnect func(context.Context, *pgx.Conn) error
+		decoded      bool // the decoder takes the usual rows
 	}{
-		{pgx.QueryExecModeCacheStatement, true},
-		{pgx.QueryExecModeCacheDescribe, true},
-		{pgx.QueryExecModeDescribeExec, true},
-		{pgx.QueryExecModeExec, false},
-		{pgx.QueryExecModeSimpleProtocol, false},
+		{"cache_statement", pgx.QueryExecModeCacheStatement, nil, true},
+		{"cache_describe", pgx.QueryExecModeCacheDescribe, nil, true},
+		{"describe_exec", pgx.QueryExecModeDescribeExec, nil, true},
+		{"exec", pgx.QueryExecModeExec, nil, false},
+		{"simple_protocol", pgx.QueryExecModeSimpleProtocol, nil, false},
+		{"cache_statement with timestamptz in UTC", pgx.QueryExecModeCacheStatement, inUTC, false},
 	}
 	for _, m := range modes {
-		t.Run(m.mode.String(), func(t *testing.T) {
+		t.Run(m.name, func(t *testing.T) {
 			cfg := base.Config()
 			cfg.ConnConfig.DefaultQueryExecMode = m.mode
+			cfg.AfterConnect = m.afterConnect
 			cfg.MaxConns = 1
 			pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 			if err != nil {
@@ -107,7 +119,7 @@ func TestRowDecoderMatchesPgx(t *testing.T) {
 						cols[i] = "(" + v + ")::" + readColumnTypes[i]
 					}
 					query := "SELECT " + strings.Join(cols, ", ")
-					compareRow(t, pool, query, c.fast && m.binary)
+					compareRow(t, pool, query, c.fast && m.decoded)
 					compareHashedRow(t, pool, "SELECT '"+strings.Repeat("ab", 32)+"'::varchar(64), "+strings.Join(cols, ", "))
 				})
 			}
