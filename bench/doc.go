@@ -16,6 +16,10 @@
 // "by_conns"). The load generator is a raw keep-alive HTTP/1.1 writer
 // (load.go); its own cost is measured against a no-op server in every run.
 //
+// A second instrument checks its ratios with a load generator in another
+// process: go run ./bench -serve sets everything up as a run would and serves
+// each variant with a wrk script, and bench/wrk.sh measures them with wrk.
+//
 // It lives in the library's module: its only extra dependency,
 // github.com/alexedwards/scs/pgxstore, is a small package that applications
 // importing sessionguard never compile (Go builds only the packages a program

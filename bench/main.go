@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -37,6 +38,7 @@ type options struct {
 	rounds      int
 	sessions    int
 	revocations int
+	serve       bool // serve the variants for an external load generator instead of measuring
 }
 
 func main() {
@@ -45,9 +47,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+	mode := run
+	if o.serve {
+		mode = serveForLoad
+	}
+	if err := mode(ctx, o, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -65,6 +71,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; every window runs once per round, interleaved")
 	fs.IntVar(&o.sessions, "sessions", 10000, "sessions per variant")
 	fs.IntVar(&o.revocations, "revocations", 20, "revocations timed per cached window")
+	fs.BoolVar(&o.serve, "serve", false, "set up as a run would, then serve every variant (at each pool size) for an external load generator until interrupted; prints a line per variant with a wrk script (see bench/wrk.sh)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -162,9 +169,89 @@ func (a *app) logf(format string, args ...any) {
 	fmt.Fprintf(a.log, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
+// rig is a prepared bench: the throwaway PostgreSQL, every variant's
+// sessions and caches, and every variant served on its own loopback port at
+// each of its pool sizes. The measured run and the -serve mode share it, so
+// that an external load generator meets exactly what the bench's own does.
+type rig struct {
+	a        *app
+	kinds    []*kind
+	addrs    map[string]string // "key/pool" -> address
+	pgDir    string            // the throwaway server's directory, removed by close
+	cacheJWT *pgstore.Cache
+	closers  []func()
+}
+
+// onClose registers f to run when the rig closes, in reverse order.
+func (r *rig) onClose(f func()) { r.closers = append(r.closers, f) }
+
+// close shuts the servers, caches and pools down and removes the throwaway
+// PostgreSQL.
+func (r *rig) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+	r.closers = nil
+}
+
 func run(ctx context.Context, o options, out, logw io.Writer) error {
 	started := time.Now()
+	r, err := setup(ctx, o, logw)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	a, kinds, addrs, cacheJWT := r.a, r.kinds, r.addrs, r.cacheJWT
+
+	// The cells: every kind at every load, the swept ones at every pool
+	// size; the light loads for the kinds that compare latency there.
+	var cells []*cell
+	for _, c := range o.conns {
+		for _, k := range kinds {
+			for _, size := range k.poolSizes(o) {
+				cells = append(cells, &cell{k: k, conns: c, pool: size, addr: addrs[k.key+"/"+strconv.Itoa(size)]})
+			}
+		}
+	}
+	for _, c := range o.lowConns {
+		for _, k := range kinds {
+			if k.low {
+				cells = append(cells, &cell{k: k, conns: c, pool: o.pool, addr: addrs[k.key+"/"+strconv.Itoa(o.pool)]})
+			}
+		}
+	}
+
+	var revocations []time.Duration
+	for round := range o.rounds {
+		// Rotate the order so that no cell always runs right after the same one.
+		for i := range cells {
+			c := cells[(i+round)%len(cells)]
+			a.logf("round %d/%d: %s at %d connections", round+1, o.rounds, c.label(), c.conns)
+			w, err := a.window(ctx, c, c.k.revokes && slices.Contains(o.conns, c.conns))
+			if err != nil {
+				return fmt.Errorf("%s at %d connections: %w", c.label(), c.conns, err)
+			}
+			c.res.add(w)
+			revocations = append(revocations, w.revocations...)
+		}
+	}
+	cs := a.cacheB.Stats()
+	csJWT := cacheJWT.Stats()
+	report(out, o, cells, revocations, a.touchEvery, cs, csJWT, time.Since(started))
+	return nil
+}
+
+// setup prepares the rig as both modes use it; on error it has already
+// cleaned up.
+func setup(ctx context.Context, o options, logw io.Writer) (r *rig, err error) {
 	a := &app{o: o, log: logw}
+	r = &rig{a: a}
+	defer func() {
+		if err != nil {
+			r.close()
+			r = nil
+		}
+	}()
 	a.logf("starting PostgreSQL (GOMAXPROCS %d, %d CPUs)", runtime.GOMAXPROCS(0), runtime.NumCPU())
 	sizes := slices.Clone(o.pools)
 	if !slices.Contains(sizes, o.pool) {
@@ -176,63 +263,63 @@ func run(ctx context.Context, o options, out, logw io.Writer) error {
 	}
 	srv, err := startServer(ctx, maxConns)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer srv.Close()
+	r.onClose(func() { srv.Close() })
 
 	if a.stats, err = newPool(ctx, srv, benchDB, statsApp, 2); err != nil {
-		return err
+		return nil, err
 	}
-	defer a.stats.Close()
+	r.onClose(func() { a.stats.Close() })
 	if a.postmaster, err = postmasterPID(ctx, a.stats); err != nil {
-		return err
+		return nil, err
 	}
 	sets := map[int]*poolSet{}
 	for _, size := range sizes {
 		ps, err := newPoolSet(ctx, srv, size)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer ps.bench.Close()
-		defer ps.scs.Close()
+		r.onClose(func() { ps.bench.Close() })
+		r.onClose(func() { ps.scs.Close() })
 		sets[size] = ps
 		a.pools = append(a.pools, ps.bench, ps.scs)
 	}
 	a.bench = sets[o.pool].bench
 	if a.poolA, err = newPool(ctx, srv, benchDB, "bench-instance-a", 4); err != nil {
-		return err
+		return nil, err
 	}
-	defer a.poolA.Close()
+	r.onClose(func() { a.poolA.Close() })
 	a.pools = append(a.pools, a.poolA)
 
 	const usersPerSet = 100
 	if err := prepareSchemas(ctx, a.bench, sets[o.pool].scs, len(setNames)*usersPerSet); err != nil {
-		return fmt.Errorf("schema: %w", err)
+		return nil, fmt.Errorf("schema: %w", err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	for _, ps := range sets {
 		if err := ps.stores(quiet); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	store := sets[o.pool].store
 	a.touchEvery = store.TouchInterval()
 	storeA, err := pgstore.New(a.poolA, pgstore.Config{Logger: quiet})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if a.cacheA, err = pgstore.NewCache(storeA, pgstore.CacheConfig{Logger: quiet}); err != nil {
-		return err
+		return nil, err
 	}
 	if a.cacheB, err = pgstore.NewCache(store, pgstore.CacheConfig{Logger: quiet}); err != nil {
-		return err
+		return nil, err
 	}
 	cacheJWT, err := pgstore.NewCache(store, pgstore.CacheConfig{Logger: quiet})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	listenCtx, stopListening := context.WithCancel(ctx)
-	defer stopListening()
+	r.onClose(stopListening)
 	for _, c := range []*pgstore.Cache{a.cacheA, a.cacheB, cacheJWT} {
 		go func() { _ = c.Run(listenCtx) }()
 	}
@@ -255,24 +342,24 @@ func run(ctx context.Context, o options, out, logw io.Writer) error {
 		{&cachedJWTSet, "cached-jwt", bearer},
 	} {
 		if *c.set, err = setOf(c.name, o.sessions, userBlock(c.name), c.tokens); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	revocationWindows := o.rounds * len(o.conns)
 	if a.victims, err = setOf("victims", max(1, revocationWindows*o.revocations), userBlock("victims"), opaqueCookie); err != nil {
-		return err
+		return nil, err
 	}
 	sm := newSCS(sets[o.pool].scs)
 	scsCookies, err := createSCSSessions(ctx, sm, o.sessions)
 	if err != nil {
-		return fmt.Errorf("scs sessions: %w", err)
+		return nil, fmt.Errorf("scs sessions: %w", err)
 	}
 	jwts, err := makeJWTs(secret, o.sessions)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := a.bench.Exec(ctx, "VACUUM ANALYZE sessions"); err != nil {
-		return err
+		return nil, err
 	}
 
 	guard := func(s sessionguard.Store, jwtMode bool) (http.Handler, error) {
@@ -318,9 +405,9 @@ func run(ctx context.Context, o options, out, logw io.Writer) error {
 	// One server per kind and pool size.
 	noop, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer noop.Close()
+	r.onClose(func() { noop.Close() })
 	go serveNoop(noop)
 	kinds[0].reqs = kinds[1].reqs
 	addrs := map[string]string{"noop/0": noop.Addr().String()}
@@ -335,53 +422,18 @@ func run(ctx context.Context, o options, out, logw io.Writer) error {
 			}
 			h, err := k.handler(ps)
 			if err != nil {
-				return fmt.Errorf("%s: %w", k.name, err)
+				return nil, fmt.Errorf("%s: %w", k.name, err)
 			}
 			srv, addr, err := serve(h)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			defer srv.Close()
+			r.onClose(func() { srv.Close() })
 			addrs[k.key+"/"+strconv.Itoa(size)] = addr
 		}
 	}
-
-	// The cells: every kind at every load, the swept ones at every pool
-	// size; the light loads for the kinds that compare latency there.
-	var cells []*cell
-	for _, c := range o.conns {
-		for _, k := range kinds {
-			for _, size := range k.poolSizes(o) {
-				cells = append(cells, &cell{k: k, conns: c, pool: size, addr: addrs[k.key+"/"+strconv.Itoa(size)]})
-			}
-		}
-	}
-	for _, c := range o.lowConns {
-		for _, k := range kinds {
-			if k.low {
-				cells = append(cells, &cell{k: k, conns: c, pool: o.pool, addr: addrs[k.key+"/"+strconv.Itoa(o.pool)]})
-			}
-		}
-	}
-
-	var revocations []time.Duration
-	for round := range o.rounds {
-		// Rotate the order so that no cell always runs right after the same one.
-		for i := range cells {
-			c := cells[(i+round)%len(cells)]
-			a.logf("round %d/%d: %s at %d connections", round+1, o.rounds, c.label(), c.conns)
-			w, err := a.window(ctx, c, c.k.revokes && slices.Contains(o.conns, c.conns))
-			if err != nil {
-				return fmt.Errorf("%s at %d connections: %w", c.label(), c.conns, err)
-			}
-			c.res.add(w)
-			revocations = append(revocations, w.revocations...)
-		}
-	}
-	cs := a.cacheB.Stats()
-	csJWT := cacheJWT.Stats()
-	report(out, o, cells, revocations, a.touchEvery, cs, csJWT, time.Since(started))
-	return nil
+	r.kinds, r.addrs, r.cacheJWT, r.pgDir = kinds, addrs, cacheJWT, srv.Dir()
+	return r, nil
 }
 
 // setNames are the session sets, told apart by user ids: set i owns users
@@ -455,10 +507,8 @@ func (a *app) window(ctx context.Context, c *cell, revoke bool) (windowResult, e
 	var w windowResult
 	k := c.k
 	if k.pass {
-		// One request per session: every session this variant will use has
-		// been touched within the interval by this variant, not another.
-		if r := runLoad(ctx, c.addr, k.reqs, max(c.conns, 32), 0, false); r.errors > 0 {
-			return w, fmt.Errorf("%d errors in the warm-up pass", r.errors)
+		if err := touchPass(ctx, c.addr, k, c.conns); err != nil {
+			return w, err
 		}
 	}
 	if a.o.warmup > 0 {
@@ -515,6 +565,16 @@ func (a *app) window(ctx context.Context, c *cell, revoke bool) (windowResult, e
 	w.cpu = cpuTimes{goCPU, postgresCPU(a.postmaster)}.sub(cpuBefore)
 	w.delta = after.sub(before)
 	return w, nil
+}
+
+// touchPass sends one request per session of k to addr (a variant that
+// touches at most once per interval): every session k will use has then been
+// touched within the interval by k, not by another variant.
+func touchPass(ctx context.Context, addr string, k *kind, conns int) error {
+	if r := runLoad(ctx, addr, k.reqs, max(conns, 32), 0, false); r.errors > 0 {
+		return fmt.Errorf("%d errors in the warm-up pass", r.errors)
+	}
+	return nil
 }
 
 // cacheVictims makes instance B hold this window's victims, so that each
