@@ -32,8 +32,12 @@ const DefaultMaxBatch = 128
 // every call of the batch.
 type batcher[Req, Res any] struct {
 	max      int
-	inFlight int                                                  // statements in flight at most: maxInFlight
-	exec     func(ctx context.Context, reqs []Req) ([]Res, error) // results in the order of reqs
+	inFlight int                                                    // statements in flight at most: maxInFlight
+	exec     func(ctx context.Context, reqs []Req, out []Res) error // out[i] answers reqs[i]
+
+	// calls holds answered calls for reuse: a call, its channel and its
+	// one-element arrays are then no allocation per lookup.
+	calls sync.Pool
 
 	mu      sync.Mutex
 	queue   []*batchCall[Req, Res]
@@ -46,11 +50,17 @@ type batcher[Req, Res any] struct {
 // heavy load still batches.
 const maxInFlight = 2
 
+// batchCall is one caller's lookup. req and res are arrays of one so that a
+// call sent alone is its own batch (req[:], res[:]) without a slice to
+// allocate. done is buffered: its batch sends once to answer it, so it
+// outlives the answer and is reused with the call. A call goes back to
+// batcher.calls only after its caller read the answer; an abandoned one,
+// which its batch or the queue may still hold, never does.
 type batchCall[Req, Res any] struct {
-	req       Req
-	done      chan struct{}
-	res       Res
+	req       [1]Req
+	res       [1]Res
 	err       error
+	done      chan struct{}
 	abandoned bool        // the caller gave up; under batcher.mu
 	batch     *batchState // the batch that took it; under batcher.mu
 }
@@ -63,8 +73,26 @@ type batchState struct {
 	cancel context.CancelFunc
 }
 
-func newBatcher[Req, Res any](max int, exec func(context.Context, []Req) ([]Res, error)) *batcher[Req, Res] {
+func newBatcher[Req, Res any](max int, exec func(context.Context, []Req, []Res) error) *batcher[Req, Res] {
 	return &batcher[Req, Res]{max: max, inFlight: maxInFlight, exec: exec}
+}
+
+// newCall returns a call for req, reused when one is free.
+func (b *batcher[Req, Res]) newCall(req Req) *batchCall[Req, Res] {
+	c, ok := b.calls.Get().(*batchCall[Req, Res])
+	if !ok {
+		c = &batchCall[Req, Res]{done: make(chan struct{}, 1)}
+	}
+	c.req[0] = req
+	return c
+}
+
+// answer returns c's answer and frees c for reuse: its caller is done with it.
+func (b *batcher[Req, Res]) answer(c *batchCall[Req, Res]) (Res, error) {
+	res, err := c.res[0], c.err
+	*c = batchCall[Req, Res]{done: c.done}
+	b.calls.Put(c)
+	return res, err
 }
 
 // do queues req and waits for its result, or for ctx to end. While fewer
@@ -74,11 +102,16 @@ func newBatcher[Req, Res any](max int, exec func(context.Context, []Req) ([]Res,
 // the limit is reached queue, and the caller that finds them when it is
 // done hands them to a goroutine of their own.
 func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
+	c := b.newCall(req)
 	b.mu.Lock()
 	if b.running < b.inFlight && len(b.queue) == 0 {
 		b.running++
 		b.mu.Unlock()
-		res, err := b.exec(ctx, []Req{req})
+		c.err = b.exec(ctx, c.req[:], c.res[:])
+		if c.err != nil {
+			var zero Res
+			c.res[0] = zero
+		}
 		b.mu.Lock()
 		if len(b.queue) > 0 {
 			calls, st := b.take()
@@ -88,13 +121,8 @@ func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 			b.running--
 			b.mu.Unlock()
 		}
-		if err != nil {
-			var zero Res
-			return zero, err
-		}
-		return res[0], nil
+		return b.answer(c)
 	}
-	c := &batchCall[Req, Res]{req: req, done: make(chan struct{})}
 	b.queue = append(b.queue, c)
 	if b.running == 0 || b.running < b.inFlight && len(b.queue) >= b.max {
 		b.running++
@@ -106,7 +134,7 @@ func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	}
 	select {
 	case <-c.done:
-		return c.res, c.err
+		return b.answer(c)
 	case <-ctx.Done():
 	}
 	b.mu.Lock()
@@ -114,7 +142,7 @@ func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	case <-c.done:
 		// Answered while giving up: take the answer.
 		b.mu.Unlock()
-		return c.res, c.err
+		return b.answer(c)
 	default:
 	}
 	c.abandoned = true
@@ -170,15 +198,16 @@ func (b *batcher[Req, Res]) run(calls []*batchCall[Req, Res], st *batchState) {
 func (b *batcher[Req, Res]) exec1(calls []*batchCall[Req, Res], st *batchState) {
 	reqs := make([]Req, len(calls))
 	for i, c := range calls {
-		reqs[i] = c.req
+		reqs[i] = c.req[0]
 	}
-	res, err := b.exec(st.ctx, reqs)
+	res := make([]Res, len(calls))
+	err := b.exec(st.ctx, reqs, res)
 	for i, c := range calls {
 		if err != nil {
 			c.err = err
 		} else {
-			c.res = res[i]
+			c.res[0] = res[i]
 		}
-		close(c.done)
+		c.done <- struct{}{} // never blocks: one answer per use of the call
 	}
 }

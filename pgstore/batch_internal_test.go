@@ -19,17 +19,16 @@ type gatedExec struct {
 	err     error
 }
 
-func (g *gatedExec) exec(ctx context.Context, reqs []int) ([]int, error) {
+func (g *gatedExec) exec(ctx context.Context, reqs []int, out []int) error {
 	<-g.gate
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.batches = append(g.batches, append([]int(nil), reqs...))
 	g.ctxErrs = append(g.ctxErrs, ctx.Err())
-	out := make([]int, len(reqs))
 	for i, r := range reqs {
 		out[i] = r * 10
 	}
-	return out, g.err
+	return g.err
 }
 
 // waitQueued waits until n calls are queued behind the batch in flight.
@@ -174,9 +173,10 @@ func TestBatcherLoneCallRunsInline(t *testing.T) {
 	t.Parallel()
 	type key struct{}
 	var sawCallerCtx bool
-	b := newBatcher(16, func(ctx context.Context, reqs []int) ([]int, error) {
+	b := newBatcher(16, func(ctx context.Context, reqs []int, out []int) error {
 		sawCallerCtx = ctx.Value(key{}) == "caller"
-		return reqs, nil
+		copy(out, reqs)
+		return nil
 	})
 	for i := range 3 {
 		v, err := b.do(context.WithValue(context.Background(), key{}, "caller"), i)
@@ -229,7 +229,7 @@ func TestBatcherNeverJoinsAStartedBatch(t *testing.T) {
 	t.Parallel()
 	var clock atomic.Int64
 	var violations atomic.Int64
-	b := newBatcher(16, func(_ context.Context, reqs []int64) ([]int64, error) {
+	b := newBatcher(16, func(_ context.Context, reqs []int64, out []int64) error {
 		started := clock.Add(1)
 		for _, began := range reqs {
 			if began > started {
@@ -237,7 +237,8 @@ func TestBatcherNeverJoinsAStartedBatch(t *testing.T) {
 			}
 		}
 		time.Sleep(50 * time.Microsecond)
-		return reqs, nil
+		copy(out, reqs)
+		return nil
 	})
 	var wg sync.WaitGroup
 	for range 32 {
@@ -293,4 +294,48 @@ func waitFor(t *testing.T, b *batcher[int, int], cond func() bool) {
 		}
 	}
 	t.Fatal("timed out")
+}
+
+// Calls are reused once answered (batcher.calls): under many callers, some
+// giving up and some batches failing, every answer is still the answer to
+// its own request, and a call given up on is never handed to a later one.
+func TestBatcherReusedCallsKeepTheirAnswers(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	b := newBatcher(8, func(_ context.Context, reqs []int, out []int) error {
+		time.Sleep(20 * time.Microsecond)
+		for i, r := range reqs {
+			if r%97 == 0 {
+				return boom // fails the whole batch
+			}
+			out[i] = -r
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				req := w*1000 + i + 1
+				ctx, cancel := context.WithCancel(context.Background())
+				if i%7 == 0 {
+					cancel() // gives up at once, whether queued or not
+				}
+				v, err := b.do(ctx, req)
+				cancel()
+				switch {
+				case err == nil && v != -req:
+					t.Errorf("request %d answered %d", req, v)
+				case err != nil && !errors.Is(err, boom) && !errors.Is(err, context.Canceled):
+					t.Errorf("request %d: %v", req, err)
+				case errors.Is(err, boom) && v != 0:
+					t.Errorf("request %d failed with the answer %d", req, v)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitIdle(t, b)
 }

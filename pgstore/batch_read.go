@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -33,7 +34,7 @@ var readBatchSQL = liveFirstBatchSQL(readColumns)
 func (s *Store) readRow(ctx context.Context, tokenHash string) (sessionRow, error) {
 	if s.reads == nil {
 		var row sessionRow
-		err := s.pool.QueryRow(ctx, readSQL, tokenHash).Scan(row.scanTargets()...)
+		err := s.readOne(ctx, tokenHash, &row)
 		return row, err
 	}
 	r, err := s.reads.do(ctx, tokenHash)
@@ -43,43 +44,79 @@ func (s *Store) readRow(ctx context.Context, tokenHash string) (sessionRow, erro
 	return r.row, err
 }
 
+// lookup is the scratch space of one readSQL. pgx takes the argument and
+// the destination as interfaces, which would move the row and both slices
+// to the heap on every lookup; pooled, they are allocated once.
+type lookup struct {
+	row  sessionRow
+	args [1]any
+	dest [1]any // &row
+}
+
+var lookups = sync.Pool{New: func() any {
+	l := new(lookup)
+	l.dest[0] = &l.row
+	return l
+}}
+
+// readOne runs readSQL for tokenHash into row. A hash without a row is
+// pgx.ErrNoRows.
+func (s *Store) readOne(ctx context.Context, tokenHash string, row *sessionRow) error {
+	l := lookups.Get().(*lookup)
+	l.args[0] = tokenHash
+	err := s.pool.QueryRow(ctx, readSQL, l.args[:]...).Scan(l.dest[:]...)
+	*row = l.row
+	l.args[0] = nil
+	lookups.Put(l)
+	return err
+}
+
 // readResult is one hash's answer in a batch.
 type readResult struct {
 	row   sessionRow
 	found bool
 }
 
-// readBatch runs readBatchSQL for hashes and answers each in order. A
-// batch of one runs readSQL, the statement of an idle store.
-func (s *Store) readBatch(ctx context.Context, hashes []string) ([]readResult, error) {
-	out := make([]readResult, len(hashes))
+// readBatch runs readBatchSQL for hashes and answers each in out, in
+// order. A batch of one runs readSQL, the statement of an idle store.
+func (s *Store) readBatch(ctx context.Context, hashes []string, out []readResult) error {
+	clear(out)
 	if len(hashes) == 1 {
-		err := s.pool.QueryRow(ctx, readSQL, hashes[0]).Scan(out[0].row.scanTargets()...)
+		err := s.readOne(ctx, hashes[0], &out[0].row)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return out, nil
+			return nil
 		}
 		out[0].found = err == nil
-		return out, err
+		return err
 	}
 	rows, err := s.pool.Query(ctx, readBatchSQL, hashes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	found := make(map[string]sessionRow, len(hashes))
-	var hash string
-	for rows.Next() {
-		var row sessionRow
-		if err := rows.Scan(append([]any{&hash}, row.scanTargets()...)...); err != nil {
-			return nil, err
+	// first is where each hash is first asked for; a hash asked for twice
+	// gets the row of its first.
+	first := make(map[string]int, len(hashes))
+	for i, h := range hashes {
+		if _, dup := first[h]; !dup {
+			first[h] = i
 		}
-		found[hash] = row
+	}
+	var row hashedRow
+	dest := []any{&row} // one slice for every row's Scan
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		if i, ok := first[string(row.hash)]; ok {
+			out[i] = readResult{row: row.row, found: true}
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	for i, h := range hashes {
-		out[i].row, out[i].found = found[h]
+		out[i] = out[first[h]]
 	}
-	return out, nil
+	return nil
 }

@@ -102,6 +102,9 @@ func TestBatchedReadMatchesTheSingleRead(t *testing.T) {
 // statementCounter counts the statements a pool sends, by kind.
 type statementCounter struct {
 	single, batched, touches, batchedTouches, other atomic.Int64
+	// readDelay, when set, holds each lookup's statement that long before
+	// it is sent, in flight as far as the batcher can tell.
+	readDelay atomic.Int64 // a time.Duration
 }
 
 func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
@@ -112,8 +115,10 @@ func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d p
 		c.touches.Add(1)
 	case strings.Contains(d.SQL, "= ANY($1::text[])"):
 		c.batched.Add(1)
+		time.Sleep(time.Duration(c.readDelay.Load()))
 	case strings.Contains(d.SQL, "FROM sessions WHERE session_token_hash = $1"):
 		c.single.Add(1)
+		time.Sleep(time.Duration(c.readDelay.Load()))
 	default:
 		c.other.Add(1)
 	}
@@ -178,6 +183,11 @@ func TestBatchingSharesStatementsUnderConcurrency(t *testing.T) {
 
 	t.Run("concurrent lookups share statements", func(t *testing.T) {
 		s, c := countedStore(t, f, pgstore.Config{MaxBatch: 16}, 4)
+		// Each statement stays in flight at least 2 ms, so that the
+		// workers meet even on a starved machine: in the full suite under
+		// -race, the scheduler otherwise ran them nearly one at a time
+		// (2,240 of 2,560 lookups alone).
+		c.readDelay.Store(int64(2 * time.Millisecond))
 		hammer(t, s, workers)
 		lookups := int64(workers * perWorker)
 		statements := c.single.Load() + c.batched.Load()
@@ -198,7 +208,7 @@ func TestBatchingSharesStatementsUnderConcurrency(t *testing.T) {
 		}
 	})
 	t.Run("MaxBatch 1 turns it off", func(t *testing.T) {
-		s, c := countedStore(t, f, pgstore.Config{MaxBatch: 1}, 4)
+		s, c := countedStore(t, f, pgstore.Config{MaxBatch: 16}, 4)
 		hammer(t, s, workers)
 		if c.batched.Load() != 0 || c.single.Load() != workers*perWorker {
 			t.Fatalf("MaxBatch 1: %d single and %d batched statements, want %d and 0", c.single.Load(), c.batched.Load(), workers*perWorker)

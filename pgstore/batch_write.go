@@ -31,7 +31,7 @@ type writeRequest struct {
 const deadlockDetected = "40P01"
 
 // writeBatch runs sessionguard_check with a touch for every request and
-// answers each in order. A batch of one is checkSQL, the lone call.
+// answers each in out, in order. A batch of one is checkSQL, the lone call.
 //
 // The requests go in token hash order, so that two batches (of this or of
 // another instance) lock their rows in one order and never wait for each
@@ -39,10 +39,11 @@ const deadlockDetected = "40P01"
 // another order (RevokeAll, the Cleaner) can still meet a batch in a
 // deadlock, which PostgreSQL breaks by failing one of them; when the batch
 // is the one, each touch is sent again on its own.
-func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest) ([]sessionguard.Status, error) {
+func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessionguard.Status) error {
 	if len(reqs) == 1 {
-		st, err := s.writeOne(ctx, reqs[0])
-		return []sessionguard.Status{st}, err
+		var err error
+		out[0], err = s.writeOne(ctx, reqs[0])
+		return err
 	}
 	order := make([]int, len(reqs))
 	for i := range order {
@@ -55,20 +56,16 @@ func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest) ([]sessiong
 	for k, i := range order {
 		hashes[k], apps[k], tenants[k] = reqs[i].hash, reqs[i].appType, reqs[i].tenant
 	}
-	out := make([]sessionguard.Status, len(reqs))
 	err := s.queryWriteBatch(ctx, hashes, apps, tenants, func(k int, st sessionguard.Status) { out[order[k]] = st })
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == deadlockDetected {
 		for i, r := range reqs {
 			if out[i], err = s.writeOne(ctx, r); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return err
 }
 
 func (s *Store) writeOne(ctx context.Context, r writeRequest) (sessionguard.Status, error) {

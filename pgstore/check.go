@@ -88,13 +88,6 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 	if scope.TenantID < 0 || scope.TenantID > maxInt32 {
 		return sessionguard.Status{}, invalid(op, "scope tenant id %d out of range", scope.TenantID)
 	}
-	var appType *string
-	if scope.AppType != "" {
-		v := string(scope.AppType)
-		appType = &v
-	}
-
-	tenant := nullIfZero(scope.TenantID)
 	var (
 		st       sessionguard.Status
 		writeDue bool
@@ -122,7 +115,7 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 		// call. Without a read (touch interval 0) that is unknown, and every
 		// timeout reported counts as found now.
 		foundExpired := st.State == sessionguard.StateIdle || st.State == sessionguard.StateAbsolute || st.State == ""
-		st, err = s.callCheck(ctx, tokenHash, appType, tenant)
+		st, err = s.callCheck(ctx, tokenHash, scope)
 		st.EndedNow = foundExpired && (st.State == sessionguard.StateIdle || st.State == sessionguard.StateAbsolute)
 	}
 	if err != nil {
@@ -132,8 +125,15 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 }
 
 // callCheck runs sessionguard_check with a touch: the path that writes
-// (through the batcher when batching is on).
-func (s *Store) callCheck(ctx context.Context, tokenHash string, appType *string, tenant *int64) (sessionguard.Status, error) {
+// (through the batcher when batching is on). Its arguments are built here,
+// not in check: a read that finds nothing due allocates none of them.
+func (s *Store) callCheck(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
+	var appType *string
+	if scope.AppType != "" {
+		v := string(scope.AppType)
+		appType = &v
+	}
+	tenant := nullIfZero(scope.TenantID)
 	if s.writes != nil {
 		return s.writes.do(ctx, writeRequest{tokenHash, appType, tenant})
 	}

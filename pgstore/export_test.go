@@ -17,8 +17,8 @@ var ReadSQL, ReadBatchSQL = readSQL, readBatchSQL
 // PeekBatch is Peek for many sessions read by one statement (readBatchSQL),
 // decided by the same rules: what a batch answers each of its lookups.
 func PeekBatch(ctx context.Context, s *Store, hashes []string, scopes []sessionguard.Scope) ([]sessionguard.Status, error) {
-	rows, err := s.readBatch(ctx, hashes)
-	if err != nil {
+	rows := make([]readResult, len(hashes))
+	if err := s.readBatch(ctx, hashes, rows); err != nil {
 		return nil, err
 	}
 	out := make([]sessionguard.Status, len(rows))
@@ -44,7 +44,11 @@ func TouchBatch(ctx context.Context, s *Store, hashes []string, scopes []session
 		}
 		reqs[i].tenant = nullIfZero(scopes[i].TenantID)
 	}
-	return s.writeBatch(ctx, reqs)
+	out := make([]sessionguard.Status, len(reqs))
+	if err := s.writeBatch(ctx, reqs, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SetInTurn makes c call f in each batch's transaction, right after taking
