@@ -208,7 +208,7 @@ func TestBatchingSharesStatementsUnderConcurrency(t *testing.T) {
 		}
 	})
 	t.Run("MaxBatch 1 turns it off", func(t *testing.T) {
-		s, c := countedStore(t, f, pgstore.Config{MaxBatch: 16}, 4)
+		s, c := countedStore(t, f, pgstore.Config{MaxBatch: 1}, 4)
 		hammer(t, s, workers)
 		if c.batched.Load() != 0 || c.single.Load() != workers*perWorker {
 			t.Fatalf("MaxBatch 1: %d single and %d batched statements, want %d and 0", c.single.Load(), c.batched.Load(), workers*perWorker)
