@@ -261,7 +261,7 @@ func checkLookupPlans(ctx context.Context, t *testing.T, pool *pgxpool.Pool, n i
 	live, ended := sizeHash(liveRow(rand.New(rand.NewPCG(9, 10)), n)), sizeHash(50)
 	plan := func(sql string, arg any) string {
 		t.Helper()
-		rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "+sql, pgx.QueryExecModeExec, arg)
+		rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) "+sql, pgx.QueryExecModeExec, arg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +291,22 @@ func checkLookupPlans(ctx context.Context, t *testing.T, pool *pgxpool.Pool, n i
 		if c.skipped != "" && !neverExecuted(p, c.skipped) {
 			t.Errorf("%s: the plan reads %s:\n%s", c.what, c.skipped, p)
 		}
+		t.Logf("lookup of %s: %s", c.what, firstBuffersLine(p))
 	}
+	// The same live session through the UNIQUE B-tree alone, as before 029.
+	p := plan("SELECT * FROM sessions WHERE session_token_hash = $1", live)
+	t.Logf("lookup of a live session through the B-tree alone: %s", firstBuffersLine(p))
+}
+
+// firstBuffersLine is the plan's first "Buffers:" line, its top node's: the
+// pages the whole statement read.
+func firstBuffersLine(plan string) string {
+	for line := range strings.SplitSeq(plan, "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "Buffers:") {
+			return l
+		}
+	}
+	return "no buffers line"
 }
 
 // neverExecuted reports whether the plan node using index in an EXPLAIN
