@@ -22,15 +22,16 @@ func liveFirstSQL(columns string) string {
 	UNION ALL (SELECT ` + columns + ` FROM sessions WHERE session_token_hash = $1 AND NOT is_active) LIMIT 1`
 }
 
-// liveFirstBatchSQL is liveFirstSQL for the token hashes in the array $1: the
-// live rows first, then, only when fewer rows were found than distinct
-// hashes asked for (a one-time filter), the ended rows of the hashes. Each
-// row starts with its hash.
+// liveFirstBatchSQL is liveFirstSQL for each token hash in the array $1,
+// one after the other in one statement (a nested loop over the array): a
+// row per hash found, starting with its hash. A hash given twice is
+// answered twice. For a batch of two this costs PostgreSQL about what one
+// lone lookup does; one `= ANY($1)` per index would need a bitmap scan of
+// the hash index (it takes no arrays in a plain index scan) and a second
+// pass over the B-tree for the hashes the first did not find, which cost
+// more at every batch size measured (BENCHMARKS.md, "Natural batching").
 func liveFirstBatchSQL(columns string) string {
-	return `WITH live AS (SELECT session_token_hash, ` + columns + ` FROM sessions
-		WHERE session_token_hash = ANY($1::text[]) AND is_active)
-	SELECT * FROM live
-	UNION ALL SELECT session_token_hash, ` + columns + ` FROM sessions
-		WHERE session_token_hash = ANY($1::text[]) AND NOT is_active
-		AND (SELECT count(*) FROM live) < (SELECT count(DISTINCT h) FROM unnest($1::text[]) h)`
+	return `SELECT u.hash, s.* FROM unnest($1::text[]) AS u(hash) CROSS JOIN LATERAL (
+		(SELECT ` + columns + ` FROM sessions WHERE session_token_hash = u.hash AND is_active)
+		UNION ALL (SELECT ` + columns + ` FROM sessions WHERE session_token_hash = u.hash AND NOT is_active) LIMIT 1) s`
 }
