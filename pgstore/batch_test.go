@@ -113,7 +113,7 @@ func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d p
 		c.batchedTouches.Add(1)
 	case strings.Contains(d.SQL, "FROM sessionguard_check($1"):
 		c.touches.Add(1)
-	case strings.Contains(d.SQL, "unnest($1::text[])"):
+	case strings.Contains(d.SQL, "unnest(a.hashes)"):
 		c.batched.Add(1)
 		time.Sleep(time.Duration(c.readDelay.Load()))
 	case strings.Contains(d.SQL, "FROM sessions WHERE session_token_hash = $1"):
