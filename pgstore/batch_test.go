@@ -334,3 +334,38 @@ func TestMaxBatchNegativeIsRefused(t *testing.T) {
 		t.Fatal("New accepted MaxBatch -1")
 	}
 }
+
+// The batched lookup's statement runs on PostgreSQL's prepared (generic)
+// plan once it has been executed a few times, as a lone lookup does: a
+// plan made anew for each small batch cost about three times the
+// statement's own work (lookup.go, BENCHMARKS.md "Natural batching").
+func TestBatchedLookupUsesItsPreparedPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	a, _ := f.create(t, nil)
+	b, _ := f.create(t, nil)
+	conn, err := f.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for range 10 {
+		rows, err := conn.Query(ctx, pgstore.ReadBatchSQL, []string{a, b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var generic, custom int64
+	if err := conn.QueryRow(ctx, "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+		pgstore.ReadBatchSQL).Scan(&generic, &custom); err != nil {
+		t.Fatalf("the batched lookup is not a prepared statement of the connection: %v", err)
+	}
+	if generic == 0 {
+		t.Errorf("10 executions of the batched lookup: %d generic plans, %d custom ones; want the generic plan used", generic, custom)
+	}
+}
