@@ -337,8 +337,9 @@ func TestMaxBatchNegativeIsRefused(t *testing.T) {
 
 // The batched lookup's statement runs on PostgreSQL's prepared (generic)
 // plan once it has been executed a few times, as a lone lookup does: a
-// plan made anew for each small batch cost about three times the
-// statement's own work (lookup.go, BENCHMARKS.md "Natural batching").
+// plan made anew for each small batch cost about twice what the whole
+// statement takes on its prepared plan (lookup.go, BENCHMARKS.md "Natural
+// batching").
 func TestBatchedLookupUsesItsPreparedPlan(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -36,9 +36,9 @@ func liveFirstSQL(columns string) string {
 // (10), in the plans it makes for the statement's values as in its generic
 // plan. Given the array itself, it estimated a batch of two as a fifth of the
 // generic plan's cost, kept planning the statement anew for every execution
-// (about 100 µs each, three times the statement's own work) and never used
-// the prepared plan; with the fence it uses it from the sixth execution on
-// (pg_prepared_statements.generic_plans).
+// (about 100 µs each, twice what the whole statement takes on its prepared
+// plan) and never used that plan; with the fence it uses it from the sixth
+// execution on (TestBatchedLookupUsesItsPreparedPlan).
 func liveFirstBatchSQL(columns string) string {
 	return `SELECT u.hash, s.* FROM (SELECT $1::text[] AS hashes OFFSET 0) a
 		CROSS JOIN LATERAL unnest(a.hashes) AS u(hash) CROSS JOIN LATERAL (
