@@ -335,38 +335,49 @@ func TestMaxBatchNegativeIsRefused(t *testing.T) {
 	}
 }
 
-// The batched lookup's statement runs on PostgreSQL's prepared (generic)
-// plan once it has been executed a few times, as a lone lookup does: a
-// plan made anew for each small batch cost about twice what the whole
-// statement takes on its prepared plan (lookup.go, BENCHMARKS.md "Natural
-// batching").
-func TestBatchedLookupUsesItsPreparedPlan(t *testing.T) {
+// The batched statements (the lookup and the touch) run on PostgreSQL's
+// prepared (generic) plan once they have been executed a few times, as lone
+// ones do: a plan made anew for each small batch cost the lookup about
+// twice what the whole statement takes on its prepared plan (lookup.go,
+// BENCHMARKS.md "Natural batching").
+func TestBatchedStatementsUsePreparedPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
 	a, _ := f.create(t, nil)
 	b, _ := f.create(t, nil)
-	conn, err := f.pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	for range 10 {
-		rows, err := conn.Query(ctx, pgstore.ReadBatchSQL, []string{a, b})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var generic, custom int64
-	if err := conn.QueryRow(ctx, "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-		pgstore.ReadBatchSQL).Scan(&generic, &custom); err != nil {
-		t.Fatalf("the batched lookup is not a prepared statement of the connection: %v", err)
-	}
-	if generic == 0 {
-		t.Errorf("10 executions of the batched lookup: %d generic plans, %d custom ones; want the generic plan used", generic, custom)
+	for _, tt := range []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"lookup", pgstore.ReadBatchSQL, []any{[]string{a, b}}},
+		{"touch", pgstore.WriteBatchSQL, []any{[]string{a, b}, []*string{nil, nil}, []*int64{nil, nil}, 60}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := f.pool.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Release()
+			for range 10 {
+				rows, err := conn.Query(ctx, tt.sql, tt.args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var generic, custom int64
+			if err := conn.QueryRow(ctx, "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+				tt.sql).Scan(&generic, &custom); err != nil {
+				t.Fatalf("not a prepared statement of the connection: %v", err)
+			}
+			if generic == 0 {
+				t.Errorf("10 executions: %d generic plans, %d custom ones; want the generic plan used", generic, custom)
+			}
+		})
 	}
 }

@@ -15,8 +15,11 @@ import (
 // sessionguard_check once per element of the arrays, in their order, with
 // the answers in that order. Each call decides and writes under its row's
 // lock as a lone call does; the locks are held until the statement ends.
+// The arrays go through a subquery with OFFSET 0 so that PostgreSQL uses the
+// statement's prepared plan, as for the batched lookup (liveFirstBatchSQL).
 const writeBatchSQL = `SELECT ` + checkColumns + `
-	FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS a(hash, app_type, tenant_id, i)
+	FROM (SELECT $1::text[] AS hashes, $2::text[] AS app_types, $3::int8[] AS tenant_ids OFFSET 0) x
+	CROSS JOIN LATERAL unnest(x.hashes, x.app_types, x.tenant_ids) WITH ORDINALITY AS a(hash, app_type, tenant_id, i)
 	CROSS JOIN LATERAL sessionguard_check(a.hash::varchar, true, $4::int, a.app_type::varchar, a.tenant_id::int) c` + authJoin + `
 	ORDER BY a.i`
 

@@ -11,8 +11,11 @@ import (
 const ExpireNextPageSQL = expireNextPageSQL
 
 // ReadSQL and ReadBatchSQL are the token lookup's statements (lookup.go),
-// whose plans the external tests check on a large table.
+// whose plans the external tests check.
 var ReadSQL, ReadBatchSQL = readSQL, readBatchSQL
+
+// WriteBatchSQL is the batched touch's statement, whose plan the tests check.
+const WriteBatchSQL = writeBatchSQL
 
 // PeekBatch is Peek for many sessions read by one statement (readBatchSQL),
 // decided by the same rules: what a batch answers each of its lookups.

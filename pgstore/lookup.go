@@ -38,7 +38,7 @@ func liveFirstSQL(columns string) string {
 // generic plan's cost, kept planning the statement anew for every execution
 // (about 100 µs each, twice what the whole statement takes on its prepared
 // plan) and never used that plan; with the fence it uses it from the sixth
-// execution on (TestBatchedLookupUsesItsPreparedPlan).
+// execution on (TestBatchedStatementsUsePreparedPlans).
 func liveFirstBatchSQL(columns string) string {
 	return `SELECT u.hash, s.* FROM (SELECT $1::text[] AS hashes OFFSET 0) a
 		CROSS JOIN LATERAL unnest(a.hashes) AS u(hash) CROSS JOIN LATERAL (
