@@ -148,10 +148,7 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 // given checks a token issued elsewhere for cur's re-authentication, as
 // Record checks a token, and returns a JWT's expiry.
 func (g *Guard) given(r *http.Request, token string, cur Session) (time.Time, error) {
-	var kind TokenKinds // 0: not a token
-	if validTokenChars(token, g.cfg.MaxTokenBytes) {
-		kind = kindOf(token)
-	}
+	kind := g.tokenKind(token)
 	switch {
 	case !g.cfg.Tokens.has(kind):
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)

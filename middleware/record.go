@@ -34,10 +34,7 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	if g.cfg.SCS != nil && w != nil {
 		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
 	}
-	var kind TokenKinds // 0: not a token
-	if validTokenChars(token, g.cfg.MaxTokenBytes) {
-		kind = kindOf(token)
-	}
+	kind := g.tokenKind(token)
 	if !g.cfg.Tokens.has(kind) {
 		return Session{}, fmt.Errorf("middleware: record: %w: not a token this Guard accepts", ErrInvalidToken)
 	}

@@ -202,7 +202,17 @@ func (g *Guard) revokeReplacedCookie(ctx context.Context, r *http.Request, newHa
 // accepts reports whether token has the shape of a kind the Guard accepts
 // (without verifying a JWT).
 func (g *Guard) accepts(token string) bool {
-	return validTokenChars(token, g.cfg.MaxTokenBytes) && g.cfg.Tokens.has(kindOf(token))
+	return g.cfg.Tokens.has(g.tokenKind(token))
+}
+
+// tokenKind is the kind of a token given to the Guard by the application
+// (Record, Reauthenticate): kindOf once its characters and size are checked,
+// 0 when they are not a token's.
+func (g *Guard) tokenKind(token string) TokenKinds {
+	if !validTokenChars(token, g.cfg.MaxTokenBytes) {
+		return 0
+	}
+	return kindOf(token)
 }
 
 // revoke revokes hash, best effort, logging a failure.

@@ -31,9 +31,10 @@ const checkColumns = `c.state, c.end_reason, c.session_id::text, c.user_id, c.te
 // reports, for the authentication columns of migration 027.
 const authJoin = ` LEFT JOIN sessions s ON s.id = c.session_id`
 
-// readSQL reads the row a check needs, and the database clock, as one plain
-// indexed SELECT (live sessions through migration 029's index: lookup.go). In the steady state of a busy session nothing is due, and
-// this statement is the whole check: a plain SELECT costs PostgreSQL markedly
+// readSQL reads the row a check needs, and the database clock, in one plain
+// SELECT (live sessions through migration 029's index: lookup.go). In the
+// steady state of a busy session nothing is due, and this statement is the
+// whole check: a plain SELECT costs PostgreSQL markedly
 // less than a PL/pgSQL call or one that computes the state itself
 // (BENCHMARKS.md). decide (read.go) turns the row into the answer
 // sessionguard_check would give; when that answer says a write is due,
