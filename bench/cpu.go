@@ -49,6 +49,13 @@ func postmasterPID(ctx context.Context, stats *pgxpool.Pool) (int, error) {
 	return strconv.Atoi(f[1])
 }
 
+// processExists reports whether pid still has an entry in /proc: a zombie
+// not yet reaped by its parent does.
+func processExists(pid int) bool {
+	_, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid)))
+	return err == nil
+}
+
 // procStat returns the fields of /proc/pid/stat after the command name
 // (index 0 is the state, 1 the parent pid, 11 utime, 12 stime, 13 cutime,
 // 14 cstime).

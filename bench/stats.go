@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -29,18 +30,32 @@ func (c counters) sub(o counters) counters {
 // snapshot reads the counters through stats, a pool on the bench database.
 // It first makes sure that every backend that served requests has exited:
 // PostgreSQL backends publish their row counts only every second or when
-// they exit, so the pools are reset and the backends awaited.
+// they exit, so the pools are reset and the backends awaited. A backend
+// leaves pg_stat_activity before its process ends, so snapshot then waits
+// for the processes to be gone too (reaped by the postmaster): only then is
+// their CPU time in the postmaster's cutime, counted to the nanosecond and
+// rounded once, rather than rounded down to a 10 ms tick per process, which
+// loses all of a short window's work (postgresCPU).
 func snapshot(ctx context.Context, stats *pgxpool.Pool, pools ...*pgxpool.Pool) (counters, error) {
+	const benchBackends = `FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND datname IN ($1, $2)
+		  AND application_name NOT IN ($3, $4)`
+	args := []any{benchDB, scsDB, statsApp, pgstore.ListenerApplicationName}
+	rows, err := stats.Query(ctx, "SELECT pid "+benchBackends, args...)
+	if err != nil {
+		return counters{}, err
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return counters{}, err
+	}
 	for _, p := range pools {
 		p.Reset()
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		err := stats.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE backend_type = 'client backend' AND datname IN ($1, $2)
-			  AND application_name NOT IN ($3, $4)`, benchDB, scsDB, statsApp, pgstore.ListenerApplicationName).Scan(&n)
-		if err != nil {
+		if err := stats.QueryRow(ctx, "SELECT count(*) "+benchBackends, args...).Scan(&n); err != nil {
 			return counters{}, err
 		}
 		if n == 0 {
@@ -51,8 +66,16 @@ func snapshot(ctx context.Context, stats *pgxpool.Pool, pools ...*pgxpool.Pool) 
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	for _, pid := range pids {
+		for processExists(pid) {
+			if time.Now().After(deadline) {
+				return counters{}, fmt.Errorf("backend process %d not reaped after its pool was reset", pid)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	var c counters
-	err := stats.QueryRow(ctx, `SELECT
+	err = stats.QueryRow(ctx, `SELECT
 		(SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
 			WHERE s.toplevel AND d.datname IN ($1, $2) AND s.query NOT LIKE '%pg\_stat%'),
 		(SELECT sum(tup_updated)::bigint FROM pg_stat_database WHERE datname IN ($1, $2)),
