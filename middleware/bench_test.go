@@ -149,7 +149,7 @@ func BenchmarkContextAndHeaders(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		clear(w.h)
-		setAcceptedHeaders(w.h, s, "300")
+		setAcceptedHeaders(w.h, r, s, "300")
 		_ = r.WithContext(WithSession(r.Context(), s))
 	}
 }

@@ -113,7 +113,8 @@ type Config struct {
 	// Deny writes a refusal; err is a *RefusalError. Default: [DenyJSON].
 	// Routes that answer refusals another way (a redirect to the sign-in
 	// page) use [Guard.WithDeny]. Before Deny runs, the Guard has set
-	// Cache-Control: no-store, Vary and Access-Control-Expose-Headers.
+	// Cache-Control: no-store, Vary and, on a cross-origin request,
+	// Access-Control-Expose-Headers.
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Realm is the realm of WWW-Authenticate challenges (default

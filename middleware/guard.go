@@ -93,11 +93,11 @@ func (g *Guard) handler(next http.Handler, touch bool) http.Handler {
 		s, err := g.check(r, touch, &rc.store)
 		h := w.Header()
 		if err != nil {
-			setCommonHeaders(h)
+			setCommonHeaders(h, r)
 			g.cfg.Deny(w, r, err)
 			return
 		}
-		setAcceptedHeaders(h, s, g.warnValue)
+		setAcceptedHeaders(h, r, s, g.warnValue)
 		rc.session = sessionContext{Context: r.Context(), s: s}
 		next.ServeHTTP(w, r.WithContext(&rc.session))
 	})

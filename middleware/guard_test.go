@@ -244,14 +244,60 @@ func TestValidSession(t *testing.T) {
 			if got := strings.Join(h2.Values("Vary"), ", "); got != "Accept-Encoding, Cookie, Authorization" {
 				t.Errorf("Vary = %q", got)
 			}
-			expose := strings.Join(h2.Values("Access-Control-Expose-Headers"), ", ")
-			for _, name := range []string{"X-Session-Idle-Remaining", "X-Session-Absolute-Remaining", "X-Session-Warning-Threshold", "X-Session-End-Reason"} {
-				if !strings.Contains(expose, name) {
-					t.Errorf("Access-Control-Expose-Headers %q lacks %s", expose, name)
-				}
+			if expose := h2.Values("Access-Control-Expose-Headers"); expose != nil {
+				t.Errorf("Access-Control-Expose-Headers = %q on a request without Origin", expose)
 			}
 			if v, p := st.callCount("Validate"), st.callCount("Peek"); v != 1 || p != 0 {
 				t.Errorf("Validate %d, Peek %d calls; want 1, 0", v, p)
+			}
+		})
+	}
+}
+
+// A cross-origin request (it carries Origin) gets the X-Session-* names in
+// Access-Control-Expose-Headers, accepted or refused, so that its script can
+// read them; a same-origin one, which can read them anyway, does not.
+func TestExposeHeadersOnCrossOriginRequests(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
+	g := newGuard(t, st, func(c *middleware.Config) { c.AppType = sessionguard.ControlPanel })
+	h := g.Middleware(&probe{})
+	for _, tt := range []struct {
+		name   string
+		token  string
+		origin string
+		status int
+	}{
+		{"accepted, cross-origin", tokA, "https://app.example", http.StatusOK},
+		{"refused, cross-origin", "", "https://app.example", http.StatusUnauthorized},
+		{"accepted, same-origin", tokA, "", http.StatusOK},
+		{"refused, same-origin", "", "", http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d", rec.Code, tt.status)
+			}
+			expose := strings.Join(rec.Header().Values("Access-Control-Expose-Headers"), ", ")
+			if tt.origin == "" {
+				if expose != "" {
+					t.Errorf("Access-Control-Expose-Headers = %q on a same-origin request", expose)
+				}
+				return
+			}
+			for _, name := range []string{middleware.HeaderIdleRemaining, middleware.HeaderAbsoluteRemaining, middleware.HeaderWarningThreshold,
+				middleware.HeaderEndReason, middleware.HeaderRevokeReason, middleware.HeaderReauthentication} {
+				if !strings.Contains(expose, name) {
+					t.Errorf("Access-Control-Expose-Headers %q lacks %s", expose, name)
+				}
 			}
 		})
 	}

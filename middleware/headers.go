@@ -29,15 +29,20 @@ var (
 )
 
 // setCommonHeaders sets the headers of every response the guard decides,
-// accepted or refused: no caching, Vary on the credentials, and the
-// X-Session-* headers exposed to cross-origin scripts.
-func setCommonHeaders(h http.Header) { setCommon(h, make([]string, 3)) }
+// accepted or refused: no caching, Vary on the credentials, and, on a
+// cross-origin request, the X-Session-* headers exposed to its script.
+func setCommonHeaders(h http.Header, r *http.Request) { setCommon(h, r, make([]string, 3)) }
 
 // setCommon is setCommonHeaders with the values' slices cut from vals (3
 // long), so that a response's headers cost one allocation, not one each.
 // Each value gets a slice of its own capacity: appending to one never
 // writes into another.
-func setCommon(h http.Header, vals []string) {
+//
+// Access-Control-Expose-Headers goes only on responses to requests with an
+// Origin header: browsers read it only on CORS responses, and every CORS
+// request carries Origin (Fetch standard). Same-origin scripts read every
+// header anyway, and the value is the longest the Guard writes.
+func setCommon(h http.Header, r *http.Request, vals []string) {
 	vals[0] = "no-store"
 	h["Cache-Control"] = vals[0:1:1]
 	if len(h["Vary"]) == 0 {
@@ -45,6 +50,9 @@ func setCommon(h http.Header, vals []string) {
 		h["Vary"] = vals[1:2:2]
 	} else {
 		addTokens(h, "Vary", "Cookie", "Authorization")
+	}
+	if len(r.Header["Origin"]) == 0 {
+		return
 	}
 	if len(h["Access-Control-Expose-Headers"]) == 0 {
 		vals[2] = exposeHeadersValue
@@ -58,9 +66,9 @@ func setCommon(h http.Header, vals []string) {
 // of an accepted request: the hot path, in two allocations (the values'
 // slices, and both numbers' digits in one string). warn is the warning
 // threshold's header value, formatted once when the Guard was built.
-func setAcceptedHeaders(h http.Header, s Session, warn string) {
+func setAcceptedHeaders(h http.Header, r *http.Request, s Session, warn string) {
 	vals := make([]string, 6)
-	setCommon(h, vals[:3])
+	setCommon(h, r, vals[:3])
 	var buf [40]byte
 	b := strconv.AppendInt(buf[:0], secondsLeft(s.IdleRemaining), 10)
 	idleEnd := len(b)

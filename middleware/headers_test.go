@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,9 @@ func TestAddTokens(t *testing.T) {
 	// "*" does not expose headers on credentialed requests, so it does not
 	// count.
 	h := http.Header{"Access-Control-Expose-Headers": {"*"}}
-	setCommonHeaders(h)
+	cross := httptest.NewRequest(http.MethodGet, "/", nil)
+	cross.Header.Set("Origin", "https://app.example")
+	setCommonHeaders(h, cross)
 	if got := strings.Join(h.Values("Access-Control-Expose-Headers"), ", "); !strings.Contains(got, HeaderIdleRemaining) {
 		t.Errorf("Access-Control-Expose-Headers = %q", got)
 	}
