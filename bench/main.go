@@ -415,7 +415,7 @@ func setup(ctx context.Context, o options, logw io.Writer) (r *rig, err error) {
 		if k.set != nil {
 			k.reqs = requestsFor(headerOf(k.set), k.set.headers)
 		}
-		for _, size := range k.poolSizes(o) {
+		for _, size := range k.servedSizes(o) {
 			ps := sets[size]
 			if size == 0 {
 				ps = sets[o.pool] // not used
@@ -458,6 +458,16 @@ func (k *kind) poolSizes(o options) []int {
 		return []int{o.pool}
 	}
 	return []int{0}
+}
+
+// servedSizes are the pool sizes k gets a server at: those it runs at
+// under load and, for a light-load kind, -pool, which -pools need not hold.
+func (k *kind) servedSizes(o options) []int {
+	sizes := k.poolSizes(o)
+	if k.low && len(o.lowConns) > 0 && !slices.Contains(sizes, o.pool) {
+		sizes = append(slices.Clone(sizes), o.pool)
+	}
+	return sizes
 }
 
 func newPoolSet(ctx context.Context, srv *pgtemp.Server, size int) (*poolSet, error) {
