@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,38 +131,8 @@ func TestCleanupAtSize(t *testing.T) {
 	}
 
 	// Requests on live sessions, all through the cleanup.
-	stop := make(chan struct{})
-	var (
-		wg          sync.WaitGroup
-		validations atomic.Int64
-		failures    atomic.Int64
-		slowest     atomic.Int64
-		firstErr    atomic.Value
-	)
-	for w := range 2 {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), 1))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				i := rng.IntN(sizeRows/10)*10 + 9
-				t0 := time.Now()
-				st, err := f.store.Validate(ctx, sizeHash(i), sessionguard.Scope{})
-				if d := int64(time.Since(t0)); d > slowest.Load() {
-					slowest.Store(d)
-				}
-				validations.Add(1)
-				time.Sleep(2 * time.Millisecond) // requests, not a flood: leave the cleanup its share
-				if err != nil || !st.Valid() {
-					failures.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("row %d: %v %v", i, st.State, err))
-				}
-			}
-		})
-	}
+	checks := checkInBackground(ctx, f.store, 1, func(rng *rand.Rand) string { return sizeHash(rng.IntN(sizeRows/10)*10 + 9) },
+		sessionguard.Status.Valid)
 
 	// A bound against a hang, not a speed test: a loaded CI machine may be
 	// several times slower than a quiet one.
@@ -188,15 +156,14 @@ func TestCleanupAtSize(t *testing.T) {
 		res.LongestBatch = max(res.LongestBatch, purge.LongestBatch)
 	}
 	cleaned := time.Since(expireStart)
-	close(stop)
-	wg.Wait()
+	checks.stop()
 	if err != nil {
 		t.Fatalf("RunOnce: %v (after %v)", err, res)
 	}
 
 	t.Logf("%d rows loaded in %v; cleanup in %v: %v; %d batches of at most %d rows",
 		sizeRows, loaded.Round(time.Millisecond), cleaned.Round(time.Millisecond), res, res.Batches, pgstore.DefaultCleanupBatchSize)
-	t.Logf("concurrent validations: %d, failed %d, slowest %v", validations.Load(), failures.Load(), time.Duration(slowest.Load()).Round(time.Microsecond))
+	t.Logf("during the cleanup: %v", checks)
 
 	want := sizeRows / 10
 	if res.Absolute != 2*want || res.Idle != 2*want || res.Purged != 4*want {
@@ -205,11 +172,8 @@ func TestCleanupAtSize(t *testing.T) {
 	if minBatches := (res.Absolute+res.Idle+res.Purged)/pgstore.DefaultCleanupBatchSize + 2; res.Batches < minBatches {
 		t.Fatalf("%d batches, want at least %d: batches are not bounded", res.Batches, minBatches)
 	}
-	if failures.Load() != 0 {
-		t.Fatalf("%d validations failed during cleanup, first: %v", failures.Load(), firstErr.Load())
-	}
-	if validations.Load() == 0 {
-		t.Fatal("no validation ran during the cleanup")
+	if checks.failures.Load() != 0 || checks.checks.Load() == 0 {
+		t.Fatalf("during the cleanup: %v; want some, none failed", checks)
 	}
 	var active, total int
 	if err := f.pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE is_active), count(*) FROM sessions").Scan(&active, &total); err != nil {

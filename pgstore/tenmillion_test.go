@@ -444,56 +444,29 @@ func cleanLargeBacklog(ctx context.Context, t *testing.T, store *pgstore.Store, 
 		Scan(&idleBefore, &purgeBefore); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var (
-		wg       sync.WaitGroup
-		checks   atomic.Int64
-		slowest  atomic.Int64
-		failures atomic.Int64
-	)
-	for w := range 2 {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), 9))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				t0 := time.Now()
-				_, err := store.Validate(ctx, sizeHash(liveRow(rng, n)), sessionguard.Scope{})
-				if d := int64(time.Since(t0)); d > slowest.Load() {
-					slowest.Store(d)
-				}
-				if err != nil {
-					failures.Add(1)
-				}
-				checks.Add(1)
-				time.Sleep(2 * time.Millisecond)
-			}
-		})
-	}
+	// Live sessions checked through the cleanup; one that the cleanup ends as
+	// idle meanwhile answers so, which is right: only an error fails.
+	checks := checkInBackground(ctx, store, 9, func(rng *rand.Rand) string { return sizeHash(liveRow(rng, n)) },
+		func(sessionguard.Status) bool { return true })
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
 	t0 := time.Now()
 	res, err := newCleaner(t, pool, pgstore.CleanerConfig{}).RunOnce(cctx)
 	took := time.Since(t0)
-	close(stop)
-	wg.Wait()
+	checks.stop()
 	if err != nil {
 		t.Fatalf("RunOnce: %v", err)
 	}
-	t.Logf("cleanup of %d idle + %d purgeable rows: %v in %v; longest batch (longest row lock held) %v; %d concurrent validations, slowest %v",
-		idleBefore, purgeBefore, res, took.Round(time.Millisecond), res.LongestBatch.Round(time.Millisecond),
-		checks.Load(), time.Duration(slowest.Load()).Round(time.Millisecond))
+	t.Logf("cleanup of %d idle + %d purgeable rows: %v in %v; longest batch (longest row lock held) %v; %v",
+		idleBefore, purgeBefore, res, took.Round(time.Millisecond), res.LongestBatch.Round(time.Millisecond), checks)
 	if res.Idle != idleBefore || res.Purged != purgeBefore {
 		t.Errorf("ended %d idle and purged %d; want %d and %d", res.Idle, res.Purged, idleBefore, purgeBefore)
 	}
 	if minBatches := (res.Idle+res.Purged)/pgstore.DefaultCleanupBatchSize + 1; res.Batches < minBatches {
 		t.Errorf("%d batches for %d rows: a batch handled more than %d rows", res.Batches, res.Idle+res.Purged, pgstore.DefaultCleanupBatchSize)
 	}
-	if failures.Load() != 0 {
-		t.Errorf("%d validations failed during the cleanup", failures.Load())
+	if checks.failures.Load() != 0 || checks.checks.Load() == 0 {
+		t.Errorf("during the cleanup: %v; want some, none failed", checks)
 	}
 }
 
