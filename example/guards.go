@@ -34,8 +34,10 @@ func (a *app) newGuards(ctx context.Context, pool *pgxpool.Pool) error {
 
 	// The control panel: scs's session cookie (its token is scs's opaque
 	// token), or the same token as a bearer token on /api/*. Its session data
-	// lives in scsStore, next to the sessions table.
-	if a.scsStore, err = pgstore.NewSCSStore(pool, pgstore.SCSConfig{Logger: a.log, CleanupInterval: scsCleanupInterval}); err != nil {
+	// lives in scsStore, next to the sessions table; its calls are timed
+	// beside the store's (operations scs_find, scs_commit, ...).
+	scsCfg := pgstore.SCSConfig{Logger: a.log, CleanupInterval: scsCleanupInterval, MeterProvider: a.metrics.provider}
+	if a.scsStore, err = pgstore.NewSCSStore(pool, scsCfg); err != nil {
 		return err
 	}
 	a.cpSCS = a.newCPSessions(a.scsStore)

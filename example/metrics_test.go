@@ -35,6 +35,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"the request let in", "sessionguard_validations_total", []string{"result", "valid"}, 1},
 		{"the refusal", "sessionguard_validations_total", []string{"result", "refused", "reason", "invalid"}, 1},
 		{"the session's creation, timed", "sessionguard_store_duration_seconds_count", []string{"operation", "create", "result", "ok"}, 1},
+		{"the scs store's write of the session's data, timed", "sessionguard_store_duration_seconds_count", []string{"operation", "scs_commit", "result", "ok"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

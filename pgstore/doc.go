@@ -45,8 +45,9 @@
 // return only once it has (replica.go, docs/SCALING.md).
 //
 // Metrics and spans (OpenTelemetry API) are off until Config.MeterProvider or
-// Config.TracerProvider (and CleanerConfig's) are set: store call latency by
-// operation, touches written, revocations by reason, the Cache's hits,
-// misses, evictions and listener, cleanup runs; a span per call, never with a
-// token or hash in it. Off, they cost a nil check.
+// Config.TracerProvider (and CleanerConfig's, SCSConfig's) are set: store
+// call latency by operation (the SCSStore's calls included), touches
+// written, revocations by reason, the Cache's hits, misses, evictions and
+// listener, cleanup runs; a span per call, never with a token or hash in it.
+// Off, they cost a nil check.
 package pgstore

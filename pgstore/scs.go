@@ -11,6 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -37,10 +40,15 @@ import (
 //
 // Keys that are not of that form (43 base64url characters of a 32-byte hash)
 // are never found and never stored.
+//
+// Its calls are timed in the Store's sessionguard.store.duration (operations
+// scs_find, scs_commit, scs_delete, scs_all, scs_delete_expired) and traced
+// as pgstore.SCSStore.<Method> spans, when SCSConfig gives providers.
 type SCSStore struct {
 	pool            *pgxpool.Pool
 	logger          *slog.Logger
 	cleanupInterval time.Duration
+	tel             *telemetry // nil without providers
 }
 
 // SCSConfig tunes an SCSStore. The zero value is ready to use.
@@ -52,6 +60,14 @@ type SCSConfig struct {
 	// Logger receives the errors of Run's passes. It never receives a token
 	// or a hash. Default slog.Default().
 	Logger *slog.Logger
+	// MeterProvider, when set, receives the latency of the store's calls,
+	// in the same sessionguard.store.duration as Config.MeterProvider's
+	// (README.md, "Metrics and traces"). Default nil: no metrics, and
+	// nothing spent on them.
+	MeterProvider metric.MeterProvider
+	// TracerProvider, when set, receives a span per store call, with no
+	// key, token, hash or data in it. Default nil: no spans.
+	TracerProvider trace.TracerProvider
 }
 
 // NewSCSStore returns an SCSStore over pool, which the caller owns.
@@ -66,7 +82,11 @@ func NewSCSStore(pool *pgxpool.Pool, cfg SCSConfig) (*SCSStore, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &SCSStore{pool: pool, logger: logger, cleanupInterval: cfg.CleanupInterval}, nil
+	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, err
+	}
+	return &SCSStore{pool: pool, logger: logger, cleanupInterval: cfg.CleanupInterval, tel: tel}, nil
 }
 
 // scsOwnerEnded is true when the data row d belongs to a sessionguard session
@@ -78,11 +98,19 @@ const scsOwnerEnded = `EXISTS (SELECT 1 FROM sessions s
 // FindCtx returns the data of the session of key. found is false when there
 // is none, when it has expired, when its sessionguard session is no longer
 // live, or when key is malformed; err is for system errors only.
-func (s *SCSStore) FindCtx(ctx context.Context, key string) (b []byte, found bool, err error) {
+func (s *SCSStore) FindCtx(ctx context.Context, key string) (_ []byte, found bool, err error) {
+	// A call with a malformed key is observed too, with the result its
+	// caller gets (ok here and in Delete, error in Commit), as the Store's
+	// calls with an invalid argument are: a SessionManager without
+	// HashTokenInStore then shows as finds that never find and commits that
+	// fail, rather than as silence. The span never carries the key.
+	ctx, call := s.tel.start(ctx, opSCSFind)
+	defer func() { call.endFind(ctx, found, err) }()
 	hash, ok := scsHash(key)
 	if !ok {
 		return nil, false, nil
 	}
+	var b []byte // declared here, so that the malformed-key path allocates nothing
 	err = s.pool.QueryRow(ctx, `SELECT d.data FROM sessionguard_scs_data d
 		WHERE d.token_hash = $1 AND d.expiry > CURRENT_TIMESTAMP AND NOT `+scsOwnerEnded, hash).Scan(&b)
 	switch {
@@ -101,7 +129,9 @@ func (s *SCSStore) FindCtx(ctx context.Context, key string) (b []byte, found boo
 // data back. It locks the session row (FOR SHARE) for the statement, so a
 // concurrent revocation either waits for the write and then deletes the data,
 // or wins and the write does nothing.
-func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) error {
+func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) (err error) {
+	ctx, call := s.tel.start(ctx, opSCSCommit)
+	defer func() { call.end(ctx, err) }()
 	hash, ok := scsHash(key)
 	if !ok {
 		return invalid("scs commit", "key is not base64url(SHA-256(token)): set HashTokenInStore on the scs SessionManager")
@@ -109,7 +139,7 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 	if b == nil {
 		b = []byte{}
 	}
-	_, err := s.pool.Exec(ctx, `WITH owner AS (
+	_, err = s.pool.Exec(ctx, `WITH owner AS (
 			SELECT `+liveSQL+` AS live
 			FROM sessions s WHERE s.session_token_hash = $1
 			FOR SHARE)
@@ -131,7 +161,9 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 // reach any more. The exception is a ctx from sessionguard.WithRotation for
 // this token: the session is being re-authenticated and keeps going under
 // its new token, so only the data is deleted.
-func (s *SCSStore) DeleteCtx(ctx context.Context, key string) error {
+func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
+	ctx, call := s.tel.start(ctx, opSCSDelete)
+	defer func() { call.end(ctx, err) }()
 	hash, ok := scsHash(key)
 	if !ok {
 		return nil
@@ -140,13 +172,13 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) error {
 		// A re-authentication renews the token (middleware's
 		// Guard.Reauthenticate): the session lives on under the new one,
 		// and scs writes the data under it.
-		_, err := s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
+		_, err = s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
 		if err != nil {
 			return wrapErr("scs delete", err)
 		}
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, `WITH ended AS (
+	_, err = s.pool.Exec(ctx, `WITH ended AS (
 			UPDATE sessions
 			SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP, revoke_reason = $2
 			WHERE session_token_hash = $1 AND is_active = true
@@ -162,7 +194,9 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) error {
 // belonging to a sessionguard session that has ended or expired), keyed as
 // scs gave the keys to Commit. With no live session it returns an empty,
 // non-nil map.
-func (s *SCSStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
+func (s *SCSStore) AllCtx(ctx context.Context) (_ map[string][]byte, err error) {
+	ctx, call := s.tel.start(ctx, opSCSAll)
+	defer func() { call.end(ctx, err) }()
 	rows, err := s.pool.Query(ctx, `SELECT d.token_hash, d.data FROM sessionguard_scs_data d
 		WHERE d.expiry > CURRENT_TIMESTAMP AND NOT `+scsOwnerEnded)
 	if err != nil {

@@ -18,8 +18,9 @@ const scsCleanupBatch = 1000
 // (migration 026's trigger). Data of a session that timed out but was never
 // marked ended stays, unreachable (Find reports not found), until its scs
 // expiry or until Store.Cleanup marks the session ended, whichever is first.
-func (s *SCSStore) DeleteExpired(ctx context.Context) (int, error) {
-	total := 0
+func (s *SCSStore) DeleteExpired(ctx context.Context) (total int, err error) {
+	ctx, call := s.tel.start(ctx, opSCSDeleteExpired)
+	defer func() { call.endDeleted(ctx, total, err) }()
 	for {
 		tag, err := s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash IN (
 			SELECT token_hash FROM sessionguard_scs_data

@@ -10,7 +10,8 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
-// storeOp names a Store operation in metrics ("operation") and spans.
+// storeOp names a Store or SCSStore operation in metrics ("operation") and
+// spans.
 type storeOp uint8
 
 const (
@@ -29,6 +30,11 @@ const (
 	opCountActive
 	opStats
 	opCleanup
+	opSCSFind
+	opSCSCommit
+	opSCSDelete
+	opSCSAll
+	opSCSDeleteExpired
 	numOps
 )
 
@@ -48,11 +54,16 @@ var storeOps = [numOps]struct{ name, span string }{
 	opCountActive:       {"count_active", "pgstore.CountActive"},
 	opStats:             {"stats", "pgstore.Stats"},
 	opCleanup:           {"cleanup", "pgstore.Cleanup"},
+	opSCSFind:           {"scs_find", "pgstore.SCSStore.Find"},
+	opSCSCommit:         {"scs_commit", "pgstore.SCSStore.Commit"},
+	opSCSDelete:         {"scs_delete", "pgstore.SCSStore.Delete"},
+	opSCSAll:            {"scs_all", "pgstore.SCSStore.All"},
+	opSCSDeleteExpired:  {"scs_delete_expired", "pgstore.SCSStore.DeleteExpired"},
 }
 
 func (op storeOp) String() string { return storeOps[op].name }
 
-// telemetry is a Store's metrics and tracing. A Store without a
+// telemetry is a Store's or an SCSStore's metrics and tracing. One without a
 // MeterProvider and a TracerProvider has none (nil), and every hook below is
 // then one nil check: the hot path allocates nothing for it
 // (TestTelemetryOffAllocatesNothing).

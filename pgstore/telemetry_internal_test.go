@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -29,5 +31,34 @@ func TestTelemetryOffAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("hooks without telemetry allocate %v times per call, want 0", allocs)
+	}
+}
+
+// An SCSStore built without providers has no telemetry either: its calls,
+// made on every scs request, allocate nothing for it. (Malformed keys, so
+// that the calls run every hook and no query.)
+func TestSCSTelemetryOffAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://127.0.0.1:1/never-dialled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := NewSCSStore(pool, SCSConfig{})
+	if err != nil || s.tel != nil {
+		t.Fatalf("NewSCSStore without providers: telemetry %v, %v; want none", s.tel, err)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, found, err := s.FindCtx(ctx, "malformed"); found || err != nil {
+			t.Fatalf("Find(malformed) = %v, %v", found, err)
+		}
+		if err := s.DeleteCtx(ctx, "malformed"); err != nil {
+			t.Fatal(err)
+		}
+		cctx, call := s.tel.start(ctx, opSCSDeleteExpired)
+		call.endDeleted(cctx, 1, nil)
+	})
+	if allocs != 0 {
+		t.Errorf("SCSStore calls without telemetry allocate %v times, want 0", allocs)
 	}
 }
