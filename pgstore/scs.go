@@ -82,7 +82,7 @@ func NewSCSStore(pool *pgxpool.Pool, cfg SCSConfig) (*SCSStore, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	tel, err := newTelemetry("new scs store", cfg.MeterProvider, cfg.TracerProvider)
 	if err != nil {
 		return nil, err
 	}

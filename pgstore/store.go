@@ -133,7 +133,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if cfg.ReadPool != nil && cfg.ReadPool == pool {
 		return nil, fmt.Errorf("pgstore: new: %w: ReadPool is the primary pool", ErrInvalidArgument)
 	}
-	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	tel, err := newTelemetry("new", cfg.MeterProvider, cfg.TracerProvider)
 	if err != nil {
 		return nil, err
 	}

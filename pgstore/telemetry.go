@@ -72,7 +72,9 @@ type telemetry struct {
 	tracer  *storeTracer  // nil without a TracerProvider
 }
 
-func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry, error) {
+// newTelemetry builds the telemetry of a store; op names the constructor in
+// its error ("new", "new scs store").
+func newTelemetry(op string, mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry, error) {
 	if mp == nil && tp == nil {
 		return nil, nil
 	}
@@ -80,7 +82,7 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry,
 	if mp != nil {
 		m, err := newStoreMetrics(mp)
 		if err != nil {
-			return nil, invalid("new", "MeterProvider: %v", err)
+			return nil, invalid(op, "MeterProvider: %v", err)
 		}
 		t.metrics = m
 	}

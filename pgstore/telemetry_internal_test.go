@@ -12,9 +12,9 @@ import (
 // Without providers a Store has no telemetry, and its hooks, called on every
 // Validate, cost nothing: the hot path allocates as it did before metrics.
 func TestTelemetryOffAllocatesNothing(t *testing.T) {
-	tel, err := newTelemetry(nil, nil)
+	tel, err := newTelemetry("new", nil, nil)
 	if err != nil || tel != nil {
-		t.Fatalf("newTelemetry(nil, nil) = %v, %v; want nil, nil", tel, err)
+		t.Fatalf("newTelemetry(op, nil, nil) = %v, %v; want nil, nil", tel, err)
 	}
 	ctx := context.Background()
 	st := sessionguard.Status{State: sessionguard.StateValid}
