@@ -71,7 +71,7 @@ func StartBouncer(ctx context.Context, target *pgconn.Config, opts BouncerOption
 		return nil, err
 	}
 	b := &Bouncer{dir: dir, logPath: filepath.Join(dir, "pgbouncer.log"), user: target.User}
-	if err := b.writeConfig(target, opts.PoolSize); err != nil {
+	if err := b.writeConfig(target, opts.PoolSize, u); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -108,9 +108,11 @@ func isExecutable(path string) bool {
 	return err == nil && !fi.IsDir() && fi.Mode().Perm()&0o111 != 0
 }
 
-// writeConfig writes pgbouncer.ini and the auth file. No TCP listener
-// (listen_addr unset): only the socket in the private directory.
-func (b *Bouncer) writeConfig(target *pgconn.Config, poolSize int) error {
+// writeConfig writes pgbouncer.ini and the auth file, readable by u (who
+// runs PgBouncer) alone: the ini holds the server's password, if any. No
+// TCP listener (listen_addr unset): only the socket in the private
+// directory.
+func (b *Bouncer) writeConfig(target *pgconn.Config, poolSize int, u serverUser) error {
 	server := fmt.Sprintf("host=%s port=%d user=%s", bouncerValue(target.Host), target.Port, bouncerValue(target.User))
 	if target.Password != "" {
 		server += " password=" + bouncerValue(target.Password)
@@ -136,8 +138,12 @@ ignore_startup_parameters = extra_float_digits
 	// The auth file only names the user: auth_type trust needs it listed.
 	userlist := `"` + strings.ReplaceAll(target.User, `"`, `""`) + `" ""` + "\n"
 	for name, body := range map[string]string{"pgbouncer.ini": ini, "userlist.txt": userlist} {
-		if err := os.WriteFile(filepath.Join(b.dir, name), []byte(body), 0o644); err != nil {
+		path := filepath.Join(b.dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			return fmt.Errorf("pgtemp: pgbouncer %s: %w", name, err)
+		}
+		if err := u.chown(path); err != nil {
+			return fmt.Errorf("pgtemp: chown %s: %w", path, err)
 		}
 	}
 	return nil

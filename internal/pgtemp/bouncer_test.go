@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,17 @@ func TestBouncerSettings(t *testing.T) {
 	for key, want := range map[string]string{"pool_mode": "transaction", "listen_addr": "", "unix_socket_dir": b.Dir()} {
 		if got[key] != want {
 			t.Errorf("%s = %q; want %q", key, got[key], want)
+		}
+	}
+	// pgbouncer.ini holds the server's password when it has one: only
+	// PgBouncer's user may read it.
+	for _, name := range []string{"pgbouncer.ini", "userlist.txt"} {
+		fi, err := os.Stat(filepath.Join(b.Dir(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s mode %o; want 600", name, perm)
 		}
 	}
 	if err := b.Close(); err != nil {
