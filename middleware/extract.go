@@ -129,9 +129,9 @@ func validTokenChars(s string, max int) bool {
 
 func isTokenChar(c byte) bool { return tokenChars[c] }
 
-// tokenChars marks [A-Za-z0-9._-]. Every byte of every token is checked on
-// every request (a JWT's twice: here and by kindOf), and one lookup costs
-// less than the six comparisons.
+// tokenChars marks [A-Za-z0-9._-]. Every byte of every token is checked
+// here on every request (kindOf then looks only at the dots), and one
+// lookup costs less than the six comparisons.
 var tokenChars = func() (t [256]bool) {
 	for c := range t {
 		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
