@@ -22,14 +22,14 @@ func (s *SCSStore) DeleteExpired(ctx context.Context) (total int, err error) {
 	ctx, call := s.tel.start(ctx, opSCSDeleteExpired)
 	defer func() { call.endDeleted(ctx, total, err) }()
 	for {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash IN (
+		tag, execErr := s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash IN (
 			SELECT token_hash FROM sessionguard_scs_data
 			WHERE expiry <= CURRENT_TIMESTAMP
 			ORDER BY expiry
 			LIMIT $1
 			FOR UPDATE SKIP LOCKED)`, scsCleanupBatch)
-		if err != nil {
-			return total, wrapErr("scs delete expired", err)
+		if execErr != nil {
+			return total, wrapErr("scs delete expired", execErr)
 		}
 		n := int(tag.RowsAffected())
 		total += n
