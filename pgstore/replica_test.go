@@ -310,11 +310,17 @@ func TestReplicaFenceScope(t *testing.T) {
 	}
 }
 
-// TestReplicaRevocationUnderLoad: two instances (one with a Cache) validate
-// and peek a pool of sessions through a replica that lags by replicaDelay
+// TestReplicaRevocationUnderLoad: two instances validate and peek a pool of
+// sessions through their Stores and a replica that lags by replicaDelay
 // while revocations go through both; no check that starts after a revoke
-// returned may pass. It logs the share of checks the replica answered and
-// the latencies with and without the replica.
+// returned may pass. Instance B runs a Cache's listener, which fences its
+// Store on the notifications of A's revocations, and revokes through the
+// Cache; its checks go to the Store, not to the Cache's memory: a Cache
+// forgets a session revoked elsewhere when the notification arrives, not
+// when the revoke returns (a window of milliseconds, which a machine under
+// heavy load stretched past the replica's delay in one CI run). It logs the
+// share of checks the replica answered and the latencies with and without
+// the replica.
 func TestReplicaRevocationUnderLoad(t *testing.T) {
 	t.Parallel()
 	f := newReplicaFixture(t, replicaDelay)
@@ -322,7 +328,7 @@ func TestReplicaRevocationUnderLoad(t *testing.T) {
 	storeB := newReplicaStore(t, f.rs)
 	cacheB := newCache(t, storeB, pgstore.CacheConfig{})
 	runCache(t, cacheB)
-	instances := []validator{f.store, cacheB}
+	instances := []validator{f.store, storeB}
 	primaryOnly, err := pgstore.New(f.pool, pgstore.Config{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -372,8 +378,8 @@ func TestReplicaRevocationUnderLoad(t *testing.T) {
 	served, fellBack := a.Served-aBefore.Served+b.Served, a.Fallbacks-aBefore.Fallbacks+b.Fallbacks
 	t.Logf("replica delay %v, %d sessions, %d revocations over 2 instances", replicaDelay, sessions, revocations)
 	t.Logf("checks: %d, passes after revoke: %d, refusals after revoke: %d", loadRes.checks, loadRes.passesAfterRevoke, loadRes.refusedAfterRevoke)
-	t.Logf("under revocations, store checks answered by the replica: %d of %d (%.1f%%), errors %d; cache hits on B: %d",
-		served, served+fellBack, 100*float64(served)/float64(max(served+fellBack, 1)), a.Errors+b.Errors, cacheB.Stats().Hits)
+	t.Logf("under revocations, store checks answered by the replica: %d of %d (%.1f%%), errors %d",
+		served, served+fellBack, 100*float64(served)/float64(max(served+fellBack, 1)), a.Errors+b.Errors)
 	t.Logf("without revocations: primary only p50 %v p99 %v; with the replica p50 %v p99 %v, %.1f%% answered by it",
 		base.p(0.50), base.p(0.99), repl.p(0.50), repl.p(0.99), quietShare)
 	t.Logf("under revocations, store A: p50 %v p99 %v", loadRes.p(0.50), loadRes.p(0.99))

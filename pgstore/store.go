@@ -47,8 +47,9 @@ type Config struct {
 	// answer otherwise (see replicaAnswer): a "valid" from it only once it has
 	// replayed every revocation this instance knows of, and revokes through
 	// this Store wait for it to replay them before returning, so a session
-	// revoked through any instance is refused by every instance as soon as
-	// the revoke returns. Anything else, a replica error included, goes to
+	// revoked through any instance is refused by every instance's Store as
+	// soon as the revoke returns (a Cache in front of one forgets it when
+	// the notification arrives: Cache). Anything else, a replica error included, goes to
 	// the primary. The caller owns and closes it. Default nil: the primary
 	// takes every query.
 	ReadPool *pgxpool.Pool
