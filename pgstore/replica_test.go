@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -495,4 +496,85 @@ func checkLoad(t *testing.T, instances []validator, hashes []string, revokedAt *
 	slices.Sort(res.latencies)
 	res.checks, res.passesAfterRevoke, res.refusedAfterRevoke = checks.Load(), passes.Load(), refusals.Load()
 	return res
+}
+
+// TestReplicaReplayPositionPredatesTheRow: the replay position that admits a
+// replica's "valid" must be one the row's snapshot already contains. Here
+// the replica reads the row (replay paused: still active), then replays the
+// revocation while the statement is still running; a position read after
+// the row would claim the revocation was seen and let it through after
+// Revoke returned. (A view in a schema first on the read pool's search_path
+// holds the statement between its snapshot and its end.)
+func TestReplicaReplayPositionPredatesTheRow(t *testing.T) {
+	t.Parallel()
+	rs := pgtest.NewReplicated(t, 0)
+	ctx := t.Context()
+	const hold = 3 * time.Second
+	if _, err := rs.PrimaryPool.Exec(ctx, fmt.Sprintf(`CREATE SCHEMA held;
+		CREATE FUNCTION held.hold() RETURNS boolean VOLATILE LANGUAGE sql AS 'SELECT true FROM pg_sleep(%g)';
+		CREATE VIEW held.sessions AS SELECT * FROM public.sessions WHERE held.hold()`, hold.Seconds())); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(rs.Standby.ConnString("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = "held, public"
+	readPool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(readPool.Close)
+	store, err := pgstore.New(pgtest.NewServerPool(t, rs.Primary), pgstore.Config{
+		ReadPool: readPool, ReplayWait: 100 * time.Millisecond, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := pgtest.CreateUser(t, rs.PrimaryPool, "alice@acme.example", 0)
+	f := replicaFixture{fixture: fixture{pool: rs.PrimaryPool, store: store, user: user}, rs: rs}
+	hash, _ := f.create(t, nil)
+	f.waitReplayed(t)
+	if st, err := store.Peek(ctx, hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateValid ||
+		store.ReplicaStats().Served != 1 {
+		t.Fatalf("before: %q, %v, %+v; want valid from the replica", st.State, err, store.ReplicaStats())
+	}
+
+	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
+	}
+	type answer struct {
+		st  sessionguard.Status
+		err error
+	}
+	peeked := make(chan answer, 1)
+	go func() {
+		st, err := store.Peek(ctx, hash, sessionguard.Scope{})
+		peeked <- answer{st, err}
+	}()
+	// Once the replica's statement sleeps in the view, its snapshot is taken:
+	// let the replica replay the revocation while it sleeps.
+	eventually(t, "the replica's read holds", func() bool {
+		var n int
+		err := rs.StandbyPool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()`).Scan(&n)
+		return err == nil && n == 1
+	})
+	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	f.waitReplayed(t)
+	var a answer
+	select {
+	case a = <-peeked:
+		t.Fatalf("the read ended (%q, %v) before the replica replayed the revocation; the test proves nothing", a.st.State, a.err)
+	default:
+		a = <-peeked
+	}
+	if a.err != nil || a.st.State != sessionguard.StateRevoked {
+		t.Errorf("Peek after Revoke returned = %q, %v; want revoked (replica stats %+v)", a.st.State, a.err, store.ReplicaStats())
+	}
 }
