@@ -578,3 +578,58 @@ func TestReplicaReplayPositionPredatesTheRow(t *testing.T) {
 		t.Errorf("Peek after Revoke returned = %q, %v; want revoked (replica stats %+v)", a.st.State, a.err, store.ReplicaStats())
 	}
 }
+
+// TestReplicaReauthenticateFencesTheOldToken: a re-authentication ends the
+// old token as a revoke ends a session. Once Reauthenticate returned, the
+// replica has replayed the rotation (or, past ReplayWait, it reports
+// ErrReplicaBehind, rotation done) and this instance refuses the old token
+// although a lagging replica still has it on a live row.
+func TestReplicaReauthenticateFencesTheOldToken(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, replicaDelay)
+	ctx := t.Context()
+	rotate := func(store *pgstore.Store, old string, info sessionguard.SessionInfo) (string, error) {
+		t.Helper()
+		next := newHash(t)
+		got, ok, err := store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: info.ID, OldTokenHash: old, NewTokenHash: next})
+		if !ok || got.ID != info.ID {
+			t.Fatalf("Reauthenticate = %+v, %v, %v; want the session rotated", got, ok, err)
+		}
+		return next, err
+	}
+
+	old, info := f.create(t, nil)
+	f.waitReplayed(t)
+	if _, err := rotate(f.store, old, info); err != nil {
+		t.Fatal(err)
+	}
+	if active, found := f.replicaActive(t, old); found {
+		t.Errorf("replica after Reauthenticate returned: old token found (active %v); want it replayed away", active)
+	}
+
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, info = f.create(t, nil)
+	f.waitReplayed(t)
+	if _, err := f.rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
+	next, err := rotate(short, old, info)
+	if !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Errorf("Reauthenticate with the replica paused: %v; want ErrReplicaBehind", err)
+	}
+	if active, _ := f.replicaActive(t, old); !active {
+		t.Fatal("the replica replayed the rotation; the test proves nothing")
+	}
+	for _, c := range []struct {
+		hash string
+		want sessionguard.State
+	}{{old, sessionguard.StateUnknown}, {next, sessionguard.StateValid}} {
+		if st := mustValidate(t, short, c.hash, sessionguard.Scope{}); st.State != c.want {
+			t.Errorf("Validate right after: %q; want %q (replica stats %+v)", st.State, c.want, short.ReplicaStats())
+		}
+	}
+}
