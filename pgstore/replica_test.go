@@ -633,3 +633,42 @@ func TestReplicaReauthenticateFencesTheOldToken(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaSessionLimitFencesTheEvicted: a sign-in at its session limit
+// ends the least recently active session, a revocation like any other:
+// once Create returned (past ReplayWait, with ErrReplicaBehind and the new
+// session), this instance refuses the ended session although a lagging
+// replica still has it live.
+func TestReplicaSessionLimitFencesTheEvicted(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, 0)
+	ctx := t.Context()
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := func(n *sessionguard.NewSession) { n.Limit = sessionguard.SessionLimit{Max: 1} }
+	evicted, _ := f.create(t, limited)
+	f.waitReplayed(t)
+	if st := mustValidate(t, short, evicted, sessionguard.Scope{}); st.State != sessionguard.StateValid || short.ReplicaStats().Served != 1 {
+		t.Fatalf("before: %q, %+v; want valid from the replica", st.State, short.ReplicaStats())
+	}
+	if _, err := f.rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
+	n := sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: sessionguard.ControlPanel, Limit: sessionguard.SessionLimit{Max: 1}}
+	info, err := short.Create(ctx, n)
+	if !errors.Is(err, pgstore.ErrReplicaBehind) || info.ID == "" {
+		t.Errorf("Create at the limit with the replica paused = %+v, %v; want the new session and ErrReplicaBehind", info, err)
+	}
+	if active, _ := f.replicaActive(t, evicted); !active {
+		t.Fatal("the replica replayed the eviction; the test proves nothing")
+	}
+	if st := mustValidate(t, short, evicted, sessionguard.Scope{}); st.State != sessionguard.StateRevoked || st.EndReason != sessionguard.ReasonSessionLimit {
+		t.Errorf("evicted session right after Create: %q (%q); want revoked (session_limit)", st.State, st.EndReason)
+	}
+	if st := mustValidate(t, short, n.TokenHash, sessionguard.Scope{}); st.State != sessionguard.StateValid {
+		t.Errorf("new session: %q; want valid", st.State)
+	}
+}
