@@ -48,10 +48,10 @@ type Config struct {
 	// replayed every revocation this instance knows of, and revokes through
 	// this Store wait for it to replay them before returning, so a session
 	// revoked through any instance is refused by every instance's Store as
-	// soon as the revoke returns (a Cache in front of one forgets it when
-	// the notification arrives: Cache). Anything else, a replica error included, goes to
-	// the primary. The caller owns and closes it. Default nil: the primary
-	// takes every query.
+	// soon as the revoke returns without ErrReplicaBehind (a Cache in front
+	// of one forgets it when the notification arrives: Cache). Anything
+	// else, a replica error included, goes to the primary. The caller owns
+	// and closes it. Default nil: the primary takes every query.
 	ReadPool *pgxpool.Pool
 	// ReplayWait bounds how long a revoke waits for ReadPool's replica to
 	// replay it; past it, or when the caller's context ends first (a
