@@ -179,3 +179,16 @@ func TestReplicaFallbacks(t *testing.T) {
 		}
 	})
 }
+
+// TestReplayWaitNegativeWithoutReadPool: Config.ReplayWait is unused
+// without a ReadPool, but a negative one is refused there too.
+func TestReplayWaitNegativeWithoutReadPool(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	if _, err := pgstore.New(pool, pgstore.Config{ReplayWait: -time.Second}); !errors.Is(err, pgstore.ErrInvalidArgument) {
+		t.Errorf("New with a negative ReplayWait and no ReadPool = %v; want ErrInvalidArgument", err)
+	}
+	if _, err := pgstore.New(pool, pgstore.Config{ReplayWait: time.Millisecond}); err != nil {
+		t.Errorf("New with a positive ReplayWait and no ReadPool = %v; want it accepted", err)
+	}
+}

@@ -56,7 +56,8 @@ type Config struct {
 	// ReplayWait bounds how long a revoke waits for ReadPool's replica to
 	// replay it; past it, or when the caller's context ends first (a
 	// Guard's StoreTimeout), the revoke returns ErrReplicaBehind, the
-	// session ended all the same. Default 10s; ignored without ReadPool.
+	// session ended all the same. Default 10s; unused without ReadPool,
+	// where a negative one is refused all the same.
 	ReplayWait time.Duration
 	// MeterProvider, when set, receives the store's metrics: call latency,
 	// touches, revocations, and the metrics of a Cache in front of the
