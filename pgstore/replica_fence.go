@@ -35,7 +35,9 @@ type replicaFence struct {
 }
 
 // raise moves the global fence up to lsn, a position the primary reported
-// after askedAt; it never moves down.
+// after askedAt; it never moves down. A position asked for after a lost
+// one's revocation covers it; a zero askedAt (a position the fence already
+// held per session) covers none.
 func (f *replicaFence) raise(lsn uint64, askedAt time.Time) {
 	for {
 		cur := f.lsn.Load()
@@ -43,7 +45,7 @@ func (f *replicaFence) raise(lsn uint64, askedAt time.Time) {
 			break
 		}
 	}
-	if u := f.unknownSince.Load(); u != 0 && askedAt.UnixNano() > u {
+	if u := f.unknownSince.Load(); u != 0 && !askedAt.IsZero() && askedAt.UnixNano() > u {
 		f.unknownSince.CompareAndSwap(u, 0)
 	}
 }
