@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -180,8 +181,22 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		v.Error = msg
 		a.render(w, r, http.StatusUnprocessableEntity, "cp_password", v)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(si.user.passwordHash), []byte(current)) != nil {
+	// The current password is checked as a re-authentication is: throttled,
+	// or the form would let a session try passwords as fast as bcrypt runs.
+	err := a.recheckPassword(r, si.user, current)
+	var throttled *throttledError
+	switch {
+	case errors.Is(err, errBadCredentials):
 		fail("The current password is wrong.")
+		return
+	case errors.As(err, &throttled):
+		setRetryAfter(w, throttled)
+		v := a.cpView(r, "Change password", si)
+		v.Error = fmt.Sprintf("Too many attempts. Try again in %d seconds.", throttled.retryAfter())
+		a.render(w, r, http.StatusTooManyRequests, "cp_password", v)
+		return
+	case err != nil:
+		a.unavailable(w, r, err)
 		return
 	}
 	if next != confirm {
