@@ -264,7 +264,10 @@ func (g *Guard) endSession(r *http.Request) error {
 	if hash == "" {
 		return nil
 	}
-	sctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
+	// Not abandoned when the client goes away (a tab closed right after
+	// "Sign out" cancels r's context): the session would live on behind a
+	// cookie the browser never saw cleared. StoreTimeout still bounds it.
+	sctx := withStoreTimeout(context.WithoutCancel(ctx), g.cfg.StoreTimeout)
 	defer sctx.stop()
 	if _, err := g.cfg.Store.Revoke(sctx, hash, sessionguard.ReasonLogout); err != nil {
 		e := unavailable(err, false, token, hash)
