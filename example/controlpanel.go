@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -165,6 +166,10 @@ func (a *app) cpPassword(w http.ResponseWriter, r *http.Request, si signedIn) {
 	a.render(w, r, http.StatusOK, "cp_password", a.cpView(r, "Change password", si))
 }
 
+// passwordChangeTimeout bounds the password change's writes, which do not
+// end with the request.
+const passwordChangeTimeout = 10 * time.Second
+
 // cpChangePassword checks the current password, stores the new hash, then
 // ends every other session of the user with reason password_change. The
 // order matters: once the hash is replaced nobody can sign in with the old
@@ -216,11 +221,16 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		a.unavailable(w, r, err)
 		return
 	}
-	if err := a.users.setPasswordHash(r.Context(), si.user.ID, string(hash)); err != nil {
+	// Once begun, the change and the revocation finish even if the browser
+	// goes away (which cancels r's context): a new password with the old
+	// password's sessions still alive is the worst outcome.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), passwordChangeTimeout)
+	defer cancel()
+	if err := a.users.setPasswordHash(ctx, si.user.ID, string(hash)); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
-	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
