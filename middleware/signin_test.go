@@ -277,8 +277,8 @@ func TestSignOut(t *testing.T) {
 // TestSignOutForgedJWTCostsNoStoreCall: signing out is open to anyone (it
 // works whatever state the session is in), so a JWT that does not verify is
 // ignored there as everywhere else, without a store call: forged tokens
-// never cost a query. A genuine one is signed out. So is the cookie a
-// sign-in replaces.
+// never cost a query. A genuine one is signed out, expired or not. So is the
+// cookie a sign-in replaces.
 func TestSignOutForgedJWTCostsNoStoreCall(t *testing.T) {
 	st := newFakeStore()
 	g := panelGuard(t, st, func(c *middleware.Config) { c.JWT = hmacJWT() })
@@ -312,11 +312,16 @@ func TestSignOutForgedJWTCostsNoStoreCall(t *testing.T) {
 			t.Errorf("%s: sign-in replacing it made %d store calls, want 1 (Create)", name, n)
 		}
 	}
-	if err := g.SignOut(httptest.NewRecorder(), request(cookie(good))); err != nil {
-		t.Fatal(err)
+	// Genuine, expired or not: its session is ended.
+	expired := sign(t, jwt.SigningMethodHS256, "k2", hmacNew, claims(s.ID, time.Now().Add(-9*time.Hour)))
+	for _, token := range []string{good, expired} {
+		if err := g.SignOut(httptest.NewRecorder(), request(cookie(token))); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if len(st.revokes) != 1 || st.revokes[0] != (fakeRevoke{sha256Hex(good), "logout"}) {
-		t.Errorf("revokes = %v, want the genuine token's", st.revokes)
+	if len(st.revokes) != 2 || st.revokes[0] != (fakeRevoke{sha256Hex(good), "logout"}) ||
+		st.revokes[1] != (fakeRevoke{sha256Hex(expired), "logout"}) {
+		t.Errorf("revokes = %v, want the genuine tokens'", st.revokes)
 	}
 }
 
