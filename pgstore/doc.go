@@ -42,7 +42,8 @@
 // (Peek, and Validate when no touch is due) without ever letting a revoked
 // session through: the standby's "valid" counts only once it has replayed
 // every revocation this instance knows of, and revokes through the Store
-// return only once it has (replica.go, docs/SCALING.md).
+// return only once it has, or with ErrReplicaBehind after Config.ReplayWait
+// (replica.go, docs/SCALING.md).
 //
 // Metrics and spans (OpenTelemetry API) are off until Config.MeterProvider or
 // Config.TracerProvider (and CleanerConfig's, SCSConfig's) are set: store

@@ -8,9 +8,8 @@ import (
 // validHash reports whether h has the form the sessions table stores: the
 // lowercase hex SHA-256 of a token. It runs on every lookup, so it reads
 // a table per byte and branches once: two range comparisons per byte
-// mispredict on random hex, and took 4.2 % of a batched Validate's Go CPU
-// in BenchmarkValidateSteadyState's profile (the table: under 1.1 %, with
-// the rest of check).
+// mispredict on random hex, and stood out in a profile of
+// BenchmarkValidateSteadyState (its share was not recorded).
 func validHash(h string) bool {
 	if len(h) != 64 {
 		return false
