@@ -127,7 +127,9 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 		a.cpSignout(w, r)
 		return
 	}
-	ended, err := a.store.RevokeUserSession(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, id, reasonUserRevoke)
+	ctx, cancel := detached(r)
+	defer cancel()
+	ended, err := a.store.RevokeUserSession(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, id, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -142,7 +144,9 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // cpRevokeOthers is "sign out everywhere else".
 func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn) {
-	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
+	ctx, cancel := detached(r)
+	defer cancel()
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -165,10 +169,6 @@ func signedOutOthers(n int) string {
 func (a *app) cpPassword(w http.ResponseWriter, r *http.Request, si signedIn) {
 	a.render(w, r, http.StatusOK, "cp_password", a.cpView(r, "Change password", si))
 }
-
-// passwordChangeTimeout bounds the password change's writes, which do not
-// end with the request.
-const passwordChangeTimeout = 10 * time.Second
 
 // cpChangePassword checks the current password, stores the new hash, then
 // ends every other session of the user with reason password_change. The
@@ -222,9 +222,9 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		return
 	}
 	// Once begun, the change and the revocation finish even if the browser
-	// goes away (which cancels r's context): a new password with the old
-	// password's sessions still alive is the worst outcome.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), passwordChangeTimeout)
+	// goes away: a new password with the old password's sessions still
+	// alive is the worst outcome.
+	ctx, cancel := detached(r)
 	defer cancel()
 	if err := a.users.setPasswordHash(ctx, si.user.ID, string(hash)); err != nil {
 		a.unavailable(w, r, err)
@@ -282,7 +282,9 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 	if !ok {
 		return
 	}
-	ended, err := a.store.RevokeSession(sessionguard.WithActor(r.Context(), si.user.ID), id, sessionguard.ReasonAdminRevoke)
+	ctx, cancel := detached(r)
+	defer cancel()
+	ended, err := a.store.RevokeSession(sessionguard.WithActor(ctx, si.user.ID), id, sessionguard.ReasonAdminRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -293,6 +295,19 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 		a.flash(r.Context(), "That session had already ended.")
 	}
 	http.Redirect(w, r, "/cp/admin", http.StatusSeeOther)
+}
+
+// revocationTimeout bounds the revocations (and the password change) a user
+// asked for, which do not end with the request.
+const revocationTimeout = 10 * time.Second
+
+// detached is r's context without its cancellation, bounded by
+// revocationTimeout: a revocation the user asked for finishes even if the
+// browser goes away (a tab closed at once cancels r's context), as
+// Guard.SignOut's does; abandoned, it would leave the session alive while
+// the user believes it ended.
+func detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), revocationTimeout)
 }
 
 // cpSignout ends the control-panel session, whatever its state, and

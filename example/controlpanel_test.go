@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -41,59 +42,74 @@ func TestPasswordChangeThrottled(t *testing.T) {
 	}
 }
 
-// TestPasswordChangeOutlivesTheClient: once the new password is stored, the
-// other sessions end even if the browser goes away meanwhile (a closed tab
-// cancels the request's context). Abandoned there, the change would leave
-// the sessions opened with the old password alive: the very sessions a
-// password change is meant to end.
-func TestPasswordChangeOutlivesTheClient(t *testing.T) {
+// TestRevocationsOutliveTheClient: a revocation the user asked for ends the
+// session even if the browser goes away meanwhile (a closed tab cancels the
+// request's context): "sign out that session", "sign out everywhere else",
+// an admin's revoke, and the password change, which must not leave a new
+// password with the old password's sessions alive. The revocation is held
+// on the target's row until the browser has gone.
+func TestRevocationsOutliveTheClient(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
-	x := s.login("staff@example.com", "control_panel", 0)
-	other := s.login("staff@example.com", "control_panel", 0)
-	ctx := t.Context()
-	// Hold the other session's row, so that the revocation waits on it.
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, actor, path string
+		form              func(target string) url.Values
+	}{
+		{"one of one's sessions", "staff@example.com", "/cp/sessions/revoke", func(id string) url.Values { return formOf("id", id) }},
+		{"every other session", "staff@example.com", "/cp/sessions/revoke-others", func(string) url.Values { return url.Values{} }},
+		{"an admin's revoke", "admin@example.com", "/cp/admin/revoke", func(id string) url.Values { return formOf("id", id) }},
+		// Last: it changes staff's password.
+		{"password change", "staff@example.com", "/cp/password", func(string) url.Values {
+			return formOf("current", testPassword, "new", "a-new-password", "confirm", "a-new-password")
+		}},
 	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := tx.Exec(ctx, "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", other.id); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			actor := s.login(tt.actor, "control_panel", 0)
+			target := s.login("staff@example.com", "control_panel", 0)
+			ctx := t.Context()
+			tx, err := s.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback(ctx) }()
+			if _, err := tx.Exec(ctx, "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", target.id); err != nil {
+				t.Fatal(err)
+			}
+			reqCtx, leave := context.WithCancel(ctx)
+			req, err := http.NewRequestWithContext(reqCtx, "POST", s.base+tt.path, strings.NewReader(tt.form(target.id).Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.Header.Set("Cookie", actor.cookie.Name+"="+actor.cookie.Value)
+			sent := make(chan struct{})
+			go func() {
+				defer close(sent)
+				if res, err := s.client.Do(req); err == nil {
+					res.Body.Close()
+				}
+			}()
+			waitFor(t, "the revocation to wait on the held row", func() bool {
+				var n int
+				err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE sessions%'`).Scan(&n)
+				return err == nil && n == 1
+			})
+			leave() // the browser goes away
+			<-sent
+			time.Sleep(500 * time.Millisecond) // the server notices the closed connection
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the session to end", func() bool {
+				var active bool
+				err := s.pool.QueryRow(ctx, "SELECT is_active FROM sessions WHERE id = $1", target.id).Scan(&active)
+				return err == nil && !active
+			})
+		})
 	}
-	reqCtx, leave := context.WithCancel(ctx)
-	form := formOf("current", testPassword, "new", "a-new-password", "confirm", "a-new-password")
-	req, err := http.NewRequestWithContext(reqCtx, "POST", s.base+"/cp/password", strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	req.Header.Set("Cookie", x.cookie.Name+"="+x.cookie.Value)
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		if res, err := s.client.Do(req); err == nil {
-			res.Body.Close()
-		}
-	}()
-	waitFor(t, "the revocation to wait on the held row", func() bool {
-		var n int
-		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE sessions%'`).Scan(&n)
-		return err == nil && n == 1
-	})
-	leave() // the browser goes away
-	<-sent
-	time.Sleep(500 * time.Millisecond) // the server notices the closed connection
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the other session to end", func() bool {
-		var active bool
-		err := s.pool.QueryRow(ctx, "SELECT is_active FROM sessions WHERE id = $1", other.id).Scan(&active)
-		return err == nil && !active
-	})
 }
 
 // waitFor polls cond for up to 10 seconds and fails the test, naming what,
