@@ -26,7 +26,9 @@ const maxUserAgentBytes = 512
 // It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
 // with sessionguard.ErrDuplicateToken when the hash already has a session,
 // and with an error matching sessionguard.ErrSessionLimit when the limit
-// refuses it.
+// refuses it. When the limit ended sessions to make room and a read replica
+// (Config.ReadPool) has not replayed that within ReplayWait, it returns the
+// new session with ErrReplicaBehind, as a revoke does.
 func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessionguard.SessionInfo, err error) {
 	ctx, call := s.tel.start(ctx, opCreate)
 	defer func() { call.end(ctx, err) }()
@@ -86,6 +88,11 @@ func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessio
 	}
 	for _, e := range evicted {
 		s.emit(ctx, e)
+	}
+	if len(evicted) > 0 {
+		// Ended to make room: revoked, as by RevokeAll, and fenced and
+		// waited for on a read replica the same way.
+		return info, s.awaitReplay(ctx, op, "")
 	}
 	return info, nil
 }

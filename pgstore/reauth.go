@@ -23,6 +23,12 @@ import (
 // It applies only when r.OldTokenHash belongs to the live session
 // r.SessionID, and reports false otherwise (ended, expired, unknown, or
 // rotated already by a concurrent re-authentication).
+//
+// With Config.ReadPool it returns, as a revoke does, once the replica has
+// replayed the rotation, so no instance's Store takes the old token from
+// the replica; past ReplayWait it returns the new session, true, and
+// ErrReplicaBehind: the rotation is done, and this instance refuses the old
+// token until the replica has caught up.
 func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthentication) (_ sessionguard.SessionInfo, _ bool, err error) {
 	ctx, call := s.tel.start(ctx, opReauthenticate)
 	defer func() { call.end(ctx, err) }()
@@ -69,5 +75,8 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 	case err != nil:
 		return sessionguard.SessionInfo{}, false, wrapErr(op, err)
 	}
-	return info, true, nil
+	// The old token ended as a revoked session does: with a read replica,
+	// wait for it to replay the rotation (awaitReplay), which fences the old
+	// hash here until then. An error then leaves the rotation committed.
+	return info, true, s.awaitReplay(ctx, op, r.OldTokenHash)
 }

@@ -18,13 +18,19 @@ import (
 // catches up. This instance reads the primary until then.
 var ErrReplicaBehind = errors.New("pgstore: read replica has not replayed the revocation")
 
-// replicaReadSQL is readSQL for the read replica, with one more column:
-// how far the replica has replayed, NULL when it is not in recovery (a
-// promoted standby, or a primary given as ReadPool), whose rows are as
-// current as the primary's. It reads readColumns, as readSQL does, so the
-// two never differ in anything else.
-var replicaReadSQL = liveFirstSQL(readColumns + `,
-	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END`)
+// replicaPositionSQL is how far the read replica has replayed, NULL when it
+// is not in recovery (a promoted standby, or a primary given as ReadPool),
+// whose rows are as current as the primary's.
+//
+// replicaAnswer sends it before readSQL, in one round trip: the position
+// must be one the row's snapshot already contains. Read in the row's own
+// statement it came after that statement's snapshot, and the replica could
+// replay a revocation in between: a position past the fence with the row
+// from before it (TestReplicaReplayPositionPredatesTheRow). At READ
+// COMMITTED, the default, each statement of the batch takes its own
+// snapshot, so readSQL's is taken after the position was read, and replay
+// only moves forward.
+const replicaPositionSQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END`
 
 // ReplicaStats counts how the read path used Config.ReadPool.
 type ReplicaStats struct {
@@ -51,7 +57,17 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		row    sessionRow
 		replay *string
 	)
-	err := s.readPool.QueryRow(ctx, replicaReadSQL, tokenHash).Scan(append(row.scanTargets(), &replay)...)
+	var b pgx.Batch
+	b.Queue(replicaPositionSQL)
+	b.Queue(readSQL, tokenHash)
+	br := s.readPool.SendBatch(ctx, &b)
+	err := br.QueryRow().Scan(&replay)
+	if err == nil {
+		err = br.QueryRow().Scan(row.scanTargets()...)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
 			s.replicaErrors.Add(1)

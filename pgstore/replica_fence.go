@@ -85,11 +85,16 @@ func (f *replicaFence) foldLocked() {
 	if len(f.hashes) <= maxFencedHashes/2 {
 		return
 	}
+	var dropped uint64
 	for h, v := range f.hashes {
 		if v != pendingLSN && v <= f.replayed {
+			dropped = max(dropped, v)
 			delete(f.hashes, h)
 		}
 	}
+	// A read from before them must still be refused: keep their positions
+	// in the global fence, which every read since has passed anyway.
+	f.raise(dropped, time.Time{})
 	if len(f.hashes) <= maxFencedHashes {
 		return
 	}
@@ -125,6 +130,10 @@ func (f *replicaFence) admits(hash string, replayed uint64, inRecovery bool) boo
 	case v == pendingLSN || replayed < v:
 		return false
 	}
-	delete(f.hashes, hash) // the replica has it: this fence is done
+	// The replica has it: this fence is done, and goes into the global
+	// fence, so that a read of this session from before it (a slow request,
+	// or another standby behind the pool) is still refused.
+	delete(f.hashes, hash)
+	f.raise(v, time.Time{})
 	return true
 }

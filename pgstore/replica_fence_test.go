@@ -47,3 +47,36 @@ func TestReplicaFenceFolds(t *testing.T) {
 		t.Error("past every position, a session was refused")
 	}
 }
+
+// TestReplicaFenceRefusesReadsFromBeforeADroppedFence: once a replica read
+// passed a session's fence, that fence goes (and, past half of
+// maxFencedHashes, every fence a read has passed); a read of the replica
+// taken before the position (a slow request, or another replica behind the
+// pool) must still be refused, for that session and for the folded ones.
+func TestReplicaFenceRefusesReadsFromBeforeADroppedFence(t *testing.T) {
+	t.Parallel()
+	var f replicaFence
+	f.resolve("a", 100)
+	if !f.admits("a", 100, true) {
+		t.Fatal("a replica at the fence was refused")
+	}
+	if f.admits("a", 99, true) {
+		t.Error("after its fence went, a read from before it was admitted")
+	}
+	for i := range maxFencedHashes/2 + 1 {
+		f.resolve(fmt.Sprint(i), uint64(200+i))
+	}
+	if !f.admits("b", 200+maxFencedHashes, true) {
+		t.Fatal("a replica past every fence was refused")
+	}
+	f.resolve("c", 200+maxFencedHashes+1) // folds: drops every fence the read above passed
+	f.mu.Lock()
+	_, kept := f.hashes["0"]
+	f.mu.Unlock()
+	if kept {
+		t.Fatal("the fences a read passed were not dropped; the test proves nothing")
+	}
+	if f.admits("0", 199, true) {
+		t.Error("after the fold dropped its fence, a read from before it was admitted")
+	}
+}

@@ -27,7 +27,12 @@ func (c *Cache) handleBatch(ctx context.Context, conn *pgx.Conn, first string) e
 		c.pendReplica(p) // before the eviction: no "valid" from the replica in between
 		c.handle(p)
 	}
-	return c.fenceReplica(ctx, conn, time.Now(), false)
+	// The question goes on the listening connection: bounded as a ping is,
+	// so that a connection gone silent meanwhile is given up (and every
+	// session fenced, Run) within an interval rather than when TCP gives up.
+	fenceCtx, cancel := context.WithTimeout(ctx, c.cfg.HealthCheckInterval)
+	defer cancel()
+	return c.fenceReplica(fenceCtx, conn, time.Now(), false)
 }
 
 // pendReplica fences, on the store's read replica, the session a

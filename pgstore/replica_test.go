@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -495,4 +496,179 @@ func checkLoad(t *testing.T, instances []validator, hashes []string, revokedAt *
 	slices.Sort(res.latencies)
 	res.checks, res.passesAfterRevoke, res.refusedAfterRevoke = checks.Load(), passes.Load(), refusals.Load()
 	return res
+}
+
+// TestReplicaReplayPositionPredatesTheRow: the replay position that admits a
+// replica's "valid" must be one the row's snapshot already contains. Here
+// the replica reads the row (replay paused: still active), then replays the
+// revocation while the statement is still running; a position read after
+// the row would claim the revocation was seen and let it through after
+// Revoke returned. (A view in a schema first on the read pool's search_path
+// holds the statement between its snapshot and its end.)
+func TestReplicaReplayPositionPredatesTheRow(t *testing.T) {
+	t.Parallel()
+	rs := pgtest.NewReplicated(t, 0)
+	ctx := t.Context()
+	const hold = 3 * time.Second
+	if _, err := rs.PrimaryPool.Exec(ctx, fmt.Sprintf(`CREATE SCHEMA held;
+		CREATE FUNCTION held.hold() RETURNS boolean VOLATILE LANGUAGE sql AS 'SELECT true FROM pg_sleep(%g)';
+		CREATE VIEW held.sessions AS SELECT * FROM public.sessions WHERE held.hold()`, hold.Seconds())); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(rs.Standby.ConnString("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = "held, public"
+	readPool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(readPool.Close)
+	store, err := pgstore.New(pgtest.NewServerPool(t, rs.Primary), pgstore.Config{
+		ReadPool: readPool, ReplayWait: 100 * time.Millisecond, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := pgtest.CreateUser(t, rs.PrimaryPool, "alice@acme.example", 0)
+	f := replicaFixture{fixture: fixture{pool: rs.PrimaryPool, store: store, user: user}, rs: rs}
+	hash, _ := f.create(t, nil)
+	f.waitReplayed(t)
+	if st, err := store.Peek(ctx, hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateValid ||
+		store.ReplicaStats().Served != 1 {
+		t.Fatalf("before: %q, %v, %+v; want valid from the replica", st.State, err, store.ReplicaStats())
+	}
+
+	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
+	}
+	type answer struct {
+		st  sessionguard.Status
+		err error
+	}
+	peeked := make(chan answer, 1)
+	go func() {
+		st, err := store.Peek(ctx, hash, sessionguard.Scope{})
+		peeked <- answer{st, err}
+	}()
+	// Once the replica's statement sleeps in the view, its snapshot is taken:
+	// let the replica replay the revocation while it sleeps.
+	eventually(t, "the replica's read holds", func() bool {
+		var n int
+		err := rs.StandbyPool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()`).Scan(&n)
+		return err == nil && n == 1
+	})
+	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	f.waitReplayed(t)
+	var a answer
+	select {
+	case a = <-peeked:
+		t.Fatalf("the read ended (%q, %v) before the replica replayed the revocation; the test proves nothing", a.st.State, a.err)
+	default:
+		a = <-peeked
+	}
+	if a.err != nil || a.st.State != sessionguard.StateRevoked {
+		t.Errorf("Peek after Revoke returned = %q, %v; want revoked (replica stats %+v)", a.st.State, a.err, store.ReplicaStats())
+	}
+}
+
+// TestReplicaReauthenticateFencesTheOldToken: a re-authentication ends the
+// old token as a revoke ends a session. Once Reauthenticate returned, the
+// replica has replayed the rotation (or, past ReplayWait, it reports
+// ErrReplicaBehind, rotation done) and this instance refuses the old token
+// although a lagging replica still has it on a live row.
+func TestReplicaReauthenticateFencesTheOldToken(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, replicaDelay)
+	ctx := t.Context()
+	rotate := func(store *pgstore.Store, old string, info sessionguard.SessionInfo) (string, error) {
+		t.Helper()
+		next := newHash(t)
+		got, ok, err := store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: info.ID, OldTokenHash: old, NewTokenHash: next})
+		if !ok || got.ID != info.ID {
+			t.Fatalf("Reauthenticate = %+v, %v, %v; want the session rotated", got, ok, err)
+		}
+		return next, err
+	}
+
+	old, info := f.create(t, nil)
+	f.waitReplayed(t)
+	if _, err := rotate(f.store, old, info); err != nil {
+		t.Fatal(err)
+	}
+	if active, found := f.replicaActive(t, old); found {
+		t.Errorf("replica after Reauthenticate returned: old token found (active %v); want it replayed away", active)
+	}
+
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, info = f.create(t, nil)
+	f.waitReplayed(t)
+	if _, err := f.rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
+	next, err := rotate(short, old, info)
+	if !errors.Is(err, pgstore.ErrReplicaBehind) {
+		t.Errorf("Reauthenticate with the replica paused: %v; want ErrReplicaBehind", err)
+	}
+	if active, _ := f.replicaActive(t, old); !active {
+		t.Fatal("the replica replayed the rotation; the test proves nothing")
+	}
+	for _, c := range []struct {
+		hash string
+		want sessionguard.State
+	}{{old, sessionguard.StateUnknown}, {next, sessionguard.StateValid}} {
+		if st := mustValidate(t, short, c.hash, sessionguard.Scope{}); st.State != c.want {
+			t.Errorf("Validate right after: %q; want %q (replica stats %+v)", st.State, c.want, short.ReplicaStats())
+		}
+	}
+}
+
+// TestReplicaSessionLimitFencesTheEvicted: a sign-in at its session limit
+// ends the least recently active session, a revocation like any other:
+// once Create returned (past ReplayWait, with ErrReplicaBehind and the new
+// session), this instance refuses the ended session although a lagging
+// replica still has it live.
+func TestReplicaSessionLimitFencesTheEvicted(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, 0)
+	ctx := t.Context()
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := func(n *sessionguard.NewSession) { n.Limit = sessionguard.SessionLimit{Max: 1} }
+	evicted, _ := f.create(t, limited)
+	f.waitReplayed(t)
+	if st := mustValidate(t, short, evicted, sessionguard.Scope{}); st.State != sessionguard.StateValid || short.ReplicaStats().Served != 1 {
+		t.Fatalf("before: %q, %+v; want valid from the replica", st.State, short.ReplicaStats())
+	}
+	if _, err := f.rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
+	n := sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: sessionguard.ControlPanel, Limit: sessionguard.SessionLimit{Max: 1}}
+	info, err := short.Create(ctx, n)
+	if !errors.Is(err, pgstore.ErrReplicaBehind) || info.ID == "" {
+		t.Errorf("Create at the limit with the replica paused = %+v, %v; want the new session and ErrReplicaBehind", info, err)
+	}
+	if active, _ := f.replicaActive(t, evicted); !active {
+		t.Fatal("the replica replayed the eviction; the test proves nothing")
+	}
+	if st := mustValidate(t, short, evicted, sessionguard.Scope{}); st.State != sessionguard.StateRevoked || st.EndReason != sessionguard.ReasonSessionLimit {
+		t.Errorf("evicted session right after Create: %q (%q); want revoked (session_limit)", st.State, st.EndReason)
+	}
+	if st := mustValidate(t, short, n.TokenHash, sessionguard.Scope{}); st.State != sessionguard.StateValid {
+		t.Errorf("new session: %q; want valid", st.State)
+	}
 }

@@ -45,8 +45,9 @@ type Config struct {
 	// primary (pool's server) that takes the read path: Peek, and Validate
 	// when no touch is due. Its answer counts only when the primary could not
 	// answer otherwise (see replicaAnswer): a "valid" from it only once it has
-	// replayed every revocation this instance knows of, and revokes through
-	// this Store wait for it to replay them before returning, so a session
+	// replayed every revocation this instance knows of, and revokes (and
+	// re-authentications, which end the old token) through this Store wait
+	// for it to replay them before returning, so a session
 	// revoked through any instance is refused by every instance's Store as
 	// soon as the revoke returns without ErrReplicaBehind (a Cache in front
 	// of one forgets it when the notification arrives: Cache). Anything
