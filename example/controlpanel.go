@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -125,7 +127,9 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 		a.cpSignout(w, r)
 		return
 	}
-	ended, err := a.store.RevokeUserSession(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, id, reasonUserRevoke)
+	ctx, cancel := detached(r)
+	defer cancel()
+	ended, err := a.store.RevokeUserSession(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, id, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -140,7 +144,9 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 
 // cpRevokeOthers is "sign out everywhere else".
 func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn) {
-	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
+	ctx, cancel := detached(r)
+	defer cancel()
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -180,8 +186,22 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		v.Error = msg
 		a.render(w, r, http.StatusUnprocessableEntity, "cp_password", v)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(si.user.passwordHash), []byte(current)) != nil {
+	// The current password is checked as a re-authentication is: throttled,
+	// or the form would let a session try passwords as fast as bcrypt runs.
+	err := a.recheckPassword(r, si.user, current)
+	var throttled *throttledError
+	switch {
+	case errors.Is(err, errBadCredentials):
 		fail("The current password is wrong.")
+		return
+	case errors.As(err, &throttled):
+		setRetryAfter(w, throttled)
+		v := a.cpView(r, "Change password", si)
+		v.Error = fmt.Sprintf("Too many attempts. Try again in %d seconds.", throttled.retryAfter())
+		a.render(w, r, http.StatusTooManyRequests, "cp_password", v)
+		return
+	case err != nil:
+		a.unavailable(w, r, err)
 		return
 	}
 	if next != confirm {
@@ -201,11 +221,16 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		a.unavailable(w, r, err)
 		return
 	}
-	if err := a.users.setPasswordHash(r.Context(), si.user.ID, string(hash)); err != nil {
+	// Once begun, the change and the revocation finish even if the browser
+	// goes away: a new password with the old password's sessions still
+	// alive is the worst outcome.
+	ctx, cancel := detached(r)
+	defer cancel()
+	if err := a.users.setPasswordHash(ctx, si.user.ID, string(hash)); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
-	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(r.Context(), si.user.ID), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
+	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
@@ -257,7 +282,9 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 	if !ok {
 		return
 	}
-	ended, err := a.store.RevokeSession(sessionguard.WithActor(r.Context(), si.user.ID), id, sessionguard.ReasonAdminRevoke)
+	ctx, cancel := detached(r)
+	defer cancel()
+	ended, err := a.store.RevokeSession(sessionguard.WithActor(ctx, si.user.ID), id, sessionguard.ReasonAdminRevoke)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -268,6 +295,19 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 		a.flash(r.Context(), "That session had already ended.")
 	}
 	http.Redirect(w, r, "/cp/admin", http.StatusSeeOther)
+}
+
+// revocationTimeout bounds the revocations (and the password change) a user
+// asked for, which do not end with the request.
+const revocationTimeout = 10 * time.Second
+
+// detached is r's context without its cancellation, bounded by
+// revocationTimeout: a revocation the user asked for finishes even if the
+// browser goes away (a tab closed at once cancels r's context), as
+// Guard.SignOut's does; abandoned, it would leave the session alive while
+// the user believes it ended.
+func detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), revocationTimeout)
 }
 
 // cpSignout ends the control-panel session, whatever its state, and

@@ -75,11 +75,11 @@ func (a *app) loadCP(next http.Handler) http.Handler {
 // is at most one, it can be an scs token, and no Authorization header names
 // another token.
 func scsMayLoad(r *http.Request) bool {
-	cookies := r.CookiesNamed(cpCookie)
+	cookies := rawCookies(r, cpCookie)
 	switch {
 	case len(cookies) == 0:
 		return true // nothing to look up
-	case len(cookies) > 1 || !opaqueShaped(cookies[0].Value):
+	case len(cookies) > 1 || !opaqueShaped(cookies[0]):
 		return false
 	}
 	auth := r.Header.Values("Authorization")
@@ -88,7 +88,23 @@ func scsMayLoad(r *http.Request) bool {
 	}
 	scheme, token, _ := strings.Cut(auth[0], " ")
 	return len(auth) == 1 && strings.EqualFold(scheme, "Bearer") &&
-		subtle.ConstantTimeCompare([]byte(token), []byte(cookies[0].Value)) == 1
+		subtle.ConstantTimeCompare([]byte(token), []byte(cookies[0])) == 1
+}
+
+// rawCookies are the values of the cookies named name as the Guard reads
+// them: as sent, where net/http's parser would unquote "TOKEN" into a token
+// that scs then looks up while the Guard refuses the quoted form unasked.
+func rawCookies(r *http.Request, name string) []string {
+	var values []string
+	for _, line := range r.Header.Values("Cookie") {
+		for part := range strings.SplitSeq(line, ";") {
+			k, v, ok := strings.Cut(strings.TrimLeft(part, " \t"), "=")
+			if ok && strings.TrimRight(k, " \t") == name {
+				values = append(values, strings.TrimRight(v, " \t"))
+			}
+		}
+	}
+	return values
 }
 
 // withoutCookie returns a copy of r whose Cookie header lacks the cookies

@@ -255,6 +255,8 @@ func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 		{"cp cookie and another bearer", "GET", "/api/me", cred{cookie: staff.cookie, bearer: alice.token}, nil, 401},
 		{"two cp cookies", "GET", "/api/session", cred{}, two(staff.token, staff.token), 401},
 		{"malformed bearer logout", "POST", "/t/acme/api/logout", bearer("x.y"), nil, 200},
+		{"forged JWT logout", "POST", "/t/acme/api/logout", bearer(alice.token[:len(alice.token)-4] + "AAAA"), nil, 200},
+		{"quoted cp cookie", "GET", "/api/me", cred{}, []string{"Cookie", cpCookie + `="` + staff.token + `"`}, 401},
 		{"tenant token on the control panel's API", "GET", "/api/me", bearer(alice.token), nil, 401},
 		{"cp token on the tenant API", "GET", "/t/acme/api/me", bearer(staff.token), nil, 401},
 		{"cp cookie, and a bearer that differs in case only", "GET", "/api/me", cred{cookie: staff.cookie, bearer: strings.ToLower(staff.token)}, nil, 401},

@@ -68,7 +68,8 @@
 // store error or timeout is a 503 ([ErrUnavailable]), never a pass; a state
 // the middleware does not know is refused as invalid; a session the store calls
 // valid but whose app type or tenant, or whose row disagrees with the JWT's
-// user, tenant or session-id claims, is refused as well.
+// user, tenant or session-id claims, or that names no session id or user, is
+// refused as well.
 //
 // # Trust assumptions
 //

@@ -102,7 +102,12 @@ func TestDatabaseFaults(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(300 * time.Millisecond)
+		// Up until some requests passed: on a loaded CI machine under -race
+		// the first ones took longer than a fixed 300 ms, and the phase
+		// had none to judge.
+		for up := time.Now().Add(30 * time.Second); byPhase[0].snapshot()[200] < 16 && time.Now().Before(up); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		phase.Store(1)
 		if err := srv.Stop(ctx); err != nil {
 			t.Fatal(err)

@@ -242,6 +242,11 @@ func (g *Guard) judge(r *http.Request, c credential, claims jwtClaims, scope ses
 	case c.ended:
 		// scs dropped the token while its session lives on: never a sign-in.
 		return refuse(ErrInvalidToken, c.bearer)
+	case st.UserID <= 0 || st.SessionID == "":
+		// A "valid" that names no session and user (a store of one's own
+		// that answered half) is no sign-in.
+		logErr("sessionguard: store accepted a session without an id or a user")
+		return refuse(ErrInvalidToken, c.bearer)
 	case scope.AppType != "" && st.AppType != scope.AppType:
 		logErr("sessionguard: store accepted a session outside the app scope")
 		return refuse(ErrWrongApp, c.bearer)

@@ -389,6 +389,20 @@ func TestStoreStates(t *testing.T) {
 			seedSession(st, tokA, sessionguard.TenantApp, 7)
 			st.override = func(s sessionguard.Status) sessionguard.Status { s.State = sessionguard.StateValid; return s }
 		}, 403, middleware.ErrWrongApp, "wrong_app", ""},
+		{"store says valid but names no user", func(st *fakeStore) {
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			st.override = func(s sessionguard.Status) sessionguard.Status { s.UserID = 0; return s }
+		}, 401, middleware.ErrInvalidToken, "invalid", ""},
+		{"store says valid but names no session", func(st *fakeStore) {
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			st.override = func(s sessionguard.Status) sessionguard.Status { s.SessionID = ""; return s }
+		}, 401, middleware.ErrInvalidToken, "invalid", ""},
+		{"store says valid, nothing else", func(st *fakeStore) {
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			st.override = func(s sessionguard.Status) sessionguard.Status {
+				return sessionguard.Status{State: sessionguard.StateValid, AppType: sessionguard.ControlPanel}
+			}
+		}, 401, middleware.ErrInvalidToken, "invalid", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -232,7 +232,10 @@ func (j *JWKS) key(kid, alg string) (any, error) {
 	}
 	m := jwk.Marshal()
 	switch {
-	case m.USE != "" && m.USE != jwkset.UseSig:
+	case m.USE != "" && m.USE != jwkset.UseSig,
+		len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify):
+		// Its "use" or its "key_ops" (RFC 7517 4.2, 4.3) says it is not
+		// for verifying signatures.
 		return nil, jwtError("key is not for signatures")
 	case m.ALG != "" && m.ALG.String() != alg:
 		return nil, jwtError("alg does not match the key")

@@ -364,6 +364,14 @@ func TestJWKSAlgorithms(t *testing.T) {
 	is := newIssuer(t)
 	encKey := rsaJWK("rsa-enc", "RS256", &is.rsa.PublicKey)
 	encKey["use"] = "enc"
+	// key_ops (RFC 7517 section 4.3) says what a key is for as well:
+	// "verify" is what verifying a signature needs.
+	encOpsKey := rsaJWK("rsa-enc-ops", "RS256", &is.rsa.PublicKey)
+	delete(encOpsKey, "use")
+	encOpsKey["key_ops"] = []string{"encrypt", "wrapKey"}
+	verifyOpsKey := rsaJWK("rsa-verify-ops", "RS256", &is.rsa.PublicKey)
+	delete(verifyOpsKey, "use")
+	verifyOpsKey["key_ops"] = []string{"verify"}
 	secret := []byte("a secret published by mistake, 32+ bytes")
 	octKey := map[string]any{"kty": "oct", "kid": "oct", "alg": "HS256", "k": b64(secret)}
 	priv := is.rsa
@@ -377,7 +385,7 @@ func TestJWKSAlgorithms(t *testing.T) {
 		t.Fatal(err)
 	}
 	is.serve(rsaJWK("rsa-noalg", "", &is.rsa.PublicKey), rsaJWK("rsa-256", "RS256", &is.rsa.PublicKey), encKey,
-		octKey, privKey, rsaJWK("rsa-1024", "RS256", &weak.PublicKey))
+		encOpsKey, verifyOpsKey, octKey, privKey, rsaJWK("rsa-1024", "RS256", &weak.PublicKey))
 	tests := []struct {
 		name  string
 		algs  []string
@@ -393,6 +401,8 @@ func TestJWKSAlgorithms(t *testing.T) {
 		{"alg off the list", []string{"PS256"}, "rsa-256", jwt.SigningMethodPS256, nil, "alg does not match the key"},
 		{"key's alg, list without it", []string{"PS256"}, "rsa-256", jwt.SigningMethodRS256, nil, "alg not allowed"},
 		{"encryption key", nil, "rsa-enc", jwt.SigningMethodRS256, nil, "key is not for signatures"},
+		{"encryption key by its key_ops", nil, "rsa-enc-ops", jwt.SigningMethodRS256, nil, "key is not for signatures"},
+		{"verification key by its key_ops", nil, "rsa-verify-ops", jwt.SigningMethodRS256, nil, ""},
 		{"symmetric key", nil, "oct", jwt.SigningMethodHS256, secret, "alg not allowed"},
 		{"private key in the set", nil, "rsa-private", jwt.SigningMethodRS256, nil, "alg does not match the key"},
 		{"RSA key below 2048 bits", nil, "rsa-1024", jwt.SigningMethodRS256, weak, "alg does not match the key"},

@@ -356,6 +356,30 @@ func (v *jwtVerifier) verify(token string) (jwtClaims, error) {
 // verifyWith is verify that, on success, also hands the parsed token and
 // the key that verified it to verified (when not nil).
 func (v *jwtVerifier) verifyWith(token string, verified func(t *jwt.Token, key any)) (jwtClaims, error) {
+	m, t, key, err := v.parse(token)
+	if err != nil {
+		return jwtClaims{}, err
+	}
+	if err := v.checkRegistered(m); err != nil {
+		return jwtClaims{}, err
+	}
+	c, err := v.mapClaims(m)
+	if err == nil && verified != nil {
+		verified(t, key)
+	}
+	return c, err
+}
+
+// signed reports whether token is signed by one of the keys, with its
+// algorithm, whatever its claims say: a token that may end its session
+// (SignOut), expired or not, but never a forged one.
+func (v *jwtVerifier) signed(token string) bool {
+	_, _, _, err := v.parse(token)
+	return err == nil
+}
+
+// parse checks the token's algorithm, key and signature, not its claims.
+func (v *jwtVerifier) parse(token string) (jwt.MapClaims, *jwt.Token, any, error) {
 	var m jwt.MapClaims
 	var keyErr error
 	var key any
@@ -366,24 +390,17 @@ func (v *jwtVerifier) verifyWith(token string, verified func(t *jwt.Token, key a
 	})
 	switch {
 	case keyErr != nil:
-		return jwtClaims{}, keyErr
+		return nil, nil, nil, keyErr
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return jwtClaims{}, jwtError("malformed token")
+		return nil, nil, nil, jwtError("malformed token")
 	case err != nil && (t == nil || t.Method == nil || !slices.Contains(v.methods, t.Method.Alg())):
-		return jwtClaims{}, jwtError("alg not allowed") // "none" among them
+		return nil, nil, nil, jwtError("alg not allowed") // "none" among them
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return jwtClaims{}, jwtError("signature invalid")
+		return nil, nil, nil, jwtError("signature invalid")
 	case err != nil:
-		return jwtClaims{}, jwtError("token unverifiable")
+		return nil, nil, nil, jwtError("token unverifiable")
 	}
-	if err := v.checkRegistered(m); err != nil {
-		return jwtClaims{}, err
-	}
-	c, err := v.mapClaims(m)
-	if err == nil && verified != nil {
-		verified(t, key)
-	}
-	return c, err
+	return m, t, key, nil
 }
 
 // keyFor picks the key for t by its "kid" and refuses an "alg" that is not

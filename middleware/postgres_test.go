@@ -205,6 +205,39 @@ func TestPostgresLifecycle(t *testing.T) {
 	}
 }
 
+// TestPostgresSignOutOutlivesTheClient: a browser that sends its sign-out and
+// goes away at once (a closed tab cancels the request's context) is still
+// signed out: the revocation is not abandoned with the request, or the
+// session would live on behind a cookie the browser never saw cleared.
+func TestPostgresSignOutOutlivesTheClient(t *testing.T) {
+	t.Parallel()
+	f := newPGFixture(t, pgtest.NewPool(t))
+	g := f.guard(t, nil)
+	signOut := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel() // the client went away
+		if err := g.SignOut(w, r.WithContext(ctx)); err != nil {
+			t.Errorf("SignOut: %v", err)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"token of the request", signOut},
+		{"session of the middleware", g.Middleware(signOut)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			token := signIn(t, g, middleware.SignIn{UserID: f.staff})
+			do(tt.h, "POST", "/logout", withCookie(token))
+			rec := do(g.Middleware(okHandler), "GET", "/dashboard", withCookie(token))
+			if b := refusal(t, rec); rec.Code != http.StatusUnauthorized || b.Reason != "revoked" || b.EndReason != "logout" {
+				t.Fatalf("after a sign-out whose client went away: %d %+v", rec.Code, b)
+			}
+		})
+	}
+}
+
 func TestPostgresExpiryReasons(t *testing.T) {
 	t.Parallel()
 	f := newPGFixture(t, pgtest.NewPool(t))

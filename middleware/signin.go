@@ -43,10 +43,11 @@ type SignIn struct {
 //
 // When w is not nil, SignIn sets the session cookie and Cache-Control:
 // no-store. Because that cookie replaces whatever session cookie the browser
-// had, a well-formed session cookie on r is then revoked with reason
-// "logout" (best effort: a failure is logged, not returned): its owner could
-// no longer reach it, and nobody else should. Other sessions of the user are
-// left alone. r may be nil (no address, no User-Agent, nothing revoked).
+// had, a well-formed session cookie on r (a JWT only if signed by a key of
+// the Guard) is then revoked with reason "logout" (best effort: a failure is
+// logged, not returned): its owner could no longer reach it, and nobody else
+// should. Other sessions of the user are left alone. r may be nil (no
+// address, no User-Agent, nothing revoked).
 //
 // With Config.SCS, r's context must hold the scs session (LoadAndSave).
 // SignIn renews the scs token (SessionManager.RenewToken), ends the sessions
@@ -194,9 +195,18 @@ func (g *Guard) revokeReplacedCookie(ctx context.Context, r *http.Request, newHa
 	if n != 1 || !g.accepts(old) {
 		return
 	}
-	if h := hashToken(old); h != newHash {
+	if h := hashToken(old); h != newHash && g.genuine(old) {
 		g.revoke(ctx, h, sessionguard.ReasonLogout)
 	}
+}
+
+// genuine reports whether token, of a kind the Guard accepts, could have a
+// session: a JWT must be signed by one of the Guard's keys (expired or not:
+// its session may still be ended). A revocation by a token the request
+// carries asks it first, so that a forged token costs no store call there
+// either.
+func (g *Guard) genuine(token string) bool {
+	return g.tokenKind(token) != JWTs || g.jwt.signed(token)
 }
 
 // accepts reports whether token has the shape of a kind the Guard accepts
@@ -228,8 +238,9 @@ func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 // SignOut ends the request's session with reason "logout" and clears the
 // session cookie (when w is not nil), also when there is no session. The
 // session is the one the middleware put in r's context, else the one of the
-// token r carries (cookie or bearer; a malformed or ambiguous token is
-// ignored). With Config.SCS it also destroys the scs session
+// token r carries (cookie or bearer; a malformed or ambiguous token, or a
+// JWT not signed by a key of the Guard, is ignored without a store call; an
+// expired JWT still ends its session). With Config.SCS it also destroys the scs session
 // (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
 // out with no session, or an already ended one, is not an error; a store
 // failure is an error matching ErrUnavailable, and the cookie is cleared
@@ -259,12 +270,17 @@ func (g *Guard) endSession(r *http.Request) error {
 		hash = s.tokenHash
 		ctx = sessionguard.WithActor(ctx, s.UserID) // the user ends their own session
 	} else if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil && g.accepts(ex.token) {
-		token, hash = ex.token, hashToken(ex.token)
+		if g.genuine(ex.token) {
+			token, hash = ex.token, hashToken(ex.token)
+		}
 	}
 	if hash == "" {
 		return nil
 	}
-	sctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
+	// Not abandoned when the client goes away (a tab closed right after
+	// "Sign out" cancels r's context): the session would live on behind a
+	// cookie the browser never saw cleared. StoreTimeout still bounds it.
+	sctx := withStoreTimeout(context.WithoutCancel(ctx), g.cfg.StoreTimeout)
 	defer sctx.stop()
 	if _, err := g.cfg.Store.Revoke(sctx, hash, sessionguard.ReasonLogout); err != nil {
 		e := unavailable(err, false, token, hash)

@@ -2,12 +2,15 @@ package middleware_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/middleware"
@@ -269,6 +272,57 @@ func TestSignOut(t *testing.T) {
 			t.Errorf("Set-Cookie = %q", got)
 		}
 	})
+}
+
+// TestSignOutForgedJWTCostsNoStoreCall: signing out is open to anyone (it
+// works whatever state the session is in), so a JWT that does not verify is
+// ignored there as everywhere else, without a store call: forged tokens
+// never cost a query. A genuine one is signed out, expired or not. So is the
+// cookie a sign-in replaces.
+func TestSignOutForgedJWTCostsNoStoreCall(t *testing.T) {
+	st := newFakeStore()
+	g := panelGuard(t, st, func(c *middleware.Config) { c.JWT = hmacJWT() })
+	good, s, err := g.SignIn(nil, request(nil), middleware.SignIn{UserID: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","kid":"k2","typ":"JWT"}`))
+	for name, token := range map[string]string{
+		"forged signature": parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
+		"alg none":         header + "." + parts[1] + ".",
+		"unknown key":      sign(t, jwt.SigningMethodHS256, "k2", []byte("not the key, but 32 bytes or more"), claims(s.ID, time.Now())),
+	} {
+		before := st.totalCalls()
+		rec := httptest.NewRecorder()
+		if err := g.SignOut(rec, request(cookie(token))); err != nil {
+			t.Errorf("%s: SignOut = %v", name, err)
+		}
+		if n := st.totalCalls() - before; n != 0 {
+			t.Errorf("%s: %d store calls, want 0", name, n)
+		}
+		if got := rec.Header().Get("Set-Cookie"); got != clearCookie {
+			t.Errorf("%s: Set-Cookie = %q", name, got)
+		}
+		before = st.totalCalls()
+		if _, _, err := g.SignIn(httptest.NewRecorder(), request(cookie(token)), middleware.SignIn{UserID: 42}); err != nil {
+			t.Fatal(err)
+		}
+		if n := st.totalCalls() - before; n != 1 {
+			t.Errorf("%s: sign-in replacing it made %d store calls, want 1 (Create)", name, n)
+		}
+	}
+	// Genuine, expired or not: its session is ended.
+	expired := sign(t, jwt.SigningMethodHS256, "k2", hmacNew, claims(s.ID, time.Now().Add(-9*time.Hour)))
+	for _, token := range []string{good, expired} {
+		if err := g.SignOut(httptest.NewRecorder(), request(cookie(token))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(st.revokes) != 2 || st.revokes[0] != (fakeRevoke{sha256Hex(good), "logout"}) ||
+		st.revokes[1] != (fakeRevoke{sha256Hex(expired), "logout"}) {
+		t.Errorf("revokes = %v, want the genuine tokens'", st.revokes)
+	}
 }
 
 func TestInsecureCookie(t *testing.T) {
