@@ -11,13 +11,6 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
-// ErrReplicaBehind means a revocation committed on the primary but the read
-// replica (Config.ReadPool) did not replay it within Config.ReplayWait. The
-// session IS ended; the error says that instances reading that replica
-// without a running Cache may still see it as valid until the replica
-// catches up. This instance reads the primary until then.
-var ErrReplicaBehind = errors.New("pgstore: read replica has not replayed the revocation")
-
 // replicaPositionSQL is how far the read replica has replayed, NULL when it
 // is not in recovery (a promoted standby, or a primary given as ReadPool),
 // whose rows are as current as the primary's.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 // replayPollInterval is how often a revoke asks the replica how far it has
@@ -38,7 +40,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 		// The revocation committed, at a position unknown: read the primary
 		// here until a later position is known.
 		s.fence.lost()
-		return wrapErr(op, fmt.Errorf("%w: primary WAL position: %w", ErrReplicaBehind, err))
+		return wrapErr(op, fmt.Errorf("%w: primary WAL position: %w", sessionguard.ErrReplicaBehind, err))
 	}
 	if tokenHash != "" {
 		s.fence.resolve(tokenHash, lsn)
@@ -61,7 +63,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 			if err == nil {
 				err = ctx.Err()
 			}
-			return wrapErr(op, fmt.Errorf("%w within %v: %w", ErrReplicaBehind, s.replayWait, err))
+			return wrapErr(op, fmt.Errorf("%w within %v: %w", sessionguard.ErrReplicaBehind, s.replayWait, err))
 		case <-tick.C:
 		}
 	}
