@@ -110,14 +110,11 @@ func (f *replicaFence) foldLocked() {
 	f.raise(highest, time.Time{})
 }
 
-// admits reports whether a replica that has replayed up to replayed (when
-// inRecovery; otherwise it is current) may answer "valid" for hash.
-func (f *replicaFence) admits(hash string, replayed uint64, inRecovery bool) bool {
+// admits reports whether a replica that has replayed up to replayed may
+// answer "valid" for hash.
+func (f *replicaFence) admits(hash string, replayed uint64) bool {
 	if f.blocked.Load() > 0 || f.unknownSince.Load() != 0 {
 		return false
-	}
-	if !inRecovery {
-		return true
 	}
 	if replayed < f.lsn.Load() {
 		return false

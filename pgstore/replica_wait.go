@@ -20,7 +20,7 @@ const replayPollInterval = 5 * time.Millisecond
 const primaryPositionSQL = `SELECT pg_current_wal_insert_lsn()::text`
 
 // replayedSQL reports whether the replica has replayed up to $1, or is not
-// in recovery (then it is current).
+// in recovery (then none of its answers is used: replica_primary.go).
 const replayedSQL = `SELECT NOT pg_is_in_recovery() OR coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`
 
 // awaitReplay runs after a revocation through this Store committed: it
