@@ -3,6 +3,7 @@ package pgstore
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestReplicaFenceFolds: per-session fences the replica has passed go, and
@@ -75,5 +76,30 @@ func TestReplicaFenceRefusesReadsFromBeforeADroppedFence(t *testing.T) {
 	}
 	if f.admits("0", 199) {
 		t.Error("after the fold dropped its fence, a read from before it was admitted")
+	}
+}
+
+// TestReplicaFenceLostPositionIsCoveredLater: a revocation whose position
+// was lost blocks every "valid" of the replica, until a position asked for
+// after it — a later revocation of a single session is enough — covers it;
+// the replica then answers once it has replayed that far.
+func TestReplicaFenceLostPositionIsCoveredLater(t *testing.T) {
+	t.Parallel()
+	var f replicaFence
+	f.coverLost(50, time.Now())
+	if !f.admits("b", 10) {
+		t.Fatal("without a lost position, coverLost fenced every session")
+	}
+	f.lost()
+	if f.admits("b", 1000) {
+		t.Fatal("a replica answered while a revocation's position was unknown")
+	}
+	f.resolve("a", 200)
+	f.coverLost(200, time.Now())
+	if f.admits("b", 199) {
+		t.Error("a replica behind the covering position answered")
+	}
+	if !f.admits("b", 200) {
+		t.Error("a replica past the covering position was still refused")
 	}
 }

@@ -44,6 +44,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 	}
 	if tokenHash != "" {
 		s.fence.resolve(tokenHash, lsn)
+		s.fence.coverLost(lsn, asked)
 	} else {
 		s.fence.raise(lsn, asked)
 	}
