@@ -56,7 +56,10 @@ const (
 // A database that ran migration 022 by hand is adopted (recorded, not
 // re-run). It fails with ErrMissingTable when users or tenants is missing,
 // and with ErrForeignSessionsTable when a different sessions table is in the
-// way. A migration marked to run outside a transaction runs on a second
+// way. On a database that has every migration recorded it changes nothing and
+// needs no privilege but reading sessionguard_schema_migrations, so an
+// application whose role may create nothing can call it after a DBA migrated.
+// A migration marked to run outside a transaction runs on a second
 // connection of pool while the first holds the lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return migrate(ctx, pool, migrations)
@@ -67,6 +70,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 	err := locked(ctx, pool, func(tx pgx.Tx) error {
 		if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
 			return err
+		}
+		// Only when it is missing: CREATE TABLE IF NOT EXISTS checks the
+		// CREATE privilege on the schema even when the table exists, and an
+		// application's role that a DBA migrated for has none.
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", snapshotFree, migrationsTable).Scan(&exists); err != nil {
+			return fmt.Errorf("schema: look up %s: %w", migrationsTable, err)
+		}
+		if exists {
+			return nil
 		}
 		if _, err := tx.Exec(ctx, ledgerDDL); err != nil {
 			return fmt.Errorf("schema: create %s: %w", migrationsTable, err)
