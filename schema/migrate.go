@@ -26,6 +26,11 @@ var ErrMissingTable = errors.New("schema: required table missing")
 // one migration 022 creates, so adopting it would be wrong.
 var ErrForeignSessionsTable = errors.New("schema: sessions table is not the one of migration 022")
 
+// ErrChecksumMismatch means the ledger records a migration with SQL other
+// than the embedded file's: the database ran a different text under the same
+// version, and what the library's code expects of it may not be there.
+var ErrChecksumMismatch = errors.New("schema: recorded migration differs from the embedded one")
+
 // migrationsTable records what Migrate applied.
 const migrationsTable = "sessionguard_schema_migrations"
 
@@ -56,7 +61,8 @@ const (
 // A database that ran migration 022 by hand is adopted (recorded, not
 // re-run). It fails with ErrMissingTable when users or tenants is missing,
 // and with ErrForeignSessionsTable when a different sessions table is in the
-// way. On a database that has every migration recorded it changes nothing and
+// way, and with ErrChecksumMismatch when a recorded migration's checksum is
+// not the embedded file's (it is never re-run or skipped silently). On a database that has every migration recorded it changes nothing and
 // needs no privilege but reading sessionguard_schema_migrations, so an
 // application whose role may create nothing can call it after a DBA migrated.
 // A migration marked to run outside a transaction runs on a second
@@ -134,8 +140,16 @@ func locked(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) erro
 // step applies m unless it is recorded, under the lock that tx holds.
 func step(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx, m Migration) error {
 	applied, err := appliedVersions(ctx, tx)
-	if err != nil || applied[m.Version] {
+	if err != nil {
 		return err
+	}
+	if checksum, ok := applied[m.Version]; ok {
+		if checksum != m.Checksum() {
+			return fmt.Errorf("%w: %s is recorded in %s with checksum %s, the embedded file has %s; "+
+				"compare the database's objects with the file before correcting the record",
+				ErrChecksumMismatch, m.Name, migrationsTable, checksum, m.Checksum())
+		}
+		return nil
 	}
 	if m.Version == BaseVersion {
 		adopted, err := adoptSeed(ctx, tx, m)
@@ -173,18 +187,21 @@ func requireTables(ctx context.Context, conn querier, names ...string) error {
 	return nil
 }
 
-func appliedVersions(ctx context.Context, conn querier) (map[int]bool, error) {
-	rows, err := conn.Query(ctx, "SELECT version FROM "+migrationsTable, snapshotFree)
+// appliedVersions maps each recorded version to its recorded checksum.
+func appliedVersions(ctx context.Context, conn querier) (map[int]string, error) {
+	rows, err := conn.Query(ctx, "SELECT version, checksum FROM "+migrationsTable, snapshotFree)
 	if err != nil {
 		return nil, fmt.Errorf("schema: read %s: %w", migrationsTable, err)
 	}
-	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	applied := map[int]string{}
+	var version int32
+	var checksum string
+	_, err = pgx.ForEachRow(rows, []any{&version, &checksum}, func() error {
+		applied[int(version)] = checksum
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("schema: read %s: %w", migrationsTable, err)
-	}
-	applied := make(map[int]bool, len(versions))
-	for _, v := range versions {
-		applied[int(v)] = true
 	}
 	return applied, nil
 }

@@ -289,3 +289,20 @@ func TestMigrateConcurrentIndexWithInstancesWaiting(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateRefusesChecksumDrift: a migration recorded with other SQL than
+// the embedded file's (edited in place, or recorded by hand) is reported, not
+// taken as applied: the functions the library calls may be the old ones.
+func TestMigrateRefusesChecksumDrift(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	drifted := schema.Migrations()[2]
+	if _, err := pool.Exec(ctx, "UPDATE sessionguard_schema_migrations SET checksum = 'an older text' WHERE version = $1", drifted.Version); err != nil {
+		t.Fatal(err)
+	}
+	err := schema.Migrate(ctx, pool)
+	if !errors.Is(err, schema.ErrChecksumMismatch) || !strings.Contains(err.Error(), drifted.Name) {
+		t.Fatalf("Migrate with %s drifted = %v, want ErrChecksumMismatch naming it", drifted.Name, err)
+	}
+}
