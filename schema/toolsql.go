@@ -10,18 +10,29 @@ import (
 // reads, and the base migration adopts what the database already has.
 func recorded(m Migration) (up, down string, err error) {
 	if m.Version == BaseVersion {
-		return adoptingBase(m)
+		up, down, err = adoptingBase(m)
+		return migrationLock() + up, migrationLock() + down, err
 	}
-	up = fmt.Sprintf(`%s
+	up = fmt.Sprintf(`%s%s
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO %s (version, name, checksum)
 VALUES (%d, %s, %s)
 ON CONFLICT (version) DO NOTHING;
-`, strings.TrimRight(m.SQL, "\n")+"\n", migrationsTable, m.Version, quoteLiteral(m.Name), quoteLiteral(m.Checksum()))
-	down = fmt.Sprintf(`%s
+`, migrationLock(), strings.TrimRight(m.SQL, "\n")+"\n", migrationsTable, m.Version, quoteLiteral(m.Name), quoteLiteral(m.Checksum()))
+	down = fmt.Sprintf(`%s%s
 DELETE FROM %s WHERE version = %d;
-`, strings.TrimRight(m.Down, "\n")+"\n", migrationsTable, m.Version)
+`, migrationLock(), strings.TrimRight(m.Down, "\n")+"\n", migrationsTable, m.Version)
 	return up, down, nil
+}
+
+// migrationLock is the statement that opens every tool form of a migration:
+// it waits for the transaction-scoped lock Migrate takes (lockKey) and holds
+// it to the end of the migration's transaction. Without it a tool or a DBA's
+// psql applying a file while an instance's Migrate applied the same one raced
+// it: both ran the file, and the second failed (an index or constraint of the
+// same name already made, a version already in the ledger).
+func migrationLock() string {
+	return fmt.Sprintf("-- Takes turns with schema.Migrate and other runs of these files.\nSELECT pg_advisory_xact_lock(%d);\n\n", lockKey)
 }
 
 // Dollar-quote tags of the base migration's wrapper; the wrapped SQL must not

@@ -25,7 +25,9 @@ for a DBA who applies SQL by hand: for instance
 The SQL is that of the up files in schema/golang-migrate. Each migration runs in
 its own transaction together with the row that records it (version, file
 name, checksum) in sessionguard_schema_migrations, the table schema.Migrate
-reads: an application that calls schema.Migrate later applies nothing again.
+reads: an application that calls schema.Migrate later applies nothing again,
+and one that calls it meanwhile takes turns with the script (each migration
+first takes the lock schema.Migrate takes).
 Migration %03d keeps a sessions table the database already has (it ran the
 file by hand), rows and all. Every migration is idempotent; --after the
 highest version in that table prints only what is missing.`,

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/golang-migrate) or by schema.GolangMigrate (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 029_sessionguard_live_token_index.sql
 -- Description: a hash index of the token hashes of live sessions, which
 -- pgstore's token lookup reads first, so that checking a live session reads

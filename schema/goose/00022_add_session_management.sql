@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- This form of 022_add_session_management.sql adopts what the database already
 -- has. When it has the sessions table and the five functions of that file (it
 -- ran the file by hand or with another tool), they stay as they are, rows and
@@ -261,6 +265,10 @@ $sessionguard_base$;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Undoing 022_add_session_management.sql drops its objects only when its up
 -- created them: a sessions table it adopted was the application's before

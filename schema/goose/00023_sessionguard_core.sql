@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 023_sessionguard_core.sql
 -- Description: what sessionguard needs on top of migration 022, without changing
 -- what 022's functions return to callers that use them directly.
@@ -225,6 +229,10 @@ ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 023_sessionguard_core.down.sql
 -- Description: undoes 023_sessionguard_core.sql. get_session_status and

@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 025_sessionguard_cleanup.sql
 -- Description: an index that lets pgstore.Cleaner walk the active sessions
 -- once, in id order, so ending a large backlog of expired sessions takes time
@@ -44,6 +48,10 @@ ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 025_sessionguard_cleanup.down.sql
 -- Description: undoes 025_sessionguard_cleanup.sql. pgstore.Cleaner's walk of

@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 026_scs_session_data.sql
 -- Description: storage for the session data of applications that use
 -- github.com/alexedwards/scs/v2 (pgstore.SCSStore), kept next to the sessions
@@ -69,6 +73,10 @@ ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 026_scs_session_data.down.sql
 -- Description: undoes 026_scs_session_data.sql. The session data of scs apps

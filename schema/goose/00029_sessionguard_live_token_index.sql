@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 029_sessionguard_live_token_index.sql
 -- Description: a hash index of the token hashes of live sessions, which
 -- pgstore's token lookup reads first, so that checking a live session reads
@@ -44,6 +48,10 @@ ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 029_sessionguard_live_token_index.down.sql
 -- Description: undoes 029_sessionguard_live_token_index.sql. pgstore's token

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- This form of 022_add_session_management.sql adopts what the database already
 -- has. When it has the sessions table and the five functions of that file (it
 -- ran the file by hand or with another tool), they stay as they are, rows and
@@ -258,6 +261,9 @@ END
 $sessionguard_base$;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Undoing 022_add_session_management.sql drops its objects only when its up
 -- created them: a sessions table it adopted was the application's before

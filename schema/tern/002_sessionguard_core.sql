@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 023_sessionguard_core.sql
 -- Description: what sessionguard needs on top of migration 022, without changing
 -- what 022's functions return to callers that use them directly.
@@ -217,6 +220,9 @@ VALUES (23, '023_sessionguard_core.sql', 'a9a696718bb07e53cf23f3f2df1186e330cac1
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 023_sessionguard_core.down.sql
 -- Description: undoes 023_sessionguard_core.sql. get_session_status and

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 024_sessionguard_performance.sql
 -- Description: cheap touches and change notifications for the sessions table.
 --
@@ -190,6 +193,9 @@ VALUES (24, '024_sessionguard_performance.sql', '44108d19221c70ac308fb1ee575fb4f
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 024_sessionguard_performance.down.sql
 -- Description: undoes 024_sessionguard_performance.sql. The change

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 025_sessionguard_cleanup.sql
 -- Description: an index that lets pgstore.Cleaner walk the active sessions
 -- once, in id order, so ending a large backlog of expired sessions takes time
@@ -40,6 +43,9 @@ VALUES (25, '025_sessionguard_cleanup.sql', '44aba8b6699e114ff125ee95cc4cc634c07
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 025_sessionguard_cleanup.down.sql
 -- Description: undoes 025_sessionguard_cleanup.sql. pgstore.Cleaner's walk of

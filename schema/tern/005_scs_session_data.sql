@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 026_scs_session_data.sql
 -- Description: storage for the session data of applications that use
 -- github.com/alexedwards/scs/v2 (pgstore.SCSStore), kept next to the sessions
@@ -62,6 +65,9 @@ VALUES (26, '026_scs_session_data.sql', 'c7ae4a9e90d542e40a8702442531de521603094
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 026_scs_session_data.down.sql
 -- Description: undoes 026_scs_session_data.sql. The session data of scs apps

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 029_sessionguard_live_token_index.sql
 -- Description: a hash index of the token hashes of live sessions, which
 -- pgstore's token lookup reads first, so that checking a live session reads
@@ -40,6 +43,9 @@ VALUES (29, '029_sessionguard_live_token_index.sql', 'dd278b142d215efdd5a40d6975
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 029_sessionguard_live_token_index.down.sql
 -- Description: undoes 029_sessionguard_live_token_index.sql. pgstore's token
