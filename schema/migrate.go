@@ -59,7 +59,7 @@ const (
 // the instance at work would wait for.
 //
 // A database that ran migration 022 by hand is adopted (recorded, not
-// re-run). It fails with ErrMissingTable when users or tenants is missing,
+// re-run, except to restore one of its functions dropped since). It fails with ErrMissingTable when users or tenants is missing,
 // and with ErrForeignSessionsTable when a different sessions table is in the
 // way, and with ErrChecksumMismatch when a recorded migration's checksum is
 // not the embedded file's (it is never re-run or skipped silently). On a database that has every migration recorded it changes nothing and
@@ -152,7 +152,7 @@ func step(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx, m Migration) error
 		return nil
 	}
 	if m.Version == BaseVersion {
-		adopted, err := adoptSeed(ctx, tx, m)
+		adopted, err := adoptSeed(ctx, tx, pool, m)
 		if err != nil || adopted {
 			return err
 		}
@@ -221,10 +221,12 @@ var seedFunctions = []string{
 	"revoke_all_user_sessions(integer, character varying)",
 }
 
-// adoptSeed records migration 022 without running it when the database already
-// has its sessions table and functions. It reports false when the table is
-// absent or a function is missing: then 022 (idempotent) runs as usual.
-func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
+// adoptSeed records migration 022 as adopted when the database already has
+// its sessions table: the table is the application's, and a tool's down keeps
+// it. When one of 022's functions is missing (dropped or re-signed since), the
+// file (idempotent) runs first to restore it. It reports false when there is
+// no sessions table: then 022 runs as usual.
+func adoptSeed(ctx context.Context, conn querier, pool *pgxpool.Pool, m Migration) (bool, error) {
 	var present []string
 	err := conn.QueryRow(ctx, `
 		SELECT coalesce(array_agg(attname::text), '{}')
@@ -256,7 +258,10 @@ func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
 			return false, fmt.Errorf("schema: look up function %s: %w", fn, err)
 		}
 		if !exists {
-			return false, nil
+			if _, err := conn.Exec(ctx, m.SQL); err != nil {
+				return false, fmt.Errorf("schema: apply %s to restore %s: %w", m.Name, fn, err)
+			}
+			break
 		}
 	}
 	_, err = conn.Exec(ctx,
@@ -288,7 +293,7 @@ type Record struct {
 	Version   int
 	Name      string
 	Checksum  string
-	Adopted   bool // recorded without running: the database already had it
+	Adopted   bool // the database already had the migration's objects (022: its sessions table), which undoing it keeps
 	AppliedAt time.Time
 }
 

@@ -306,3 +306,29 @@ func TestMigrateRefusesChecksumDrift(t *testing.T) {
 		t.Fatalf("Migrate with %s drifted = %v, want ErrChecksumMismatch naming it", drifted.Name, err)
 	}
 }
+
+// TestMigrateAdoptsSeedWithoutAllFunctions: a database that ran the seed by
+// hand and later dropped one of its functions has the application's sessions
+// table: Migrate restores the function and records 022 as adopted, so that a
+// tool's down later keeps the table and its rows.
+func TestMigrateAdoptsSeedWithoutAllFunctions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewBarePool(t)
+	if _, err := pool.Exec(ctx, schema.Migrations()[0].SQL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "DROP FUNCTION cleanup_expired_sessions()"); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Migrate(ctx, pool); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if adopted, ok := versions(t, pool)[schema.BaseVersion]; !ok || !adopted {
+		t.Errorf("022 recorded %v, adopted %v; want recorded as adopted", ok, adopted)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT cleanup_expired_sessions()").Scan(&n); err != nil {
+		t.Errorf("the dropped seed function is not back: %v", err)
+	}
+}

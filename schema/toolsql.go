@@ -43,9 +43,9 @@ const (
 )
 
 // adoptingBase wraps migration 022 in the decision Migrate makes in Go
-// (adoptSeed): when the database has 022's sessions table and functions, they
-// are kept, rows and all, and recorded as adopted; otherwise 022 runs as
-// shipped. A sessions table without 022's columns stops the migration. Its
+// (adoptSeed): when the database has 022's sessions table, it is kept, rows
+// and all, and recorded as adopted (022 runs only to restore a missing
+// function); otherwise 022 runs as shipped. A sessions table without 022's columns stops the migration. Its
 // down drops 022's objects only when the up created them.
 func adoptingBase(m Migration) (up, down string, err error) {
 	for _, sql := range []string{m.SQL, m.Down} {
@@ -62,9 +62,10 @@ func adoptingBase(m Migration) (up, down string, err error) {
 		functions[i] = fmt.Sprintf("\n        AND to_regprocedure(%s) IS NOT NULL", quoteLiteral(f))
 	}
 	up = fmt.Sprintf(`-- This form of %[2]s adopts what the database already
--- has. When it has the sessions table and the five functions of that file (it
--- ran the file by hand or with another tool), they stay as they are, rows and
--- all, and are recorded as adopted; otherwise the file runs as shipped. A table
+-- has. When it has the sessions table of that file (it ran the file by hand or
+-- with another tool), the table stays as it is, rows and all, and is recorded
+-- as adopted; the file runs when the table or one of its five functions is
+-- missing. A table
 -- named sessions that is not that one stops the migration.
 DO %[3]s
 DECLARE
@@ -84,8 +85,10 @@ BEGIN
             RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration %[2]s: it lacks column(s) %%; rename the other table or point search_path elsewhere', v_missing;
         END IF;
     END IF;
-    v_adopted := to_regclass('sessions') IS NOT NULL%[5]s;
-    IF NOT v_adopted THEN
+    -- Adopted: the table was there, and stays when this is undone. The file
+    -- runs when the table or one of its functions is missing.
+    v_adopted := to_regclass('sessions') IS NOT NULL;
+    IF NOT (v_adopted%[5]s) THEN
         EXECUTE %[6]s
 %[7]s%[6]s;
     END IF;

@@ -14,7 +14,8 @@ func migrateFlags() (*flagSet, *bool, *int) {
 	fs := newFlagSet("migrate", "migrate [--print [--after VERSION]]", fmt.Sprintf(`
 Applies every schema migration the database has not recorded (schema.Migrate:
 idempotent, and safe while the application starts up and does the same). A
-database that ran migration %03d by hand is adopted, not changed. It prints
+database that ran migration %03d by hand is adopted: its sessions table is kept
+as it is (a function of the file that was dropped since is restored). It prints
 what it applied.
 
 With --print it connects to nothing and writes the SQL of the migrations
@@ -73,7 +74,7 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 		switch {
 		case had[r.Version]:
 		case r.Adopted:
-			fmt.Fprintf(stdout, "adopted %s (the database already had it; not run again)\n", r.Name)
+			fmt.Fprintf(stdout, "adopted %s (the database already had its sessions table: kept, rows and all)\n", r.Name)
 		default:
 			fmt.Fprintf(stdout, "applied %s\n", r.Name)
 		}
