@@ -23,7 +23,8 @@ instead, versions %03d to %03d in order (with --after N, only those after N),
 for a DBA who applies SQL by hand: for instance
   sessionguard migrate --print > sessionguard.sql
   psql -v ON_ERROR_STOP=1 -f sessionguard.sql "$DATABASE_URL"
-The SQL is that of the up files in schema/golang-migrate. Each migration runs in
+The SQL is that of the up files in schema/golang-migrate, after one psql
+command that stops the script at the first error. Each migration runs in
 its own transaction together with the row that records it (version, file
 name, checksum) in sessionguard_schema_migrations, the table schema.Migrate
 reads: an application that calls schema.Migrate later applies nothing again,
