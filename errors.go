@@ -7,3 +7,13 @@ import "errors"
 // a fresh one each time, and a token recorded once (an identity provider's)
 // keeps the session it has. It is the caller's mistake, not an outage.
 var ErrDuplicateToken = errors.New("sessionguard: token already has a session")
+
+// ErrReplicaBehind is what a Store returns (wrapped) together with its
+// result when a change that ends a token (a revoke, a re-authentication's
+// rotation, the sessions a session limit ended) is committed but a read
+// replica the store reads has not replayed it in time. The change IS done:
+// the result stands, and callers treat it as done, not as an outage. The
+// store that made the change refuses the ended token meanwhile; another
+// instance that reads a lagging replica may still accept it until the
+// replica catches up.
+var ErrReplicaBehind = errors.New("sessionguard: read replica has not replayed the change")

@@ -146,7 +146,7 @@ func (c JWKSConfig) withDefaults() (JWKSConfig, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	client.Transport = limitBody{base}
+	client.Transport = limitBody{httpsOnly{base}}
 	c.Client = &client
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -159,16 +159,36 @@ func checkJWKSURL(rawURL string) error {
 	if err != nil || u.Host == "" {
 		return errors.New("middleware: JWKS: the URL is not an absolute URL")
 	}
+	if !secureJWKSURL(u) {
+		return errors.New("middleware: JWKS: the URL must be https (http only on a loopback address): keys fetched in the clear can be replaced")
+	}
+	return nil
+}
+
+// secureJWKSURL reports whether keys fetched from u cannot be replaced on
+// the way: https, or http on a loopback address.
+func secureJWKSURL(u *url.URL) bool {
 	switch u.Scheme {
 	case "https":
-		return nil
+		return true
 	case "http":
 		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
-			return nil
-		}
+		ip := net.ParseIP(host)
+		return host == "localhost" || ip != nil && ip.IsLoopback()
 	}
-	return errors.New("middleware: JWKS: the URL must be https (http only on a loopback address): keys fetched in the clear can be replaced")
+	return false
+}
+
+// httpsOnly holds every request of a fetch, each redirect's included, to
+// the rule NewJWKS holds the URL to: an https key set that redirected to
+// plain http would otherwise be fetched in the clear.
+type httpsOnly struct{ base http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !secureJWKSURL(r.URL) {
+		return nil, errors.New("redirected to a URL that is not https: the URL must be https (http only on a loopback address)")
+	}
+	return h.base.RoundTrip(r)
 }
 
 // limitBody refuses JWKS responses over MaxJWKSBytes.

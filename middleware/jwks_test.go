@@ -453,6 +453,7 @@ func TestNewJWKSRefused(t *testing.T) {
 		{"none on the allow-list", is.srv.URL, middleware.JWKSConfig{Algorithms: []string{"none"}}, "not a public-key algorithm"},
 		{"first fetch fails", down.srv.URL, middleware.JWKSConfig{}, "500"},
 		{"response too large", huge.URL, middleware.JWKSConfig{}, "MaxJWKSBytes"},
+		{"https redirected to plain http", "https://idp.example/jwks.json", middleware.JWKSConfig{Client: &http.Client{Transport: redirectToHTTP{is}}}, "must be https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -495,4 +496,21 @@ func TestJWKSVerifiedTokenMemo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// redirectToHTTP is an issuer whose https key set URL redirects to plain
+// http, where it serves is's keys.
+type redirectToHTTP struct{ is *issuer }
+
+func (rt redirectToHTTP) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "https" {
+		return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {"http://keys.idp.example/jwks.json"}},
+			Body: http.NoBody, Request: r}, nil
+	}
+	served, err := http.Get(rt.is.srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	served.Request = r
+	return served, nil
 }

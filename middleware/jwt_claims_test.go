@@ -304,7 +304,9 @@ func TestJWKSConfigDefaults(t *testing.T) {
 		c.Client == nil || c.Logger == nil {
 		t.Errorf("defaults: %+v", c)
 	}
-	if _, ok := c.Client.Transport.(limitBody); !ok {
+	if l, ok := c.Client.Transport.(limitBody); !ok {
 		t.Errorf("the client's responses are not capped: %T", c.Client.Transport)
+	} else if _, ok := l.base.(httpsOnly); !ok {
+		t.Errorf("the client's redirects are not held to https: %T", l.base)
 	}
 }

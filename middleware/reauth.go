@@ -81,6 +81,9 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
 		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR})
 	ctx.stop()
+	if rotated && g.doneBehind(r.Context(), "reauthenticate", err, c.token, token, cur.tokenHash, newHash) {
+		err = nil // rotated: the old token is dead, the new one must reach the client
+	}
 	if err != nil || !rotated {
 		if c.scs {
 			// scs has let go of the old token: end its session rather

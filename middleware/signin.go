@@ -164,6 +164,9 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 	cctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
 	info, err := g.cfg.Store.Create(cctx, n)
 	cctx.stop()
+	if g.doneBehind(ctx, "sign in", err, token, hash) {
+		err = nil // the session is there; sessions a limit ended are ended
+	}
 	if errors.Is(err, sessionguard.ErrDuplicateToken) {
 		// Recording a token twice is the caller's mistake, not an outage:
 		// the token keeps the session it has.
@@ -229,7 +232,7 @@ func (g *Guard) tokenKind(token string) TokenKinds {
 func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 	cctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
 	defer cctx.stop()
-	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil {
+	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil && !g.doneBehind(ctx, "revoke", err, hash) {
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: revoke failed",
 			slog.String("error", redact(err.Error(), hash)))
 	}
@@ -282,7 +285,7 @@ func (g *Guard) endSession(r *http.Request) error {
 	// cookie the browser never saw cleared. StoreTimeout still bounds it.
 	sctx := withStoreTimeout(context.WithoutCancel(ctx), g.cfg.StoreTimeout)
 	defer sctx.stop()
-	if _, err := g.cfg.Store.Revoke(sctx, hash, sessionguard.ReasonLogout); err != nil {
+	if _, err := g.cfg.Store.Revoke(sctx, hash, sessionguard.ReasonLogout); err != nil && !g.doneBehind(r.Context(), "sign out", err, token, hash) {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
 		return e

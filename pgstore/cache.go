@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -299,7 +300,19 @@ func (c *Cache) lookup(hash string, scope sessionguard.Scope, touch bool) (sessi
 	}
 	c.promoteLocked(el, e)
 	st.CheckedAt = dbNow
+	st.AMR = ownAMR(st.AMR)
 	return st, true
+}
+
+// ownAMR is a copy of amr that the caller owns: an entry's AMR is shared
+// by every hit, and an application that wrote into a Session's AMR would
+// otherwise change what the cache answers for the session. Nil and empty
+// stay as they are, without an allocation.
+func ownAMR(amr []string) []string {
+	if len(amr) == 0 {
+		return amr
+	}
+	return slices.Clone(amr)
 }
 
 // generation snapshots what a fill must find unchanged to be trusted: no
@@ -319,6 +332,7 @@ func (c *Cache) fill(hash string, st sessionguard.Status, sent time.Time, epoch,
 	if c.epoch != epoch || c.shardGen[shardOf(hash)] != gen || !c.listening {
 		return
 	}
+	st.AMR = ownAMR(st.AMR) // the caller that asked keeps its own
 	e := &cacheEntry{hash: hash, status: st, queriedAt: sent, placedAt: c.placed}
 	c.placed++
 	if el, ok := c.entries[hash]; ok {

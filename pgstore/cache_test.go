@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -572,5 +573,28 @@ func TestCacheListenerOnAnotherDatabase(t *testing.T) {
 	eventually(t, "the listener reports it hears nothing", func() bool { return buf.contains(pgstore.ErrListenerNoSession.Error()) })
 	if c.Listening() {
 		t.Fatal("the cache serves with a listener on another database")
+	}
+}
+
+// TestCacheAnswersAreTheCallersOwn: a caller that writes into the AMR of a
+// status the cache gave it (filled or hit) changes nothing the cache
+// answers later.
+func TestCacheAnswersAreTheCallersOwn(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	c := newCache(t, f.store, pgstore.CacheConfig{})
+	runCache(t, c)
+	hash, _ := f.create(t, func(n *sessionguard.NewSession) { n.AMR = []string{"pwd", "otp"} })
+	filled := mustValidate(t, c, hash, sessionguard.Scope{})
+	filled.AMR[0] = "changed by the first caller"
+	for i := range 2 {
+		st, wasHit := hit(t, c, hash)
+		if !wasHit {
+			t.Fatal("a cached session missed")
+		}
+		if !slices.Equal(st.AMR, []string{"pwd", "otp"}) {
+			t.Fatalf("hit %d: AMR %q; want the row's [pwd otp]", i, st.AMR)
+		}
+		st.AMR[1] = "changed by a hit's caller"
 	}
 }

@@ -28,7 +28,7 @@ const maxUserAgentBytes = 512
 // and with an error matching sessionguard.ErrSessionLimit when the limit
 // refuses it. When the limit ended sessions to make room and a read replica
 // (Config.ReadPool) has not replayed that within ReplayWait, it returns the
-// new session with ErrReplicaBehind, as a revoke does.
+// new session with sessionguard.ErrReplicaBehind, as a revoke does.
 func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessionguard.SessionInfo, err error) {
 	ctx, call := s.tel.start(ctx, opCreate)
 	defer func() { call.end(ctx, err) }()

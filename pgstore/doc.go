@@ -42,7 +42,7 @@
 // (Peek, and Validate when no touch is due) without ever letting a revoked
 // session through: the standby's "valid" counts only once it has replayed
 // every revocation this instance knows of, and revokes through the Store
-// return only once it has, or with ErrReplicaBehind after Config.ReplayWait
+// return only once it has, or with sessionguard.ErrReplicaBehind after Config.ReplayWait
 // (replica.go, docs/SCALING.md).
 //
 // Metrics and spans (OpenTelemetry API) are off until Config.MeterProvider or

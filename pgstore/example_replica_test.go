@@ -31,6 +31,6 @@ func ExampleConfig_readPool() {
 		log.Fatal(err)
 	}
 	// Revoke returns once the standby has replayed the revocation (or
-	// ErrReplicaBehind after Config.ReplayWait, the session ended anyway).
+	// sessionguard.ErrReplicaBehind after Config.ReplayWait, the session ended anyway).
 	_, _ = store.Revoke(ctx, "0000000000000000000000000000000000000000000000000000000000000000", "logout")
 }

@@ -27,7 +27,7 @@ import (
 // With Config.ReadPool it returns, as a revoke does, once the replica has
 // replayed the rotation, so no instance's Store takes the old token from
 // the replica; past ReplayWait it returns the new session, true, and
-// ErrReplicaBehind: the rotation is done, and this instance refuses the old
+// sessionguard.ErrReplicaBehind: the rotation is done, and this instance refuses the old
 // token until the replica has caught up.
 func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthentication) (_ sessionguard.SessionInfo, _ bool, err error) {
 	ctx, call := s.tel.start(ctx, opReauthenticate)

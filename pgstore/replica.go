@@ -11,16 +11,9 @@ import (
 	"github.com/sessionguard/sessionguard"
 )
 
-// ErrReplicaBehind means a revocation committed on the primary but the read
-// replica (Config.ReadPool) did not replay it within Config.ReplayWait. The
-// session IS ended; the error says that instances reading that replica
-// without a running Cache may still see it as valid until the replica
-// catches up. This instance reads the primary until then.
-var ErrReplicaBehind = errors.New("pgstore: read replica has not replayed the revocation")
-
 // replicaPositionSQL is how far the read replica has replayed, NULL when it
-// is not in recovery (a promoted standby, or a primary given as ReadPool),
-// whose rows are as current as the primary's.
+// is not in recovery (a promoted standby, or a primary given as ReadPool):
+// then no answer of it is used (replica_primary.go).
 //
 // replicaAnswer sends it before readSQL, in one round trip: the position
 // must be one the row's snapshot already contains. Read in the row's own
@@ -53,6 +46,10 @@ func (s *Store) ReplicaStats() ReplicaStats {
 // session the replica does not have yet, a timeout it sees (a touch may not
 // have reached it), a touch to write, a replica behind the fence, an error.
 func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
+	if s.skipsReadPool() {
+		s.replicaFallbacks.Add(1)
+		return sessionguard.Status{}, false
+	}
 	var (
 		row    sessionRow
 		replay *string
@@ -75,12 +72,16 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
+	if !s.readPoolInRecovery(ctx, replay != nil) {
+		s.replicaFallbacks.Add(1)
+		return sessionguard.Status{}, false
+	}
 	st, writeDue := row.decide(scope, s.TouchInterval())
 	final := false
 	switch st.State {
 	case sessionguard.StateValid:
-		replayed, perr := parseLSN(deref(replay))
-		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed, replay != nil)
+		replayed, perr := parseLSN(*replay)
+		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:
@@ -97,11 +98,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 }
 
 // parseLSN reads PostgreSQL's text form of a WAL position, "16/B374D848".
-// The empty string (no position: not in recovery) is 0.
 func parseLSN(s string) (uint64, error) {
-	if s == "" {
-		return 0, nil
-	}
 	hi, lo, ok := strings.Cut(s, "/")
 	if !ok {
 		return 0, fmt.Errorf("pgstore: malformed LSN %q", s)

@@ -99,7 +99,7 @@ func TestReplicaFallbacks(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		ended, err := f.store.Revoke(short, toRevoke, sessionguard.ReasonLogout)
-		if !ended || !errors.Is(err, pgstore.ErrReplicaBehind) {
+		if !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
 			t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
 		}
 		if took := time.Since(start); took >= pgstore.DefaultReplayWait {

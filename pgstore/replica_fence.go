@@ -65,6 +65,17 @@ func (f *replicaFence) pend(hash string) {
 	f.foldLocked()
 }
 
+// coverLost lets lsn, a position the primary reported after askedAt, cover
+// a revocation whose position was lost before askedAt (lost): the global
+// fence rises to lsn, past that revocation's commit, and the replica
+// answers again once it has replayed that far. Without a lost position it
+// does nothing, so that a revocation of one session fences that one alone.
+func (f *replicaFence) coverLost(lsn uint64, askedAt time.Time) {
+	if f.unknownSince.Load() != 0 {
+		f.raise(lsn, askedAt)
+	}
+}
+
 // resolve sets the session of hash's fence to lsn, a position the primary
 // reported after that session's revocation committed. A known position
 // only grows.
@@ -110,14 +121,11 @@ func (f *replicaFence) foldLocked() {
 	f.raise(highest, time.Time{})
 }
 
-// admits reports whether a replica that has replayed up to replayed (when
-// inRecovery; otherwise it is current) may answer "valid" for hash.
-func (f *replicaFence) admits(hash string, replayed uint64, inRecovery bool) bool {
+// admits reports whether a replica that has replayed up to replayed may
+// answer "valid" for hash.
+func (f *replicaFence) admits(hash string, replayed uint64) bool {
 	if f.blocked.Load() > 0 || f.unknownSince.Load() != 0 {
 		return false
-	}
-	if !inRecovery {
-		return true
 	}
 	if replayed < f.lsn.Load() {
 		return false

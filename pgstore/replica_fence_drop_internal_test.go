@@ -19,10 +19,10 @@ func TestReplicaFenceDropsPassedFences(t *testing.T) {
 
 	var f replicaFence
 	f.resolve("a", 100)
-	if f.admits("a", 99, true) || count(&f) != 1 {
+	if f.admits("a", 99) || count(&f) != 1 {
 		t.Fatalf("before the replica passed it: admitted, or %d fences; want refused, 1", count(&f))
 	}
-	if !f.admits("a", 100, true) {
+	if !f.admits("a", 100) {
 		t.Fatal("a replica past the fence was refused")
 	}
 	if n := count(&f); n != 0 {
@@ -33,7 +33,7 @@ func TestReplicaFenceDropsPassedFences(t *testing.T) {
 	for i := range maxFencedHashes / 2 {
 		g.resolve(fmt.Sprint(i), 10)
 	}
-	if !g.admits("unfenced", 20, true) { // a read that reports the replica past all of them
+	if !g.admits("unfenced", 20) { // a read that reports the replica past all of them
 		t.Fatal("an unfenced session was refused")
 	}
 	g.pend("pending")
@@ -41,7 +41,7 @@ func TestReplicaFenceDropsPassedFences(t *testing.T) {
 	if n := count(&g); n != 2 {
 		t.Errorf("%d fences kept; want 2 (the pending one and the one the replica has not passed)", n)
 	}
-	if g.admits("pending", 1000, true) {
+	if g.admits("pending", 1000) {
 		t.Error("a pending fence was dropped")
 	}
 }

@@ -198,7 +198,7 @@ func TestReplicaRevokeWaitsForReplay(t *testing.T) {
 	other, _ := f.create(t, nil)
 	f.waitReplayed(t)
 	ended, err := short.Revoke(ctx, other, sessionguard.ReasonLogout)
-	if !ended || !errors.Is(err, pgstore.ErrReplicaBehind) {
+	if !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Fatalf("Revoke with a short ReplayWait = %v, %v; want true, ErrReplicaBehind", ended, err)
 	}
 	if f.row(t, other).Active {
@@ -278,10 +278,10 @@ func TestReplicaFenceScope(t *testing.T) {
 		}
 		return st.State, short.ReplicaStats().Served > before.Served
 	}
-	if _, err := short.Revoke(ctx, byHash, sessionguard.ReasonLogout); !errors.Is(err, pgstore.ErrReplicaBehind) {
+	if _, err := short.Revoke(ctx, byHash, sessionguard.ReasonLogout); !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Fatalf("Revoke: %v; want ErrReplicaBehind", err)
 	}
-	if _, err := short.RevokeSession(ctx, byID.ID, sessionguard.ReasonAdminRevoke); !errors.Is(err, pgstore.ErrReplicaBehind) {
+	if _, err := short.RevokeSession(ctx, byID.ID, sessionguard.ReasonAdminRevoke); !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Fatalf("RevokeSession: %v; want ErrReplicaBehind", err)
 	}
 	for _, c := range []struct {
@@ -297,7 +297,7 @@ func TestReplicaFenceScope(t *testing.T) {
 			t.Errorf("%s: %q, replica %v; want %q, %v", c.name, state, replica, c.state, c.replica)
 		}
 	}
-	if n, err := short.RevokeAll(ctx, bob, sessionguard.ReasonPasswordChange); n != 1 || !errors.Is(err, pgstore.ErrReplicaBehind) {
+	if n, err := short.RevokeAll(ctx, bob, sessionguard.ReasonPasswordChange); n != 1 || !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Fatalf("RevokeAll = %d, %v; want 1, ErrReplicaBehind", n, err)
 	}
 	for _, hash := range []string{bobs, bystander} {
@@ -543,7 +543,7 @@ func TestReplicaReplayPositionPredatesTheRow(t *testing.T) {
 	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
 		t.Fatal(err)
 	}
-	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, pgstore.ErrReplicaBehind) {
+	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
 	}
 	type answer struct {
@@ -618,7 +618,7 @@ func TestReplicaReauthenticateFencesTheOldToken(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
 	next, err := rotate(short, old, info)
-	if !errors.Is(err, pgstore.ErrReplicaBehind) {
+	if !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Errorf("Reauthenticate with the replica paused: %v; want ErrReplicaBehind", err)
 	}
 	if active, _ := f.replicaActive(t, old); !active {
@@ -659,7 +659,7 @@ func TestReplicaSessionLimitFencesTheEvicted(t *testing.T) {
 	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
 	n := sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: sessionguard.ControlPanel, Limit: sessionguard.SessionLimit{Max: 1}}
 	info, err := short.Create(ctx, n)
-	if !errors.Is(err, pgstore.ErrReplicaBehind) || info.ID == "" {
+	if !errors.Is(err, sessionguard.ErrReplicaBehind) || info.ID == "" {
 		t.Errorf("Create at the limit with the replica paused = %+v, %v; want the new session and ErrReplicaBehind", info, err)
 	}
 	if active, _ := f.replicaActive(t, evicted); !active {

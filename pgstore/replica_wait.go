@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 // replayPollInterval is how often a revoke asks the replica how far it has
@@ -18,7 +20,7 @@ const replayPollInterval = 5 * time.Millisecond
 const primaryPositionSQL = `SELECT pg_current_wal_insert_lsn()::text`
 
 // replayedSQL reports whether the replica has replayed up to $1, or is not
-// in recovery (then it is current).
+// in recovery (then none of its answers is used: replica_primary.go).
 const replayedSQL = `SELECT NOT pg_is_in_recovery() OR coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`
 
 // awaitReplay runs after a revocation through this Store committed: it
@@ -38,10 +40,11 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 		// The revocation committed, at a position unknown: read the primary
 		// here until a later position is known.
 		s.fence.lost()
-		return wrapErr(op, fmt.Errorf("%w: primary WAL position: %w", ErrReplicaBehind, err))
+		return wrapErr(op, fmt.Errorf("%w: primary WAL position: %w", sessionguard.ErrReplicaBehind, err))
 	}
 	if tokenHash != "" {
 		s.fence.resolve(tokenHash, lsn)
+		s.fence.coverLost(lsn, asked)
 	} else {
 		s.fence.raise(lsn, asked)
 	}
@@ -61,7 +64,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 			if err == nil {
 				err = ctx.Err()
 			}
-			return wrapErr(op, fmt.Errorf("%w within %v: %w", ErrReplicaBehind, s.replayWait, err))
+			return wrapErr(op, fmt.Errorf("%w within %v: %w", sessionguard.ErrReplicaBehind, s.replayWait, err))
 		case <-tick.C:
 		}
 	}

@@ -154,8 +154,9 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 // reach any more. It ends as Store.Revoke ends it, in the statement that
 // deletes the data: with the Store's read replica, DeleteCtx returns once
 // the replica has replayed the end, and past Config.ReplayWait it returns
-// an error matching ErrReplicaBehind (the session ended all the same; the
-// Store refuses it until the replica has caught up). The exception is a ctx
+// an error matching sessionguard.ErrReplicaBehind (the session ended all
+// the same; the Store refuses it until the replica has caught up), which
+// scs's Destroy and RenewToken pass on. The exception is a ctx
 // from sessionguard.WithRotation for this token: the session is being
 // re-authenticated and keeps going under its new token, so only the data
 // is deleted.

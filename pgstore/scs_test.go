@@ -687,7 +687,7 @@ func TestSCSDeleteEndsThroughTheStore(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
 
-	if err := s.DeleteCtx(ctx, tok.key); !errors.Is(err, pgstore.ErrReplicaBehind) {
+	if err := s.DeleteCtx(ctx, tok.key); !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Errorf("Delete with the replica paused = %v; want ErrReplicaBehind", err)
 	}
 	if active, _ := f.replicaActive(t, tok.hash); !active {

@@ -49,14 +49,15 @@ type Config struct {
 	// re-authentications, which end the old token) through this Store wait
 	// for it to replay them before returning, so a session
 	// revoked through any instance is refused by every instance's Store as
-	// soon as the revoke returns without ErrReplicaBehind (a Cache in front
+	// soon as the revoke returns without sessionguard.ErrReplicaBehind (a Cache in front
 	// of one forgets it when the notification arrives: Cache). Anything
-	// else, a replica error included, goes to the primary. The caller owns
-	// and closes it. Default nil: the primary takes every query.
+	// else, a replica error included, goes to the primary, and so does
+	// everything while its server is not in recovery (promoted). The caller
+	// owns and closes it. Default nil: the primary takes every query.
 	ReadPool *pgxpool.Pool
 	// ReplayWait bounds how long a revoke waits for ReadPool's replica to
 	// replay it; past it, or when the caller's context ends first (a
-	// Guard's StoreTimeout), the revoke returns ErrReplicaBehind, the
+	// Guard's StoreTimeout), the revoke returns sessionguard.ErrReplicaBehind, the
 	// session ended all the same. Default 10s; unused without ReadPool,
 	// where a negative one is refused all the same.
 	ReplayWait time.Duration
@@ -99,6 +100,10 @@ type Store struct {
 	replicaServed    atomic.Uint64
 	replicaFallbacks atomic.Uint64
 	replicaErrors    atomic.Uint64
+	// notReplicaUntil (UnixNano): the ReadPool's server said it is not in
+	// recovery; until then reads skip it (replica_primary.go).
+	notReplicaUntil atomic.Int64
+	notReplica      atomic.Bool // it said so last time: logged once per change
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).
