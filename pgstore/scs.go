@@ -153,10 +153,10 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 // ends too, with reason "logout": no session stays active that no cookie can
 // reach any more. It ends as Store.Revoke ends it, in the statement that
 // deletes the data: with the Store's read replica, DeleteCtx returns once
-// the replica has replayed the end, and past Config.ReplayWait it returns
-// an error matching sessionguard.ErrReplicaBehind (the session ended all
-// the same; the Store refuses it until the replica has caught up), which
-// scs's Destroy and RenewToken pass on. The exception is a ctx
+// the replica has replayed the end; past Config.ReplayWait it returns nil
+// all the same (the session ended, and the Store refuses it until the
+// replica has caught up) and logs a warning, because scs's Destroy and
+// RenewToken stop at any error of Delete and would keep the token. The exception is a ctx
 // from sessionguard.WithRotation for this token: the session is being
 // re-authenticated and keeps going under its new token, so only the data
 // is deleted.
@@ -186,7 +186,17 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 	case err != nil:
 		return wrapErr("scs delete", err)
 	}
-	return s.store.ended(ctx, "scs delete", hash, e)
+	err = s.store.ended(ctx, "scs delete", hash, e)
+	if errors.Is(err, sessionguard.ErrReplicaBehind) {
+		// Ended, but the read replica has not replayed it yet. scs cannot
+		// take "done, but": its Destroy and RenewToken stop at any error of
+		// Delete, leaving the session's token in place. This Store refuses
+		// the session meanwhile; the operator is told.
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "pgstore: scs delete done, but the read replica has not replayed it yet",
+			slog.String("error", err.Error()))
+		return nil
+	}
+	return err
 }
 
 // scsDeleteSQL ends the active session of token hash $2 (endSQL, reason $1)
