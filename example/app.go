@@ -87,7 +87,7 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config, provider *idp.P
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.newGuards(ctx, pool); err != nil {
+	if err := a.newGuards(ctx); err != nil {
 		return nil, err
 	}
 	if a.pages, err = loadPages(); err != nil {

@@ -94,7 +94,7 @@ func TestRevocationsOutliveTheClient(t *testing.T) {
 			waitFor(t, "the revocation to wait on the held row", func() bool {
 				var n int
 				err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE sessions%'`).Scan(&n)
+					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE sessions%'`).Scan(&n)
 				return err == nil && n == 1
 			})
 			leave() // the browser goes away

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
@@ -21,7 +19,7 @@ const tenantSessionLimit = 3
 // pages use the same Guard with another refusal style (WithDeny: a redirect
 // to the sign-in page instead of JSON). ctx bounds the tenant Guard's JWKS
 // refresh.
-func (a *app) newGuards(ctx context.Context, pool *pgxpool.Pool) error {
+func (a *app) newGuards(ctx context.Context) error {
 	base := middleware.Config{
 		Store:            a.store,
 		IdleTimeout:      a.cfg.IdleTimeout,
@@ -34,10 +32,11 @@ func (a *app) newGuards(ctx context.Context, pool *pgxpool.Pool) error {
 
 	// The control panel: scs's session cookie (its token is scs's opaque
 	// token), or the same token as a bearer token on /api/*. Its session data
-	// lives in scsStore, next to the sessions table; its calls are timed
-	// beside the store's (operations scs_find, scs_commit, ...).
-	scsCfg := pgstore.SCSConfig{Logger: a.log, CleanupInterval: scsCleanupInterval, MeterProvider: a.metrics.provider}
-	if a.scsStore, err = pgstore.NewSCSStore(pool, scsCfg); err != nil {
+	// lives in scsStore, next to the sessions table; it works through the
+	// store, whose metrics time its calls too (operations scs_find,
+	// scs_commit, ...).
+	scsCfg := pgstore.SCSConfig{Logger: a.log, CleanupInterval: scsCleanupInterval}
+	if a.scsStore, err = pgstore.NewSCSStore(a.store, scsCfg); err != nil {
 		return err
 	}
 	a.cpSCS = a.newCPSessions(a.scsStore)

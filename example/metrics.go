@@ -10,9 +10,9 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
-// metrics is the example's OpenTelemetry MeterProvider, given to the store,
-// the scs store and every guard (pgstore.Config.MeterProvider,
-// pgstore.SCSConfig.MeterProvider, middleware.Config.MeterProvider), and the Prometheus exposition of what
+// metrics is the example's OpenTelemetry MeterProvider, given to the store
+// (which the scs store works through) and every guard
+// (pgstore.Config.MeterProvider, middleware.Config.MeterProvider), and the Prometheus exposition of what
 // it records, served on GET /metrics: sessionguard_validations_total,
 // sessionguard_store_duration_seconds, … (README.md, "Metrics and traces").
 //

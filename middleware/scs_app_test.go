@@ -47,7 +47,7 @@ func newSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{})
+	data, err := pgstore.NewSCSStore(store, pgstore.SCSConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func ExampleNew_scs() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	scsData, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{CleanupInterval: 5 * time.Minute})
+	scsData, err := pgstore.NewSCSStore(sessions, pgstore.SCSConfig{CleanupInterval: 5 * time.Minute})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -157,7 +157,11 @@ func boolCount(b bool) int {
 // sessionguard: the user id lives in the scs data.
 func newIdleTimeoutSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 	t.Helper()
-	data, err := pgstore.NewSCSStore(pool, pgstore.SCSConfig{})
+	store, err := pgstore.New(pool, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := pgstore.NewSCSStore(store, pgstore.SCSConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,13 +33,22 @@ type writeRequest struct {
 // deadlockDetected is PostgreSQL's SQLSTATE 40P01.
 const deadlockDetected = "40P01"
 
+// isDeadlock reports whether err is PostgreSQL failing a statement to break
+// a deadlock: nothing it did remains, and it may be sent again.
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == deadlockDetected
+}
+
 // writeBatch runs sessionguard_check with a touch for every request and
 // answers each in out, in order. A batch of one is checkSQL, the lone call.
 //
 // The requests go in token hash order, so that two batches (of this or of
 // another instance) lock their rows in one order and never wait for each
-// other in a cycle. A statement that locks several rows of a user in
-// another order (RevokeAll, the Cleaner) can still meet a batch in a
+// other in a cycle; pgstore's own statements that end several sessions
+// lock theirs in that order too (endInOrder). One that locks several rows
+// in another order (the seed's functions, such as cleanup_expired_sessions
+// under Store.Cleanup, or an app's own SQL) can still meet a batch in a
 // deadlock, which PostgreSQL breaks by failing one of them; when the batch
 // is the one, each touch is sent again on its own.
 func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessionguard.Status) error {
@@ -60,8 +69,7 @@ func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessi
 		hashes[k], apps[k], tenants[k] = reqs[i].hash, reqs[i].appType, reqs[i].tenant
 	}
 	err := s.queryWriteBatch(ctx, hashes, apps, tenants, func(k int, st sessionguard.Status) { out[order[k]] = st })
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == deadlockDetected {
+	if isDeadlock(err) {
 		for i, r := range reqs {
 			if out[i], err = s.writeOne(ctx, r); err != nil {
 				return err

@@ -46,7 +46,7 @@
 // (replica.go, docs/SCALING.md).
 //
 // Metrics and spans (OpenTelemetry API) are off until Config.MeterProvider or
-// Config.TracerProvider (and CleanerConfig's, SCSConfig's) are set: store
+// Config.TracerProvider (and CleanerConfig's) are set: store
 // call latency by operation (the SCSStore's calls included), touches
 // written, revocations by reason, the Cache's hits, misses, evictions and
 // listener, cleanup runs; a span per call, never with a token or hash in it.

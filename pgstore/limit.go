@@ -21,12 +21,13 @@ const limitLockSQL = `SELECT pg_advisory_xact_lock(hashtext('sessionguard.sessio
 const countLiveSQL = `SELECT count(*) FROM sessions s WHERE s.user_id = $1 AND s.app_type = $2 AND ` + liveSQL
 
 // evictSQL ends all but the $4 most recently active live sessions of the user
-// in the app type, with reason $1. "Recently active" is last_activity_at,
-// which Validate writes at most once per touch interval: sessions active
-// within the same interval may be told apart by their ids instead.
-const evictSQL = endSQL + `id IN (
-		SELECT s.id FROM sessions s WHERE s.user_id = $2 AND s.app_type = $3 AND ` + liveSQL + `
-		ORDER BY s.last_activity_at DESC, s.id DESC OFFSET $4)
+// in the app type, with reason $1, locking them in endInOrder's order.
+// "Recently active" is last_activity_at, which Validate writes at most once
+// per touch interval: sessions active within the same interval may be told
+// apart by their ids instead.
+var evictSQL = endInOrder(`s.id IN (
+		SELECT s.id FROM sessions s WHERE s.user_id = $2 AND s.app_type = $3 AND `+liveSQL+`
+		ORDER BY s.last_activity_at DESC, s.id DESC OFFSET $4)`) + `
 	RETURNING id::text, coalesce(tenant_id, 0)`
 
 // createLimited inserts a session within limit, in one transaction under the

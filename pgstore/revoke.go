@@ -14,6 +14,25 @@ const endSQL = `UPDATE sessions
 	SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP, revoke_reason = $1
 	WHERE is_active = true AND `
 
+// endInOrder is endSQL for the sessions that where (a condition on the
+// sessions row s) selects, when they may be many: it first locks them in
+// token hash order, the order writeBatch locks its rows in, and only then
+// ends them. Two statements that take their rows in one order never wait
+// for each other in a cycle; in whatever order the plan gave (the table's,
+// an index's), a revocation and a touch batch of the same user's sessions
+// could, and PostgreSQL broke that deadlock by failing one of them: a
+// RevokeAll that returned 40P01 having ended nothing
+// (TestMultiRowEndsNeverDeadlockWithTouchBatches). COLLATE "C" compares
+// bytes, as the batch's sort does, whatever the database's collation.
+func endInOrder(where string) string {
+	return `WITH doomed AS MATERIALIZED (
+		SELECT s.id FROM sessions s
+		WHERE s.is_active = true AND ` + where + `
+		ORDER BY s.session_token_hash COLLATE "C"
+		FOR NO KEY UPDATE)
+	` + endSQL + `id IN (SELECT id FROM doomed)`
+}
+
 // ended logs what a revocation ended and, with a read replica, waits until
 // the replica has replayed it (awaitReplay): the revocation is committed
 // either way, so the count is returned with any error. tokenHash is the
@@ -98,8 +117,8 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	return true, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
 }
 
-// RevokeAll ends every active session of userID (the seed's
-// revoke_all_user_sessions), e.g. with sessionguard.ReasonPasswordChange or when an account
+// RevokeAll ends every active session of userID (what the seed's
+// revoke_all_user_sessions does, with endInOrder's locking), e.g. with sessionguard.ReasonPasswordChange or when an account
 // is disabled (reason "account_disabled"), and reports how many it ended.
 func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (n int, err error) {
 	ctx, call := s.tel.start(ctx, opRevokeAll)
@@ -111,12 +130,12 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (n i
 	if userID <= 0 || userID > maxInt32 {
 		return 0, nil
 	}
-	var ended int32
-	if err := s.pool.QueryRow(ctx, "SELECT revoke_all_user_sessions($1, $2)", userID, reason).Scan(&ended); err != nil {
+	tag, err := s.pool.Exec(ctx, endInOrder("s.user_id = $2"), reason, userID)
+	if err != nil {
 		return 0, wrapErr(op, err)
 	}
-	if ended > 0 {
-		return int(ended), s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: int(ended), UserID: userID})
+	if n := int(tag.RowsAffected()); n > 0 {
+		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
 	}
 	return 0, nil
 }
@@ -137,7 +156,7 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 	if userID <= 0 || userID > maxInt32 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, endSQL+"user_id = $2 AND id <> $3", reason, userID, keepSessionID)
+	tag, err := s.pool.Exec(ctx, endInOrder("s.user_id = $2 AND s.id <> $3"), reason, userID, keepSessionID)
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}
@@ -149,8 +168,9 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 
 // RevokeEveryone ends every active session of every user — the emergency
 // switch after a leaked signing key or a breach — and reports how many it
-// ended. It is one UPDATE over the active rows (bounded by the absolute
-// timeout); with the cache's notifications, every instance forgets them too.
+// ended. It is one statement over the active rows (bounded by the absolute
+// timeout), which it locks in endInOrder's order; with the cache's
+// notifications, every instance forgets them too.
 func (s *Store) RevokeEveryone(ctx context.Context, reason string) (ended int, err error) {
 	ctx, call := s.tel.start(ctx, opRevokeEveryone)
 	defer func() { call.endCount(ctx, ended, err) }()
@@ -158,7 +178,7 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (ended int, e
 	if !validReason(reason) {
 		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
 	}
-	tag, err := s.pool.Exec(ctx, endSQL+"true", reason)
+	tag, err := s.pool.Exec(ctx, endInOrder("true"), reason)
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}

@@ -3,10 +3,13 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -257,5 +260,232 @@ func TestRevokeEveryone(t *testing.T) {
 	}
 	if _, err := f.store.RevokeEveryone(ctx, ""); !isInvalid(err) {
 		t.Fatalf("empty reason = %v", err)
+	}
+}
+
+// A statement that ends several sessions of a user never meets the touch
+// batch in a deadlock: it locks its rows in the batch's order (token hash),
+// or retries when it cannot (Cleanup, the seed's cleanup_expired_sessions).
+//
+// The interleaving is forced. Sessions lo < hi (by hash) are stored hi
+// first and with the lower id, so a plan that reads the table in its
+// physical order or in id order locks hi before lo. A transaction holds lo; a touch batch of both then waits for
+// lo; the ending statement starts. Taking the rows as the table gives them,
+// it locks hi and queues for lo behind the batch; when the transaction ends,
+// the batch locks lo and waits for hi: a cycle. The ending statement's
+// connection checks for deadlocks after 100 ms and the batch's after 30 s,
+// so a cycle fails the ending statement, with 40P01. Taking lo first, the
+// ending statement holds nothing while it waits, and no cycle forms.
+func TestMultiRowEndsNeverDeadlockWithTouchBatches(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// prepare readies the sessions lo and hi for end.
+		prepare func(t *testing.T, f fixture, lo, hi string)
+		// end ends lo and hi and reports how many sessions it ended.
+		end func(ctx context.Context, s *pgstore.Store, f fixture, lo, hi string) (int, error)
+		// ended is how many sessions end must report; -1: any (the batch
+		// may have ended them first).
+		ended int
+	}{
+		{"RevokeAll", nil, func(ctx context.Context, s *pgstore.Store, f fixture, _, _ string) (int, error) {
+			return s.RevokeAll(ctx, f.user, sessionguard.ReasonPasswordChange)
+		}, 2},
+		{"RevokeAllExcept", nil, func(ctx context.Context, s *pgstore.Store, f fixture, _, _ string) (int, error) {
+			_, keep := f.create(t, nil)
+			return s.RevokeAllExcept(ctx, f.user, keep.ID, sessionguard.ReasonPasswordChange)
+		}, 2},
+		{"RevokeEveryone", nil, func(ctx context.Context, s *pgstore.Store, _ fixture, _, _ string) (int, error) {
+			return s.RevokeEveryone(ctx, sessionguard.ReasonAdminRevoke)
+		}, 2},
+		{"Create at the session limit", nil, func(ctx context.Context, s *pgstore.Store, f fixture, _, _ string) (int, error) {
+			_, err := s.Create(ctx, sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user,
+				AppType: sessionguard.ControlPanel, Limit: sessionguard.SessionLimit{Max: 1}})
+			return 2, err
+		}, 2},
+		{"Cleanup", func(t *testing.T, f fixture, lo, hi string) {
+			f.age(t, hi, 5*time.Hour, 0) // hi's new row version first, as in setup
+			f.age(t, lo, 5*time.Hour, 0)
+		}, func(ctx context.Context, s *pgstore.Store, _ fixture, _, _ string) (int, error) {
+			return s.Cleanup(ctx)
+		}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			f := newFixture(t, pgstore.Config{})
+			batcher := storeWithDeadlockTimeout(t, f, "30s")
+			ender := storeWithDeadlockTimeout(t, f, "100ms")
+			lo, hi := newHash(t), newHash(t)
+			if hi < lo {
+				lo, hi = hi, lo
+			}
+			// hi first in the table's physical order and in id order too.
+			f.create(t, func(n *sessionguard.NewSession) { n.TokenHash, n.ID = hi, "00000000-0000-4000-8000-000000000001" })
+			f.create(t, func(n *sessionguard.NewSession) { n.TokenHash, n.ID = lo, "00000000-0000-4000-8000-000000000002" })
+			f.age(t, hi, 2*time.Minute, 0) // due for a touch; lo least recently active
+			f.age(t, lo, 3*time.Minute, 0)
+			if tt.prepare != nil {
+				tt.prepare(t, f, lo, hi)
+			}
+
+			tx, err := f.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback(ctx) }()
+			if _, err := tx.Exec(ctx, "SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR UPDATE", lo); err != nil {
+				t.Fatal(err)
+			}
+			batchErr := make(chan error, 1)
+			go func() {
+				_, err := pgstore.TouchBatch(ctx, batcher, []string{lo, hi}, make([]sessionguard.Scope, 2))
+				batchErr <- err
+			}()
+			waitForLockWaits(t, f, 1)
+			type result struct {
+				n   int
+				err error
+			}
+			ended := make(chan result, 1)
+			go func() {
+				n, err := tt.end(ctx, ender, f, lo, hi)
+				ended <- result{n, err}
+			}()
+			waitForLockWaits(t, f, 2)
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-batchErr; err != nil {
+				t.Fatalf("touch batch: %v", err)
+			}
+			r := <-ended
+			if r.err != nil || (tt.ended >= 0 && r.n != tt.ended) {
+				t.Fatalf("%s = %d, %v; want %d ended", tt.name, r.n, r.err, tt.ended)
+			}
+			for _, h := range []string{lo, hi} {
+				if f.row(t, h).Active {
+					t.Fatalf("a session is still active after %s", tt.name)
+				}
+			}
+		})
+	}
+}
+
+// storeWithDeadlockTimeout is a Store on f's database whose connections
+// check for deadlocks after timeout.
+func storeWithDeadlockTimeout(t *testing.T, f fixture, timeout string) *pgstore.Store {
+	t.Helper()
+	cfg := f.pool.Config().Copy()
+	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = timeout
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := pgstore.New(pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitForLockWaits waits until n backends of f's database wait for a lock.
+func waitForLockWaits(t *testing.T, f fixture, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		var waiting int
+		err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+	}
+	t.Fatalf("fewer than %d statements ever waited for a lock", n)
+}
+
+// Revocations of a user racing touch batches of that user's sessions (other
+// instances' requests, through Validate) all succeed and end every session.
+// Each round stores the sessions in descending hash order, the reverse of
+// the batches', makes them due for a touch, and revokes once the validators
+// are halfway through their first touches; the revoker's connections check
+// for deadlocks after 20 ms and the validators' after 30 s, so that a
+// deadlock shows as the revocation's error. (Without endInOrder a round in
+// the first few deadlocked on every run tried.)
+func TestRevokeAllRacingValidate(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	f := newFixture(t, pgstore.Config{})
+	validator := storeWithDeadlockTimeout(t, f, "30s")
+	revoker := storeWithDeadlockTimeout(t, f, "20ms")
+	const sessions, goroutines = 16, 8
+	for round := 0; round < 40; round++ {
+		hashes := make([]string, sessions)
+		for i := range hashes {
+			hashes[i] = newHash(t)
+		}
+		slices.Sort(hashes)
+		slices.Reverse(hashes)
+		for _, h := range hashes {
+			f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = h })
+		}
+		if _, err := f.pool.Exec(ctx, `UPDATE sessions SET last_activity_at = last_activity_at - interval '2 minutes'
+			WHERE user_id = $1 AND is_active`, f.user); err != nil {
+			t.Fatal(err)
+		}
+		var keep sessionguard.SessionInfo
+		if round%2 == 1 {
+			_, keep = f.create(t, nil)
+		}
+		start := make(chan struct{})
+		var (
+			wg        sync.WaitGroup
+			validated atomic.Int32
+			midway    = make(chan struct{})
+		)
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for i := range hashes {
+					if _, err := validator.Validate(ctx, hashes[(i+g*3)%sessions], sessionguard.Scope{}); err != nil {
+						t.Errorf("Validate: %v", err)
+					}
+					if validated.Add(1) == sessions/2 {
+						close(midway)
+					}
+				}
+			}()
+		}
+		close(start)
+		<-midway // touches in flight, half of them still due
+		var (
+			n   int
+			err error
+		)
+		if round%2 == 0 {
+			n, err = revoker.RevokeAll(ctx, f.user, sessionguard.ReasonPasswordChange)
+		} else {
+			n, err = revoker.RevokeAllExcept(ctx, f.user, keep.ID, sessionguard.ReasonPasswordChange)
+		}
+		wg.Wait()
+		if err != nil || n != sessions {
+			t.Fatalf("round %d: revoke = %d, %v; want %d", round, n, err, sessions)
+		}
+		for _, h := range hashes {
+			if f.row(t, h).Active {
+				t.Fatalf("round %d: a session outlived the revocation", round)
+			}
+		}
+		if keep.ID != "" {
+			if _, err := revoker.RevokeSession(ctx, keep.ID, sessionguard.ReasonLogout); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -5,14 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sessionguard/sessionguard"
 )
@@ -41,14 +38,19 @@ import (
 // Keys that are not of that form (43 base64url characters of a 32-byte hash)
 // are never found and never stored.
 //
-// Its calls are timed in the Store's sessionguard.store.duration (operations
-// scs_find, scs_commit, scs_delete, scs_all, scs_delete_expired) and traced
-// as pgstore.SCSStore.<Method> spans, when SCSConfig gives providers.
+// It works through a Store, on the Store's pool: a session that scs ends
+// (Delete) ends as Store.Revoke ends it, fenced from the Store's read
+// replica (Config.ReadPool) and waited for there, and logged as an
+// EventRevoked. Its calls are timed in the Store's
+// sessionguard.store.duration (operations scs_find, scs_commit, scs_delete,
+// scs_all, scs_delete_expired) and traced as pgstore.SCSStore.<Method>
+// spans, when the Store's Config gives providers.
 type SCSStore struct {
-	pool            *pgxpool.Pool
+	store           *Store
+	pool            *pgxpool.Pool // store's
 	logger          *slog.Logger
 	cleanupInterval time.Duration
-	tel             *telemetry // nil without providers
+	tel             *telemetry // store's; nil without providers
 }
 
 // SCSConfig tunes an SCSStore. The zero value is ready to use.
@@ -60,33 +62,24 @@ type SCSConfig struct {
 	// Logger receives the errors of Run's passes. It never receives a token
 	// or a hash. Default slog.Default().
 	Logger *slog.Logger
-	// MeterProvider, when set, receives the latency of the store's calls,
-	// in the same sessionguard.store.duration as Config.MeterProvider's
-	// (README.md, "Metrics and traces"). Default nil: no metrics, and
-	// nothing spent on them.
-	MeterProvider metric.MeterProvider
-	// TracerProvider, when set, receives a span per store call, with no
-	// key, token, hash or data in it. Default nil: no spans.
-	TracerProvider trace.TracerProvider
 }
 
-// NewSCSStore returns an SCSStore over pool, which the caller owns.
-func NewSCSStore(pool *pgxpool.Pool, cfg SCSConfig) (*SCSStore, error) {
-	if pool == nil {
-		return nil, fmt.Errorf("pgstore: new scs store: %w: nil pool", ErrInvalidArgument)
+// NewSCSStore returns an SCSStore that works through store, whose pool,
+// read replica, event log and metrics and traces (Config.MeterProvider,
+// Config.TracerProvider) it shares.
+func NewSCSStore(store *Store, cfg SCSConfig) (*SCSStore, error) {
+	const op = "new scs store"
+	if store == nil {
+		return nil, invalid(op, "nil store")
 	}
 	if cfg.CleanupInterval < 0 {
-		return nil, invalid("new scs store", "CleanupInterval %v is negative", cfg.CleanupInterval)
+		return nil, invalid(op, "CleanupInterval %v is negative", cfg.CleanupInterval)
 	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	tel, err := newTelemetry("new scs store", cfg.MeterProvider, cfg.TracerProvider)
-	if err != nil {
-		return nil, err
-	}
-	return &SCSStore{pool: pool, logger: logger, cleanupInterval: cfg.CleanupInterval, tel: tel}, nil
+	return &SCSStore{store: store, pool: store.pool, logger: logger, cleanupInterval: cfg.CleanupInterval, tel: store.tel}, nil
 }
 
 // scsOwnerEnded is true when the data row d belongs to a sessionguard session
@@ -158,9 +151,15 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 // scs calls Delete when it retires a token (Destroy, RenewToken,
 // MergeSession), so the sessionguard session of that token, if still active,
 // ends too, with reason "logout": no session stays active that no cookie can
-// reach any more. The exception is a ctx from sessionguard.WithRotation for
-// this token: the session is being re-authenticated and keeps going under
-// its new token, so only the data is deleted.
+// reach any more. It ends as Store.Revoke ends it, in the statement that
+// deletes the data: with the Store's read replica, DeleteCtx returns once
+// the replica has replayed the end; past Config.ReplayWait it returns nil
+// all the same (the session ended, and the Store refuses it until the
+// replica has caught up) and logs a warning, because scs's Destroy and
+// RenewToken stop at any error of Delete and would keep the token. The exception is a ctx
+// from sessionguard.WithRotation for this token: the session is being
+// re-authenticated and keeps going under its new token, so only the data
+// is deleted.
 func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 	ctx, call := s.tel.start(ctx, opSCSDelete)
 	defer func() { call.end(ctx, err) }()
@@ -178,17 +177,35 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 		}
 		return nil
 	}
-	_, err = s.pool.Exec(ctx, `WITH ended AS (
-			UPDATE sessions
-			SET is_active = false, revoked_at = CURRENT_TIMESTAMP, ended_at = CURRENT_TIMESTAMP, revoke_reason = $2
-			WHERE session_token_hash = $1 AND is_active = true
-			RETURNING 1)
-		DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash, sessionguard.ReasonLogout)
-	if err != nil {
+	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
+	err = s.pool.QueryRow(ctx, scsDeleteSQL, sessionguard.ReasonLogout, hash).
+		Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // no active session of that token: its data alone is gone
+	case err != nil:
 		return wrapErr("scs delete", err)
 	}
-	return nil
+	err = s.store.ended(ctx, "scs delete", hash, e)
+	if errors.Is(err, sessionguard.ErrReplicaBehind) {
+		// Ended, but the read replica has not replayed it yet. scs cannot
+		// take "done, but": its Destroy and RenewToken stop at any error of
+		// Delete, leaving the session's token in place. This Store refuses
+		// the session meanwhile; the operator is told.
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "pgstore: scs delete done, but the read replica has not replayed it yet",
+			slog.String("error", err.Error()))
+		return nil
+	}
+	return err
 }
+
+// scsDeleteSQL ends the active session of token hash $2 (endSQL, reason $1)
+// and deletes its data, in one statement, and returns who it ended, for
+// the Store's event and fence; no row when no active session had the hash.
+const scsDeleteSQL = `WITH ended AS (` + endSQL + `session_token_hash = $2
+		RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type),
+	gone AS (DELETE FROM sessionguard_scs_data WHERE token_hash = $2)
+	SELECT * FROM ended`
 
 // AllCtx returns the data of every live session (not expired, and not
 // belonging to a sessionguard session that has ended or expired), keyed as

@@ -78,8 +78,8 @@ func driveSCSStore(t *testing.T, f fixture, s *pgstore.SCSStore) scsSecrets {
 func TestSCSStoreMetrics(t *testing.T) {
 	t.Parallel()
 	m := metrictest.New(t)
-	f := newFixture(t, pgstore.Config{Logger: quiet})
-	s, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{MeterProvider: m.Provider})
+	f := newFixture(t, pgstore.Config{Logger: quiet, MeterProvider: m.Provider})
+	s, err := pgstore.NewSCSStore(f.store, pgstore.SCSConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +117,8 @@ func TestSCSSpansCarryNoKeyOrData(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	f := newFixture(t, pgstore.Config{Logger: quiet})
-	s, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{TracerProvider: tp})
+	f := newFixture(t, pgstore.Config{Logger: quiet, TracerProvider: tp})
+	s, err := pgstore.NewSCSStore(f.store, pgstore.SCSConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +50,7 @@ func newSCSToken(t *testing.T) scsToken {
 
 func newSCSStore(t *testing.T, f fixture) *pgstore.SCSStore {
 	t.Helper()
-	s, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{})
+	s, err := pgstore.NewSCSStore(f.store, pgstore.SCSConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +273,7 @@ func TestSCSStoreContract(t *testing.T) {
 	})
 }
 
-func TestNewSCSStoreNeedsAPool(t *testing.T) {
+func TestNewSCSStoreNeedsAStore(t *testing.T) {
 	t.Parallel()
 	if _, err := pgstore.NewSCSStore(nil, pgstore.SCSConfig{}); !errors.Is(err, pgstore.ErrInvalidArgument) {
 		t.Fatalf("NewSCSStore(nil) = %v, want ErrInvalidArgument", err)
@@ -548,7 +550,7 @@ func TestSCSRun(t *testing.T) {
 	})
 
 	t.Run("a negative interval is refused", func(t *testing.T) {
-		if _, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{CleanupInterval: -time.Second}); !errors.Is(err, pgstore.ErrInvalidArgument) {
+		if _, err := pgstore.NewSCSStore(f.store, pgstore.SCSConfig{CleanupInterval: -time.Second}); !errors.Is(err, pgstore.ErrInvalidArgument) {
 			t.Fatalf("NewSCSStore = %v, want ErrInvalidArgument", err)
 		}
 	})
@@ -556,7 +558,7 @@ func TestSCSRun(t *testing.T) {
 	t.Run("runs until the context ends", func(t *testing.T) {
 		tok := newSCSToken(t)
 		mustCommit(t, s, tok.key, []byte("x"), time.Now().Add(-time.Second))
-		s, err := pgstore.NewSCSStore(f.pool, pgstore.SCSConfig{CleanupInterval: 10 * time.Millisecond})
+		s, err := pgstore.NewSCSStore(f.store, pgstore.SCSConfig{CleanupInterval: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -652,5 +654,64 @@ func TestSCSMigrationIsIdempotent(t *testing.T) {
 	}
 	if triggers != 2 {
 		t.Fatalf("%d scs triggers on sessions after running 026 again, want 2", triggers)
+	}
+}
+
+// A session that scs ends (Delete: the app's Destroy or RenewToken) ends
+// through the Store, as Revoke ends one: logged as an EventRevoked, and
+// fenced from the Store's read replica. With the replica's replay paused,
+// Delete reports ErrReplicaBehind and a Validate through the Store right
+// after it is refused, although the replica still has the session live.
+func TestSCSDeleteEndsThroughTheStore(t *testing.T) {
+	t.Parallel()
+	f := newReplicaFixture(t, 0)
+	ctx := t.Context()
+	var events []sessionguard.Event
+	var mu sync.Mutex
+	store, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet,
+		OnEvent: func(e sessionguard.Event) { mu.Lock(); defer mu.Unlock(); events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s, err := pgstore.NewSCSStore(store, pgstore.SCSConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := newSCSToken(t)
+	_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+	mustCommit(t, s, tok.key, []byte("data"), time.Now().Add(time.Hour))
+	f.waitReplayed(t)
+	if st := mustValidate(t, store, tok.hash, sessionguard.Scope{}); st.State != sessionguard.StateValid || store.ReplicaStats().Served != 1 {
+		t.Fatalf("before: %q, %+v; want valid from the replica", st.State, store.ReplicaStats())
+	}
+	if _, err := f.rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = f.rs.StandbyPool.Exec(context.Background(), "SELECT pg_wal_replay_resume()") })
+
+	// Done, so nil (scs's Destroy and RenewToken stop at any error), and a
+	// warning naming no hash.
+	if err := s.DeleteCtx(ctx, tok.key); err != nil {
+		t.Errorf("Delete with the replica paused = %v; want nil, the session ended", err)
+	}
+	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "read replica has not replayed") || strings.Contains(l, tok.hash) {
+		t.Errorf("log %q; want one warning without the hash", l)
+	}
+	if active, _ := f.replicaActive(t, tok.hash); !active {
+		t.Fatal("the replica replayed the end; the test proves nothing")
+	}
+	if st := mustValidate(t, store, tok.hash, sessionguard.Scope{}); st.State != sessionguard.StateRevoked || st.EndReason != sessionguard.ReasonLogout {
+		t.Errorf("Validate right after Delete: %q (%q); want revoked (logout)", st.State, st.EndReason)
+	}
+	if n := f.dataRows(t, tok.hash); n != 0 {
+		t.Errorf("%d data rows left after Delete", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1,
+		SessionID: info.ID, UserID: f.user, AppType: sessionguard.ControlPanel}
+	if len(events) != 1 || events[0] != want {
+		t.Errorf("events = %+v; want [%+v]", events, want)
 	}
 }

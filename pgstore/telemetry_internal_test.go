@@ -44,7 +44,11 @@ func TestSCSTelemetryOffAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	s, err := NewSCSStore(pool, SCSConfig{})
+	store, err := New(pool, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSCSStore(store, SCSConfig{})
 	if err != nil || s.tel != nil {
 		t.Fatalf("NewSCSStore without providers: telemetry %v, %v; want none", s.tel, err)
 	}
