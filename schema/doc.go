@@ -10,7 +10,10 @@
 // what it applies in the table sessionguard_schema_migrations (the ledger;
 // Applied reads it) and adopts a database that already ran migration 022: it
 // checks that the sessions table is the one 022 creates, records 022 as
-// adopted without running it again, and applies only what comes after.
+// adopted without running it again (only to restore one of its functions that
+// was dropped since), and applies only what comes after. A
+// recorded migration whose checksum is not the embedded file's stops it
+// (ErrChecksumMismatch): it neither runs that file again nor trusts it.
 //
 // Teams with a migration tool run the same migrations in that tool's form:
 // Goose (github.com/pressly/goose/v3), GolangMigrate

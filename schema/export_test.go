@@ -5,3 +5,6 @@ package schema
 var MigrateList = migrate
 
 const NoTransaction = noTransaction
+
+// LockKey is the key of Migrate's transaction-scoped advisory lock.
+const LockKey = lockKey

@@ -26,6 +26,11 @@ var ErrMissingTable = errors.New("schema: required table missing")
 // one migration 022 creates, so adopting it would be wrong.
 var ErrForeignSessionsTable = errors.New("schema: sessions table is not the one of migration 022")
 
+// ErrChecksumMismatch means the ledger records a migration with SQL other
+// than the embedded file's: the database ran a different text under the same
+// version, and what the library's code expects of it may not be there.
+var ErrChecksumMismatch = errors.New("schema: recorded migration differs from the embedded one")
+
 // migrationsTable records what Migrate applied.
 const migrationsTable = "sessionguard_schema_migrations"
 
@@ -54,9 +59,13 @@ const (
 // the instance at work would wait for.
 //
 // A database that ran migration 022 by hand is adopted (recorded, not
-// re-run). It fails with ErrMissingTable when users or tenants is missing,
+// re-run, except to restore one of its functions dropped since). It fails with ErrMissingTable when users or tenants is missing,
 // and with ErrForeignSessionsTable when a different sessions table is in the
-// way. A migration marked to run outside a transaction runs on a second
+// way, and with ErrChecksumMismatch when a recorded migration's checksum is
+// not the embedded file's (it is never re-run or skipped silently). On a database that has every migration recorded it changes nothing and
+// needs no privilege but reading sessionguard_schema_migrations, so an
+// application whose role may create nothing can call it after a DBA migrated.
+// A migration marked to run outside a transaction runs on a second
 // connection of pool while the first holds the lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return migrate(ctx, pool, migrations)
@@ -67,6 +76,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 	err := locked(ctx, pool, func(tx pgx.Tx) error {
 		if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
 			return err
+		}
+		// Only when it is missing: CREATE TABLE IF NOT EXISTS checks the
+		// CREATE privilege on the schema even when the table exists, and an
+		// application's role that a DBA migrated for has none.
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", snapshotFree, migrationsTable).Scan(&exists); err != nil {
+			return fmt.Errorf("schema: look up %s: %w", migrationsTable, err)
+		}
+		if exists {
+			return nil
 		}
 		if _, err := tx.Exec(ctx, ledgerDDL); err != nil {
 			return fmt.Errorf("schema: create %s: %w", migrationsTable, err)
@@ -121,11 +140,19 @@ func locked(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) erro
 // step applies m unless it is recorded, under the lock that tx holds.
 func step(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx, m Migration) error {
 	applied, err := appliedVersions(ctx, tx)
-	if err != nil || applied[m.Version] {
+	if err != nil {
 		return err
 	}
+	if checksum, ok := applied[m.Version]; ok {
+		if checksum != m.Checksum() {
+			return fmt.Errorf("%w: %s is recorded in %s with checksum %s, the embedded file has %s; "+
+				"compare the database's objects with the file before correcting the record",
+				ErrChecksumMismatch, m.Name, migrationsTable, checksum, m.Checksum())
+		}
+		return nil
+	}
 	if m.Version == BaseVersion {
-		adopted, err := adoptSeed(ctx, tx, m)
+		adopted, err := adoptSeed(ctx, tx, pool, m)
 		if err != nil || adopted {
 			return err
 		}
@@ -160,18 +187,21 @@ func requireTables(ctx context.Context, conn querier, names ...string) error {
 	return nil
 }
 
-func appliedVersions(ctx context.Context, conn querier) (map[int]bool, error) {
-	rows, err := conn.Query(ctx, "SELECT version FROM "+migrationsTable, snapshotFree)
+// appliedVersions maps each recorded version to its recorded checksum.
+func appliedVersions(ctx context.Context, conn querier) (map[int]string, error) {
+	rows, err := conn.Query(ctx, "SELECT version, checksum FROM "+migrationsTable, snapshotFree)
 	if err != nil {
 		return nil, fmt.Errorf("schema: read %s: %w", migrationsTable, err)
 	}
-	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	applied := map[int]string{}
+	var version int32
+	var checksum string
+	_, err = pgx.ForEachRow(rows, []any{&version, &checksum}, func() error {
+		applied[int(version)] = checksum
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("schema: read %s: %w", migrationsTable, err)
-	}
-	applied := make(map[int]bool, len(versions))
-	for _, v := range versions {
-		applied[int(v)] = true
 	}
 	return applied, nil
 }
@@ -191,10 +221,12 @@ var seedFunctions = []string{
 	"revoke_all_user_sessions(integer, character varying)",
 }
 
-// adoptSeed records migration 022 without running it when the database already
-// has its sessions table and functions. It reports false when the table is
-// absent or a function is missing: then 022 (idempotent) runs as usual.
-func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
+// adoptSeed records migration 022 as adopted when the database already has
+// its sessions table: the table is the application's, and a tool's down keeps
+// it. When one of 022's functions is missing (dropped or re-signed since), the
+// file (idempotent) runs first to restore it. It reports false when there is
+// no sessions table: then 022 runs as usual.
+func adoptSeed(ctx context.Context, conn querier, pool *pgxpool.Pool, m Migration) (bool, error) {
 	var present []string
 	err := conn.QueryRow(ctx, `
 		SELECT coalesce(array_agg(attname::text), '{}')
@@ -226,7 +258,10 @@ func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
 			return false, fmt.Errorf("schema: look up function %s: %w", fn, err)
 		}
 		if !exists {
-			return false, nil
+			if _, err := conn.Exec(ctx, m.SQL); err != nil {
+				return false, fmt.Errorf("schema: apply %s to restore %s: %w", m.Name, fn, err)
+			}
+			break
 		}
 	}
 	_, err = conn.Exec(ctx,
@@ -258,7 +293,7 @@ type Record struct {
 	Version   int
 	Name      string
 	Checksum  string
-	Adopted   bool // recorded without running: the database already had it
+	Adopted   bool // the database already had the migration's objects (022: its sessions table), which undoing it keeps
 	AppliedAt time.Time
 }
 

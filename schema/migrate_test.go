@@ -289,3 +289,46 @@ func TestMigrateConcurrentIndexWithInstancesWaiting(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateRefusesChecksumDrift: a migration recorded with other SQL than
+// the embedded file's (edited in place, or recorded by hand) is reported, not
+// taken as applied: the functions the library calls may be the old ones.
+func TestMigrateRefusesChecksumDrift(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	drifted := schema.Migrations()[2]
+	if _, err := pool.Exec(ctx, "UPDATE sessionguard_schema_migrations SET checksum = 'an older text' WHERE version = $1", drifted.Version); err != nil {
+		t.Fatal(err)
+	}
+	err := schema.Migrate(ctx, pool)
+	if !errors.Is(err, schema.ErrChecksumMismatch) || !strings.Contains(err.Error(), drifted.Name) {
+		t.Fatalf("Migrate with %s drifted = %v, want ErrChecksumMismatch naming it", drifted.Name, err)
+	}
+}
+
+// TestMigrateAdoptsSeedWithoutAllFunctions: a database that ran the seed by
+// hand and later dropped one of its functions has the application's sessions
+// table: Migrate restores the function and records 022 as adopted, so that a
+// tool's down later keeps the table and its rows.
+func TestMigrateAdoptsSeedWithoutAllFunctions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewBarePool(t)
+	if _, err := pool.Exec(ctx, schema.Migrations()[0].SQL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "DROP FUNCTION cleanup_expired_sessions()"); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Migrate(ctx, pool); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if adopted, ok := versions(t, pool)[schema.BaseVersion]; !ok || !adopted {
+		t.Errorf("022 recorded %v, adopted %v; want recorded as adopted", ok, adopted)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT cleanup_expired_sessions()").Scan(&n); err != nil {
+		t.Errorf("the dropped seed function is not back: %v", err)
+	}
+}

@@ -507,3 +507,35 @@ func toolNamed(t testing.TB, name string) migrationTool {
 	t.Fatalf("no migration tool %q", name)
 	return migrationTool{}
 }
+
+// TestToolsDownKeepsAdoptedTableWithoutAllSeedFunctions: a database that ran
+// the seed by hand and later dropped or re-signed one of its functions (here
+// cleanup_expired_sessions, replaced by the team's own job) still has the
+// application's sessions table, rows and all. Going all the way down must
+// keep it, as it keeps an adopted table with all five functions: the up
+// recorded it as created (adopted false) because a function was missing, and
+// the down dropped the table with every session in it.
+func TestToolsDownKeepsAdoptedTableWithoutAllSeedFunctions(t *testing.T) {
+	t.Parallel()
+	for _, tool := range migrationTools {
+		t.Run(tool.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			pool, liveHash := startingPoint(t, seedByHand)
+			if _, err := pool.Exec(ctx, "DROP FUNCTION cleanup_expired_sessions()"); err != nil {
+				t.Fatal(err)
+			}
+			fsys := tool.inTeamSequence(t)
+			tool.upAll(t, pool, fsys, "")
+			requireValid(t, pool, liveHash)
+			if rows := ledger(t, pool); len(rows) == 0 || !rows[0].Adopted {
+				t.Errorf("ledger %+v: want 022 recorded first, as adopted (the sessions table was there)", rows[:min(1, len(rows))])
+			}
+			tool.downTo(t, pool, fsys, "", teamMigrations)
+			var n int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM sessions WHERE session_token_hash = $1", liveHash).Scan(&n); err != nil || n != 1 {
+				t.Fatalf("after %s down the application's session row: count %d, %v; want it kept", tool.name, n, err)
+			}
+		})
+	}
+}

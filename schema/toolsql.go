@@ -10,18 +10,29 @@ import (
 // reads, and the base migration adopts what the database already has.
 func recorded(m Migration) (up, down string, err error) {
 	if m.Version == BaseVersion {
-		return adoptingBase(m)
+		up, down, err = adoptingBase(m)
+		return migrationLock() + up, migrationLock() + down, err
 	}
-	up = fmt.Sprintf(`%s
+	up = fmt.Sprintf(`%s%s
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO %s (version, name, checksum)
 VALUES (%d, %s, %s)
 ON CONFLICT (version) DO NOTHING;
-`, strings.TrimRight(m.SQL, "\n")+"\n", migrationsTable, m.Version, quoteLiteral(m.Name), quoteLiteral(m.Checksum()))
-	down = fmt.Sprintf(`%s
+`, migrationLock(), strings.TrimRight(m.SQL, "\n")+"\n", migrationsTable, m.Version, quoteLiteral(m.Name), quoteLiteral(m.Checksum()))
+	down = fmt.Sprintf(`%s%s
 DELETE FROM %s WHERE version = %d;
-`, strings.TrimRight(m.Down, "\n")+"\n", migrationsTable, m.Version)
+`, migrationLock(), strings.TrimRight(m.Down, "\n")+"\n", migrationsTable, m.Version)
 	return up, down, nil
+}
+
+// migrationLock is the statement that opens every tool form of a migration:
+// it waits for the transaction-scoped lock Migrate takes (lockKey) and holds
+// it to the end of the migration's transaction. Without it a tool or a DBA's
+// psql applying a file while an instance's Migrate applied the same one raced
+// it: both ran the file, and the second failed (an index or constraint of the
+// same name already made, a version already in the ledger).
+func migrationLock() string {
+	return fmt.Sprintf("-- Takes turns with schema.Migrate and other runs of these files.\nSELECT pg_advisory_xact_lock(%d);\n\n", lockKey)
 }
 
 // Dollar-quote tags of the base migration's wrapper; the wrapped SQL must not
@@ -32,9 +43,9 @@ const (
 )
 
 // adoptingBase wraps migration 022 in the decision Migrate makes in Go
-// (adoptSeed): when the database has 022's sessions table and functions, they
-// are kept, rows and all, and recorded as adopted; otherwise 022 runs as
-// shipped. A sessions table without 022's columns stops the migration. Its
+// (adoptSeed): when the database has 022's sessions table, it is kept, rows
+// and all, and recorded as adopted (022 runs only to restore a missing
+// function); otherwise 022 runs as shipped. A sessions table without 022's columns stops the migration. Its
 // down drops 022's objects only when the up created them.
 func adoptingBase(m Migration) (up, down string, err error) {
 	for _, sql := range []string{m.SQL, m.Down} {
@@ -51,9 +62,10 @@ func adoptingBase(m Migration) (up, down string, err error) {
 		functions[i] = fmt.Sprintf("\n        AND to_regprocedure(%s) IS NOT NULL", quoteLiteral(f))
 	}
 	up = fmt.Sprintf(`-- This form of %[2]s adopts what the database already
--- has. When it has the sessions table and the five functions of that file (it
--- ran the file by hand or with another tool), they stay as they are, rows and
--- all, and are recorded as adopted; otherwise the file runs as shipped. A table
+-- has. When it has the sessions table of that file (it ran the file by hand or
+-- with another tool), the table stays as it is, rows and all, and is recorded
+-- as adopted; the file runs when the table or one of its five functions is
+-- missing. A table
 -- named sessions that is not that one stops the migration.
 DO %[3]s
 DECLARE
@@ -73,8 +85,10 @@ BEGIN
             RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration %[2]s: it lacks column(s) %%; rename the other table or point search_path elsewhere', v_missing;
         END IF;
     END IF;
-    v_adopted := to_regclass('sessions') IS NOT NULL%[5]s;
-    IF NOT v_adopted THEN
+    -- Adopted: the table was there, and stays when this is undone. The file
+    -- runs when the table or one of its functions is missing.
+    v_adopted := to_regclass('sessions') IS NOT NULL;
+    IF NOT (v_adopted%[5]s) THEN
         EXECUTE %[6]s
 %[7]s%[6]s;
     END IF;

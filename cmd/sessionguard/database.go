@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,6 +27,9 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 	if dsn == "" {
 		return nil, usagef("DATABASE_URL is not set: export DATABASE_URL=postgres://user@host:5432/dbname (or key=value pairs)")
 	}
+	if passwordCutShort(dsn) {
+		return nil, usagef("DATABASE_URL has an @ after the end of its host part: percent-encode a / or # in the password (%%2F, %%23); its text is not repeated here because it holds a password")
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, usagef("DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
@@ -43,6 +47,27 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 		return nil, fmt.Errorf("connect to the database: %w", err)
 	}
 	return pool, nil
+}
+
+// passwordCutShort reports whether dsn is a URL whose user information holds
+// an unencoded / or #: the URL's host part ends at the first of them, so the
+// user name is taken for the host, the password's first part for the port and
+// its rest for the database name, which a connection error repeats. An @ after
+// the host part and before the query is where that shows.
+func passwordCutShort(dsn string) bool {
+	for _, scheme := range []string{"postgres://", "postgresql://"} {
+		rest, ok := strings.CutPrefix(dsn, scheme)
+		if !ok {
+			continue
+		}
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			return false
+		}
+		beforeQuery, _, _ := strings.Cut(rest[end:], "?")
+		return strings.Contains(beforeQuery, "@")
+	}
+	return false
 }
 
 // openStore connects (see connect) and returns a Store over the pool, which

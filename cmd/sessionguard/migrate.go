@@ -14,7 +14,8 @@ func migrateFlags() (*flagSet, *bool, *int) {
 	fs := newFlagSet("migrate", "migrate [--print [--after VERSION]]", fmt.Sprintf(`
 Applies every schema migration the database has not recorded (schema.Migrate:
 idempotent, and safe while the application starts up and does the same). A
-database that ran migration %03d by hand is adopted, not changed. It prints
+database that ran migration %03d by hand is adopted: its sessions table is kept
+as it is (a function of the file that was dropped since is restored). It prints
 what it applied.
 
 With --print it connects to nothing and writes the SQL of the migrations
@@ -22,10 +23,13 @@ instead, versions %03d to %03d in order (with --after N, only those after N),
 for a DBA who applies SQL by hand: for instance
   sessionguard migrate --print > sessionguard.sql
   psql -v ON_ERROR_STOP=1 -f sessionguard.sql "$DATABASE_URL"
-The SQL is that of the up files in schema/golang-migrate. Each migration runs in
+The SQL is that of the up files in schema/golang-migrate, after one psql
+command that stops the script at the first error. Each migration runs in
 its own transaction together with the row that records it (version, file
 name, checksum) in sessionguard_schema_migrations, the table schema.Migrate
-reads: an application that calls schema.Migrate later applies nothing again.
+reads: an application that calls schema.Migrate later applies nothing again,
+and one that calls it meanwhile takes turns with the script (each migration
+first takes the lock schema.Migrate takes).
 Migration %03d keeps a sessions table the database already has (it ran the
 file by hand), rows and all. Every migration is idempotent; --after the
 highest version in that table prints only what is missing.`,
@@ -71,7 +75,7 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 		switch {
 		case had[r.Version]:
 		case r.Adopted:
-			fmt.Fprintf(stdout, "adopted %s (the database already had it; not run again)\n", r.Name)
+			fmt.Fprintf(stdout, "adopted %s (the database already had its sessions table: kept, rows and all)\n", r.Name)
 		default:
 			fmt.Fprintf(stdout, "applied %s\n", r.Name)
 		}

@@ -21,7 +21,8 @@ const upSuffix = ".up.sql"
 // (schema.GolangMigrate, with the library's own numbers): plain SQL whose
 // every migration records itself in the ledger schema.Migrate reads and whose
 // migration 022 adopts a sessions table the database already has. A DBA's
-// psql then does what the tools do, from the same source.
+// psql then does what the tools do, from the same source, and stops at the
+// first error (the script sets ON_ERROR_STOP, a psql variable).
 func printMigrations(w io.Writer, after int) error {
 	fsys, err := schema.GolangMigrate(schema.BaseVersion)
 	if err != nil {
@@ -35,6 +36,9 @@ func printMigrations(w io.Writer, after int) error {
 	b.WriteString("-- sessionguard's schema migrations, written by `sessionguard migrate --print`.\n")
 	b.WriteString("-- Apply with psql -v ON_ERROR_STOP=1 -f FILE. Each migration commits together with\n")
 	b.WriteString("-- its row in sessionguard_schema_migrations, so schema.Migrate finds it applied.\n")
+	// psql goes on after an error by default: the migrations after a failed
+	// one would run on a schema without it, and be recorded.
+	b.WriteString("-- The first error stops the script, however psql was started.\n\\set ON_ERROR_STOP on\n")
 	n := 0
 	for _, f := range ups {
 		if f.version <= after {

@@ -240,3 +240,37 @@ func TestMigrateMissingTables(t *testing.T) {
 		t.Errorf("exit status %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestMigratePrintStopsAtAFailure: the printed script stops at the first
+// migration that fails even when psql is run without -v ON_ERROR_STOP=1
+// (psql's default goes on): the migrations after it must not run on a schema
+// without it, nor be recorded, leaving a gap that --after would never fill.
+func TestMigratePrintStopsAtAFailure(t *testing.T) {
+	t.Parallel()
+	psql := psqlPath(t)
+	pool := pgtest.NewBarePool(t)
+	// 023 cannot replace a sessionguard_check with another result type.
+	if _, err := pool.Exec(t.Context(), `CREATE FUNCTION sessionguard_check(VARCHAR, BOOLEAN, INTEGER, VARCHAR, INTEGER)
+		RETURNS INTEGER LANGUAGE sql AS 'SELECT 1'`); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, nil, nil, "migrate", "--print")
+	if r.code != exitOK {
+		t.Fatalf("migrate --print: exit status %d: %s", r.code, r.stderr)
+	}
+	script := filepath.Join(t.TempDir(), "sessionguard.sql")
+	if err := os.WriteFile(script, []byte(r.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(t.Context(), psql, "-X", "-q", "-f", script, dsn(pool)).CombinedOutput()
+	if err == nil {
+		t.Errorf("psql succeeded although migration 023 failed:\n%s", out)
+	}
+	var versions []int
+	for _, rec := range applied(t, pool) {
+		versions = append(versions, rec.Version)
+	}
+	if len(versions) != 1 || versions[0] != schema.BaseVersion {
+		t.Errorf("recorded %v after 023 failed, want only [%d]", versions, schema.BaseVersion)
+	}
+}

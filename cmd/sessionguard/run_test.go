@@ -111,6 +111,14 @@ func TestDatabaseURLNeverShown(t *testing.T) {
 		{"malformed key=value", "host=127.0.0.1 password=" + password + " port=x", exitUsage},
 		{"bad setting", "host=127.0.0.1 port=1 password='" + password + "' sslmode=sometimes", exitUsage},
 		{"unreachable server", "postgres://admin:" + password + "@127.0.0.1:1/app?connect_timeout=5", exitFailure},
+		// A password with an unencoded '/' ends the URL's authority there:
+		// the user becomes the host, the digits before the '/' its port, and
+		// the rest of the password the database name, which the connection
+		// error repeats. (User "localhost" keeps the misread host on this
+		// machine.)
+		{"password with a slash", "postgres://localhost:4321/" + password + "@127.0.0.1:1/app?connect_timeout=5", exitUsage},
+		{"password with a hash", "postgres://localhost:4321#" + password + "@127.0.0.1:1/app?connect_timeout=5", exitUsage},
+		{"@ in the query", "postgres://admin:" + password + "@127.0.0.1:1/app?connect_timeout=5&application_name=ops@host", exitFailure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/golang-migrate) or by schema.GolangMigrate (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Undoing 022_add_session_management.sql drops its objects only when its up
 -- created them: a sessions table it adopted was the application's before
 -- sessionguard, and stays, rows and all.

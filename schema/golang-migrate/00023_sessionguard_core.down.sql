@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/golang-migrate) or by schema.GolangMigrate (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 023_sessionguard_core.down.sql
 -- Description: undoes 023_sessionguard_core.sql. get_session_status and
 -- cleanup_expired_sessions are 022's again, with its hard-coded 240-minute idle

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/golang-migrate) or by schema.GolangMigrate (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 024_sessionguard_performance.down.sql
 -- Description: undoes 024_sessionguard_performance.sql. The change
 -- notifications stop (an in-process pgstore.Cache then learns of no

@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/golang-migrate) or by schema.GolangMigrate (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 028_sessionguard_unused_indexes.down.sql
 -- Description: undoes 028_sessionguard_unused_indexes.sql: the two indexes
 -- come back as 022 created them. Building them reads the whole table and

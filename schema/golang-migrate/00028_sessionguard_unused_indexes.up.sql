@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/golang-migrate) or by schema.GolangMigrate (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 028_sessionguard_unused_indexes.sql
 -- Description: drops two of 022's indexes that no statement needs, so that
 -- every insert and every ended session writes two index entries fewer and a

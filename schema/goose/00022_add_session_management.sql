@@ -4,10 +4,15 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- This form of 022_add_session_management.sql adopts what the database already
--- has. When it has the sessions table and the five functions of that file (it
--- ran the file by hand or with another tool), they stay as they are, rows and
--- all, and are recorded as adopted; otherwise the file runs as shipped. A table
+-- has. When it has the sessions table of that file (it ran the file by hand or
+-- with another tool), the table stays as it is, rows and all, and is recorded
+-- as adopted; the file runs when the table or one of its five functions is
+-- missing. A table
 -- named sessions that is not that one stops the migration.
 DO $sessionguard_base$
 DECLARE
@@ -27,13 +32,15 @@ BEGIN
             RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration 022_add_session_management.sql: it lacks column(s) %; rename the other table or point search_path elsewhere', v_missing;
         END IF;
     END IF;
-    v_adopted := to_regclass('sessions') IS NOT NULL
+    -- Adopted: the table was there, and stays when this is undone. The file
+    -- runs when the table or one of its functions is missing.
+    v_adopted := to_regclass('sessions') IS NOT NULL;
+    IF NOT (v_adopted
         AND to_regprocedure('cleanup_expired_sessions()') IS NOT NULL
         AND to_regprocedure('get_session_status(character varying)') IS NOT NULL
         AND to_regprocedure('update_session_activity(character varying)') IS NOT NULL
         AND to_regprocedure('revoke_session(character varying, character varying)') IS NOT NULL
-        AND to_regprocedure('revoke_all_user_sessions(integer, character varying)') IS NOT NULL;
-    IF NOT v_adopted THEN
+        AND to_regprocedure('revoke_all_user_sessions(integer, character varying)') IS NOT NULL) THEN
         EXECUTE $sessionguard_base_sql$
 -- Migration: 022_add_session_management.sql
 -- Description: Server-side session tracking for OWASP/NIST compliance
@@ -261,6 +268,10 @@ $sessionguard_base$;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Undoing 022_add_session_management.sql drops its objects only when its up
 -- created them: a sessions table it adopted was the application's before

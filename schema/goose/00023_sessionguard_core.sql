@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 023_sessionguard_core.sql
 -- Description: what sessionguard needs on top of migration 022, without changing
 -- what 022's functions return to callers that use them directly.
@@ -26,7 +30,8 @@ ALTER TABLE sessions
 -- +goose StatementBegin
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'sessions_idle_timeout_seconds_check') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conrelid = 'sessions'::regclass AND conname = 'sessions_idle_timeout_seconds_check') THEN
         ALTER TABLE sessions ADD CONSTRAINT sessions_idle_timeout_seconds_check
             CHECK (idle_timeout_seconds > 0);
     END IF;
@@ -220,11 +225,15 @@ $$ LANGUAGE plpgsql;
 -- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (23, '023_sessionguard_core.sql', 'a9a696718bb07e53cf23f3f2df1186e330cac1f5f780bf86acf5ad69bce3d187')
+VALUES (23, '023_sessionguard_core.sql', 'fec5ce675b353364c251a22947eca5087c976525e4c6727299156d9308b21ff2')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 023_sessionguard_core.down.sql
 -- Description: undoes 023_sessionguard_core.sql. get_session_status and

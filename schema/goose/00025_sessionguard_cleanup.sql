@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 025_sessionguard_cleanup.sql
 -- Description: an index that lets pgstore.Cleaner walk the active sessions
 -- once, in id order, so ending a large backlog of expired sessions takes time
@@ -30,20 +34,36 @@
 -- database, including a second instance's Migrate queued on the migration
 -- lock, which deadlocks. On a large table, build it by hand first, outside a
 -- transaction, with the same statement and CONCURRENTLY after CREATE INDEX;
--- this file then finds it and does nothing.
+-- this file then finds it and does nothing (unless that build failed, see
+-- below).
 --
 -- Idempotent: running this file twice is harmless.
 
+-- A build by hand that failed (cancelled, timed out, deadlocked) leaves an
+-- INVALID index of this name: never read, and perhaps still written. IF NOT
+-- EXISTS would take it for the built index, so it is dropped and built again.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('idx_sessions_active_id') AND NOT indisvalid) THEN
+        DROP INDEX idx_sessions_active_id;
+    END IF;
+END $$;
+-- +goose StatementEnd
+-- +goose StatementBegin
 CREATE INDEX IF NOT EXISTS idx_sessions_active_id ON sessions (id) WHERE is_active = true;
 -- +goose StatementEnd
 -- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (25, '025_sessionguard_cleanup.sql', '44aba8b6699e114ff125ee95cc4cc634c079f9444c33e78eb49e7fba2faeac93')
+VALUES (25, '025_sessionguard_cleanup.sql', 'dcf7daf00684c6fff3c7b5e4da2199dcc05ec26630129b48a718ce3f1b0cd68e')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 025_sessionguard_cleanup.down.sql
 -- Description: undoes 025_sessionguard_cleanup.sql. pgstore.Cleaner's walk of

@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 026_scs_session_data.sql
 -- Description: storage for the session data of applications that use
 -- github.com/alexedwards/scs/v2 (pgstore.SCSStore), kept next to the sessions
@@ -41,6 +45,18 @@ END;
 $$ LANGUAGE plpgsql;
 -- +goose StatementEnd
 -- +goose StatementBegin
+-- The trigger runs for whoever changes sessions, with their search_path: an
+-- operator's schema-qualified UPDATE of the table from another search_path
+-- failed on this DELETE ("relation does not exist") and the session stayed
+-- active. It now always finds the table in the schema this file made it in
+-- (where CREATE put the table and the function), never a temporary table.
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION sessionguard_scs_data_end_with_session() SET search_path = %I, pg_temp',
+                   current_schema());
+END $$;
+-- +goose StatementEnd
+-- +goose StatementBegin
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_trigger
@@ -64,11 +80,15 @@ END $$;
 -- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (26, '026_scs_session_data.sql', 'c7ae4a9e90d542e40a8702442531de521603094aafbab7b4d261960fbc72e09b')
+VALUES (26, '026_scs_session_data.sql', 'b438692139512af78b0fefc7c3ba48e42467a312a6dc82290bdeaf20813b9959')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 026_scs_session_data.down.sql
 -- Description: undoes 026_scs_session_data.sql. The session data of scs apps

@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 027_sessionguard_reauthentication.sql
 -- Description: when and how strongly the user of a session last proved who
 -- they are, for re-authentication and step-up (ASVS 7.5.1, 7.5.3), and
@@ -54,6 +58,10 @@ ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 027_sessionguard_reauthentication.down.sql
 -- Description: undoes 027_sessionguard_reauthentication.sql. The recorded

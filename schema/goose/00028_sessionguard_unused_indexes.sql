@@ -4,6 +4,10 @@
 
 -- +goose Up
 -- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- Migration: 028_sessionguard_unused_indexes.sql
 -- Description: drops two of 022's indexes that no statement needs, so that
 -- every insert and every ended session writes two index entries fewer and a
@@ -52,6 +56,10 @@ ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
 -- +goose StatementBegin
 -- Migration: 028_sessionguard_unused_indexes.down.sql
 -- Description: undoes 028_sessionguard_unused_indexes.sql: the two indexes

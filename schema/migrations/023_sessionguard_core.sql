@@ -19,7 +19,8 @@ ALTER TABLE sessions
 
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'sessions_idle_timeout_seconds_check') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conrelid = 'sessions'::regclass AND conname = 'sessions_idle_timeout_seconds_check') THEN
         ALTER TABLE sessions ADD CONSTRAINT sessions_idle_timeout_seconds_check
             CHECK (idle_timeout_seconds > 0);
     END IF;

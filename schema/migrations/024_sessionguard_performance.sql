@@ -31,10 +31,13 @@
 --     the transaction commits; a rolled-back revoke notifies nobody. Touches
 --     never notify (the trigger's WHEN clause is false for them, so they queue
 --     no trigger event at all).
---  3. sessionguard_check keeps its signature and results, and its touch now
---     re-checks the interval under the row lock: of concurrent checks of one
---     session, only one writes last_activity_at per touch interval (before,
---     each of them that had read the old value wrote it again).
+--  3. sessionguard_check keeps its signature and results, and its writes now
+--     re-check their condition under the row lock: of concurrent checks of
+--     one session, only one writes last_activity_at per touch interval
+--     (before, each of them that had read the old value wrote it again), and
+--     an expiry is recorded only if the newest row version is still expired
+--     (before, a check that had read the row before a concurrent check's touch
+--     ended the session that touch had just kept alive).
 --
 -- Every statement is idempotent, so running this file twice is harmless.
 
@@ -81,12 +84,14 @@ CREATE TRIGGER sessionguard_ended_truncate
     FOR EACH STATEMENT
     EXECUTE FUNCTION sessionguard_notify_ended();
 
--- Same signature and results as 023. The only change is in the touch: its
--- UPDATE also requires last_activity_at to be at least the interval old, a
--- condition PostgreSQL re-checks on the newest row version after waiting for
--- a concurrent writer. When the UPDATE finds nothing, the row is read again:
--- ended meanwhile -> that reason (the revoke wins); touched meanwhile by a
--- concurrent check -> valid, with that touch's time; gone -> unknown.
+-- Same signature and results as 023. The changes are in its two writes,
+-- whose conditions PostgreSQL re-checks on the newest row version after
+-- waiting for a concurrent writer. The touch's UPDATE also requires
+-- last_activity_at to be at least the interval old; the expiry's UPDATE also
+-- requires the row to be past a deadline still. When either finds nothing,
+-- the row is read again: ended meanwhile -> that reason (the revoke wins);
+-- touched meanwhile by a concurrent check -> valid, with that touch's time;
+-- gone -> unknown.
 CREATE OR REPLACE FUNCTION sessionguard_check(
     p_token_hash VARCHAR(64),
     p_touch BOOLEAN DEFAULT true,
@@ -130,16 +135,29 @@ BEGIN
         v_reason := 'idle_timeout';
     END IF;
 
-    IF v_reason IS NOT NULL OR NOT s.is_active THEN
-        IF p_touch AND s.is_active THEN
-            UPDATE sessions
-            SET is_active = false, revoked_at = v_now, ended_at = v_now, revoke_reason = v_reason
-            WHERE id = s.id AND is_active = true;
+    IF v_reason IS NOT NULL AND p_touch AND s.is_active THEN
+        -- The expiry is re-checked on the newest row version: a concurrent
+        -- check that touched the row before its deadline has kept it alive.
+        UPDATE sessions
+        SET is_active = false, revoked_at = v_now, ended_at = v_now, revoke_reason = v_reason
+        WHERE id = s.id AND is_active = true
+          AND (v_now >= sessions.absolute_expires_at
+               OR v_now >= sessions.last_activity_at + make_interval(secs => sessions.idle_timeout_seconds));
+        IF NOT FOUND THEN
+            -- Ended by someone else first (their reason), touched meanwhile
+            -- (alive, as of that touch), or gone.
+            SELECT * INTO s FROM sessions WHERE id = s.id;
             IF NOT FOUND THEN
-                -- Someone else ended it first: report their reason.
-                SELECT sessions.revoke_reason INTO v_reason FROM sessions WHERE id = s.id;
+                RETURN QUERY SELECT 'unknown'::VARCHAR(20), NULL::VARCHAR(50), NULL::UUID, NULL::INTEGER,
+                    NULL::INTEGER, NULL::VARCHAR(20), NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ, NULL::INTEGER,
+                    NULL::TIMESTAMPTZ, v_now;
+                RETURN;
             END IF;
+            v_reason := CASE WHEN s.is_active THEN NULL ELSE s.revoke_reason END;
         END IF;
+    END IF;
+
+    IF v_reason IS NOT NULL OR NOT s.is_active THEN
         v_state := CASE v_reason
             WHEN 'idle_timeout' THEN 'idle_timeout'
             WHEN 'absolute_timeout' THEN 'absolute_timeout'

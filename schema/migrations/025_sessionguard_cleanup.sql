@@ -24,8 +24,19 @@
 -- database, including a second instance's Migrate queued on the migration
 -- lock, which deadlocks. On a large table, build it by hand first, outside a
 -- transaction, with the same statement and CONCURRENTLY after CREATE INDEX;
--- this file then finds it and does nothing.
+-- this file then finds it and does nothing (unless that build failed, see
+-- below).
 --
 -- Idempotent: running this file twice is harmless.
+
+-- A build by hand that failed (cancelled, timed out, deadlocked) leaves an
+-- INVALID index of this name: never read, and perhaps still written. IF NOT
+-- EXISTS would take it for the built index, so it is dropped and built again.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('idx_sessions_active_id') AND NOT indisvalid) THEN
+        DROP INDEX idx_sessions_active_id;
+    END IF;
+END $$;
 
 CREATE INDEX IF NOT EXISTS idx_sessions_active_id ON sessions (id) WHERE is_active = true;

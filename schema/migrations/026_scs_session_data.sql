@@ -32,6 +32,17 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
+-- The trigger runs for whoever changes sessions, with their search_path: an
+-- operator's schema-qualified UPDATE of the table from another search_path
+-- failed on this DELETE ("relation does not exist") and the session stayed
+-- active. It now always finds the table in the schema this file made it in
+-- (where CREATE put the table and the function), never a temporary table.
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION sessionguard_scs_data_end_with_session() SET search_path = %I, pg_temp',
+                   current_schema());
+END $$;
+
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_trigger

@@ -24,8 +24,18 @@
 -- it is not run CONCURRENTLY here for the reason 025 gives. On a large,
 -- busy table build it by hand first, outside a transaction, with the
 -- statement below and CONCURRENTLY after CREATE INDEX; this file then finds
--- it and does nothing.
+-- it and does nothing (unless that build failed, see below).
 --
 -- Idempotent: running this file twice is harmless.
+
+-- A build by hand that failed (cancelled, timed out, deadlocked) leaves an
+-- INVALID index of this name: never read, and perhaps still written. IF NOT
+-- EXISTS would take it for the built index, so it is dropped and built again.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('idx_sessions_live_token') AND NOT indisvalid) THEN
+        DROP INDEX idx_sessions_live_token;
+    END IF;
+END $$;
 
 CREATE INDEX IF NOT EXISTS idx_sessions_live_token ON sessions USING hash (session_token_hash) WHERE is_active;

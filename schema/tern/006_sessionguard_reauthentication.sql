@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 027_sessionguard_reauthentication.sql
 -- Description: when and how strongly the user of a session last proved who
 -- they are, for re-authentication and step-up (ASVS 7.5.1, 7.5.3), and
@@ -44,6 +47,9 @@ VALUES (27, '027_sessionguard_reauthentication.sql', 'c56264b70acbbf743d043fba48
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 027_sessionguard_reauthentication.down.sql
 -- Description: undoes 027_sessionguard_reauthentication.sql. The recorded

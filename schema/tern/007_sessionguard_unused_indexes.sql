@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 028_sessionguard_unused_indexes.sql
 -- Description: drops two of 022's indexes that no statement needs, so that
 -- every insert and every ended session writes two index entries fewer and a
@@ -46,6 +49,9 @@ VALUES (28, '028_sessionguard_unused_indexes.sql', '4b198e652b46203156baa31769a5
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 028_sessionguard_unused_indexes.down.sql
 -- Description: undoes 028_sessionguard_unused_indexes.sql: the two indexes

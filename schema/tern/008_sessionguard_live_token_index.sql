@@ -2,6 +2,9 @@
 -- Generated from schema/migrations by go generate ./schema (the files in the
 -- folder schema/tern) or by schema.Tern (any numbering): do not edit.
 
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+
 -- Migration: 029_sessionguard_live_token_index.sql
 -- Description: a hash index of the token hashes of live sessions, which
 -- pgstore's token lookup reads first, so that checking a live session reads
@@ -28,18 +31,31 @@
 -- it is not run CONCURRENTLY here for the reason 025 gives. On a large,
 -- busy table build it by hand first, outside a transaction, with the
 -- statement below and CONCURRENTLY after CREATE INDEX; this file then finds
--- it and does nothing.
+-- it and does nothing (unless that build failed, see below).
 --
 -- Idempotent: running this file twice is harmless.
+
+-- A build by hand that failed (cancelled, timed out, deadlocked) leaves an
+-- INVALID index of this name: never read, and perhaps still written. IF NOT
+-- EXISTS would take it for the built index, so it is dropped and built again.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('idx_sessions_live_token') AND NOT indisvalid) THEN
+        DROP INDEX idx_sessions_live_token;
+    END IF;
+END $$;
 
 CREATE INDEX IF NOT EXISTS idx_sessions_live_token ON sessions USING hash (session_token_hash) WHERE is_active;
 
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (29, '029_sessionguard_live_token_index.sql', 'dd278b142d215efdd5a40d6975e5878d7ff075c9fa88ec5d3a37b6622b8095a3')
+VALUES (29, '029_sessionguard_live_token_index.sql', '04ddacaeb7a2cb58c229bf9badeb0f373a503ecf86070aab3938f9a9d07e5658')
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
+
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
 
 -- Migration: 029_sessionguard_live_token_index.down.sql
 -- Description: undoes 029_sessionguard_live_token_index.sql. pgstore's token

@@ -1,0 +1,76 @@
+package schema_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+)
+
+// TestCheckDoesNotExpireASessionTouchedMeanwhile: check A, started before
+// the idle deadline, touches the session; check B, started after the old
+// deadline, read the row before A committed and finds it idle. B must not
+// end a session that A's touch has kept alive: its UPDATE waited for A's row
+// lock and then required only is_active, so it signed out a user who had
+// just been let in.
+func TestCheckDoesNotExpireASessionTouchedMeanwhile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	user := pgtest.CreateUser(t, pool, "race@example.com", 0)
+	hash := strings.Repeat("c4", 32)
+	// Idle timeout 4 s, last active 3 s ago: the old deadline is 1 s away.
+	if _, err := pool.Exec(ctx, `INSERT INTO sessions (user_id, session_token_hash, absolute_expires_at, idle_timeout_seconds, last_activity_at)
+		VALUES ($1, $2, now() + interval '1 hour', 4, now() - interval '3 seconds')`, user, hash); err != nil {
+		t.Fatal(err)
+	}
+	a, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Rollback(ctx) }()
+	var state string
+	if err := a.QueryRow(ctx, "SELECT state FROM sessionguard_check($1, true, 0)", hash).Scan(&state); err != nil || state != "valid" {
+		t.Fatalf("check A = %q, %v; want valid", state, err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the old deadline, 2.5 s before the new one
+
+	type answer struct {
+		state string
+		err   error
+	}
+	b := make(chan answer, 1)
+	go func() {
+		var s string
+		err := pool.QueryRow(ctx, "SELECT state FROM sessionguard_check($1, true, 0)", hash).Scan(&s)
+		b <- answer{s, err}
+	}()
+	// B has read the old row and waits for A's row lock.
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		var waiting bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%sessionguard_check%')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("check B never waited for check A's touch")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := <-b
+	if got.err != nil || got.state != "valid" {
+		t.Errorf("check B after A's touch = %q, %v; want valid", got.state, got.err)
+	}
+	var active bool
+	if err := pool.QueryRow(ctx, "SELECT is_active FROM sessions WHERE session_token_hash = $1", hash).Scan(&active); err != nil || !active {
+		t.Errorf("session active = %v (%v) after a touch kept it alive, want true", active, err)
+	}
+}
