@@ -47,21 +47,7 @@ func TestCheckDoesNotExpireASessionTouchedMeanwhile(t *testing.T) {
 		err := pool.QueryRow(ctx, "SELECT state FROM sessionguard_check($1, true, 0)", hash).Scan(&s)
 		b <- answer{s, err}
 	}()
-	// B has read the old row and waits for A's row lock.
-	for deadline := time.Now().Add(2 * time.Second); ; {
-		var waiting bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%sessionguard_check%')`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("check B never waited for check A's touch")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForLockWait(t, pool, "sessionguard_check") // B has read the old row
 	if err := a.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

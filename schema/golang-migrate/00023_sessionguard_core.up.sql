@@ -65,7 +65,12 @@ BEGIN
             revoked_at = CURRENT_TIMESTAMP,
             ended_at = CURRENT_TIMESTAMP,
             revoke_reason = 'absolute_timeout'
-        WHERE session_token_hash = p_token_hash;
+        WHERE session_token_hash = p_token_hash
+          -- Re-checked on the newest row (READ COMMITTED re-evaluates an
+          -- UPDATE's WHERE after waiting for a row lock): a session ended
+          -- meanwhile keeps its own reason.
+          AND is_active = true
+          AND CURRENT_TIMESTAMP >= absolute_expires_at;
 
         RETURN QUERY SELECT false::BOOLEAN, 'absolute'::VARCHAR(50), NULL::INTEGER, NULL::INTEGER, v_session.user_id, v_session.tenant_id;
         RETURN;
@@ -77,7 +82,12 @@ BEGIN
             revoked_at = CURRENT_TIMESTAMP,
             ended_at = CURRENT_TIMESTAMP,
             revoke_reason = 'idle_timeout'
-        WHERE session_token_hash = p_token_hash;
+        WHERE session_token_hash = p_token_hash
+          -- Re-checked on the newest row, as above: a session touched
+          -- meanwhile (update_session_activity of another request) is not
+          -- idle, and one ended meanwhile keeps its own reason.
+          AND is_active = true
+          AND CURRENT_TIMESTAMP >= last_activity_at + make_interval(secs => idle_timeout_seconds);
 
         RETURN QUERY SELECT false::BOOLEAN, 'idle'::VARCHAR(50), NULL::INTEGER, NULL::INTEGER, v_session.user_id, v_session.tenant_id;
         RETURN;
@@ -217,5 +227,5 @@ $$ LANGUAGE plpgsql;
 
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (23, '023_sessionguard_core.sql', 'fec5ce675b353364c251a22947eca5087c976525e4c6727299156d9308b21ff2')
+VALUES (23, '023_sessionguard_core.sql', 'fae1714eb06c2551777117c4bbe306a1786d0a026cb24075ff9bf0db59f83a75')
 ON CONFLICT (version) DO NOTHING;

@@ -58,7 +58,12 @@ BEGIN
             revoked_at = CURRENT_TIMESTAMP,
             ended_at = CURRENT_TIMESTAMP,
             revoke_reason = 'absolute_timeout'
-        WHERE session_token_hash = p_token_hash;
+        WHERE session_token_hash = p_token_hash
+          -- Re-checked on the newest row (READ COMMITTED re-evaluates an
+          -- UPDATE's WHERE after waiting for a row lock): a session ended
+          -- meanwhile keeps its own reason.
+          AND is_active = true
+          AND CURRENT_TIMESTAMP >= absolute_expires_at;
 
         RETURN QUERY SELECT false::BOOLEAN, 'absolute'::VARCHAR(50), NULL::INTEGER, NULL::INTEGER, v_session.user_id, v_session.tenant_id;
         RETURN;
@@ -70,7 +75,12 @@ BEGIN
             revoked_at = CURRENT_TIMESTAMP,
             ended_at = CURRENT_TIMESTAMP,
             revoke_reason = 'idle_timeout'
-        WHERE session_token_hash = p_token_hash;
+        WHERE session_token_hash = p_token_hash
+          -- Re-checked on the newest row, as above: a session touched
+          -- meanwhile (update_session_activity of another request) is not
+          -- idle, and one ended meanwhile keeps its own reason.
+          AND is_active = true
+          AND CURRENT_TIMESTAMP >= last_activity_at + make_interval(secs => idle_timeout_seconds);
 
         RETURN QUERY SELECT false::BOOLEAN, 'idle'::VARCHAR(50), NULL::INTEGER, NULL::INTEGER, v_session.user_id, v_session.tenant_id;
         RETURN;
