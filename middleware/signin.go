@@ -247,7 +247,8 @@ func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 // (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
 // out with no session, or an already ended one, is not an error; a store
 // failure is an error matching ErrUnavailable, and the cookie is cleared
-// anyway.
+// anyway. A session ended while the store's read replica lags
+// (sessionguard.ErrReplicaBehind) is signed out, with a warning in the log.
 func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 	if g.cfg.SCS != nil && !g.scsWired(r) {
 		return errNoSCSSession
