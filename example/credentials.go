@@ -100,7 +100,7 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) (stri
 	if err == nil && same {
 		return token, s, nil
 	}
-	if _, rerr := a.store.RevokeSession(r.Context(), s.ID, sessionguard.ReasonPasswordChange); rerr != nil {
+	if _, rerr := a.store.RevokeSession(r.Context(), s.ID, sessionguard.ReasonPasswordChange); a.revocationDone(r.Context(), rerr) != nil {
 		err = errors.Join(err, rerr)
 	}
 	if u.App == sessionguard.TenantApp {
