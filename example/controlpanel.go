@@ -130,7 +130,7 @@ func (a *app) cpRevokeOwn(w http.ResponseWriter, r *http.Request, si signedIn) {
 	ctx, cancel := detached(r)
 	defer cancel()
 	ended, err := a.store.RevokeUserSession(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, id, reasonUserRevoke)
-	if err != nil {
+	if err = a.revocationDone(r.Context(), err); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
@@ -147,7 +147,7 @@ func (a *app) cpRevokeOthers(w http.ResponseWriter, r *http.Request, si signedIn
 	ctx, cancel := detached(r)
 	defer cancel()
 	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, si.session.ID, reasonUserRevoke)
-	if err != nil {
+	if err = a.revocationDone(r.Context(), err); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
@@ -231,7 +231,7 @@ func (a *app) cpChangePassword(w http.ResponseWriter, r *http.Request, si signed
 		return
 	}
 	n, err := a.store.RevokeAllExcept(sessionguard.WithActor(ctx, si.user.ID), si.user.ID, si.session.ID, sessionguard.ReasonPasswordChange)
-	if err != nil {
+	if err = a.revocationDone(r.Context(), err); err != nil {
 		a.log.ErrorContext(r.Context(), "example: password changed but other sessions not ended", "error", err)
 		a.renderError(w, r, http.StatusServiceUnavailable,
 			"Your password was changed, but your other sessions could not be signed out. "+
@@ -285,7 +285,7 @@ func (a *app) cpAdminRevoke(w http.ResponseWriter, r *http.Request, si signedIn)
 	ctx, cancel := detached(r)
 	defer cancel()
 	ended, err := a.store.RevokeSession(sessionguard.WithActor(ctx, si.user.ID), id, sessionguard.ReasonAdminRevoke)
-	if err != nil {
+	if err = a.revocationDone(r.Context(), err); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
@@ -308,6 +308,19 @@ const revocationTimeout = 10 * time.Second
 // the user believes it ended.
 func detached(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(r.Context()), revocationTimeout)
+}
+
+// revocationDone is err, or nil when err only says that the store's read
+// replica has not yet replayed a revocation that is done
+// (sessionguard.ErrReplicaBehind): the sessions did end, so the page says
+// so, and the operator gets a warning. With a ReadPool, a lagging replica
+// would otherwise turn a finished revocation into an error page.
+func (a *app) revocationDone(ctx context.Context, err error) error {
+	if errors.Is(err, sessionguard.ErrReplicaBehind) {
+		a.log.WarnContext(ctx, "example: revocation done, but the read replica has not replayed it yet", "error", err)
+		return nil
+	}
+	return err
 }
 
 // cpSignout ends the control-panel session, whatever its state, and

@@ -26,8 +26,9 @@
 //     (required unless JWTConfig.AllowNoExpiry), nbf and iat when present,
 //     iss and aud when configured, the user id claim, and the tenant and
 //     session id claims when configured. A forged or expired token never
-//     costs a store call; the debug log names the failing claim, never the
-//     token. A tenant claim must agree with the route's tenant. A token
+//     costs a store call (but [Guard.SignOut] still ends the session of an
+//     expired one signed by a key of the Guard); the debug log names the
+//     failing claim, never the token. A tenant claim must agree with the route's tenant. A token
 //     verified before (the same bytes, by their SHA-256) is not verified
 //     again: its exp and its key (still in the set, unchanged) are.
 //  3. hash = hex(SHA-256(token)). Only the hash reaches the store; the token,

@@ -40,7 +40,11 @@ type Reauthentication struct {
 // scs data moves with it); or a.Token, a token issued elsewhere. The session keeps its id, its history and its
 // absolute expiry; the old token is refused from the moment the new one is
 // recorded, by every instance (caches drop it on the database's
-// notification). A cookie client gets the new cookie (with scs, LoadAndSave
+// notification) once a read replica the instances read has replayed the
+// rotation: pgstore waits for that up to its ReplayWait, and past it the
+// rotation stands all the same (sessionguard.ErrReplicaBehind, logged as a
+// warning), while other instances may still accept the old token until the
+// replica catches up. A cookie client gets the new cookie (with scs, LoadAndSave
 // writes it); a bearer client gets the returned token and must use it from
 // now on. The returned Session replaces the one in r's context.
 //

@@ -352,3 +352,61 @@ func requestWithCookie(token string) *http.Request {
 	withCookie(token)(r)
 	return r
 }
+
+// leavingReauth is a store whose Reauthenticate sees the client go away
+// during the call (a tab closed): the request's context ends (leave) and
+// the call fails as a cancelled query does.
+type leavingReauth struct {
+	sessionguard.Store
+	leave func()
+}
+
+func (s *leavingReauth) Reauthenticate(context.Context, sessionguard.Reauthentication) (sessionguard.SessionInfo, bool, error) {
+	s.leave()
+	return sessionguard.SessionInfo{}, false, context.Canceled
+}
+
+// TestReauthenticateSCSFailureEndsTheSessionAfterTheClientLeft: scs has
+// let go of the old token by the time the store is asked, so a failed
+// re-authentication ends that token's session rather than leave it live and
+// unreachable, also when the failure is the client going away (whose
+// context the revocation must not share).
+func TestReauthenticateSCSFailureEndsTheSessionAfterTheClientLeft(t *testing.T) {
+	t.Parallel()
+	a := newSCSApp(t, nil)
+	user := pgtest.CreateUser(t, a.pool, "scs-reauth-leave@example.com", 0)
+	id := a.browser(t).signIn(user)
+	other := a.browser(t)
+	other.signIn(user) // the session to re-authenticate
+	cookie := other.cookie
+	store := &leavingReauth{Store: a.store}
+	g, err := middleware.New(middleware.Config{SCS: a.sm, Store: store, AppType: sessionguard.ControlPanel,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reauth := a.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		store.leave = cancel
+		if _, _, err := g.Reauthenticate(w, r.WithContext(ctx), middleware.Reauthentication{ACR: "aal2"}); err == nil {
+			t.Error("Reauthenticate succeeded with a failed store call")
+		}
+	}))
+	req := httptest.NewRequest(http.MethodPost, "/reauth", nil)
+	req.Header.Set("Cookie", scsCookie+"="+cookie)
+	reauth.ServeHTTP(httptest.NewRecorder(), req)
+
+	var active bool
+	var reason *string
+	if err := a.pool.QueryRow(t.Context(), "SELECT is_active, revoke_reason FROM sessions WHERE session_token_hash = $1",
+		hashHex(cookie)).Scan(&active, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if active || reason == nil || *reason != sessionguard.ReasonLogout {
+		t.Errorf("the session whose token scs dropped: active %v, reason %v; want ended with %q", active, reason, sessionguard.ReasonLogout)
+	}
+	if err := a.pool.QueryRow(t.Context(), "SELECT is_active FROM sessions WHERE id = $1", id).Scan(&active); err != nil || !active {
+		t.Errorf("the user's other session: active %v, %v; want untouched", active, err)
+	}
+}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -160,7 +161,11 @@ func (g *Guard) scsDestroy(r *http.Request) error {
 	if _, n := findCookie(r.Header[cookieKey], g.cfg.SCS.Cookie.Name); token == "" && n == 0 {
 		return nil
 	}
-	if err := g.cfg.SCS.Destroy(r.Context()); err != nil {
+	// Not abandoned when the client goes away, as SignOut's revocation
+	// is not; StoreTimeout bounds it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), g.cfg.StoreTimeout)
+	defer cancel()
+	if err := g.cfg.SCS.Destroy(ctx); err != nil {
 		e := unavailable(err, false)
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: scs destroy failed", slog.String("error", e.causeMsg))
 		return e

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -225,5 +226,35 @@ func TestSCSDuplicateCookiesRefused(t *testing.T) {
 		if r := b.expect("GET", "/account", http.StatusUnauthorized); r.refusal.Reason != "invalid" {
 			t.Fatalf("two session cookies: reason %q, want invalid", r.refusal.Reason)
 		}
+	}
+}
+
+// TestSCSSignOutOutlivesTheClient: a browser that sends its sign-out and
+// goes away at once (a closed tab cancels the request's context) is signed
+// out with its scs data gone, as without scs, and SignOut reports success:
+// the scs session is not left behind the ended sessions row.
+func TestSCSSignOutOutlivesTheClient(t *testing.T) {
+	t.Parallel()
+	app := newSCSApp(t, nil)
+	user := pgtest.CreateUser(t, app.pool, "scs-leave@example.com", 0)
+	b := app.browser(t)
+	b.signIn(user)
+	var signOutErr error
+	signOut := app.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel() // the client went away
+		signOutErr = app.guard.SignOut(w, r.WithContext(ctx))
+	}))
+	req := httptest.NewRequest(http.MethodPost, "/signout", nil)
+	req.Header.Set("Cookie", scsCookie+"="+b.cookie)
+	signOut.ServeHTTP(httptest.NewRecorder(), req)
+	if signOutErr != nil {
+		t.Errorf("SignOut: %v", signOutErr)
+	}
+	if active, reason := app.sessionRow(t, b.cookie); active || reason != sessionguard.ReasonLogout {
+		t.Errorf("after sign-out: active %v reason %q", active, reason)
+	}
+	if n := app.dataRows(t, b.cookie); n != 0 {
+		t.Errorf("%d scs data rows outlived the sign-out", n)
 	}
 }

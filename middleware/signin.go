@@ -228,9 +228,11 @@ func (g *Guard) tokenKind(token string) TokenKinds {
 	return kindOf(token)
 }
 
-// revoke revokes hash, best effort, logging a failure.
+// revoke revokes hash, best effort, logging a failure. As SignOut's, the
+// revocation is not abandoned when the client goes away (ctx's
+// cancellation): StoreTimeout alone bounds it.
 func (g *Guard) revoke(ctx context.Context, hash, reason string) {
-	cctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
+	cctx := withStoreTimeout(context.WithoutCancel(ctx), g.cfg.StoreTimeout)
 	defer cctx.stop()
 	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil && !g.doneBehind(ctx, "revoke", err, hash) {
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: revoke failed",
@@ -247,7 +249,8 @@ func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 // (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
 // out with no session, or an already ended one, is not an error; a store
 // failure is an error matching ErrUnavailable, and the cookie is cleared
-// anyway.
+// anyway. A session ended while the store's read replica lags
+// (sessionguard.ErrReplicaBehind) is signed out, with a warning in the log.
 func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 	if g.cfg.SCS != nil && !g.scsWired(r) {
 		return errNoSCSSession

@@ -289,9 +289,10 @@ func TestSignOutForgedJWTCostsNoStoreCall(t *testing.T) {
 	parts := strings.Split(good, ".")
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","kid":"k2","typ":"JWT"}`))
 	for name, token := range map[string]string{
-		"forged signature": parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
-		"alg none":         header + "." + parts[1] + ".",
-		"unknown key":      sign(t, jwt.SigningMethodHS256, "k2", []byte("not the key, but 32 bytes or more"), claims(s.ID, time.Now())),
+		"forged signature":        parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
+		"alg none":                header + "." + parts[1] + ".",
+		"unknown key":             sign(t, jwt.SigningMethodHS256, "k9", []byte("not the key, but 32 bytes or more"), claims(s.ID, time.Now())),
+		"known kid, other secret": sign(t, jwt.SigningMethodHS256, "k2", []byte("not the key, but 32 bytes or more"), claims(s.ID, time.Now())),
 	} {
 		before := st.totalCalls()
 		rec := httptest.NewRecorder()

@@ -28,7 +28,7 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 		return nil, usagef("DATABASE_URL is not set: export DATABASE_URL=postgres://user@host:5432/dbname (or key=value pairs)")
 	}
 	if passwordCutShort(dsn) {
-		return nil, usagef("DATABASE_URL has an @ after the end of its host part: percent-encode a / or # in the password (%%2F, %%23); its text is not repeated here because it holds a password")
+		return nil, usagef("DATABASE_URL has an @ after the end of its host part: percent-encode a / in the password (%%2F); its text is not repeated here because it holds a password")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -50,22 +50,24 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 }
 
 // passwordCutShort reports whether dsn is a URL whose user information holds
-// an unencoded / or #: the URL's host part ends at the first of them, so the
-// user name is taken for the host, the password's first part for the port and
-// its rest for the database name, which a connection error repeats. An @ after
-// the host part and before the query is where that shows.
+// an unencoded /: pgx, like libpq, looks for the @ that ends the user
+// information only up to the first /, so the user name is taken for the host,
+// the password's first part for the port and its rest for the database name,
+// which a connection error repeats. An @ in the path (before any query), with
+// none before the first /, is where that shows. A # or ? in the password is
+// read as part of it (pgx's parser is libpq's, not net/url's).
 func passwordCutShort(dsn string) bool {
 	for _, scheme := range []string{"postgres://", "postgresql://"} {
 		rest, ok := strings.CutPrefix(dsn, scheme)
 		if !ok {
 			continue
 		}
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			return false
+		slash := strings.IndexByte(rest, '/')
+		if slash < 0 || strings.Contains(rest[:slash], "@") {
+			return false // no path, or the user information ends before it
 		}
-		beforeQuery, _, _ := strings.Cut(rest[end:], "?")
-		return strings.Contains(beforeQuery, "@")
+		path, _, _ := strings.Cut(rest[slash:], "?")
+		return strings.Contains(path, "@")
 	}
 	return false
 }

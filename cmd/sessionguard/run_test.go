@@ -117,7 +117,12 @@ func TestDatabaseURLNeverShown(t *testing.T) {
 		// error repeats. (User "localhost" keeps the misread host on this
 		// machine.)
 		{"password with a slash", "postgres://localhost:4321/" + password + "@127.0.0.1:1/app?connect_timeout=5", exitUsage},
-		{"password with a hash", "postgres://localhost:4321#" + password + "@127.0.0.1:1/app?connect_timeout=5", exitUsage},
+		// pgx reads a URL as libpq does: only a '/' ends the search for the
+		// user information's '@', so a '#' or '?' in a password is part of
+		// it, and such a URL connects as meant.
+		{"password with a hash", "postgres://localhost:4321#" + password + "@127.0.0.1:1/app?connect_timeout=5", exitFailure},
+		{"password with a question mark", "postgres://localhost:4321?" + password + "@127.0.0.1:1/app?connect_timeout=5", exitFailure},
+		{"@ in the database name", "postgres://admin:" + password + "@127.0.0.1:1/app@eu?connect_timeout=5", exitFailure},
 		{"@ in the query", "postgres://admin:" + password + "@127.0.0.1:1/app?connect_timeout=5&application_name=ops@host", exitFailure},
 	}
 	for _, tt := range tests {
