@@ -241,6 +241,7 @@ func (c *Cache) Listening() bool {
 func (c *Cache) check(ctx context.Context, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {
 	if st, ok := c.lookup(hash, scope, touch); ok {
 		c.hits.Add(1)
+		st.AMR = ownAMR(st.AMR) // copied outside the cache's lock
 		return st, nil
 	}
 	c.misses.Add(1)
@@ -272,6 +273,7 @@ func (c *Cache) check(ctx context.Context, hash string, scope sessionguard.Scope
 }
 
 // lookup answers from memory, or reports false when the database must.
+// The answer's AMR is the entry's: the caller copies it (ownAMR).
 func (c *Cache) lookup(hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
 	now := time.Now()
 	c.mu.Lock()
@@ -300,7 +302,6 @@ func (c *Cache) lookup(hash string, scope sessionguard.Scope, touch bool) (sessi
 	}
 	c.promoteLocked(el, e)
 	st.CheckedAt = dbNow
-	st.AMR = ownAMR(st.AMR)
 	return st, true
 }
 
@@ -327,12 +328,12 @@ func (c *Cache) generation(hash string) (epoch, gen uint64, serving bool) {
 // query was sent: then the answer may predate a revocation whose
 // notification has already been handled, and must not be kept.
 func (c *Cache) fill(hash string, st sessionguard.Status, sent time.Time, epoch, gen uint64) {
+	st.AMR = ownAMR(st.AMR) // the caller that asked keeps its own; copied before the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch != epoch || c.shardGen[shardOf(hash)] != gen || !c.listening {
 		return
 	}
-	st.AMR = ownAMR(st.AMR) // the caller that asked keeps its own
 	e := &cacheEntry{hash: hash, status: st, queriedAt: sent, placedAt: c.placed}
 	c.placed++
 	if el, ok := c.entries[hash]; ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -13,17 +14,23 @@ import (
 
 // replicaPositionSQL is how far the read replica has replayed, NULL when it
 // is not in recovery (a promoted standby, or a primary given as ReadPool):
-// then no answer of it is used (replica_primary.go).
+// then no answer of it is used (replica_primary.go); and whether the
+// statement after it takes a snapshot of its own (READ COMMITTED).
 //
 // replicaAnswer sends it before readSQL, in one round trip: the position
 // must be one the row's snapshot already contains. Read in the row's own
 // statement it came after that statement's snapshot, and the replica could
 // replay a revocation in between: a position past the fence with the row
 // from before it (TestReplicaReplayPositionPredatesTheRow). At READ
-// COMMITTED, the default, each statement of the batch takes its own
-// snapshot, so readSQL's is taken after the position was read, and replay
-// only moves forward.
-const replicaPositionSQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END`
+// COMMITTED each statement of the batch takes its own snapshot, so
+// readSQL's is taken after the position was read, and replay only moves
+// forward. The batch is one transaction until its Sync, though: under
+// REPEATABLE READ (a ReadPool whose default_transaction_isolation says so)
+// readSQL reuses the snapshot this statement took before it read the
+// position, so no "valid" of such a read is used
+// (TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead).
+const replicaPositionSQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
+	current_setting('transaction_isolation') = 'read committed'`
 
 // ReplicaStats counts how the read path used Config.ReadPool.
 type ReplicaStats struct {
@@ -53,12 +60,13 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	var (
 		row    sessionRow
 		replay *string
+		fresh  bool // readSQL takes its own snapshot, after the position
 	)
 	var b pgx.Batch
 	b.Queue(replicaPositionSQL)
 	b.Queue(readSQL, tokenHash)
 	br := s.readPool.SendBatch(ctx, &b)
-	err := br.QueryRow().Scan(&replay)
+	err := br.QueryRow().Scan(&replay, &fresh)
 	if err == nil {
 		err = br.QueryRow().Scan(row.scanTargets()...)
 	}
@@ -81,7 +89,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	switch st.State {
 	case sessionguard.StateValid:
 		replayed, perr := parseLSN(*replay)
-		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed)
+		final = (!touch || !writeDue) && perr == nil && s.readPoolSnapshotFresh(ctx, fresh) && s.fence.admits(tokenHash, replayed)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:
@@ -120,4 +128,15 @@ func (s *Store) readReplica(ctx context.Context, tokenHash string, scope session
 		return sessionguard.Status{}, false
 	}
 	return s.replicaAnswer(ctx, tokenHash, scope, touch)
+}
+
+// readPoolSnapshotFresh reports fresh, the position statement's word that
+// the row's statement takes a snapshot after the position (READ
+// COMMITTED), and warns once when it is not: then the replica answers no
+// "valid", and every such read goes to the primary.
+func (s *Store) readPoolSnapshotFresh(ctx context.Context, fresh bool) bool {
+	if !fresh && s.staleSnapshotWarned.CompareAndSwap(false, true) {
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "pgstore: the read pool's transactions are not READ COMMITTED (default_transaction_isolation); its \"valid\" answers are not used, reads of live sessions go to the primary")
+	}
+	return fresh
 }

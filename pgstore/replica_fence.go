@@ -132,6 +132,18 @@ func (f *replicaFence) admits(hash string, replayed uint64) bool {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.admitsLocked(hash, replayed)
+}
+
+// admitsLocked is admits past its lock-free checks. It reads the global
+// fence again: while this read waited for mu, another one may have passed
+// hash's fence and moved it into the global fence (or a fold may have),
+// and a read from before that position must not find hash unfenced
+// (TestReplicaFenceRefusesASlowReadOfAFenceDroppedMeanwhile).
+func (f *replicaFence) admitsLocked(hash string, replayed uint64) bool {
+	if replayed < f.lsn.Load() {
+		return false
+	}
 	f.replayed = max(f.replayed, replayed)
 	v, ok := f.hashes[hash]
 	switch {

@@ -45,3 +45,53 @@ func TestReplicaFenceDropsPassedFences(t *testing.T) {
 		t.Error("a pending fence was dropped")
 	}
 }
+
+// TestReplicaFenceRefusesASlowReadOfAFenceDroppedMeanwhile: a read that
+// passed admits' lock-free checks while the global fence was low, and then
+// waited for the lock while a later read passed (and so dropped) the
+// session's own fence, must still be refused when its replay predates that
+// fence. The interleaving is forced: the slow read's locked part runs after
+// the other read's whole admits.
+func TestReplicaFenceRefusesASlowReadOfAFenceDroppedMeanwhile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		drop func(t *testing.T, f *replicaFence) // what happens while the slow read waits for mu
+	}{
+		{"a later read passes the fence", func(t *testing.T, f *replicaFence) {
+			if !f.admits("a", 200) {
+				t.Fatal("a replica past the fence was refused")
+			}
+		}},
+		{"a fold drops the fence", func(t *testing.T, f *replicaFence) {
+			if !f.admits("b", 200) { // reports the replica past "a"'s fence
+				t.Fatal("an unfenced session was refused")
+			}
+			for i := range maxFencedHashes / 2 {
+				f.resolve(fmt.Sprint(i), 300)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f replicaFence
+			f.resolve("a", 150)
+			// The slow read (replayed 100) passes the lock-free checks: the
+			// global fence is still 0.
+			if f.blocked.Load() > 0 || f.unknownSince.Load() != 0 || 100 < f.lsn.Load() {
+				t.Fatal("the slow read's lock-free checks refused it; the test proves nothing")
+			}
+			tt.drop(t, &f)
+			f.mu.Lock()
+			_, kept := f.hashes["a"]
+			admitted := f.admitsLocked("a", 100)
+			f.mu.Unlock()
+			if kept {
+				t.Fatal("the fence was not dropped; the test proves nothing")
+			}
+			if admitted {
+				t.Error("a read from before the session's dropped fence was admitted")
+			}
+		})
+	}
+}

@@ -672,3 +672,83 @@ func TestReplicaSessionLimitFencesTheEvicted(t *testing.T) {
 		t.Errorf("new session: %q; want valid", st.State)
 	}
 }
+
+// TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead: the position
+// and the row are read in one batch, one transaction until its Sync. A
+// ReadPool whose sessions default to REPEATABLE READ (a standby's
+// postgresql.conf copied from a primary that sets
+// default_transaction_isolation) reads the row with the snapshot the
+// position statement took before it read the position, so such a position
+// must not admit the row's "valid". Here the position statement is held (a
+// pg_is_in_recovery in a schema searched before pg_catalog sleeps) while
+// the replica replays the revocation.
+func TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead(t *testing.T) {
+	t.Parallel()
+	rs := pgtest.NewReplicated(t, 0)
+	ctx := t.Context()
+	const hold = 3 * time.Second
+	if _, err := rs.PrimaryPool.Exec(ctx, fmt.Sprintf(`CREATE SCHEMA held;
+		CREATE FUNCTION held.pg_is_in_recovery() RETURNS boolean VOLATILE LANGUAGE sql
+			AS 'SELECT pg_catalog.pg_is_in_recovery() FROM pg_catalog.pg_sleep(%g)'`, hold.Seconds())); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(rs.Standby.ConnString("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
+	cfg.ConnConfig.RuntimeParams["search_path"] = "held, pg_catalog, public"
+	readPool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(readPool.Close)
+	store, err := pgstore.New(pgtest.NewServerPool(t, rs.Primary), pgstore.Config{
+		ReadPool: readPool, ReplayWait: 100 * time.Millisecond, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := pgtest.CreateUser(t, rs.PrimaryPool, "alice@acme.example", 0)
+	f := replicaFixture{fixture: fixture{pool: rs.PrimaryPool, store: store, user: user}, rs: rs}
+	hash, _ := f.create(t, nil)
+	f.waitReplayed(t)
+
+	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
+		t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
+	}
+	type answer struct {
+		st  sessionguard.Status
+		err error
+	}
+	peeked := make(chan answer, 1)
+	go func() {
+		st, err := store.Peek(ctx, hash, sessionguard.Scope{})
+		peeked <- answer{st, err}
+	}()
+	// Once the position statement sleeps, the transaction's snapshot is
+	// taken: let the replica replay the revocation meanwhile.
+	eventually(t, "the replica's position statement holds", func() bool {
+		var n int
+		err := rs.StandbyPool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()`).Scan(&n)
+		return err == nil && n == 1
+	})
+	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	f.waitReplayed(t)
+	var a answer
+	select {
+	case a = <-peeked:
+		t.Fatalf("the read ended (%q, %v) before the replica replayed the revocation; the test proves nothing", a.st.State, a.err)
+	default:
+		a = <-peeked
+	}
+	if a.err != nil || a.st.State != sessionguard.StateRevoked {
+		t.Errorf("Peek of the revoked session = %q, %v; want revoked (replica stats %+v)", a.st.State, a.err, store.ReplicaStats())
+	}
+}

@@ -52,7 +52,9 @@ type Config struct {
 	// soon as the revoke returns without sessionguard.ErrReplicaBehind (a Cache in front
 	// of one forgets it when the notification arrives: Cache). Anything
 	// else, a replica error included, goes to the primary, and so does
-	// everything while its server is not in recovery (promoted). The caller
+	// everything while its server is not in recovery (promoted); a "valid"
+	// of it counts only at READ COMMITTED, PostgreSQL's default (not under a
+	// default_transaction_isolation of repeatable read). The caller
 	// owns and closes it. Default nil: the primary takes every query.
 	ReadPool *pgxpool.Pool
 	// ReplayWait bounds how long a revoke waits for ReadPool's replica to
@@ -104,6 +106,9 @@ type Store struct {
 	// recovery; until then reads skip it (replica_primary.go).
 	notReplicaUntil atomic.Int64
 	notReplica      atomic.Bool // it said so last time: logged once per change
+	// staleSnapshotWarned: a read found the ReadPool's transactions not
+	// READ COMMITTED, and said so (replica.go).
+	staleSnapshotWarned atomic.Bool
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).

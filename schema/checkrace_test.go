@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 )
@@ -21,9 +20,10 @@ func TestCheckDoesNotExpireASessionTouchedMeanwhile(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	user := pgtest.CreateUser(t, pool, "race@example.com", 0)
 	hash := strings.Repeat("c4", 32)
-	// Idle timeout 4 s, last active 3 s ago: the old deadline is 1 s away.
+	// Idle timeout 6 s, last active 3 s ago: A has 3 s to start before the
+	// old deadline, and B (started just past it) 3 s before A's new one.
 	if _, err := pool.Exec(ctx, `INSERT INTO sessions (user_id, session_token_hash, absolute_expires_at, idle_timeout_seconds, last_activity_at)
-		VALUES ($1, $2, now() + interval '1 hour', 4, now() - interval '3 seconds')`, user, hash); err != nil {
+		VALUES ($1, $2, now() + interval '1 hour', 6, now() - interval '3 seconds')`, user, hash); err != nil {
 		t.Fatal(err)
 	}
 	a, err := pool.Begin(ctx)
@@ -35,7 +35,12 @@ func TestCheckDoesNotExpireASessionTouchedMeanwhile(t *testing.T) {
 	if err := a.QueryRow(ctx, "SELECT state FROM sessionguard_check($1, true, 0)", hash).Scan(&state); err != nil || state != "valid" {
 		t.Fatalf("check A = %q, %v; want valid", state, err)
 	}
-	time.Sleep(1500 * time.Millisecond) // past the old deadline, 2.5 s before the new one
+	// Past the old deadline by the database's clock (A's touch is not
+	// committed: this reads the old row), however long A took to start.
+	if _, err := pool.Exec(ctx, `SELECT pg_sleep_until(last_activity_at + make_interval(secs => idle_timeout_seconds) + interval '100 milliseconds')
+		FROM sessions WHERE session_token_hash = $1`, hash); err != nil {
+		t.Fatal(err)
+	}
 
 	type answer struct {
 		state string

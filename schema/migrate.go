@@ -152,7 +152,7 @@ func step(ctx context.Context, pool *pgxpool.Pool, tx pgx.Tx, m Migration) error
 		return nil
 	}
 	if m.Version == BaseVersion {
-		adopted, err := adoptSeed(ctx, tx, pool, m)
+		adopted, err := adoptSeed(ctx, tx, m)
 		if err != nil || adopted {
 			return err
 		}
@@ -226,7 +226,7 @@ var seedFunctions = []string{
 // it. When one of 022's functions is missing (dropped or re-signed since), the
 // file (idempotent) runs first to restore it. It reports false when there is
 // no sessions table: then 022 runs as usual.
-func adoptSeed(ctx context.Context, conn querier, pool *pgxpool.Pool, m Migration) (bool, error) {
+func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
 	var present []string
 	err := conn.QueryRow(ctx, `
 		SELECT coalesce(array_agg(attname::text), '{}')

@@ -332,3 +332,42 @@ func TestMigrateAdoptsSeedWithoutAllFunctions(t *testing.T) {
 		t.Errorf("the dropped seed function is not back: %v", err)
 	}
 }
+
+// TestMigrateTakesCRLFCheckoutsForTheSameFiles: a checkout whose line endings
+// git turned into CRLF (core.autocrlf on Windows) embeds the same migrations
+// with other bytes. Migrate built from it must find a database that a
+// build from an LF checkout migrated up to date, not stop it with
+// ErrChecksumMismatch, and the other way round.
+func TestMigrateTakesCRLFCheckoutsForTheSameFiles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	crlf := func(ms []schema.Migration) []schema.Migration {
+		out := make([]schema.Migration, len(ms))
+		for i, m := range ms {
+			m.SQL = strings.ReplaceAll(m.SQL, "\n", "\r\n")
+			m.Down = strings.ReplaceAll(m.Down, "\n", "\r\n")
+			out[i] = m
+		}
+		return out
+	}
+	lf := schema.Migrations()
+	tests := []struct {
+		name        string
+		first, then []schema.Migration
+	}{
+		{"LF first, then CRLF", lf, crlf(lf)},
+		{"CRLF first, then LF", crlf(lf), lf},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pool := pgtest.NewBarePool(t)
+			if err := schema.MigrateList(ctx, pool, tt.first); err != nil {
+				t.Fatalf("first Migrate: %v", err)
+			}
+			if err := schema.MigrateList(ctx, pool, tt.then); err != nil {
+				t.Errorf("Migrate from the other checkout: %v; want nil (the same migrations)", err)
+			}
+		})
+	}
+}

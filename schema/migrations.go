@@ -25,9 +25,13 @@ type Migration struct {
 	Down string
 }
 
-// Checksum is the hex SHA-256 of the migration's SQL, recorded when it is applied.
+// Checksum is the hex SHA-256 of the migration's SQL, recorded when it is
+// applied and compared by Migrate (ErrChecksumMismatch). Line endings count
+// as LF: a checkout that turned them into CRLF (git's core.autocrlf on
+// Windows) embeds the same migrations, and must neither stop Migrate on a
+// database migrated from another checkout nor record what stops theirs.
 func (m Migration) Checksum() string {
-	sum := sha256.Sum256([]byte(m.SQL))
+	sum := sha256.Sum256([]byte(strings.ReplaceAll(m.SQL, "\r\n", "\n")))
 	return hex.EncodeToString(sum[:])
 }
 
