@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/sessionguard/sessionguard"
 )
@@ -61,3 +62,8 @@ func SetInTurn(c *Cleaner, f func()) { c.inTurn = f }
 // LiveSQL exposes the liveness rule to the test that holds it to decide and
 // sessionguard_check.
 const LiveSQL = liveSQL
+
+// SetNotReplicaRecheck sets how long s skips a ReadPool that is not in
+// recovery, before s is used: a test's reads then land inside the window
+// however slow the machine.
+func SetNotReplicaRecheck(s *Store, d time.Duration) { s.notReplicaRecheck = d }

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// notReplicaRecheck is how long reads skip a ReadPool whose server said it
-// is not in recovery, before they ask it again.
-const notReplicaRecheck = time.Second
+// defaultNotReplicaRecheck is how long reads skip a ReadPool whose server
+// said it is not in recovery, before they ask it again.
+const defaultNotReplicaRecheck = time.Second
 
 // A ReadPool's server that is not in recovery is no replica of the primary
 // this Store writes to, as far as the Store can tell: a standby promoted
@@ -17,7 +17,7 @@ const notReplicaRecheck = time.Second
 // on (a disaster-recovery drill, a split brain), which never sees a
 // revocation made after its promotion. Its answers are therefore never
 // used: reads go to the primary, and skip the ReadPool for
-// notReplicaRecheck before they ask it again, so that a promotion costs one
+// a second before they ask it again, so that a promotion costs one
 // extra query a second, not one per read.
 
 // skipsReadPool reports whether the ReadPool's server said lately that it
@@ -35,7 +35,7 @@ func (s *Store) readPoolInRecovery(ctx context.Context, inRecovery bool) bool {
 		}
 		return true
 	}
-	s.notReplicaUntil.Store(time.Now().Add(notReplicaRecheck).UnixNano())
+	s.notReplicaUntil.Store(time.Now().Add(s.notReplicaRecheck).UnixNano())
 	if s.notReplica.CompareAndSwap(false, true) {
 		s.logger.LogAttrs(ctx, slog.LevelWarn, "pgstore: the read pool's server is not in recovery (a promoted standby?); reads go to the primary until it is")
 	}

@@ -104,8 +104,9 @@ type Store struct {
 	replicaErrors    atomic.Uint64
 	// notReplicaUntil (UnixNano): the ReadPool's server said it is not in
 	// recovery; until then reads skip it (replica_primary.go).
-	notReplicaUntil atomic.Int64
-	notReplica      atomic.Bool // it said so last time: logged once per change
+	notReplicaUntil   atomic.Int64
+	notReplica        atomic.Bool   // it said so last time: logged once per change
+	notReplicaRecheck time.Duration // how long reads skip it then: defaultNotReplicaRecheck
 	// staleSnapshotWarned: a read found the ReadPool's transactions not
 	// READ COMMITTED, and said so (replica.go).
 	staleSnapshotWarned atomic.Bool
@@ -151,7 +152,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
-		readPool: cfg.ReadPool, replayWait: replayWait}
+		readPool: cfg.ReadPool, replayWait: replayWait, notReplicaRecheck: defaultNotReplicaRecheck}
 	if err := s.startBatching(cfg.MaxBatch); err != nil {
 		return nil, err
 	}
