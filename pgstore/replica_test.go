@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -507,76 +508,15 @@ func checkLoad(t *testing.T, instances []validator, hashes []string, revokedAt *
 // holds the statement between its snapshot and its end.)
 func TestReplicaReplayPositionPredatesTheRow(t *testing.T) {
 	t.Parallel()
-	rs := pgtest.NewReplicated(t, 0)
-	ctx := t.Context()
-	const hold = 3 * time.Second
-	if _, err := rs.PrimaryPool.Exec(ctx, fmt.Sprintf(`CREATE SCHEMA held;
+	h := newHeldReplicaRead(t, `CREATE SCHEMA held;
 		CREATE FUNCTION held.hold() RETURNS boolean VOLATILE LANGUAGE sql AS 'SELECT true FROM pg_sleep(%g)';
-		CREATE VIEW held.sessions AS SELECT * FROM public.sessions WHERE held.hold()`, hold.Seconds())); err != nil {
-		t.Fatal(err)
+		CREATE VIEW held.sessions AS SELECT * FROM public.sessions WHERE held.hold()`,
+		map[string]string{"search_path": "held, public"})
+	if st, err := h.store.Peek(t.Context(), h.hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateValid ||
+		h.store.ReplicaStats().Served != 1 {
+		t.Fatalf("before: %q, %v, %+v; want valid from the replica", st.State, err, h.store.ReplicaStats())
 	}
-	cfg, err := pgxpool.ParseConfig(rs.Standby.ConnString("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = "held, public"
-	readPool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(readPool.Close)
-	store, err := pgstore.New(pgtest.NewServerPool(t, rs.Primary), pgstore.Config{
-		ReadPool: readPool, ReplayWait: 100 * time.Millisecond, Logger: quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := pgtest.CreateUser(t, rs.PrimaryPool, "alice@acme.example", 0)
-	f := replicaFixture{fixture: fixture{pool: rs.PrimaryPool, store: store, user: user}, rs: rs}
-	hash, _ := f.create(t, nil)
-	f.waitReplayed(t)
-	if st, err := store.Peek(ctx, hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateValid ||
-		store.ReplicaStats().Served != 1 {
-		t.Fatalf("before: %q, %v, %+v; want valid from the replica", st.State, err, store.ReplicaStats())
-	}
-
-	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
-		t.Fatal(err)
-	}
-	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
-		t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
-	}
-	type answer struct {
-		st  sessionguard.Status
-		err error
-	}
-	peeked := make(chan answer, 1)
-	go func() {
-		st, err := store.Peek(ctx, hash, sessionguard.Scope{})
-		peeked <- answer{st, err}
-	}()
-	// Once the replica's statement sleeps in the view, its snapshot is taken:
-	// let the replica replay the revocation while it sleeps.
-	eventually(t, "the replica's read holds", func() bool {
-		var n int
-		err := rs.StandbyPool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()`).Scan(&n)
-		return err == nil && n == 1
-	})
-	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
-		t.Fatal(err)
-	}
-	f.waitReplayed(t)
-	var a answer
-	select {
-	case a = <-peeked:
-		t.Fatalf("the read ended (%q, %v) before the replica replayed the revocation; the test proves nothing", a.st.State, a.err)
-	default:
-		a = <-peeked
-	}
-	if a.err != nil || a.st.State != sessionguard.StateRevoked {
-		t.Errorf("Peek after Revoke returned = %q, %v; want revoked (replica stats %+v)", a.st.State, a.err, store.ReplicaStats())
-	}
+	h.revokeWhileHeld(t)
 }
 
 // TestReplicaReauthenticateFencesTheOldToken: a re-authentication ends the
@@ -684,20 +624,37 @@ func TestReplicaSessionLimitFencesTheEvicted(t *testing.T) {
 // the replica replays the revocation.
 func TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead(t *testing.T) {
 	t.Parallel()
+	newHeldReplicaRead(t, `CREATE SCHEMA held;
+		CREATE FUNCTION held.pg_is_in_recovery() RETURNS boolean VOLATILE LANGUAGE sql
+			AS 'SELECT pg_catalog.pg_is_in_recovery() FROM pg_catalog.pg_sleep(%g)'`,
+		map[string]string{"default_transaction_isolation": "repeatable read", "search_path": "held, pg_catalog, public"}).
+		revokeWhileHeld(t)
+}
+
+// heldReplicaRead is the scenario of the two tests above: a Store whose
+// read pool on the standby has params, where holdSQL (run on the primary, %g
+// the seconds to hold) makes a replica read sleep after its snapshot is
+// taken, and one live session, replayed.
+type heldReplicaRead struct {
+	rs    pgtest.Replicated
+	f     replicaFixture
+	store *pgstore.Store
+	hash  string
+}
+
+func newHeldReplicaRead(t *testing.T, holdSQL string, params map[string]string) heldReplicaRead {
+	t.Helper()
 	rs := pgtest.NewReplicated(t, 0)
 	ctx := t.Context()
 	const hold = 3 * time.Second
-	if _, err := rs.PrimaryPool.Exec(ctx, fmt.Sprintf(`CREATE SCHEMA held;
-		CREATE FUNCTION held.pg_is_in_recovery() RETURNS boolean VOLATILE LANGUAGE sql
-			AS 'SELECT pg_catalog.pg_is_in_recovery() FROM pg_catalog.pg_sleep(%g)'`, hold.Seconds())); err != nil {
+	if _, err := rs.PrimaryPool.Exec(ctx, fmt.Sprintf(holdSQL, hold.Seconds())); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := pgxpool.ParseConfig(rs.Standby.ConnString("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
-	cfg.ConnConfig.RuntimeParams["search_path"] = "held, pg_catalog, public"
+	maps.Copy(cfg.ConnConfig.RuntimeParams, params)
 	readPool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -713,7 +670,15 @@ func TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead(t *testing.T) {
 	f := replicaFixture{fixture: fixture{pool: rs.PrimaryPool, store: store, user: user}, rs: rs}
 	hash, _ := f.create(t, nil)
 	f.waitReplayed(t)
+	return heldReplicaRead{rs: rs, f: f, store: store, hash: hash}
+}
 
+// revokeWhileHeld revokes the session while replay is paused, starts a
+// Peek, and lets the replica replay the revocation while that Peek's read
+// sleeps: the Peek must answer revoked.
+func (h heldReplicaRead) revokeWhileHeld(t *testing.T) {
+	t.Helper()
+	ctx, rs, store, hash := t.Context(), h.rs, h.store, h.hash
 	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
 		t.Fatal(err)
 	}
@@ -729,9 +694,9 @@ func TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead(t *testing.T) {
 		st, err := store.Peek(ctx, hash, sessionguard.Scope{})
 		peeked <- answer{st, err}
 	}()
-	// Once the position statement sleeps, the transaction's snapshot is
-	// taken: let the replica replay the revocation meanwhile.
-	eventually(t, "the replica's position statement holds", func() bool {
+	// Once the read sleeps, its snapshot is taken: let the replica replay
+	// the revocation meanwhile.
+	eventually(t, "the replica's read holds", func() bool {
 		var n int
 		err := rs.StandbyPool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()`).Scan(&n)
@@ -740,7 +705,7 @@ func TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead(t *testing.T) {
 	if _, err := rs.StandbyPool.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
 		t.Fatal(err)
 	}
-	f.waitReplayed(t)
+	h.f.waitReplayed(t)
 	var a answer
 	select {
 	case a = <-peeked:
