@@ -2,15 +2,12 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -39,12 +36,12 @@ func TestRevokingRoleNeedsItsOwnRightsOnSCSData(t *testing.T) {
 			_, _ = f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
 			mustCommit(t, newSCSStore(t, f), tok.key, []byte("flash: hello"), time.Now().Add(time.Hour))
 
-			role := newRole(t, f.pool)
+			role := pgtest.NewRole(t, f.pool)
 			mustExec(t, f, "GRANT SELECT, UPDATE ON sessions TO "+role)
 			if tt.grant != "" {
 				mustExec(t, f, "GRANT "+tt.grant+" ON sessionguard_scs_data TO "+role)
 			}
-			store, err := pgstore.New(poolAs(t, f.pool, role), pgstore.Config{})
+			store, err := pgstore.New(pgtest.PoolAs(t, f.pool, role), pgstore.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,44 +68,4 @@ func TestRevokingRoleNeedsItsOwnRightsOnSCSData(t *testing.T) {
 			}
 		})
 	}
-}
-
-// newRole creates a role of its own for the test (roles are cluster-wide),
-// dropped with its privileges when the test ends.
-func newRole(t *testing.T, pool *pgxpool.Pool) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	role := "sg_test_role_" + hex.EncodeToString(b)
-	if _, err := pool.Exec(context.Background(), "CREATE ROLE "+role+" NOLOGIN"); err != nil {
-		t.Fatalf("CREATE ROLE (the test's user needs CREATEROLE): %v", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if _, err := pool.Exec(ctx, "DROP OWNED BY "+role); err != nil {
-			t.Errorf("DROP OWNED BY %s: %v", role, err)
-		}
-		if _, err := pool.Exec(ctx, "DROP ROLE "+role); err != nil {
-			t.Errorf("DROP ROLE %s: %v", role, err)
-		}
-	})
-	return role
-}
-
-// poolAs opens a pool on base's database whose connections act as role.
-func poolAs(t *testing.T, base *pgxpool.Pool, role string) *pgxpool.Pool {
-	t.Helper()
-	cfg := base.Config()
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET ROLE "+role)
-		return err
-	}
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
