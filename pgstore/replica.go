@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 
@@ -27,8 +26,8 @@ import (
 // forward. The batch is one transaction until its Sync, though: under
 // REPEATABLE READ (a ReadPool whose default_transaction_isolation says so)
 // readSQL reuses the snapshot this statement took before it read the
-// position, so no "valid" of such a read is used
-// (TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead).
+// position, so such a ReadPool is not used (readPoolUsable,
+// TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead).
 const replicaPositionSQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
 	current_setting('transaction_isolation') = 'read committed'`
 
@@ -80,7 +79,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
-	if !s.readPoolInRecovery(ctx, replay != nil) {
+	if !s.readPoolUsable(ctx, replay != nil, fresh) {
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
@@ -89,7 +88,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	switch st.State {
 	case sessionguard.StateValid:
 		replayed, perr := parseLSN(*replay)
-		final = (!touch || !writeDue) && perr == nil && s.readPoolSnapshotFresh(ctx, fresh) && s.fence.admits(tokenHash, replayed)
+		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:
@@ -128,15 +127,4 @@ func (s *Store) readReplica(ctx context.Context, tokenHash string, scope session
 		return sessionguard.Status{}, false
 	}
 	return s.replicaAnswer(ctx, tokenHash, scope, touch)
-}
-
-// readPoolSnapshotFresh reports fresh, the position statement's word that
-// the row's statement takes a snapshot after the position (READ
-// COMMITTED), and warns once when it is not: then the replica answers no
-// "valid", and every such read goes to the primary.
-func (s *Store) readPoolSnapshotFresh(ctx context.Context, fresh bool) bool {
-	if !fresh && s.staleSnapshotWarned.CompareAndSwap(false, true) {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "pgstore: the read pool's transactions are not READ COMMITTED (default_transaction_isolation); its \"valid\" answers are not used, reads of live sessions go to the primary")
-	}
-	return fresh
 }

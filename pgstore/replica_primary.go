@@ -6,38 +6,47 @@ import (
 	"time"
 )
 
-// defaultNotReplicaRecheck is how long reads skip a ReadPool whose server
-// said it is not in recovery, before they ask it again.
+// defaultNotReplicaRecheck is how long reads skip a ReadPool that is of no
+// use (readPoolUsable), before they ask it again.
 const defaultNotReplicaRecheck = time.Second
 
-// A ReadPool's server that is not in recovery is no replica of the primary
-// this Store writes to, as far as the Store can tell: a standby promoted
-// after a failover (then the primary pool has moved to it too, and reading
-// the primary costs nothing more), or one promoted while the primary lives
-// on (a disaster-recovery drill, a split brain), which never sees a
-// revocation made after its promotion. Its answers are therefore never
-// used: reads go to the primary, and skip the ReadPool for
-// a second before they ask it again, so that a promotion costs one
-// extra query a second, not one per read.
+// A ReadPool is of no use to the Store in two cases, and then none of its
+// answers is used: reads go to the primary, and skip the ReadPool for a
+// second before they ask it again, so that it costs one extra query a
+// second, not one per read.
+//
+//   - Its server is not in recovery: no replica of the primary this Store
+//     writes to, as far as the Store can tell. A standby promoted after a
+//     failover (then the primary pool has moved to it too, and reading the
+//     primary costs nothing more), or one promoted while the primary lives
+//     on (a disaster-recovery drill, a split brain), which never sees a
+//     revocation made after its promotion.
+//   - Its transactions are not READ COMMITTED (a default_transaction_isolation
+//     of repeatable read): the row's statement then reuses the snapshot the
+//     position statement took before it read the position (replicaPositionSQL).
 
-// skipsReadPool reports whether the ReadPool's server said lately that it
-// is not in recovery.
+// skipsReadPool reports whether a read found the ReadPool of no use lately.
 func (s *Store) skipsReadPool() bool {
 	return time.Now().UnixNano() < s.notReplicaUntil.Load()
 }
 
-// readPoolInRecovery records what a read of the ReadPool found, logging a
-// change, and reports whether its answer may be used.
-func (s *Store) readPoolInRecovery(ctx context.Context, inRecovery bool) bool {
-	if inRecovery {
+// readPoolUsable records what a read of the ReadPool found (its server in
+// recovery, its transactions READ COMMITTED), logging a change, and reports
+// whether its answer may be used.
+func (s *Store) readPoolUsable(ctx context.Context, inRecovery, readCommitted bool) bool {
+	if inRecovery && readCommitted {
 		if s.notReplica.CompareAndSwap(true, false) {
-			s.logger.LogAttrs(ctx, slog.LevelInfo, "pgstore: the read pool's server is in recovery again; reads use it")
+			s.logger.LogAttrs(ctx, slog.LevelInfo, "pgstore: the read pool is usable again; reads use it")
 		}
 		return true
 	}
 	s.notReplicaUntil.Store(time.Now().Add(s.notReplicaRecheck).UnixNano())
 	if s.notReplica.CompareAndSwap(false, true) {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "pgstore: the read pool's server is not in recovery (a promoted standby?); reads go to the primary until it is")
+		msg := "pgstore: the read pool's server is not in recovery (a promoted standby?); reads go to the primary until it is"
+		if inRecovery {
+			msg = "pgstore: the read pool's transactions are not READ COMMITTED (default_transaction_isolation); reads go to the primary until they are"
+		}
+		s.logger.LogAttrs(ctx, slog.LevelWarn, msg)
 	}
 	return false
 }

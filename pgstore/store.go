@@ -52,8 +52,8 @@ type Config struct {
 	// soon as the revoke returns without sessionguard.ErrReplicaBehind (a Cache in front
 	// of one forgets it when the notification arrives: Cache). Anything
 	// else, a replica error included, goes to the primary, and so does
-	// everything while its server is not in recovery (promoted); a "valid"
-	// of it counts only at READ COMMITTED, PostgreSQL's default (not under a
+	// everything while its server is not in recovery (promoted) or its
+	// transactions are not READ COMMITTED, PostgreSQL's default (a
 	// default_transaction_isolation of repeatable read). The caller
 	// owns and closes it. Default nil: the primary takes every query.
 	ReadPool *pgxpool.Pool
@@ -102,14 +102,12 @@ type Store struct {
 	replicaServed    atomic.Uint64
 	replicaFallbacks atomic.Uint64
 	replicaErrors    atomic.Uint64
-	// notReplicaUntil (UnixNano): the ReadPool's server said it is not in
-	// recovery; until then reads skip it (replica_primary.go).
+	// notReplicaUntil (UnixNano): a read found the ReadPool of no use (not
+	// in recovery, or not READ COMMITTED); until then reads skip it
+	// (replica_primary.go).
 	notReplicaUntil   atomic.Int64
 	notReplica        atomic.Bool   // it said so last time: logged once per change
 	notReplicaRecheck time.Duration // how long reads skip it then: defaultNotReplicaRecheck
-	// staleSnapshotWarned: a read found the ReadPool's transactions not
-	// READ COMMITTED, and said so (replica.go).
-	staleSnapshotWarned atomic.Bool
 }
 
 // Store and Cache are what a Guard calls (middleware.Config.Store).
