@@ -228,13 +228,24 @@ func (g *Guard) tokenKind(token string) TokenKinds {
 	return kindOf(token)
 }
 
-// revoke revokes hash, best effort, logging a failure. As SignOut's, the
-// revocation is not abandoned when the client goes away (ctx's
-// cancellation): StoreTimeout alone bounds it.
-func (g *Guard) revoke(ctx context.Context, hash, reason string) {
+// end revokes hash with reason for op ("sign out", "revoke"). It is not
+// abandoned when the client goes away (a tab closed right after "Sign out"
+// cancels ctx): the session would live on behind a cookie the browser
+// never saw cleared. StoreTimeout alone bounds it. A revocation the read
+// replica has not replayed yet is done (doneBehind); secrets are kept out
+// of its warning.
+func (g *Guard) end(ctx context.Context, op, hash, reason string, secrets ...string) error {
 	cctx := withStoreTimeout(context.WithoutCancel(ctx), g.cfg.StoreTimeout)
 	defer cctx.stop()
-	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil && !g.doneBehind(ctx, "revoke", err, hash) {
+	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil && !g.doneBehind(ctx, op, err, secrets...) {
+		return err
+	}
+	return nil
+}
+
+// revoke is end, best effort: a failure is logged.
+func (g *Guard) revoke(ctx context.Context, hash, reason string) {
+	if err := g.end(ctx, "revoke", hash, reason, hash); err != nil {
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: revoke failed",
 			slog.String("error", redact(err.Error(), hash)))
 	}
@@ -283,12 +294,7 @@ func (g *Guard) endSession(r *http.Request) error {
 	if hash == "" {
 		return nil
 	}
-	// Not abandoned when the client goes away (a tab closed right after
-	// "Sign out" cancels r's context): the session would live on behind a
-	// cookie the browser never saw cleared. StoreTimeout still bounds it.
-	sctx := withStoreTimeout(context.WithoutCancel(ctx), g.cfg.StoreTimeout)
-	defer sctx.stop()
-	if _, err := g.cfg.Store.Revoke(sctx, hash, sessionguard.ReasonLogout); err != nil && !g.doneBehind(r.Context(), "sign out", err, token, hash) {
+	if err := g.end(ctx, "sign out", hash, sessionguard.ReasonLogout, token, hash); err != nil {
 		e := unavailable(err, false, token, hash)
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
 		return e
