@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
 )
@@ -46,11 +45,9 @@ import (
 // scs_all, scs_delete_expired) and traced as pgstore.SCSStore.<Method>
 // spans, when the Store's Config gives providers.
 type SCSStore struct {
-	store           *Store
-	pool            *pgxpool.Pool // store's
+	store           *Store // its pool, telemetry, fence and events
 	logger          *slog.Logger
 	cleanupInterval time.Duration
-	tel             *telemetry // store's; nil without providers
 }
 
 // SCSConfig tunes an SCSStore. The zero value is ready to use.
@@ -79,7 +76,7 @@ func NewSCSStore(store *Store, cfg SCSConfig) (*SCSStore, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &SCSStore{store: store, pool: store.pool, logger: logger, cleanupInterval: cfg.CleanupInterval, tel: store.tel}, nil
+	return &SCSStore{store: store, logger: logger, cleanupInterval: cfg.CleanupInterval}, nil
 }
 
 // scsOwnerEnded is true when the data row d belongs to a sessionguard session
@@ -97,14 +94,14 @@ func (s *SCSStore) FindCtx(ctx context.Context, key string) (_ []byte, found boo
 	// calls with an invalid argument are: a SessionManager without
 	// HashTokenInStore then shows as finds that never find and commits that
 	// fail, rather than as silence. The span never carries the key.
-	ctx, call := s.tel.start(ctx, opSCSFind)
+	ctx, call := s.store.tel.start(ctx, opSCSFind)
 	defer func() { call.endFind(ctx, found, err) }()
 	hash, ok := scsHash(key)
 	if !ok {
 		return nil, false, nil
 	}
 	var b []byte // declared here, so that the malformed-key path allocates nothing
-	err = s.pool.QueryRow(ctx, `SELECT d.data FROM sessionguard_scs_data d
+	err = s.store.pool.QueryRow(ctx, `SELECT d.data FROM sessionguard_scs_data d
 		WHERE d.token_hash = $1 AND d.expiry > CURRENT_TIMESTAMP AND NOT `+scsOwnerEnded, hash).Scan(&b)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -123,7 +120,7 @@ func (s *SCSStore) FindCtx(ctx context.Context, key string) (_ []byte, found boo
 // concurrent revocation either waits for the write and then deletes the data,
 // or wins and the write does nothing.
 func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) (err error) {
-	ctx, call := s.tel.start(ctx, opSCSCommit)
+	ctx, call := s.store.tel.start(ctx, opSCSCommit)
 	defer func() { call.end(ctx, err) }()
 	hash, ok := scsHash(key)
 	if !ok {
@@ -132,7 +129,7 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 	if b == nil {
 		b = []byte{}
 	}
-	_, err = s.pool.Exec(ctx, `WITH owner AS (
+	_, err = s.store.pool.Exec(ctx, `WITH owner AS (
 			SELECT `+liveSQL+` AS live
 			FROM sessions s WHERE s.session_token_hash = $1
 			FOR SHARE)
@@ -161,7 +158,7 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 // re-authenticated and keeps going under its new token, so only the data
 // is deleted.
 func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
-	ctx, call := s.tel.start(ctx, opSCSDelete)
+	ctx, call := s.store.tel.start(ctx, opSCSDelete)
 	defer func() { call.end(ctx, err) }()
 	hash, ok := scsHash(key)
 	if !ok {
@@ -171,14 +168,14 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 		// A re-authentication renews the token (middleware's
 		// Guard.Reauthenticate): the session lives on under the new one,
 		// and scs writes the data under it.
-		_, err = s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
+		_, err = s.store.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
 		if err != nil {
 			return wrapErr("scs delete", err)
 		}
 		return nil
 	}
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
-	err = s.pool.QueryRow(ctx, scsDeleteSQL, sessionguard.ReasonLogout, hash).
+	err = s.store.pool.QueryRow(ctx, scsDeleteSQL, sessionguard.ReasonLogout, hash).
 		Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -212,9 +209,9 @@ const scsDeleteSQL = `WITH ended AS (` + endSQL + `session_token_hash = $2
 // scs gave the keys to Commit. With no live session it returns an empty,
 // non-nil map.
 func (s *SCSStore) AllCtx(ctx context.Context) (_ map[string][]byte, err error) {
-	ctx, call := s.tel.start(ctx, opSCSAll)
+	ctx, call := s.store.tel.start(ctx, opSCSAll)
 	defer func() { call.end(ctx, err) }()
-	rows, err := s.pool.Query(ctx, `SELECT d.token_hash, d.data FROM sessionguard_scs_data d
+	rows, err := s.store.pool.Query(ctx, `SELECT d.token_hash, d.data FROM sessionguard_scs_data d
 		WHERE d.expiry > CURRENT_TIMESTAMP AND NOT `+scsOwnerEnded)
 	if err != nil {
 		return nil, wrapErr("scs all", err)

@@ -19,10 +19,10 @@ const scsCleanupBatch = 1000
 // marked ended stays, unreachable (Find reports not found), until its scs
 // expiry or until Store.Cleanup marks the session ended, whichever is first.
 func (s *SCSStore) DeleteExpired(ctx context.Context) (total int, err error) {
-	ctx, call := s.tel.start(ctx, opSCSDeleteExpired)
+	ctx, call := s.store.tel.start(ctx, opSCSDeleteExpired)
 	defer func() { call.endDeleted(ctx, total, err) }()
 	for {
-		tag, execErr := s.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash IN (
+		tag, execErr := s.store.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash IN (
 			SELECT token_hash FROM sessionguard_scs_data
 			WHERE expiry <= CURRENT_TIMESTAMP
 			ORDER BY expiry

@@ -49,8 +49,8 @@ func TestSCSTelemetryOffAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := NewSCSStore(store, SCSConfig{})
-	if err != nil || s.tel != nil {
-		t.Fatalf("NewSCSStore without providers: telemetry %v, %v; want none", s.tel, err)
+	if err != nil || s.store.tel != nil {
+		t.Fatalf("NewSCSStore without providers: telemetry %v, %v; want none", s.store.tel, err)
 	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		if _, found, err := s.FindCtx(ctx, "malformed"); found || err != nil {
@@ -59,7 +59,7 @@ func TestSCSTelemetryOffAllocatesNothing(t *testing.T) {
 		if err := s.DeleteCtx(ctx, "malformed"); err != nil {
 			t.Fatal(err)
 		}
-		cctx, call := s.tel.start(ctx, opSCSDeleteExpired)
+		cctx, call := s.store.tel.start(ctx, opSCSDeleteExpired)
 		call.endDeleted(cctx, 1, nil)
 	})
 	if allocs != 0 {
