@@ -294,6 +294,7 @@ type jwtClaims struct {
 	HasTenant bool
 	SessionID string    // "" when no session-id claim is configured
 	Expires   time.Time // the "exp" claim; zero when the token has none (AllowNoExpiry)
+	IssuedAt  time.Time // the "iat" claim; zero when the token has none
 }
 
 type jwtVerifier struct {
@@ -497,6 +498,9 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	}
 	if exp, err := m.GetExpirationTime(); err == nil && exp != nil {
 		c.Expires = exp.Time // checkRegistered has already held it to the clock
+	}
+	if iat, err := m.GetIssuedAt(); err == nil && iat != nil {
+		c.IssuedAt = iat.Time
 	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {

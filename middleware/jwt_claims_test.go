@@ -126,6 +126,12 @@ func TestJWTClaimRules(t *testing.T) {
 					}
 					got.Expires = time.Time{}
 				}
+				if iat, ok := tt.claims["iat"].(int64); ok && err == nil {
+					if !got.IssuedAt.Equal(time.Unix(iat, 0)) {
+						t.Fatalf("IssuedAt = %v, want the iat claim %v", got.IssuedAt, time.Unix(iat, 0))
+					}
+					got.IssuedAt = time.Time{}
+				}
 				if err != nil || got != tt.want {
 					t.Fatalf("verify = %+v, %v; want %+v", got, err, tt.want)
 				}
@@ -282,10 +288,10 @@ func TestJWTSignWritesMappedClaims(t *testing.T) {
 		}
 		got, err := v.verify(tok)
 		want := jwtClaims{UserID: 42, TenantID: tenant, HasTenant: tenant > 0, SessionID: sid, Expires: now.Truncate(time.Second).Add(time.Hour)}
-		if err != nil || !got.Expires.Equal(want.Expires) {
-			t.Errorf("tenant %d: verify = %+v, %v; want Expires %v", tenant, got, err, want.Expires)
+		if err != nil || !got.Expires.Equal(want.Expires) || !got.IssuedAt.Equal(now.Truncate(time.Second)) {
+			t.Errorf("tenant %d: verify = %+v, %v; want Expires %v, IssuedAt %v", tenant, got, err, want.Expires, now.Truncate(time.Second))
 		}
-		got.Expires, want.Expires = time.Time{}, time.Time{}
+		got.Expires, want.Expires, got.IssuedAt = time.Time{}, time.Time{}, time.Time{}
 		if got != want {
 			t.Errorf("tenant %d: verify = %+v, %v", tenant, got, err)
 		}

@@ -1,0 +1,94 @@
+package middleware_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"math/big"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// A re-authentication with an identity provider's token needs a token the
+// provider issued for it: not the session's own token with its ECDSA
+// signature s replaced by n-s (a second valid signature of the same claims,
+// which anyone holding the token can make), nor an older token of the same
+// session replayed. Either would let a stolen session pass a step-up
+// without the user authenticating again.
+func TestReauthenticateRefusesTheSessionsTokenResigned(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+		Tokens: middleware.JWTs, JWT: &middleware.JWTConfig{
+			Keys:           []middleware.JWTKey{{ID: "idp", Algorithm: "ES256", VerifyKey: &ecKey.PublicKey}},
+			SessionIDClaim: "sid",
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sid = "0f6c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7f"
+	issuedAt := func(iat time.Time) string {
+		c := claims(sid, iat)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = time.Now().Add(time.Hour).Unix()
+		return sign(t, jwt.SigningMethodES256, "idp", ecKey, c)
+	}
+	older := issuedAt(time.Now().Add(-time.Hour))
+	current := issuedAt(time.Now().Add(-time.Minute))
+	if _, err := g.Record(nil, nil, current, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	resigned := withHighLowS(t, current)
+	if code := serve(g, requestWithCookie(resigned)); code != 401 {
+		t.Fatalf("the re-signed token alone: %d, want 401 (no row has its hash)", code)
+	}
+	for _, c := range []struct{ name, token string }{
+		{"the session's token re-signed (s -> n-s)", resigned},
+		{"an older token of the session", older},
+	} {
+		name, bad := c.name, c.token
+		r := requestWithCookie(current)
+		_, _, err := g.Reauthenticate(httptest.NewRecorder(), r, middleware.Reauthentication{Token: bad, ACR: "aal2"})
+		if !errors.Is(err, middleware.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrInvalidToken", name, err)
+		}
+	}
+	if code := serve(g, requestWithCookie(current)); code != 200 {
+		t.Fatalf("the session's token after the refused re-authentications: %d", code)
+	}
+	next := issuedAt(time.Now())
+	if _, s, err := g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(current), middleware.Reauthentication{Token: next, ACR: "aal2"}); err != nil || s.ACR != "aal2" {
+		t.Fatalf("the provider's new token: %v %+v", err, s)
+	}
+}
+
+// withHighLowS returns token with its ES256 signature's s replaced by n-s:
+// ecdsa.Verify accepts both.
+func withHighLowS(t *testing.T, token string) string {
+	t.Helper()
+	i := strings.LastIndexByte(token, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("not an ES256 signature: %v", err)
+	}
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Sub(elliptic.P256().Params().N, s)
+	s.FillBytes(sig[32:])
+	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
