@@ -405,8 +405,13 @@ func (v *jwtVerifier) parse(token string) (jwt.MapClaims, *jwt.Token, any, error
 }
 
 // keyFor picks the key for t by its "kid" and refuses an "alg" that is not
-// that key's.
+// that key's, and a token with a "crit" header: it names extensions the
+// token must not be accepted without understanding (RFC 7515 4.1.11), and
+// we understand none.
 func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, jwtError("crit header")
+	}
 	kid, ok := t.Header["kid"].(string)
 	if !ok {
 		return nil, jwtError("missing kid")
