@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -463,7 +464,7 @@ func (v *jwtVerifier) checkRegistered(m jwt.MapClaims) error {
 	for _, c := range times {
 		d, err := c.get()
 		switch {
-		case err != nil:
+		case err != nil || !numericDateFits(m[c.name]):
 			return jwtError("claim %s is not a time", c.name)
 		case d != nil && c.bad(d.Time):
 			return jwtError("claim %s: %s", c.name, c.text)
@@ -488,6 +489,22 @@ func (v *jwtVerifier) checkRegistered(m jwt.MapClaims) error {
 		}
 	}
 	return nil
+}
+
+// maxNumericDate is the last second of year 9999: a time claim beyond it
+// (either way) is no time. Past int64 seconds time.Time wraps around, so
+// an nbf or iat far in the future would read as a date in the past.
+const maxNumericDate = 253402300799
+
+// numericDateFits reports whether a time claim's value (json.Number; absent
+// is nil) is a finite number of seconds within ±maxNumericDate.
+func numericDateFits(raw any) bool {
+	n, ok := raw.(json.Number)
+	if !ok {
+		return true // absent, or refused by the claim's getter
+	}
+	f, err := n.Float64()
+	return err == nil && !math.IsNaN(f) && math.Abs(f) <= maxNumericDate
 }
 
 // mapClaims reads the user, tenant and session claims.

@@ -3,6 +3,7 @@ package middleware
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,13 @@ func TestJWTClaimRules(t *testing.T) {
 		{"exp a string", nil, with("exp", "tomorrow"), jwtClaims{}, "claim exp is not a time"},
 		{"nbf future", nil, with("nbf", now.Add(time.Hour).Unix()), jwtClaims{}, "claim nbf: not valid yet"},
 		{"nbf past", nil, with("nbf", now.Add(-time.Hour).Unix()), jwtClaims{UserID: 42}, ""},
+		// Seconds past what time.Time holds wrap around to a date in the
+		// past: nbf and iat far in the future would then pass.
+		{"nbf beyond int64 seconds", nil, with("nbf", 1e19), jwtClaims{}, "claim nbf is not a time"},
+		{"iat beyond int64 seconds", nil, with("iat", 9.3e18), jwtClaims{}, "claim iat is not a time"},
+		{"exp beyond int64 seconds", nil, with("exp", 1e19), jwtClaims{}, "claim exp is not a time"},
+		{"exp beyond float64", nil, with("exp", json.Number("1e400")), jwtClaims{}, "claim exp is not a time"},
+		{"nbf in year 9999", nil, with("nbf", 253402300799), jwtClaims{}, "claim nbf: not valid yet"},
 		{"iat future", nil, with("iat", now.Add(time.Hour).Unix()), jwtClaims{}, "claim iat: issued in the future"},
 		{"iat a string", nil, with("iat", "now"), jwtClaims{}, "claim iat is not a time"},
 		{"iss checked when configured", issuer, base(), jwtClaims{UserID: 42, TenantID: 7, HasTenant: true}, ""},
