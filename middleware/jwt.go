@@ -296,6 +296,9 @@ type jwtClaims struct {
 	SessionID string    // "" when no session-id claim is configured
 	Expires   time.Time // the "exp" claim; zero when the token has none (AllowNoExpiry)
 	IssuedAt  time.Time // the "iat" claim; zero when the token has none
+	// AuthTime is OIDC's "auth_time", when the user last authenticated at
+	// the issuer; zero when the token has none.
+	AuthTime time.Time
 }
 
 type jwtVerifier struct {
@@ -523,6 +526,15 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	}
 	if iat, err := m.GetIssuedAt(); err == nil && iat != nil {
 		c.IssuedAt = iat.Time
+	}
+	if raw, present := m["auth_time"]; present {
+		n, ok := raw.(json.Number)
+		f, err := n.Float64()
+		if !ok || err != nil || !numericDateFits(raw) {
+			return jwtClaims{}, jwtError("claim auth_time is not a time")
+		}
+		sec, frac := math.Modf(f)
+		c.AuthTime = time.Unix(int64(sec), int64(frac*1e9))
 	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {

@@ -25,7 +25,9 @@ type Reauthentication struct {
 	// JWT verified with Config.JWT, its user (and tenant) claims the
 	// session's, its session-id claim absent or the session's id; and new:
 	// neither the session's token (re-signed or not) nor issued ("iat")
-	// before it. Not with an scs session, whose tokens scs issues.
+	// before it, nor, when it carries OIDC's "auth_time", of an
+	// authentication before the session's (with JWTConfig.Leeway). Not with
+	// an scs session, whose tokens scs issues.
 	Token string
 }
 
@@ -183,6 +185,11 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (time
 		if old, err := g.jwt.verifyHashed(current, cur.tokenHash); err != nil || claims.IssuedAt.Before(old.IssuedAt) {
 			return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
 		}
+	}
+	if !claims.AuthTime.IsZero() && claims.AuthTime.Add(g.jwt.cfg.Leeway).Before(cur.AuthTime) {
+		// The issuer says the user last authenticated before the session
+		// did: a token issued without a new authentication (a refresh).
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is before the session's authentication", ErrInvalidToken)
 	}
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)

@@ -92,3 +92,57 @@ func withHighLowS(t *testing.T, token string) string {
 	s.FillBytes(sig[32:])
 	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
+
+// An identity provider's token that carries OIDC's auth_time proves a
+// re-authentication only if that time is after the session's last one: a
+// token the provider issued silently (a refresh, an SSO session reused)
+// carries the old auth_time, and must not pass a step-up as a new
+// authentication.
+func TestReauthenticateRefusesAnOldAuthTime(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	verifyOnly := hmacJWT()
+	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	verifyOnly.SessionIDClaim = "sid"
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+		Tokens: middleware.JWTs, JWT: verifyOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sid = "0f6c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7f"
+	signedIn := time.Now().Add(-24 * time.Hour) // the user's sign-in at the provider
+	token := func(authTime any) string {
+		c := claims(sid, time.Now())
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = time.Now().Add(time.Hour).Unix()
+		if authTime != nil {
+			c["auth_time"] = authTime
+		}
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	current := token(signedIn.Unix())
+	if _, err := g.Record(nil, nil, current, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	reauth := func(next string) error {
+		_, _, err := g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(current), middleware.Reauthentication{Token: next, ACR: "aal2"})
+		return err
+	}
+	for _, c := range []struct {
+		name  string
+		token string
+	}{
+		{"the sign-in's auth_time (a silent refresh)", token(signedIn.Unix())},
+		{"an auth_time before the session was recorded", token(time.Now().Add(-time.Hour).Unix())},
+		{"an auth_time that is not a time", token("yesterday")},
+	} {
+		if err := reauth(c.token); !errors.Is(err, middleware.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrInvalidToken", c.name, err)
+		}
+	}
+	next := token(time.Now().Unix())
+	if err := reauth(next); err != nil {
+		t.Fatalf("a token of a new authentication: %v", err)
+	}
+}
