@@ -54,7 +54,7 @@ func TestReauthenticateRefusesTheSessionsTokenResigned(t *testing.T) {
 	if _, err := g.Record(nil, nil, current, middleware.SignIn{}); err != nil {
 		t.Fatal(err)
 	}
-	resigned := withHighLowS(t, current)
+	resigned := reSigned(t, current, elliptic.P256())
 	if code := serve(g, requestWithCookie(resigned)); code != 401 {
 		t.Fatalf("the re-signed token alone: %d, want 401 (no row has its hash)", code)
 	}
@@ -76,21 +76,6 @@ func TestReauthenticateRefusesTheSessionsTokenResigned(t *testing.T) {
 	if _, s, err := g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(current), middleware.Reauthentication{Token: next, ACR: "aal2"}); err != nil || s.ACR != "aal2" {
 		t.Fatalf("the provider's new token: %v %+v", err, s)
 	}
-}
-
-// withHighLowS returns token with its ES256 signature's s replaced by n-s:
-// ecdsa.Verify accepts both.
-func withHighLowS(t *testing.T, token string) string {
-	t.Helper()
-	i := strings.LastIndexByte(token, '.')
-	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
-	if err != nil || len(sig) != 64 {
-		t.Fatalf("not an ES256 signature: %v", err)
-	}
-	s := new(big.Int).SetBytes(sig[32:])
-	s.Sub(elliptic.P256().Params().N, s)
-	s.FillBytes(sig[32:])
-	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 // An identity provider's token that carries OIDC's auth_time proves a
@@ -145,4 +130,66 @@ func TestReauthenticateRefusesAnOldAuthTime(t *testing.T) {
 	if err := reauth(next); err != nil {
 		t.Fatalf("a token of a new authentication: %v", err)
 	}
+}
+
+// Record refuses a token that already has a session (ErrDuplicateToken),
+// and that holds for the same ES* token re-signed (s -> n-s), a second
+// string of it with another hash: a token whose session was signed out or
+// revoked must not open a new one by re-signing.
+func TestRecordRefusesAReSignedToken(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	for _, alg := range []struct {
+		method jwt.SigningMethod
+		curve  elliptic.Curve
+	}{{jwt.SigningMethodES256, elliptic.P256()}, {jwt.SigningMethodES384, elliptic.P384()}, {jwt.SigningMethodES512, elliptic.P521()}} {
+		t.Run(alg.method.Alg(), func(t *testing.T) {
+			ecKey, err := ecdsa.GenerateKey(alg.curve, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+				Tokens: middleware.JWTs, JWT: &middleware.JWTConfig{ // an identity provider's: no session-id claim
+					Keys: []middleware.JWTKey{{ID: "idp", Algorithm: alg.method.Alg(), VerifyKey: &ecKey.PublicKey}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := claims("", time.Now())
+			c["sub"] = strconv.FormatInt(db.user, 10)
+			c["jti"] = randomToken(t)[:22]
+			token := sign(t, alg.method, "idp", ecKey, c)
+			resigned := reSigned(t, token, alg.curve)
+			if _, err := g.Record(nil, nil, token, middleware.SignIn{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := g.Record(nil, nil, resigned, middleware.SignIn{}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+				t.Errorf("re-signed while the session lives: %v, want ErrDuplicateToken", err)
+			}
+			if err := g.SignOut(nil, requestWithCookie(token)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := g.Record(nil, nil, resigned, middleware.SignIn{}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+				t.Errorf("re-signed after the sign-out: %v, want ErrDuplicateToken", err)
+			}
+			if code := serve(g, requestWithCookie(resigned)); code != 401 {
+				t.Errorf("the re-signed token: %d, want 401", code)
+			}
+		})
+	}
+}
+
+// reSigned returns token with its ECDSA signature's s replaced by n-s:
+// ecdsa.Verify accepts both.
+func reSigned(t *testing.T, token string, curve elliptic.Curve) string {
+	t.Helper()
+	i := strings.LastIndexByte(token, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	size := (curve.Params().BitSize + 7) / 8
+	if err != nil || len(sig) != 2*size {
+		t.Fatalf("not an ECDSA signature on %s: %v", curve.Params().Name, err)
+	}
+	s := new(big.Int).SetBytes(sig[size:])
+	s.Sub(curve.Params().N, s)
+	s.FillBytes(sig[size:])
+	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
