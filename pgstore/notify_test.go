@@ -541,3 +541,34 @@ func TestNotifyCountBehindPgBouncer(t *testing.T) {
 		t.Fatal("PgBouncer ran the two transactions on different server connections; the test proves nothing")
 	}
 }
+
+// TestCleanerBatchesStayUnderTheNotifyCap: the Cleaner ends at most
+// BatchSize sessions per transaction, and its default is notifyCap, so a
+// backlog of expired sessions larger than that is announced session by
+// session and never makes the Caches forget everything.
+func TestCleanerBatchesStayUnderTheNotifyCap(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	listener := listen(t, f.pool)
+	hashes := insertSessions(t, f.pool, f.user, notifyCap+500)
+	if _, err := f.pool.Exec(t.Context(), `UPDATE sessions
+		SET created_at = now() - interval '5 hours', last_activity_at = now() - interval '5 hours'
+		WHERE user_id = $1`, f.user); err != nil {
+		t.Fatal(err)
+	}
+	announced(t, listener, f.pool) // moving last_activity_at back is announced too
+	cleaner, err := pgstore.NewCleaner(f.pool, pgstore.CleanerConfig{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pgstore.DefaultCleanupBatchSize != notifyCap {
+		t.Fatalf("the Cleaner's default batch is %d; migration 030's cap is %d", pgstore.DefaultCleanupBatchSize, notifyCap)
+	}
+	res, err := cleaner.RunOnce(t.Context())
+	if err != nil || res.Idle != len(hashes) {
+		t.Fatalf("RunOnce = %+v, %v; want %d idle", res, err, len(hashes))
+	}
+	if got, empty := announced(t, listener, f.pool); len(got) != len(hashes) || empty != 0 {
+		t.Errorf("cleanup of %d sessions: %d hash payloads, %d empty; want %d, 0", len(hashes), len(got), empty, len(hashes))
+	}
+}
