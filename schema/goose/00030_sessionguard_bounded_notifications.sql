@@ -21,25 +21,23 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- queue, and a million messages for every listening instance, which handled
 -- them one by one. Until an instance reached a session's notification, its
 -- pgstore.Cache kept answering "valid" for that session from memory: the
--- revocation reached the instances seconds or minutes late, in the very
--- incident it was made for.
+-- revocation reached the instances the later the more sessions it ended,
+-- in the very incident it was made for.
 --
 -- What changes: a transaction still announces each of the first 1,000
 -- sessions it ends with its token hash. The 1,001st sends an empty payload,
 -- which has always meant "forget every session" (a TRUNCATE sends it; a
--- pgstore.Cache empties itself and, with a read replica, sends nothing to
--- the replica until it has learned the primary's WAL position past the
--- revocation), and the rest of the transaction sends nothing more. A
--- listener thus handles at most 1,001 notifications per transaction,
--- whatever the transaction ended.
+-- pgstore.Cache empties itself and, with a read replica, takes no "valid"
+-- from the replica until it has replayed past the revocation), and the rest
+-- of the transaction sends nothing more. A listener thus handles at most
+-- 1,001 notifications per transaction, whatever the transaction ended.
 --
--- Why 1,000: it is pgstore's default Cleaner batch (CleanupConfig.BatchSize),
+-- Why 1,000: it is pgstore's default Cleaner batch (CleanerConfig.BatchSize),
 -- which ends at most that many expired sessions per transaction, so routine
--- cleanup never empties the caches; nor do a user's sign-outs or a
--- password change (a user has few sessions). 1,000 notifications are about
--- 100 kB. An emptied cache
--- costs one database check per session in use, once: cheap next to the
--- event that ends more than 1,000 sessions in one transaction.
+-- cleanup never empties the caches; nor do a user's sign-outs or a password
+-- change, which end a few sessions. 1,000 notifications are about 100 kB.
+-- An emptied cache costs one database check per session in use, once:
+-- cheap next to an event that ends more than 1,000 sessions at once.
 --
 -- How: the trigger counts the sessions its transaction has ended in a
 -- transaction-local setting, sessionguard.ended_in_transaction, tagged with
@@ -90,7 +88,7 @@ $$ LANGUAGE plpgsql;
 -- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (30, '030_sessionguard_bounded_notifications.sql', '701aabc14ee5f058968f51fa33a19dcaf3681c293519b17c895741f8aed36fe8')
+VALUES (30, '030_sessionguard_bounded_notifications.sql', '15eb5ef5ed112de6812aaa837d5062e1ad3855c33dd58b4ba00b751b2242b238')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
