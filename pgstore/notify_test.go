@@ -236,7 +236,7 @@ func announced(t *testing.T, conn *pgx.Conn, pool *pgxpool.Pool) (hashes map[str
 // session it ends by its token hash up to notifyCap, and past that sends one
 // empty payload (forget everything) and nothing more, however it ends them:
 // in one statement or several, through savepoints, on a connection that
-// ended many before, under any search_path.
+// ended many before, with a count set by hand, under an empty search_path.
 func TestManyEndsInOneTransactionNotifyOnce(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
