@@ -157,9 +157,10 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 
 // given checks a token issued elsewhere for cur's re-authentication, as
 // Record checks a token, and returns a JWT's expiry. It must be new: not
-// current, the session's token, even re-signed (an ECDSA signature's s
-// and n-s both verify, so anyone holding a token can make a second string
-// of it), nor issued before it (a replayed older token of the session).
+// the session's current token, even re-signed (an ECDSA signature's s and
+// n-s both verify, so anyone holding a token can make a second string of
+// it), nor issued before it (a replayed older token of the session), nor of
+// an authentication (auth_time) before the session's (a refresh).
 func (g *Guard) given(r *http.Request, token, current string, cur Session) (time.Time, error) {
 	kind := g.tokenKind(token)
 	switch {
