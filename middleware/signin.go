@@ -26,6 +26,11 @@ type SignIn struct {
 	// "aal2", AMR ["pwd", "otp"]. Default: not recorded.
 	ACR string
 	AMR []string
+	// AuthTime is when the user authenticated, when that was before the
+	// sign-in (at a single sign-on service, say): Config.Require's MaxAge
+	// counts from it. Zero: now. Record takes the earlier of it and the
+	// token's time (see Record).
+	AuthTime time.Time
 }
 
 // SignIn opens a new session for p and returns its token (for bearer
@@ -151,6 +156,7 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		AbsoluteTimeout: g.cfg.AbsoluteTimeout,
 		ACR:             p.ACR,
 		AMR:             p.AMR,
+		AuthTime:        p.AuthTime,
 		Limit:           g.cfg.SessionLimit,
 	}
 	ctx := context.Background()
