@@ -257,57 +257,6 @@ func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 	}
 }
 
-// SignOut ends the request's session with reason "logout" and clears the
-// session cookie (when w is not nil), also when there is no session. The
-// session is the one the middleware put in r's context, else the one of the
-// token r carries (cookie or bearer; a malformed or ambiguous token, or a
-// JWT not signed by a key of the Guard, is ignored without a store call; an
-// expired JWT still ends its session). With Config.SCS it also destroys the scs session
-// (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
-// out with no session, or an already ended one, is not an error; a store
-// failure is an error matching ErrUnavailable, and the cookie is cleared
-// anyway. A session ended while the store's read replica lags
-// (sessionguard.ErrReplicaBehind) is signed out, with a warning in the log.
-func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
-	if g.cfg.SCS != nil && !g.scsWired(r) {
-		return errNoSCSSession
-	}
-	if w != nil {
-		w.Header().Set("Cache-Control", "no-store")
-		if g.cfg.SCS == nil {
-			g.ClearCookie(w)
-		}
-	}
-	err := g.endSession(r)
-	if g.cfg.SCS != nil {
-		err = errors.Join(err, g.scsDestroy(r))
-	}
-	return err
-}
-
-// endSession revokes the session of r with reason "logout".
-func (g *Guard) endSession(r *http.Request) error {
-	var token, hash string
-	ctx := r.Context()
-	if s, ok := SessionFrom(ctx); ok && s.tokenHash != "" {
-		hash = s.tokenHash
-		ctx = sessionguard.WithActor(ctx, s.UserID) // the user ends their own session
-	} else if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil && g.accepts(ex.token) {
-		if g.genuine(ex.token) {
-			token, hash = ex.token, hashToken(ex.token)
-		}
-	}
-	if hash == "" {
-		return nil
-	}
-	if err := g.end(ctx, "sign out", hash, sessionguard.ReasonLogout, token, hash); err != nil {
-		e := unavailable(err, false, token, hash)
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
-		return e
-	}
-	return nil
-}
-
 // ClearCookie tells the browser to delete the session cookie: same name and
 // attributes, empty value, Max-Age 0 (sent as "Max-Age=0").
 func (g *Guard) ClearCookie(w http.ResponseWriter) {
