@@ -95,4 +95,3 @@ func (g *Guard) signOutHash(ctx context.Context, r *http.Request, token, hash st
 	}
 	return nil
 }
-
