@@ -26,7 +26,7 @@ type Reauthentication struct {
 	// session's, its session-id claim absent or the session's id; and new:
 	// neither the session's token (re-signed or not) nor issued ("iat")
 	// before it, nor, when it carries OIDC's "auth_time", of an
-	// authentication before the session's (with JWTConfig.Leeway). Not with
+	// authentication no later than the session's. Not with
 	// an scs session, whose tokens scs issues.
 	Token string
 }
@@ -187,10 +187,15 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (time
 			return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
 		}
 	}
-	if !claims.AuthTime.IsZero() && claims.AuthTime.Add(g.jwt.cfg.Leeway).Before(cur.AuthTime) {
-		// The issuer says the user last authenticated before the session
-		// did: a token issued without a new authentication (a refresh).
-		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is before the session's authentication", ErrInvalidToken)
+	if !claims.AuthTime.IsZero() && !claims.AuthTime.After(cur.AuthTime) {
+		// The issuer says the user last authenticated no later than the
+		// session did: a token issued without a new authentication (a
+		// refresh). A session Record opened has the provider's own time
+		// (Record), so both are read off one clock; a session the
+		// application signed in has the database's, and a provider whose
+		// clock is behind it refuses a re-authentication within that skew
+		// of the sign-in, which the user then repeats.
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is not after the session's authentication", ErrInvalidToken)
 	}
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)

@@ -21,7 +21,12 @@ import (
 // Guard accepts, and a JWT must pass Config.JWT's verification. A JWT's user,
 // tenant and session-id claims then fill the fields p leaves zero and must
 // equal those p sets; a session-id claim becomes the row's id. Disagreement
-// is an error matching ErrInvalidToken, and nothing is recorded.
+// is an error matching ErrInvalidToken, and nothing is recorded. The
+// session's authentication time is the token's OIDC "auth_time" (else its
+// "iat": the user authenticated no later than the token was issued), or
+// p.AuthTime when that is earlier: a token the provider issued without
+// asking for credentials (a refresh, a single sign-on session) does not
+// pass a step-up (Requirement.MaxAge) as a fresh sign-in would.
 //
 // When w is not nil, Record sets the token as the session cookie, with a
 // Max-Age no longer than Config.AbsoluteTimeout nor than the JWT's "exp",
@@ -86,9 +91,17 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	return g.open(w, r, token, p, app, sid, maxAge)
 }
 
-// withClaims fills p's zero user and tenant from a verified JWT's claims
-// and refuses fields that disagree with them.
+// withClaims fills p's zero user and tenant from a verified JWT's claims,
+// refuses fields that disagree with them, and moves p's authentication time
+// back to the token's.
 func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
+	authed := c.AuthTime
+	if authed.IsZero() {
+		authed = c.IssuedAt
+	}
+	if !authed.IsZero() && (p.AuthTime.IsZero() || authed.Before(p.AuthTime)) {
+		p.AuthTime = authed
+	}
 	switch {
 	case p.UserID == 0:
 		p.UserID = c.UserID
