@@ -86,7 +86,8 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	newHash := hashToken(token)
 	ctx := withStoreTimeout(r.Context(), g.cfg.StoreTimeout)
 	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
-		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR})
+		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR,
+		OldTwinHash: g.twinHash(c)})
 	ctx.stop()
 	if rotated && g.doneBehind(r.Context(), "reauthenticate", err, c.token, token, cur.tokenHash, newHash) {
 		err = nil // rotated: the old token is dead, the new one must reach the client

@@ -24,18 +24,21 @@ func rotate(t *testing.T, f fixture, id, from, to string) {
 }
 
 // TestRotatedOutTokensOpenNoSession: a token a re-authentication rotated out
-// (migration 031) is refused as a taken token by every way of creating a
-// session, after later rotations too, and cannot become a session's token
-// again through another re-authentication. Before 031 its hash was in no
+// (migration 031), and the twin hash named with it, are refused as taken
+// tokens by every way of creating a session, after later rotations too, and
+// cannot become a session's token again through another re-authentication. Before 031 its hash was in no
 // table, and Create opened a new live session for it.
 func TestRotatedOutTokensOpenNoSession(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
 	t0, s := f.create(t, nil)
-	t1, t2 := newHash(t), newHash(t)
+	t1, t2, twin1 := newHash(t), newHash(t), newHash(t)
 	rotate(t, f, s.ID, t0, t1)
-	rotate(t, f, s.ID, t1, t2)
+	if _, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{
+		SessionID: s.ID, OldTokenHash: t1, NewTokenHash: t2, OldTwinHash: twin1}); err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
 
 	tests := []struct {
 		name string
@@ -43,6 +46,7 @@ func TestRotatedOutTokensOpenNoSession(t *testing.T) {
 	}{
 		{"first token", sessionguard.NewSession{TokenHash: t0}},
 		{"second token", sessionguard.NewSession{TokenHash: t1}},
+		{"second token's twin", sessionguard.NewSession{TokenHash: twin1}},
 		{"first token, tenant app", sessionguard.NewSession{TokenHash: t0, AppType: sessionguard.TenantApp, TenantID: f.tenant}},
 		{"second token, with a session limit", sessionguard.NewSession{TokenHash: t1, Limit: sessionguard.SessionLimit{Max: 5}}},
 		{"first token, limit ending the oldest", sessionguard.NewSession{TokenHash: t0, Limit: sessionguard.SessionLimit{Max: 1}}},
@@ -63,7 +67,7 @@ func TestRotatedOutTokensOpenNoSession(t *testing.T) {
 
 	// Nor may another session (or the same one) rotate to a retired token.
 	t3, other := f.create(t, nil)
-	for _, back := range []string{t0, t1} {
+	for _, back := range []string{t0, t1, twin1} {
 		_, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: other.ID, OldTokenHash: t3, NewTokenHash: back})
 		if !errors.Is(err, sessionguard.ErrDuplicateToken) || ok {
 			t.Errorf("Reauthenticate to a retired token = %v, %v; want ErrDuplicateToken", ok, err)

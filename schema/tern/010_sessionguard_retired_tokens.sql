@@ -27,6 +27,11 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 --     transaction), and refuses a row, inserted or updated, whose hash is
 --     retired, with unique_violation on sessionguard_retired_tokens_pkey:
 --     to its writer, the hash is taken, as when a session holds it.
+--  3. A token may have a second string, which verifies as well: an ECDSA
+--     JWT re-signed with its signature's other s (middleware's resigned.go).
+--     The rotating transaction names that string's hash in the
+--     transaction-local setting sessionguard.retired_twin (as 030 counts in
+--     one), and the trigger retires it with the old hash.
 --
 -- No race: the check runs AFTER the row is in the table, so after the
 -- insert has passed the UNIQUE index of session_token_hash. While a
@@ -61,10 +66,19 @@ CREATE INDEX IF NOT EXISTS idx_sessionguard_retired_tokens_session_id ON session
 
 CREATE OR REPLACE FUNCTION sessionguard_retire_token()
 RETURNS TRIGGER AS $$
+DECLARE
+    v_twin TEXT;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         INSERT INTO sessionguard_retired_tokens (token_hash, session_id)
         VALUES (OLD.session_token_hash, NEW.id);
+        v_twin := pg_catalog.current_setting('sessionguard.retired_twin', true);
+        IF v_twin <> '' THEN
+            -- Retired already when the transaction rotates again.
+            INSERT INTO sessionguard_retired_tokens (token_hash, session_id)
+            VALUES (v_twin, NEW.id)
+            ON CONFLICT (token_hash) DO NOTHING;
+        END IF;
     END IF;
     IF EXISTS (SELECT 1 FROM sessionguard_retired_tokens WHERE token_hash = NEW.session_token_hash) THEN
         -- No hash in the message: it is a credential's.
@@ -103,7 +117,7 @@ END $$;
 
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (31, '031_sessionguard_retired_tokens.sql', '5998c068b65b0727e151dd1b3e2171ba3beffe295b78113cc92f232c98557dfe')
+VALUES (31, '031_sessionguard_retired_tokens.sql', '7fd7bea95c2445a8c1e111f1bed72c4c4297934c2b26f2a21a5e6d9d99810af1')
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
