@@ -49,7 +49,9 @@ type Reauthentication struct {
 // warning), while other instances may still accept the old token until the
 // replica catches up. A cookie client gets the new cookie (with scs, LoadAndSave
 // writes it); a bearer client gets the returned token and must use it from
-// now on. The returned Session replaces the one in r's context.
+// now on. The returned Session replaces the one in r's context. The old
+// token (and an ES* token's re-signed twin) is retired with the rotation:
+// Record refuses it from then on (sessionguard.ErrDuplicateToken).
 //
 // r must carry a live session of this Guard (r need not have passed through
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
