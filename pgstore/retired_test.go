@@ -92,8 +92,8 @@ func TestRotatedOutTokensOpenNoSession(t *testing.T) {
 
 // TestRetiredTokensLastAsLongAsTheirSession: a retired hash is refused as
 // long as its session's row exists, ended or not, and goes with the row
-// when the Cleaner purges it (ON DELETE CASCADE), like the ended session's
-// own hash.
+// when the Cleaner purges it, like the ended session's own hash, and with
+// every row when sessions is truncated (migration 031's triggers).
 func TestRetiredTokensLastAsLongAsTheirSession(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -134,6 +134,14 @@ func TestRetiredTokensLastAsLongAsTheirSession(t *testing.T) {
 	}
 	if err := recreate(); err != nil {
 		t.Fatalf("Create after the purge: %v (the hash is free with its session's row gone)", err)
+	}
+
+	t2, s2 := f.create(t, nil)
+	rotate(t, f, s2.ID, t2, newHash(t))
+	mustExec(t, f, "TRUNCATE sessions")
+	var all int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&all); err != nil || all != 0 {
+		t.Fatalf("%d retired hashes after TRUNCATE sessions (%v), want 0", all, err)
 	}
 }
 
@@ -221,8 +229,9 @@ func TestCreateRacingTheRotation(t *testing.T) {
 }
 
 // TestRetiredTokenNeedsNoGrant: the application's role needs no privilege
-// on sessionguard_retired_tokens (migration 031's trigger runs as the
-// migration's role), and cannot delete a retired hash to revive a token.
+// on sessionguard_retired_tokens (migration 031's triggers run as the
+// migration's role) to create, re-authenticate and delete sessions, and
+// cannot delete a retired hash to revive a token.
 func TestRetiredTokenNeedsNoGrant(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -248,6 +257,14 @@ func TestRetiredTokenNeedsNoGrant(t *testing.T) {
 			t.Errorf("%s as the application's role: %v, want permission denied", sql, err)
 		}
 	}
+	// Deleting a session (as a Cleaner's role may) deletes its retired hashes.
+	if _, err := role.Exec(ctx, "DELETE FROM sessions WHERE id = $1", s.ID); err != nil {
+		t.Fatalf("DELETE of a session with retired hashes as the application's role: %v", err)
+	}
+	var left int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d retired hashes after the session's row was deleted (%v), want 0", left, err)
+	}
 }
 
 func containsCode(err error, code string) bool {
@@ -256,12 +273,12 @@ func containsCode(err error, code string) bool {
 }
 
 // newAppRole returns a pool acting as a role with the rights pgstore's
-// Create and Reauthenticate need (README, "Database roles") and nothing on
-// sessionguard_retired_tokens.
+// Create, Reauthenticate and Cleaner need (README, "Database roles") and
+// nothing on sessionguard_retired_tokens.
 func newAppRole(t *testing.T, f fixture) *pgxpool.Pool {
 	t.Helper()
 	role := pgtest.NewRole(t, f.pool)
-	mustExec(t, f, "GRANT SELECT, INSERT, UPDATE ON sessions TO "+role)
+	mustExec(t, f, "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO "+role)
 	mustExec(t, f, "GRANT SELECT, UPDATE, DELETE ON sessionguard_scs_data TO "+role)
 	return pgtest.PoolAs(t, f.pool, role)
 }

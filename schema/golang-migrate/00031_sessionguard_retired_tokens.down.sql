@@ -11,8 +11,11 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- rotated out (before or after) can open a new session again through an
 -- application that records tokens issued elsewhere (Guard.Record).
 
+DROP TRIGGER IF EXISTS sessionguard_retired_tokens_on_session_truncate ON sessions;
+DROP TRIGGER IF EXISTS sessionguard_retired_tokens_on_session_delete ON sessions;
 DROP TRIGGER IF EXISTS sessionguard_retired_token_rotate ON sessions;
 DROP TRIGGER IF EXISTS sessionguard_retired_token_insert ON sessions;
+DROP FUNCTION IF EXISTS sessionguard_forget_retired_tokens();
 DROP FUNCTION IF EXISTS sessionguard_retire_token();
 DROP TABLE IF EXISTS sessionguard_retired_tokens;
 

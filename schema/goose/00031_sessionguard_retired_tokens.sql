@@ -20,11 +20,15 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- a fresh authentication time: the very token the rotation was meant to end.
 --
 --  1. sessionguard_retired_tokens keeps each hash a session was rotated away
---     from, with the session's id. ON DELETE CASCADE: a retired hash lives
---     exactly as long as its session's row, which the Cleaner deletes
---     (CleanerConfig.Retention, default 90 days) after the session ended, as
---     it does the ended session's own hash. The index on session_id serves
---     that cascade.
+--     from, with the session's id. A retired hash lives exactly as long as
+--     its session's row, which the Cleaner deletes (CleanerConfig.Retention,
+--     default 90 days) after the session ended, as it does the ended
+--     session's own hash: a trigger deletes a session's retired hashes with
+--     its row (the Cleaner's purge, a user deleted with their sessions), and
+--     all of them when sessions is truncated. A trigger, as 026 does for scs
+--     data, rather than a foreign key: a key referencing sessions would stop
+--     a TRUNCATE of sessions and the dropping of its primary key. The index
+--     on session_id serves those deletes.
 --  2. A trigger on sessions writes the old hash there whenever a row's
 --     session_token_hash changes (in the rotating statement, so in its
 --     transaction), and refuses a row, inserted or updated, whose hash is
@@ -47,21 +51,21 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- insert's own WHERE, reads with the snapshot taken before the wait and
 -- let the token through). pgstore's TestCreateRacingTheRotation races the two.
 --
--- SECURITY DEFINER, with its search_path pinned to this schema (026's
--- reason): the function runs with the rights of the role that ran this
+-- SECURITY DEFINER, with their search_path pinned to this schema (026's
+-- reason): the functions run with the rights of the role that ran this
 -- migration, so the application's roles need no privilege on the table
--- (a role that inserts sessions, as the application's own code may, keeps
--- working) and cannot delete a retired hash to bring a token back. The
--- cascade runs as the table's owner too.
+-- (a role that inserts or deletes sessions, as the application's own code
+-- may, keeps working) and cannot delete a retired hash to bring a token
+-- back.
 --
--- What it costs: one index lookup per session inserted; one row and two
--- index entries per re-authentication.
+-- What it costs: one index lookup per session inserted or deleted; one row
+-- and two index entries per re-authentication.
 --
 -- Idempotent: running this file twice is harmless.
 
 CREATE TABLE IF NOT EXISTS sessionguard_retired_tokens (
     token_hash VARCHAR(64) PRIMARY KEY, -- hex SHA-256 of the rotated-out token, as sessions.session_token_hash
-    session_id UUID NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    session_id UUID NOT NULL,           -- sessions.id of the session that held it
     retired_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 -- +goose StatementEnd
@@ -96,9 +100,24 @@ END;
 $$ LANGUAGE plpgsql SECURITY DEFINER;
 -- +goose StatementEnd
 -- +goose StatementBegin
+CREATE OR REPLACE FUNCTION sessionguard_forget_retired_tokens()
+RETURNS TRIGGER AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM sessionguard_retired_tokens;
+    ELSE
+        DELETE FROM sessionguard_retired_tokens WHERE session_id = OLD.id;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql SECURITY DEFINER;
+-- +goose StatementEnd
+-- +goose StatementBegin
 DO $$
 BEGIN
     EXECUTE format('ALTER FUNCTION sessionguard_retire_token() SET search_path = %I, pg_temp',
+                   current_schema());
+    EXECUTE format('ALTER FUNCTION sessionguard_forget_retired_tokens() SET search_path = %I, pg_temp',
                    current_schema());
 END $$;
 -- +goose StatementEnd
@@ -120,12 +139,26 @@ BEGIN
             WHEN (OLD.session_token_hash IS DISTINCT FROM NEW.session_token_hash)
             EXECUTE FUNCTION sessionguard_retire_token();
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = 'sessions'::regclass AND tgname = 'sessionguard_retired_tokens_on_session_delete') THEN
+        CREATE TRIGGER sessionguard_retired_tokens_on_session_delete
+            AFTER DELETE ON sessions
+            FOR EACH ROW
+            EXECUTE FUNCTION sessionguard_forget_retired_tokens();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = 'sessions'::regclass AND tgname = 'sessionguard_retired_tokens_on_session_truncate') THEN
+        CREATE TRIGGER sessionguard_retired_tokens_on_session_truncate
+            AFTER TRUNCATE ON sessions
+            FOR EACH STATEMENT
+            EXECUTE FUNCTION sessionguard_forget_retired_tokens();
+    END IF;
 END $$;
 -- +goose StatementEnd
 -- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (31, '031_sessionguard_retired_tokens.sql', '7fd7bea95c2445a8c1e111f1bed72c4c4297934c2b26f2a21a5e6d9d99810af1')
+VALUES (31, '031_sessionguard_retired_tokens.sql', 'caa6ff7d0cc86c22a8fc1bd5e938dbf24a96ff06c21019241f940f0ff2961fd1')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
@@ -141,10 +174,19 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- rotated out (before or after) can open a new session again through an
 -- application that records tokens issued elsewhere (Guard.Record).
 
+DROP TRIGGER IF EXISTS sessionguard_retired_tokens_on_session_truncate ON sessions;
+-- +goose StatementEnd
+-- +goose StatementBegin
+DROP TRIGGER IF EXISTS sessionguard_retired_tokens_on_session_delete ON sessions;
+-- +goose StatementEnd
+-- +goose StatementBegin
 DROP TRIGGER IF EXISTS sessionguard_retired_token_rotate ON sessions;
 -- +goose StatementEnd
 -- +goose StatementBegin
 DROP TRIGGER IF EXISTS sessionguard_retired_token_insert ON sessions;
+-- +goose StatementEnd
+-- +goose StatementBegin
+DROP FUNCTION IF EXISTS sessionguard_forget_retired_tokens();
 -- +goose StatementEnd
 -- +goose StatementBegin
 DROP FUNCTION IF EXISTS sessionguard_retire_token();
