@@ -50,13 +50,13 @@ func (c *Cache) Run(ctx context.Context) error {
 		return ErrCacheRunning
 	}
 	defer c.running.Store(false)
-	defer c.flush(false, time.Time{})
+	defer c.disconnected()
 	defer c.unblockReplica()
 
 	delay := 100 * time.Millisecond
 	for {
 		connected, err := c.listenOnce(ctx)
-		c.flush(false, time.Time{})
+		c.disconnected()
 		c.blockReplica() // notifications may be missed until it reconnects
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -113,12 +113,16 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 	if err := c.fenceReplica(ctx, conn, start, true); err != nil {
 		return false, err
 	}
-	c.flush(true, start)
+	c.connected(start)
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cache listener connected")
 
 	interval := c.cfg.HealthCheckInterval
 	for {
-		waitCtx, cancel := context.WithTimeout(ctx, interval)
+		// The next proof is due an interval after the last one, however
+		// long the listener took since (a slow probe, ping or eviction on
+		// a starved process): waiting a full interval from now would run
+		// out the serving window of a healthy connection.
+		waitCtx, cancel := context.WithDeadline(ctx, c.provenAt().Add(interval))
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
@@ -190,8 +194,5 @@ func (c *Cache) handle(payload string) {
 		return
 	}
 	// Empty (TRUNCATE) or unexpected: forget everything, keep listening.
-	c.mu.Lock()
-	listening, aliveAt := c.listening, c.aliveAt
-	c.mu.Unlock()
-	c.flush(listening, aliveAt)
+	c.forget()
 }

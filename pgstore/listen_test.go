@@ -1,0 +1,140 @@
+package pgstore_test
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// TestListenerUnderLoad: on a CPU-saturated process (a spinning goroutine
+// per P, 256 goroutines checking sessions through the cache, misses among
+// them, and sessions revoked all along so that notifications keep the
+// listener evicting), a listener on a healthy connection to a healthy
+// PostgreSQL never gives the connection up (each reconnect empties the
+// cache) and the cache never stops answering. Each would send every check
+// to PostgreSQL exactly when the cache matters most. Before the fix the
+// listener waited for the cache's lock behind the hits to record each proof
+// and each eviction (seconds, measured), and then waited a whole interval
+// more before its next ping, which ran out the serving window.
+func TestListenerUnderLoad(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	var log syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	runCache(t, c)
+	cached := make([]string, 64)
+	for i := range cached {
+		cached[i], _ = f.create(t, nil)
+		mustValidate(t, c, cached[i], sessionguard.Scope{})
+	}
+	unknown := newHash(t)
+
+	const load = 6 * time.Second // six health-check intervals
+	ctx, cancel := context.WithTimeout(t.Context(), load)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+			}
+		})
+	}
+	var checks, failed atomic.Int64
+	for i := range 256 {
+		hash := cached[i%len(cached)]
+		if i%8 == 0 {
+			hash = unknown // a miss: the database answers
+		}
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if _, err := c.Validate(ctx, hash, sessionguard.Scope{}); err != nil && ctx.Err() == nil {
+					failed.Add(1)
+				}
+				checks.Add(1)
+			}
+		})
+	}
+	var revoked atomic.Int64
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			h, _ := f.create(t, nil)
+			if _, err := f.store.Revoke(ctx, h, sessionguard.ReasonLogout); err == nil {
+				revoked.Add(1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	var samples, notServing int
+	for ctx.Err() == nil {
+		samples++
+		if !c.Listening() {
+			notServing++
+		}
+		time.Sleep(time.Millisecond)
+	}
+	wg.Wait()
+	t.Logf("%d checks (%d failed), %d revocations, %d samples, cache %+v", checks.Load(), failed.Load(), revoked.Load(), samples, c.Stats())
+	if n := strings.Count(log.String(), "disconnected"); n != 0 {
+		t.Errorf("the listener gave a healthy connection up %d times under load:\n%s", n, log.String())
+	}
+	if notServing != 0 {
+		t.Errorf("the cache stopped answering in %d of %d samples under load, its connection healthy", notServing, samples)
+	}
+	if failed.Load() != 0 {
+		t.Errorf("%d checks failed", failed.Load())
+	}
+}
+
+// TestListenerConnectsWhileThePoolIsBusy: a new connection's probe goes
+// through the Store's pool, which under load may keep it waiting. The
+// cache must then go on answering once it answers: the listener's next
+// proof is due an interval after its last one (taken before the probe), not
+// an interval after the probe returned, when the serving window has already
+// run out.
+func TestListenerConnectsWhileThePoolIsBusy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	const interval = time.Second
+	var log syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{HealthCheckInterval: interval, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	var held []*pgxpool.Conn
+	for range f.pool.Config().MaxConns {
+		conn, err := f.pool.Acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+	}
+	time.AfterFunc(5*interval/2, func() {
+		for _, conn := range held {
+			conn.Release()
+		}
+	})
+	runCache(t, c)
+	var samples, notServing int
+	for end := time.Now().Add(3 * interval); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		samples++
+		if !c.Listening() {
+			notServing++
+		}
+	}
+	if notServing != 0 || strings.Contains(log.String(), "disconnected") {
+		t.Fatalf("after connecting through a busy pool, the cache stopped answering in %d of %d samples over 3 intervals; log:\n%s",
+			notServing, samples, log.String())
+	}
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
