@@ -103,14 +103,17 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 	}()
 
 	start := time.Now()
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+	if err := c.setupExec(ctx, conn, "LISTEN "+NotifyChannel); err != nil {
 		return false, err
 	}
 	if err := c.probe(ctx, conn); err != nil {
 		return false, err
 	}
 	// Anything cached before this point may have missed a notification.
-	if err := c.fenceReplica(ctx, conn, start, true); err != nil {
+	fenceCtx, cancel := context.WithTimeout(ctx, c.setupTimeout())
+	err = c.fenceReplica(fenceCtx, conn, start, true)
+	cancel()
+	if err != nil {
 		return false, err
 	}
 	c.connected(start)
@@ -163,7 +166,7 @@ func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
 	channel := "sessionguard_probe_" + hex.EncodeToString(nonce[:])
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+	if err := c.setupExec(ctx, conn, "LISTEN "+channel); err != nil {
 		return err
 	}
 	if _, err := c.store.pool.Exec(ctx, "SELECT pg_notify($1, '')", channel); err != nil {
@@ -175,8 +178,7 @@ func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
 		n, err := conn.WaitForNotification(waitCtx)
 		switch {
 		case err == nil && n.Channel == channel:
-			_, err = conn.Exec(ctx, "UNLISTEN "+channel)
-			return err
+			return c.setupExec(ctx, conn, "UNLISTEN "+channel)
 		case err == nil:
 			continue
 		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
@@ -185,6 +187,22 @@ func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
 			return err
 		}
 	}
+}
+
+// setupTimeout bounds each statement that sets up a new listening
+// connection (LISTEN, UNLISTEN, the replica fence): one that went silent
+// meanwhile is given up, as the ping gives up an established one, instead of
+// holding the listener (and the cache off) until TCP gives up, minutes
+// later. Three intervals, the serving window: a connection slower than that
+// could not keep the cache answering anyway.
+func (c *Cache) setupTimeout() time.Duration { return 3 * c.cfg.HealthCheckInterval }
+
+// setupExec runs sql on the connection being set up, within setupTimeout.
+func (c *Cache) setupExec(ctx context.Context, conn *pgx.Conn, sql string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.setupTimeout())
+	defer cancel()
+	_, err := conn.Exec(ctx, sql)
+	return err
 }
 
 // handle evicts what one notification names.

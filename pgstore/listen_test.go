@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -131,6 +132,38 @@ func TestListenerConnectsWhileThePoolIsBusy(t *testing.T) {
 		t.Fatalf("after connecting through a busy pool, the cache stopped answering in %d of %d samples over 3 intervals; log:\n%s",
 			notServing, samples, log.String())
 	}
+}
+
+// TestListenerSetupStalled: a connection that goes silent while the
+// listener sets it up (here: as its LISTEN is sent) is given up within the
+// setup's bound, as an established one is by the ping, rather than holding
+// the listener, and the cache off, until TCP gives up; the listener then
+// reconnects and the cache answers again.
+func TestListenerSetupStalled(t *testing.T) {
+	t.Parallel()
+	srv, pool := pgtest.NewIsolatedServer(t)
+	store, err := pgstore.New(pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newStallProxy(t, srv)
+	on := "LISTEN " + pgstore.NotifyChannel
+	proxy.stallOn.Store(&on)
+	var log syncBuffer
+	c := newCache(t, store, pgstore.CacheConfig{
+		ListenConnString:    proxy.connString("postgres"),
+		HealthCheckInterval: 200 * time.Millisecond,
+		MaxReconnectDelay:   100 * time.Millisecond,
+		Logger:              slog.New(slog.NewTextHandler(&log, nil)),
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+	eventually(t, "the listener gives the stalled connection up", func() bool { return strings.Contains(log.String(), "disconnected") })
+	proxy.stalled.Store(false)
+	eventually(t, "the listener reconnects", c.Listening)
 }
 
 func (s *syncBuffer) String() string {

@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,9 @@ import (
 type stallProxy struct {
 	ln      net.Listener
 	stalled atomic.Bool
+	// stallOn, when set, stalls the proxy (once) as soon as a client sends
+	// it: what that client sent, and all after it, is dropped.
+	stallOn atomic.Pointer[string]
 	mu      sync.Mutex
 	conns   []net.Conn
 }
@@ -59,6 +63,9 @@ func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
 						server.Close()
 						return
 					}
+					if on := p.stallOn.Load(); on != nil && bytes.Contains(buf[:n], []byte(*on)) && p.stallOn.CompareAndSwap(on, nil) {
+						p.stalled.Store(true)
+					}
 					if !p.stalled.Load() {
 						if _, err := server.Write(buf[:n]); err != nil {
 							return
@@ -79,10 +86,10 @@ func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
 	return p
 }
 
-// connString is a libpq connection string through the proxy.
-func (p *stallProxy) connString() string {
+// connString is a libpq connection string through the proxy to database.
+func (p *stallProxy) connString(database string) string {
 	addr := p.ln.Addr().(*net.TCPAddr)
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable", addr.Port)
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=%s sslmode=disable", addr.Port, database)
 }
 
 // TestReplicaListenerStalledInAFence: the listener learns a revocation's WAL
@@ -97,7 +104,7 @@ func TestReplicaListenerStalledInAFence(t *testing.T) {
 	ctx := t.Context()
 	proxy := newStallProxy(t, f.rs.Primary)
 	const interval = 200 * time.Millisecond
-	c := newCache(t, f.store, pgstore.CacheConfig{ListenConnString: proxy.connString(), HealthCheckInterval: interval})
+	c := newCache(t, f.store, pgstore.CacheConfig{ListenConnString: proxy.connString("postgres"), HealthCheckInterval: interval})
 	runCache(t, c)
 	first, _ := f.create(t, nil)
 	second, _ := f.create(t, nil)
