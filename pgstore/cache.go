@@ -48,7 +48,8 @@ type CacheConfig struct {
 	// connection) stops the cache within that time.
 	HealthCheckInterval time.Duration
 	// MaxReconnectDelay caps the backoff between attempts to reconnect the
-	// listener (default 5s; it starts at 100ms and doubles).
+	// listener (default 5s; it starts at 100ms and doubles, and starts
+	// again at 100ms only after a connection that lasted this long).
 	MaxReconnectDelay time.Duration
 	// ListenConnString is where the listener connects: PostgreSQL itself,
 	// the database of the Store's pool, as a URL or keyword/value string.

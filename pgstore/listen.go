@@ -53,16 +53,21 @@ func (c *Cache) Run(ctx context.Context) error {
 	defer c.disconnected()
 	defer c.unblockReplica()
 
-	delay := 100 * time.Millisecond
+	const firstDelay = 100 * time.Millisecond
+	delay := firstDelay
 	for {
-		connected, err := c.listenOnce(ctx)
+		connectedAt, err := c.listenOnce(ctx)
 		c.disconnected()
 		c.blockReplica() // notifications may be missed until it reconnects
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if connected {
-			delay = 100 * time.Millisecond
+		// The backoff starts again only after a connection that lasted as
+		// long as the longest wait: one that dies soon after it connects
+		// (a server or proxy that keeps dropping it) is retried ever more
+		// slowly, not every 100ms, each time with a probe through the pool.
+		if !connectedAt.IsZero() && time.Since(connectedAt) >= c.cfg.MaxReconnectDelay {
+			delay = firstDelay
 		}
 		if errors.Is(err, ErrListenerNoSession) {
 			// A configuration error: say so loudly, on every attempt.
@@ -85,8 +90,9 @@ func (c *Cache) Run(ctx context.Context) error {
 }
 
 // listenOnce connects, LISTENs and evicts until the connection fails or ctx
-// ends. connected reports whether the LISTEN took effect and was proven.
-func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
+// ends. connectedAt is when the LISTEN took effect and was proven; zero if
+// it never was.
+func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err error) {
 	cfg := c.listen.Copy()
 	cfg.OnNotification = nil // pgx then buffers notifications for WaitForNotification
 	cfg.RuntimeParams["application_name"] = ListenerApplicationName
@@ -94,7 +100,7 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 	conn, err := pgx.ConnectConfig(connectCtx, cfg)
 	cancel()
 	if err != nil {
-		return false, err
+		return time.Time{}, err
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -104,19 +110,20 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 
 	start := time.Now()
 	if err := c.setupExec(ctx, conn, "LISTEN "+NotifyChannel); err != nil {
-		return false, err
+		return time.Time{}, err
 	}
 	if err := c.probe(ctx, conn); err != nil {
-		return false, err
+		return time.Time{}, err
 	}
 	// Anything cached before this point may have missed a notification.
 	fenceCtx, cancel := context.WithTimeout(ctx, c.setupTimeout())
 	err = c.fenceReplica(fenceCtx, conn, start, true)
 	cancel()
 	if err != nil {
-		return false, err
+		return time.Time{}, err
 	}
 	c.connected(start)
+	upSince := time.Now()
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cache listener connected")
 
 	interval := c.cfg.HealthCheckInterval
@@ -132,21 +139,22 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 		case err == nil:
 			c.alive(time.Now())
 			if err := c.handleBatch(ctx, conn, n.Payload); err != nil {
-				return true, err
+				return upSince, err
 			}
 			continue
 		case ctx.Err() != nil:
-			return true, ctx.Err()
+			return upSince, ctx.Err()
 		case !errors.Is(err, context.DeadlineExceeded) || conn.IsClosed():
-			return true, err
+			return upSince, err
 		}
-		// Quiet for a whole interval: prove the connection still works.
+		// No notification for an interval since the last proof: prove
+		// the connection still works.
 		sent := time.Now()
 		pingCtx, cancel := context.WithTimeout(ctx, interval)
 		err = conn.Ping(pingCtx)
 		cancel()
 		if err != nil {
-			return true, err
+			return upSince, err
 		}
 		c.alive(sent)
 	}

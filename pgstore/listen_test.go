@@ -3,7 +3,9 @@ package pgstore_test
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,4 +172,52 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
+}
+
+// TestListenerBacksOffFromShortConnections: a listener whose connections
+// die as soon as they are up (a server or proxy that keeps dropping them)
+// waits longer before each new attempt, up to MaxReconnectDelay, instead of
+// starting the backoff again at every connection and reconnecting, with a
+// probe through the pool, every 100ms for ever. After a connection that
+// lasted MaxReconnectDelay, the backoff starts again.
+func TestListenerBacksOffFromShortConnections(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	const maxDelay = 2 * time.Second
+	var log syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{MaxReconnectDelay: maxDelay, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	runCache(t, c)
+	retries := regexp.MustCompile(`disconnected.* retry_in=(\S+)`)
+	drop := func(t *testing.T) time.Duration {
+		t.Helper()
+		before := len(retries.FindAllStringSubmatch(log.String(), -1))
+		eventually(t, "the listener connects", c.Listening)
+		if _, err := f.pool.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = $1 AND datname = current_database()`, pgstore.ListenerApplicationName); err != nil {
+			t.Fatal(err)
+		}
+		var m [][]string
+		eventually(t, "the drop is logged", func() bool {
+			m = retries.FindAllStringSubmatch(log.String(), -1)
+			return len(m) > before
+		})
+		d, err := time.ParseDuration(m[before][1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	var got []time.Duration
+	for range 5 {
+		got = append(got, drop(t))
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond}
+	if !slices.Equal(got, want) {
+		t.Fatalf("waits after connections dropped at once: %v; want %v", got, want)
+	}
+	eventually(t, "the listener connects", c.Listening)
+	time.Sleep(maxDelay)
+	if d := drop(t); d != 100*time.Millisecond {
+		t.Fatalf("wait after a connection that lasted MaxReconnectDelay: %v; want 100ms", d)
+	}
 }
