@@ -190,9 +190,38 @@ func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
 		case err == nil:
 			continue
 		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
-			return ErrListenerNoSession
+			return c.probeMissed(ctx, conn, channel)
 		default:
 			return err
+		}
+	}
+}
+
+// probeMissed tells apart the two reasons why a probe has not arrived: the
+// listening connection went silent (a connection error, retried), or it is
+// not a session of the pool's database (ErrListenerNoSession, a
+// configuration error). A ping settles it: PostgreSQL sends a listening
+// session the notifications committed before a query ahead of that query's
+// answer, so a ping answered without the probe before it proves the latter.
+// (Without the ping, a connection that went silent, or a probe slower than
+// three intervals on a loaded machine, was reported as a configuration
+// error.)
+func (c *Cache) probeMissed(ctx context.Context, conn *pgx.Conn, channel string) error {
+	pingCtx, cancel := context.WithTimeout(ctx, c.setupTimeout())
+	err := conn.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cache listener probe: ping: %w", err)
+	}
+	buffered, cancel := context.WithCancel(ctx)
+	cancel() // already done: WaitForNotification returns only what pgx holds
+	for {
+		n, err := conn.WaitForNotification(buffered)
+		switch {
+		case err != nil || n == nil:
+			return ErrListenerNoSession
+		case n.Channel == channel:
+			return c.setupExec(ctx, conn, "UNLISTEN "+channel)
 		}
 	}
 }

@@ -168,6 +168,41 @@ func TestListenerSetupStalled(t *testing.T) {
 	eventually(t, "the listener reconnects", c.Listening)
 }
 
+// TestListenerProbeOnASilentConnection: a connection that goes silent
+// while the listener waits for its probe is a connection error, retried,
+// not ErrListenerNoSession, which tells the operator to change the
+// configuration; a listener that does not hear the pool at all still gets
+// ErrListenerNoSession (TestCacheListenerOnAnotherDatabase).
+func TestListenerProbeOnASilentConnection(t *testing.T) {
+	t.Parallel()
+	srv, pool := pgtest.NewIsolatedServer(t)
+	store, err := pgstore.New(pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newStallProxy(t, srv)
+	on := "LISTEN sessionguard_probe_"
+	proxy.deafOn.Store(&on)
+	var log syncBuffer
+	c := newCache(t, store, pgstore.CacheConfig{
+		ListenConnString:    proxy.connString("postgres"),
+		HealthCheckInterval: 200 * time.Millisecond,
+		MaxReconnectDelay:   100 * time.Millisecond,
+		Logger:              slog.New(slog.NewTextHandler(&log, nil)),
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+	eventually(t, "the first attempt ends", func() bool { return strings.Contains(log.String(), "retry_in") })
+	if got := log.String(); strings.Contains(got, pgstore.ErrListenerNoSession.Error()) || !strings.Contains(got, "disconnected") {
+		t.Fatalf("a connection gone silent during the probe was reported as:\n%s\nwant a disconnection, not ErrListenerNoSession", got)
+	}
+	proxy.deaf.Store(false)
+	eventually(t, "the listener reconnects", c.Listening)
+}
+
 func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -3,7 +3,6 @@ package pgstore_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -28,8 +27,15 @@ type stallProxy struct {
 	// stallOn, when set, stalls the proxy (once) as soon as a client sends
 	// it: what that client sent, and all after it, is dropped.
 	stallOn atomic.Pointer[string]
-	mu      sync.Mutex
-	conns   []net.Conn
+	// deafOn, when set, makes the proxy (once) stop delivering what the
+	// server sends, from the server's answer to the client's message that
+	// holds it on: the client's next query, or a notification, never
+	// arrives.
+	deafOn    atomic.Pointer[string]
+	deafArmed atomic.Bool
+	deaf      atomic.Bool
+	mu        sync.Mutex
+	conns     []net.Conn
 }
 
 func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
@@ -54,7 +60,25 @@ func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, client, server)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(client, server) }()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := server.Read(buf)
+					if err != nil {
+						client.Close()
+						return
+					}
+					if p.deaf.Load() {
+						continue
+					}
+					if _, err := client.Write(buf[:n]); err != nil {
+						return
+					}
+					if p.deafArmed.CompareAndSwap(true, false) {
+						p.deaf.Store(true)
+					}
+				}
+			}()
 			go func() {
 				buf := make([]byte, 32<<10)
 				for {
@@ -65,6 +89,9 @@ func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
 					}
 					if on := p.stallOn.Load(); on != nil && bytes.Contains(buf[:n], []byte(*on)) && p.stallOn.CompareAndSwap(on, nil) {
 						p.stalled.Store(true)
+					}
+					if on := p.deafOn.Load(); on != nil && bytes.Contains(buf[:n], []byte(*on)) && p.deafOn.CompareAndSwap(on, nil) {
+						p.deafArmed.Store(true)
 					}
 					if !p.stalled.Load() {
 						if _, err := server.Write(buf[:n]); err != nil {
