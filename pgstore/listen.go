@@ -137,10 +137,14 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 		cancel()
 		switch {
 		case err == nil:
-			c.alive(time.Now())
+			// A proof as of its arrival, but recorded only once what
+			// arrived is evicted: a cache whose window had run out must
+			// not answer again from an entry a notification in hand ends.
+			heard := time.Now()
 			if err := c.handleBatch(ctx, conn, n.Payload); err != nil {
 				return upSince, err
 			}
+			c.alive(heard)
 			continue
 		case ctx.Err() != nil:
 			return upSince, ctx.Err()
