@@ -112,7 +112,8 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 	if err := c.setupExec(ctx, conn, "LISTEN "+NotifyChannel); err != nil {
 		return time.Time{}, err
 	}
-	if err := c.probe(ctx, conn); err != nil {
+	proof, err := c.probe(ctx, conn)
+	if err != nil {
 		return time.Time{}, err
 	}
 	// Anything cached before this point may have missed a notification.
@@ -122,7 +123,7 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 	if err != nil {
 		return time.Time{}, err
 	}
-	c.connected(start)
+	c.connected(proof)
 	upSince := time.Now()
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cache listener connected")
 
@@ -173,16 +174,19 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 // connection itself would prove nothing: the pooler may well hand that
 // transaction the same server connection.) Notifications of NotifyChannel
 // that arrive meanwhile are dropped: the cache is empty until the probe
-// succeeds.
-func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
+// succeeds. The probe's arrival proves the connection alive as of sent,
+// which the cache's serving window counts from: it may have waited long for
+// one of the pool's connections.
+func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) (sent time.Time, err error) {
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
 	channel := "sessionguard_probe_" + hex.EncodeToString(nonce[:])
 	if err := c.setupExec(ctx, conn, "LISTEN "+channel); err != nil {
-		return err
+		return time.Time{}, err
 	}
+	sent = time.Now()
 	if _, err := c.store.pool.Exec(ctx, "SELECT pg_notify($1, '')", channel); err != nil {
-		return fmt.Errorf("cache listener probe: notify through the pool: %w", err)
+		return time.Time{}, fmt.Errorf("cache listener probe: notify through the pool: %w", err)
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 3*c.cfg.HealthCheckInterval)
 	defer cancel()
@@ -190,14 +194,16 @@ func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
 		n, err := conn.WaitForNotification(waitCtx)
 		switch {
 		case err == nil && n.Channel == channel:
-			return c.setupExec(ctx, conn, "UNLISTEN "+channel)
+			err = c.setupExec(ctx, conn, "UNLISTEN "+channel)
 		case err == nil:
 			continue
 		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
-			return c.probeMissed(ctx, conn, channel)
-		default:
-			return err
+			err = c.probeMissed(ctx, conn, channel)
 		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		return sent, nil
 	}
 }
 
