@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Record opens the session row for token, a token the application or its
@@ -29,7 +31,9 @@ import (
 //
 // Record does not call Config.Tenant. A token that already has a session is
 // an error matching sessionguard.ErrDuplicateToken (the session stays as it
-// was); a store failure is an error matching ErrUnavailable.
+// was), also when it is an ES* token re-signed with its signature's other s
+// (one more store call for those: resigned.go); a store failure is an error
+// matching ErrUnavailable.
 func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p SignIn) (Session, error) {
 	if g.cfg.SCS != nil && w != nil {
 		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
@@ -38,10 +42,10 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	if !g.cfg.Tokens.has(kind) {
 		return Session{}, fmt.Errorf("middleware: record: %w: not a token this Guard accepts", ErrInvalidToken)
 	}
-	var sid string
+	var sid, alg string
 	maxAge := g.cfg.AbsoluteTimeout
 	if kind == JWTs {
-		claims, err := g.jwt.verify(token)
+		claims, err := g.jwt.verifyWith(token, func(t *jwt.Token, _ any) { alg = t.Method.Alg() })
 		if err != nil {
 			ctx := context.Background()
 			if r != nil {
@@ -64,6 +68,15 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	app, err := g.signInAppType(p)
 	if err != nil {
 		return Session{}, err
+	}
+	if twin := ecdsaTwin(token, alg); twin != "" {
+		ctx := context.Background()
+		if r != nil {
+			ctx = r.Context()
+		}
+		if err := g.twinRecorded(ctx, twin, app); err != nil {
+			return Session{}, err
+		}
 	}
 	if sid == "" {
 		if sid, err = newUUID(); err != nil {
