@@ -397,7 +397,6 @@ func (c *Cache) forgetAndProve(proven int64) {
 // disconnected.
 func (c *Cache) alive(t time.Time) {
 	if at := int64(t.Sub(c.born)); at > c.proven.Load() {
-		c.cfg.Logger.Debug("DBG alive", "age", time.Duration(at-c.proven.Load()), "late", time.Since(t))
 		c.proven.Store(at)
 	}
 }
