@@ -74,8 +74,8 @@ func (g *Guard) signOutTokens(r *http.Request) []string {
 		add(ex.token)
 		return tokens
 	}
-	for _, c := range r.CookiesNamed(g.cfg.CookieName) {
-		add(c.Value)
+	for v := range cookiesNamed(r.Header[cookieKey], g.cfg.CookieName) {
+		add(v)
 	}
 	if auths := r.Header[authorizationKey]; len(auths) == 1 {
 		if bearer, isBearer, ok := parseBearer(auths[0], g.cfg.MaxTokenBytes); ok && isBearer {
