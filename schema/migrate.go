@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +22,9 @@ const BaseVersion = 22
 var ErrMissingTable = errors.New("schema: required table missing")
 
 // ErrForeignSessionsTable means a table named sessions exists but is not the
-// one migration 022 creates, so adopting it would be wrong.
+// one migration 022 creates, so adopting it would be wrong: a column is
+// missing, or has a type, a nullability or a default that the library cannot
+// work with (the error names each, and what 022 gives it).
 var ErrForeignSessionsTable = errors.New("schema: sessions table is not the one of migration 022")
 
 // ErrChecksumMismatch means the ledger records a migration with SQL other
@@ -58,10 +59,13 @@ const (
 // queue on it, so it holds no snapshot that a CREATE INDEX CONCURRENTLY of
 // the instance at work would wait for.
 //
-// A database that ran migration 022 by hand is adopted (recorded, not
-// re-run, except to restore one of its functions dropped since). It fails with ErrMissingTable when users or tenants is missing,
-// and with ErrForeignSessionsTable when a different sessions table is in the
-// way, and with ErrChecksumMismatch when a recorded migration's checksum is
+// A database that ran migration 022 by hand is adopted: recorded, not run
+// again (a function of 022's dropped since is created again, alone). It fails
+// with ErrMissingTable when users or tenants is missing, and with
+// ErrForeignSessionsTable when a different sessions table is in the way (one
+// that lacks 022's columns, or whose column types, NOT NULLs or defaults the
+// library cannot work with: the error names each column and what 022 gives
+// it), and with ErrChecksumMismatch when a recorded migration's checksum is
 // not the embedded file's (it is never re-run or skipped silently). On a database that has every migration recorded it changes nothing and
 // needs no privilege but reading sessionguard_schema_migrations, so an
 // application whose role may create nothing can call it after a DBA migrated.
@@ -204,73 +208,6 @@ func appliedVersions(ctx context.Context, conn querier) (map[int]string, error) 
 		return nil, fmt.Errorf("schema: read %s: %w", migrationsTable, err)
 	}
 	return applied, nil
-}
-
-// seedColumns are the columns migration 022 gives the sessions table.
-var seedColumns = []string{
-	"id", "user_id", "session_token_hash", "created_at", "last_activity_at", "absolute_expires_at",
-	"ip_address", "user_agent", "tenant_id", "is_active", "revoked_at", "revoke_reason", "ended_at", "app_type",
-}
-
-// seedFunctions are the functions migration 022 creates, with their signatures.
-var seedFunctions = []string{
-	"cleanup_expired_sessions()",
-	"get_session_status(character varying)",
-	"update_session_activity(character varying)",
-	"revoke_session(character varying, character varying)",
-	"revoke_all_user_sessions(integer, character varying)",
-}
-
-// adoptSeed records migration 022 as adopted when the database already has
-// its sessions table: the table is the application's, and a tool's down keeps
-// it. When one of 022's functions is missing (dropped or re-signed since), the
-// file (idempotent) runs first to restore it. It reports false when there is
-// no sessions table: then 022 runs as usual.
-func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
-	var present []string
-	err := conn.QueryRow(ctx, `
-		SELECT coalesce(array_agg(attname::text), '{}')
-		FROM pg_attribute
-		WHERE attrelid = to_regclass('sessions') AND attnum > 0 AND NOT attisdropped`).Scan(&present)
-	if err != nil {
-		return false, fmt.Errorf("schema: inspect sessions table: %w", err)
-	}
-	if len(present) == 0 {
-		return false, nil
-	}
-	have := make(map[string]bool, len(present))
-	for _, c := range present {
-		have[c] = true
-	}
-	var missing []string
-	for _, c := range seedColumns {
-		if !have[c] {
-			missing = append(missing, c)
-		}
-	}
-	if len(missing) > 0 {
-		return false, fmt.Errorf("%w: it lacks column(s) %s; rename the other table or point search_path elsewhere",
-			ErrForeignSessionsTable, strings.Join(missing, ", "))
-	}
-	for _, fn := range seedFunctions {
-		var exists bool
-		if err := conn.QueryRow(ctx, "SELECT to_regprocedure($1) IS NOT NULL", fn).Scan(&exists); err != nil {
-			return false, fmt.Errorf("schema: look up function %s: %w", fn, err)
-		}
-		if !exists {
-			if _, err := conn.Exec(ctx, m.SQL); err != nil {
-				return false, fmt.Errorf("schema: apply %s to restore %s: %w", m.Name, fn, err)
-			}
-			break
-		}
-	}
-	_, err = conn.Exec(ctx,
-		"INSERT INTO "+migrationsTable+" (version, name, checksum, adopted) VALUES ($1, $2, $3, true)",
-		m.Version, m.Name, m.Checksum())
-	if err != nil {
-		return false, fmt.Errorf("schema: record adoption of %s: %w", m.Name, err)
-	}
-	return true, nil
 }
 
 // execer is what both a connection and a transaction offer.

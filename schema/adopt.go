@@ -1,0 +1,187 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// seedColumn is what adopting an existing sessions table requires of one of
+// migration 022's columns. Teams' copies of 022 differ from it, and a
+// difference that breaks the library, or changes what its answers mean, must
+// stop the adoption rather than surface later as failing requests.
+type seedColumn struct {
+	name string
+	want string // the type 022 gives it, as format_type writes it
+	// also are other types (format_type without a length) shown to work as
+	// well (TestMigrateChecksSessionsColumns).
+	also []string
+	// minChars is the least length of a character varying column; one
+	// without a length always passes.
+	minChars int
+	why      string // why another type does not do
+	notNull  bool
+	// defaults are the DEFAULT expressions accepted, as pg_get_expr writes
+	// them, 022's first; nil when the column needs none.
+	defaults []string
+}
+
+// Why a timestamp must have a time zone: the one reason for all five.
+const withTimeZone = "without one it is read in each connection's TimeZone, which moves expiry by the zone's offset"
+
+// seedColumns are migration 022's columns of the sessions table.
+var seedColumns = []seedColumn{
+	{name: "id", want: "uuid", why: "pgstore inserts and reads a UUID", notNull: true},
+	{name: "user_id", want: "integer", why: "get_session_status and sessionguard_check return it as INTEGER", notNull: true},
+	{name: "session_token_hash", want: "character varying(64)", also: []string{"text"}, minChars: 64,
+		why: "it holds the 64 hex digits of a token's SHA-256, compared as text", notNull: true},
+	{name: "created_at", want: "timestamp with time zone", why: withTimeZone, notNull: true,
+		defaults: []string{"CURRENT_TIMESTAMP", "now()"}},
+	{name: "last_activity_at", want: "timestamp with time zone", why: withTimeZone, notNull: true,
+		defaults: []string{"CURRENT_TIMESTAMP", "now()"}},
+	{name: "absolute_expires_at", want: "timestamp with time zone", why: withTimeZone, notNull: true},
+	{name: "ip_address", want: "character varying(45)", also: []string{"text"}, minChars: 45,
+		why: "pgstore writes an address as text of up to 45 characters"},
+	{name: "user_agent", want: "text", also: []string{"character varying"}, minChars: 512,
+		why: "pgstore keeps up to 512 characters of it"},
+	{name: "tenant_id", want: "integer", why: "get_session_status and sessionguard_check return it as INTEGER"},
+	{name: "is_active", want: "boolean", why: "it says whether the session is live", notNull: true,
+		defaults: []string{"true"}},
+	{name: "revoked_at", want: "timestamp with time zone", why: withTimeZone},
+	{name: "revoke_reason", want: "character varying(50)", also: []string{"text"}, minChars: 50,
+		why: "a reason has up to 50 characters"},
+	{name: "ended_at", want: "timestamp with time zone", why: withTimeZone},
+	{name: "app_type", want: "character varying(20)", minChars: 20,
+		why: "sessionguard_check returns it as VARCHAR", notNull: true},
+}
+
+// seedFunctions are the functions migration 022 creates, with their signatures.
+var seedFunctions = []string{
+	"cleanup_expired_sessions()",
+	"get_session_status(character varying)",
+	"update_session_activity(character varying)",
+	"revoke_session(character varying, character varying)",
+	"revoke_all_user_sessions(integer, character varying)",
+}
+
+// sessionsTableSQL reads two texts about the sessions table in the search
+// path: the seed's columns it lacks, and what is wrong with those it has
+// (each column with its type, NOT NULL or default, and what 022 gives it),
+// both empty when the table is 022's or one shown to work as well. Migrate
+// runs it, and the tool forms' 022 runs it in their DO block.
+var sessionsTableSQL = func() string {
+	rows := make([]string, len(seedColumns))
+	for i, c := range seedColumns {
+		base, _, _ := strings.Cut(c.want, "(")
+		types := []string{quoteLiteral(base)}
+		for _, t := range c.also {
+			types = append(types, quoteLiteral(t))
+		}
+		defaults := "NULL::text[]"
+		if c.defaults != nil {
+			quoted := make([]string, len(c.defaults))
+			for j, d := range c.defaults {
+				quoted[j] = quoteLiteral(d)
+			}
+			defaults = "ARRAY[" + strings.Join(quoted, ", ") + "]"
+		}
+		rows[i] = fmt.Sprintf("(%d, %s, %s, ARRAY[%s], %d, %s, %t, %s)", i, quoteLiteral(c.name), quoteLiteral(c.want),
+			strings.Join(types, ", "), c.minChars, quoteLiteral(c.why), c.notNull, defaults)
+	}
+	return `SELECT
+    coalesce(string_agg(c.name, ', ' ORDER BY c.n) FILTER (WHERE a.attnum IS NULL), ''),
+    coalesce(string_agg(CASE
+        WHEN NOT format_type(a.atttypid, NULL) = ANY (c.types)
+             OR (a.atttypid = 'character varying'::regtype AND a.atttypmod >= 0 AND a.atttypmod - 4 < c.min_chars)
+        THEN format('%s is %s, want %s (%s)', c.name, format_type(a.atttypid, a.atttypmod), c.want, c.why)
+        WHEN c.not_null AND NOT a.attnotnull
+        THEN format('%s allows NULL, want NOT NULL (022 declares it so, and the library reads it as never NULL)', c.name)
+        WHEN c.defaults IS NOT NULL AND d.adbin IS NULL
+        THEN format('%s has no DEFAULT, want DEFAULT %s (pgstore''s insert leaves it to the default)', c.name, c.defaults[1])
+        WHEN c.defaults IS NOT NULL AND NOT pg_get_expr(d.adbin, d.adrelid) = ANY (c.defaults)
+        THEN format('%s has DEFAULT %s, want DEFAULT %s (pgstore''s insert leaves it to the default)',
+                    c.name, pg_get_expr(d.adbin, d.adrelid), c.defaults[1])
+    END, '; ' ORDER BY c.n), '')
+FROM (VALUES
+    ` + strings.Join(rows, ",\n    ") + `
+) AS c(n, name, want, types, min_chars, why, not_null, defaults)
+LEFT JOIN pg_attribute a ON a.attrelid = to_regclass('sessions') AND a.attname = c.name
+    AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum`
+}()
+
+// adoptSeed records migration 022 as adopted when the database already has
+// its sessions table: the table is the application's, and a tool's down keeps
+// it. A table named sessions that lacks 022's columns, or whose columns the
+// library cannot work with, stops it (ErrForeignSessionsTable). One of 022's
+// functions that is missing (dropped or re-signed since) is created again
+// from 022's text, and only that one: running the whole file again would
+// build on the live table the indexes the team had dropped and replace the
+// other functions the team had changed. It reports false when there is no
+// sessions table: then 022 runs as usual.
+func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('sessions') IS NOT NULL").Scan(&exists); err != nil {
+		return false, fmt.Errorf("schema: look up the sessions table: %w", err)
+	}
+	if !exists {
+		return false, nil
+	}
+	var missing, wrong string
+	if err := conn.QueryRow(ctx, sessionsTableSQL).Scan(&missing, &wrong); err != nil {
+		return false, fmt.Errorf("schema: inspect the sessions table: %w", err)
+	}
+	if missing != "" {
+		return false, fmt.Errorf("%w: it lacks column(s) %s; rename the other table or point search_path elsewhere",
+			ErrForeignSessionsTable, missing)
+	}
+	if wrong != "" {
+		return false, fmt.Errorf("%w: %s; change the column(s) to what migration 022 creates, then migrate again",
+			ErrForeignSessionsTable, wrong)
+	}
+	restore, err := seedFunctionStatements(m)
+	if err != nil {
+		return false, err
+	}
+	for _, fn := range seedFunctions {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT to_regprocedure($1) IS NOT NULL", fn).Scan(&exists); err != nil {
+			return false, fmt.Errorf("schema: look up function %s: %w", fn, err)
+		}
+		if exists {
+			continue
+		}
+		if _, err := conn.Exec(ctx, restore[fn]); err != nil {
+			return false, fmt.Errorf("schema: restore %s from %s: %w", fn, m.Name, err)
+		}
+	}
+	_, err = conn.Exec(ctx,
+		"INSERT INTO "+migrationsTable+" (version, name, checksum, adopted) VALUES ($1, $2, $3, true)",
+		m.Version, m.Name, m.Checksum())
+	if err != nil {
+		return false, fmt.Errorf("schema: record adoption of %s: %w", m.Name, err)
+	}
+	return true, nil
+}
+
+// seedFunctionStatements maps each of seedFunctions to the statement of m
+// (migration 022) that creates it.
+func seedFunctionStatements(m Migration) (map[string]string, error) {
+	stmts, _, err := splitStatements(m.SQL)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, m.Name)
+	}
+	byFunction := make(map[string]string, len(seedFunctions))
+	for _, fn := range seedFunctions {
+		name, _, _ := strings.Cut(fn, "(")
+		for _, s := range stmts {
+			if strings.Contains(s, "CREATE OR REPLACE FUNCTION "+name+"(") {
+				byFunction[fn] = s
+			}
+		}
+		if byFunction[fn] == "" {
+			return nil, fmt.Errorf("schema: %s has no statement that creates %s", m.Name, fn)
+		}
+	}
+	return byFunction, nil
+}
