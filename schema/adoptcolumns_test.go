@@ -302,3 +302,43 @@ func TestToolsCheckSessionsColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedTypesBreakTheFunctions shows why adoption refuses these
+// types: applied by hand anyway, 023's sessionguard_check (every Validate
+// that writes) and 022's own get_session_status fail on a row of such a
+// table, as their declared result types do not match the columns'.
+func TestRefusedTypesBreakTheFunctions(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"user_id BIGINT", "tenant_id BIGINT", "timestamps without time zone", "app_type TEXT"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var v sessionsVariant
+			for _, c := range sessionsVariants {
+				if c.name == name {
+					v = c
+				}
+			}
+			pool := variantPool(t, v)
+			if _, err := pool.Exec(ctx, schema.Migrations()[1].SQL); err != nil {
+				t.Fatalf("023 by hand: %v", err)
+			}
+			tenant := pgtest.CreateTenant(t, pool, "acme")
+			user := pgtest.CreateUser(t, pool, "types@example.com", tenant)
+			hash := strings.Repeat("e1", 32)
+			if _, err := pool.Exec(ctx, `INSERT INTO sessions (user_id, tenant_id, session_token_hash, absolute_expires_at)
+				VALUES ($1, $2, $3, now() + interval '8 hours')`, user, tenant, hash); err != nil {
+				t.Fatal(err)
+			}
+			_, err := pool.Exec(ctx, "SELECT * FROM sessionguard_check($1)", hash)
+			if err == nil || !strings.Contains(err.Error(), "42804") {
+				t.Errorf("sessionguard_check = %v; want SQLSTATE 42804 (result type mismatch)", err)
+			}
+			if name == "user_id BIGINT" || name == "tenant_id BIGINT" {
+				if _, err := pool.Exec(ctx, "SELECT * FROM get_session_status($1)", hash); err == nil || !strings.Contains(err.Error(), "42804") {
+					t.Errorf("get_session_status = %v; want SQLSTATE 42804", err)
+				}
+			}
+		})
+	}
+}
