@@ -65,9 +65,10 @@ var seedFunctions = []string{
 }
 
 // sessionsTableSQL reads two texts about the sessions table in the search
-// path: the seed's columns it lacks, and what is wrong with those it has
-// (each column with its type, NOT NULL or default, and what 022 gives it),
-// both empty when the table is 022's or one shown to work as well. Migrate
+// path: the seed's columns it lacks, and what else is wrong with it (each
+// column with its type, NOT NULL or default, and what 022 gives it; the
+// token hash's UNIQUE constraint; a column of the team's that an insert must
+// set), both empty when the table is 022's or one shown to work as well. Migrate
 // runs it, and the tool forms' 022 runs it in their DO block.
 var sessionsTableSQL = func() string {
 	rows := make([]string, len(seedColumns))
@@ -88,7 +89,26 @@ var sessionsTableSQL = func() string {
 		rows[i] = fmt.Sprintf("(%d, %s, %s, ARRAY[%s], %d, %s, %t, %s)", i, quoteLiteral(c.name), quoteLiteral(c.want),
 			strings.Join(types, ", "), c.minChars, quoteLiteral(c.why), c.notNull, defaults)
 	}
-	return `SELECT
+	names := make([]string, len(seedColumns))
+	for i, c := range seedColumns {
+		names[i] = quoteLiteral(c.name)
+	}
+	return `SELECT cols.missing, concat_ws('; ', nullif(cols.wrong, ''),
+    -- Each token hash names one session (without the constraint a second
+    -- session of the hash, in another app, answered for the first), and
+    -- pgstore tells a taken one (ErrDuplicateToken) by the constraint's name.
+    (SELECT 'session_token_hash has no UNIQUE constraint sessions_session_token_hash_key, want UNIQUE (session_token_hash) by that name (a token hash names one session, and pgstore reports a taken one by it)'
+     WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute h ON h.attrelid = k.conrelid AND h.attnum = ALL (k.conkey)
+        WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'u' AND cardinality(k.conkey) = 1
+          AND k.conname = 'sessions_session_token_hash_key' AND h.attname = 'session_token_hash')),
+    -- pgstore's insert sets 022's columns and those of its own migrations
+    -- (which have defaults or allow NULL), nothing else.
+    (SELECT string_agg(format('%s is NOT NULL without a DEFAULT (pgstore''s insert does not set it)', x.attname), '; ' ORDER BY x.attnum)
+     FROM pg_attribute x
+     WHERE x.attrelid = to_regclass('sessions') AND x.attnum > 0 AND NOT x.attisdropped
+       AND x.attnotnull AND NOT x.atthasdef AND x.attidentity = '' AND x.attgenerated = ''
+       AND NOT x.attname = ANY (ARRAY[` + strings.Join(names, ", ") + `])))
+FROM (SELECT
     coalesce(string_agg(c.name, ', ' ORDER BY c.n) FILTER (WHERE a.attnum IS NULL), ''),
     coalesce(string_agg(CASE
         WHEN NOT format_type(a.atttypid, NULL) = ANY (c.types)
@@ -107,7 +127,8 @@ FROM (VALUES
 ) AS c(n, name, want, types, min_chars, why, not_null, defaults)
 LEFT JOIN pg_attribute a ON a.attrelid = to_regclass('sessions') AND a.attname = c.name
     AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum`
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+) AS cols(missing, wrong)`
 }()
 
 // adoptSeed records migration 022 as adopted when the database already has

@@ -51,6 +51,8 @@ var sessionsVariants = []sessionsVariant{
 	{name: "user_agent VARCHAR(512)", edit: []string{"user_agent TEXT", "user_agent VARCHAR(512)"}},
 	{name: "revoke_reason TEXT", edit: []string{"revoke_reason VARCHAR(50)", "revoke_reason TEXT"}},
 	{name: "app_type VARCHAR(32)", edit: []string{"app_type VARCHAR(20)", "app_type VARCHAR(32)"}},
+	{name: "a column of the team's with a default", edit: []string{
+		"app_type VARCHAR(20) NOT NULL", "device TEXT NOT NULL DEFAULT 'web',\n    app_type VARCHAR(20) NOT NULL"}},
 	{name: "created_at DEFAULT now()", edit: []string{
 		"created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP",
 		"created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()"}},
@@ -93,6 +95,17 @@ var sessionsVariants = []sessionsVariant{
 		refused: []string{"absolute_expires_at allows NULL, want NOT NULL"}},
 	{name: "is_active DEFAULT false", edit: []string{"is_active BOOLEAN NOT NULL DEFAULT true", "is_active BOOLEAN NOT NULL DEFAULT false"},
 		refused: []string{"is_active has DEFAULT false, want DEFAULT true"}},
+	// pgstore's insert sets only its own columns.
+	{name: "a column of the team's NOT NULL without default", edit: []string{
+		"app_type VARCHAR(20) NOT NULL", "device TEXT NOT NULL,\n    app_type VARCHAR(20) NOT NULL"},
+		refused: []string{"device is NOT NULL without a DEFAULT"}},
+	// Each token hash names one session, and pgstore tells a taken one
+	// (ErrDuplicateToken) by the constraint's name.
+	{name: "token hash not UNIQUE", edit: []string{"session_token_hash VARCHAR(64) NOT NULL UNIQUE", "session_token_hash VARCHAR(64) NOT NULL"},
+		refused: []string{"session_token_hash has no UNIQUE constraint sessions_session_token_hash_key"}},
+	{name: "token hash UNIQUE by another name", edit: []string{
+		"session_token_hash VARCHAR(64) NOT NULL UNIQUE", "session_token_hash VARCHAR(64) NOT NULL CONSTRAINT sessions_token_unique UNIQUE"},
+		refused: []string{"session_token_hash has no UNIQUE constraint sessions_session_token_hash_key"}},
 	{name: "created_at without default", edit: []string{
 		"created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP", "created_at TIMESTAMP WITH TIME ZONE NOT NULL"},
 		refused: []string{"created_at has no DEFAULT, want DEFAULT CURRENT_TIMESTAMP"}},

@@ -24,7 +24,22 @@ BEGIN
     v_adopted := to_regclass('sessions') IS NOT NULL;
     IF v_adopted THEN
         SELECT t.missing, t.wrong INTO v_missing, v_wrong FROM (
-SELECT
+SELECT cols.missing, concat_ws('; ', nullif(cols.wrong, ''),
+    -- Each token hash names one session (without the constraint a second
+    -- session of the hash, in another app, answered for the first), and
+    -- pgstore tells a taken one (ErrDuplicateToken) by the constraint's name.
+    (SELECT 'session_token_hash has no UNIQUE constraint sessions_session_token_hash_key, want UNIQUE (session_token_hash) by that name (a token hash names one session, and pgstore reports a taken one by it)'
+     WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute h ON h.attrelid = k.conrelid AND h.attnum = ALL (k.conkey)
+        WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'u' AND cardinality(k.conkey) = 1
+          AND k.conname = 'sessions_session_token_hash_key' AND h.attname = 'session_token_hash')),
+    -- pgstore's insert sets 022's columns and those of its own migrations
+    -- (which have defaults or allow NULL), nothing else.
+    (SELECT string_agg(format('%s is NOT NULL without a DEFAULT (pgstore''s insert does not set it)', x.attname), '; ' ORDER BY x.attnum)
+     FROM pg_attribute x
+     WHERE x.attrelid = to_regclass('sessions') AND x.attnum > 0 AND NOT x.attisdropped
+       AND x.attnotnull AND NOT x.atthasdef AND x.attidentity = '' AND x.attgenerated = ''
+       AND NOT x.attname = ANY (ARRAY['id', 'user_id', 'session_token_hash', 'created_at', 'last_activity_at', 'absolute_expires_at', 'ip_address', 'user_agent', 'tenant_id', 'is_active', 'revoked_at', 'revoke_reason', 'ended_at', 'app_type'])))
+FROM (SELECT
     coalesce(string_agg(c.name, ', ' ORDER BY c.n) FILTER (WHERE a.attnum IS NULL), ''),
     coalesce(string_agg(CASE
         WHEN NOT format_type(a.atttypid, NULL) = ANY (c.types)
@@ -57,6 +72,7 @@ FROM (VALUES
 LEFT JOIN pg_attribute a ON a.attrelid = to_regclass('sessions') AND a.attname = c.name
     AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+) AS cols(missing, wrong)
         ) AS t(missing, wrong);
         IF v_missing <> '' THEN
             RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration 022_add_session_management.sql: it lacks column(s) %; rename the other table or point search_path elsewhere', v_missing;
