@@ -18,7 +18,8 @@ import (
 const BaseVersion = 22
 
 // ErrMissingTable means a table that migration 022 references (users or
-// tenants) does not exist in the search path.
+// tenants) does not exist in the search path, and 022 must run: there is no
+// sessions table to adopt.
 var ErrMissingTable = errors.New("schema: required table missing")
 
 // ErrForeignSessionsTable means a table named sessions exists but is not the
@@ -61,14 +62,15 @@ const (
 //
 // A database that ran migration 022 by hand is adopted: recorded, not run
 // again (a function of 022's dropped since is created again, alone). It fails
-// with ErrMissingTable when users or tenants is missing, and with
-// ErrForeignSessionsTable when a different sessions table is in the way (one
-// that lacks 022's columns, or whose column types, NOT NULLs or defaults the
+// with ErrMissingTable when users or tenants is missing and there is no
+// sessions table to adopt; with ErrForeignSessionsTable when a different
+// sessions table is in the way (one that lacks 022's columns, or that the
 // library cannot work with: the error names each column and what 022 gives
-// it), and with ErrChecksumMismatch when a recorded migration's checksum is
-// not the embedded file's (it is never re-run or skipped silently). On a database that has every migration recorded it changes nothing and
-// needs no privilege but reading sessionguard_schema_migrations, so an
-// application whose role may create nothing can call it after a DBA migrated.
+// it); and with ErrChecksumMismatch when a recorded migration's checksum is
+// not the embedded file's (it is never re-run or skipped silently). On a
+// database that has every migration recorded it changes nothing and needs no
+// privilege but reading sessionguard_schema_migrations, so an application
+// whose role may create nothing can call it after a DBA migrated.
 // A migration marked to run outside a transaction runs on a second
 // connection of pool while the first holds the lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -78,8 +80,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // migrate is Migrate with the migrations to apply, in version order.
 func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 	err := locked(ctx, pool, func(tx pgx.Tx) error {
-		if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
-			return err
+		// Only running 022 needs users and tenants (its foreign keys): a
+		// sessions table to adopt may reference tables of other names, and
+		// nothing after 022 reads them.
+		var sessions bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass('sessions') IS NOT NULL").Scan(&sessions); err != nil {
+			return fmt.Errorf("schema: look up the sessions table: %w", err)
+		}
+		if !sessions {
+			if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
+				return err
+			}
 		}
 		// Only when it is missing: CREATE TABLE IF NOT EXISTS checks the
 		// CREATE privilege on the schema even when the table exists, and an

@@ -76,9 +76,6 @@ DECLARE
     v_wrong TEXT;
     v_adopted BOOLEAN;
 BEGIN
-    IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
-        RAISE EXCEPTION 'sessionguard: %[2]s references users(id) and tenants(id): create both tables first';
-    END IF;
     -- Adopted: the table was there, and stays when this is undone.
     v_adopted := to_regclass('sessions') IS NOT NULL;
     IF v_adopted THEN
@@ -92,6 +89,9 @@ BEGIN
             RAISE EXCEPTION 'sessionguard: the table named sessions is not the one of migration %[2]s: %%; change the column(s) to what that file creates, then migrate again', v_wrong;
         END IF;
 %[5]s    ELSE
+        IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
+            RAISE EXCEPTION 'sessionguard: %[2]s references users(id) and tenants(id): create both tables first';
+        END IF;
         EXECUTE %[6]s
 %[7]s%[6]s;
     END IF;

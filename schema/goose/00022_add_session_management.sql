@@ -20,9 +20,6 @@ DECLARE
     v_wrong TEXT;
     v_adopted BOOLEAN;
 BEGIN
-    IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
-        RAISE EXCEPTION 'sessionguard: 022_add_session_management.sql references users(id) and tenants(id): create both tables first';
-    END IF;
     -- Adopted: the table was there, and stays when this is undone.
     v_adopted := to_regclass('sessions') IS NOT NULL;
     IF v_adopted THEN
@@ -257,6 +254,9 @@ $$ LANGUAGE plpgsql;
 $sessionguard_base_sql$;
         END IF;
     ELSE
+        IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
+            RAISE EXCEPTION 'sessionguard: 022_add_session_management.sql references users(id) and tenants(id): create both tables first';
+        END IF;
         EXECUTE $sessionguard_base_sql$
 -- Migration: 022_add_session_management.sql
 -- Description: Server-side session tracking for OWASP/NIST compliance
