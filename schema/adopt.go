@@ -43,7 +43,7 @@ var seedColumns = []seedColumn{
 	{name: "ip_address", want: "character varying(45)", also: []string{"text"}, minChars: 45,
 		why: "pgstore writes an address as text of up to 45 characters"},
 	{name: "user_agent", want: "text", also: []string{"character varying"}, minChars: 512,
-		why: "pgstore keeps up to 512 characters of it"},
+		why: "pgstore keeps up to 512 bytes of it"},
 	{name: "tenant_id", want: "integer", why: "get_session_status and sessionguard_check return it as INTEGER"},
 	{name: "is_active", want: "boolean", why: "it says whether the session is live", notNull: true,
 		defaults: []string{"true"}},
@@ -68,8 +68,8 @@ var seedFunctions = []string{
 // path: the seed's columns it lacks, and what else is wrong with it (each
 // column with its type, NOT NULL or default, and what 022 gives it; the
 // token hash's UNIQUE constraint; a column of the team's that an insert must
-// set), both empty when the table is 022's or one shown to work as well. Migrate
-// runs it, and the tool forms' 022 runs it in their DO block.
+// set), both empty when the table is 022's or one shown to work as well.
+// Migrate runs it, and the tool forms' 022 runs it in their DO block.
 var sessionsTableSQL = func() string {
 	rows := make([]string, len(seedColumns))
 	for i, c := range seedColumns {

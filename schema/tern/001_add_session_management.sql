@@ -58,7 +58,7 @@ FROM (VALUES
     (4, 'last_activity_at', 'timestamp with time zone', ARRAY['timestamp with time zone'], 0, 'without one it is read in each connection''s TimeZone, which moves expiry by the zone''s offset', true, ARRAY['CURRENT_TIMESTAMP', 'now()']),
     (5, 'absolute_expires_at', 'timestamp with time zone', ARRAY['timestamp with time zone'], 0, 'without one it is read in each connection''s TimeZone, which moves expiry by the zone''s offset', true, NULL::text[]),
     (6, 'ip_address', 'character varying(45)', ARRAY['character varying', 'text'], 45, 'pgstore writes an address as text of up to 45 characters', false, NULL::text[]),
-    (7, 'user_agent', 'text', ARRAY['text', 'character varying'], 512, 'pgstore keeps up to 512 characters of it', false, NULL::text[]),
+    (7, 'user_agent', 'text', ARRAY['text', 'character varying'], 512, 'pgstore keeps up to 512 bytes of it', false, NULL::text[]),
     (8, 'tenant_id', 'integer', ARRAY['integer'], 0, 'get_session_status and sessionguard_check return it as INTEGER', false, NULL::text[]),
     (9, 'is_active', 'boolean', ARRAY['boolean'], 0, 'it says whether the session is live', true, ARRAY['true']),
     (10, 'revoked_at', 'timestamp with time zone', ARRAY['timestamp with time zone'], 0, 'without one it is read in each connection''s TimeZone, which moves expiry by the zone''s offset', false, NULL::text[]),
