@@ -84,7 +84,9 @@ type CacheConfig struct {
 //   - Revocation reaches every instance: migration 024 makes PostgreSQL
 //     NOTIFY sessionguard_ended with the token hash whenever a session ends
 //     (by any program, the seed's functions and plain SQL included) and
-//     [Cache.Run] evicts it. Revoke through this Cache also evicts at once.
+//     [Cache.Run] evicts it; past 1,000 in one transaction, one empty
+//     payload instead, and Run forgets everything (migration 030).
+//     Revoke through this Cache also evicts at once.
 //   - Correctness never depends on the listener: until Run has connected
 //     and while its connection is down or unproven, the cache is empty and
 //     every call goes to the database.

@@ -41,6 +41,8 @@ type CleanerConfig struct {
 	// batch is its own short transaction, so cleanup never holds row locks
 	// on a large part of the table, and it skips rows another transaction
 	// has locked (a request touching its session) rather than wait for them.
+	// Above 1,000, a batch that ends more than 1,000 sessions makes every
+	// Cache forget everything (migration 030's limit per transaction).
 	BatchSize int
 	// LockKey is the key of the transaction-scoped advisory lock that each
 	// batch takes, so that Cleaners on one database take turns (default

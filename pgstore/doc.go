@@ -34,9 +34,10 @@
 //
 // Cache is an opt-in, in-process cache in front of a Store for the
 // middleware's hot path. Migration 024 makes PostgreSQL announce every
-// session that ends (NOTIFY sessionguard_ended, whoever ended it); Cache.Run
-// listens and evicts, and while it is not connected the cache is empty and
-// bypassed, so correctness never depends on it.
+// session that ends (NOTIFY sessionguard_ended, whoever ended it; past 1,000
+// in one transaction, one "forget everything" instead: migration 030);
+// Cache.Run listens and evicts, and while it is not connected the cache is
+// empty and bypassed, so correctness never depends on it.
 //
 // Config.ReadPool, a pool on a streaming hot standby, takes the read path
 // (Peek, and Validate when no touch is due) without ever letting a revoked
