@@ -64,6 +64,18 @@ var seedFunctions = []string{
 	"revoke_all_user_sessions(integer, character varying)",
 }
 
+// otherApplicationSQL finds, when the sessions table the search path finds
+// is another application's, the users (or tenants) table it references and
+// the one of that name the search path finds instead, as schema.name; no
+// row otherwise. Migrate runs it, and the tool forms' 022.
+const otherApplicationSQL = `SELECT format('%I.%I', rn.nspname, r.relname), format('%I.%I', pn.nspname, p.relname)
+FROM pg_constraint k
+JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+JOIN pg_class p ON p.oid = to_regclass(r.relname::text) JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'f'
+  AND r.relname IN ('users', 'tenants') AND p.oid <> r.oid
+ORDER BY r.relname DESC LIMIT 1`
+
 // sessionsTableSQL reads two texts about the sessions table in the search
 // path: the seed's columns it lacks, and what else is wrong with it (each
 // column with its type, NOT NULL or default, and what 022 gives it; the

@@ -25,8 +25,16 @@ var ErrMissingTable = errors.New("schema: required table missing")
 // ErrForeignSessionsTable means a table named sessions exists but is not the
 // one migration 022 creates, so adopting it would be wrong: a column is
 // missing, or has a type, a nullability or a default that the library cannot
-// work with (the error names each, and what 022 gives it).
+// work with (the error names each, and what 022 gives it); or it is another
+// application's, found through the search path (it references a users or
+// tenants table other than the one the search path finds).
 var ErrForeignSessionsTable = errors.New("schema: sessions table is not the one of migration 022")
+
+// ErrLedgerElsewhere means the search path finds the sessions table in one
+// schema and the ledger (sessionguard_schema_migrations) in another: the
+// ledger is another application's, and what it records says nothing of this
+// sessions table.
+var ErrLedgerElsewhere = errors.New("schema: the ledger found is another schema's")
 
 // ErrChecksumMismatch means the ledger records a migration with SQL other
 // than the embedded file's: the database ran a different text under the same
@@ -80,26 +88,49 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // migrate is Migrate with the migrations to apply, in version order.
 func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 	err := locked(ctx, pool, func(tx pgx.Tx) error {
+		var sessionsSchema, ledgerSchema *string
+		if err := tx.QueryRow(ctx, `SELECT
+			(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('sessions')),
+			(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1))`,
+			snapshotFree, migrationsTable).Scan(&sessionsSchema, &ledgerSchema); err != nil {
+			return fmt.Errorf("schema: look up sessions and %s: %w", migrationsTable, err)
+		}
 		// Only running 022 needs users and tenants (its foreign keys): a
 		// sessions table to adopt may reference tables of other names, and
 		// nothing after 022 reads them.
-		var sessions bool
-		if err := tx.QueryRow(ctx, "SELECT to_regclass('sessions') IS NOT NULL").Scan(&sessions); err != nil {
-			return fmt.Errorf("schema: look up the sessions table: %w", err)
-		}
-		if !sessions {
+		if sessionsSchema == nil {
 			if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
 				return err
 			}
 		}
+		// Another application's sessions table found through the search
+		// path references another users (or tenants) table than the one the
+		// path finds: this application's ids would be checked against, and
+		// its revocations end, the other application's sessions.
+		if sessionsSchema != nil {
+			var references, found string
+			err := tx.QueryRow(ctx, otherApplicationSQL, snapshotFree).Scan(&references, &found)
+			switch {
+			case err == nil:
+				return fmt.Errorf("%w: the sessions table the search path finds, in schema %q, references %s, "+
+					"but the search path finds %s: it is another application's; migrate with search_path set to "+
+					"the schema of %[4]s alone, which makes that schema's own sessions table",
+					ErrForeignSessionsTable, *sessionsSchema, references, found)
+			case !errors.Is(err, pgx.ErrNoRows):
+				return fmt.Errorf("schema: look up the references of the sessions table: %w", err)
+			}
+		}
+		// Another application's ledger found through the search path would
+		// say that this sessions table is migrated when it is not.
+		if sessionsSchema != nil && ledgerSchema != nil && *sessionsSchema != *ledgerSchema {
+			return fmt.Errorf("%w: the search path finds the sessions table in schema %q and %s in schema %q; "+
+				"migrate once with search_path set to %[2]q alone, which makes that schema's own ledger",
+				ErrLedgerElsewhere, *sessionsSchema, migrationsTable, *ledgerSchema)
+		}
 		// Only when it is missing: CREATE TABLE IF NOT EXISTS checks the
 		// CREATE privilege on the schema even when the table exists, and an
 		// application's role that a DBA migrated for has none.
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", snapshotFree, migrationsTable).Scan(&exists); err != nil {
-			return fmt.Errorf("schema: look up %s: %w", migrationsTable, err)
-		}
-		if exists {
+		if ledgerSchema != nil {
 			return nil
 		}
 		if _, err := tx.Exec(ctx, ledgerDDL); err != nil {

@@ -75,6 +75,8 @@ DECLARE
     v_missing TEXT;
     v_wrong TEXT;
     v_adopted BOOLEAN;
+    v_references TEXT;
+    v_found TEXT;
 BEGIN
     -- Adopted: the table was there, and stays when this is undone.
     v_adopted := to_regclass('sessions') IS NOT NULL;
@@ -87,6 +89,12 @@ BEGIN
         END IF;
         IF v_wrong <> '' THEN
             RAISE EXCEPTION 'sessionguard: the table named sessions is not the one of migration %[2]s: %%; change the column(s) to what that file creates, then migrate again', v_wrong;
+        END IF;
+        SELECT t.refs, t.found INTO v_references, v_found FROM (
+%[12]s
+        ) AS t(refs, found);
+        IF v_references IS NOT NULL THEN
+            RAISE EXCEPTION 'sessionguard: the sessions table the search path finds references %%, but the search path finds %%: it is another application''s; migrate with search_path set to the schema of %% alone, which makes that schema''s own sessions table', v_references, v_found, v_found;
         END IF;
 %[5]s    ELSE
         IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
@@ -103,7 +111,7 @@ END
 %[3]s;
 `, m.Version, m.Name, baseBlockTag, sessionsTableSQL, restores.String(),
 		baseBodyTag, strings.TrimRight(m.SQL, "\n")+"\n", ledgerDDL, migrationsTable,
-		quoteLiteral(m.Name), quoteLiteral(m.Checksum()))
+		quoteLiteral(m.Name), quoteLiteral(m.Checksum()), otherApplicationSQL)
 
 	down = fmt.Sprintf(`-- Undoing %[6]s drops its objects only when its up
 -- created them: a sessions table it adopted was the application's before

@@ -16,6 +16,8 @@ DECLARE
     v_missing TEXT;
     v_wrong TEXT;
     v_adopted BOOLEAN;
+    v_references TEXT;
+    v_found TEXT;
 BEGIN
     -- Adopted: the table was there, and stays when this is undone.
     v_adopted := to_regclass('sessions') IS NOT NULL;
@@ -76,6 +78,18 @@ LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         END IF;
         IF v_wrong <> '' THEN
             RAISE EXCEPTION 'sessionguard: the table named sessions is not the one of migration 022_add_session_management.sql: %; change the column(s) to what that file creates, then migrate again', v_wrong;
+        END IF;
+        SELECT t.refs, t.found INTO v_references, v_found FROM (
+SELECT format('%I.%I', rn.nspname, r.relname), format('%I.%I', pn.nspname, p.relname)
+FROM pg_constraint k
+JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+JOIN pg_class p ON p.oid = to_regclass(r.relname::text) JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'f'
+  AND r.relname IN ('users', 'tenants') AND p.oid <> r.oid
+ORDER BY r.relname DESC LIMIT 1
+        ) AS t(refs, found);
+        IF v_references IS NOT NULL THEN
+            RAISE EXCEPTION 'sessionguard: the sessions table the search path finds references %, but the search path finds %: it is another application''s; migrate with search_path set to the schema of % alone, which makes that schema''s own sessions table', v_references, v_found, v_found;
         END IF;
         IF to_regprocedure('cleanup_expired_sessions()') IS NULL THEN
             EXECUTE $sessionguard_base_sql$
