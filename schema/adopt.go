@@ -2,8 +2,13 @@ package schema
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 // seedColumn is what adopting an existing sessions table requires of one of
@@ -75,6 +80,53 @@ JOIN pg_class p ON p.oid = to_regclass(r.relname::text) JOIN pg_namespace pn ON 
 WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'f'
   AND r.relname IN ('users', 'tenants') AND p.oid <> r.oid
 ORDER BY r.relname DESC LIMIT 1`
+
+// libraryReasons are the reasons the library itself records in
+// sessions.revoke_reason: the seed's six and ReasonSessionLimit.
+var libraryReasons = []string{
+	sessionguard.ReasonLogout, sessionguard.ReasonIdleTimeout, sessionguard.ReasonAbsoluteTimeout,
+	sessionguard.ReasonAdminRevoke, sessionguard.ReasonPasswordChange, sessionguard.ReasonCleanupStale,
+	sessionguard.ReasonSessionLimit,
+}
+
+// reasonChecksErrcode is the SQLSTATE reasonChecksBlock raises.
+const reasonChecksErrcode = "SG022"
+
+// reasonChecksBlock is a PL/pgSQL block that raises reasonChecksErrcode when
+// a CHECK constraint of the sessions table on revoke_reason alone refuses a
+// reason the library records: the seed's comment lists six reasons, and a
+// team that made them a CHECK found every sign-in that a SessionLimit makes
+// room for failing (session_limit, 23514). Each constraint's expression is
+// evaluated on each reason. Migrate runs it as a DO statement, and the tool
+// forms' 022 runs it inside their DO block.
+var reasonChecksBlock = func() string {
+	quoted := make([]string, len(libraryReasons))
+	for i, r := range libraryReasons {
+		quoted[i] = quoteLiteral(r)
+	}
+	return `DECLARE
+    v_check RECORD;
+    v_reason TEXT;
+    v_ok BOOLEAN;
+BEGIN
+    FOR v_check IN
+        SELECT k.conname::text AS name, pg_get_expr(k.conbin, k.conrelid) AS expr, format_type(a.atttypid, a.atttypmod) AS type
+        FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+        WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'c' AND cardinality(k.conkey) = 1
+          AND a.attname = 'revoke_reason'
+    LOOP
+        FOREACH v_reason IN ARRAY ARRAY[` + strings.Join(quoted, ", ") + `] LOOP
+            EXECUTE format('SELECT (%s) IS NOT FALSE FROM (SELECT %L::%s AS revoke_reason) AS sessions',
+                           v_check.expr, v_reason, v_check.type) INTO v_ok;
+            IF NOT v_ok THEN
+                RAISE EXCEPTION USING ERRCODE = '` + reasonChecksErrcode + `', MESSAGE = format(
+                    'revoke_reason has CHECK constraint %s, which refuses %L, a reason sessionguard records; allow it (and %s) or drop the constraint',
+                    v_check.name, v_reason, array_to_string(ARRAY[` + strings.Join(quoted, ", ") + `], ', '));
+            END IF;
+        END LOOP;
+    END LOOP;
+END`
+}()
 
 // sessionsTableSQL reads two texts about the sessions table in the search
 // path: the seed's columns it lacks, and what else is wrong with it (each
@@ -171,6 +223,13 @@ func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
 	if wrong != "" {
 		return false, fmt.Errorf("%w: %s; change the column(s) to what migration 022 creates, then migrate again",
 			ErrForeignSessionsTable, wrong)
+	}
+	if _, err := conn.Exec(ctx, "DO $sessionguard_reasons$\n"+reasonChecksBlock+"\n$sessionguard_reasons$"); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == reasonChecksErrcode {
+			return false, fmt.Errorf("%w: %s", ErrForeignSessionsTable, pgErr.Message)
+		}
+		return false, fmt.Errorf("schema: check the sessions table's CHECK constraints: %w", err)
 	}
 	restore, err := seedFunctionStatements(m)
 	if err != nil {

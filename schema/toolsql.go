@@ -96,6 +96,8 @@ BEGIN
         IF v_references IS NOT NULL THEN
             RAISE EXCEPTION 'sessionguard: the sessions table the search path finds references %%, but the search path finds %%: it is another application''s; migrate with search_path set to the schema of %% alone, which makes that schema''s own sessions table', v_references, v_found, v_found;
         END IF;
+        -- A CHECK on revoke_reason must allow the library's reasons.
+%[13]s;
 %[5]s    ELSE
         IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
             RAISE EXCEPTION 'sessionguard: %[2]s references users(id) and tenants(id): create both tables first';
@@ -111,7 +113,7 @@ END
 %[3]s;
 `, m.Version, m.Name, baseBlockTag, sessionsTableSQL, restores.String(),
 		baseBodyTag, strings.TrimRight(m.SQL, "\n")+"\n", ledgerDDL, migrationsTable,
-		quoteLiteral(m.Name), quoteLiteral(m.Checksum()), otherApplicationSQL)
+		quoteLiteral(m.Name), quoteLiteral(m.Checksum()), otherApplicationSQL, reasonChecksBlock)
 
 	down = fmt.Sprintf(`-- Undoing %[6]s drops its objects only when its up
 -- created them: a sessions table it adopted was the application's before

@@ -94,6 +94,29 @@ ORDER BY r.relname DESC LIMIT 1
         IF v_references IS NOT NULL THEN
             RAISE EXCEPTION 'sessionguard: the sessions table the search path finds references %, but the search path finds %: it is another application''s; migrate with search_path set to the schema of % alone, which makes that schema''s own sessions table', v_references, v_found, v_found;
         END IF;
+        -- A CHECK on revoke_reason must allow the library's reasons.
+DECLARE
+    v_check RECORD;
+    v_reason TEXT;
+    v_ok BOOLEAN;
+BEGIN
+    FOR v_check IN
+        SELECT k.conname::text AS name, pg_get_expr(k.conbin, k.conrelid) AS expr, format_type(a.atttypid, a.atttypmod) AS type
+        FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+        WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'c' AND cardinality(k.conkey) = 1
+          AND a.attname = 'revoke_reason'
+    LOOP
+        FOREACH v_reason IN ARRAY ARRAY['logout', 'idle_timeout', 'absolute_timeout', 'admin_revoke', 'password_change', 'cleanup_stale', 'session_limit'] LOOP
+            EXECUTE format('SELECT (%s) IS NOT FALSE FROM (SELECT %L::%s AS revoke_reason) AS sessions',
+                           v_check.expr, v_reason, v_check.type) INTO v_ok;
+            IF NOT v_ok THEN
+                RAISE EXCEPTION USING ERRCODE = 'SG022', MESSAGE = format(
+                    'revoke_reason has CHECK constraint %s, which refuses %L, a reason sessionguard records; allow it (and %s) or drop the constraint',
+                    v_check.name, v_reason, array_to_string(ARRAY['logout', 'idle_timeout', 'absolute_timeout', 'admin_revoke', 'password_change', 'cleanup_stale', 'session_limit'], ', '));
+            END IF;
+        END LOOP;
+    END LOOP;
+END;
         IF to_regprocedure('cleanup_expired_sessions()') IS NULL THEN
             EXECUTE $sessionguard_base_sql$
 -- Function to clean up expired sessions (run periodically via cron or scheduled task)
