@@ -55,6 +55,8 @@ var sessionsVariants = []sessionsVariant{
 		"app_type VARCHAR(20) NOT NULL", "device TEXT NOT NULL DEFAULT 'web',\n    app_type VARCHAR(20) NOT NULL"}},
 	{name: "revoke_reason CHECK of its length", edit: []string{
 		"revoke_reason VARCHAR(50)", "revoke_reason VARCHAR(50) CHECK (length(revoke_reason) > 0)"}},
+	{name: "timestamps to the second", edit: []string{"TIMESTAMP WITH TIME ZONE", "TIMESTAMP(0) WITH TIME ZONE"}},
+	{name: "VARCHAR without a length", edit: []string{"VARCHAR(64)", "VARCHAR", "VARCHAR(45)", "VARCHAR", "VARCHAR(50)", "VARCHAR", "VARCHAR(20)", "VARCHAR"}},
 	{name: "created_at DEFAULT now()", edit: []string{
 		"created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP",
 		"created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()"}},
