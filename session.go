@@ -18,9 +18,15 @@ type NewSession struct {
 	// ACR and AMR record how the user authenticated (see
 	// CheckAuthentication): an authentication context class such as "aal2",
 	// and methods such as "pwd", "otp", "hwk" (RFC 8176). Empty: not recorded.
-	// The time of the authentication is the session's creation.
 	ACR string
 	AMR []string
+	// AuthTime is when the user authenticated, when that was before the
+	// session's creation: a session opened for an identity provider's token
+	// was authenticated when the provider last asked for credentials (OIDC's
+	// "auth_time"), not when the application recorded the token, and step-up
+	// routes must see that age. Zero means the creation; a time after the
+	// database's clock is taken as the creation.
+	AuthTime time.Time
 
 	// Limit caps the user's live sessions of AppType; the zero value sets
 	// none. It is applied atomically with the insert.

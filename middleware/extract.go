@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"crypto/subtle"
+	"iter"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -69,23 +70,33 @@ func extractToken(r *http.Request, name string, max int) (extracted, *RefusalErr
 }
 
 // findCookie returns the value of the cookie name in the Cookie header lines
-// and how many cookies of that name there are. It splits by hand so that a
-// large Cookie header costs no allocation per cookie.
+// and how many cookies of that name there are.
 func findCookie(lines []string, name string) (value string, n int) {
-	for _, line := range lines {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimLeft(part, " \t")
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || strings.TrimRight(k, " \t") != name {
-				continue
-			}
-			n++
-			value = strings.TrimRight(v, " \t")
-		}
+	for v := range cookiesNamed(lines, name) {
+		n++
+		value = v
 	}
 	return value, n
+}
+
+// cookiesNamed yields the values of the cookies name in the Cookie header
+// lines, as sent (net/http's parser would unquote "TOKEN" into a token the
+// Guard refuses). It splits by hand so that a large Cookie header costs no
+// allocation per cookie.
+func cookiesNamed(lines []string, name string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, line := range lines {
+			for len(line) > 0 {
+				var part string
+				part, line, _ = strings.Cut(line, ";")
+				part = strings.TrimLeft(part, " \t")
+				k, v, ok := strings.Cut(part, "=")
+				if ok && strings.TrimRight(k, " \t") == name && !yield(strings.TrimRight(v, " \t")) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // parseBearer parses one Authorization header value. isBearer is false for

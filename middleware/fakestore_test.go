@@ -120,7 +120,11 @@ func (f *fakeStore) Create(ctx context.Context, n sessionguard.NewSession) (sess
 	if n.AbsoluteTimeout == 0 {
 		n.AbsoluteTimeout = 8 * time.Hour
 	}
-	row := &fakeRow{n: n, id: id, created: f.now, lastActivity: f.now, absExpires: f.now.Add(n.AbsoluteTimeout), active: true, authTime: f.now}
+	authTime := f.now
+	if !n.AuthTime.IsZero() && n.AuthTime.Before(authTime) {
+		authTime = n.AuthTime // as pgstore: an earlier authentication is kept
+	}
+	row := &fakeRow{n: n, id: id, created: f.now, lastActivity: f.now, absExpires: f.now.Add(n.AbsoluteTimeout), active: true, authTime: authTime}
 	f.rows[n.TokenHash] = row
 	f.created = append(f.created, n)
 	return sessionguard.SessionInfo{

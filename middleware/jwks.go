@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -70,7 +71,8 @@ type JWKS struct {
 // NewJWKS fetches the key set at rawURL and keeps it fresh in a background
 // goroutine that ends with ctx. After ctx ends the JWKS verifies nothing
 // (fail closed: keys that are never refreshed could be ones the issuer has
-// withdrawn). The URL must be https, or http on a loopback address.
+// withdrawn). The URL must be https, or http on a loopback address; a
+// redirect is followed only on the URL's scheme and host.
 //
 // The first fetch happens here and its failure is an error, so a wrong URL
 // is found when the app starts, not on the first request.
@@ -181,12 +183,22 @@ func secureJWKSURL(u *url.URL) bool {
 
 // httpsOnly holds every request of a fetch, each redirect's included, to
 // the rule NewJWKS holds the URL to: an https key set that redirected to
-// plain http would otherwise be fetched in the clear.
+// plain http would otherwise be fetched in the clear. A redirect stays on
+// the URL's scheme and host: the key set is that host's, and a redirect
+// elsewhere (an open redirect on the issuer's host) would let another host
+// choose the keys.
 type httpsOnly struct{ base http.RoundTripper }
 
 func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !secureJWKSURL(r.URL) {
 		return nil, errors.New("redirected to a URL that is not https: the URL must be https (http only on a loopback address)")
+	}
+	first := r
+	for first.Response != nil && first.Response.Request != nil { // a redirect: Response is the one that caused it
+		first = first.Response.Request
+	}
+	if first.URL.Scheme != r.URL.Scheme || !strings.EqualFold(first.URL.Host, r.URL.Host) {
+		return nil, errors.New("redirected to another host: the key set must come from the URL's own scheme and host")
 	}
 	return h.base.RoundTrip(r)
 }

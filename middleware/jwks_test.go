@@ -454,6 +454,12 @@ func TestNewJWKSRefused(t *testing.T) {
 		{"first fetch fails", down.srv.URL, middleware.JWKSConfig{}, "500"},
 		{"response too large", huge.URL, middleware.JWKSConfig{}, "MaxJWKSBytes"},
 		{"https redirected to plain http", "https://idp.example/jwks.json", middleware.JWKSConfig{Client: &http.Client{Transport: redirectToHTTP{is}}}, "must be https"},
+		// The key set is the URL's host's: a redirect elsewhere (an open
+		// redirect on the issuer's host) would hand it to another.
+		{"https redirected to another host", "https://idp.example/jwks.json",
+			middleware.JWKSConfig{Client: &http.Client{Transport: redirectTo{is, "https://keys.evil.example/jwks.json"}}}, "another host"},
+		{"https redirected to plain http on loopback", "https://idp.example/jwks.json",
+			middleware.JWKSConfig{Client: &http.Client{Transport: redirectTo{is, "http://127.0.0.1:9/jwks.json"}}}, "another host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -462,6 +468,19 @@ func TestNewJWKSRefused(t *testing.T) {
 				t.Fatalf("NewJWKS = %v, %v; want an error with %q", j, err, tt.want)
 			}
 		})
+	}
+}
+
+// A redirect on the key set URL's own scheme and host is followed.
+func TestNewJWKSFollowsARedirectOnItsHost(t *testing.T) {
+	is := newIssuer(t)
+	is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)))
+	jwks := newJWKS(t, t.Context(), "https://idp.example/jwks.json",
+		middleware.JWKSConfig{Client: &http.Client{Transport: redirectTo{is, "/keys/current.json"}}})
+	st := newFakeStore()
+	g, _ := jwksGuard(t, st, jwks)
+	if err := accepted(t, g, st, sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims())); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -503,8 +522,19 @@ func TestJWKSVerifiedTokenMemo(t *testing.T) {
 type redirectToHTTP struct{ is *issuer }
 
 func (rt redirectToHTTP) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Scheme == "https" {
-		return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {"http://keys.idp.example/jwks.json"}},
+	return redirectTo{rt.is, "http://keys.idp.example/jwks.json"}.RoundTrip(r)
+}
+
+// redirectTo is an issuer whose key set URL https://idp.example/… redirects
+// to location, where it serves is's keys.
+type redirectTo struct {
+	is       *issuer
+	location string
+}
+
+func (rt redirectTo) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == "idp.example" && r.URL.Path == "/jwks.json" {
+		return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {rt.location}},
 			Body: http.NoBody, Request: r}, nil
 	}
 	served, err := http.Get(rt.is.srv.URL)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -294,6 +295,10 @@ type jwtClaims struct {
 	HasTenant bool
 	SessionID string    // "" when no session-id claim is configured
 	Expires   time.Time // the "exp" claim; zero when the token has none (AllowNoExpiry)
+	IssuedAt  time.Time // the "iat" claim; zero when the token has none
+	// AuthTime is OIDC's "auth_time", when the user last authenticated at
+	// the issuer; zero when the token has none.
+	AuthTime time.Time
 }
 
 type jwtVerifier struct {
@@ -404,8 +409,13 @@ func (v *jwtVerifier) parse(token string) (jwt.MapClaims, *jwt.Token, any, error
 }
 
 // keyFor picks the key for t by its "kid" and refuses an "alg" that is not
-// that key's.
+// that key's, and a token with a "crit" header: it names extensions the
+// token must not be accepted without understanding (RFC 7515 4.1.11), and
+// we understand none.
 func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, jwtError("crit header")
+	}
 	kid, ok := t.Header["kid"].(string)
 	if !ok {
 		return nil, jwtError("missing kid")
@@ -457,7 +467,7 @@ func (v *jwtVerifier) checkRegistered(m jwt.MapClaims) error {
 	for _, c := range times {
 		d, err := c.get()
 		switch {
-		case err != nil:
+		case err != nil || !numericDateFits(m[c.name]):
 			return jwtError("claim %s is not a time", c.name)
 		case d != nil && c.bad(d.Time):
 			return jwtError("claim %s: %s", c.name, c.text)
@@ -484,6 +494,22 @@ func (v *jwtVerifier) checkRegistered(m jwt.MapClaims) error {
 	return nil
 }
 
+// maxNumericDate is the last second of year 9999: a time claim beyond it
+// (either way) is no time. Past int64 seconds time.Time wraps around, so
+// an nbf or iat far in the future would read as a date in the past.
+const maxNumericDate = 253402300799
+
+// numericDateFits reports whether a time claim's value (json.Number; absent
+// is nil) is a finite number of seconds within ±maxNumericDate.
+func numericDateFits(raw any) bool {
+	n, ok := raw.(json.Number)
+	if !ok {
+		return true // absent, or refused by the claim's getter
+	}
+	f, err := n.Float64()
+	return err == nil && !math.IsNaN(f) && math.Abs(f) <= maxNumericDate
+}
+
 // mapClaims reads the user, tenant and session claims.
 func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	var c jwtClaims
@@ -497,6 +523,18 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	}
 	if exp, err := m.GetExpirationTime(); err == nil && exp != nil {
 		c.Expires = exp.Time // checkRegistered has already held it to the clock
+	}
+	if iat, err := m.GetIssuedAt(); err == nil && iat != nil {
+		c.IssuedAt = iat.Time
+	}
+	if raw, present := m["auth_time"]; present {
+		n, ok := raw.(json.Number)
+		f, err := n.Float64()
+		if !ok || err != nil || !numericDateFits(raw) {
+			return jwtClaims{}, jwtError("claim auth_time is not a time")
+		}
+		sec, frac := math.Modf(f)
+		c.AuthTime = time.Unix(int64(sec), int64(frac*1e9))
 	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {

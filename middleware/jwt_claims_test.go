@@ -3,6 +3,7 @@ package middleware
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,16 @@ func TestJWTClaimRules(t *testing.T) {
 		{"exp a string", nil, with("exp", "tomorrow"), jwtClaims{}, "claim exp is not a time"},
 		{"nbf future", nil, with("nbf", now.Add(time.Hour).Unix()), jwtClaims{}, "claim nbf: not valid yet"},
 		{"nbf past", nil, with("nbf", now.Add(-time.Hour).Unix()), jwtClaims{UserID: 42}, ""},
+		// Seconds past what time.Time holds wrap around to a date in the
+		// past: nbf and iat far in the future would then pass.
+		{"nbf beyond int64 seconds", nil, with("nbf", 1e19), jwtClaims{}, "claim nbf is not a time"},
+		{"iat beyond int64 seconds", nil, with("iat", 9.3e18), jwtClaims{}, "claim iat is not a time"},
+		{"exp beyond int64 seconds", nil, with("exp", 1e19), jwtClaims{}, "claim exp is not a time"},
+		{"exp beyond float64", nil, with("exp", json.Number("1e400")), jwtClaims{}, "claim exp is not a time"},
+		{"nbf in year 9999", nil, with("nbf", 253402300799), jwtClaims{}, "claim nbf: not valid yet"},
+		{"auth_time a string", nil, with("auth_time", "yesterday"), jwtClaims{}, "claim auth_time is not a time"},
+		{"auth_time beyond int64 seconds", nil, with("auth_time", 1e19), jwtClaims{}, "claim auth_time is not a time"},
+		{"auth_time", nil, with("auth_time", 1700000000), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},
 		{"iat future", nil, with("iat", now.Add(time.Hour).Unix()), jwtClaims{}, "claim iat: issued in the future"},
 		{"iat a string", nil, with("iat", "now"), jwtClaims{}, "claim iat is not a time"},
 		{"iss checked when configured", issuer, base(), jwtClaims{UserID: 42, TenantID: 7, HasTenant: true}, ""},
@@ -125,6 +136,12 @@ func TestJWTClaimRules(t *testing.T) {
 						t.Fatalf("Expires = %v, want the exp claim %v", got.Expires, time.Unix(exp, 0))
 					}
 					got.Expires = time.Time{}
+				}
+				if iat, ok := tt.claims["iat"].(int64); ok && err == nil {
+					if !got.IssuedAt.Equal(time.Unix(iat, 0)) {
+						t.Fatalf("IssuedAt = %v, want the iat claim %v", got.IssuedAt, time.Unix(iat, 0))
+					}
+					got.IssuedAt = time.Time{}
 				}
 				if err != nil || got != tt.want {
 					t.Fatalf("verify = %+v, %v; want %+v", got, err, tt.want)
@@ -282,10 +299,10 @@ func TestJWTSignWritesMappedClaims(t *testing.T) {
 		}
 		got, err := v.verify(tok)
 		want := jwtClaims{UserID: 42, TenantID: tenant, HasTenant: tenant > 0, SessionID: sid, Expires: now.Truncate(time.Second).Add(time.Hour)}
-		if err != nil || !got.Expires.Equal(want.Expires) {
-			t.Errorf("tenant %d: verify = %+v, %v; want Expires %v", tenant, got, err, want.Expires)
+		if err != nil || !got.Expires.Equal(want.Expires) || !got.IssuedAt.Equal(now.Truncate(time.Second)) {
+			t.Errorf("tenant %d: verify = %+v, %v; want Expires %v, IssuedAt %v", tenant, got, err, want.Expires, now.Truncate(time.Second))
 		}
-		got.Expires, want.Expires = time.Time{}, time.Time{}
+		got.Expires, want.Expires, got.IssuedAt = time.Time{}, time.Time{}, time.Time{}
 		if got != want {
 			t.Errorf("tenant %d: verify = %+v, %v", tenant, got, err)
 		}

@@ -165,6 +165,24 @@ func TestJWTMode(t *testing.T) {
 		{"padded segments", hmacJWT, func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, claims(sid, now)) + "=="
 		}, false},
+		{"crit header (an extension we cannot honour, RFC 7515 4.1.11)", hmacJWT, func(t *testing.T) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(sid, now))
+			tok.Header["kid"], tok.Header["crit"], tok.Header["exp_strict"] = "k2", []string{"exp_strict"}, true
+			s, err := tok.SignedString(hmacNew)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, false},
+		{"empty crit header", hmacJWT, func(t *testing.T) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(sid, now))
+			tok.Header["kid"], tok.Header["crit"] = "k2", []string{}
+			s, err := tok.SignedString(hmacNew)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, false},
 		{"oversized", hmacJWT, func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, mod(func(c jwt.MapClaims) { c["pad"] = strings.Repeat("x", 4096) }))
 		}, false},

@@ -23,7 +23,10 @@ type Reauthentication struct {
 	// signed in there again), recorded instead of a token the Guard mints.
 	// It is checked as Record checks a token: of a kind the Guard accepts, a
 	// JWT verified with Config.JWT, its user (and tenant) claims the
-	// session's, its session-id claim absent or the session's id. Not with
+	// session's, its session-id claim absent or the session's id; and new:
+	// neither the session's token (re-signed or not) nor issued ("iat")
+	// before it, nor, when it carries OIDC's "auth_time", of an
+	// authentication no later than the session's. Not with
 	// an scs session, whose tokens scs issues.
 	Token string
 }
@@ -74,7 +77,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 			return "", Session{}, errors.New("middleware: reauthenticate: an scs session's tokens are scs's: leave Reauthentication.Token empty")
 		}
 		token = a.Token
-		if expires, err = g.given(r, token, cur); err != nil {
+		if expires, err = g.given(r, token, c.token, cur); err != nil {
 			return "", Session{}, err
 		}
 	} else if token, err = g.mint(r, c, cur); err != nil {
@@ -153,13 +156,17 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 }
 
 // given checks a token issued elsewhere for cur's re-authentication, as
-// Record checks a token, and returns a JWT's expiry.
-func (g *Guard) given(r *http.Request, token string, cur Session) (time.Time, error) {
+// Record checks a token, and returns a JWT's expiry. It must be new: not
+// the session's current token, even re-signed (an ECDSA signature's s and
+// n-s both verify, so anyone holding a token can make a second string of
+// it), nor issued before it (a replayed older token of the session), nor of
+// an authentication (auth_time) before the session's (a refresh).
+func (g *Guard) given(r *http.Request, token, current string, cur Session) (time.Time, error) {
 	kind := g.tokenKind(token)
 	switch {
 	case !g.cfg.Tokens.has(kind):
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
-	case hashToken(token) == cur.tokenHash:
+	case hashToken(token) == cur.tokenHash || kind == JWTs && signedPart(token) == signedPart(current):
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)
 	}
 	if kind != JWTs {
@@ -174,10 +181,31 @@ func (g *Guard) given(r *http.Request, token string, cur Session) (time.Time, er
 		claims.SessionID != "" && !strings.EqualFold(claims.SessionID, cur.ID) {
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's claims are not the session's", ErrInvalidToken)
 	}
+	if kindOf(current) == JWTs {
+		// current is the session's token, verified for this request.
+		if old, err := g.jwt.verifyHashed(current, cur.tokenHash); err != nil || claims.IssuedAt.Before(old.IssuedAt) {
+			return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
+		}
+	}
+	if !claims.AuthTime.IsZero() && !claims.AuthTime.After(cur.AuthTime) {
+		// The issuer says the user last authenticated no later than the
+		// session did: a token issued without a new authentication (a
+		// refresh). A session Record opened has the provider's own time
+		// (Record), so both are read off one clock; a session the
+		// application signed in has the database's, and a provider whose
+		// clock is behind it refuses a re-authentication within that skew
+		// of the sign-in, which the user then repeats.
+		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is not after the session's authentication", ErrInvalidToken)
+	}
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
 		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
 	}
 	return claims.Expires, nil
+}
+
+// signedPart is a JWT's header and payload, what its signature signs.
+func signedPart(jwt string) string {
+	return jwt[:max(strings.LastIndexByte(jwt, '.'), 0)]
 }
 
 // statusOf is the valid Status of a session the store has just written.

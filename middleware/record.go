@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Record opens the session row for token, a token the application or its
@@ -19,7 +21,12 @@ import (
 // Guard accepts, and a JWT must pass Config.JWT's verification. A JWT's user,
 // tenant and session-id claims then fill the fields p leaves zero and must
 // equal those p sets; a session-id claim becomes the row's id. Disagreement
-// is an error matching ErrInvalidToken, and nothing is recorded.
+// is an error matching ErrInvalidToken, and nothing is recorded. The
+// session's authentication time is the token's OIDC "auth_time" (else its
+// "iat": the user authenticated no later than the token was issued), or
+// p.AuthTime when that is earlier: a token the provider issued without
+// asking for credentials (a refresh, a single sign-on session) does not
+// pass a step-up (Requirement.MaxAge) as a fresh sign-in would.
 //
 // When w is not nil, Record sets the token as the session cookie, with a
 // Max-Age no longer than Config.AbsoluteTimeout nor than the JWT's "exp",
@@ -29,7 +36,9 @@ import (
 //
 // Record does not call Config.Tenant. A token that already has a session is
 // an error matching sessionguard.ErrDuplicateToken (the session stays as it
-// was); a store failure is an error matching ErrUnavailable.
+// was), also when it is an ES* token re-signed with its signature's other s
+// (one more store call for those: resigned.go); a store failure is an error
+// matching ErrUnavailable.
 func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p SignIn) (Session, error) {
 	if g.cfg.SCS != nil && w != nil {
 		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")
@@ -38,10 +47,10 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	if !g.cfg.Tokens.has(kind) {
 		return Session{}, fmt.Errorf("middleware: record: %w: not a token this Guard accepts", ErrInvalidToken)
 	}
-	var sid string
+	var sid, alg string
 	maxAge := g.cfg.AbsoluteTimeout
 	if kind == JWTs {
-		claims, err := g.jwt.verify(token)
+		claims, err := g.jwt.verifyWith(token, func(t *jwt.Token, _ any) { alg = t.Method.Alg() })
 		if err != nil {
 			ctx := context.Background()
 			if r != nil {
@@ -65,6 +74,15 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	if err != nil {
 		return Session{}, err
 	}
+	if twin := ecdsaTwin(token, alg); twin != "" {
+		ctx := context.Background()
+		if r != nil {
+			ctx = r.Context()
+		}
+		if err := g.twinRecorded(ctx, twin, app); err != nil {
+			return Session{}, err
+		}
+	}
 	if sid == "" {
 		if sid, err = newUUID(); err != nil {
 			return Session{}, err
@@ -73,9 +91,17 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	return g.open(w, r, token, p, app, sid, maxAge)
 }
 
-// withClaims fills p's zero user and tenant from a verified JWT's claims
-// and refuses fields that disagree with them.
+// withClaims fills p's zero user and tenant from a verified JWT's claims,
+// refuses fields that disagree with them, and moves p's authentication time
+// back to the token's.
 func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
+	authed := c.AuthTime
+	if authed.IsZero() {
+		authed = c.IssuedAt
+	}
+	if !authed.IsZero() && (p.AuthTime.IsZero() || authed.Before(p.AuthTime)) {
+		p.AuthTime = authed
+	}
 	switch {
 	case p.UserID == 0:
 		p.UserID = c.UserID

@@ -26,6 +26,11 @@ type SignIn struct {
 	// "aal2", AMR ["pwd", "otp"]. Default: not recorded.
 	ACR string
 	AMR []string
+	// AuthTime is when the user authenticated, when that was before the
+	// sign-in (at a single sign-on service, say): Config.Require's MaxAge
+	// counts from it. Zero: now. Record takes the earlier of it and the
+	// token's time (see Record).
+	AuthTime time.Time
 }
 
 // SignIn opens a new session for p and returns its token (for bearer
@@ -151,6 +156,7 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		AbsoluteTimeout: g.cfg.AbsoluteTimeout,
 		ACR:             p.ACR,
 		AMR:             p.AMR,
+		AuthTime:        p.AuthTime,
 		Limit:           g.cfg.SessionLimit,
 	}
 	ctx := context.Background()
@@ -249,57 +255,6 @@ func (g *Guard) revoke(ctx context.Context, hash, reason string) {
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: revoke failed",
 			slog.String("error", redact(err.Error(), hash)))
 	}
-}
-
-// SignOut ends the request's session with reason "logout" and clears the
-// session cookie (when w is not nil), also when there is no session. The
-// session is the one the middleware put in r's context, else the one of the
-// token r carries (cookie or bearer; a malformed or ambiguous token, or a
-// JWT not signed by a key of the Guard, is ignored without a store call; an
-// expired JWT still ends its session). With Config.SCS it also destroys the scs session
-// (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
-// out with no session, or an already ended one, is not an error; a store
-// failure is an error matching ErrUnavailable, and the cookie is cleared
-// anyway. A session ended while the store's read replica lags
-// (sessionguard.ErrReplicaBehind) is signed out, with a warning in the log.
-func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
-	if g.cfg.SCS != nil && !g.scsWired(r) {
-		return errNoSCSSession
-	}
-	if w != nil {
-		w.Header().Set("Cache-Control", "no-store")
-		if g.cfg.SCS == nil {
-			g.ClearCookie(w)
-		}
-	}
-	err := g.endSession(r)
-	if g.cfg.SCS != nil {
-		err = errors.Join(err, g.scsDestroy(r))
-	}
-	return err
-}
-
-// endSession revokes the session of r with reason "logout".
-func (g *Guard) endSession(r *http.Request) error {
-	var token, hash string
-	ctx := r.Context()
-	if s, ok := SessionFrom(ctx); ok && s.tokenHash != "" {
-		hash = s.tokenHash
-		ctx = sessionguard.WithActor(ctx, s.UserID) // the user ends their own session
-	} else if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil && g.accepts(ex.token) {
-		if g.genuine(ex.token) {
-			token, hash = ex.token, hashToken(ex.token)
-		}
-	}
-	if hash == "" {
-		return nil
-	}
-	if err := g.end(ctx, "sign out", hash, sessionguard.ReasonLogout, token, hash); err != nil {
-		e := unavailable(err, false, token, hash)
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
-		return e
-	}
-	return nil
 }
 
 // ClearCookie tells the browser to delete the session cookie: same name and

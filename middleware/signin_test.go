@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,7 +244,6 @@ func TestSignOut(t *testing.T) {
 	}{
 		{"no session", request(nil)},
 		{"malformed token", request(cookie("' OR 1=1 --"))},
-		{"two cookies", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokB})},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newFakeStore()
@@ -254,6 +254,50 @@ func TestSignOut(t *testing.T) {
 			}
 			if st.totalCalls() != 0 {
 				t.Errorf("store calls = %d, want 0", st.totalCalls())
+			}
+			if got := rec.Header().Get("Set-Cookie"); got != clearCookie {
+				t.Errorf("Set-Cookie = %q", got)
+			}
+		})
+	}
+	// Credentials the Guard refuses as ambiguous are each ended: a sign-out
+	// that ended none would leave both alive behind a cleared cookie.
+	many := make([]string, 6)
+	for i := range many {
+		many[i] = "__Host-session=" + randomToken(t)
+	}
+	for _, tt := range []struct {
+		name string
+		r    *http.Request
+		want []string // tokens revoked, in order
+	}{
+		{"two cookies", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokB}), []string{tokA, tokB}},
+		{"a cookie and another bearer token", request(cookie(tokA), "Bearer "+tokB), []string{tokA, tokB}},
+		{"a cookie and a malformed bearer token", request(cookie(tokA), "Bearer ' OR 1=1 --"), []string{tokA}},
+		{"the same token twice", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokA}), []string{tokA}},
+		{"six cookies: at most four", request([]string{strings.Join(many, "; ")}), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			seedSession(st, tokB, sessionguard.ControlPanel, 0)
+			g := panelGuard(t, st, nil)
+			rec := httptest.NewRecorder()
+			if err := g.SignOut(rec, tt.r); err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == nil {
+				if len(st.revokes) != 4 {
+					t.Errorf("%d revokes, want 4", len(st.revokes))
+				}
+			} else {
+				var want []fakeRevoke
+				for _, tok := range tt.want {
+					want = append(want, fakeRevoke{sha256Hex(tok), "logout"})
+				}
+				if !slices.Equal(st.revokes, want) {
+					t.Errorf("revokes = %v, want %v", st.revokes, want)
+				}
 			}
 			if got := rec.Header().Get("Set-Cookie"); got != clearCookie {
 				t.Errorf("Set-Cookie = %q", got)

@@ -48,7 +48,8 @@ type CacheConfig struct {
 	// connection) stops the cache within that time.
 	HealthCheckInterval time.Duration
 	// MaxReconnectDelay caps the backoff between attempts to reconnect the
-	// listener (default 5s; it starts at 100ms and doubles).
+	// listener (default 5s; it starts at 100ms and doubles, and starts
+	// again at 100ms only after a connection that lasted this long).
 	MaxReconnectDelay time.Duration
 	// ListenConnString is where the listener connects: PostgreSQL itself,
 	// the database of the Store's pool, as a URL or keyword/value string.
@@ -109,14 +110,21 @@ type Cache struct {
 	misses        atomic.Uint64
 	evictions     atomic.Uint64
 
-	mu        sync.Mutex
-	entries   map[string]*list.Element // of *cacheEntry
-	lru       *list.List               // front = most recently used (coarsely: promoteLocked)
-	placed    uint64                   // entries put at the front so far (promoteLocked)
-	listening bool                     // the listener holds a LISTENing connection
-	aliveAt   time.Time                // last proof that the connection works (monotonic)
-	epoch     uint64                   // bumped when everything is forgotten
-	shardGen  [256]uint64              // bumped when a hash of that shard is evicted
+	// proven is when the listener last proved its connection alive, as
+	// nanoseconds on born's monotonic clock; 0 while it holds no proven
+	// LISTENing connection. Only the listener goroutine writes it, and it is
+	// read without c.mu, so that recording a proof never waits behind the
+	// hits that hold c.mu: on a CPU-saturated process that wait reached
+	// seconds and ran out the serving window of a healthy connection.
+	proven atomic.Int64
+	born   time.Time
+
+	mu       sync.Mutex
+	entries  map[string]*list.Element // of *cacheEntry
+	lru      *list.List               // front = most recently used (coarsely: promoteLocked)
+	placed   uint64                   // entries put at the front so far (promoteLocked)
+	epoch    uint64                   // bumped when everything is forgotten
+	shardGen [256]uint64              // bumped when a hash of that shard is evicted
 }
 
 type cacheEntry struct {
@@ -165,7 +173,7 @@ func NewCache(store *Store, cfg CacheConfig) (*Cache, error) {
 			return nil, fmt.Errorf("pgstore: new cache: %w: ListenConnString: %v", ErrInvalidArgument, err)
 		}
 	}
-	c := &Cache{store: store, cfg: cfg, listen: listen, entries: make(map[string]*list.Element), lru: list.New()}
+	c := &Cache{store: store, cfg: cfg, listen: listen, born: time.Now(), entries: make(map[string]*list.Element), lru: list.New()}
 	if m := store.tel.meter(); m != nil {
 		if err := m.observeCache(c); err != nil {
 			return nil, err
@@ -235,9 +243,7 @@ func (c *Cache) Stats() CacheStats {
 // Listening reports whether the cache is answering from memory: its
 // listener is connected and recently proved alive.
 func (c *Cache) Listening() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.servingLocked(time.Now())
+	return c.serving(time.Now())
 }
 
 func (c *Cache) check(ctx context.Context, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {
@@ -280,7 +286,7 @@ func (c *Cache) lookup(hash string, scope sessionguard.Scope, touch bool) (sessi
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.servingLocked(now) {
+	if !c.serving(now) {
 		return sessionguard.Status{}, false
 	}
 	el, ok := c.entries[hash]
@@ -323,7 +329,7 @@ func ownAMR(amr []string) []string {
 func (c *Cache) generation(hash string) (epoch, gen uint64, serving bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.epoch, c.shardGen[shardOf(hash)], c.servingLocked(time.Now())
+	return c.epoch, c.shardGen[shardOf(hash)], c.serving(time.Now())
 }
 
 // fill stores a valid answer unless an eviction or flush happened since its
@@ -333,7 +339,7 @@ func (c *Cache) fill(hash string, st sessionguard.Status, sent time.Time, epoch,
 	st.AMR = ownAMR(st.AMR) // the caller that asked keeps its own; copied before the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.epoch != epoch || c.shardGen[shardOf(hash)] != gen || !c.listening {
+	if c.epoch != epoch || c.shardGen[shardOf(hash)] != gen || c.proven.Load() == 0 {
 		return
 	}
 	e := &cacheEntry{hash: hash, status: st, queriedAt: sent, placedAt: c.placed}
@@ -360,24 +366,38 @@ func (c *Cache) evict(hash string) {
 	}
 }
 
-// flush forgets everything and sets whether the listener is connected.
-func (c *Cache) flush(listening bool, aliveAt time.Time) {
+// forget drops every entry, and makes every fill in flight drop its answer.
+func (c *Cache) forget() { c.forgetAndProve(-1) }
+
+// disconnected stops the cache answering and forgets everything: the
+// listener no longer holds a proven connection.
+func (c *Cache) disconnected() { c.forgetAndProve(0) }
+
+// connected forgets everything (it may have missed notifications) and lets
+// the cache answer on the proof, taken at t, of a new connection.
+func (c *Cache) connected(t time.Time) { c.forgetAndProve(max(1, int64(t.Sub(c.born)))) }
+
+// forgetAndProve forgets everything and, unless proven is negative, sets
+// c.proven to it in the same critical section, so that no lookup or fill
+// sees one without the other.
+func (c *Cache) forgetAndProve(proven int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
 	c.evictions.Add(uint64(len(c.entries)))
 	clear(c.entries)
 	c.lru.Init()
-	c.listening = listening
-	c.aliveAt = aliveAt
+	if proven >= 0 {
+		c.proven.Store(proven)
+	}
 }
 
-// alive records a proof, taken at t, that the listening connection works.
+// alive records a further proof, taken at t, that the listening connection
+// works. Only the listener goroutine calls it, between connected and
+// disconnected.
 func (c *Cache) alive(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.aliveAt) {
-		c.aliveAt = t
+	if at := int64(t.Sub(c.born)); at > c.proven.Load() {
+		c.proven.Store(at)
 	}
 }
 
@@ -397,8 +417,14 @@ func (c *Cache) promoteLocked(el *list.Element, e *cacheEntry) {
 	c.lru.MoveToFront(el)
 }
 
-func (c *Cache) servingLocked(now time.Time) bool {
-	return c.listening && now.Sub(c.aliveAt) < 3*c.cfg.HealthCheckInterval
+// provenAt is when the listener last proved its connection alive.
+func (c *Cache) provenAt() time.Time { return c.born.Add(time.Duration(c.proven.Load())) }
+
+// serving reports whether the cache may answer from memory at now: the
+// listener's last proof is younger than three health-check intervals.
+func (c *Cache) serving(now time.Time) bool {
+	p := c.proven.Load()
+	return p != 0 && int64(now.Sub(c.born))-p < int64(3*c.cfg.HealthCheckInterval)
 }
 
 func (c *Cache) removeLocked(el *list.Element) {

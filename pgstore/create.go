@@ -17,7 +17,8 @@ const maxUserAgentBytes = 512
 //
 // The absolute expiry and the authentication time are the database's
 // (CURRENT_TIMESTAMP), so the database's clock alone decides when the session
-// ends and how old its authentication is.
+// ends and how old its authentication is; n.AuthTime can only make the
+// authentication older, never newer than the database's now.
 //
 // With n.Limit set, the insert and the limit are one transaction, serialised
 // per user and app type (see SessionLimit in limit.go): concurrent sign-ins
@@ -72,7 +73,7 @@ func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessio
 	}
 	args := []any{nullIfEmpty(n.ID), n.UserID, n.TokenHash, absolute,
 		ip, cleanText(n.UserAgent, maxUserAgentBytes), nullIfZero(n.TenantID), string(n.AppType), idle,
-		nullIfEmpty(n.ACR), nullIfNone(n.AMR)}
+		nullIfEmpty(n.ACR), nullIfNone(n.AMR), nullIfZeroTime(n.AuthTime)}
 
 	var (
 		info    sessionguard.SessionInfo
@@ -101,7 +102,7 @@ func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessio
 const insertSQL = `INSERT INTO sessions (id, user_id, session_token_hash, absolute_expires_at,
 		ip_address, user_agent, tenant_id, app_type, idle_timeout_seconds, auth_time, acr, amr)
 	VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, CURRENT_TIMESTAMP + make_interval(secs => $4),
-		$5, $6, $7, $8, $9, CURRENT_TIMESTAMP, $10, $11)
+		$5, $6, $7, $8, $9, least(CURRENT_TIMESTAMP, $12::timestamptz), $10, $11)
 	RETURNING ` + infoColumns
 
 const maxInt32 = 1<<31 - 1
@@ -130,6 +131,13 @@ func nullIfNone(values []string) []string {
 		return nil
 	}
 	return values
+}
+
+func nullIfZeroTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func nullIfZero(id int64) *int64 {

@@ -146,3 +146,33 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatalf("negative TouchInterval = %v, %v", always.TouchInterval(), err)
 	}
 }
+
+// An authentication time given to Create can only age the session's
+// authentication: an earlier one is kept (an identity provider's sign-in
+// before the application recorded its token), a later one is the creation.
+func TestCreateKeepsAnEarlierAuthTime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	earlier := time.Now().Add(-3 * time.Hour).Truncate(time.Microsecond)
+	tests := []struct {
+		name     string
+		authTime time.Time
+		want     func(info sessionguard.SessionInfo) time.Time
+	}{
+		{"none: the creation", time.Time{}, func(info sessionguard.SessionInfo) time.Time { return info.CreatedAt }},
+		{"earlier: kept", earlier, func(sessionguard.SessionInfo) time.Time { return earlier }},
+		{"later: the creation", time.Now().Add(time.Hour), func(info sessionguard.SessionInfo) time.Time { return info.CreatedAt }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hash, info := f.create(t, func(n *sessionguard.NewSession) { n.AuthTime = tt.authTime })
+			if want := tt.want(info); !info.AuthTime.Equal(want) {
+				t.Errorf("Create answered auth time %v, want %v", info.AuthTime, want)
+			}
+			st, err := f.store.Peek(context.Background(), hash, sessionguard.Scope{})
+			if err != nil || !st.AuthTime.Equal(tt.want(info)) {
+				t.Errorf("stored auth time %v (%v), want %v", st.AuthTime, err, tt.want(info))
+			}
+		})
+	}
+}

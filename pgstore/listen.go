@@ -50,19 +50,24 @@ func (c *Cache) Run(ctx context.Context) error {
 		return ErrCacheRunning
 	}
 	defer c.running.Store(false)
-	defer c.flush(false, time.Time{})
+	defer c.disconnected()
 	defer c.unblockReplica()
 
-	delay := 100 * time.Millisecond
+	const firstDelay = 100 * time.Millisecond
+	delay := firstDelay
 	for {
-		connected, err := c.listenOnce(ctx)
-		c.flush(false, time.Time{})
+		connectedAt, err := c.listenOnce(ctx)
+		c.disconnected()
 		c.blockReplica() // notifications may be missed until it reconnects
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if connected {
-			delay = 100 * time.Millisecond
+		// The backoff starts again only after a connection that lasted as
+		// long as the longest wait: one that dies soon after it connects
+		// (a server or proxy that keeps dropping it) is retried ever more
+		// slowly, not every 100ms, each time with a probe through the pool.
+		if !connectedAt.IsZero() && time.Since(connectedAt) >= c.cfg.MaxReconnectDelay {
+			delay = firstDelay
 		}
 		if errors.Is(err, ErrListenerNoSession) {
 			// A configuration error: say so loudly, on every attempt.
@@ -85,8 +90,9 @@ func (c *Cache) Run(ctx context.Context) error {
 }
 
 // listenOnce connects, LISTENs and evicts until the connection fails or ctx
-// ends. connected reports whether the LISTEN took effect and was proven.
-func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
+// ends. connectedAt is when the LISTEN took effect and was proven; zero if
+// it never was.
+func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err error) {
 	cfg := c.listen.Copy()
 	cfg.OnNotification = nil // pgx then buffers notifications for WaitForNotification
 	cfg.RuntimeParams["application_name"] = ListenerApplicationName
@@ -94,7 +100,7 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 	conn, err := pgx.ConnectConfig(connectCtx, cfg)
 	cancel()
 	if err != nil {
-		return false, err
+		return time.Time{}, err
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -103,43 +109,57 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 	}()
 
 	start := time.Now()
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
-		return false, err
+	if err := c.setupExec(ctx, conn, "LISTEN "+NotifyChannel); err != nil {
+		return time.Time{}, err
 	}
-	if err := c.probe(ctx, conn); err != nil {
-		return false, err
+	proof, err := c.probe(ctx, conn)
+	if err != nil {
+		return time.Time{}, err
 	}
 	// Anything cached before this point may have missed a notification.
-	if err := c.fenceReplica(ctx, conn, start, true); err != nil {
-		return false, err
+	fenceCtx, cancel := context.WithTimeout(ctx, c.setupTimeout())
+	err = c.fenceReplica(fenceCtx, conn, start, true)
+	cancel()
+	if err != nil {
+		return time.Time{}, err
 	}
-	c.flush(true, start)
+	c.connected(proof)
+	upSince := time.Now()
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cache listener connected")
 
 	interval := c.cfg.HealthCheckInterval
 	for {
-		waitCtx, cancel := context.WithTimeout(ctx, interval)
+		// The next proof is due an interval after the last one, however
+		// long the listener took since (a slow probe, ping or eviction on
+		// a starved process): waiting a full interval from now would run
+		// out the serving window of a healthy connection.
+		waitCtx, cancel := context.WithDeadline(ctx, c.provenAt().Add(interval))
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
 		case err == nil:
-			c.alive(time.Now())
+			// A proof as of its arrival, but recorded only once what
+			// arrived is evicted: a cache whose window had run out must
+			// not answer again from an entry a notification in hand ends.
+			heard := time.Now()
 			if err := c.handleBatch(ctx, conn, n.Payload); err != nil {
-				return true, err
+				return upSince, err
 			}
+			c.alive(heard)
 			continue
 		case ctx.Err() != nil:
-			return true, ctx.Err()
+			return upSince, ctx.Err()
 		case !errors.Is(err, context.DeadlineExceeded) || conn.IsClosed():
-			return true, err
+			return upSince, err
 		}
-		// Quiet for a whole interval: prove the connection still works.
+		// No notification for an interval since the last proof: prove
+		// the connection still works.
 		sent := time.Now()
 		pingCtx, cancel := context.WithTimeout(ctx, interval)
 		err = conn.Ping(pingCtx)
 		cancel()
 		if err != nil {
-			return true, err
+			return upSince, err
 		}
 		c.alive(sent)
 	}
@@ -154,16 +174,19 @@ func (c *Cache) listenOnce(ctx context.Context) (connected bool, err error) {
 // connection itself would prove nothing: the pooler may well hand that
 // transaction the same server connection.) Notifications of NotifyChannel
 // that arrive meanwhile are dropped: the cache is empty until the probe
-// succeeds.
-func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
+// succeeds. The probe's arrival proves the connection alive as of sent,
+// which the cache's serving window counts from: it may have waited long for
+// one of the pool's connections.
+func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) (sent time.Time, err error) {
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
 	channel := "sessionguard_probe_" + hex.EncodeToString(nonce[:])
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		return err
+	if err := c.setupExec(ctx, conn, "LISTEN "+channel); err != nil {
+		return time.Time{}, err
 	}
+	sent = time.Now()
 	if _, err := c.store.pool.Exec(ctx, "SELECT pg_notify($1, '')", channel); err != nil {
-		return fmt.Errorf("cache listener probe: notify through the pool: %w", err)
+		return time.Time{}, fmt.Errorf("cache listener probe: notify through the pool: %w", err)
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 3*c.cfg.HealthCheckInterval)
 	defer cancel()
@@ -171,16 +194,62 @@ func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) error {
 		n, err := conn.WaitForNotification(waitCtx)
 		switch {
 		case err == nil && n.Channel == channel:
-			_, err = conn.Exec(ctx, "UNLISTEN "+channel)
-			return err
+			err = c.setupExec(ctx, conn, "UNLISTEN "+channel)
 		case err == nil:
 			continue
 		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			err = c.probeMissed(ctx, conn, channel)
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		return sent, nil
+	}
+}
+
+// probeMissed tells apart the two reasons why a probe has not arrived: the
+// listening connection went silent (a connection error, retried), or it is
+// not a session of the pool's database (ErrListenerNoSession, a
+// configuration error). A ping settles it: PostgreSQL sends a listening
+// session the notifications committed before a query ahead of that query's
+// answer, so a ping answered without the probe before it proves the latter.
+// (Without the ping, a connection that went silent, or a probe slower than
+// three intervals on a loaded machine, was reported as a configuration
+// error.)
+func (c *Cache) probeMissed(ctx context.Context, conn *pgx.Conn, channel string) error {
+	pingCtx, cancel := context.WithTimeout(ctx, c.setupTimeout())
+	err := conn.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cache listener probe: ping: %w", err)
+	}
+	buffered, cancel := context.WithCancel(ctx)
+	cancel() // already done: WaitForNotification returns only what pgx holds
+	for {
+		n, err := conn.WaitForNotification(buffered)
+		switch {
+		case err != nil || n == nil:
 			return ErrListenerNoSession
-		default:
-			return err
+		case n.Channel == channel:
+			return c.setupExec(ctx, conn, "UNLISTEN "+channel)
 		}
 	}
+}
+
+// setupTimeout bounds each statement that sets up a new listening
+// connection (LISTEN, UNLISTEN, the replica fence): one that went silent
+// meanwhile is given up, as the ping gives up an established one, instead of
+// holding the listener (and the cache off) until TCP gives up, minutes
+// later. Three intervals, the serving window: a connection slower than that
+// could not keep the cache answering anyway.
+func (c *Cache) setupTimeout() time.Duration { return 3 * c.cfg.HealthCheckInterval }
+
+// setupExec runs sql on the connection being set up, within setupTimeout.
+func (c *Cache) setupExec(ctx context.Context, conn *pgx.Conn, sql string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.setupTimeout())
+	defer cancel()
+	_, err := conn.Exec(ctx, sql)
+	return err
 }
 
 // handle evicts what one notification names.
@@ -190,8 +259,5 @@ func (c *Cache) handle(payload string) {
 		return
 	}
 	// Empty (TRUNCATE) or unexpected: forget everything, keep listening.
-	c.mu.Lock()
-	listening, aliveAt := c.listening, c.aliveAt
-	c.mu.Unlock()
-	c.flush(listening, aliveAt)
+	c.forget()
 }

@@ -1,8 +1,8 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -24,8 +24,18 @@ import (
 type stallProxy struct {
 	ln      net.Listener
 	stalled atomic.Bool
-	mu      sync.Mutex
-	conns   []net.Conn
+	// stallOn, when set, stalls the proxy (once) as soon as a client sends
+	// it: what that client sent, and all after it, is dropped.
+	stallOn atomic.Pointer[string]
+	// deafOn, when set, makes the proxy (once) stop delivering what the
+	// server sends, from the server's answer to the client's message that
+	// holds it on: the client's next query, or a notification, never
+	// arrives.
+	deafOn    atomic.Pointer[string]
+	deafArmed atomic.Bool
+	deaf      atomic.Bool
+	mu        sync.Mutex
+	conns     []net.Conn
 }
 
 func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
@@ -50,7 +60,25 @@ func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, client, server)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(client, server) }()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := server.Read(buf)
+					if err != nil {
+						client.Close()
+						return
+					}
+					if p.deaf.Load() {
+						continue
+					}
+					if _, err := client.Write(buf[:n]); err != nil {
+						return
+					}
+					if p.deafArmed.CompareAndSwap(true, false) {
+						p.deaf.Store(true)
+					}
+				}
+			}()
 			go func() {
 				buf := make([]byte, 32<<10)
 				for {
@@ -58,6 +86,12 @@ func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
 					if err != nil {
 						server.Close()
 						return
+					}
+					if on := p.stallOn.Load(); on != nil && bytes.Contains(buf[:n], []byte(*on)) && p.stallOn.CompareAndSwap(on, nil) {
+						p.stalled.Store(true)
+					}
+					if on := p.deafOn.Load(); on != nil && bytes.Contains(buf[:n], []byte(*on)) && p.deafOn.CompareAndSwap(on, nil) {
+						p.deafArmed.Store(true)
 					}
 					if !p.stalled.Load() {
 						if _, err := server.Write(buf[:n]); err != nil {
@@ -79,10 +113,10 @@ func newStallProxy(t *testing.T, srv *pgtemp.Server) *stallProxy {
 	return p
 }
 
-// connString is a libpq connection string through the proxy.
-func (p *stallProxy) connString() string {
+// connString is a libpq connection string through the proxy to database.
+func (p *stallProxy) connString(database string) string {
 	addr := p.ln.Addr().(*net.TCPAddr)
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable", addr.Port)
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=%s sslmode=disable", addr.Port, database)
 }
 
 // TestReplicaListenerStalledInAFence: the listener learns a revocation's WAL
@@ -97,7 +131,7 @@ func TestReplicaListenerStalledInAFence(t *testing.T) {
 	ctx := t.Context()
 	proxy := newStallProxy(t, f.rs.Primary)
 	const interval = 200 * time.Millisecond
-	c := newCache(t, f.store, pgstore.CacheConfig{ListenConnString: proxy.connString(), HealthCheckInterval: interval})
+	c := newCache(t, f.store, pgstore.CacheConfig{ListenConnString: proxy.connString("postgres"), HealthCheckInterval: interval})
 	runCache(t, c)
 	first, _ := f.create(t, nil)
 	second, _ := f.create(t, nil)

@@ -1,0 +1,95 @@
+package middleware_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// A session Record opens for an identity provider's token is as old,
+// for a step-up, as the provider's authentication: its "auth_time", else
+// its "iat". A token the provider issued hours after the user last gave
+// credentials (a refresh, a single sign-on session) must not open pages
+// that ask for a password entered in the last ten minutes.
+func TestRecordKeepsTheProvidersAuthTime(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	verifyOnly := hmacJWT()
+	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	verifyOnly.SessionIDClaim = "sid"
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+		Tokens: middleware.JWTs, JWT: verifyOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := reauthRoutes(g)
+	now := time.Now()
+	tests := []struct {
+		name      string
+		issuedAt  time.Time
+		authTime  time.Time // zero: no auth_time claim
+		signIn    middleware.SignIn
+		wantAge   time.Duration // about
+		wantFresh bool
+	}{
+		{"auth_time two hours ago", now, now.Add(-2 * time.Hour), middleware.SignIn{}, 2 * time.Hour, false},
+		{"no auth_time, issued half an hour ago", now.Add(-30 * time.Minute), time.Time{}, middleware.SignIn{}, 30 * time.Minute, false},
+		{"auth_time a minute ago", now, now.Add(-time.Minute), middleware.SignIn{}, time.Minute, true},
+		{"SignIn.AuthTime earlier than the token's", now, now.Add(-time.Minute), middleware.SignIn{AuthTime: now.Add(-time.Hour)}, time.Hour, false},
+		{"auth_time just ahead of the database's clock", now.Add(-time.Minute), now.Add(30 * time.Second), middleware.SignIn{}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := claims(randomUUID(t), tt.issuedAt)
+			c["sub"] = strconv.FormatInt(db.user, 10)
+			c["jti"] = randomToken(t)[:22]
+			c["nbf"] = tt.issuedAt.Add(-time.Minute).Unix()
+			c["exp"] = now.Add(time.Hour).Unix()
+			if !tt.authTime.IsZero() {
+				c["auth_time"] = tt.authTime.Unix()
+			}
+			token := sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+			s, err := g.Record(nil, nil, token, tt.signIn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := s.AuthAge - tt.wantAge; d < -5*time.Second || d > 5*time.Second {
+				t.Errorf("AuthAge = %v, want about %v", s.AuthAge, tt.wantAge)
+			}
+			rec := httptest.NewRecorder()
+			r := httptest.NewRequest(http.MethodGet, "/sensitive", nil)
+			r.Header.Set("Authorization", "Bearer "+token)
+			routes.ServeHTTP(rec, r)
+			if fresh := rec.Code == http.StatusOK; fresh != tt.wantFresh {
+				t.Fatalf("a route asking for an authentication within 10m answered %d, want it open: %v", rec.Code, tt.wantFresh)
+			}
+			if tt.wantFresh {
+				var seen sessionSeen
+				if err := json.NewDecoder(rec.Body).Decode(&seen); err != nil || seen.AuthAge > tt.wantAge+5*time.Second {
+					t.Fatalf("the route saw AuthAge %v (%v), want about %v", seen.AuthAge, err, tt.wantAge)
+				}
+			}
+		})
+	}
+}
+
+// randomUUID is a random version 4 UUID, for a token's session-id claim.
+func randomUUID(t *testing.T) string {
+	t.Helper()
+	b := []byte(randomToken(t)[:32])
+	for i := range b {
+		b[i] = "0123456789abcdef"[b[i]%16]
+	}
+	b[12], b[16] = '4', '8'
+	s := string(b)
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}

@@ -1,0 +1,60 @@
+package middleware
+
+import (
+	"context"
+	"crypto/elliptic"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+
+	"github.com/sessionguard/sessionguard"
+)
+
+// An ECDSA signature (r, s) has a twin, (r, n-s), that verifies the same
+// header and claims with the same key: anyone holding an ES256, ES384 or
+// ES512 token can make a second string of it, whose SHA-256 the sessions
+// table takes for another token's. A request with the twin finds no row;
+// but Record would open a new session for it, bringing back a token whose
+// session was signed out or revoked, so Record asks about the twin first.
+// (Reauthenticate compares the signed part of a given token instead.)
+
+var ecdsaCurves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
+
+// ecdsaTwin returns token, a JWT verified with alg, with its signature's s
+// replaced by n-s; "" when alg is not ECDSA.
+func ecdsaTwin(token, alg string) string {
+	curve := ecdsaCurves[alg]
+	if curve == nil {
+		return ""
+	}
+	i := strings.LastIndexByte(token, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	size := (curve.Params().BitSize + 7) / 8
+	if err != nil || len(sig) != 2*size {
+		return ""
+	}
+	s := new(big.Int).SetBytes(sig[size:])
+	s.Sub(curve.Params().N, s).FillBytes(sig[size:])
+	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// twinRecorded is nil when twin, the ECDSA twin of a token to record, has
+// no session row (whatever its state, within app), else an error matching
+// sessionguard.ErrDuplicateToken, or ErrUnavailable when the store fails.
+func (g *Guard) twinRecorded(ctx context.Context, twin string, app sessionguard.AppType) error {
+	hash := hashToken(twin)
+	sctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
+	st, err := g.cfg.Store.Peek(sctx, hash, sessionguard.Scope{AppType: app})
+	sctx.stop()
+	switch {
+	case err != nil:
+		e := unavailable(err, false, twin, hash)
+		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: record failed", slog.String("error", e.causeMsg))
+		return e
+	case st.State != sessionguard.StateUnknown:
+		return fmt.Errorf("middleware: record: %w: the same token, re-signed, has a session", sessionguard.ErrDuplicateToken)
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/sessionguard/sessionguard"
+)
+
+// SignOut ends the request's session with reason "logout" and clears the
+// session cookie (when w is not nil), also when there is no session. The
+// session is the one the middleware put in r's context, else the one of the
+// token r carries (cookie or bearer; a malformed token, or a JWT not signed
+// by a key of the Guard, is ignored without a store call; an expired JWT
+// still ends its session). Credentials the Guard would refuse as ambiguous
+// (a cookie and a bearer token that disagree, two cookies of the name) are
+// each ended, at most four: whoever holds a token may end its session, and a
+// sign-out that ended none of them would leave them all alive behind a
+// cleared cookie. With Config.SCS it also destroys the scs session
+// (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
+// out with no session, or an already ended one, is not an error; a store
+// failure is an error matching ErrUnavailable, and the cookie is cleared
+// anyway. A session ended while the store's read replica lags
+// (sessionguard.ErrReplicaBehind) is signed out, with a warning in the log.
+func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
+	if g.cfg.SCS != nil && !g.scsWired(r) {
+		return errNoSCSSession
+	}
+	if w != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		if g.cfg.SCS == nil {
+			g.ClearCookie(w)
+		}
+	}
+	err := g.endSession(r)
+	if g.cfg.SCS != nil {
+		err = errors.Join(err, g.scsDestroy(r))
+	}
+	return err
+}
+
+// endSession revokes the session of r with reason "logout": the one in r's
+// context, else each one signOutTokens finds.
+func (g *Guard) endSession(r *http.Request) error {
+	ctx := r.Context()
+	if s, ok := SessionFrom(ctx); ok && s.tokenHash != "" {
+		// The user ends their own session.
+		return g.signOutHash(sessionguard.WithActor(ctx, s.UserID), r, "", s.tokenHash)
+	}
+	var errs []error
+	for _, token := range g.signOutTokens(r) {
+		errs = append(errs, g.signOutHash(ctx, r, token, hashToken(token)))
+	}
+	return errors.Join(errs...)
+}
+
+// maxSignOutTokens bounds the store calls one sign-out can cause.
+const maxSignOutTokens = 4
+
+// signOutTokens are the tokens of r that SignOut ends: its credential, or
+// every cookie of the name and the bearer token when they disagree; each of
+// a kind the Guard accepts and, for a JWT, signed by a key of the Guard.
+func (g *Guard) signOutTokens(r *http.Request) []string {
+	var tokens []string
+	add := func(token string) {
+		if len(tokens) < maxSignOutTokens && g.accepts(token) && g.genuine(token) && !slices.Contains(tokens, token) {
+			tokens = append(tokens, token)
+		}
+	}
+	if ex, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes); rerr == nil {
+		add(ex.token)
+		return tokens
+	}
+	for v := range cookiesNamed(r.Header[cookieKey], g.cfg.CookieName) {
+		add(v)
+	}
+	if auths := r.Header[authorizationKey]; len(auths) == 1 {
+		if bearer, isBearer, ok := parseBearer(auths[0], g.cfg.MaxTokenBytes); ok && isBearer {
+			add(bearer)
+		}
+	}
+	return tokens
+}
+
+// signOutHash revokes one session for SignOut. token, when not empty, is
+// kept out of the log as hash is.
+func (g *Guard) signOutHash(ctx context.Context, r *http.Request, token, hash string) error {
+	if err := g.end(ctx, "sign out", hash, sessionguard.ReasonLogout, token, hash); err != nil {
+		e := unavailable(err, false, token, hash)
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package pgstore_test
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// TestListenerUnderLoad: on a CPU-saturated process (a spinning goroutine
+// per P, 256 goroutines checking sessions through the cache, misses among
+// them, and sessions revoked all along so that notifications keep the
+// listener evicting), a listener on a healthy connection to a healthy
+// PostgreSQL never gives the connection up (each reconnect empties the
+// cache) and the cache never stops answering. Each would send every check
+// to PostgreSQL exactly when the cache matters most. Before the fix the
+// listener waited for the cache's lock behind the hits to record each proof
+// and each eviction (seconds, measured), and then waited a whole interval
+// more before its next ping, which ran out the serving window.
+func TestListenerUnderLoad(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	var log syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	runCache(t, c)
+	cached := make([]string, 64)
+	for i := range cached {
+		cached[i], _ = f.create(t, nil)
+		mustValidate(t, c, cached[i], sessionguard.Scope{})
+	}
+	unknown := newHash(t)
+
+	const load = 6 * time.Second // six health-check intervals
+	ctx, cancel := context.WithTimeout(t.Context(), load)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+			}
+		})
+	}
+	var checks, failed atomic.Int64
+	for i := range 256 {
+		hash := cached[i%len(cached)]
+		if i%8 == 0 {
+			hash = unknown // a miss: the database answers
+		}
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if _, err := c.Validate(ctx, hash, sessionguard.Scope{}); err != nil && ctx.Err() == nil {
+					failed.Add(1)
+				}
+				checks.Add(1)
+			}
+		})
+	}
+	var revoked atomic.Int64
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			h, _ := f.create(t, nil)
+			if _, err := f.store.Revoke(ctx, h, sessionguard.ReasonLogout); err == nil {
+				revoked.Add(1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	var samples, notServing int
+	for ctx.Err() == nil {
+		samples++
+		if !c.Listening() {
+			notServing++
+		}
+		time.Sleep(time.Millisecond)
+	}
+	wg.Wait()
+	t.Logf("%d checks (%d failed), %d revocations, %d samples, cache %+v", checks.Load(), failed.Load(), revoked.Load(), samples, c.Stats())
+	if n := strings.Count(log.String(), "disconnected"); n != 0 {
+		t.Errorf("the listener gave a healthy connection up %d times under load:\n%s", n, log.String())
+	}
+	if notServing != 0 {
+		t.Errorf("the cache stopped answering in %d of %d samples under load, its connection healthy", notServing, samples)
+	}
+	if failed.Load() != 0 {
+		t.Errorf("%d checks failed", failed.Load())
+	}
+}
+
+// TestListenerConnectsWhileThePoolIsBusy: a new connection's probe goes
+// through the Store's pool, which under load may keep it waiting. The
+// cache must then go on answering once it answers: the listener's next
+// proof is due an interval after its last one (taken before the probe), not
+// an interval after the probe returned, when the serving window has already
+// run out.
+func TestListenerConnectsWhileThePoolIsBusy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{})
+	const interval = time.Second
+	var log syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{HealthCheckInterval: interval, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	var held []*pgxpool.Conn
+	for range f.pool.Config().MaxConns {
+		conn, err := f.pool.Acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+	}
+	time.AfterFunc(5*interval/2, func() {
+		for _, conn := range held {
+			conn.Release()
+		}
+	})
+	runCache(t, c)
+	var samples, notServing int
+	for end := time.Now().Add(3 * interval); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		samples++
+		if !c.Listening() {
+			notServing++
+		}
+	}
+	if notServing != 0 || strings.Contains(log.String(), "disconnected") {
+		t.Fatalf("after connecting through a busy pool, the cache stopped answering in %d of %d samples over 3 intervals; log:\n%s",
+			notServing, samples, log.String())
+	}
+}
+
+// TestListenerSetupStalled: a connection that goes silent while the
+// listener sets it up (here: as its LISTEN is sent) is given up within the
+// setup's bound, as an established one is by the ping, rather than holding
+// the listener, and the cache off, until TCP gives up; the listener then
+// reconnects and the cache answers again.
+func TestListenerSetupStalled(t *testing.T) {
+	t.Parallel()
+	srv, pool := pgtest.NewIsolatedServer(t)
+	store, err := pgstore.New(pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newStallProxy(t, srv)
+	on := "LISTEN " + pgstore.NotifyChannel
+	proxy.stallOn.Store(&on)
+	var log syncBuffer
+	c := newCache(t, store, pgstore.CacheConfig{
+		ListenConnString:    proxy.connString("postgres"),
+		HealthCheckInterval: 200 * time.Millisecond,
+		MaxReconnectDelay:   100 * time.Millisecond,
+		Logger:              slog.New(slog.NewTextHandler(&log, nil)),
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+	eventually(t, "the listener gives the stalled connection up", func() bool { return strings.Contains(log.String(), "disconnected") })
+	proxy.stalled.Store(false)
+	eventually(t, "the listener reconnects", c.Listening)
+}
+
+// TestListenerProbeOnASilentConnection: a connection that goes silent
+// while the listener waits for its probe is a connection error, retried,
+// not ErrListenerNoSession, which tells the operator to change the
+// configuration; a listener that does not hear the pool at all still gets
+// ErrListenerNoSession (TestCacheListenerOnAnotherDatabase).
+func TestListenerProbeOnASilentConnection(t *testing.T) {
+	t.Parallel()
+	srv, pool := pgtest.NewIsolatedServer(t)
+	store, err := pgstore.New(pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newStallProxy(t, srv)
+	on := "LISTEN sessionguard_probe_"
+	proxy.deafOn.Store(&on)
+	var log syncBuffer
+	c := newCache(t, store, pgstore.CacheConfig{
+		ListenConnString:    proxy.connString("postgres"),
+		HealthCheckInterval: 200 * time.Millisecond,
+		MaxReconnectDelay:   100 * time.Millisecond,
+		Logger:              slog.New(slog.NewTextHandler(&log, nil)),
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+	eventually(t, "the first attempt ends", func() bool { return strings.Contains(log.String(), "retry_in") })
+	if got := log.String(); strings.Contains(got, pgstore.ErrListenerNoSession.Error()) || !strings.Contains(got, "disconnected") {
+		t.Fatalf("a connection gone silent during the probe was reported as:\n%s\nwant a disconnection, not ErrListenerNoSession", got)
+	}
+	proxy.deaf.Store(false)
+	eventually(t, "the listener reconnects", c.Listening)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// TestListenerBacksOffFromShortConnections: a listener whose connections
+// die as soon as they are up (a server or proxy that keeps dropping them)
+// waits longer before each new attempt, up to MaxReconnectDelay, instead of
+// starting the backoff again at every connection and reconnecting, with a
+// probe through the pool, every 100ms for ever. After a connection that
+// lasted MaxReconnectDelay, the backoff starts again.
+func TestListenerBacksOffFromShortConnections(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	const maxDelay = 2 * time.Second
+	var log syncBuffer
+	c := newCache(t, f.store, pgstore.CacheConfig{MaxReconnectDelay: maxDelay, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	runCache(t, c)
+	retries := regexp.MustCompile(`disconnected.* retry_in=(\S+)`)
+	drop := func(t *testing.T) time.Duration {
+		t.Helper()
+		before := len(retries.FindAllStringSubmatch(log.String(), -1))
+		eventually(t, "the listener connects", c.Listening)
+		if _, err := f.pool.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = $1 AND datname = current_database()`, pgstore.ListenerApplicationName); err != nil {
+			t.Fatal(err)
+		}
+		var m [][]string
+		eventually(t, "the drop is logged", func() bool {
+			m = retries.FindAllStringSubmatch(log.String(), -1)
+			return len(m) > before
+		})
+		d, err := time.ParseDuration(m[before][1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	var got []time.Duration
+	for range 5 {
+		got = append(got, drop(t))
+	}
+	want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond}
+	if !slices.Equal(got, want) {
+		t.Fatalf("waits after connections dropped at once: %v; want %v", got, want)
+	}
+	eventually(t, "the listener connects", c.Listening)
+	time.Sleep(maxDelay)
+	if d := drop(t); d != 100*time.Millisecond {
+		t.Fatalf("wait after a connection that lasted MaxReconnectDelay: %v; want 100ms", d)
+	}
+}
