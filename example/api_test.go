@@ -553,7 +553,7 @@ func TestLoginCredentialsWorkEverywhere(t *testing.T) {
 
 // TestTenantTokensComeFromTheIdentityProvider: the tenant app's tokens are
 // the identity provider's (its key id, its claim names uid and tid, no sid,
-// no aud), the tenant Guard verifies them through the JWKS alone, and each is
+// the tenant app's audience), the tenant Guard verifies them through the JWKS alone, and each is
 // recorded at sign-in: its session row is found by the SHA-256 of the exact
 // token string.
 func TestTenantTokensComeFromTheIdentityProvider(t *testing.T) {
@@ -578,7 +578,10 @@ func TestTenantTokensComeFromTheIdentityProvider(t *testing.T) {
 	if claims[idp.ClaimUserID] != float64(userID) || claims[idp.ClaimTenantID] != float64(acmeID) {
 		t.Errorf("claims %v: want %s %d and %s %d", claims, idp.ClaimUserID, userID, idp.ClaimTenantID, acmeID)
 	}
-	for _, absent := range []string{"sid", "aud"} {
+	if aud, _ := claims.GetAudience(); len(aud) != 1 || aud[0] != idpAudience {
+		t.Errorf("aud %v, want [%s]", aud, idpAudience)
+	}
+	for _, absent := range []string{"sid"} {
 		if _, ok := claims[absent]; ok {
 			t.Errorf("the provider's token carries %q", absent)
 		}
@@ -591,7 +594,7 @@ func TestTenantTokensComeFromTheIdentityProvider(t *testing.T) {
 		t.Errorf("row by the token's hash: id %q tenant %d (%v), want %q tenant %d", id, tenant, err, alice.id, acmeID)
 	}
 	// A token the provider did not sign, with the same claims, is refused.
-	other, err := idp.New(idp.Config{Issuer: claims["iss"].(string)})
+	other, err := idp.New(idp.Config{Issuer: claims["iss"].(string), Audience: idpAudience})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,12 @@ const (
 	tenantCookie = "__Host-tenant-session"
 )
 
-// idpIssuer is the "iss" of the identity provider's tokens.
-const idpIssuer = "https://idp.example.test"
+// idpIssuer is the "iss" of the identity provider's tokens, and idpAudience
+// their "aud": the client id the provider knows the tenant app by.
+const (
+	idpIssuer   = "https://idp.example.test"
+	idpAudience = "tenant-app"
+)
 
 // app is the example: both apps and the API on one store. It is an
 // http.Handler.

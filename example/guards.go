@@ -66,6 +66,7 @@ func (a *app) newGuards(ctx context.Context) error {
 	tenant.JWT = &middleware.JWTConfig{
 		JWKS:          jwks,
 		Issuer:        a.idp.Issuer(),
+		Audience:      a.idp.Audience(),
 		UserIDClaim:   idp.ClaimUserID,
 		TenantIDClaim: idp.ClaimTenantID,
 	}

@@ -45,7 +45,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		}
 	}
 	base := "http://" + ln.Addr().String()
-	provider, err := idp.New(idp.Config{Issuer: idpIssuer, Lifetime: cfg.AbsoluteTimeout})
+	provider, err := idp.New(idp.Config{Issuer: idpIssuer, Audience: idpAudience, Lifetime: cfg.AbsoluteTimeout})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ const byoRefresh = 100 * time.Millisecond
 
 // newBYOApp is the whole of what a team writes to put sessionguard in front of
 // the JWTs its identity provider issues (RS256 or EdDSA, its own "tid" claim,
-// no "sid", no "aud"): the lines between glue:begin and glue:end, which
+// no "sid"): the lines between glue:begin and glue:end, which
 // TestBringYourOwnJWTs counts.
 func newBYOApp(ctx context.Context, jwksURL string, store sessionguard.Store) (http.Handler, error) {
 	// glue:begin
@@ -41,7 +41,7 @@ func newBYOApp(ctx context.Context, jwksURL string, store sessionguard.Store) (h
 		Store:   store,
 		AppType: sessionguard.TenantApp,
 		Tenant:  func(r *http.Request) (int64, error) { return strconv.ParseInt(r.PathValue("tenant"), 10, 64) },
-		JWT:     &middleware.JWTConfig{JWKS: jwks, TenantIDClaim: "tid"},
+		JWT:     &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", Audience: "tenant-app", TenantIDClaim: "tid"},
 		Logger:  discard,
 	})
 	if err != nil {
@@ -86,7 +86,7 @@ func TestBringYourOwnJWTs(t *testing.T) {
 	}
 	idpToken := func(m jwt.SigningMethod, kid string, key any) string {
 		now := time.Now()
-		return sign(t, m, kid, key, jwt.MapClaims{"iss": "https://idp.example", "sub": strconv.FormatInt(user, 10),
+		return sign(t, m, kid, key, jwt.MapClaims{"iss": "https://idp.example", "aud": "tenant-app", "sub": strconv.FormatInt(user, 10),
 			"tid": tenant, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": rand.Text()})
 	}
 	call := func(method, path, auth, cookie string) (int, string) {

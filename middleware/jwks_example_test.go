@@ -37,6 +37,7 @@ func ExampleNewJWKS() {
 		JWT: &middleware.JWTConfig{
 			JWKS:          jwks,
 			Issuer:        "https://idp.example",
+			Audience:      "tenant-app", // the provider's client id of this app
 			TenantIDClaim: "tid",
 			// The user id is in "sub" (UserIDClaim); "exp" is required.
 		},

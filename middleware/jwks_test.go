@@ -106,7 +106,7 @@ func (is *issuer) waitRequests(t *testing.T, n int64) {
 // sid, no aud; a jti keeps two tokens of the same second apart.
 func idpClaims() jwt.MapClaims {
 	now := time.Now()
-	return jwt.MapClaims{"iss": "https://idp.example", "sub": "42", "tid": 7, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": rand.Text()}
+	return jwt.MapClaims{"iss": "https://idp.example", "aud": "tenant-app", "sub": "42", "tid": 7, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": rand.Text()}
 }
 
 // jwksGuard is a Guard that verifies the issuer's tokens, with a logger
@@ -116,7 +116,7 @@ func jwksGuard(t *testing.T, st sessionguard.Store, jwks *middleware.JWKS) (*mid
 	logs := &syncBuffer{}
 	g := newGuard(t, st, func(c *middleware.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", TenantIDClaim: "tid"}
+		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", Audience: "tenant-app", TenantIDClaim: "tid"}
 	})
 	return g, logs
 }

@@ -36,9 +36,19 @@ type JWTConfig struct {
 	SigningKeyID string
 
 	// Issuer, when set, must equal the "iss" claim; SignIn writes it.
+	// Required when the Guard verifies tokens it does not sign (JWKS, or
+	// Keys without a SignKey).
 	Issuer string
 	// Audience, when set, must be in the "aud" claim; SignIn writes it.
+	// Required, like Issuer, for tokens the Guard does not sign: an issuer
+	// that signs tokens for several applications would otherwise have its
+	// token for another one (held by that application, or by whoever runs
+	// it) open a session here (RFC 8725, section 3.9), unless AnyAudience.
 	Audience string
+	// AnyAudience accepts an issuer's tokens whatever their "aud", for an
+	// issuer that writes none because every token it signs is for this
+	// application. Not with Audience.
+	AnyAudience bool
 	// Leeway is the clock skew allowed for exp, nbf and iat (default 30s).
 	Leeway time.Duration
 
@@ -167,6 +177,18 @@ func (c JWTConfig) withDefaults() (JWTConfig, error) {
 		}
 	}
 	c.RequiredClaims = required
+	if c.SigningKeyID == "" {
+		// Every token is someone else's: say whose, and for whom.
+		switch {
+		case c.Issuer == "":
+			return c, errConfig("JWT.Issuer is required when the Guard verifies tokens it does not sign: the issuer's \"iss\"")
+		case c.Audience == "" && !c.AnyAudience:
+			return c, errConfig("JWT.Audience is required when the Guard verifies tokens it does not sign: the \"aud\" the issuer gives this application's tokens (AnyAudience only if it signs tokens for no other)")
+		}
+	}
+	if c.Audience != "" && c.AnyAudience {
+		return c, errConfig("JWT.Audience and JWT.AnyAudience are both set")
+	}
 	return c, nil
 }
 

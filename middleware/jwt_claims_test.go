@@ -13,13 +13,16 @@ import (
 
 var claimTestSecret = []byte("claim-test-secret-0123456789abcdef")
 
-// claimVerifier builds a verifier of an HS256 key "k" with mod applied.
+// claimVerifier builds a verifier of an HS256 key "k" of the issuer
+// https://idp.example, whose tokens carry no audience unless mod asks for one,
+// with mod applied.
 func claimVerifier(t testing.TB, mod func(*JWTConfig)) *jwtVerifier {
 	t.Helper()
-	c := JWTConfig{Keys: []JWTKey{{ID: "k", Algorithm: "HS256", VerifyKey: claimTestSecret}}}
+	c := JWTConfig{Keys: []JWTKey{{ID: "k", Algorithm: "HS256", VerifyKey: claimTestSecret}}, Issuer: "https://idp.example"}
 	if mod != nil {
 		mod(&c)
 	}
+	c.AnyAudience = c.Audience == ""
 	c, err := c.withDefaults()
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +117,6 @@ func TestJWTClaimRules(t *testing.T) {
 		{"iss checked when configured", issuer, base(), jwtClaims{UserID: 42, TenantID: 7, HasTenant: true}, ""},
 		{"iss wrong", issuer, with("iss", "https://evil.example"), jwtClaims{}, "claim iss is not the configured issuer"},
 		{"iss missing", issuer, with("iss", nil), jwtClaims{}, "missing claim iss"},
-		{"iss not checked when not configured", nil, with("iss", "https://anyone.example"), jwtClaims{UserID: 42}, ""},
 		{"aud as a string", func(c *JWTConfig) { c.Audience = "api" }, with("aud", "api"), jwtClaims{UserID: 42}, ""},
 		{"aud as a list", func(c *JWTConfig) { c.Audience = "api" }, with("aud", []string{"web", "api"}), jwtClaims{UserID: 42}, ""},
 		{"aud wrong", func(c *JWTConfig) { c.Audience = "api" }, with("aud", []string{"web"}), jwtClaims{}, "claim aud does not name the configured audience"},
@@ -163,7 +165,7 @@ func TestJWTClaimRules(t *testing.T) {
 func TestJWTRefusalNamesNoTokenData(t *testing.T) {
 	const marker = "MARKERkid"
 	v := claimVerifier(t, nil)
-	claims := jwt.MapClaims{"sub": marker, "exp": time.Now().Add(time.Hour).Unix()}
+	claims := jwt.MapClaims{"iss": "https://idp.example", "sub": marker, "exp": time.Now().Add(time.Hour).Unix()}
 	good := signClaims(t, "k", claims)
 	parts := strings.Split(good, ".")
 	tests := []struct{ name, token, want string }{
@@ -212,7 +214,7 @@ func TestJWTConfigDefaults(t *testing.T) {
 		cfg                    JWTConfig
 		signer, sidClaim, user string
 	}{
-		{"verify only: no signer, no session claim", JWTConfig{Keys: []JWTKey{{ID: "k", Algorithm: "EdDSA", VerifyKey: edKey.Public()}}}, "", "", "sub"},
+		{"verify only: no signer, no session claim", JWTConfig{Keys: []JWTKey{{ID: "k", Algorithm: "EdDSA", VerifyKey: edKey.Public()}}, Issuer: "https://idp.example", Audience: "panel"}, "", "", "sub"},
 		{"first key with a SignKey signs, and writes sid", JWTConfig{Keys: []JWTKey{
 			{ID: "old", Algorithm: "HS256", VerifyKey: claimTestSecret},
 			{ID: "new", Algorithm: "EdDSA", SignKey: edKey},
@@ -244,12 +246,19 @@ func TestJWTConfigDefaults(t *testing.T) {
 
 func TestJWTConfigRefused(t *testing.T) {
 	key := []JWTKey{{ID: "k", Algorithm: "HS256", VerifyKey: claimTestSecret}}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	tests := []struct {
 		name string
 		cfg  JWTConfig
 		want string
 	}{
 		{"no keys", JWTConfig{}, "set one"},
+		// Tokens the Guard does not sign are someone else's: an issuer's
+		// token for another application must not open a session here.
+		{"verify only, no issuer", JWTConfig{Keys: key, Audience: "panel"}, "JWT.Issuer is required"},
+		{"verify only, no audience", JWTConfig{Keys: key, Issuer: "https://idp.example"}, "JWT.Audience is required"},
+		{"audience and any audience", JWTConfig{Keys: key, Issuer: "https://idp.example", Audience: "panel", AnyAudience: true}, "both set"},
+		{"a signer's audience and any audience", JWTConfig{Keys: []JWTKey{{ID: "k", Algorithm: "EdDSA", SignKey: edKey}}, Audience: "panel", AnyAudience: true}, "both set"},
 		{"keys and a JWKS", JWTConfig{Keys: key, JWKS: &JWKS{}}, "not both"},
 		{"signing key with a JWKS", JWTConfig{JWKS: &JWKS{}, SigningKeyID: "k"}, "holds no signing key"},
 		{"JWKS not from NewJWKS", JWTConfig{JWKS: &JWKS{}}, "not built by NewJWKS"},

@@ -17,7 +17,7 @@ func TestVerifiedTokenMemo(t *testing.T) {
 	now := time.Now()
 	hashOf := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
 	tokenFor := func(t *testing.T, exp time.Time) string {
-		return signClaims(t, "k", jwt.MapClaims{"sub": "42", "exp": exp.Unix()})
+		return signClaims(t, "k", jwt.MapClaims{"iss": "https://idp.example", "sub": "42", "exp": exp.Unix()})
 	}
 	// unparsable makes every parse fail: only a memo hit can verify.
 	unparsable := func(v *jwtVerifier) { v.parser = jwt.NewParser(jwt.WithValidMethods([]string{"none-at-all"})) }

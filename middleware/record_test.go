@@ -260,7 +260,7 @@ func TestRecordIdentityProviderToken(t *testing.T) {
 	g := newGuard(t, st, func(c *middleware.Config) {
 		c.AppType = sessionguard.TenantApp
 		c.Tenant = func(*http.Request) (int64, error) { return routeTenant, nil }
-		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", TenantIDClaim: "tid"}
+		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", Audience: "tenant-app", TenantIDClaim: "tid"}
 	})
 	token := sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims()) // sub 42, tid 7, exp in 1h
 
@@ -291,7 +291,7 @@ func TestRecordIdentityProviderToken(t *testing.T) {
 	// A row of another tenant than the token's claim: the store is held to
 	// the claim's tenant.
 	anyApp := newGuard(t, st, func(c *middleware.Config) {
-		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", TenantIDClaim: "tid"}
+		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", Audience: "tenant-app", TenantIDClaim: "tid"}
 	})
 	other := sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims())
 	st.seed(other, sessionguard.NewSession{UserID: 42, TenantID: 9, AppType: sessionguard.TenantApp})
@@ -309,7 +309,7 @@ func TestSignInWithoutASigningKey(t *testing.T) {
 	st := newFakeStore()
 	g := newGuard(t, st, func(c *middleware.Config) {
 		c.AppType = sessionguard.ControlPanel
-		c.JWT = &middleware.JWTConfig{JWKS: newJWKS(t, t.Context(), is.srv.URL, middleware.JWKSConfig{})}
+		c.JWT = &middleware.JWTConfig{JWKS: newJWKS(t, t.Context(), is.srv.URL, middleware.JWKSConfig{}), Issuer: "https://idp.example", Audience: "tenant-app"}
 	})
 	rec := httptest.NewRecorder()
 	_, _, err := g.SignIn(rec, request(nil), middleware.SignIn{UserID: 42})
@@ -318,5 +318,39 @@ func TestSignInWithoutASigningKey(t *testing.T) {
 	}
 	if st.totalCalls() != 0 || len(rec.Result().Cookies()) != 0 {
 		t.Fatalf("%d store calls, cookies %v; want none", st.totalCalls(), rec.Result().Cookies())
+	}
+}
+
+// An identity provider that signs tokens for several applications gives
+// each its own "aud": a token it issued for another application (which that
+// application, or whoever runs it, holds) opens no session here.
+func TestRecordRefusesAnotherApplicationsToken(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)))
+	jwks := newJWKS(t, t.Context(), is.srv.URL, middleware.JWKSConfig{})
+	st := newFakeStore()
+	g := newGuard(t, st, func(c *middleware.Config) {
+		c.AppType = sessionguard.TenantApp
+		c.Tenant = func(*http.Request) (int64, error) { return 7, nil }
+		c.JWT = &middleware.JWTConfig{JWKS: jwks, Issuer: "https://idp.example", Audience: "tenant-app", TenantIDClaim: "tid"}
+	})
+	for _, aud := range []any{"billing-app", []string{"billing-app", "reports"}, nil} {
+		c := idpClaims()
+		if aud == nil {
+			delete(c, "aud")
+		} else {
+			c["aud"] = aud
+		}
+		token := sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, c)
+		if _, err := g.Record(nil, request(nil), token, middleware.SignIn{}); !errors.Is(err, middleware.ErrInvalidToken) {
+			t.Errorf("aud %v: Record = %v, want ErrInvalidToken", aud, err)
+		}
+	}
+	if n := st.totalCalls(); n != 0 {
+		t.Errorf("%d store calls, want none", n)
+	}
+	if _, err := g.Record(nil, request(nil), sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims()), middleware.SignIn{}); err != nil {
+		t.Fatalf("this application's token: %v", err)
 	}
 }

@@ -36,6 +36,8 @@ func TestReauthenticateRefusesTheSessionsTokenResigned(t *testing.T) {
 	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
 		Tokens: middleware.JWTs, JWT: &middleware.JWTConfig{
 			Keys:           []middleware.JWTKey{{ID: "idp", Algorithm: "ES256", VerifyKey: &ecKey.PublicKey}},
+			Issuer:         "https://auth.example",
+			Audience:       "panel",
 			SessionIDClaim: "sid",
 		}})
 	if err != nil {
@@ -150,7 +152,8 @@ func TestRecordRefusesAReSignedToken(t *testing.T) {
 			}
 			g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
 				Tokens: middleware.JWTs, JWT: &middleware.JWTConfig{ // an identity provider's: no session-id claim
-					Keys: []middleware.JWTKey{{ID: "idp", Algorithm: alg.method.Alg(), VerifyKey: &ecKey.PublicKey}}}})
+					Keys:   []middleware.JWTKey{{ID: "idp", Algorithm: alg.method.Alg(), VerifyKey: &ecKey.PublicKey}},
+					Issuer: "https://auth.example", Audience: "panel"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,9 +9,10 @@
 // Applications without a migration tool call Migrate at start-up. It records
 // what it applies in the table sessionguard_schema_migrations (the ledger;
 // Applied reads it) and adopts a database that already ran migration 022: it
-// checks that the sessions table is the one 022 creates, records 022 as
-// adopted without running it again (only to restore one of its functions that
-// was dropped since), and applies only what comes after. A
+// checks that the sessions table is the one 022 creates (its columns, with
+// their types, NOT NULLs and defaults, or differences shown to work), records
+// 022 as adopted without running it again (a function of 022's dropped since
+// is created again, alone), and applies only what comes after. A
 // recorded migration whose checksum is not the embedded file's stops it
 // (ErrChecksumMismatch): it neither runs that file again nor trusts it.
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,12 +18,23 @@ import (
 const BaseVersion = 22
 
 // ErrMissingTable means a table that migration 022 references (users or
-// tenants) does not exist in the search path.
+// tenants) does not exist in the search path, and 022 must run: there is no
+// sessions table to adopt.
 var ErrMissingTable = errors.New("schema: required table missing")
 
 // ErrForeignSessionsTable means a table named sessions exists but is not the
-// one migration 022 creates, so adopting it would be wrong.
+// one migration 022 creates, so adopting it would be wrong: a column is
+// missing, or has a type, a nullability or a default that the library cannot
+// work with (the error names each, and what 022 gives it); or it is another
+// application's, found through the search path (it references a users or
+// tenants table other than the one the search path finds).
 var ErrForeignSessionsTable = errors.New("schema: sessions table is not the one of migration 022")
+
+// ErrLedgerElsewhere means the search path finds the sessions table in one
+// schema and the ledger (sessionguard_schema_migrations) in another: the
+// ledger is another application's, and what it records says nothing of this
+// sessions table.
+var ErrLedgerElsewhere = errors.New("schema: the ledger found is another schema's")
 
 // ErrChecksumMismatch means the ledger records a migration with SQL other
 // than the embedded file's: the database ran a different text under the same
@@ -58,13 +68,17 @@ const (
 // queue on it, so it holds no snapshot that a CREATE INDEX CONCURRENTLY of
 // the instance at work would wait for.
 //
-// A database that ran migration 022 by hand is adopted (recorded, not
-// re-run, except to restore one of its functions dropped since). It fails with ErrMissingTable when users or tenants is missing,
-// and with ErrForeignSessionsTable when a different sessions table is in the
-// way, and with ErrChecksumMismatch when a recorded migration's checksum is
-// not the embedded file's (it is never re-run or skipped silently). On a database that has every migration recorded it changes nothing and
-// needs no privilege but reading sessionguard_schema_migrations, so an
-// application whose role may create nothing can call it after a DBA migrated.
+// A database that ran migration 022 by hand is adopted: recorded, not run
+// again (a function of 022's dropped since is created again, alone). It fails
+// with ErrMissingTable when users or tenants is missing and there is no
+// sessions table to adopt; with ErrForeignSessionsTable when a different
+// sessions table is in the way (one that lacks 022's columns, or that the
+// library cannot work with: the error names each column and what 022 gives
+// it); and with ErrChecksumMismatch when a recorded migration's checksum is
+// not the embedded file's (it is never re-run or skipped silently). On a
+// database that has every migration recorded it changes nothing and needs no
+// privilege but reading sessionguard_schema_migrations, so an application
+// whose role may create nothing can call it after a DBA migrated.
 // A migration marked to run outside a transaction runs on a second
 // connection of pool while the first holds the lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -74,17 +88,49 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // migrate is Migrate with the migrations to apply, in version order.
 func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 	err := locked(ctx, pool, func(tx pgx.Tx) error {
-		if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
-			return err
+		var sessionsSchema, ledgerSchema *string
+		if err := tx.QueryRow(ctx, `SELECT
+			(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('sessions')),
+			(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1))`,
+			snapshotFree, migrationsTable).Scan(&sessionsSchema, &ledgerSchema); err != nil {
+			return fmt.Errorf("schema: look up sessions and %s: %w", migrationsTable, err)
+		}
+		// Only running 022 needs users and tenants (its foreign keys): a
+		// sessions table to adopt may reference tables of other names, and
+		// nothing after 022 reads them.
+		if sessionsSchema == nil {
+			if err := requireTables(ctx, tx, "users", "tenants"); err != nil {
+				return err
+			}
+		}
+		// Another application's sessions table found through the search
+		// path references another users (or tenants) table than the one the
+		// path finds: this application's ids would be checked against, and
+		// its revocations end, the other application's sessions.
+		if sessionsSchema != nil {
+			var references, found string
+			err := tx.QueryRow(ctx, otherApplicationSQL, snapshotFree).Scan(&references, &found)
+			switch {
+			case err == nil:
+				return fmt.Errorf("%w: the sessions table the search path finds, in schema %q, references %s, "+
+					"but the search path finds %s: it is another application's; migrate with search_path set to "+
+					"the schema of %[4]s alone, which makes that schema's own sessions table",
+					ErrForeignSessionsTable, *sessionsSchema, references, found)
+			case !errors.Is(err, pgx.ErrNoRows):
+				return fmt.Errorf("schema: look up the references of the sessions table: %w", err)
+			}
+		}
+		// Another application's ledger found through the search path would
+		// say that this sessions table is migrated when it is not.
+		if sessionsSchema != nil && ledgerSchema != nil && *sessionsSchema != *ledgerSchema {
+			return fmt.Errorf("%w: the search path finds the sessions table in schema %q and %s in schema %q; "+
+				"migrate once with search_path set to %[2]q alone, which makes that schema's own ledger",
+				ErrLedgerElsewhere, *sessionsSchema, migrationsTable, *ledgerSchema)
 		}
 		// Only when it is missing: CREATE TABLE IF NOT EXISTS checks the
 		// CREATE privilege on the schema even when the table exists, and an
 		// application's role that a DBA migrated for has none.
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", snapshotFree, migrationsTable).Scan(&exists); err != nil {
-			return fmt.Errorf("schema: look up %s: %w", migrationsTable, err)
-		}
-		if exists {
+		if ledgerSchema != nil {
 			return nil
 		}
 		if _, err := tx.Exec(ctx, ledgerDDL); err != nil {
@@ -204,73 +250,6 @@ func appliedVersions(ctx context.Context, conn querier) (map[int]string, error) 
 		return nil, fmt.Errorf("schema: read %s: %w", migrationsTable, err)
 	}
 	return applied, nil
-}
-
-// seedColumns are the columns migration 022 gives the sessions table.
-var seedColumns = []string{
-	"id", "user_id", "session_token_hash", "created_at", "last_activity_at", "absolute_expires_at",
-	"ip_address", "user_agent", "tenant_id", "is_active", "revoked_at", "revoke_reason", "ended_at", "app_type",
-}
-
-// seedFunctions are the functions migration 022 creates, with their signatures.
-var seedFunctions = []string{
-	"cleanup_expired_sessions()",
-	"get_session_status(character varying)",
-	"update_session_activity(character varying)",
-	"revoke_session(character varying, character varying)",
-	"revoke_all_user_sessions(integer, character varying)",
-}
-
-// adoptSeed records migration 022 as adopted when the database already has
-// its sessions table: the table is the application's, and a tool's down keeps
-// it. When one of 022's functions is missing (dropped or re-signed since), the
-// file (idempotent) runs first to restore it. It reports false when there is
-// no sessions table: then 022 runs as usual.
-func adoptSeed(ctx context.Context, conn querier, m Migration) (bool, error) {
-	var present []string
-	err := conn.QueryRow(ctx, `
-		SELECT coalesce(array_agg(attname::text), '{}')
-		FROM pg_attribute
-		WHERE attrelid = to_regclass('sessions') AND attnum > 0 AND NOT attisdropped`).Scan(&present)
-	if err != nil {
-		return false, fmt.Errorf("schema: inspect sessions table: %w", err)
-	}
-	if len(present) == 0 {
-		return false, nil
-	}
-	have := make(map[string]bool, len(present))
-	for _, c := range present {
-		have[c] = true
-	}
-	var missing []string
-	for _, c := range seedColumns {
-		if !have[c] {
-			missing = append(missing, c)
-		}
-	}
-	if len(missing) > 0 {
-		return false, fmt.Errorf("%w: it lacks column(s) %s; rename the other table or point search_path elsewhere",
-			ErrForeignSessionsTable, strings.Join(missing, ", "))
-	}
-	for _, fn := range seedFunctions {
-		var exists bool
-		if err := conn.QueryRow(ctx, "SELECT to_regprocedure($1) IS NOT NULL", fn).Scan(&exists); err != nil {
-			return false, fmt.Errorf("schema: look up function %s: %w", fn, err)
-		}
-		if !exists {
-			if _, err := conn.Exec(ctx, m.SQL); err != nil {
-				return false, fmt.Errorf("schema: apply %s to restore %s: %w", m.Name, fn, err)
-			}
-			break
-		}
-	}
-	_, err = conn.Exec(ctx,
-		"INSERT INTO "+migrationsTable+" (version, name, checksum, adopted) VALUES ($1, $2, $3, true)",
-		m.Version, m.Name, m.Checksum())
-	if err != nil {
-		return false, fmt.Errorf("schema: record adoption of %s: %w", m.Name, err)
-	}
-	return true, nil
 }
 
 // execer is what both a connection and a transaction offer.

@@ -44,51 +44,64 @@ const (
 
 // adoptingBase wraps migration 022 in the decision Migrate makes in Go
 // (adoptSeed): when the database has 022's sessions table, it is kept, rows
-// and all, and recorded as adopted (022 runs only to restore a missing
-// function); otherwise 022 runs as shipped. A sessions table without 022's columns stops the migration. Its
-// down drops 022's objects only when the up created them.
+// and all, and recorded as adopted (a function of 022's that is missing is
+// created again, and nothing else of 022 runs); otherwise 022 runs as
+// shipped. A sessions table that lacks 022's columns, or whose columns the
+// library cannot work with, stops the migration (sessionsTableSQL). Its down
+// drops 022's objects only when the up created them.
 func adoptingBase(m Migration) (up, down string, err error) {
 	for _, sql := range []string{m.SQL, m.Down} {
 		if strings.Contains(sql, baseBlockTag) || strings.Contains(sql, baseBodyTag) {
 			return "", "", fmt.Errorf("schema: %s uses the dollar-quote tags of its tool form", m.Name)
 		}
 	}
-	columns := make([]string, len(seedColumns))
-	for i, c := range seedColumns {
-		columns[i] = quoteLiteral(c)
+	restore, err := seedFunctionStatements(m)
+	if err != nil {
+		return "", "", err
 	}
-	functions := make([]string, len(seedFunctions))
-	for i, f := range seedFunctions {
-		functions[i] = fmt.Sprintf("\n        AND to_regprocedure(%s) IS NOT NULL", quoteLiteral(f))
+	var restores strings.Builder
+	for _, fn := range seedFunctions {
+		fmt.Fprintf(&restores, "        IF to_regprocedure(%s) IS NULL THEN\n            EXECUTE %s\n%s\n%s;\n        END IF;\n",
+			quoteLiteral(fn), baseBodyTag, restore[fn], baseBodyTag)
 	}
 	up = fmt.Sprintf(`-- This form of %[2]s adopts what the database already
 -- has. When it has the sessions table of that file (it ran the file by hand or
 -- with another tool), the table stays as it is, rows and all, and is recorded
--- as adopted; the file runs when the table or one of its five functions is
--- missing. A table
--- named sessions that is not that one stops the migration.
+-- as adopted; of the file, only a function it lacks is created again. A table
+-- named sessions that is not that one, or whose columns sessionguard cannot
+-- work with, stops the migration. Without a sessions table the file runs.
 DO %[3]s
 DECLARE
     v_missing TEXT;
+    v_wrong TEXT;
     v_adopted BOOLEAN;
+    v_references TEXT;
+    v_found TEXT;
 BEGIN
-    IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
-        RAISE EXCEPTION 'sessionguard: %[2]s references users(id) and tenants(id): create both tables first';
-    END IF;
-    IF to_regclass('sessions') IS NOT NULL THEN
-        SELECT string_agg(c.name, ', ' ORDER BY c.n) INTO v_missing
-        FROM unnest(ARRAY[%[4]s]) WITH ORDINALITY AS c(name, n)
-        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
-                          WHERE a.attrelid = to_regclass('sessions') AND a.attname = c.name
-                            AND a.attnum > 0 AND NOT a.attisdropped);
-        IF v_missing IS NOT NULL THEN
+    -- Adopted: the table was there, and stays when this is undone.
+    v_adopted := to_regclass('sessions') IS NOT NULL;
+    IF v_adopted THEN
+        SELECT t.missing, t.wrong INTO v_missing, v_wrong FROM (
+%[4]s
+        ) AS t(missing, wrong);
+        IF v_missing <> '' THEN
             RAISE EXCEPTION 'sessionguard: a table named sessions exists but is not the one of migration %[2]s: it lacks column(s) %%; rename the other table or point search_path elsewhere', v_missing;
         END IF;
-    END IF;
-    -- Adopted: the table was there, and stays when this is undone. The file
-    -- runs when the table or one of its functions is missing.
-    v_adopted := to_regclass('sessions') IS NOT NULL;
-    IF NOT (v_adopted%[5]s) THEN
+        IF v_wrong <> '' THEN
+            RAISE EXCEPTION 'sessionguard: the table named sessions is not the one of migration %[2]s: %%; change the column(s) to what that file creates, then migrate again', v_wrong;
+        END IF;
+        SELECT t.refs, t.found INTO v_references, v_found FROM (
+%[12]s
+        ) AS t(refs, found);
+        IF v_references IS NOT NULL THEN
+            RAISE EXCEPTION 'sessionguard: the sessions table the search path finds references %%, but the search path finds %%: it is another application''s; migrate with search_path set to the schema of %% alone, which makes that schema''s own sessions table', v_references, v_found, v_found;
+        END IF;
+        -- A CHECK on revoke_reason must allow the library's reasons.
+%[13]s;
+%[5]s    ELSE
+        IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
+            RAISE EXCEPTION 'sessionguard: %[2]s references users(id) and tenants(id): create both tables first';
+        END IF;
         EXECUTE %[6]s
 %[7]s%[6]s;
     END IF;
@@ -98,9 +111,9 @@ BEGIN
     ON CONFLICT (version) DO NOTHING;
 END
 %[3]s;
-`, m.Version, m.Name, baseBlockTag, strings.Join(columns, ", "), strings.Join(functions, ""),
+`, m.Version, m.Name, baseBlockTag, sessionsTableSQL, restores.String(),
 		baseBodyTag, strings.TrimRight(m.SQL, "\n")+"\n", ledgerDDL, migrationsTable,
-		quoteLiteral(m.Name), quoteLiteral(m.Checksum()))
+		quoteLiteral(m.Name), quoteLiteral(m.Checksum()), otherApplicationSQL, reasonChecksBlock)
 
 	down = fmt.Sprintf(`-- Undoing %[6]s drops its objects only when its up
 -- created them: a sessions table it adopted was the application's before

@@ -6,7 +6,8 @@
 // What it shows is the shape such a provider has, which is what the tenant
 // app is wired against: tokens signed with the provider's own EdDSA key, with
 // the provider's own claim names (the user id in "uid", the tenant in "tid",
-// no "sid", no "aud"), its issuer in "iss", and the public key published as
+// no "sid"), its issuer in "iss", the app's client id in "aud", and the
+// public key published as
 // a JWKS document. The tenant app holds no private key: it verifies tokens
 // through the JWKS URL, as it would those of any provider.
 //

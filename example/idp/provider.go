@@ -31,6 +31,10 @@ const DefaultLifetime = 8 * time.Hour
 type Config struct {
 	// Issuer is the "iss" of every token. Required.
 	Issuer string
+	// Audience is the "aud" of every token: the client id the provider
+	// gave the app its tokens are for, so that no other app's token opens a
+	// session there. Required.
+	Audience string
 	// Lifetime is how long a token is valid (default DefaultLifetime). The
 	// app's session may end sooner; never later.
 	Lifetime time.Duration
@@ -39,6 +43,7 @@ type Config struct {
 // Provider issues tokens signed with its own Ed25519 key.
 type Provider struct {
 	issuer   string
+	audience string
 	lifetime time.Duration
 	kid      string
 	key      ed25519.PrivateKey
@@ -47,8 +52,8 @@ type Provider struct {
 
 // New returns a Provider with a new Ed25519 key.
 func New(cfg Config) (*Provider, error) {
-	if cfg.Issuer == "" {
-		return nil, errors.New("idp: Issuer is required")
+	if cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("idp: Issuer and Audience are required")
 	}
 	if cfg.Lifetime < 0 {
 		return nil, fmt.Errorf("idp: Lifetime %v is negative", cfg.Lifetime)
@@ -60,7 +65,7 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idp: generate key: %w", err)
 	}
-	p := &Provider{issuer: cfg.Issuer, lifetime: cfg.Lifetime, key: priv}
+	p := &Provider{issuer: cfg.Issuer, audience: cfg.Audience, lifetime: cfg.Lifetime, key: priv}
 	p.kid = "idp-" + base64.RawURLEncoding.EncodeToString(pub[:9])
 	if p.jwks, err = jwksDocument(p.kid, pub); err != nil {
 		return nil, err
@@ -70,6 +75,9 @@ func New(cfg Config) (*Provider, error) {
 
 // Issuer is the "iss" of the provider's tokens.
 func (p *Provider) Issuer() string { return p.issuer }
+
+// Audience is the "aud" of the provider's tokens.
+func (p *Provider) Audience() string { return p.audience }
 
 // Issue returns a token for a user the caller has checked (password, second
 // factor: whatever the provider's sign-in is). tenantID 0 means none. Every
@@ -84,6 +92,7 @@ func (p *Provider) Issue(userID, tenantID int64) (string, error) {
 	now := time.Now()
 	claims := jwt.MapClaims{
 		"iss":       p.issuer,
+		"aud":       p.audience,
 		ClaimUserID: userID,
 		"iat":       now.Unix(),
 		"exp":       now.Add(p.lifetime).Unix(),

@@ -59,13 +59,13 @@ func verify(token string, keys map[string]ed25519.PublicKey) (jwt.MapClaims, err
 			return k, nil
 		}
 		return nil, fmt.Errorf("unknown kid %q", kid)
-	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer("https://idp.example"), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer("https://idp.example"), jwt.WithAudience("tenant-app"), jwt.WithExpirationRequired())
 	return claims, err
 }
 
 func TestProviderTokens(t *testing.T) {
 	t.Parallel()
-	p, err := idp.New(idp.Config{Issuer: "https://idp.example"})
+	p, err := idp.New(idp.Config{Issuer: "https://idp.example", Audience: "tenant-app"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestProviderTokens(t *testing.T) {
 			if exp == nil || iat == nil || exp.Sub(iat.Time) != idp.DefaultLifetime {
 				t.Errorf("exp %v, iat %v: want %v apart", exp, iat, idp.DefaultLifetime)
 			}
-			for _, absent := range []string{"sid", "aud", "sub"} {
+			for _, absent := range []string{"sid", "sub"} {
 				if _, ok := claims[absent]; ok {
 					t.Errorf("the token carries %q; the provider's tokens have their own claims", absent)
 				}
@@ -119,7 +119,7 @@ func TestProviderTokens(t *testing.T) {
 	}
 
 	t.Run("the configured lifetime", func(t *testing.T) {
-		short, err := idp.New(idp.Config{Issuer: "https://idp.example", Lifetime: idp.DefaultLifetime / 8})
+		short, err := idp.New(idp.Config{Issuer: "https://idp.example", Audience: "tenant-app", Lifetime: idp.DefaultLifetime / 8})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,7 @@ func TestProviderTokens(t *testing.T) {
 	})
 	t.Run("forged tokens do not verify", func(t *testing.T) {
 		token, _ := p.Issue(42, 7)
-		other, err := idp.New(idp.Config{Issuer: "https://idp.example"})
+		other, err := idp.New(idp.Config{Issuer: "https://idp.example", Audience: "tenant-app"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,13 +167,14 @@ func TestProviderConfig(t *testing.T) {
 		cfg  idp.Config
 	}{
 		{"no issuer", idp.Config{}},
-		{"negative lifetime", idp.Config{Issuer: "x", Lifetime: -1}},
+		{"no audience", idp.Config{Issuer: "x"}},
+		{"negative lifetime", idp.Config{Issuer: "x", Audience: "y", Lifetime: -1}},
 	} {
 		if _, err := idp.New(tt.cfg); err == nil {
 			t.Errorf("%s: accepted", tt.name)
 		}
 	}
-	p, err := idp.New(idp.Config{Issuer: "x"})
+	p, err := idp.New(idp.Config{Issuer: "x", Audience: "y"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestProviderConfig(t *testing.T) {
 // token; the app itself verifies it with the published JWKS, holding no
 // private key.
 func ExampleProvider() {
-	p, err := idp.New(idp.Config{Issuer: "https://idp.example"})
+	p, err := idp.New(idp.Config{Issuer: "https://idp.example", Audience: "tenant-app"})
 	if err != nil {
 		panic(err)
 	}
