@@ -50,7 +50,7 @@ func TestRecordRefusesATokenRotatedOut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			db := newRealDB(t, pgstore.Config{})
-			cfg := &middleware.JWTConfig{Keys: []middleware.JWTKey{tt.key}}
+			cfg := &middleware.JWTConfig{Keys: []middleware.JWTKey{tt.key}, Issuer: "https://idp.example", Audience: "app"}
 			const sid = "0f6c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7f"
 			if tt.sid {
 				cfg.SessionIDClaim = "sid"
@@ -61,7 +61,7 @@ func TestRecordRefusesATokenRotatedOut(t *testing.T) {
 				t.Fatal(err)
 			}
 			providerToken := func() string {
-				c := jwt.MapClaims{"sub": strconv.FormatInt(db.user, 10), "jti": randomToken(t)[:22],
+				c := jwt.MapClaims{"iss": "https://idp.example", "aud": "app", "sub": strconv.FormatInt(db.user, 10), "jti": randomToken(t)[:22],
 					"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}
 				if tt.sid {
 					c["sid"] = sid
