@@ -42,6 +42,10 @@ type Reauthentication struct {
 	NewTokenHash string // hex SHA-256 of a freshly issued token
 	ACR          string // as in NewSession; replaces the recorded one
 	AMR          []string
+	// OldTwinHash is the hex SHA-256 of the old token's other string, when
+	// it has one that verifies as well (an ECDSA JWT re-signed with its
+	// signature's other s), retired with it; "" when it has none.
+	OldTwinHash string
 }
 
 // SessionInfo is one row of a user's session list: what a "your active

@@ -26,8 +26,9 @@ type Store interface {
 	// Reauthenticate gives the live session r.SessionID, still holding
 	// r.OldTokenHash, the token hash r.NewTokenHash, and records the
 	// authentication (time, ACR, AMR). The session keeps its id, creation
-	// time and absolute expiry; the old hash is unknown from then on. false
-	// when no such live session exists (ended, expired, or rotated already).
+	// time and absolute expiry; the old hash (and r.OldTwinHash) is unknown
+	// from then on, and Create refuses it with ErrDuplicateToken. false when
+	// no such live session exists (ended, expired, or rotated already).
 	Reauthenticate(ctx context.Context, r Reauthentication) (SessionInfo, bool, error)
 	// Revoke ends the active session of tokenHash with reason; false when
 	// there was none.

@@ -49,7 +49,9 @@ type Reauthentication struct {
 // warning), while other instances may still accept the old token until the
 // replica catches up. A cookie client gets the new cookie (with scs, LoadAndSave
 // writes it); a bearer client gets the returned token and must use it from
-// now on. The returned Session replaces the one in r's context.
+// now on. The returned Session replaces the one in r's context. The old
+// token (and an ES* token's re-signed twin) is retired with the rotation:
+// Record refuses it from then on (sessionguard.ErrDuplicateToken).
 //
 // r must carry a live session of this Guard (r need not have passed through
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
@@ -86,7 +88,8 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	newHash := hashToken(token)
 	ctx := withStoreTimeout(r.Context(), g.cfg.StoreTimeout)
 	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
-		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR})
+		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR,
+		OldTwinHash: g.twinHash(c)})
 	ctx.stop()
 	if rotated && g.doneBehind(r.Context(), "reauthenticate", err, c.token, token, cur.tokenHash, newHash) {
 		err = nil // rotated: the old token is dead, the new one must reach the client

@@ -37,8 +37,10 @@ import (
 // Record does not call Config.Tenant. A token that already has a session is
 // an error matching sessionguard.ErrDuplicateToken (the session stays as it
 // was), also when it is an ES* token re-signed with its signature's other s
-// (one more store call for those: resigned.go); a store failure is an error
-// matching ErrUnavailable.
+// (one more store call for those: resigned.go), when its session-id claim
+// names a recorded session, and when a re-authentication rotated it out
+// (Reauthenticate): a stolen pre-rotation token does not come back as a new
+// session. A store failure is an error matching ErrUnavailable.
 func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p SignIn) (Session, error) {
 	if g.cfg.SCS != nil && w != nil {
 		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")

@@ -18,6 +18,8 @@ import (
 // table takes for another token's. A request with the twin finds no row;
 // but Record would open a new session for it, bringing back a token whose
 // session was signed out or revoked, so Record asks about the twin first.
+// A re-authentication has the store retire the twin of the token it
+// rotates out along with the token, so that Record refuses both.
 // (Reauthenticate compares the signed part of a given token instead.)
 
 var ecdsaCurves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
@@ -57,4 +59,20 @@ func (g *Guard) twinRecorded(ctx context.Context, twin string, app sessionguard.
 		return fmt.Errorf("middleware: record: %w: the same token, re-signed, has a session", sessionguard.ErrDuplicateToken)
 	}
 	return nil
+}
+
+// twinHash is the hash of the ECDSA twin of c's token, a JWT this Guard
+// verifies, or "" when it has none.
+func (g *Guard) twinHash(c credential) string {
+	if c.kind != JWTs || g.jwt == nil {
+		return ""
+	}
+	_, t, _, err := g.jwt.parse(c.token)
+	if err != nil {
+		return ""
+	}
+	if twin := ecdsaTwin(c.token, t.Method.Alg()); twin != "" {
+		return hashToken(twin)
+	}
+	return ""
 }

@@ -26,7 +26,9 @@ const maxUserAgentBytes = 512
 //
 // It fails with ErrUnknownUser or ErrUnknownTenant when the ids do not exist,
 // with sessionguard.ErrDuplicateToken when the hash already has a session,
-// and with an error matching sessionguard.ErrSessionLimit when the limit
+// when a re-authentication rotated it out and that session's row still
+// exists (Reauthenticate; migration 031), or when n.ID is a session's id
+// already, and with an error matching sessionguard.ErrSessionLimit when the limit
 // refuses it. When the limit ended sessions to make room and a read replica
 // (Config.ReadPool) has not replayed that within ReplayWait, it returns the
 // new session with sessionguard.ErrReplicaBehind, as a revoke does.

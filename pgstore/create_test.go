@@ -39,7 +39,7 @@ func TestCreateRejects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	taken, _ := f.create(t, nil)
+	taken, takenInfo := f.create(t, nil)
 
 	tests := []struct {
 		name string
@@ -55,6 +55,8 @@ func TestCreateRejects(t *testing.T) {
 		{"unknown user", func(n *sessionguard.NewSession) { n.UserID = 999999 }, pgstore.ErrUnknownUser},
 		{"unknown tenant", func(n *sessionguard.NewSession) { n.TenantID = 999999 }, pgstore.ErrUnknownTenant},
 		{"reused token", func(n *sessionguard.NewSession) { n.TokenHash = taken }, sessionguard.ErrDuplicateToken},
+		// A token's session-id claim names the row: recorded twice, its id is taken.
+		{"taken session id", func(n *sessionguard.NewSession) { n.ID = takenInfo.ID }, sessionguard.ErrDuplicateToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,17 @@ var (
 	ErrUnknownTenant = errors.New("pgstore: no such tenant")
 )
 
+// duplicateTokenConstraints are the unique constraints whose violation means
+// the token is taken: a session holds its hash; a re-authentication retired
+// it (migration 031); or the session id, which a token's session-id claim
+// names, has a session already, so the same token (or another token of
+// that session) was recorded before.
+var duplicateTokenConstraints = map[string]bool{
+	"sessions_session_token_hash_key":  true,
+	"sessionguard_retired_tokens_pkey": true,
+	"sessions_pkey":                    true,
+}
+
 // wrapErr gives a driver error the package prefix. Constraint violations the
 // caller can act on become sentinels, and their details (which would quote the
 // offending values, a token hash among them) are dropped.
@@ -26,7 +37,7 @@ func wrapErr(op string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
-		case pgErr.Code == "23505" && pgErr.ConstraintName == "sessions_session_token_hash_key":
+		case pgErr.Code == "23505" && duplicateTokenConstraints[pgErr.ConstraintName]:
 			return fmt.Errorf("pgstore: %s: %w", op, sessionguard.ErrDuplicateToken)
 		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_user_id_fkey":
 			return fmt.Errorf("pgstore: %s: %w", op, ErrUnknownUser)

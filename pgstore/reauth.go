@@ -20,6 +20,12 @@ import (
 // NOTIFY sessionguard_ended, so every Cache forgets it, and scs data stored
 // under the old hash (SCSStore) moves to the new one.
 //
+// The old hash, and r.OldTwinHash when set, are retired (migration 031): as
+// long as the session's row exists, ended or not, Create refuses them with
+// sessionguard.ErrDuplicateToken, also when it runs concurrently with the
+// rotation, so a stolen pre-rotation token never opens a new session. A
+// r.NewTokenHash that was retired is refused the same way.
+//
 // It applies only when r.OldTokenHash belongs to the live session
 // r.SessionID, and reports false otherwise (ended, expired, unknown, or
 // rotated already by a concurrent re-authentication).
@@ -40,6 +46,8 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 		return sessionguard.SessionInfo{}, false, invalid(op, "the new token hash is the old one")
 	case !validUUID(r.SessionID):
 		return sessionguard.SessionInfo{}, false, invalid(op, "session id is not a UUID")
+	case r.OldTwinHash != "" && (!validHash(r.OldTwinHash) || r.OldTwinHash == r.OldTokenHash || r.OldTwinHash == r.NewTokenHash):
+		return sessionguard.SessionInfo{}, false, invalid(op, "the old token's twin hash is malformed or one of the others")
 	}
 	if err := sessionguard.CheckAuthentication(r.ACR, r.AMR); err != nil {
 		return sessionguard.SessionInfo{}, false, invalid(op, "%v", err)
@@ -54,6 +62,13 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 			WHERE s.session_token_hash = $1 AND s.id = $2 AND `+liveSQL+` FOR UPDATE`,
 			r.OldTokenHash, r.SessionID).Scan(&id); err != nil {
 			return err
+		}
+		if r.OldTwinHash != "" {
+			// Retired with the old hash by 031's trigger, in the
+			// rotating statement.
+			if _, err := tx.Exec(ctx, `SELECT set_config('sessionguard.retired_twin', $1, true)`, r.OldTwinHash); err != nil {
+				return err
+			}
 		}
 		// Before the hash changes: 026's trigger deletes whatever data is
 		// still keyed by the old hash.

@@ -126,6 +126,9 @@ func TestReauthenticateRefuses(t *testing.T) {
 			}
 		}, pgstore.ErrInvalidArgument},
 		{"empty amr value", func(t *testing.T, r *sessionguard.Reauthentication) { r.AMR = []string{""} }, pgstore.ErrInvalidArgument},
+		{"malformed twin hash", func(t *testing.T, r *sessionguard.Reauthentication) { r.OldTwinHash = "x" }, pgstore.ErrInvalidArgument},
+		{"twin hash is the old one", func(t *testing.T, r *sessionguard.Reauthentication) { r.OldTwinHash = r.OldTokenHash }, pgstore.ErrInvalidArgument},
+		{"twin hash is the new one", func(t *testing.T, r *sessionguard.Reauthentication) { r.OldTwinHash = r.NewTokenHash }, pgstore.ErrInvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -320,10 +323,17 @@ func TestReauthenticateBehindPgBouncer(t *testing.T) {
 	ctx := context.Background()
 	f, _ := newBouncedFixture(t, pgstore.Config{Logger: quiet})
 	hash, info := f.create(t, nil)
-	next := newHash(t)
-	got, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: info.ID, OldTokenHash: hash, NewTokenHash: next, ACR: "aal2"})
+	next, twin := newHash(t), newHash(t)
+	got, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: info.ID, OldTokenHash: hash, NewTokenHash: next, ACR: "aal2",
+		OldTwinHash: twin})
 	if err != nil || !ok || got.ID != info.ID || got.ACR != "aal2" {
 		t.Fatalf("Reauthenticate = %+v, %v, %v", got, ok, err)
+	}
+	// Retired in the transaction, through a transaction-local setting.
+	for _, h := range []string{hash, twin} {
+		if _, err := f.store.Create(ctx, sessionguard.NewSession{TokenHash: h, UserID: f.user, AppType: sessionguard.ControlPanel}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+			t.Fatalf("Create of a retired hash behind PgBouncer = %v, want ErrDuplicateToken", err)
+		}
 	}
 	if st, err := f.store.Validate(ctx, hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateUnknown {
 		t.Fatalf("old hash: %q, %v", st.State, err)

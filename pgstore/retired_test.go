@@ -1,0 +1,284 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// rotate re-authenticates session id from hash from to hash to.
+func rotate(t *testing.T, f fixture, id, from, to string) {
+	t.Helper()
+	_, ok, err := f.store.Reauthenticate(context.Background(), sessionguard.Reauthentication{
+		SessionID: id, OldTokenHash: from, NewTokenHash: to})
+	if err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+}
+
+// TestRotatedOutTokensOpenNoSession: a token a re-authentication rotated out
+// (migration 031), and the twin hash named with it, are refused as taken
+// tokens by every way of creating a session, after later rotations too, and
+// cannot become a session's token again through another re-authentication. Before 031 its hash was in no
+// table, and Create opened a new live session for it.
+func TestRotatedOutTokensOpenNoSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	t0, s := f.create(t, nil)
+	t1, t2, twin1 := newHash(t), newHash(t), newHash(t)
+	rotate(t, f, s.ID, t0, t1)
+	if _, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{
+		SessionID: s.ID, OldTokenHash: t1, NewTokenHash: t2, OldTwinHash: twin1}); err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+
+	tests := []struct {
+		name string
+		n    sessionguard.NewSession
+	}{
+		{"first token", sessionguard.NewSession{TokenHash: t0}},
+		{"second token", sessionguard.NewSession{TokenHash: t1}},
+		{"second token's twin", sessionguard.NewSession{TokenHash: twin1}},
+		{"first token, tenant app", sessionguard.NewSession{TokenHash: t0, AppType: sessionguard.TenantApp, TenantID: f.tenant}},
+		{"second token, with a session limit", sessionguard.NewSession{TokenHash: t1, Limit: sessionguard.SessionLimit{Max: 5}}},
+		{"first token, limit ending the oldest", sessionguard.NewSession{TokenHash: t0, Limit: sessionguard.SessionLimit{Max: 1}}},
+		{"second token, its own session id", sessionguard.NewSession{TokenHash: t1, ID: "7c0e3c6e-9a51-4b8e-8f55-3d0d1c2b4a60"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := tt.n
+			n.UserID = f.user
+			if n.AppType == "" {
+				n.AppType = sessionguard.ControlPanel
+			}
+			if _, err := f.store.Create(ctx, n); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+				t.Fatalf("Create of a rotated-out token = %v, want ErrDuplicateToken", err)
+			}
+		})
+	}
+
+	// Nor may another session (or the same one) rotate to a retired token.
+	t3, other := f.create(t, nil)
+	for _, back := range []string{t0, t1, twin1} {
+		_, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: other.ID, OldTokenHash: t3, NewTokenHash: back})
+		if !errors.Is(err, sessionguard.ErrDuplicateToken) || ok {
+			t.Errorf("Reauthenticate to a retired token = %v, %v; want ErrDuplicateToken", ok, err)
+		}
+	}
+	_, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: s.ID, OldTokenHash: t2, NewTokenHash: t0})
+	if !errors.Is(err, sessionguard.ErrDuplicateToken) || ok {
+		t.Errorf("Reauthenticate back to the session's own first token = %v, %v; want ErrDuplicateToken", ok, err)
+	}
+
+	for hash, want := range map[string]sessionguard.State{t0: sessionguard.StateUnknown, t1: sessionguard.StateUnknown,
+		t2: sessionguard.StateValid, t3: sessionguard.StateValid} {
+		if st, err := f.store.Validate(ctx, hash, sessionguard.Scope{}); err != nil || st.State != want {
+			t.Errorf("Validate = %q, %v; want %q", st.State, err, want)
+		}
+	}
+	var sessions int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&sessions); err != nil || sessions != 2 {
+		t.Errorf("%d sessions (%v), want the 2 created", sessions, err)
+	}
+}
+
+// TestRetiredTokensLastAsLongAsTheirSession: a retired hash is refused as
+// long as its session's row exists, ended or not, and goes with the row
+// when the Cleaner purges it, like the ended session's own hash, and with
+// every row when sessions is truncated (migration 031's triggers).
+func TestRetiredTokensLastAsLongAsTheirSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	t0, s := f.create(t, nil)
+	t1 := newHash(t)
+	rotate(t, f, s.ID, t0, t1)
+	recreate := func() error {
+		_, err := f.store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
+		return err
+	}
+	retired := func() int {
+		var n int
+		if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens WHERE session_id = $1", s.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	endedAgo(t, f, t1, 30*time.Minute)
+	res, err := newCleaner(t, f.pool, pgstore.CleanerConfig{Retention: time.Hour}).RunOnce(ctx)
+	if err != nil || res.Purged != 0 {
+		t.Fatalf("RunOnce = %+v, %v; want nothing purged", res, err)
+	}
+	if err := recreate(); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+		t.Fatalf("Create of the retired token of an ended, unpurged session = %v, want ErrDuplicateToken", err)
+	}
+	if n := retired(); n != 1 {
+		t.Fatalf("%d retired hashes before the purge, want 1", n)
+	}
+
+	res, err = newCleaner(t, f.pool, pgstore.CleanerConfig{Retention: time.Minute}).RunOnce(ctx)
+	if err != nil || res.Purged != 1 {
+		t.Fatalf("RunOnce = %+v, %v; want the session purged", res, err)
+	}
+	if n := retired(); n != 0 {
+		t.Fatalf("%d retired hashes after the purge, want 0", n)
+	}
+	if err := recreate(); err != nil {
+		t.Fatalf("Create after the purge: %v (the hash is free with its session's row gone)", err)
+	}
+
+	t2, s2 := f.create(t, nil)
+	rotate(t, f, s2.ID, t2, newHash(t))
+	mustExec(t, f, "TRUNCATE sessions")
+	var all int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&all); err != nil || all != 0 {
+		t.Fatalf("%d retired hashes after TRUNCATE sessions (%v), want 0", all, err)
+	}
+}
+
+// TestCreateWaitingOnTheRotation: a Create of the token a rotation is
+// retiring waits on the UNIQUE index for the rotation's transaction and,
+// once it commits, is refused. A check that read with the Create's
+// statement snapshot, taken before the wait, missed the retired row.
+func TestCreateWaitingOnTheRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	for _, commit := range []bool{true, false} {
+		t0, s := f.create(t, nil)
+		tx, err := f.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reauthenticate's statement, in a transaction held open.
+		if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", s.ID, newHash(t)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
+			done <- err
+		}()
+		waitForLockWaits(t, f, 1)
+		if commit {
+			err = tx.Commit(ctx)
+		} else {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Committed: T0 is retired. Rolled back: T0 is the session's again.
+		if err := <-done; !errors.Is(err, sessionguard.ErrDuplicateToken) {
+			t.Fatalf("commit %v: Create of the token being retired = %v, want ErrDuplicateToken", commit, err)
+		}
+	}
+}
+
+// TestCreateRacingTheRotation races Create of a session's token against the
+// Reauthenticate that rotates it out, many times: the rotation always
+// succeeds and the Create never does, whichever reaches the database first.
+func TestCreateRacingTheRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	const rounds = 200
+	for i := range rounds {
+		t0, s := f.create(t, nil)
+		t1 := newHash(t)
+		var (
+			wg        sync.WaitGroup
+			start     = make(chan struct{})
+			createErr error
+			rotated   bool
+			rotateErr error
+		)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, createErr = f.store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			_, rotated, rotateErr = f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: s.ID, OldTokenHash: t0, NewTokenHash: t1})
+		}()
+		close(start)
+		wg.Wait()
+		if rotateErr != nil || !rotated {
+			t.Fatalf("round %d: Reauthenticate = %v, %v", i, rotated, rotateErr)
+		}
+		if !errors.Is(createErr, sessionguard.ErrDuplicateToken) {
+			t.Fatalf("round %d: Create of the token being rotated out = %v, want ErrDuplicateToken", i, createErr)
+		}
+	}
+	var n int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessions").Scan(&n); err != nil || n != rounds {
+		t.Fatalf("%d sessions (%v), want %d", n, err, rounds)
+	}
+}
+
+// TestRetiredTokenNeedsNoGrant: the application's role needs no privilege
+// on sessionguard_retired_tokens (migration 031's triggers run as the
+// migration's role) to create, re-authenticate and delete sessions, and
+// cannot delete a retired hash to revive a token.
+func TestRetiredTokenNeedsNoGrant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	role := newAppRole(t, f)
+	app, err := pgstore.New(role, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0, t1 := newHash(t), newHash(t)
+	s, err := app.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
+	if err != nil {
+		t.Fatalf("Create as the application's role: %v", err)
+	}
+	if _, ok, err := app.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: s.ID, OldTokenHash: t0, NewTokenHash: t1}); err != nil || !ok {
+		t.Fatalf("Reauthenticate as the application's role = %v, %v", ok, err)
+	}
+	if _, err := app.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+		t.Fatalf("Create of the retired token as the application's role = %v, want ErrDuplicateToken", err)
+	}
+	for _, sql := range []string{"SELECT count(*) FROM sessionguard_retired_tokens", "DELETE FROM sessionguard_retired_tokens"} {
+		if _, err := role.Exec(ctx, sql); err == nil || !containsCode(err, "42501") {
+			t.Errorf("%s as the application's role: %v, want permission denied", sql, err)
+		}
+	}
+	// Deleting a session (as a Cleaner's role may) deletes its retired hashes.
+	if _, err := role.Exec(ctx, "DELETE FROM sessions WHERE id = $1", s.ID); err != nil {
+		t.Fatalf("DELETE of a session with retired hashes as the application's role: %v", err)
+	}
+	var left int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d retired hashes after the session's row was deleted (%v), want 0", left, err)
+	}
+}
+
+func containsCode(err error, code string) bool {
+	var pgErr interface{ SQLState() string }
+	return errors.As(err, &pgErr) && pgErr.SQLState() == code
+}
+
+// newAppRole returns a pool acting as a role with the rights pgstore's
+// Create, Reauthenticate and Cleaner need (README, "Database roles") and
+// nothing on sessionguard_retired_tokens.
+func newAppRole(t *testing.T, f fixture) *pgxpool.Pool {
+	t.Helper()
+	role := pgtest.NewRole(t, f.pool)
+	mustExec(t, f, "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO "+role)
+	mustExec(t, f, "GRANT SELECT, UPDATE, DELETE ON sessionguard_scs_data TO "+role)
+	return pgtest.PoolAs(t, f.pool, role)
+}
