@@ -46,6 +46,10 @@ type Reauthentication struct {
 	// it has one that verifies as well (an ECDSA JWT re-signed with its
 	// signature's other s), retired with it; "" when it has none.
 	OldTwinHash string
+	// AuthTime is when the user authenticated, when that was before the
+	// re-authentication is recorded (an identity provider's "auth_time"),
+	// as NewSession.AuthTime. Zero means now.
+	AuthTime time.Time
 }
 
 // SessionInfo is one row of a user's session list: what a "your active

@@ -93,3 +93,65 @@ func randomUUID(t *testing.T) string {
 	s := string(b)
 	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }
+
+// A re-authentication with an identity provider's new token is as old as
+// the authentication the token attests: a token whose auth_time is after
+// the session's but an hour old (the user signed in at the provider for
+// another app an hour ago) does not open a route that asks for ten minutes.
+func TestReauthenticateKeepsTheProvidersAuthTime(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	verifyOnly := hmacJWT()
+	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	verifyOnly.SessionIDClaim = "sid"
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+		Tokens: middleware.JWTs, JWT: verifyOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := reauthRoutes(g)
+	sid := randomUUID(t)
+	now := time.Now()
+	token := func(authTime time.Time) string {
+		c := claims(sid, now)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["auth_time"] = authTime.Unix()
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	current := token(now.Add(-3 * time.Hour))
+	if _, err := g.Record(nil, nil, current, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	sensitive := func(tok string) int {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/sensitive", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		routes.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	for _, step := range []struct {
+		name      string
+		authTime  time.Time
+		wantAge   time.Duration
+		wantFresh bool
+	}{
+		{"an hour-old authentication", now.Add(-time.Hour), time.Hour, false},
+		{"a new authentication", now, 0, true},
+	} {
+		next := token(step.authTime)
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+current)
+		_, s, err := g.Reauthenticate(nil, r, middleware.Reauthentication{Token: next})
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if d := s.AuthAge - step.wantAge; d < -5*time.Second || d > 5*time.Second {
+			t.Errorf("%s: AuthAge = %v, want about %v", step.name, s.AuthAge, step.wantAge)
+		}
+		if fresh := sensitive(next) == http.StatusOK; fresh != step.wantFresh {
+			t.Errorf("%s: the ten-minute route open: %v, want %v", step.name, fresh, step.wantFresh)
+		}
+		current = next
+	}
+}

@@ -26,12 +26,15 @@ func (f *fakeStore) Reauthenticate(ctx context.Context, r sessionguard.Reauthent
 	delete(f.rows, r.OldTokenHash)
 	row.n.TokenHash, row.n.ACR, row.n.AMR = r.NewTokenHash, r.ACR, r.AMR
 	row.lastActivity, row.authTime = f.now, f.now
+	if !r.AuthTime.IsZero() && r.AuthTime.Before(f.now) {
+		row.authTime = r.AuthTime // as pgstore: an earlier authentication is kept
+	}
 	f.rows[r.NewTokenHash] = row
 	n := row.n
 	return sessionguard.SessionInfo{
 		ID: row.id, UserID: n.UserID, TenantID: n.TenantID, AppType: n.AppType, IP: n.IP, UserAgent: n.UserAgent,
 		CreatedAt: row.created, LastActivityAt: row.lastActivity, AbsoluteExpiresAt: row.absExpires,
-		IdleTimeout: n.IdleTimeout, AuthTime: f.now, ACR: n.ACR, AMR: n.AMR,
+		IdleTimeout: n.IdleTimeout, AuthTime: row.authTime, ACR: n.ACR, AMR: n.AMR,
 	}, true, nil
 }
 

@@ -27,8 +27,13 @@ type Reauthentication struct {
 	// neither the session's token (re-signed or not) nor issued ("iat")
 	// before it, nor, when it carries OIDC's "auth_time", of an
 	// authentication no later than the session's. Not with
-	// an scs session, whose tokens scs issues.
+	// an scs session, whose tokens scs issues. The authentication's time is
+	// then the token's "auth_time", else its "iat" (or AuthTime, if earlier).
 	Token string
+	// AuthTime is when the user authenticated, when that was before this
+	// call (at a single sign-on service, say): Requirement.MaxAge counts
+	// from it. Zero: now.
+	AuthTime time.Time
 }
 
 // Reauthenticate records that the user of r's session has just proved who
@@ -74,13 +79,18 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		}
 	}
 	var expires time.Time // of a given JWT
+	authTime := a.AuthTime
 	if a.Token != "" {
 		if c.scs {
 			return "", Session{}, errors.New("middleware: reauthenticate: an scs session's tokens are scs's: leave Reauthentication.Token empty")
 		}
 		token = a.Token
-		if expires, err = g.given(r, token, c.token, cur); err != nil {
+		var authed time.Time
+		if expires, authed, err = g.given(r, token, c.token, cur); err != nil {
 			return "", Session{}, err
+		}
+		if !authed.IsZero() && (authTime.IsZero() || authed.Before(authTime)) {
+			authTime = authed
 		}
 	} else if token, err = g.mint(r, c, cur); err != nil {
 		return "", Session{}, err
@@ -89,7 +99,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	ctx := withStoreTimeout(r.Context(), g.cfg.StoreTimeout)
 	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
 		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR,
-		OldTwinHash: g.twinHash(c)})
+		OldTwinHash: g.twinHash(c), AuthTime: authTime})
 	ctx.stop()
 	if rotated && g.doneBehind(r.Context(), "reauthenticate", err, c.token, token, cur.tokenHash, newHash) {
 		err = nil // rotated: the old token is dead, the new one must reach the client
@@ -159,35 +169,36 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 }
 
 // given checks a token issued elsewhere for cur's re-authentication, as
-// Record checks a token, and returns a JWT's expiry. It must be new: not
+// Record checks a token, and returns a JWT's expiry and the time of the
+// authentication it attests ("auth_time", else "iat"). It must be new: not
 // the session's current token, even re-signed (an ECDSA signature's s and
 // n-s both verify, so anyone holding a token can make a second string of
 // it), nor issued before it (a replayed older token of the session), nor of
 // an authentication (auth_time) before the session's (a refresh).
-func (g *Guard) given(r *http.Request, token, current string, cur Session) (time.Time, error) {
+func (g *Guard) given(r *http.Request, token, current string, cur Session) (expires, authed time.Time, err error) {
 	kind := g.tokenKind(token)
 	switch {
 	case !g.cfg.Tokens.has(kind):
-		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
 	case hashToken(token) == cur.tokenHash || kind == JWTs && signedPart(token) == signedPart(current):
-		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)
 	}
 	if kind != JWTs {
-		return time.Time{}, nil
+		return time.Time{}, time.Time{}, nil
 	}
 	claims, err := g.jwt.verify(token)
 	if err != nil {
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
-		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: %v", ErrInvalidToken, err)
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: %v", ErrInvalidToken, err)
 	}
 	if claims.UserID != cur.UserID || claims.HasTenant && claims.TenantID != cur.TenantID ||
 		claims.SessionID != "" && !strings.EqualFold(claims.SessionID, cur.ID) {
-		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's claims are not the session's", ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's claims are not the session's", ErrInvalidToken)
 	}
 	if kindOf(current) == JWTs {
 		// current is the session's token, verified for this request.
 		if old, err := g.jwt.verifyHashed(current, cur.tokenHash); err != nil || claims.IssuedAt.Before(old.IssuedAt) {
-			return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
+			return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
 		}
 	}
 	if !claims.AuthTime.IsZero() && !claims.AuthTime.After(cur.AuthTime) {
@@ -198,12 +209,16 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (time
 		// application signed in has the database's, and a provider whose
 		// clock is behind it refuses a re-authentication within that skew
 		// of the sign-in, which the user then repeats.
-		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is not after the session's authentication", ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is not after the session's authentication", ErrInvalidToken)
 	}
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
-		return time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
 	}
-	return claims.Expires, nil
+	authed = claims.AuthTime
+	if authed.IsZero() {
+		authed = claims.IssuedAt
+	}
+	return claims.Expires, authed, nil
 }
 
 // signedPart is a JWT's header and payload, what its signature signs.

@@ -10,8 +10,9 @@ import (
 
 // Reauthenticate rotates the token of a live session after its user proved
 // who they are again (ASVS 7.2.4: a new token on re-authentication), and
-// records the authentication: auth_time becomes the database's now, acr and
-// amr become r.ACR and r.AMR, and the re-authentication counts as activity.
+// records the authentication: auth_time becomes the database's now (or
+// r.AuthTime, when earlier), acr and amr become r.ACR and r.AMR, and the
+// re-authentication counts as activity.
 //
 // It is the same row with a new session_token_hash: the session keeps its id,
 // creation time, absolute expiry and everything that refers to it, and the
@@ -78,10 +79,10 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 		}
 		var err error
 		info, err = scanInfo(tx.QueryRow(ctx, `UPDATE sessions
-			SET session_token_hash = $2, auth_time = CURRENT_TIMESTAMP, acr = $3, amr = $4,
+			SET session_token_hash = $2, auth_time = least(CURRENT_TIMESTAMP, $5::timestamptz), acr = $3, amr = $4,
 			    last_activity_at = CURRENT_TIMESTAMP
 			WHERE id = $1
-			RETURNING `+infoColumns, id, r.NewTokenHash, nullIfEmpty(r.ACR), nullIfNone(r.AMR)))
+			RETURNING `+infoColumns, id, r.NewTokenHash, nullIfEmpty(r.ACR), nullIfNone(r.AMR), nullIfZeroTime(r.AuthTime)))
 		return err
 	})
 	switch {
