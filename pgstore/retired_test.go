@@ -153,34 +153,60 @@ func TestCreateWaitingOnTheRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	for _, commit := range []bool{true, false} {
-		t0, s := f.create(t, nil)
-		tx, err := f.pool.Begin(ctx)
+	// A database or role whose default_transaction_isolation is repeatable
+	// read or serializable: the Create's statement is its own transaction,
+	// whose snapshot is taken before the wait and kept by every query of
+	// 031's trigger (migration 032 probes the retired hash's index instead).
+	for _, isolation := range []string{"read committed", "repeatable read", "serializable"} {
+		cfg := f.pool.Config()
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = isolation
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Reauthenticate's statement, in a transaction held open.
-		if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", s.ID, newHash(t)); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := f.store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
-			done <- err
-		}()
-		waitForLockWaits(t, f, 1)
-		if commit {
-			err = tx.Commit(ctx)
-		} else {
-			err = tx.Rollback(ctx)
-		}
+		defer pool.Close()
+		store, err := pgstore.New(pool, pgstore.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Committed: T0 is retired. Rolled back: T0 is the session's again.
-		if err := <-done; !errors.Is(err, sessionguard.ErrDuplicateToken) {
-			t.Fatalf("commit %v: Create of the token being retired = %v, want ErrDuplicateToken", commit, err)
+		for _, commit := range []bool{true, false} {
+			t0, s := f.create(t, nil)
+			tx, err := f.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Reauthenticate's statement, in a transaction held open.
+			if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", s.ID, newHash(t)); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
+				done <- err
+			}()
+			waitForLockWaits(t, f, 1)
+			if commit {
+				err = tx.Commit(ctx)
+			} else {
+				err = tx.Rollback(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Committed: T0 is retired. Rolled back: T0 is the session's again.
+			if err := <-done; !errors.Is(err, sessionguard.ErrDuplicateToken) {
+				t.Errorf("%s, commit %v: Create of the token being retired = %v, want ErrDuplicateToken", isolation, commit, err)
+			}
 		}
+		// A token never retired still opens a session at this isolation
+		// level, and leaves nothing in the table of retired hashes.
+		if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: sessionguard.ControlPanel}); err != nil {
+			t.Errorf("%s: Create of a fresh token: %v", isolation, err)
+		}
+	}
+	var retired int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&retired); err != nil || retired != 3 {
+		t.Errorf("%d retired hashes (%v), want 3, one per committed rotation", retired, err)
 	}
 }
 
