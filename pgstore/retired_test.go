@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,4 +308,63 @@ func newAppRole(t *testing.T, f fixture) *pgxpool.Pool {
 	mustExec(t, f, "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO "+role)
 	mustExec(t, f, "GRANT SELECT, UPDATE, DELETE ON sessionguard_scs_data TO "+role)
 	return pgtest.PoolAs(t, f.pool, role)
+}
+
+// TestPurgeForgetsRetiredHashesPerStatement: deleting many session rows in
+// one statement (the Cleaner's purge, a batch of BatchSize; an operator's
+// delete of millions) forgets their retired hashes in one statement of
+// the trigger, not one per row: 031's per-row trigger ran a function, with
+// its SECURITY DEFINER search_path switch, and an index lookup for every
+// row deleted (migration 033), and still forgets each deleted session's
+// hashes and no other's.
+func TestPurgeForgetsRetiredHashesPerStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	const rows = 60
+	var kept sessionguard.SessionInfo
+	for i := range rows {
+		t0, s := f.create(t, nil)
+		if i%20 == 0 {
+			rotate(t, f, s.ID, t0, newHash(t))
+			kept = s
+		}
+	}
+	var plan []struct {
+		Triggers []struct {
+			Name  string `json:"Trigger Name"`
+			Calls int    `json:"Calls"`
+		} `json:"Triggers"`
+	}
+	if err := f.pool.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) DELETE FROM sessions WHERE id <> $1`, kept.ID).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 {
+		t.Fatalf("plan %+v", plan)
+	}
+	found := false
+	for _, tr := range plan[0].Triggers {
+		if strings.HasPrefix(tr.Name, "sessionguard_retired_tokens_on_") {
+			found = true
+			if tr.Calls != 1 {
+				t.Errorf("trigger %s ran %d times for one DELETE of %d rows, want once", tr.Name, tr.Calls, rows-1)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no trigger of sessionguard_retired_tokens ran for the DELETE: %+v", plan[0].Triggers)
+	}
+	var left, leftKept int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE session_id = $1) FROM sessionguard_retired_tokens`, kept.ID).Scan(&left, &leftKept); err != nil {
+		t.Fatal(err)
+	}
+	if left != 1 || leftKept != 1 {
+		t.Errorf("%d retired hashes left (%d of the kept session), want the kept session's 1", left, leftKept)
+	}
+	// A user's deletion deletes their sessions (the seed's ON DELETE
+	// CASCADE), in a statement of its own that the trigger sees too.
+	mustExec(t, f, "DELETE FROM users WHERE id = $1", f.user)
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d retired hashes (%v) after the user's deletion, want 0", left, err)
+	}
 }

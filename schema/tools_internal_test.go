@@ -15,10 +15,10 @@ func TestToolFormsNumbering(t *testing.T) {
 		files []string // the first and the last file
 		err   bool
 	}{
-		{"goose", Goose, 41, []string{"00041_add_session_management.sql", "00051_sessionguard_retired_tokens_any_isolation.sql"}, false},
-		{"goose timestamps", Goose, 20260101120000, []string{"20260101120000_add_session_management.sql", "20260101120010_sessionguard_retired_tokens_any_isolation.sql"}, false},
-		{"golang-migrate", GolangMigrate, 7, []string{"00007_add_session_management.down.sql", "00017_sessionguard_retired_tokens_any_isolation.up.sql"}, false},
-		{"tern", Tern, 1, []string{"001_add_session_management.sql", "011_sessionguard_retired_tokens_any_isolation.sql"}, false},
+		{"goose", Goose, 41, []string{"00041_add_session_management.sql", "00052_sessionguard_retired_tokens_statement_delete.sql"}, false},
+		{"goose timestamps", Goose, 20260101120000, []string{"20260101120000_add_session_management.sql", "20260101120011_sessionguard_retired_tokens_statement_delete.sql"}, false},
+		{"golang-migrate", GolangMigrate, 7, []string{"00007_add_session_management.down.sql", "00018_sessionguard_retired_tokens_statement_delete.up.sql"}, false},
+		{"tern", Tern, 1, []string{"001_add_session_management.sql", "012_sessionguard_retired_tokens_statement_delete.sql"}, false},
 		{"zero", Goose, 0, nil, true},
 		{"negative", GolangMigrate, -3, nil, true},
 		{"past int64", Goose, math.MaxInt64 - 1, nil, true},
