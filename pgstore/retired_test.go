@@ -170,7 +170,11 @@ func TestCreateWaitingOnTheRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, commit := range []bool{true, false} {
+		for _, c := range []struct {
+			commit bool
+			limit  sessionguard.SessionLimit // set: Create's transaction starts before the wait
+		}{{true, sessionguard.SessionLimit{}}, {false, sessionguard.SessionLimit{}}, {true, sessionguard.SessionLimit{Max: 100}}} {
+			commit := c.commit
 			t0, s := f.create(t, nil)
 			tx, err := f.pool.Begin(ctx)
 			if err != nil {
@@ -182,7 +186,7 @@ func TestCreateWaitingOnTheRotation(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				_, err := store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
+				_, err := store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel, Limit: c.limit})
 				done <- err
 			}()
 			waitForLockWaits(t, f, 1)
@@ -196,7 +200,7 @@ func TestCreateWaitingOnTheRotation(t *testing.T) {
 			}
 			// Committed: T0 is retired. Rolled back: T0 is the session's again.
 			if err := <-done; !errors.Is(err, sessionguard.ErrDuplicateToken) {
-				t.Errorf("%s, commit %v: Create of the token being retired = %v, want ErrDuplicateToken", isolation, commit, err)
+				t.Errorf("%s, commit %v, limit %d: Create of the token being retired = %v, want ErrDuplicateToken", isolation, commit, c.limit.Max, err)
 			}
 		}
 		// A token never retired still opens a session at this isolation
@@ -206,8 +210,8 @@ func TestCreateWaitingOnTheRotation(t *testing.T) {
 		}
 	}
 	var retired int
-	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&retired); err != nil || retired != 3 {
-		t.Errorf("%d retired hashes (%v), want 3, one per committed rotation", retired, err)
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&retired); err != nil || retired != 6 {
+		t.Errorf("%d retired hashes (%v), want 6, one per committed rotation", retired, err)
 	}
 }
 
