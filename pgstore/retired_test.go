@@ -316,23 +316,29 @@ func newAppRole(t *testing.T, f fixture) *pgxpool.Pool {
 
 // TestPurgeForgetsRetiredHashesPerStatement: deleting many session rows in
 // one statement (the Cleaner's purge, a batch of BatchSize; an operator's
-// delete of millions) forgets their retired hashes in one statement of
-// the trigger, not one per row: 031's per-row trigger ran a function, with
-// its SECURITY DEFINER search_path switch, and an index lookup for every
-// row deleted (migration 033), and still forgets each deleted session's
-// hashes and no other's.
+// delete of millions) forgets their retired hashes and their scs data in
+// one statement of each trigger, not one per row: 031's and 026's per-row
+// triggers ran a function, with its switch of search_path, and an index
+// lookup for every row deleted (migration 033). Each deleted session's
+// hashes and data go, and no other's; a DELETE of no row needs no right
+// on the scs data.
 func TestPurgeForgetsRetiredHashesPerStatement(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
 	const rows = 60
 	var kept sessionguard.SessionInfo
+	var keptHash string
 	for i := range rows {
 		t0, s := f.create(t, nil)
+		t1 := newHash(t)
 		if i%20 == 0 {
-			rotate(t, f, s.ID, t0, newHash(t))
-			kept = s
+			rotate(t, f, s.ID, t0, t1)
+			kept, keptHash = s, t1
+		} else {
+			t1 = t0
 		}
+		mustExec(t, f, "INSERT INTO sessionguard_scs_data (token_hash, data, expiry) VALUES ($1, '\\x00', now() + interval '1 hour')", t1)
 	}
 	var plan []struct {
 		Triggers []struct {
@@ -346,29 +352,46 @@ func TestPurgeForgetsRetiredHashesPerStatement(t *testing.T) {
 	if len(plan) != 1 {
 		t.Fatalf("plan %+v", plan)
 	}
-	found := false
+	ran := map[string]int{}
 	for _, tr := range plan[0].Triggers {
-		if strings.HasPrefix(tr.Name, "sessionguard_retired_tokens_on_") {
-			found = true
-			if tr.Calls != 1 {
-				t.Errorf("trigger %s ran %d times for one DELETE of %d rows, want once", tr.Name, tr.Calls, rows-1)
-			}
+		ran[tr.Name] = tr.Calls
+	}
+	for _, name := range []string{"sessionguard_retired_tokens_on_session_delete", "sessionguard_scs_data_on_session_delete"} {
+		if _, ok := ran[name]; !ok {
+			t.Errorf("trigger %s did not run for a DELETE of %d rows", name, rows-1)
 		}
 	}
-	if !found {
-		t.Errorf("no trigger of sessionguard_retired_tokens ran for the DELETE: %+v", plan[0].Triggers)
+	for name, calls := range ran {
+		if (strings.HasPrefix(name, "sessionguard_retired_tokens_on_") || strings.HasPrefix(name, "sessionguard_scs_data_on_")) && calls != 1 {
+			t.Errorf("trigger %s ran %d times for one DELETE of %d rows, want once", name, calls, rows-1)
+		}
 	}
-	var left, leftKept int
+	var left, leftKept, data, dataKept int
 	if err := f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE session_id = $1) FROM sessionguard_retired_tokens`, kept.ID).Scan(&left, &leftKept); err != nil {
 		t.Fatal(err)
 	}
 	if left != 1 || leftKept != 1 {
 		t.Errorf("%d retired hashes left (%d of the kept session), want the kept session's 1", left, leftKept)
 	}
+	if err := f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE token_hash = $1) FROM sessionguard_scs_data`, keptHash).Scan(&data, &dataKept); err != nil {
+		t.Fatal(err)
+	}
+	if data != 1 || dataKept != 1 {
+		t.Errorf("%d scs data rows left (%d of the kept session), want the kept session's 1", data, dataKept)
+	}
+
+	// A role without rights on the scs data deletes no session without
+	// an error, as before 033.
+	role := pgtest.NewRole(t, f.pool)
+	mustExec(t, f, "GRANT SELECT, DELETE ON sessions TO "+role)
+	if _, err := pgtest.PoolAs(t, f.pool, role).Exec(ctx, "DELETE FROM sessions WHERE ended_at < now() - interval '1 day'"); err != nil {
+		t.Errorf("a DELETE of no session by a role without rights on the scs data: %v", err)
+	}
+
 	// A user's deletion deletes their sessions (the seed's ON DELETE
-	// CASCADE), in a statement of its own that the trigger sees too.
+	// CASCADE), in a statement of its own that the triggers see too.
 	mustExec(t, f, "DELETE FROM users WHERE id = $1", f.user)
-	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&left); err != nil || left != 0 {
-		t.Errorf("%d retired hashes (%v) after the user's deletion, want 0", left, err)
+	if err := f.pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM sessionguard_retired_tokens) + (SELECT count(*) FROM sessionguard_scs_data)").Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d retired hashes and scs data rows (%v) after the user's deletion, want 0", left, err)
 	}
 }
