@@ -112,6 +112,7 @@ func TestJWTClaimRules(t *testing.T) {
 		{"auth_time a string", nil, with("auth_time", "yesterday"), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time beyond int64 seconds", nil, with("auth_time", 1e19), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time", nil, with("auth_time", 1700000000), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},
+		{"auth_time with a fraction: whole seconds", nil, with("auth_time", 1700000000.7), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},
 		{"iat future", nil, with("iat", now.Add(time.Hour).Unix()), jwtClaims{}, "claim iat: issued in the future"},
 		{"iat a string", nil, with("iat", "now"), jwtClaims{}, "claim iat is not a time"},
 		{"iss checked when configured", issuer, base(), jwtClaims{UserID: 42, TenantID: 7, HasTenant: true}, ""},
