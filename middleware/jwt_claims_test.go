@@ -123,6 +123,9 @@ func TestJWTClaimRules(t *testing.T) {
 		{"aud wrong", func(c *JWTConfig) { c.Audience = "api" }, with("aud", []string{"web"}), jwtClaims{}, "claim aud does not name the configured audience"},
 		{"aud missing", func(c *JWTConfig) { c.Audience = "api" }, base(), jwtClaims{}, "missing claim aud"},
 		{"required claim present", func(c *JWTConfig) { c.RequiredClaims = []string{"jti"} }, with("jti", "x"), jwtClaims{UserID: 42}, ""},
+		// A provider's refreshed token without auth_time would pass a
+		// step-up by its new iat: an app can require auth_time (Record).
+		{"auth_time required and absent", func(c *JWTConfig) { c.RequiredClaims = []string{"auth_time"} }, base(), jwtClaims{}, "missing claim auth_time"},
 		{"strict preset: no aud", func(c *JWTConfig) { c.RequiredClaims = StrictJWTClaims() }, base(), jwtClaims{}, "missing claim aud"},
 		{"strict preset: complete", func(c *JWTConfig) {
 			c.RequiredClaims, c.SessionIDClaim, c.Issuer, c.Audience = StrictJWTClaims(), "sid", "https://idp.example", "api"
