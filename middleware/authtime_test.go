@@ -23,14 +23,7 @@ import (
 func TestRecordKeepsTheProvidersAuthTime(t *testing.T) {
 	t.Parallel()
 	db := newRealDB(t, pgstore.Config{})
-	verifyOnly := hmacJWT()
-	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
-	verifyOnly.SessionIDClaim = "sid"
-	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
-		Tokens: middleware.JWTs, JWT: verifyOnly})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := providerGuard(t, db)
 	routes := reauthRoutes(g)
 	now := time.Now()
 	tests := []struct {
@@ -101,14 +94,7 @@ func randomUUID(t *testing.T) string {
 func TestReauthenticateKeepsTheProvidersAuthTime(t *testing.T) {
 	t.Parallel()
 	db := newRealDB(t, pgstore.Config{})
-	verifyOnly := hmacJWT()
-	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
-	verifyOnly.SessionIDClaim = "sid"
-	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
-		Tokens: middleware.JWTs, JWT: verifyOnly})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := providerGuard(t, db)
 	routes := reauthRoutes(g)
 	sid := randomUUID(t)
 	now := time.Now()
@@ -154,4 +140,19 @@ func TestReauthenticateKeepsTheProvidersAuthTime(t *testing.T) {
 		}
 		current = next
 	}
+}
+
+// providerGuard is a Guard over db for an identity provider's JWTs: it
+// verifies hmacJWT's tokens (key k2) and signs none.
+func providerGuard(t *testing.T, db realDB) *middleware.Guard {
+	t.Helper()
+	verifyOnly := hmacJWT()
+	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	verifyOnly.SessionIDClaim = "sid"
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+		Tokens: middleware.JWTs, JWT: verifyOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
