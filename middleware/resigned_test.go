@@ -142,14 +142,7 @@ func TestReauthenticateRefusesAnOldAuthTime(t *testing.T) {
 func TestReauthenticateRefusesAFractionalAuthTimeAgain(t *testing.T) {
 	t.Parallel()
 	db := newRealDB(t, pgstore.Config{})
-	verifyOnly := hmacJWT()
-	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
-	verifyOnly.SessionIDClaim = "sid"
-	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
-		Tokens: middleware.JWTs, JWT: verifyOnly})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := providerGuard(t, db)
 	sid := randomUUID(t)
 	signedIn := json.Number(strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10) + ".1")
 	token := func() string {
@@ -163,7 +156,7 @@ func TestReauthenticateRefusesAFractionalAuthTimeAgain(t *testing.T) {
 	if _, err := g.Record(nil, nil, current, middleware.SignIn{}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(current), middleware.Reauthentication{Token: token(), ACR: "aal2"})
+	_, _, err := g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(current), middleware.Reauthentication{Token: token(), ACR: "aal2"})
 	if !errors.Is(err, middleware.ErrInvalidToken) {
 		t.Fatalf("a refresh with the sign-in's auth_time %s: %v, want ErrInvalidToken", signedIn, err)
 	}
