@@ -555,8 +555,10 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 		if !ok || err != nil || !numericDateFits(raw) {
 			return jwtClaims{}, jwtError("claim auth_time is not a time")
 		}
-		sec, frac := math.Modf(f)
-		c.AuthTime = time.Unix(int64(sec), int64(frac*1e9))
+		// Whole seconds, as exp, nbf and iat are read: a fraction would
+		// make a refresh that repeats auth_time read as later than the
+		// session's stored copy of it (microseconds), a new authentication.
+		c.AuthTime = time.Unix(int64(math.Floor(f)), 0)
 	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {
