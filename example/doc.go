@@ -41,8 +41,9 @@
 //   - The tenant app (/t/{tenant}/… pages, the /t/{tenant}/api/… JSON API)
 //     gets its JWTs the way most teams do: from an identity provider, here
 //     the in-process stand-in of package idp (its own Ed25519 key, claims
-//     "uid" and "tid", no "sid", no "aud"). Its Guard holds no private key:
-//     it verifies the tokens through the provider's JWKS URL
+//     "uid" and "tid", no "sid", the tenant app's "aud"). Its Guard holds no
+//     private key: it verifies the tokens, their issuer and audience, through
+//     the provider's JWKS URL
 //     (/idp/.well-known/jwks.json, served by this process) and records each
 //     one the provider issues at sign-in (Guard.Record). The tenant comes from
 //     the path; cookie __Host-tenant-session, or the token as a bearer token.

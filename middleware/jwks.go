@@ -197,10 +197,26 @@ func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
 	for first.Response != nil && first.Response.Request != nil { // a redirect: Response is the one that caused it
 		first = first.Response.Request
 	}
-	if first.URL.Scheme != r.URL.Scheme || !strings.EqualFold(first.URL.Host, r.URL.Host) {
+	if !sameOrigin(first.URL, r.URL) {
 		return nil, errors.New("redirected to another host: the key set must come from the URL's own scheme and host")
 	}
 	return h.base.RoundTrip(r)
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port,
+// a port left out being the scheme's default (idp.example and
+// idp.example:443 are one https origin).
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80" // http: secureJWKSURL allows no other scheme
+	}
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 // limitBody refuses JWKS responses over MaxJWKSBytes.

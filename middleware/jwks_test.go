@@ -471,16 +471,25 @@ func TestNewJWKSRefused(t *testing.T) {
 	}
 }
 
-// A redirect on the key set URL's own scheme and host is followed.
+// A redirect on the key set URL's own scheme and host is followed, also
+// when one of the two spells out the scheme's default port.
 func TestNewJWKSFollowsARedirectOnItsHost(t *testing.T) {
-	is := newIssuer(t)
-	is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)))
-	jwks := newJWKS(t, t.Context(), "https://idp.example/jwks.json",
-		middleware.JWKSConfig{Client: &http.Client{Transport: redirectTo{is, "/keys/current.json"}}})
-	st := newFakeStore()
-	g, _ := jwksGuard(t, st, jwks)
-	if err := accepted(t, g, st, sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims())); err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct{ url, location string }{
+		{"https://idp.example/jwks.json", "/keys/current.json"},
+		{"https://idp.example:443/jwks.json", "https://idp.example/keys/current.json"},
+		{"https://idp.example/jwks.json", "https://IDP.example:443/keys/current.json"},
+	} {
+		t.Run(tt.url+" to "+tt.location, func(t *testing.T) {
+			is := newIssuer(t)
+			is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)))
+			jwks := newJWKS(t, t.Context(), tt.url,
+				middleware.JWKSConfig{Client: &http.Client{Transport: redirectTo{is, tt.location}}})
+			st := newFakeStore()
+			g, _ := jwksGuard(t, st, jwks)
+			if err := accepted(t, g, st, sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims())); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -533,7 +542,7 @@ type redirectTo struct {
 }
 
 func (rt redirectTo) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Host == "idp.example" && r.URL.Path == "/jwks.json" {
+	if r.URL.Hostname() == "idp.example" && r.URL.Path == "/jwks.json" {
 		return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {rt.location}},
 			Body: http.NoBody, Request: r}, nil
 	}

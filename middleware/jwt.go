@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -26,7 +27,10 @@ import (
 type JWTConfig struct {
 	// Keys are static keys, chosen by the token's "kid" header. Set Keys or
 	// JWKS, not both. Keep old keys here (VerifyKey only) while tokens they
-	// signed may still be presented; that is key rotation.
+	// signed may still be presented; that is key rotation. With a signing
+	// key, every key here is taken for the Guard's own (Issuer and Audience
+	// are then optional): verify another issuer's tokens in a Guard that
+	// signs nothing, which must name that issuer and this app's audience.
 	Keys []JWTKey
 	// JWKS is a key set fetched from an issuer's JWKS URL ([NewJWKS]).
 	JWKS *JWKS
@@ -258,18 +262,18 @@ var hmacKeyBytes = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
 func isHMAC(alg string) bool { return hmacKeyBytes[alg] != 0 }
 
 // isAsymmetric reports whether alg is a public-key algorithm we accept.
-func isAsymmetric(alg string) bool { return ecCurves[alg] != "" || rsaAlgs[alg] || alg == "EdDSA" }
+func isAsymmetric(alg string) bool { return ecCurves[alg] != nil || rsaAlgs[alg] || alg == "EdDSA" }
 
 var (
 	rsaAlgs  = map[string]bool{"RS256": true, "RS384": true, "RS512": true, "PS256": true, "PS384": true, "PS512": true}
-	ecCurves = map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+	ecCurves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
 )
 
 func privateKeyType(alg string) string {
 	switch {
 	case rsaAlgs[alg]:
 		return "*rsa.PrivateKey"
-	case ecCurves[alg] != "":
+	case ecCurves[alg] != nil:
 		return "*ecdsa.PrivateKey"
 	}
 	return "ed25519.PrivateKey"
@@ -290,11 +294,11 @@ func fitsAlgorithm(alg string, pub crypto.PublicKey) error {
 		}
 		return nil
 	case *ecdsa.PublicKey:
-		want := ecCurves[alg]
-		if want == "" {
+		curve := ecCurves[alg]
+		if curve == nil {
 			break
 		}
-		if k.Curve == nil || k.Curve.Params().Name != want {
+		if want := curve.Params().Name; k.Curve == nil || k.Curve.Params().Name != want {
 			return fmt.Errorf("ECDSA key is not on %s, %s needs %s", want, alg, want)
 		}
 		return nil
@@ -555,8 +559,10 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 		if !ok || err != nil || !numericDateFits(raw) {
 			return jwtClaims{}, jwtError("claim auth_time is not a time")
 		}
-		sec, frac := math.Modf(f)
-		c.AuthTime = time.Unix(int64(sec), int64(frac*1e9))
+		// Whole seconds, as exp, nbf and iat are read: a fraction would
+		// make a refresh that repeats auth_time read as later than the
+		// session's stored copy of it (microseconds), a new authentication.
+		c.AuthTime = time.Unix(int64(math.Floor(f)), 0)
 	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {

@@ -112,6 +112,7 @@ func TestJWTClaimRules(t *testing.T) {
 		{"auth_time a string", nil, with("auth_time", "yesterday"), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time beyond int64 seconds", nil, with("auth_time", 1e19), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time", nil, with("auth_time", 1700000000), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},
+		{"auth_time with a fraction: whole seconds", nil, with("auth_time", 1700000000.7), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},
 		{"iat future", nil, with("iat", now.Add(time.Hour).Unix()), jwtClaims{}, "claim iat: issued in the future"},
 		{"iat a string", nil, with("iat", "now"), jwtClaims{}, "claim iat is not a time"},
 		{"iss checked when configured", issuer, base(), jwtClaims{UserID: 42, TenantID: 7, HasTenant: true}, ""},
@@ -122,6 +123,9 @@ func TestJWTClaimRules(t *testing.T) {
 		{"aud wrong", func(c *JWTConfig) { c.Audience = "api" }, with("aud", []string{"web"}), jwtClaims{}, "claim aud does not name the configured audience"},
 		{"aud missing", func(c *JWTConfig) { c.Audience = "api" }, base(), jwtClaims{}, "missing claim aud"},
 		{"required claim present", func(c *JWTConfig) { c.RequiredClaims = []string{"jti"} }, with("jti", "x"), jwtClaims{UserID: 42}, ""},
+		// A provider's refreshed token without auth_time would pass a
+		// step-up by its new iat: an app can require auth_time (Record).
+		{"auth_time required and absent", func(c *JWTConfig) { c.RequiredClaims = []string{"auth_time"} }, base(), jwtClaims{}, "missing claim auth_time"},
 		{"strict preset: no aud", func(c *JWTConfig) { c.RequiredClaims = StrictJWTClaims() }, base(), jwtClaims{}, "missing claim aud"},
 		{"strict preset: complete", func(c *JWTConfig) {
 			c.RequiredClaims, c.SessionIDClaim, c.Issuer, c.Audience = StrictJWTClaims(), "sid", "https://idp.example", "api"

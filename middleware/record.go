@@ -25,8 +25,10 @@ import (
 // session's authentication time is the token's OIDC "auth_time" (else its
 // "iat": the user authenticated no later than the token was issued), or
 // p.AuthTime when that is earlier: a token the provider issued without
-// asking for credentials (a refresh, a single sign-on session) does not
-// pass a step-up (Requirement.MaxAge) as a fresh sign-in would.
+// asking for credentials (a refresh, a single sign-on session) carries the
+// old auth_time and does not pass a step-up (Requirement.MaxAge) as a fresh
+// sign-in would. Without auth_time a refreshed token's iat is new: list
+// "auth_time" in JWTConfig.RequiredClaims when the provider writes it.
 //
 // When w is not nil, Record sets the token as the session cookie, with a
 // Max-Age no longer than Config.AbsoluteTimeout nor than the JWT's "exp",

@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"crypto/elliptic"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -22,12 +21,10 @@ import (
 // rotates out along with the token, so that Record refuses both.
 // (Reauthenticate compares the signed part of a given token instead.)
 
-var ecdsaCurves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
-
 // ecdsaTwin returns token, a JWT verified with alg, with its signature's s
 // replaced by n-s; "" when alg is not ECDSA.
 func ecdsaTwin(token, alg string) string {
-	curve := ecdsaCurves[alg]
+	curve := ecCurves[alg]
 	if curve == nil {
 		return ""
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"math/big"
 	"net/http/httptest"
@@ -131,6 +132,33 @@ func TestReauthenticateRefusesAnOldAuthTime(t *testing.T) {
 	next := token(time.Now().Unix())
 	if err := reauth(next); err != nil {
 		t.Fatalf("a token of a new authentication: %v", err)
+	}
+}
+
+// OIDC's auth_time is a NumericDate, which may have a fraction of a second,
+// and the database keeps microseconds: a silent refresh that repeats the
+// sign-in's auth_time 1700000000.1 is refused as one of a whole second is,
+// not read as a later authentication than the session's stored time.
+func TestReauthenticateRefusesAFractionalAuthTimeAgain(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	g := providerGuard(t, db)
+	sid := randomUUID(t)
+	signedIn := json.Number(strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10) + ".1")
+	token := func() string {
+		c := claims(sid, time.Now())
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["auth_time"] = signedIn
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	current := token()
+	if _, err := g.Record(nil, nil, current, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(current), middleware.Reauthentication{Token: token(), ACR: "aal2"})
+	if !errors.Is(err, middleware.ErrInvalidToken) {
+		t.Fatalf("a refresh with the sign-in's auth_time %s: %v, want ErrInvalidToken", signedIn, err)
 	}
 }
 

@@ -370,6 +370,33 @@ func TestSignOutForgedJWTCostsNoStoreCall(t *testing.T) {
 	}
 }
 
+// TestSignOutBoundsSignatureChecks: signing out is open to anyone, and a
+// request may carry as many cookies of the name as its headers hold. Each
+// JWT among them costs a signature check (RSA, ECDSA: far more than a hash),
+// so SignOut looks at no more of them than it may end: a request of a
+// thousand forged cookies costs about what one of eight does, not a hundred times
+// more.
+func TestSignOutBoundsSignatureChecks(t *testing.T) {
+	st := newFakeStore()
+	g := panelGuard(t, st, func(c *middleware.Config) { c.JWT = hmacJWT() })
+	forged := sign(t, jwt.SigningMethodHS256, "k2", []byte("not the key, but 32 bytes or more"), claims("0f6c2a57-0b8e-4c1a-9d1e-2f3a4b5c6d7f", time.Now()))
+	allocs := func(n int) float64 {
+		r := request([]string{strings.Repeat("__Host-session="+forged+"; ", n)}, "Bearer "+forged)
+		return testing.AllocsPerRun(20, func() {
+			if err := g.SignOut(nil, r); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	few, many := allocs(8), allocs(1000)
+	if many > 2*few {
+		t.Errorf("SignOut of 1000 forged cookies: %.0f allocations, of 8: %.0f; want about the same (the signatures checked are bounded)", many, few)
+	}
+	if n := st.totalCalls(); n != 0 {
+		t.Errorf("%d store calls, want none", n)
+	}
+}
+
 func TestInsecureCookie(t *testing.T) {
 	g := panelGuard(t, newFakeStore(), func(c *middleware.Config) {
 		c.InsecureCookie, c.CookieName = true, "dev_session"

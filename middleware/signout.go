@@ -17,9 +17,10 @@ import (
 // by a key of the Guard, is ignored without a store call; an expired JWT
 // still ends its session). Credentials the Guard would refuse as ambiguous
 // (a cookie and a bearer token that disagree, two cookies of the name) are
-// each ended, at most four: whoever holds a token may end its session, and a
-// sign-out that ended none of them would leave them all alive behind a
-// cleared cookie. With Config.SCS it also destroys the scs session
+// each ended, of the first four it finds: whoever holds a token may end its
+// session, and a sign-out that ended none of them would leave them all alive
+// behind a cleared cookie; the bound caps the signature checks and store
+// calls of a request with thousands of cookies. With Config.SCS it also destroys the scs session
 // (SessionManager.Destroy), whose cookie LoadAndSave then deletes. Signing
 // out with no session, or an already ended one, is not an error; a store
 // failure is an error matching ErrUnavailable, and the cookie is cleared
@@ -57,16 +58,24 @@ func (g *Guard) endSession(r *http.Request) error {
 	return errors.Join(errs...)
 }
 
-// maxSignOutTokens bounds the store calls one sign-out can cause.
+// maxSignOutTokens bounds the tokens one sign-out looks at, and so the
+// signature checks and store calls it can cause: a request may carry
+// thousands of cookies of the name, and SignOut is open to anyone.
 const maxSignOutTokens = 4
 
-// signOutTokens are the tokens of r that SignOut ends: its credential, or
-// every cookie of the name and the bearer token when they disagree; each of
-// a kind the Guard accepts and, for a JWT, signed by a key of the Guard.
+// signOutTokens are the tokens of r that SignOut ends: its credential, or,
+// when they disagree, the cookies of the name and the bearer token, of which
+// the first maxSignOutTokens of a kind the Guard accepts are looked at; each
+// ended is, for a JWT, signed by a key of the Guard.
 func (g *Guard) signOutTokens(r *http.Request) []string {
 	var tokens []string
+	looked := 0
 	add := func(token string) {
-		if len(tokens) < maxSignOutTokens && g.accepts(token) && g.genuine(token) && !slices.Contains(tokens, token) {
+		if looked == maxSignOutTokens || !g.accepts(token) || slices.Contains(tokens, token) {
+			return
+		}
+		looked++
+		if g.genuine(token) {
 			tokens = append(tokens, token)
 		}
 	}
@@ -75,6 +84,9 @@ func (g *Guard) signOutTokens(r *http.Request) []string {
 		return tokens
 	}
 	for v := range cookiesNamed(r.Header[cookieKey], g.cfg.CookieName) {
+		if looked == maxSignOutTokens {
+			break
+		}
 		add(v)
 	}
 	if auths := r.Header[authorizationKey]; len(auths) == 1 {
