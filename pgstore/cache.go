@@ -283,9 +283,12 @@ func (c *Cache) check(ctx context.Context, hash string, scope sessionguard.Scope
 // lookup answers from memory, or reports false when the database must.
 // The answer's AMR is the entry's: the caller copies it (ownAMR).
 func (c *Cache) lookup(hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
-	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Read under the lock: taken before a wait for it (seconds on a
+	// starved process), it would stretch the serving window and the
+	// entry's age by that wait.
+	now := time.Now()
 	if !c.serving(now) {
 		return sessionguard.Status{}, false
 	}

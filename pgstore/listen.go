@@ -154,15 +154,34 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 		}
 		// No notification for an interval since the last proof: prove
 		// the connection still works.
-		sent := time.Now()
-		pingCtx, cancel := context.WithTimeout(ctx, interval)
-		err = conn.Ping(pingCtx)
-		cancel()
-		if err != nil {
+		if err := c.proveByPing(ctx, conn, interval); err != nil {
 			return upSince, err
 		}
-		c.alive(sent)
 	}
+}
+
+// proveByPing proves the listening connection alive as of the ping's send.
+// The notifications that arrived ahead of the ping's answer, which pgx now
+// holds, are evicted before the proof is recorded, as a notification's
+// own proof is: a cache whose serving window had run out must not answer
+// again from an entry they end.
+func (c *Cache) proveByPing(ctx context.Context, conn *pgx.Conn, interval time.Duration) error {
+	sent := time.Now()
+	pingCtx, cancel := context.WithTimeout(ctx, interval)
+	err := conn.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	buffered, cancel := context.WithCancel(ctx)
+	cancel() // already done: WaitForNotification returns only what pgx holds
+	if n, err := conn.WaitForNotification(buffered); err == nil && n != nil {
+		if err := c.handleBatch(ctx, conn, n.Payload); err != nil {
+			return err
+		}
+	}
+	c.alive(sent)
+	return nil
 }
 
 // probe proves that conn receives what other sessions of the pool's database

@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,34 +154,64 @@ func TestCreateWaitingOnTheRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	for _, commit := range []bool{true, false} {
-		t0, s := f.create(t, nil)
-		tx, err := f.pool.Begin(ctx)
+	// A database or role whose default_transaction_isolation is repeatable
+	// read or serializable: the Create's statement is its own transaction,
+	// whose snapshot is taken before the wait and kept by every query of
+	// 031's trigger (migration 032 probes the retired hash's index instead).
+	for _, isolation := range []string{"read committed", "repeatable read", "serializable"} {
+		cfg := f.pool.Config()
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = isolation
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Reauthenticate's statement, in a transaction held open.
-		if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", s.ID, newHash(t)); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := f.store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel})
-			done <- err
-		}()
-		waitForLockWaits(t, f, 1)
-		if commit {
-			err = tx.Commit(ctx)
-		} else {
-			err = tx.Rollback(ctx)
-		}
+		defer pool.Close()
+		store, err := pgstore.New(pool, pgstore.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Committed: T0 is retired. Rolled back: T0 is the session's again.
-		if err := <-done; !errors.Is(err, sessionguard.ErrDuplicateToken) {
-			t.Fatalf("commit %v: Create of the token being retired = %v, want ErrDuplicateToken", commit, err)
+		for _, c := range []struct {
+			commit bool
+			limit  sessionguard.SessionLimit // set: Create's transaction starts before the wait
+		}{{true, sessionguard.SessionLimit{}}, {false, sessionguard.SessionLimit{}}, {true, sessionguard.SessionLimit{Max: 100}}} {
+			commit := c.commit
+			t0, s := f.create(t, nil)
+			tx, err := f.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Reauthenticate's statement, in a transaction held open.
+			if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", s.ID, newHash(t)); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: f.user, AppType: sessionguard.ControlPanel, Limit: c.limit})
+				done <- err
+			}()
+			waitForLockWaits(t, f, 1)
+			if commit {
+				err = tx.Commit(ctx)
+			} else {
+				err = tx.Rollback(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Committed: T0 is retired. Rolled back: T0 is the session's again.
+			if err := <-done; !errors.Is(err, sessionguard.ErrDuplicateToken) {
+				t.Errorf("%s, commit %v, limit %d: Create of the token being retired = %v, want ErrDuplicateToken", isolation, commit, c.limit.Max, err)
+			}
 		}
+		// A token never retired still opens a session at this isolation
+		// level, and leaves nothing in the table of retired hashes.
+		if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: newHash(t), UserID: f.user, AppType: sessionguard.ControlPanel}); err != nil {
+			t.Errorf("%s: Create of a fresh token: %v", isolation, err)
+		}
+	}
+	var retired int
+	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&retired); err != nil || retired != 6 {
+		t.Errorf("%d retired hashes (%v), want 6, one per committed rotation", retired, err)
 	}
 }
 
@@ -281,4 +312,86 @@ func newAppRole(t *testing.T, f fixture) *pgxpool.Pool {
 	mustExec(t, f, "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO "+role)
 	mustExec(t, f, "GRANT SELECT, UPDATE, DELETE ON sessionguard_scs_data TO "+role)
 	return pgtest.PoolAs(t, f.pool, role)
+}
+
+// TestPurgeForgetsRetiredHashesPerStatement: deleting many session rows in
+// one statement (the Cleaner's purge, a batch of BatchSize; an operator's
+// delete of millions) forgets their retired hashes and their scs data in
+// one statement of each trigger, not one per row: 031's and 026's per-row
+// triggers ran a function, with its switch of search_path, and an index
+// lookup for every row deleted (migration 033). Each deleted session's
+// hashes and data go, and no other's; a DELETE of no row needs no right
+// on the scs data.
+func TestPurgeForgetsRetiredHashesPerStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	const rows = 60
+	var kept sessionguard.SessionInfo
+	var keptHash string
+	for i := range rows {
+		t0, s := f.create(t, nil)
+		t1 := newHash(t)
+		if i%20 == 0 {
+			rotate(t, f, s.ID, t0, t1)
+			kept, keptHash = s, t1
+		} else {
+			t1 = t0
+		}
+		mustExec(t, f, "INSERT INTO sessionguard_scs_data (token_hash, data, expiry) VALUES ($1, '\\x00', now() + interval '1 hour')", t1)
+	}
+	var plan []struct {
+		Triggers []struct {
+			Name  string `json:"Trigger Name"`
+			Calls int    `json:"Calls"`
+		} `json:"Triggers"`
+	}
+	if err := f.pool.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) DELETE FROM sessions WHERE id <> $1`, kept.ID).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 {
+		t.Fatalf("plan %+v", plan)
+	}
+	ran := map[string]int{}
+	for _, tr := range plan[0].Triggers {
+		ran[tr.Name] = tr.Calls
+	}
+	for _, name := range []string{"sessionguard_retired_tokens_on_session_delete", "sessionguard_scs_data_on_session_delete"} {
+		if _, ok := ran[name]; !ok {
+			t.Errorf("trigger %s did not run for a DELETE of %d rows", name, rows-1)
+		}
+	}
+	for name, calls := range ran {
+		if (strings.HasPrefix(name, "sessionguard_retired_tokens_on_") || strings.HasPrefix(name, "sessionguard_scs_data_on_")) && calls != 1 {
+			t.Errorf("trigger %s ran %d times for one DELETE of %d rows, want once", name, calls, rows-1)
+		}
+	}
+	var left, leftKept, data, dataKept int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE session_id = $1) FROM sessionguard_retired_tokens`, kept.ID).Scan(&left, &leftKept); err != nil {
+		t.Fatal(err)
+	}
+	if left != 1 || leftKept != 1 {
+		t.Errorf("%d retired hashes left (%d of the kept session), want the kept session's 1", left, leftKept)
+	}
+	if err := f.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE token_hash = $1) FROM sessionguard_scs_data`, keptHash).Scan(&data, &dataKept); err != nil {
+		t.Fatal(err)
+	}
+	if data != 1 || dataKept != 1 {
+		t.Errorf("%d scs data rows left (%d of the kept session), want the kept session's 1", data, dataKept)
+	}
+
+	// A role without rights on the scs data deletes no session without
+	// an error, as before 033.
+	role := pgtest.NewRole(t, f.pool)
+	mustExec(t, f, "GRANT SELECT, DELETE ON sessions TO "+role)
+	if _, err := pgtest.PoolAs(t, f.pool, role).Exec(ctx, "DELETE FROM sessions WHERE ended_at < now() - interval '1 day'"); err != nil {
+		t.Errorf("a DELETE of no session by a role without rights on the scs data: %v", err)
+	}
+
+	// A user's deletion deletes their sessions (the seed's ON DELETE
+	// CASCADE), in a statement of its own that the triggers see too.
+	mustExec(t, f, "DELETE FROM users WHERE id = $1", f.user)
+	if err := f.pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM sessionguard_retired_tokens) + (SELECT count(*) FROM sessionguard_scs_data)").Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d retired hashes and scs data rows (%v) after the user's deletion, want 0", left, err)
+	}
 }

@@ -31,9 +31,9 @@ var ErrMissingTable = errors.New("schema: required table missing")
 var ErrForeignSessionsTable = errors.New("schema: sessions table is not the one of migration 022")
 
 // ErrLedgerElsewhere means the search path finds the sessions table in one
-// schema and the ledger (sessionguard_schema_migrations) in another: the
-// ledger is another application's, and what it records says nothing of this
-// sessions table.
+// schema and the ledger (sessionguard_schema_migrations) in another schema
+// that has a sessions table of its own: the ledger is another application's,
+// and what it records says nothing of this sessions table.
 var ErrLedgerElsewhere = errors.New("schema: the ledger found is another schema's")
 
 // ErrChecksumMismatch means the ledger records a migration with SQL other
@@ -88,11 +88,16 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // migrate is Migrate with the migrations to apply, in version order.
 func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 	err := locked(ctx, pool, func(tx pgx.Tx) error {
-		var sessionsSchema, ledgerSchema *string
+		var (
+			sessionsSchema, ledgerSchema *string
+			ledgerBesideSessions         bool // the ledger's schema has a sessions table
+		)
 		if err := tx.QueryRow(ctx, `SELECT
 			(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('sessions')),
-			(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1))`,
-			snapshotFree, migrationsTable).Scan(&sessionsSchema, &ledgerSchema); err != nil {
+			(SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)),
+			EXISTS (SELECT 1 FROM pg_class l JOIN pg_class s ON s.relnamespace = l.relnamespace
+			        WHERE l.oid = to_regclass($1) AND s.relname = 'sessions')`,
+			snapshotFree, migrationsTable).Scan(&sessionsSchema, &ledgerSchema, &ledgerBesideSessions); err != nil {
 			return fmt.Errorf("schema: look up sessions and %s: %w", migrationsTable, err)
 		}
 		// Only running 022 needs users and tenants (its foreign keys): a
@@ -120,9 +125,12 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []Migration) error {
 				return fmt.Errorf("schema: look up the references of the sessions table: %w", err)
 			}
 		}
-		// Another application's ledger found through the search path would
-		// say that this sessions table is migrated when it is not.
-		if sessionsSchema != nil && ledgerSchema != nil && *sessionsSchema != *ledgerSchema {
+		// Another application's ledger found through the search path, kept
+		// beside its own sessions table, would say that this sessions table
+		// is migrated when it is not. A ledger in a schema without a
+		// sessions table is this one's: Migrate makes it in the first
+		// schema of the path, which need not be the adopted table's.
+		if sessionsSchema != nil && ledgerSchema != nil && *sessionsSchema != *ledgerSchema && ledgerBesideSessions {
 			return fmt.Errorf("%w: the search path finds the sessions table in schema %q and %s in schema %q; "+
 				"migrate once with search_path set to %[2]q alone, which makes that schema's own ledger",
 				ErrLedgerElsewhere, *sessionsSchema, migrationsTable, *ledgerSchema)

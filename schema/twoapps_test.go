@@ -138,3 +138,36 @@ func TestToolsRefuseAnotherApplicationsSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateAgainWithTheLedgerBeforeTheTable: one application whose
+// search path ("app, public") starts with a schema of its own and finds
+// the sessions table it made by hand in public. Migrate adopts that table
+// and makes its ledger in app, the first schema of the path; every later
+// Migrate (each start of the application) was then refused as another
+// application's ledger (ErrLedgerElsewhere), though no other sessions
+// table is anywhere.
+func TestMigrateAgainWithTheLedgerBeforeTheTable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := pgtest.NewBarePool(t)
+	if _, err := base.Exec(ctx, schema.Migrations()[0].SQL+"; CREATE SCHEMA app"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := base.Config().Copy()
+	cfg.ConnConfig.RuntimeParams["search_path"] = "app, public"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	for _, run := range []string{"first", "second"} {
+		if err := schema.Migrate(ctx, pool); err != nil {
+			t.Fatalf("%s Migrate: %v", run, err)
+		}
+	}
+	var ledger string
+	if err := base.QueryRow(ctx, `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relname = 'sessionguard_schema_migrations'`).Scan(&ledger); err != nil || ledger != "app" {
+		t.Fatalf("ledger in schema %q (%v), want app (the case this test is about)", ledger, err)
+	}
+}

@@ -1,0 +1,122 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+)
+
+// TestPingProofEvictsWhatArrivedFirst: the listener's ping, which proves
+// its connection alive again after a quiet interval, brings in the
+// notifications that arrived ahead of its answer. Those are evicted before
+// the proof lets a cache whose serving window had run out (a starved
+// listener) answer again: recorded first, the cache answered "valid" for
+// a session whose revocation pgx already held.
+func TestPingProofEvictsWhatArrivedFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store, err := New(pool, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCache(store, CacheConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
+	sum := sha256.Sum256([]byte(t.Name()))
+	hash := hex.EncodeToString(sum[:])
+	if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
+		t.Fatal(err)
+	}
+
+	conn, err := pgx.ConnectConfig(ctx, c.listen.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+		t.Fatal(err)
+	}
+	c.connected(time.Now())
+	scope := sessionguard.Scope{AppType: sessionguard.ControlPanel}
+	if st, err := c.Peek(ctx, hash, scope); err != nil || st.State != sessionguard.StateValid {
+		t.Fatalf("Peek = %+v, %v", st, err)
+	}
+	if _, hit := c.lookup(hash, scope, false); !hit {
+		t.Fatal("the session is not cached")
+	}
+
+	c.proven.Store(1) // the serving window ran out long ago
+	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonAdminRevoke); err != nil || !ended {
+		t.Fatalf("Revoke = %v, %v", ended, err)
+	}
+	// A query's answer comes after the notifications committed before it:
+	// pgx holds the revocation's now, unread.
+	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.proveByPing(ctx, conn, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !c.serving(time.Now()) {
+		t.Fatal("not serving after the ping's proof")
+	}
+	if st, hit := c.lookup(hash, scope, false); hit {
+		t.Fatalf("the cache answers %q for a session revoked ahead of the ping's answer", st.State)
+	}
+}
+
+// TestLookupWaitingForTheLockSeesTheWindowEnd: a hit that waited for the
+// cache's lock (held by other hits on a starved process) judges the
+// serving window by the time it got the lock, not by the time it asked:
+// a window that ran out during the wait answers nothing from memory.
+func TestLookupWaitingForTheLockSeesTheWindowEnd(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	store, err := New(pool, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const interval = 100 * time.Millisecond
+	c, err := NewCache(store, CacheConfig{HealthCheckInterval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
+	sum := sha256.Sum256([]byte(t.Name()))
+	hash := hex.EncodeToString(sum[:])
+	if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
+		t.Fatal(err)
+	}
+	scope := sessionguard.Scope{AppType: sessionguard.ControlPanel}
+	c.connected(time.Now())
+	if st, err := c.Peek(ctx, hash, scope); err != nil || st.State != sessionguard.StateValid {
+		t.Fatalf("Peek = %+v, %v", st, err)
+	}
+	c.alive(time.Now()) // the window counts from here, however slow the Peek was
+	if _, hit := c.lookup(hash, scope, false); !hit {
+		t.Fatal("the session is not cached")
+	}
+
+	c.alive(time.Now())
+	c.mu.Lock()
+	hit := make(chan bool)
+	go func() {
+		_, ok := c.lookup(hash, scope, false)
+		hit <- ok
+	}()
+	time.Sleep(4 * interval) // past the window of three intervals, with no proof
+	c.mu.Unlock()
+	if <-hit {
+		t.Fatal("a lookup that got the lock after the serving window ran out answered from memory")
+	}
+}
