@@ -110,6 +110,13 @@ var sessionsVariants = []sessionsVariant{
 	{name: "token hash UNIQUE by another name", edit: []string{
 		"session_token_hash VARCHAR(64) NOT NULL UNIQUE", "session_token_hash VARCHAR(64) NOT NULL CONSTRAINT sessions_token_unique UNIQUE"},
 		refused: []string{"session_token_hash has no UNIQUE constraint sessions_session_token_hash_key"}},
+	// Each session id names one session, and pgstore tells a taken one
+	// (a session-id claim recorded twice) by the primary key's name.
+	{name: "id not a primary key", edit: []string{"id UUID PRIMARY KEY DEFAULT gen_random_uuid()", "id UUID NOT NULL DEFAULT gen_random_uuid()"},
+		refused: []string{"id has no PRIMARY KEY sessions_pkey"}},
+	{name: "primary key by another name", edit: []string{
+		"id UUID PRIMARY KEY DEFAULT gen_random_uuid()", "id UUID CONSTRAINT sessions_id_pk PRIMARY KEY DEFAULT gen_random_uuid()"},
+		refused: []string{"id has no PRIMARY KEY sessions_pkey"}},
 	// The seed's comment lists six reasons; pgstore also records
 	// session_limit (a SessionLimit ending a session to make room).
 	{name: "revoke_reason CHECK of the seed's six", edit: []string{"revoke_reason VARCHAR(50)",

@@ -34,6 +34,12 @@ SELECT cols.missing, concat_ws('; ', nullif(cols.wrong, ''),
      WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute h ON h.attrelid = k.conrelid AND h.attnum = ALL (k.conkey)
         WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'u' AND cardinality(k.conkey) = 1
           AND k.conname = 'sessions_session_token_hash_key' AND h.attname = 'session_token_hash')),
+    -- Likewise each id: a session-id claim recorded twice would otherwise
+    -- make two sessions of one id, or, by another name, a 503.
+    (SELECT 'id has no PRIMARY KEY sessions_pkey, want PRIMARY KEY (id) by that name (a session id names one session, and pgstore reports a taken one by it)'
+     WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_attribute h ON h.attrelid = k.conrelid AND h.attnum = ALL (k.conkey)
+        WHERE k.conrelid = to_regclass('sessions') AND k.contype = 'p' AND cardinality(k.conkey) = 1
+          AND k.conname = 'sessions_pkey' AND h.attname = 'id')),
     -- pgstore's insert sets 022's columns and those of its own migrations
     -- (which have defaults or allow NULL), nothing else.
     (SELECT string_agg(format('%s is NOT NULL without a DEFAULT (pgstore''s insert does not set it)', x.attname), '; ' ORDER BY x.attnum)
