@@ -59,10 +59,27 @@ func adoptingBase(m Migration) (up, down string, err error) {
 	if err != nil {
 		return "", "", err
 	}
+	// 022's functions are created once, after either branch, each when it
+	// is missing: all of them on a new table, a dropped one on an adopted
+	// table. The rest of 022 runs only on a new table.
 	var restores strings.Builder
 	for _, fn := range seedFunctions {
-		fmt.Fprintf(&restores, "        IF to_regprocedure(%s) IS NULL THEN\n            EXECUTE %s\n%s\n%s;\n        END IF;\n",
+		fmt.Fprintf(&restores, "    IF to_regprocedure(%s) IS NULL THEN\n        EXECUTE %s\n%s\n%s;\n    END IF;\n",
 			quoteLiteral(fn), baseBodyTag, restore[fn], baseBodyTag)
+	}
+	stmts, _, err := splitStatements(m.SQL)
+	if err != nil {
+		return "", "", fmt.Errorf("%w (in %s)", err, m.Name)
+	}
+	isFunction := make(map[string]bool, len(restore))
+	for _, st := range restore {
+		isFunction[st] = true
+	}
+	var rest []string
+	for _, st := range stmts {
+		if !isFunction[st] {
+			rest = append(rest, st)
+		}
 	}
 	up = fmt.Sprintf(`-- This form of %[2]s adopts what the database already
 -- has. When it has the sessions table of that file (it ran the file by hand or
@@ -98,21 +115,21 @@ BEGIN
         END IF;
         -- A CHECK on revoke_reason must allow the library's reasons.
 %[13]s;
-%[5]s    ELSE
+    ELSE
         IF to_regclass('users') IS NULL OR to_regclass('tenants') IS NULL THEN
             RAISE EXCEPTION 'sessionguard: %[2]s references users(id) and tenants(id): create both tables first';
         END IF;
         EXECUTE %[6]s
 %[7]s%[6]s;
     END IF;
-    %[8]s;
+%[5]s    %[8]s;
     INSERT INTO %[9]s (version, name, checksum, adopted)
     VALUES (%[1]d, %[10]s, %[11]s, v_adopted)
     ON CONFLICT (version) DO NOTHING;
 END
 %[3]s;
 `, m.Version, m.Name, baseBlockTag, sessionsTableSQL, restores.String(),
-		baseBodyTag, strings.TrimRight(m.SQL, "\n")+"\n", ledgerDDL, migrationsTable,
+		baseBodyTag, strings.Join(rest, "\n\n")+"\n", ledgerDDL, migrationsTable,
 		quoteLiteral(m.Name), quoteLiteral(m.Checksum()), otherApplicationSQL, reasonChecksBlock)
 
 	down = fmt.Sprintf(`-- Undoing %[6]s drops its objects only when its up
