@@ -48,6 +48,8 @@ func TestUsage(t *testing.T) {
 		{"revoke: control characters in reason", withDB, []string{"sessions", "revoke", "--user", "1", "--reason", "a\nb", "--yes"}, exitUsage, "", "printable"},
 		{"revoke: bad session id", withDB, []string{"sessions", "revoke", "--session", "not-a-uuid", "--reason", "x", "--yes"}, exitUsage, "", `--session "not-a-uuid" is not a session id`},
 		{"revoke: bad user id", withDB, []string{"sessions", "revoke", "--user", "-3", "--reason", "x", "--yes"}, exitUsage, "", "--user -3 is not a user id"},
+		{"revoke: hex user id", withDB, []string{"sessions", "revoke", "--user", "0x2A", "--reason", "x", "--yes"}, exitUsage, "", `invalid value "0x2A" for flag -user: not a decimal integer`},
+		{"list: user id with underscores", withDB, []string{"sessions", "list", "--user", "1_000"}, exitUsage, "", "not a decimal integer"},
 		{"revoke: bad actor", withDB, []string{"sessions", "revoke", "--session", session, "--reason", "x", "--actor", "0", "--yes"}, exitUsage, "", "--actor 0 is not a user id"},
 		{"revoke: no terminal, no --yes", withDB, []string{"sessions", "revoke", "--user", "1", "--reason", "x"}, exitUsage, "", "stdin is not a terminal"},
 		{"cleanup: negative retention", withDB, []string{"cleanup", "--retention", "-1h"}, exitUsage, "", "negative"},
