@@ -100,7 +100,8 @@ func (fs *flagSet) parse(args []string, stdout io.Writer) error {
 
 // decimal is an integer flag read in base 10 only. The flag package's
 // Int64 reads Go literals: "010" is octal 8 and "0x2A" is 42, so a user id
-// typed with a leading zero named, and revoked the sessions of, another user.
+// typed with a leading zero named, and revoked the sessions of, another user,
+// and --after 030 (a version as the file names write it) meant 24.
 type decimal int64
 
 func (d *decimal) String() string { return strconv.FormatInt(int64(*d), 10) }
@@ -114,9 +115,10 @@ func (d *decimal) Set(s string) error {
 	return nil
 }
 
-// id defines a flag that holds an id in decimal (see decimal). Name the
-// value in usage with backquotes for the help.
-func (fs *flagSet) id(name, usage string) *int64 {
+// decimal defines an integer flag read in base 10 only (see the type
+// decimal): ids and versions. Name the value in usage with backquotes for
+// the help.
+func (fs *flagSet) decimal(name, usage string) *int64 {
 	var d decimal
 	fs.Var(&d, name, usage)
 	return (*int64)(&d)

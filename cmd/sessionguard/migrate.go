@@ -8,7 +8,7 @@ import (
 	"github.com/sessionguard/sessionguard/schema"
 )
 
-func migrateFlags() (*flagSet, *bool, *int) {
+func migrateFlags() (*flagSet, *bool, *int64) {
 	ms := schema.Migrations()
 	first, last := ms[0], ms[len(ms)-1]
 	fs := newFlagSet("migrate", "migrate [--print [--after VERSION]]", fmt.Sprintf(`
@@ -35,7 +35,7 @@ file by hand), rows and all. Every migration is idempotent; --after the
 highest version in that table prints only what is missing.`,
 		first.Version, first.Version, last.Version, first.Version))
 	printSQL := fs.Bool("print", false, "write the migrations' SQL to stdout instead of applying them")
-	after := fs.Int("after", 0, "with --print: only the migrations whose version is above this one")
+	after := fs.decimal("after", "with --print: only the migrations whose `version` is above this one (023 or 23)")
 	return fs, printSQL, after
 }
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -272,5 +274,32 @@ func TestMigratePrintStopsAtAFailure(t *testing.T) {
 	}
 	if len(versions) != 1 || versions[0] != schema.BaseVersion {
 		t.Errorf("recorded %v after 023 failed, want only [%d]", versions, schema.BaseVersion)
+	}
+}
+
+// TestMigratePrintAfterIsDecimal: --after takes a version as the file
+// names write it, zero-padded. Read as a Go literal, "030" was octal 24 (the
+// script began at 025, migrations the database had) and "029" was refused.
+func TestMigratePrintAfterIsDecimal(t *testing.T) {
+	t.Parallel()
+	last := schema.Migrations()[len(schema.Migrations())-1].Version
+	for _, after := range []int{23, 29, 30} {
+		for _, typed := range []string{strconv.Itoa(after), fmt.Sprintf("%03d", after)} {
+			r := runCmd(t, nil, nil, "migrate", "--print", "--after", typed)
+			if r.code != exitOK {
+				t.Errorf("--after %s: exit status %d, stderr %q", typed, r.code, r.stderr)
+				continue
+			}
+			var printed []int
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if v, ok := strings.CutPrefix(line, "-- ===== migration "); ok {
+					n, _ := strconv.Atoi(strings.TrimSuffix(v, " ====="))
+					printed = append(printed, n)
+				}
+			}
+			if len(printed) != last-after || printed[0] != after+1 {
+				t.Errorf("--after %s printed migrations %v, want %d to %d", typed, printed, after+1, last)
+			}
+		}
 	}
 }

@@ -39,11 +39,11 @@ type revokeTarget struct {
 
 func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := revokeFlags()
-	user := fs.id("user", "end every active session of the user with this `id` (users.id)")
+	user := fs.decimal("user", "end every active session of the user with this `id` (users.id)")
 	session := fs.String("session", "", "end the session with this id (sessions.id, a UUID)")
 	everyone := fs.Bool("everyone", false, "end every active session of every user")
 	reason := fs.String("reason", "", "why, stored in sessions.revoke_reason (required), e.g. admin_revoke or account_disabled")
-	actor := fs.id("actor", "your own users.`id`, recorded as the revocation's actor_id (optional)")
+	actor := fs.decimal("actor", "your own users.`id`, recorded as the revocation's actor_id (optional)")
 	yes := fs.Bool("yes", false, "do not ask for confirmation (required when stdin is not a terminal)")
 	if err := fs.parse(args, stdout); err != nil {
 		return err
