@@ -12,6 +12,28 @@ import (
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 )
 
+// cachedSessionFixture is a Store on a database of its own, a Cache over it
+// with cfg (not running), and the hash of a live control-panel session.
+func cachedSessionFixture(t *testing.T, cfg CacheConfig) (*Store, *Cache, string) {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	store, err := New(pool, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCache(store, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
+	sum := sha256.Sum256([]byte(t.Name()))
+	hash := hex.EncodeToString(sum[:])
+	if _, err := store.Create(context.Background(), sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
+		t.Fatal(err)
+	}
+	return store, c, hash
+}
+
 // TestPingProofEvictsWhatArrivedFirst: the listener's ping, which proves
 // its connection alive again after a quiet interval, brings in the
 // notifications that arrived ahead of its answer. Those are evicted before
@@ -21,21 +43,7 @@ import (
 func TestPingProofEvictsWhatArrivedFirst(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	store, err := New(pool, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewCache(store, CacheConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
-	sum := sha256.Sum256([]byte(t.Name()))
-	hash := hex.EncodeToString(sum[:])
-	if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
-		t.Fatal(err)
-	}
+	store, c, hash := cachedSessionFixture(t, CacheConfig{})
 
 	conn, err := pgx.ConnectConfig(ctx, c.listen.Copy())
 	if err != nil {
@@ -81,22 +89,8 @@ func TestPingProofEvictsWhatArrivedFirst(t *testing.T) {
 func TestLookupWaitingForTheLockSeesTheWindowEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	store, err := New(pool, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const interval = 100 * time.Millisecond
-	c, err := NewCache(store, CacheConfig{HealthCheckInterval: interval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
-	sum := sha256.Sum256([]byte(t.Name()))
-	hash := hex.EncodeToString(sum[:])
-	if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
-		t.Fatal(err)
-	}
+	_, c, hash := cachedSessionFixture(t, CacheConfig{HealthCheckInterval: interval})
 	scope := sessionguard.Scope{AppType: sessionguard.ControlPanel}
 	c.connected(time.Now())
 	if st, err := c.Peek(ctx, hash, scope); err != nil || st.State != sessionguard.StateValid {
@@ -132,23 +126,9 @@ func TestNotificationProofEvictsWhatArrivedFirst(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pool := pgtest.NewPool(t)
-	store, err := New(pool, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A long interval: no ping proves the connection during the test, so a
 	// notification is the only proof there is.
-	c, err := NewCache(store, CacheConfig{HealthCheckInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
-	sum := sha256.Sum256([]byte(t.Name()))
-	hash := hex.EncodeToString(sum[:])
-	if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
-		t.Fatal(err)
-	}
+	store, c, hash := cachedSessionFixture(t, CacheConfig{HealthCheckInterval: time.Hour})
 	ran := make(chan error, 1)
 	go func() { ran <- c.Run(ctx) }()
 	defer func() { cancel(); <-ran }()
