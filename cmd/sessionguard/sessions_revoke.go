@@ -88,6 +88,13 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		ctx = sessionguard.WithActor(ctx, *actor)
 	}
 	n, err := target.revoke(ctx, store, *reason)
+	if err != nil && ctx.Err() != nil {
+		// A Ctrl-C while the statement runs (waiting on a lock, say): pgx
+		// asks the database to cancel it, but the answer never comes back.
+		return fmt.Errorf("interrupted before the database answered: the revoke is one statement, so either every one "+
+			"of those sessions was ended or none was (the database was asked to cancel it); "+
+			"run the command again to see what is still active (%w)", err)
+	}
 	if err != nil {
 		return err
 	}
