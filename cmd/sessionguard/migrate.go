@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -60,12 +61,14 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 	if err != nil {
 		return err
 	}
-	if err := schema.Migrate(ctx, pool); err != nil {
-		return err
-	}
-	now, err := schema.Applied(ctx, pool)
+	// Each migration commits on its own: after a failure (or a Ctrl-C) the
+	// ones before it stay applied, and the output says which.
+	migrateErr := schema.Migrate(ctx, pool)
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+	defer cancel()
+	now, err := schema.Applied(readCtx, pool)
 	if err != nil {
-		return err
+		return errors.Join(migrateErr, err)
 	}
 	had := make(map[int]bool, len(before))
 	for _, r := range before {
@@ -79,6 +82,9 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 		default:
 			fmt.Fprintf(stdout, "applied %s\n", r.Name)
 		}
+	}
+	if migrateErr != nil {
+		return migrateErr
 	}
 	if len(now) > 0 {
 		fmt.Fprintf(stdout, "schema up to date: %d migrations recorded, the latest %s\n", len(now), now[len(now)-1].Name)

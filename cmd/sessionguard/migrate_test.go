@@ -303,3 +303,27 @@ func TestMigratePrintAfterIsDecimal(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateFailureSaysWhatWasApplied: when a migration fails, the ones
+// applied before it stay applied (each commits on its own), and the output
+// says so before the error: an operator must know the schema is half-way.
+func TestMigrateFailureSaysWhatWasApplied(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewBarePool(t)
+	// 023 cannot replace a sessionguard_check with another result type.
+	if _, err := pool.Exec(t.Context(), `CREATE FUNCTION sessionguard_check(VARCHAR, BOOLEAN, INTEGER, VARCHAR, INTEGER)
+		RETURNS INTEGER LANGUAGE sql AS 'SELECT 1'`); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, dbEnv(pool), nil, "migrate")
+	seed := schema.Migrations()[0]
+	if r.code != exitFailure || r.stderr == "" {
+		t.Errorf("exit status %d, stderr %q; want a failure", r.code, r.stderr)
+	}
+	if want := "applied " + seed.Name + "\n"; !strings.Contains(r.stdout, want) || len(applied(t, pool)) != 1 {
+		t.Errorf("stdout %q, want it to say %q (%d migrations recorded)", r.stdout, want, len(applied(t, pool)))
+	}
+	if strings.Contains(r.stdout, "up to date") {
+		t.Errorf("stdout %q says the schema is up to date", r.stdout)
+	}
+}
