@@ -123,7 +123,9 @@ func parseTarget(fs *flagSet, user int64, session string, everyone bool) (revoke
 		return revokeTarget{userID: user}, nil
 	case fs.given("session"):
 		if !uuidPattern.MatchString(session) {
-			return revokeTarget{}, usagef("--session %q is not a session id (a UUID, as \"sessions list\" shows)", printable(shorten(session, 40)))
+			// Not repeated: what was pasted there may be the session's token
+			// (a cookie's value), which no output may show.
+			return revokeTarget{}, usagef("--session is not a session id: give its UUID, as \"sessions list\" shows (the value given is not repeated here: it may be a token)")
 		}
 		return revokeTarget{sessionID: session}, nil
 	case !everyone:
