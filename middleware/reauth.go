@@ -39,8 +39,9 @@ type Reauthentication struct {
 // Reauthenticate records that the user of r's session has just proved who
 // they are again, once the application has checked the credential (the
 // password re-entered, a second factor): the session's authentication time
-// becomes now and its level a.ACR, so routes behind [Guard.Require] let it
-// in again.
+// becomes now (or the earlier time a.AuthTime or a.Token attests, see
+// [Reauthentication]) and its level a.ACR, so routes behind [Guard.Require]
+// let it in again.
 //
 // The session gets a new token (ASVS 7.2.4), of the kind it had: a new
 // opaque token, a new JWT minted by the Guard (same session id, a new jti),
