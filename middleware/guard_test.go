@@ -566,6 +566,69 @@ func TestStoreFailureIs503(t *testing.T) {
 	}
 }
 
+// A request whose client went away while the store was asked (its context
+// canceled) is refused, as every answer that is not a pass, but it says
+// nothing about the store: it is ErrCanceled, logged below Error and counted
+// apart, so an alert on "unavailable" does not page on clients that leave.
+// A request that ran out of its own deadline is an outage as before.
+func TestClientGoneIsNotAnOutage(t *testing.T) {
+	tests := []struct {
+		name   string
+		ctx    func() (context.Context, context.CancelFunc)
+		want   *middleware.RefusalError
+		reason string
+	}{
+		{"client gone while the store is asked", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx, cancel
+		}, middleware.ErrCanceled, "canceled"},
+		{"client gone before", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		}, middleware.ErrCanceled, "canceled"},
+		{"request deadline passed", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 20*time.Millisecond)
+		}, middleware.ErrUnavailable, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			st.block = true
+			var logs syncBuffer
+			var events eventLog
+			var denied error
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				c.OnEvent = events.add
+				c.Deny = func(w http.ResponseWriter, r *http.Request, err error) {
+					denied = err
+					middleware.DenyJSON(w, r, err)
+				}
+			})
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			var p probe
+			rec := httptest.NewRecorder()
+			g.Middleware(&p).ServeHTTP(rec, request(cookie(tokA)).WithContext(ctx))
+			if p.ran != 0 || rec.Code != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, handler ran %d; want 503, 0", rec.Code, p.ran)
+			}
+			if !errors.Is(denied, tt.want) || !errors.Is(denied, ctx.Err()) {
+				t.Errorf("refusal %v, want %v wrapping %v", denied, tt.want, ctx.Err())
+			}
+			if got := events.take(); len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("events %+v, want one of reason %q", got, tt.reason)
+			}
+			if outage := strings.Contains(logs.String(), "level=ERROR"); outage != (tt.reason == "unavailable") {
+				t.Errorf("logged at Error: %v, want %v; log:\n%s", outage, !outage, logs.String())
+			}
+		})
+	}
+}
+
 func TestCustomDeny(t *testing.T) {
 	st := newFakeStore()
 	var got error
