@@ -303,6 +303,127 @@ func TestExposeHeadersOnCrossOriginRequests(t *testing.T) {
 	}
 }
 
+// A CORS preflight carries no credentials (Fetch standard), so a Guard
+// refuses it like any request without a session, without a store call (the
+// Middleware's doc): preflights are answered by a CORS handler outside the
+// Guard, and the credentialed request that follows passes through both, its
+// Vary merged with the CORS handler's.
+func TestCORSPreflightOutsideTheGuard(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
+	g := newGuard(t, st, nil)
+	var p probe
+	guarded := g.Middleware(&p)
+	cors := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Add("Vary", "Origin")
+			if r.Header.Get("Origin") == "https://app.example" {
+				h.Set("Access-Control-Allow-Origin", "https://app.example")
+				h.Set("Access-Control-Allow-Credentials", "true")
+			}
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST")
+				h.Set("Access-Control-Allow-Headers", "Authorization")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	preflight := func() *http.Request {
+		r := httptest.NewRequest(http.MethodOptions, "/api/me", nil)
+		r.Header.Set("Origin", "https://app.example")
+		r.Header.Set("Access-Control-Request-Method", "GET")
+		r.Header.Set("Access-Control-Request-Headers", "authorization")
+		return r
+	}
+
+	rec := httptest.NewRecorder()
+	guarded.ServeHTTP(rec, preflight())
+	if rec.Code != http.StatusUnauthorized || p.ran != 0 || st.totalCalls() != 0 {
+		t.Errorf("preflight at the Guard: %d, handler ran %d, store calls %d; want 401, 0, 0", rec.Code, p.ran, st.totalCalls())
+	}
+
+	h := cors(guarded)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, preflight())
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "https://app.example" || st.totalCalls() != 0 {
+		t.Errorf("preflight at the CORS handler: %d %v, store calls %d", rec.Code, rec.Header(), st.totalCalls())
+	}
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r.Header.Set("Origin", "https://app.example")
+	r.Header.Set("Authorization", "Bearer "+tokA)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || p.ran != 1 {
+		t.Fatalf("request after the preflight: %d, handler ran %d", rec.Code, p.ran)
+	}
+	if got := strings.Join(rec.Header().Values("Vary"), ", "); got != "Origin, Cookie, Authorization" {
+		t.Errorf("Vary = %q, want the CORS handler's and the Guard's", got)
+	}
+	if !strings.Contains(rec.Header().Get("Access-Control-Expose-Headers"), middleware.HeaderIdleRemaining) {
+		t.Errorf("Access-Control-Expose-Headers = %q", rec.Header().Get("Access-Control-Expose-Headers"))
+	}
+}
+
+// The Guard hands the handler the server's own ResponseWriter, unwrapped:
+// http.ResponseController's Flush and Hijack (streaming, websockets) work
+// through it, and the time-left headers are set before the handler writes,
+// so a streamed response carries them with its first flush.
+func TestGuardKeepsTheResponseWriter(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
+	g := newGuard(t, st, nil)
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/stream", g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "first\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("Flush: %v", err)
+		}
+		<-release // the client has read the headers while the body still streams
+	})))
+	mux.Handle("/upgrade", g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n")
+		_ = rw.Flush()
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+tokA)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Header.Get(middleware.HeaderIdleRemaining) == "" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("streamed response headers %v lack the Guard's", res.Header)
+	}
+	close(release)
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/upgrade", nil)
+	req.Header.Set("Authorization", "Bearer "+tokA)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "test")
+	res, err = srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Errorf("upgrade through the Guard: %d, want 101", res.StatusCode)
+	}
+}
+
 func TestPeekNeverExtends(t *testing.T) {
 	st := newFakeStore()
 	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
