@@ -28,6 +28,21 @@ import (
 //   - A token without a sessionguard session (an anonymous, pre-sign-in scs
 //     session) keeps working with scs's own expiry.
 //
+// The store knows a signed-in session's data by the sessions row of its
+// hash; data whose hash no sessions row holds is an anonymous session's.
+// Nothing is stored under a hash a re-authentication rotated out (migration
+// 034): a late Commit, from a request that loaded the data before the
+// rotation, stores nothing. TRUNCATE sessions deletes the signed-in
+// sessions' data with them. A session deleted with its user leaves no trace
+// of its hash, so a late Commit under its token stores the data again as an
+// anonymous session's; the token never signs in
+// (TestSCSDataWithoutASessionsRow).
+//
+// scs's Iterate reads every live session, but with HashTokenInStore scs
+// hashes the store's key again before a Destroy or RenewToken inside it
+// reaches the store, so they delete nothing and return nil: sign a user out
+// everywhere with Store.RevokeAll (TestSCSIterateCannotEndASession).
+//
 // The SessionManager must have HashTokenInStore set: scs then hands the store
 // base64url(SHA-256(token)) instead of the token, and the store keys the row
 // by the same hash in hex, which is how the sessions table knows the token.
