@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
@@ -145,15 +144,8 @@ func TestSCSCommitWaitingOnTheRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	for _, isolation := range []string{"read committed", "repeatable read", "serializable"} {
-		cfg := f.pool.Config()
-		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = isolation
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pool.Close()
-		store, err := pgstore.New(pool, pgstore.Config{})
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
