@@ -232,3 +232,64 @@ func TestSCSDataTriggersNeedNoGrant(t *testing.T) {
 		t.Fatalf("%d data rows of a signed-in session after TRUNCATE sessions, want 0", n)
 	}
 }
+
+// TestSCSRotationWaitingOnTheCommit races the other way round: a Commit of
+// the token's first data holds the session row (its FOR SHARE) when the
+// rotation starts, and the rotation waits for it. The data committed must
+// move with the session to the new token, and nothing may stay readable
+// under the old one, whatever the isolation level of the rotating pool:
+// under REPEATABLE READ or SERIALIZABLE a rotation reading with the
+// snapshot it took before the wait neither moved nor deleted the row, which
+// then stayed under the rotated-out token, as an anonymous session's data.
+func TestSCSRotationWaitingOnTheCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := newSCSToken(t)
+		_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+		tx, err := f.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// CommitCtx's lock and insert, in a transaction held open.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR SHARE`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
+			VALUES ($1, 'committed', CURRENT_TIMESTAMP + interval '1 hour')`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		newTok := newSCSToken(t)
+		type result struct {
+			ok  bool
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			_, ok, err := store.Reauthenticate(ctx, sessionguard.Reauthentication{
+				SessionID: info.ID, OldTokenHash: tok.hash, NewTokenHash: newTok.hash})
+			done <- result{ok, err}
+		}()
+		waitForLockWaits(t, f, 1)
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil || !r.ok {
+			t.Errorf("%s: Reauthenticate after the Commit = %v, %v; want true, nil", isolation, r.ok, r.err)
+			continue
+		}
+		if b, found := findOK(t, s, tok.key); found {
+			t.Errorf("%s: Find under the rotated-out token = %q: the data stayed readable under it", isolation, b)
+		}
+		if b, found := findOK(t, s, newTok.key); !found || string(b) != "committed" {
+			t.Errorf("%s: Find under the new token = %q, %v; want the data committed before the rotation", isolation, b, found)
+		}
+	}
+}
