@@ -12,6 +12,7 @@ import (
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard/schema"
 )
 
 // With HashTokenInStore, scs's Iterate hands fn sessions whose token is the
@@ -291,5 +292,41 @@ func TestSCSRotationWaitingOnTheCommit(t *testing.T) {
 		if b, found := findOK(t, s, newTok.key); !found || string(b) != "committed" {
 			t.Errorf("%s: Find under the new token = %q, %v; want the data committed before the rotation", isolation, b, found)
 		}
+	}
+}
+
+// A database that ran the migrations before 034 may hold data that a late
+// Commit stored under a token a re-authentication had rotated out; Find
+// hands it to whoever holds that token, and 034's trigger, which skips the
+// whole INSERT ... ON CONFLICT DO UPDATE, would leave it there unchanged.
+// Migration 034 deletes it.
+func TestSCSMigrationForgetsDataUnderRetiredTokens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	var m034 schema.Migration
+	for _, m := range schema.Migrations() {
+		if m.Version == 34 {
+			m034 = m
+		}
+	}
+	mustExec(t, f, m034.Down)
+	tok := newSCSToken(t)
+	_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+	if _, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{
+		SessionID: info.ID, OldTokenHash: tok.hash, NewTokenHash: newHash(t)}); err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+	mustCommit(t, s, tok.key, []byte("late"), time.Now().Add(time.Hour))
+	if _, found := findOK(t, s, tok.key); !found {
+		t.Fatal("without 034, a late Commit under the rotated-out token was not stored: the test proves nothing")
+	}
+	mustExec(t, f, m034.SQL)
+	if b, found := findOK(t, s, tok.key); found {
+		t.Fatalf("after 034, Find under the rotated-out token = %q, want not found", b)
+	}
+	if n := f.dataRows(t, tok.hash); n != 0 {
+		t.Fatalf("%d data rows under the rotated-out token after 034, want 0", n)
 	}
 }

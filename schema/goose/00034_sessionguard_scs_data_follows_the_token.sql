@@ -48,9 +48,14 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 --     Anonymous sessions' data stays. SECURITY DEFINER as well, so that a
 --     role allowed to truncate sessions needs no privilege on
 --     sessionguard_scs_data for it (TestSCSDataTriggersNeedNoGrant).
+--  3. Data a late Commit stored under a retired hash before this file ran
+--     is deleted: the trigger of 1. skips the whole INSERT ... ON CONFLICT
+--     DO UPDATE, so it would never replace it, and Find hands it to whoever
+--     holds the rotated-out token (TestSCSMigrationForgetsDataUnderRetiredTokens).
 --
 -- What it costs: one primary-key lookup of the retired hashes per scs
--- Commit that inserts; a TRUNCATE of sessions reads the table once.
+-- Commit that inserts; a TRUNCATE of sessions reads the table once; this
+-- file reads the retired hashes once.
 --
 -- Idempotent: running this file twice is harmless.
 
@@ -104,9 +109,14 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 -- +goose StatementBegin
+DELETE FROM sessionguard_scs_data d
+USING sessionguard_retired_tokens r
+WHERE d.token_hash = r.token_hash;
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', '75abc885d504c81615a980e63745f46c2957477cc48b802eb56748f5cdba50c4')
+VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', '40833553f89b8a22d2e3b4c982aac63d46e5929475e6a07c3783b5967aace179')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 

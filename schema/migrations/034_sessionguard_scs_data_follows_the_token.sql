@@ -38,9 +38,14 @@
 --     Anonymous sessions' data stays. SECURITY DEFINER as well, so that a
 --     role allowed to truncate sessions needs no privilege on
 --     sessionguard_scs_data for it (TestSCSDataTriggersNeedNoGrant).
+--  3. Data a late Commit stored under a retired hash before this file ran
+--     is deleted: the trigger of 1. skips the whole INSERT ... ON CONFLICT
+--     DO UPDATE, so it would never replace it, and Find hands it to whoever
+--     holds the rotated-out token (TestSCSMigrationForgetsDataUnderRetiredTokens).
 --
 -- What it costs: one primary-key lookup of the retired hashes per scs
--- Commit that inserts; a TRUNCATE of sessions reads the table once.
+-- Commit that inserts; a TRUNCATE of sessions reads the table once; this
+-- file reads the retired hashes once.
 --
 -- Idempotent: running this file twice is harmless.
 
@@ -89,3 +94,7 @@ BEGIN
             EXECUTE FUNCTION sessionguard_scs_data_end_with_truncated_sessions();
     END IF;
 END $$;
+
+DELETE FROM sessionguard_scs_data d
+USING sessionguard_retired_tokens r
+WHERE d.token_hash = r.token_hash;
