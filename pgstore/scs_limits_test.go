@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -328,5 +329,46 @@ func TestSCSMigrationForgetsDataUnderRetiredTokens(t *testing.T) {
 	}
 	if n := f.dataRows(t, tok.hash); n != 0 {
 		t.Fatalf("%d data rows under the rotated-out token after 034, want 0", n)
+	}
+}
+
+// Migration 034's functions run with the rights of the role that migrated
+// (SECURITY DEFINER). PostgreSQL lets everyone execute a new function, and
+// a trigger function runs whatever table its trigger is on: a role with no
+// right on any table of the schema made one of its own (a temporary table
+// needs none), put the truncate trigger's function on it, truncated it, and
+// every signed-in session's scs data was gone. Only their owner may attach
+// them.
+func TestSCSDataTriggerFunctionsAreNotPublic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	tok := newSCSToken(t)
+	f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+	mustCommit(t, s, tok.key, []byte("signed in"), time.Now().Add(time.Hour))
+
+	conn, err := pgtest.PoolAs(t, f.pool, pgtest.NewRole(t, f.pool)).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `CREATE TEMPORARY TABLE own (token_hash text)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, trigger := range []string{
+		`BEFORE TRUNCATE ON own FOR EACH STATEMENT EXECUTE FUNCTION public.sessionguard_scs_data_end_with_truncated_sessions()`,
+		`BEFORE INSERT ON own FOR EACH ROW EXECUTE FUNCTION public.sessionguard_scs_data_refuse_retired()`,
+	} {
+		_, err := conn.Exec(ctx, fmt.Sprintf(`CREATE TRIGGER t%d %s`, i, trigger))
+		if !containsCode(err, "42501") { // insufficient_privilege
+			t.Errorf("CREATE TRIGGER %s by a role with no rights: %v, want permission denied", trigger, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `TRUNCATE own`); err != nil {
+		t.Fatal(err)
+	}
+	if b, found := findOK(t, s, tok.key); !found {
+		t.Fatalf("a signed-in session's data after another role truncated its own table: Find = %q, %v; want it kept", b, found)
 	}
 }

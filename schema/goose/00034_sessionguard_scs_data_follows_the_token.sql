@@ -53,6 +53,14 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 --     DO UPDATE, so it would never replace it, and Find hands it to whoever
 --     holds the rotated-out token (TestSCSMigrationForgetsDataUnderRetiredTokens).
 --
+-- Only their owner may execute the two functions: PostgreSQL lets everyone
+-- execute a new function, and a trigger function runs on whatever table a
+-- trigger puts it; a role with no right at all could attach the second to
+-- a temporary table of its own and, truncating it, delete every signed-in
+-- session's data with the owner's rights. A trigger runs its function
+-- without checking EXECUTE, so the triggers here fire for every role
+-- (TestSCSDataTriggerFunctionsAreNotPublic).
+--
 -- What it costs: one primary-key lookup of the retired hashes per scs
 -- Commit that inserts; a TRUNCATE of sessions reads the table once; this
 -- file reads the retired hashes once.
@@ -79,6 +87,12 @@ BEGIN
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql SECURITY DEFINER;
+-- +goose StatementEnd
+-- +goose StatementBegin
+REVOKE EXECUTE ON FUNCTION sessionguard_scs_data_refuse_retired() FROM PUBLIC;
+-- +goose StatementEnd
+-- +goose StatementBegin
+REVOKE EXECUTE ON FUNCTION sessionguard_scs_data_end_with_truncated_sessions() FROM PUBLIC;
 -- +goose StatementEnd
 -- +goose StatementBegin
 DO $$
@@ -116,7 +130,7 @@ WHERE d.token_hash = r.token_hash;
 -- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', '40833553f89b8a22d2e3b4c982aac63d46e5929475e6a07c3783b5967aace179')
+VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', 'de7331d668e6abb9a0c1e4c47f9ddca66fb5fca33aad406c2a8f37ae26d5be1f')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 

@@ -43,6 +43,14 @@
 --     DO UPDATE, so it would never replace it, and Find hands it to whoever
 --     holds the rotated-out token (TestSCSMigrationForgetsDataUnderRetiredTokens).
 --
+-- Only their owner may execute the two functions: PostgreSQL lets everyone
+-- execute a new function, and a trigger function runs on whatever table a
+-- trigger puts it; a role with no right at all could attach the second to
+-- a temporary table of its own and, truncating it, delete every signed-in
+-- session's data with the owner's rights. A trigger runs its function
+-- without checking EXECUTE, so the triggers here fire for every role
+-- (TestSCSDataTriggerFunctionsAreNotPublic).
+--
 -- What it costs: one primary-key lookup of the retired hashes per scs
 -- Commit that inserts; a TRUNCATE of sessions reads the table once; this
 -- file reads the retired hashes once.
@@ -68,6 +76,9 @@ BEGIN
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql SECURITY DEFINER;
+
+REVOKE EXECUTE ON FUNCTION sessionguard_scs_data_refuse_retired() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION sessionguard_scs_data_end_with_truncated_sessions() FROM PUBLIC;
 
 DO $$
 BEGIN
