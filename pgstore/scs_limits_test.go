@@ -103,6 +103,9 @@ func TestSCSDataWithoutASessionsRow(t *testing.T) {
 		{"sessions truncated", func(t *testing.T, f fixture, _ scsToken, _ string) {
 			mustExec(t, f, `TRUNCATE sessions`)
 		}, "late"},
+		{"users truncated with CASCADE", func(t *testing.T, f fixture, _ scsToken, _ string) {
+			mustExec(t, f, `TRUNCATE users CASCADE`)
+		}, "late"},
 		{"user deleted with their sessions", func(t *testing.T, f fixture, _ scsToken, _ string) {
 			mustExec(t, f, `DELETE FROM users WHERE id = $1`, f.user)
 		}, "late"},

@@ -43,6 +43,10 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 --     included; under REPEATABLE READ or SERIALIZABLE the Commit fails
 --     instead ("could not serialize access", an error to scs) and stores
 --     nothing (pgstore's TestSCSCommitWaitingOnTheRotation, each level).
+--     The other order, a Commit holding the row when the rotation starts:
+--     the rotation waits, and moves the data to the new token at READ
+--     COMMITTED, which pgstore's Reauthenticate always runs at
+--     (TestSCSRotationWaitingOnTheCommit).
 --  2. A BEFORE TRUNCATE trigger on sessions deletes the scs data of every
 --     session in it before it is emptied (also for TRUNCATE users CASCADE).
 --     Anonymous sessions' data stays. SECURITY DEFINER as well, so that a
@@ -130,7 +134,7 @@ WHERE d.token_hash = r.token_hash;
 -- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', 'de7331d668e6abb9a0c1e4c47f9ddca66fb5fca33aad406c2a8f37ae26d5be1f')
+VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', 'c5e436fc249c554d154ac70cd9c0b1741105a39ae95f55343232164b4697e8d0')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 

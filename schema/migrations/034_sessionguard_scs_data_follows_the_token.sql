@@ -33,6 +33,10 @@
 --     included; under REPEATABLE READ or SERIALIZABLE the Commit fails
 --     instead ("could not serialize access", an error to scs) and stores
 --     nothing (pgstore's TestSCSCommitWaitingOnTheRotation, each level).
+--     The other order, a Commit holding the row when the rotation starts:
+--     the rotation waits, and moves the data to the new token at READ
+--     COMMITTED, which pgstore's Reauthenticate always runs at
+--     (TestSCSRotationWaitingOnTheCommit).
 --  2. A BEFORE TRUNCATE trigger on sessions deletes the scs data of every
 --     session in it before it is emptied (also for TRUNCATE users CASCADE).
 --     Anonymous sessions' data stays. SECURITY DEFINER as well, so that a
