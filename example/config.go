@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -162,7 +163,7 @@ func (c config) validate() error {
 // fail; and switching them to insecure cookies would send session tokens in
 // clear over the network. Put a TLS-terminating proxy in front instead.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, err := splitListenAddr(addr)
 	if err != nil {
 		return fmt.Errorf("ADDR=%q: %v", addr, err)
 	}
@@ -175,6 +176,20 @@ func checkLoopback(addr string) error {
 	return fmt.Errorf("ADDR=%q: the example listens on loopback addresses only (127.0.0.1, ::1, localhost): "+
 		"its session cookies are Secure, which browsers accept over plain http only on this machine; "+
 		"to reach it from elsewhere, put a TLS-terminating proxy in front of %s", addr, defaultAddr)
+}
+
+// splitListenAddr returns the host of a listen address host:port, whose port
+// is a number from 0 to 65535, so that a mistyped port fails at start, not
+// after the database is prepared.
+func splitListenAddr(addr string) (host string, err error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return host, nil
 }
 
 // checkPassword is the password rule of the example: 8 to 72 bytes (72 is

@@ -29,6 +29,8 @@ func TestLoadConfig(t *testing.T) {
 			}},
 		{name: "flags beat environment", env: map[string]string{"IDLE_TIMEOUT": "20s"}, args: []string{"-idle-timeout", "30s", "-warning-threshold", "5s", "-addr", "[::1]:0"},
 			want: func(c config) bool { return c.IdleTimeout == 30*time.Second && c.Addr == "[::1]:0" }},
+		{name: "pages' address with a bad port", env: map[string]string{"ADDR": "127.0.0.1:99999"}, wantErr: "ADDR"},
+		{name: "pages' address with a port that is no number", env: map[string]string{"ADDR": "127.0.0.1:eighty"}, wantErr: "ADDR"},
 		{name: "reauth window flag", args: []string{"-reauth-window", "2m"}, want: func(c config) bool { return c.ReauthWindow == 2*time.Minute }},
 		{name: "reauth window of zero", env: map[string]string{"REAUTH_WINDOW": "0s"}, wantErr: "REAUTH_WINDOW"},
 		{name: "not a duration", env: map[string]string{"IDLE_TIMEOUT": "20"}, wantErr: "IDLE_TIMEOUT"},
