@@ -38,10 +38,11 @@ const (
 // exampleServer is the example running in-process, through run, on
 // 127.0.0.1 and a fresh database of its own.
 type exampleServer struct {
-	t      *testing.T
-	base   string
-	pool   *pgxpool.Pool
-	client *http.Client
+	t           *testing.T
+	base        string
+	metricsBase string // the metrics listener's (METRICS_ADDR)
+	pool        *pgxpool.Pool
+	client      *http.Client
 }
 
 // startExample runs the example as `go run ./example` would, but on an empty
@@ -54,8 +55,13 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := config{
 		Addr:             ln.Addr().String(),
+		MetricsAddr:      mln.Addr().String(),
 		DemoPassword:     testPassword,
 		IdleTimeout:      testIdle,
 		AbsoluteTimeout:  testAbsolute,
@@ -65,11 +71,12 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		cleanupInterval:  defaultCleanupInterval,
 		// Tests sign in often from one address; the per-account limit is
 		// the default. TestSigninThrottled tests both.
-		addressLimit: rateLimit{every: time.Millisecond, burst: 10_000},
-		accountLimit: defaultAccountLimit,
-		logger:       slog.New(slog.DiscardHandler),
-		poolConfig:   pool.Config(),
-		listener:     ln,
+		addressLimit:    rateLimit{every: time.Millisecond, burst: 10_000},
+		accountLimit:    defaultAccountLimit,
+		logger:          slog.New(slog.DiscardHandler),
+		poolConfig:      pool.Config(),
+		listener:        ln,
+		metricsListener: mln,
 	}
 	for _, f := range change {
 		f(&cfg)
@@ -90,9 +97,10 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		}
 	})
 	s := &exampleServer{
-		t:    t,
-		base: "http://" + ln.Addr().String(),
-		pool: pool,
+		t:           t,
+		base:        "http://" + ln.Addr().String(),
+		metricsBase: "http://" + mln.Addr().String(),
+		pool:        pool,
 		client: &http.Client{
 			Timeout:       30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -28,7 +28,7 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{Addr: ln.Addr().String(), DemoPassword: testPassword, IdleTimeout: testIdle,
+	cfg := config{Addr: ln.Addr().String(), MetricsAddr: "127.0.0.1:0", DemoPassword: testPassword, IdleTimeout: testIdle,
 		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit,
 		logger: slog.New(slog.DiscardHandler), listener: ln}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,7 +55,8 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("throwaway server directory: %v", err)
 	}
-	for _, want := range []string{"admin@example.com", "staff@example.com", "alice@acme.example", "bob@globex.example", testPassword} {
+	for _, want := range []string{"admin@example.com", "staff@example.com", "alice@acme.example", "bob@globex.example", testPassword,
+		"metrics:         http://127.0.0.1:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %s", want)
 		}
@@ -98,7 +99,7 @@ func TestRunRefusesForeignTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	cfg := config{DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
+	cfg := config{MetricsAddr: "127.0.0.1:0", DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
 		WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit, logger: slog.New(slog.DiscardHandler),
 		poolConfig: pool.Config(), listener: ln}
 	err = run(t.Context(), cfg, io.Discard)
