@@ -444,3 +444,56 @@ func (s *exampleServer) authOlderThan(id string, d time.Duration) bool {
 	}
 	return older
 }
+
+// tenantSignIn signs in to acme's tenant app through its form in the tab of
+// ctx, which keeps the token the identity provider issued in its
+// sessionStorage, and waits for the running warning script.
+func tenantSignIn(t *testing.T, ctx context.Context, s *exampleServer) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/t/acme/signin"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "alice@acme.example"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#signin")),
+	)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	browsertest.WaitLocation(t, ctx, s.base+"/t/acme/", 15*time.Second)
+	browsertest.WaitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+}
+
+// 8. Two tenant-app tabs, each with its own bearer token: signing in in the
+// second ends the browser's earlier session, the first tab's (the sign-in
+// replaces the session of the cookie it was sent), while the second tab's is
+// new. The first tab's warning script learns its own session's end, with its
+// reason; the second tab, whose session is alive, stays signed in. (Both
+// tabs' scripts once sent the browser's cookie, the second session's, with
+// the first tab's token: refused as disagreeing credentials, the first tab
+// signed out as "invalid" and told the second to sign out too.)
+func TestBrowserTenantTabsOfTwoSessions(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	tab1 := browsertest.New(t)
+	tenantSignIn(t, tab1, s)
+	tab2 := browsertest.NewTab(t, tab1)
+	tenantSignIn(t, tab2, s)
+
+	browsertest.Eval[bool](t, tab1, `SessionGuardWarning.refresh(), true`)
+	browsertest.WaitJS(t, tab1, `location.pathname === '/t/acme/signin'`, 15*time.Second)
+
+	time.Sleep(2 * time.Second) // for a message between the tabs to arrive
+	if loc := browsertest.Eval[string](t, tab2, `location.href`); loc != s.base+"/t/acme/" {
+		t.Errorf("the tab of the live session went to %s", loc)
+	}
+	// The session ended by the sign-in ("revoked" with revoke reason
+	// "logout"), not a credential refused ("invalid").
+	if loc := browsertest.Eval[string](t, tab1, `location.href`); loc != s.base+"/t/acme/signin?reason=revoked" {
+		t.Fatalf("the tab of the ended session went to %s, want ?reason=revoked", loc)
+	}
+	if browsertest.Eval[bool](t, tab2, `SessionGuardWarning.state().ended`) {
+		t.Fatalf("the tab of the live session counts it as ended")
+	}
+	browsertest.Eval[bool](t, tab2, `SessionGuardWarning.refresh().then(function (st) { window.peeked = st; }), true`)
+	browsertest.WaitJS(t, tab2, `window.peeked === 200`, 5*time.Second)
+}
