@@ -40,7 +40,8 @@ const (
 type exampleServer struct {
 	t           *testing.T
 	base        string
-	metricsBase string // the metrics listener's (METRICS_ADDR)
+	metricsBase string       // the metrics listener's (METRICS_ADDR)
+	stop        func() error // Ctrl-C: cancels run's ctx and returns what run returned
 	pool        *pgxpool.Pool
 	client      *http.Client
 }
@@ -85,21 +86,29 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, cfg, out) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v after cancel", err)
+	var stopOnce sync.Once
+	var stopErr error
+	stop := func() error {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = errors.New("run did not return within 30s of cancel")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("run did not return within 30s of cancel")
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run after cancel: %v", err)
 		}
 	})
 	s := &exampleServer{
 		t:           t,
 		base:        "http://" + ln.Addr().String(),
 		metricsBase: "http://" + mln.Addr().String(),
+		stop:        stop,
 		pool:        pool,
 		client: &http.Client{
 			Timeout:       30 * time.Second,

@@ -166,18 +166,23 @@ func (s *servers) serve(h http.Handler, ln net.Listener) {
 	}()
 }
 
-// shutdown stops every server gracefully: no new connections, in-flight
-// requests finish within shutdownTimeout, after which the rest are cut.
+// shutdown stops every server gracefully, all at once: no new connections,
+// in-flight requests finish within shutdownTimeout, after which the rest are
+// cut.
 func (s *servers) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	var errs []error
-	for _, srv := range s.list {
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-			errs = append(errs, fmt.Errorf("shutdown: %w", err))
-		}
+	errs := make([]error, len(s.list))
+	var wg sync.WaitGroup
+	for i, srv := range s.list {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				_ = srv.Close()
+				errs[i] = fmt.Errorf("shutdown: %w", err)
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -178,5 +180,62 @@ func TestStartingHandler(t *testing.T) {
 		if rec.Code != tt.status {
 			t.Errorf("%s %s while starting: %d, want %d", tt.method, tt.path, rec.Code, tt.status)
 		}
+	}
+}
+
+// TestRunShutdownIsGraceful: on Ctrl-C or SIGTERM (ctx ends) both listeners
+// stop taking connections at once, a request in flight still gets its
+// answer, and run returns nil after it.
+func TestRunShutdownIsGraceful(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	addr := strings.TrimPrefix(s.base, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The request is in flight: its headers and half its body are sent.
+	body := `{"email":"staff@example.com","password":"` + testPassword + `"}`
+	if _, err := fmt.Fprintf(conn, "POST /api/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		addr, len(body), body[:len(body)/2]); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+
+	for _, base := range []string{s.base, s.metricsBase} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err != nil {
+				break // no longer listening
+			}
+			c.Close()
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still takes connections 5 s after ctx ended", base)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("run returned before the request in flight was answered: %v", err)
+	default:
+	}
+	if _, err := io.WriteString(conn, body[len(body)/2:]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the request in flight: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"token"`) {
+		t.Errorf("the request in flight: %d %s, want 200 with a token", res.StatusCode, b)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
