@@ -120,6 +120,9 @@ type kind struct {
 	touches bool // writes last_activity_at of set
 	low     bool // also run at the light loads
 	revokes bool // time revocations during its windows
+	// cache is the Cache its handler asks, whose hits and misses its windows
+	// count, or nil.
+	cache *pgstore.Cache
 	// handler builds its handler over the pools of one size.
 	handler func(p *poolSet) (http.Handler, error)
 }
@@ -174,12 +177,11 @@ func (a *app) logf(format string, args ...any) {
 // each of its pool sizes. The measured run and the -serve mode share it, so
 // that an external load generator meets exactly what the bench's own does.
 type rig struct {
-	a        *app
-	kinds    []*kind
-	addrs    map[string]string // "key/pool" -> address
-	pgDir    string            // the throwaway server's directory, removed by close
-	cacheJWT *pgstore.Cache
-	closers  []func()
+	a       *app
+	kinds   []*kind
+	addrs   map[string]string // "key/pool" -> address
+	pgDir   string            // the throwaway server's directory, removed by close
+	closers []func()
 }
 
 // onClose registers f to run when the rig closes, in reverse order.
@@ -201,7 +203,7 @@ func run(ctx context.Context, o options, out, logw io.Writer) error {
 		return err
 	}
 	defer r.close()
-	a, kinds, addrs, cacheJWT := r.a, r.kinds, r.addrs, r.cacheJWT
+	a, kinds, addrs := r.a, r.kinds, r.addrs
 
 	// The cells: every kind at every load, the swept ones at every pool
 	// size; the light loads for the kinds that compare latency there.
@@ -235,9 +237,7 @@ func run(ctx context.Context, o options, out, logw io.Writer) error {
 			revocations = append(revocations, w.revocations...)
 		}
 	}
-	cs := a.cacheB.Stats()
-	csJWT := cacheJWT.Stats()
-	report(out, o, cells, revocations, a.touchEvery, cs, csJWT, time.Since(started))
+	report(out, o, cells, revocations, a.touchEvery, time.Since(started))
 	return nil
 }
 
@@ -396,9 +396,9 @@ func setup(ctx context.Context, o options, logw io.Writer) (r *rig, err error) {
 			handler: func(p *poolSet) (http.Handler, error) { return guard(p.unbatched, false) }},
 		{key: "default_jwt", name: "default, JWT mode", set: defaultJWTSet, db: true, pass: true, touches: true,
 			handler: func(p *poolSet) (http.Handler, error) { return guard(p.store, true) }},
-		{key: "cached", name: "cached (Guard+Cache)", set: cachedSet, db: true, pass: true, touches: true, revokes: true,
+		{key: "cached", name: "cached (Guard+Cache)", set: cachedSet, db: true, pass: true, touches: true, revokes: true, cache: a.cacheB,
 			handler: func(*poolSet) (http.Handler, error) { return guard(a.cacheB, false) }},
-		{key: "cached_jwt", name: "cached, JWT mode", set: cachedJWTSet, db: true, pass: true, touches: true,
+		{key: "cached_jwt", name: "cached, JWT mode", set: cachedJWTSet, db: true, pass: true, touches: true, cache: cacheJWT,
 			handler: func(*poolSet) (http.Handler, error) { return guard(cacheJWT, true) }},
 	}
 
@@ -432,7 +432,7 @@ func setup(ctx context.Context, o options, logw io.Writer) (r *rig, err error) {
 			addrs[k.key+"/"+strconv.Itoa(size)] = addr
 		}
 	}
-	r.kinds, r.addrs, r.cacheJWT, r.pgDir = kinds, addrs, cacheJWT, srv.Dir()
+	r.kinds, r.addrs, r.pgDir = kinds, addrs, srv.Dir()
 	return r, nil
 }
 
@@ -510,6 +510,7 @@ type windowResult struct {
 	staleBefore int
 	aligned     int // sessions whose touch was brought forward before the window
 	revocations []time.Duration
+	cache       pgstore.CacheStats // hits and misses in the measured window
 }
 
 // window warms c up and measures one window.
@@ -563,8 +564,16 @@ func (a *app) window(ctx context.Context, c *cell, revoke bool) (windowResult, e
 		revoked = make(chan []time.Duration, 1)
 		go func() { revoked <- a.revokeDuringLoad(ctx) }()
 	}
+	var cacheBefore pgstore.CacheStats
+	if k.cache != nil {
+		cacheBefore = k.cache.Stats()
+	}
 	w.load = runLoad(ctx, c.addr, k.reqs, c.conns, a.o.duration, true)
 	goCPU := processCPU()
+	if k.cache != nil {
+		after := k.cache.Stats()
+		w.cache.Hits, w.cache.Misses = after.Hits-cacheBefore.Hits, after.Misses-cacheBefore.Misses
+	}
 	if revoked != nil {
 		w.revocations = <-revoked
 	}
@@ -636,6 +645,7 @@ type variantResult struct {
 	cpu         cpuTimes
 	staleBefore int
 	aligned     int
+	cache       pgstore.CacheStats // hits and misses in the measured windows
 }
 
 func (r *variantResult) add(w windowResult) {
@@ -648,6 +658,8 @@ func (r *variantResult) add(w windowResult) {
 	r.cpu = cpuTimes{r.cpu.goProc + w.cpu.goProc, r.cpu.postgres + w.cpu.postgres}
 	r.staleBefore = max(r.staleBefore, w.staleBefore)
 	r.aligned += w.aligned
+	r.cache.Hits += w.cache.Hits
+	r.cache.Misses += w.cache.Misses
 }
 
 func (r *variantResult) medianRate() float64 {

@@ -61,6 +61,13 @@ func TestBenchSmoke(t *testing.T) {
 	if v, ok := summary["revocations"].(float64); !ok || v != 4 {
 		t.Errorf("revocations = %v, want 4 (2 per cached window at each of 2 loads)", summary["revocations"])
 	}
+	// Every session of the cached variants was requested in the touch pass
+	// and the warm-up before each window: in the window, nearly all hit.
+	for _, k := range []string{"cache_hit_share", "cache_jwt_hit_share"} {
+		if v, ok := summary[k].(float64); !ok || v < 0.5 || v > 1 {
+			t.Errorf("%s = %v, want a share of lookups answered from memory, most of them", k, summary[k])
+		}
+	}
 	if v, ok := summary["updates_per_req_default"].(float64); !ok || v < 0 || v > 0.05 {
 		t.Errorf("updates_per_req_default = %v, want between 0 and 0.05 (steady state)", summary["updates_per_req_default"])
 	}

@@ -28,7 +28,7 @@ var ratioKeys = []struct{ key, num, den string }{
 
 // report prints one table per load and, as its last line, the JSON summary.
 func report(out io.Writer, o options, cells []*cell, revocations []time.Duration, touchInterval time.Duration,
-	cs, csJWT pgstore.CacheStats, took time.Duration) {
+	took time.Duration) {
 	fmt.Fprintf(out, "\nsessionguard bench: %d rounds x %v windows, connections %v (light %v), pools %v (others %d), %d sessions per variant, GOMAXPROCS %d, took %v\n",
 		o.rounds, o.duration, o.conns, o.lowConns, o.pools, o.pool, o.sessions, runtime.GOMAXPROCS(0), took.Round(time.Second))
 
@@ -147,15 +147,17 @@ func report(out io.Writer, o options, cells []*cell, revocations []time.Duration
 	fmt.Fprintf(out, "default path: sessions of its set untouched for a whole touch interval when a window started (max): %.0f; touches brought forward before windows: %.0f\n", stale, aligned)
 	fmt.Fprintf(out, "default path under continuous traffic (one write per session per %v): %d sessions / (%.0f s x %.0f req/s) = %.4f row updates/req\n",
 		touchInterval, o.sessions, touchInterval.Seconds(), defRate, continuous)
-	fmt.Fprintf(out, "cache (opaque): %d hits, %d misses (%.1f%% hits); cache (JWT): %d hits, %d misses (%.1f%% hits)\n",
-		cs.Hits, cs.Misses, 100*perReq(int64(cs.Hits), int64(cs.Hits+cs.Misses)),
-		csJWT.Hits, csJWT.Misses, 100*perReq(int64(csJWT.Hits), int64(csJWT.Hits+csJWT.Misses)))
+	cs, csJWT := cacheStatsOf(cells, o.conns, "cached"), cacheStatsOf(cells, o.conns, "cached_jwt")
+	fmt.Fprintf(out, "in the measured windows, cache (opaque): %d hits, %d misses (%.1f%% hits); cache (JWT): %d hits, %d misses (%.1f%% hits)\n",
+		cs.Hits, cs.Misses, 100*hitShare(cs), csJWT.Hits, csJWT.Misses, 100*hitShare(csJWT))
 	fmt.Fprintf(out, "revocation on instance A refused by instance B: n=%d p50 %.2f ms, p99 %.2f ms, max %.2f ms\n\n",
 		len(revocations), ms(percentile(revocations, 0.5)), ms(percentile(revocations, 0.99)), ms(percentile(revocations, 1)))
 
 	summary := map[string]any{
 		"revocation_p99_ms":                  round3(ms(percentile(revocations, 0.99))),
 		"revocations":                        len(revocations),
+		"cache_hit_share":                    round6(hitShare(cs)),
+		"cache_jwt_hit_share":                round6(hitShare(csJWT)),
 		"updates_per_req_default":            round6(perReq(int64(updates), defRequests)),
 		"updates_per_req_default_continuous": round6(continuous),
 		"by_conns":                           byConns,
@@ -242,3 +244,22 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
+
+// cacheStatsOf sums the hits and misses of kind key's measured windows at
+// the loads conns (the warm-up, the touch pass before each window and the
+// victims cached for revocations are outside them).
+func cacheStatsOf(cells []*cell, conns []int, key string) pgstore.CacheStats {
+	var s pgstore.CacheStats
+	for _, x := range cells {
+		if x.k.key == key && slices.Contains(conns, x.conns) {
+			s.Hits += x.res.cache.Hits
+			s.Misses += x.res.cache.Misses
+		}
+	}
+	return s
+}
+
+// hitShare is the share of s's lookups answered from memory, 0 without any.
+func hitShare(s pgstore.CacheStats) float64 {
+	return perReq(int64(s.Hits), int64(s.Hits+s.Misses))
+}

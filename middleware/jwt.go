@@ -520,20 +520,26 @@ func (v *jwtVerifier) checkRegistered(m jwt.MapClaims) error {
 	return nil
 }
 
-// maxNumericDate is the last second of year 9999: a time claim beyond it
-// (either way) is no time. Past int64 seconds time.Time wraps around, so
-// an nbf or iat far in the future would read as a date in the past.
-const maxNumericDate = 253402300799
+// A time claim outside year 1 to year 9999 is no time. Past int64 seconds
+// time.Time wraps around, so an nbf or iat far in the future would read as
+// a date in the past; and PostgreSQL holds no date before 4713 BC, so an
+// iat or auth_time that far back, stored as the session's authentication
+// time, would fail the sign-in as an outage (503) instead of as a bad
+// token.
+const (
+	minNumericDate = -62135596800 // 0001-01-01T00:00:00Z
+	maxNumericDate = 253402300799 // 9999-12-31T23:59:59Z
+)
 
 // numericDateFits reports whether a time claim's value (json.Number; absent
-// is nil) is a finite number of seconds within ±maxNumericDate.
+// is nil) is a finite number of seconds from year 1 to year 9999.
 func numericDateFits(raw any) bool {
 	n, ok := raw.(json.Number)
 	if !ok {
 		return true // absent, or refused by the claim's getter
 	}
 	f, err := n.Float64()
-	return err == nil && !math.IsNaN(f) && math.Abs(f) <= maxNumericDate
+	return err == nil && f >= minNumericDate && f <= maxNumericDate // false for NaN
 }
 
 // mapClaims reads the user, tenant and session claims.

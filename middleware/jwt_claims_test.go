@@ -109,6 +109,11 @@ func TestJWTClaimRules(t *testing.T) {
 		{"exp beyond int64 seconds", nil, with("exp", 1e19), jwtClaims{}, "claim exp is not a time"},
 		{"exp beyond float64", nil, with("exp", json.Number("1e400")), jwtClaims{}, "claim exp is not a time"},
 		{"nbf in year 9999", nil, with("nbf", 253402300799), jwtClaims{}, "claim nbf: not valid yet"},
+		// Before year 1: PostgreSQL has no date before 4713 BC for the
+		// session's auth_time (from auth_time, else iat).
+		{"iat before year 1", nil, with("iat", -2.5e11), jwtClaims{}, "claim iat is not a time"},
+		{"iat in year 1", nil, with("iat", -62135596800), jwtClaims{UserID: 42, IssuedAt: time.Unix(-62135596800, 0)}, ""},
+		{"auth_time before year 1", nil, with("auth_time", -62135596801), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time a string", nil, with("auth_time", "yesterday"), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time beyond int64 seconds", nil, with("auth_time", 1e19), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time", nil, with("auth_time", 1700000000), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},

@@ -12,6 +12,28 @@ import (
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 )
 
+// cachedSessionFixture is a Store on a database of its own, a Cache over it
+// with cfg (not running), and the hash of a live control-panel session.
+func cachedSessionFixture(t *testing.T, cfg CacheConfig) (*Store, *Cache, string) {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	store, err := New(pool, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCache(store, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
+	sum := sha256.Sum256([]byte(t.Name()))
+	hash := hex.EncodeToString(sum[:])
+	if _, err := store.Create(context.Background(), sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
+		t.Fatal(err)
+	}
+	return store, c, hash
+}
+
 // TestPingProofEvictsWhatArrivedFirst: the listener's ping, which proves
 // its connection alive again after a quiet interval, brings in the
 // notifications that arrived ahead of its answer. Those are evicted before
@@ -21,21 +43,7 @@ import (
 func TestPingProofEvictsWhatArrivedFirst(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	store, err := New(pool, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewCache(store, CacheConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
-	sum := sha256.Sum256([]byte(t.Name()))
-	hash := hex.EncodeToString(sum[:])
-	if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
-		t.Fatal(err)
-	}
+	store, c, hash := cachedSessionFixture(t, CacheConfig{})
 
 	conn, err := pgx.ConnectConfig(ctx, c.listen.Copy())
 	if err != nil {
@@ -81,22 +89,8 @@ func TestPingProofEvictsWhatArrivedFirst(t *testing.T) {
 func TestLookupWaitingForTheLockSeesTheWindowEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	store, err := New(pool, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const interval = 100 * time.Millisecond
-	c, err := NewCache(store, CacheConfig{HealthCheckInterval: interval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := pgtest.CreateUser(t, pool, "alice@acme.example", pgtest.CreateTenant(t, pool, "acme"))
-	sum := sha256.Sum256([]byte(t.Name()))
-	hash := hex.EncodeToString(sum[:])
-	if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: hash, UserID: user, AppType: sessionguard.ControlPanel}); err != nil {
-		t.Fatal(err)
-	}
+	_, c, hash := cachedSessionFixture(t, CacheConfig{HealthCheckInterval: interval})
 	scope := sessionguard.Scope{AppType: sessionguard.ControlPanel}
 	c.connected(time.Now())
 	if st, err := c.Peek(ctx, hash, scope); err != nil || st.State != sessionguard.StateValid {
@@ -118,5 +112,64 @@ func TestLookupWaitingForTheLockSeesTheWindowEnd(t *testing.T) {
 	c.mu.Unlock()
 	if <-hit {
 		t.Fatal("a lookup that got the lock after the serving window ran out answered from memory")
+	}
+}
+
+// TestNotificationProofEvictsWhatArrivedFirst is the same rule for a
+// notification: its arrival proves the connection alive, but the proof is
+// recorded only after what it carries is evicted. Recorded first, a cache
+// whose serving window had run out answered "valid" again, from the proof
+// until the eviction got the cache's lock, for the very session the
+// notification ends. The test holds the lock, so the listener's eviction
+// waits on it: no proof may be recorded meanwhile.
+func TestNotificationProofEvictsWhatArrivedFirst(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// A long interval: no ping proves the connection during the test, so a
+	// notification is the only proof there is.
+	store, c, hash := cachedSessionFixture(t, CacheConfig{HealthCheckInterval: time.Hour})
+	ran := make(chan error, 1)
+	go func() { ran <- c.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	for deadline := time.Now().Add(30 * time.Second); !c.Listening(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener did not connect")
+		}
+	}
+	scope := sessionguard.Scope{AppType: sessionguard.ControlPanel}
+	if st, err := c.Peek(ctx, hash, scope); err != nil || st.State != sessionguard.StateValid {
+		t.Fatalf("Peek = %+v, %v", st, err)
+	}
+	if _, hit := c.lookup(hash, scope, false); !hit {
+		t.Fatal("the session is not cached")
+	}
+
+	const ranOut = -int64(4 * time.Hour) // the last proof, long before the window
+	c.mu.Lock()
+	c.proven.Store(ranOut)
+	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonAdminRevoke); err != nil || !ended {
+		c.mu.Unlock()
+		t.Fatalf("Revoke = %v, %v", ended, err)
+	}
+	// The notification arrives within this wait on any machine that runs
+	// the suite; the listener then waits for the lock to evict.
+	for until := time.Now().Add(2 * time.Second); time.Now().Before(until); time.Sleep(10 * time.Millisecond) {
+		if c.proven.Load() != ranOut {
+			c.mu.Unlock()
+			t.Fatal("the notification's proof was recorded before the eviction of what it carries")
+		}
+	}
+	c.mu.Unlock()
+
+	// Once the eviction is done, the proof follows, and the cache answers
+	// again, from the database for the revoked session.
+	for deadline := time.Now().Add(30 * time.Second); !c.Listening(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no proof after the eviction")
+		}
+	}
+	if st, hit := c.lookup(hash, scope, false); hit {
+		t.Fatalf("the cache answers %q for the revoked session", st.State)
 	}
 }

@@ -28,6 +28,20 @@ import (
 //   - A token without a sessionguard session (an anonymous, pre-sign-in scs
 //     session) keeps working with scs's own expiry.
 //
+// The store knows a signed-in session's data only by the sessions row of
+// its hash. Data whose hash no sessions row holds any more is an anonymous
+// session's: a late Commit of a request that loaded it before stores it
+// again after a re-authentication rotated the token out or after the row
+// was deleted (a user deleted with their sessions), and TRUNCATE sessions,
+// which fires no DELETE trigger, leaves it. Such a token is never signed in
+// (TestSCSDataWithoutASessionsRow); end sessions with UPDATE, DELETE or the
+// Store, not TRUNCATE.
+//
+// scs's Iterate reads every live session, but with HashTokenInStore scs
+// hashes the store's key again before a Destroy or RenewToken inside it
+// reaches the store, so they delete nothing and return nil: sign a user out
+// everywhere with Store.RevokeAll (TestSCSIterateCannotEndASession).
+//
 // The SessionManager must have HashTokenInStore set: scs then hands the store
 // base64url(SHA-256(token)) instead of the token, and the store keys the row
 // by the same hash in hex, which is how the sessions table knows the token.

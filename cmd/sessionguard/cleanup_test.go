@@ -19,7 +19,7 @@ func TestCleanup(t *testing.T) {
 	}{
 		{"default retention", []string{"cleanup"}, true, "deleted 1 ended row older than 2160h0m0s"},
 		{"--retention 0 keeps ended rows", []string{"cleanup", "--retention", "0"}, false, "kept every ended row (--retention 0)"},
-		{"--retention 720h", []string{"cleanup", "--retention", "720h"}, true, "deleted 1 ended row older than 720h0m0s"},
+		{"--retention 720h --yes", []string{"cleanup", "--retention", "720h", "--yes"}, true, "deleted 1 ended row older than 720h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,5 +88,41 @@ func TestCleanupWhileAnotherRuns(t *testing.T) {
 	}
 	if active, _ := f.endReason(t, idle.ID); !active {
 		t.Error("the expired session was ended although another Cleaner held the lock")
+	}
+}
+
+// TestCleanupShortRetentionRefusedInAScript: a retention below the default
+// deletes rows a default Cleaner keeps (and 1m is a minute, not a month):
+// without a terminal to ask on and without --yes, nothing is changed. A
+// retention at or above the default runs as before.
+func TestCleanupShortRetentionRefusedInAScript(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.user(t, "user@example.com")
+	idle, _ := f.session(t, sessionguard.NewSession{UserID: user})
+	ended, _ := f.session(t, sessionguard.NewSession{UserID: user})
+	f.exec(t, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1", idle.ID)
+	f.exec(t, `UPDATE sessions SET is_active = false, revoke_reason = 'logout', revoked_at = CURRENT_TIMESTAMP - interval '1 hour',
+		ended_at = CURRENT_TIMESTAMP - interval '1 hour' WHERE id = $1`, ended.ID)
+	env := dbEnv(f.pool)
+
+	r := runCmd(t, env, nil, "cleanup", "--retention", "1m")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "pass --yes") || r.stdout != "" {
+		t.Errorf("--retention 1m, no terminal: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if active, _ := f.endReason(t, idle.ID); !active {
+		t.Error("the refused run ended the idle session")
+	}
+	if active, reason := f.endReason(t, ended.ID); active || reason != "logout" { // still there
+		t.Errorf("ended row: active %v, reason %q", active, reason)
+	}
+	for _, retention := range []string{"2160h", "4320h"} {
+		if r := runCmd(t, env, nil, "cleanup", "--retention", retention); r.code != exitOK {
+			t.Errorf("--retention %s, no terminal: exit status %d, stderr %q", retention, r.code, r.stderr)
+		}
+	}
+	r = runCmd(t, env, nil, "cleanup", "--retention", "1m", "--yes")
+	if r.code != exitOK || !strings.Contains(r.stdout, "deleted 1 ended row older than 1m0s") {
+		t.Errorf("--retention 1m --yes: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -95,6 +96,32 @@ func (fs *flagSet) parse(args []string, stdout io.Writer) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// decimal is an integer flag read in base 10 only. The flag package's
+// Int64 reads Go literals: "010" is octal 8 and "0x2A" is 42, so a user id
+// typed with a leading zero named, and revoked the sessions of, another user,
+// and --after 030 (a version as the file names write it) meant 24.
+type decimal int64
+
+func (d *decimal) String() string { return strconv.FormatInt(int64(*d), 10) }
+
+func (d *decimal) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("not a decimal integer")
+	}
+	*d = decimal(v)
+	return nil
+}
+
+// decimal defines an integer flag read in base 10 only (see the type
+// decimal): ids and versions. Name the value in usage with backquotes for
+// the help.
+func (fs *flagSet) decimal(name, usage string) *int64 {
+	var d decimal
+	fs.Var(&d, name, usage)
+	return (*int64)(&d)
 }
 
 // given reports whether the flag name was set on the command line.

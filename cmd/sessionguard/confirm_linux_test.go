@@ -66,6 +66,43 @@ func TestSessionsRevokeConfirm(t *testing.T) {
 	}
 }
 
+// TestCleanupShortRetentionConfirm: on a terminal, a retention below the
+// default deletes only after a yes.
+func TestCleanupShortRetentionConfirm(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		typed   string
+		code    int
+		deleted bool
+	}{
+		{"yes\n", exitOK, true},
+		{"\n", exitFailure, false},
+	} {
+		t.Run(strings.TrimSpace(tt.typed), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			s, _ := f.session(t, sessionguard.NewSession{UserID: f.user(t, "user@example.com")})
+			f.exec(t, `UPDATE sessions SET is_active = false, revoke_reason = 'logout', revoked_at = CURRENT_TIMESTAMP - interval '1 hour',
+				ended_at = CURRENT_TIMESTAMP - interval '1 hour' WHERE id = $1`, s.ID)
+			terminal, keyboard := openPTY(t)
+			if _, err := keyboard.WriteString(tt.typed); err != nil {
+				t.Fatal(err)
+			}
+			r := runCmd(t, dbEnv(f.pool), terminal, "cleanup", "--retention", "1m")
+			if r.code != tt.code || !strings.HasPrefix(r.stderr, "Delete every session row that ended more than 1m0s ago (the default keeps 2160h0m0s)? Type yes to go on: ") {
+				t.Errorf("exit status %d, want %d; stderr %q", r.code, tt.code, r.stderr)
+			}
+			var n int
+			if err := f.pool.QueryRow(t.Context(), "SELECT count(*) FROM sessions WHERE id = $1", s.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if deleted := n == 0; deleted != tt.deleted {
+				t.Errorf("answering %q: row deleted %v, want %v", tt.typed, deleted, tt.deleted)
+			}
+		})
+	}
+}
+
 // openPTY opens a pseudo-terminal: what the command reads (the terminal) and
 // where the test types (the keyboard).
 func openPTY(t *testing.T) (terminal, keyboard *os.File) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -35,6 +36,15 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 		return nil, usagef("DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
 	}
 	cfg.MaxConns = 2 // one command, one statement at a time; the cleaner's lock takes a second
+	// pgx's default mode prepares named statements, which PgBouncer in
+	// transaction pooling (README, "Behind PgBouncer") keeps on its server
+	// connections: the next run handed one fails with "prepared statement
+	// ... already exists". cache_describe uses only the unnamed statement and
+	// works direct as well; a DATABASE_URL that names another mode (exec,
+	// simple_protocol) keeps it.
+	if cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}

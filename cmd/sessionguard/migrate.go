@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/sessionguard/sessionguard/schema"
 )
 
-func migrateFlags() (*flagSet, *bool, *int) {
+func migrateFlags() (*flagSet, *bool, *int64) {
 	ms := schema.Migrations()
 	first, last := ms[0], ms[len(ms)-1]
 	fs := newFlagSet("migrate", "migrate [--print [--after VERSION]]", fmt.Sprintf(`
@@ -35,7 +36,7 @@ file by hand), rows and all. Every migration is idempotent; --after the
 highest version in that table prints only what is missing.`,
 		first.Version, first.Version, last.Version, first.Version))
 	printSQL := fs.Bool("print", false, "write the migrations' SQL to stdout instead of applying them")
-	after := fs.Int("after", 0, "with --print: only the migrations whose version is above this one")
+	after := fs.decimal("after", "with --print: only the migrations whose `version` is above this one (023 or 23)")
 	return fs, printSQL, after
 }
 
@@ -60,12 +61,14 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 	if err != nil {
 		return err
 	}
-	if err := schema.Migrate(ctx, pool); err != nil {
-		return err
-	}
-	now, err := schema.Applied(ctx, pool)
+	// Each migration commits on its own: after a failure (or a Ctrl-C) the
+	// ones before it stay applied, and the output says which.
+	migrateErr := schema.Migrate(ctx, pool)
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
+	defer cancel()
+	now, err := schema.Applied(readCtx, pool)
 	if err != nil {
-		return err
+		return errors.Join(migrateErr, err)
 	}
 	had := make(map[int]bool, len(before))
 	for _, r := range before {
@@ -79,6 +82,9 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 		default:
 			fmt.Fprintf(stdout, "applied %s\n", r.Name)
 		}
+	}
+	if migrateErr != nil {
+		return migrateErr
 	}
 	if len(now) > 0 {
 		fmt.Fprintf(stdout, "schema up to date: %d migrations recorded, the latest %s\n", len(now), now[len(now)-1].Name)

@@ -23,7 +23,7 @@ const upSuffix = ".up.sql"
 // migration 022 adopts a sessions table the database already has. A DBA's
 // psql then does what the tools do, from the same source, and stops at the
 // first error (the script sets ON_ERROR_STOP, a psql variable).
-func printMigrations(w io.Writer, after int) error {
+func printMigrations(w io.Writer, after int64) error {
 	fsys, err := schema.GolangMigrate(schema.BaseVersion)
 	if err != nil {
 		return err
@@ -41,7 +41,7 @@ func printMigrations(w io.Writer, after int) error {
 	b.WriteString("-- The first error stops the script, however psql was started.\n\\set ON_ERROR_STOP on\n")
 	n := 0
 	for _, f := range ups {
-		if f.version <= after {
+		if int64(f.version) <= after {
 			continue
 		}
 		n++

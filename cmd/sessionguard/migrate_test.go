@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -272,5 +274,56 @@ func TestMigratePrintStopsAtAFailure(t *testing.T) {
 	}
 	if len(versions) != 1 || versions[0] != schema.BaseVersion {
 		t.Errorf("recorded %v after 023 failed, want only [%d]", versions, schema.BaseVersion)
+	}
+}
+
+// TestMigratePrintAfterIsDecimal: --after takes a version as the file
+// names write it, zero-padded. Read as a Go literal, "030" was octal 24 (the
+// script began at 025, migrations the database had) and "029" was refused.
+func TestMigratePrintAfterIsDecimal(t *testing.T) {
+	t.Parallel()
+	last := schema.Migrations()[len(schema.Migrations())-1].Version
+	for _, after := range []int{23, 29, 30} {
+		for _, typed := range []string{strconv.Itoa(after), fmt.Sprintf("%03d", after)} {
+			r := runCmd(t, nil, nil, "migrate", "--print", "--after", typed)
+			if r.code != exitOK {
+				t.Errorf("--after %s: exit status %d, stderr %q", typed, r.code, r.stderr)
+				continue
+			}
+			var printed []int
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if v, ok := strings.CutPrefix(line, "-- ===== migration "); ok {
+					n, _ := strconv.Atoi(strings.TrimSuffix(v, " ====="))
+					printed = append(printed, n)
+				}
+			}
+			if len(printed) != last-after || printed[0] != after+1 {
+				t.Errorf("--after %s printed migrations %v, want %d to %d", typed, printed, after+1, last)
+			}
+		}
+	}
+}
+
+// TestMigrateFailureSaysWhatWasApplied: when a migration fails, the ones
+// applied before it stay applied (each commits on its own), and the output
+// says so before the error: an operator must know the schema is half-way.
+func TestMigrateFailureSaysWhatWasApplied(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewBarePool(t)
+	// 023 cannot replace a sessionguard_check with another result type.
+	if _, err := pool.Exec(t.Context(), `CREATE FUNCTION sessionguard_check(VARCHAR, BOOLEAN, INTEGER, VARCHAR, INTEGER)
+		RETURNS INTEGER LANGUAGE sql AS 'SELECT 1'`); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, dbEnv(pool), nil, "migrate")
+	seed := schema.Migrations()[0]
+	if r.code != exitFailure || r.stderr == "" {
+		t.Errorf("exit status %d, stderr %q; want a failure", r.code, r.stderr)
+	}
+	if want := "applied " + seed.Name + "\n"; !strings.Contains(r.stdout, want) || len(applied(t, pool)) != 1 {
+		t.Errorf("stdout %q, want it to say %q (%d migrations recorded)", r.stdout, want, len(applied(t, pool)))
+	}
+	if strings.Contains(r.stdout, "up to date") {
+		t.Errorf("stdout %q says the schema is up to date", r.stdout)
 	}
 }

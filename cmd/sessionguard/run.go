@@ -38,7 +38,8 @@ no flag for it: a password stays out of the process list and shell history.
 
 Exit status: 0 success; 1 failure (database error, confirmation declined, no
 such session); 2 usage error (bad flags, DATABASE_URL unset or malformed,
-revoke with no terminal to ask on and no --yes).
+revoke or cleanup below the default retention with no terminal to ask on and
+no --yes).
 `)
 	return b.String()
 }

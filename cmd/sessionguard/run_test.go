@@ -46,8 +46,10 @@ func TestUsage(t *testing.T) {
 		{"revoke: empty reason", withDB, []string{"sessions", "revoke", "--user", "1", "--reason", "", "--yes"}, exitUsage, "", "--reason is required"},
 		{"revoke: long reason", withDB, []string{"sessions", "revoke", "--user", "1", "--reason", strings.Repeat("r", 51), "--yes"}, exitUsage, "", "at most 50 bytes"},
 		{"revoke: control characters in reason", withDB, []string{"sessions", "revoke", "--user", "1", "--reason", "a\nb", "--yes"}, exitUsage, "", "printable"},
-		{"revoke: bad session id", withDB, []string{"sessions", "revoke", "--session", "not-a-uuid", "--reason", "x", "--yes"}, exitUsage, "", `--session "not-a-uuid" is not a session id`},
+		{"revoke: bad session id", withDB, []string{"sessions", "revoke", "--session", "not-a-uuid", "--reason", "x", "--yes"}, exitUsage, "", "--session is not a session id"},
 		{"revoke: bad user id", withDB, []string{"sessions", "revoke", "--user", "-3", "--reason", "x", "--yes"}, exitUsage, "", "--user -3 is not a user id"},
+		{"revoke: hex user id", withDB, []string{"sessions", "revoke", "--user", "0x2A", "--reason", "x", "--yes"}, exitUsage, "", `invalid value "0x2A" for flag -user: not a decimal integer`},
+		{"list: user id with underscores", withDB, []string{"sessions", "list", "--user", "1_000"}, exitUsage, "", "not a decimal integer"},
 		{"revoke: bad actor", withDB, []string{"sessions", "revoke", "--session", session, "--reason", "x", "--actor", "0", "--yes"}, exitUsage, "", "--actor 0 is not a user id"},
 		{"revoke: no terminal, no --yes", withDB, []string{"sessions", "revoke", "--user", "1", "--reason", "x"}, exitUsage, "", "stdin is not a terminal"},
 		{"cleanup: negative retention", withDB, []string{"cleanup", "--retention", "-1h"}, exitUsage, "", "negative"},
@@ -139,6 +141,22 @@ func TestDatabaseURLNeverShown(t *testing.T) {
 				t.Errorf("the password is in the output: %q", r.stderr)
 			}
 		})
+	}
+}
+
+// TestSessionTokenNotRepeated: a token pasted into --session by mistake (a
+// cookie's value instead of the session's id) is refused without being
+// repeated, not even its first 39 characters, which left a guess of the rest.
+func TestSessionTokenNotRepeated(t *testing.T) {
+	t.Parallel()
+	const token = "q3V9xJr0Zk2bT8mW5yLpN4aHcE1uG7dS6fQ0iO2vKxY" // 32 random bytes, base64url
+	withDB := map[string]string{"DATABASE_URL": "host=/nonexistent port=1 user=nobody dbname=none"}
+	r := runCmd(t, withDB, nil, "sessions", "revoke", "--session", token, "--reason", "admin_revoke", "--yes")
+	if r.code != exitUsage {
+		t.Errorf("exit status %d, want %d", r.code, exitUsage)
+	}
+	if strings.Contains(r.stderr+r.stdout, token[:8]) {
+		t.Errorf("the token is repeated: %q", r.stderr)
 	}
 }
 

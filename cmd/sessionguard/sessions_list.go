@@ -21,7 +21,7 @@ address, user agent (at most 60 characters; control characters escaped),
 created, last activity and expires (the earlier of the idle and the absolute
 timeout, if the session stays idle). Times are UTC. Token hashes are never
 shown.`)
-	user := fs.Int64("user", 0, "the user's id (users.id)")
+	user := fs.decimal("user", "the user's `id` (users.id)")
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}

@@ -39,11 +39,11 @@ type revokeTarget struct {
 
 func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := revokeFlags()
-	user := fs.Int64("user", 0, "end every active session of this user (users.id)")
+	user := fs.decimal("user", "end every active session of the user with this `id` (users.id)")
 	session := fs.String("session", "", "end the session with this id (sessions.id, a UUID)")
 	everyone := fs.Bool("everyone", false, "end every active session of every user")
 	reason := fs.String("reason", "", "why, stored in sessions.revoke_reason (required), e.g. admin_revoke or account_disabled")
-	actor := fs.Int64("actor", 0, "your own users.id, recorded as the revocation's actor_id (optional)")
+	actor := fs.decimal("actor", "your own users.`id`, recorded as the revocation's actor_id (optional)")
 	yes := fs.Bool("yes", false, "do not ask for confirmation (required when stdin is not a terminal)")
 	if err := fs.parse(args, stdout); err != nil {
 		return err
@@ -88,6 +88,13 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		ctx = sessionguard.WithActor(ctx, *actor)
 	}
 	n, err := target.revoke(ctx, store, *reason)
+	if err != nil && ctx.Err() != nil {
+		// A Ctrl-C while the statement runs (waiting on a lock, say): pgx
+		// asks the database to cancel it, but the answer never comes back.
+		return fmt.Errorf("interrupted before the database answered: the revoke is one statement, so either every one "+
+			"of those sessions was ended or none was (the database was asked to cancel it); "+
+			"run the command again to see what is still active (%w)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -116,7 +123,9 @@ func parseTarget(fs *flagSet, user int64, session string, everyone bool) (revoke
 		return revokeTarget{userID: user}, nil
 	case fs.given("session"):
 		if !uuidPattern.MatchString(session) {
-			return revokeTarget{}, usagef("--session %q is not a session id (a UUID, as \"sessions list\" shows)", printable(shorten(session, 40)))
+			// Not repeated: what was pasted there may be the session's token
+			// (a cookie's value), which no output may show.
+			return revokeTarget{}, usagef("--session is not a session id: give its UUID, as \"sessions list\" shows (the value given is not repeated here: it may be a token)")
 		}
 		return revokeTarget{sessionID: session}, nil
 	case !everyone:
