@@ -18,7 +18,8 @@
 //	                   interface for the scraper
 //	DATABASE_URL       PostgreSQL to use instead of a throwaway server; use a
 //	                   database of its own: the example creates and owns the
-//	                   users and tenants tables there
+//	                   users and tenants tables there; its connect_timeout is
+//	                   10s unless the URL sets one
 //	DEMO_PASSWORD      password of every demo account (default demo-password)
 //	IDLE_TIMEOUT       Go duration (default 4h)
 //	ABSOLUTE_TIMEOUT   Go duration (default 8h)

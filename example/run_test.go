@@ -239,3 +239,40 @@ func TestRunShutdownIsGraceful(t *testing.T) {
 		t.Errorf("run: %v", err)
 	}
 }
+
+// TestRunFailsFastOnSilentDatabase: a DATABASE_URL whose server takes the
+// connection but never answers (a wrong port, a stuck proxy) fails the start
+// with a message after the connect timeout, instead of hanging for good; the
+// message names DATABASE_URL and not its password.
+func TestRunFailsFastOnSilentDatabase(t *testing.T) {
+	t.Parallel()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	cfg := config{DatabaseURL: "postgres://app:s3cret-pw@" + silent.Addr().String() + "/app", Addr: "127.0.0.1:0",
+		MetricsAddr: "127.0.0.1:0", DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
+		WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval,
+		addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit, logger: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithTimeout(t.Context(), defaultConnectTimeout+20*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = run(ctx, cfg, io.Discard)
+	took := time.Since(start)
+	if err == nil || ctx.Err() != nil || took > defaultConnectTimeout+5*time.Second {
+		t.Fatalf("run on a silent server: %v after %v, want an error after about %v", err, took, defaultConnectTimeout)
+	}
+	if !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("the error does not name DATABASE_URL, or shows its password: %v", err)
+	}
+}
