@@ -39,7 +39,7 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st sessionguard.
 	e.realm = g.cfg.Realm
 	level := slog.LevelInfo
 	switch {
-	case errors.Is(e, ErrMissingToken):
+	case errors.Is(e, ErrMissingToken), errors.Is(e, ErrCanceled):
 		level = slog.LevelDebug
 	case errors.Is(e, ErrUnavailable):
 		level = slog.LevelError

@@ -66,7 +66,8 @@
 // # Fails closed
 //
 // Every path that is not a positive answer from the store is a refusal: a
-// store error or timeout is a 503 ([ErrUnavailable]), never a pass; a state
+// store error or timeout is a 503 ([ErrUnavailable]; [ErrCanceled] when the
+// client went away before the store answered), never a pass; a state
 // the middleware does not know is refused as invalid; a session the store calls
 // valid but whose app type or tenant, or whose row disagrees with the JWT's
 // user, tenant or session-id claims, or that names no session id or user, is

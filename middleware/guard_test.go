@@ -303,6 +303,127 @@ func TestExposeHeadersOnCrossOriginRequests(t *testing.T) {
 	}
 }
 
+// A CORS preflight carries no credentials (Fetch standard), so a Guard
+// refuses it like any request without a session, without a store call (the
+// Middleware's doc): preflights are answered by a CORS handler outside the
+// Guard, and the credentialed request that follows passes through both, its
+// Vary merged with the CORS handler's.
+func TestCORSPreflightOutsideTheGuard(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
+	g := newGuard(t, st, nil)
+	var p probe
+	guarded := g.Middleware(&p)
+	cors := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Add("Vary", "Origin")
+			if r.Header.Get("Origin") == "https://app.example" {
+				h.Set("Access-Control-Allow-Origin", "https://app.example")
+				h.Set("Access-Control-Allow-Credentials", "true")
+			}
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST")
+				h.Set("Access-Control-Allow-Headers", "Authorization")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	preflight := func() *http.Request {
+		r := httptest.NewRequest(http.MethodOptions, "/api/me", nil)
+		r.Header.Set("Origin", "https://app.example")
+		r.Header.Set("Access-Control-Request-Method", "GET")
+		r.Header.Set("Access-Control-Request-Headers", "authorization")
+		return r
+	}
+
+	rec := httptest.NewRecorder()
+	guarded.ServeHTTP(rec, preflight())
+	if rec.Code != http.StatusUnauthorized || p.ran != 0 || st.totalCalls() != 0 {
+		t.Errorf("preflight at the Guard: %d, handler ran %d, store calls %d; want 401, 0, 0", rec.Code, p.ran, st.totalCalls())
+	}
+
+	h := cors(guarded)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, preflight())
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "https://app.example" || st.totalCalls() != 0 {
+		t.Errorf("preflight at the CORS handler: %d %v, store calls %d", rec.Code, rec.Header(), st.totalCalls())
+	}
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r.Header.Set("Origin", "https://app.example")
+	r.Header.Set("Authorization", "Bearer "+tokA)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || p.ran != 1 {
+		t.Fatalf("request after the preflight: %d, handler ran %d", rec.Code, p.ran)
+	}
+	if got := strings.Join(rec.Header().Values("Vary"), ", "); got != "Origin, Cookie, Authorization" {
+		t.Errorf("Vary = %q, want the CORS handler's and the Guard's", got)
+	}
+	if !strings.Contains(rec.Header().Get("Access-Control-Expose-Headers"), middleware.HeaderIdleRemaining) {
+		t.Errorf("Access-Control-Expose-Headers = %q", rec.Header().Get("Access-Control-Expose-Headers"))
+	}
+}
+
+// The Guard hands the handler the server's own ResponseWriter, unwrapped:
+// http.ResponseController's Flush and Hijack (streaming, websockets) work
+// through it, and the time-left headers are set before the handler writes,
+// so a streamed response carries them with its first flush.
+func TestGuardKeepsTheResponseWriter(t *testing.T) {
+	st := newFakeStore()
+	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
+	g := newGuard(t, st, nil)
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/stream", g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "first\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("Flush: %v", err)
+		}
+		<-release // the client has read the headers while the body still streams
+	})))
+	mux.Handle("/upgrade", g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n")
+		_ = rw.Flush()
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+tokA)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Header.Get(middleware.HeaderIdleRemaining) == "" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("streamed response headers %v lack the Guard's", res.Header)
+	}
+	close(release)
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/upgrade", nil)
+	req.Header.Set("Authorization", "Bearer "+tokA)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "test")
+	res, err = srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Errorf("upgrade through the Guard: %d, want 101", res.StatusCode)
+	}
+}
+
 func TestPeekNeverExtends(t *testing.T) {
 	st := newFakeStore()
 	seedSession(st, tokA, sessionguard.ControlPanel, sessionguard.NoTenant)
@@ -563,6 +684,69 @@ func TestStoreFailureIs503(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A request whose client went away while the store was asked (its context
+// canceled) is refused, as every answer that is not a pass, but it says
+// nothing about the store: it is ErrCanceled, logged below Error and counted
+// apart, so an alert on "unavailable" does not page on clients that leave.
+// A request that ran out of its own deadline is an outage as before.
+func TestClientGoneIsNotAnOutage(t *testing.T) {
+	tests := []struct {
+		name   string
+		ctx    func() (context.Context, context.CancelFunc)
+		want   *middleware.RefusalError
+		reason string
+	}{
+		{"client gone while the store is asked", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			return ctx, cancel
+		}, middleware.ErrCanceled, "canceled"},
+		{"client gone before", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx, cancel
+		}, middleware.ErrCanceled, "canceled"},
+		{"request deadline passed", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 20*time.Millisecond)
+		}, middleware.ErrUnavailable, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			st.block = true
+			var logs syncBuffer
+			var events eventLog
+			var denied error
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				c.OnEvent = events.add
+				c.Deny = func(w http.ResponseWriter, r *http.Request, err error) {
+					denied = err
+					middleware.DenyJSON(w, r, err)
+				}
+			})
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			var p probe
+			rec := httptest.NewRecorder()
+			g.Middleware(&p).ServeHTTP(rec, request(cookie(tokA)).WithContext(ctx))
+			if p.ran != 0 || rec.Code != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, handler ran %d; want 503, 0", rec.Code, p.ran)
+			}
+			if !errors.Is(denied, tt.want) || !errors.Is(denied, ctx.Err()) {
+				t.Errorf("refusal %v, want %v wrapping %v", denied, tt.want, ctx.Err())
+			}
+			if got := events.take(); len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("events %+v, want one of reason %q", got, tt.reason)
+			}
+			if outage := strings.Contains(logs.String(), "level=ERROR"); outage != (tt.reason == "unavailable") {
+				t.Errorf("logged at Error: %v, want %v; log:\n%s", outage, !outage, logs.String())
+			}
+		})
 	}
 }
 

@@ -80,6 +80,14 @@ func setAcceptedHeaders(h http.Header, r *http.Request, s Session, warn string) 
 	h[HeaderWarningThreshold] = vals[5:6:6]
 }
 
+// clearTimeLeft takes the time-left headers off a response whose session
+// ends with it (SignOut): they would count down a session that is gone.
+func clearTimeLeft(h http.Header) {
+	delete(h, HeaderIdleRemaining)
+	delete(h, HeaderAbsoluteRemaining)
+	delete(h, HeaderWarningThreshold)
+}
+
 func seconds(d time.Duration) string { return strconv.FormatInt(secondsLeft(d), 10) }
 
 // secondsLeft is d in whole seconds, 0 when negative.

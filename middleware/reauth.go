@@ -39,8 +39,9 @@ type Reauthentication struct {
 // Reauthenticate records that the user of r's session has just proved who
 // they are again, once the application has checked the credential (the
 // password re-entered, a second factor): the session's authentication time
-// becomes now and its level a.ACR, so routes behind [Guard.Require] let it
-// in again.
+// becomes now (or the earlier time a.AuthTime or a.Token attests, see
+// [Reauthentication]) and its level a.ACR, so routes behind [Guard.Require]
+// let it in again.
 //
 // The session gets a new token (ASVS 7.2.4), of the kind it had: a new
 // opaque token, a new JWT minted by the Guard (same session id, a new jti),
@@ -54,7 +55,10 @@ type Reauthentication struct {
 // warning), while other instances may still accept the old token until the
 // replica catches up. A cookie client gets the new cookie (with scs, LoadAndSave
 // writes it); a bearer client gets the returned token and must use it from
-// now on. The returned Session replaces the one in r's context. The old
+// now on. r's context keeps the Session it had (a context never changes),
+// which names the retired token: the returned Session is the session now,
+// and r.WithContext(WithSession(r.Context(), s)) is the request for the
+// calls that follow (a SignOut in the same request, say). The old
 // token (and an ES* token's re-signed twin) is retired with the rotation:
 // Record refuses it from then on (sessionguard.ErrDuplicateToken).
 //

@@ -153,6 +153,40 @@ func TestReauthenticateRotatesTheToken(t *testing.T) {
 
 // With scs, re-authentication renews scs's token; the scs data stays with
 // the session, the old cookie is refused, and the route opens.
+// A request's context never changes: after Reauthenticate it still names
+// the session as it was, with the token the rotation retired. The returned
+// Session is the session now; put in the request's context (WithSession), it
+// is what later calls of the same request read: a SignOut after it ends the
+// session, where the context as it was would name the retired token.
+func TestReauthenticateLeavesTheContextAsItWas(t *testing.T) {
+	st := newFakeStore()
+	g := panelGuard(t, st, nil)
+	tok, _, err := g.SignIn(nil, request(nil), middleware.SignIn{UserID: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.advance(time.Minute)
+	var newToken string
+	h := g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before, _ := middleware.SessionFrom(r.Context())
+		var s middleware.Session
+		newToken, s, err = g.Reauthenticate(w, r, middleware.Reauthentication{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ctx, _ := middleware.SessionFrom(r.Context()); !ctx.AuthTime.Equal(before.AuthTime) || !s.AuthTime.After(before.AuthTime) {
+			t.Errorf("auth time: context %v, returned %v, before %v", ctx.AuthTime, s.AuthTime, before.AuthTime)
+		}
+		if err := g.SignOut(w, r.WithContext(middleware.WithSession(r.Context(), s))); err != nil {
+			t.Fatal(err)
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), request(cookie(tok)))
+	if _, err := g.Authenticate(request(cookie(newToken))); !errors.Is(err, middleware.ErrRevoked) {
+		t.Errorf("the new token after the sign-out: %v, want ErrRevoked", err)
+	}
+}
+
 func TestReauthenticateSCS(t *testing.T) {
 	t.Parallel()
 	a := newSCSApp(t, nil)

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -53,6 +54,13 @@ var (
 	// returned error wraps the store's error (errors.Unwrap); the default
 	// response body never includes it.
 	ErrUnavailable = &RefusalError{Status: http.StatusServiceUnavailable, Reason: "unavailable"}
+	// ErrCanceled: the request's context was canceled (the client went
+	// away) before the store answered. It is refused as every answer that
+	// is not a pass, but it says nothing about the store: it is logged at
+	// Debug level and counted under its own reason, so that an alert on
+	// ErrUnavailable does not fire on clients that leave. The returned
+	// error wraps the store's error, as ErrUnavailable's does.
+	ErrCanceled = &RefusalError{Status: http.StatusServiceUnavailable, Reason: "canceled"}
 )
 
 func (e *RefusalError) Error() string {
@@ -72,7 +80,8 @@ func (e *RefusalError) Is(target error) bool {
 	return ok && t.Reason == e.Reason
 }
 
-// Unwrap returns the store error behind an ErrUnavailable refusal.
+// Unwrap returns the store error behind an ErrUnavailable or ErrCanceled
+// refusal.
 func (e *RefusalError) Unwrap() error { return e.cause }
 
 // refuse makes a fresh refusal from a sentinel.
@@ -86,6 +95,17 @@ func unavailable(cause error, bearer bool, secrets ...string) *RefusalError {
 	e := refuse(ErrUnavailable, bearer)
 	e.cause = cause
 	e.causeMsg = redact(cause.Error(), secrets...)
+	return e
+}
+
+// storeFailed is the refusal of a failed call made for r (the store's, or
+// Config.Tenant's): ErrUnavailable, or ErrCanceled when r's context was
+// canceled, the client gone before the answer came.
+func storeFailed(r *http.Request, cause error, bearer bool, secrets ...string) *RefusalError {
+	e := unavailable(cause, bearer, secrets...)
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		e.Reason = ErrCanceled.Reason
+	}
 	return e
 }
 

@@ -49,8 +49,8 @@ const ReturnParam = "return"
 // RedirectToReauthenticate returns a Config.Deny (or WithDeny) for pages:
 // a request refused with ErrReauthenticationRequired is redirected (303 See
 // Other) to page, the application's "enter your password again" page, with
-// ?return= the refused request's own path and query (LocalPath; "/" when it
-// is not one) and reason=reauthentication_required. After checking the
+// ?return= the refused request's own path and query, as the client asked
+// for it (also under http.StripPrefix; LocalPath; "/" when it is not one) and reason=reauthentication_required. After checking the
 // credential and calling Guard.Reauthenticate, that page redirects to
 // LocalPath(r.FormValue(ReturnParam), "/"). A refused POST returns to its
 // path, which a GET should answer with its form.
@@ -77,11 +77,22 @@ func RedirectToReauthenticate(page string, otherwise func(http.ResponseWriter, *
 			otherwise(w, r, err)
 			return
 		}
-		q := url.Values{ReturnParam: {LocalPath(r.URL.RequestURI(), "/")}, "reason": {ErrReauthenticationRequired.Reason}}
+		q := url.Values{ReturnParam: {LocalPath(requestedPath(r), "/")}, "reason": {ErrReauthenticationRequired.Reason}}
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set(HeaderReauthentication, ErrReauthenticationRequired.Reason)
 		h.Set("Location", page+sep+q.Encode())
 		w.WriteHeader(http.StatusSeeOther)
 	}
+}
+
+// requestedPath is the path and query the client asked for: r.RequestURI,
+// as sent (in absolute form, its path and query), not r.URL, which
+// http.StripPrefix or another rewrite has cut down to what the handler sees.
+// A request made in the program (no RequestURI) has only its URL.
+func requestedPath(r *http.Request) string {
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		return u.RequestURI()
+	}
+	return r.URL.RequestURI()
 }

@@ -108,6 +108,35 @@ func TestRedirectToReauthenticateReturnPath(t *testing.T) {
 	}
 }
 
+// The return path is the one the browser asked for, also when the page is
+// mounted under http.StripPrefix, which cuts r.URL down to what the handler
+// sees: returning to the cut path lands on another page (or a 404). A
+// request-target in absolute form returns to its path and query.
+func TestRedirectToReauthenticateReturnsUnderStripPrefix(t *testing.T) {
+	t.Parallel()
+	deny := middleware.RedirectToReauthenticate("/reauth", nil)
+	mux := http.NewServeMux()
+	mux.Handle("/app/", http.StripPrefix("/app", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		deny(w, r, middleware.ErrReauthenticationRequired)
+	})))
+	tests := []struct {
+		target     string // the request-target, as the client sent it
+		wantReturn string
+	}{
+		{"/app/settings/password", "/app/settings/password"},
+		{"/app/admin?x=1&y=%2F", "/app/admin?x=1&y=%2F"},
+		{"http://example.com/app/admin?x=1", "/app/admin?x=1"},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", tt.target, nil))
+		loc, err := url.Parse(rec.Header().Get("Location"))
+		if rec.Code != http.StatusSeeOther || err != nil || loc.Query().Get(middleware.ReturnParam) != tt.wantReturn {
+			t.Errorf("%s: %d to %q, want return %q", tt.target, rec.Code, rec.Header().Get("Location"), tt.wantReturn)
+		}
+	}
+}
+
 func TestRedirectToReauthenticatePanicsOnAForeignPage(t *testing.T) {
 	t.Parallel()
 	for _, page := range []string{"", "reauth", "//evil.example/reauth", "https://evil.example/reauth"} {

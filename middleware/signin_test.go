@@ -218,6 +218,14 @@ func TestSignOut(t *testing.T) {
 		if got := rec.Header().Values("Set-Cookie"); len(got) != 1 || got[0] != clearCookie {
 			t.Errorf("Set-Cookie = %q, want %q", got, clearCookie)
 		}
+		// The Middleware's time-left headers described the session this
+		// response ends: a script reading them would count down a session
+		// that is gone.
+		for _, name := range []string{middleware.HeaderIdleRemaining, middleware.HeaderAbsoluteRemaining, middleware.HeaderWarningThreshold} {
+			if got := rec.Header().Values(name); got != nil {
+				t.Errorf("%s = %q on the sign-out response, want none", name, got)
+			}
+		}
 		if len(st.revokes) != 1 || st.revokes[0] != (fakeRevoke{sha256Hex(tok), "logout"}) {
 			t.Errorf("revokes = %v", st.revokes)
 		}

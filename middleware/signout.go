@@ -11,7 +11,8 @@ import (
 )
 
 // SignOut ends the request's session with reason "logout" and clears the
-// session cookie (when w is not nil), also when there is no session. The
+// session cookie (when w is not nil), also when there is no session, and
+// takes the time-left headers Middleware set off the response. The
 // session is the one the middleware put in r's context, else the one of the
 // token r carries (cookie or bearer; a malformed token, or a JWT not signed
 // by a key of the Guard, is ignored without a store call; an expired JWT
@@ -32,6 +33,7 @@ func (g *Guard) SignOut(w http.ResponseWriter, r *http.Request) error {
 	}
 	if w != nil {
 		w.Header().Set("Cache-Control", "no-store")
+		clearTimeLeft(w.Header())
 		if g.cfg.SCS == nil {
 			g.ClearCookie(w)
 		}

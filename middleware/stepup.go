@@ -92,6 +92,10 @@ func (q Requirement) validate() error {
 // and the session is neither ended nor extended beyond the Middleware's
 // touch. Anything else is refused as Middleware refuses it.
 //
+// Require includes Middleware: mount it instead of Middleware, not inside
+// it, where each request would be checked (and counted) twice, nor inside
+// PeekMiddleware, where its own check would extend the session.
+//
 // q is checked here, once: Require panics on a negative or fractional
 // MaxAge or a malformed ACR value, as http.ServeMux panics on a bad pattern
 // (a mistake in the program, not in a request).

@@ -60,7 +60,8 @@ const readColumns = `is_active, revoke_reason, id::text, user_id, tenant_id, app
 //
 // It costs one round trip, a plain SELECT, when no write is due; two when one
 // is (a live session's touch, at most once per touch interval, or an expiry
-// to record); and one, the writing call, with a touch interval of 0.
+// to record); and one, the writing call, with a negative
+// Config.TouchInterval (every Validate writes; TouchInterval reports 0).
 func (s *Store) Validate(ctx context.Context, tokenHash string, scope sessionguard.Scope) (sessionguard.Status, error) {
 	ctx, call := s.tel.start(ctx, opValidate)
 	st, err := s.check(ctx, "validate", tokenHash, scope, true)

@@ -158,15 +158,8 @@ func TestCreateWaitingOnTheRotation(t *testing.T) {
 	// read or serializable: the Create's statement is its own transaction,
 	// whose snapshot is taken before the wait and kept by every query of
 	// 031's trigger (migration 032 probes the retired hash's index instead).
-	for _, isolation := range []string{"read committed", "repeatable read", "serializable"} {
-		cfg := f.pool.Config()
-		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = isolation
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pool.Close()
-		store, err := pgstore.New(pool, pgstore.Config{})
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,6 +289,24 @@ func TestRetiredTokenNeedsNoGrant(t *testing.T) {
 	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d retired hashes after the session's row was deleted (%v), want 0", left, err)
 	}
+}
+
+// isolationLevels are the transaction isolation levels a database or role
+// may make the default (default_transaction_isolation).
+var isolationLevels = []string{"read committed", "repeatable read", "serializable"}
+
+// poolAtIsolation is a pool on f's database whose transactions run at
+// isolation unless they say otherwise, closed when the test ends.
+func poolAtIsolation(t *testing.T, f fixture, isolation string) *pgxpool.Pool {
+	t.Helper()
+	cfg := f.pool.Config()
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = isolation
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 func containsCode(err error, code string) bool {

@@ -28,14 +28,15 @@ import (
 //   - A token without a sessionguard session (an anonymous, pre-sign-in scs
 //     session) keeps working with scs's own expiry.
 //
-// The store knows a signed-in session's data only by the sessions row of
-// its hash. Data whose hash no sessions row holds any more is an anonymous
-// session's: a late Commit of a request that loaded it before stores it
-// again after a re-authentication rotated the token out or after the row
-// was deleted (a user deleted with their sessions), and TRUNCATE sessions,
-// which fires no DELETE trigger, leaves it. Such a token is never signed in
-// (TestSCSDataWithoutASessionsRow); end sessions with UPDATE, DELETE or the
-// Store, not TRUNCATE.
+// The store knows a signed-in session's data by the sessions row of its
+// hash; data whose hash no sessions row holds is an anonymous session's.
+// Nothing is stored under a hash a re-authentication rotated out (migration
+// 034): a late Commit, from a request that loaded the data before the
+// rotation, stores nothing. TRUNCATE sessions deletes the signed-in
+// sessions' data with them. A session deleted with its user leaves no trace
+// of its hash, so a late Commit under its token stores the data again as an
+// anonymous session's; the token never signs in
+// (TestSCSDataWithoutASessionsRow).
 //
 // scs's Iterate reads every live session, but with HashTokenInStore scs
 // hashes the store's key again before a Destroy or RenewToken inside it

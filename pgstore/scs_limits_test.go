@@ -10,6 +10,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
@@ -76,18 +77,19 @@ func TestSCSIterateCannotEndASession(t *testing.T) {
 }
 
 // The store tells an anonymous scs session's data from a signed-in one's by
-// the sessions row of its hash. Where that row is gone, or never had the
-// hash, the data is an anonymous session's: a late Commit (a request that
-// loaded the data before) stores it again, and TRUNCATE, which fires no
-// DELETE trigger, leaves it. The token never signs in all the same. Closing
-// these needs a tombstone the store can read (a migration); until then this
-// test holds the SCSStore's doc to what happens.
+// the sessions row of its hash. Where the row lets go of the hash, the data
+// must not come back under it: migration 034 stores nothing under a hash a
+// re-authentication rotated out (a late Commit of a request that loaded the
+// data before), and takes the data with a TRUNCATE of sessions, which fires
+// no DELETE trigger. A session deleted with its user leaves no trace of its
+// hash: a late Commit stores the data as an anonymous session's (the
+// SCSStore's doc says so). In every case the token never signs in.
 func TestSCSDataWithoutASessionsRow(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		gone func(t *testing.T, f fixture, tok scsToken, id string)
-		late bool // a request that loaded the data commits after gone
+		want string // what Find returns after a late Commit of "late"; "" for not found
 	}{
 		{"token rotated out by a re-authentication", func(t *testing.T, f fixture, tok scsToken, id string) {
 			_, ok, err := f.store.Reauthenticate(context.Background(), sessionguard.Reauthentication{
@@ -95,13 +97,13 @@ func TestSCSDataWithoutASessionsRow(t *testing.T) {
 			if err != nil || !ok {
 				t.Fatalf("Reauthenticate = %v, %v", ok, err)
 			}
-		}, true},
-		{"user deleted with their sessions", func(t *testing.T, f fixture, _ scsToken, _ string) {
-			mustExec(t, f, `DELETE FROM users WHERE id = $1`, f.user)
-		}, true},
+		}, ""},
 		{"sessions truncated", func(t *testing.T, f fixture, _ scsToken, _ string) {
 			mustExec(t, f, `TRUNCATE sessions`)
-		}, false},
+		}, "late"},
+		{"user deleted with their sessions", func(t *testing.T, f fixture, _ scsToken, _ string) {
+			mustExec(t, f, `DELETE FROM users WHERE id = $1`, f.user)
+		}, "late"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -110,22 +112,123 @@ func TestSCSDataWithoutASessionsRow(t *testing.T) {
 			tok := newSCSToken(t)
 			_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
 			mustCommit(t, s, tok.key, []byte("signed in"), time.Now().Add(time.Hour))
+			anonymous := newSCSToken(t)
+			mustCommit(t, s, anonymous.key, []byte("anonymous"), time.Now().Add(time.Hour))
 
 			tc.gone(t, f, tok, info.ID)
-			want := "signed in"
-			if tc.late {
-				if n := f.dataRows(t, tok.hash); n != 0 {
-					t.Fatalf("%d data rows right after the sessions row let go of the hash, want 0", n)
-				}
-				want = "late"
-				mustCommit(t, s, tok.key, []byte(want), time.Now().Add(time.Hour))
+			if n := f.dataRows(t, tok.hash); n != 0 {
+				t.Fatalf("%d data rows right after the sessions row let go of the hash, want 0", n)
 			}
-			if b, found := findOK(t, s, tok.key); !found || string(b) != want {
-				t.Fatalf("Find = %q, %v; want %q as an anonymous session's (if this changed, update the SCSStore's doc)", b, found, want)
+			if b, found := findOK(t, s, anonymous.key); !found || string(b) != "anonymous" {
+				t.Fatalf("an anonymous session's data: Find = %q, %v; want it kept", b, found)
+			}
+			mustCommit(t, s, tok.key, []byte("late"), time.Now().Add(time.Hour))
+			b, found := findOK(t, s, tok.key)
+			if got := map[bool]string{true: string(b)}[found]; got != tc.want {
+				t.Fatalf("Find after a late Commit = %q, %v; want %q", b, found, tc.want)
 			}
 			if st := mustValidate(t, f.store, tok.hash, sessionguard.Scope{}); st.State != sessionguard.StateUnknown {
 				t.Fatalf("Validate of the token = %q, want unknown: it must never sign in", st.State)
 			}
 		})
+	}
+}
+
+// TestSCSCommitWaitingOnTheRotation races a Commit with the rotation of its
+// token: the Commit's FOR SHARE of the session row waits for the rotation's
+// transaction. Committed, the rotation retires the hash, and the Commit
+// stores nothing under it (migration 034's trigger reads after the wait at
+// READ COMMITTED; at the stricter levels the Commit fails to serialize);
+// rolled back, the token is the session's again and its data is stored.
+func TestSCSCommitWaitingOnTheRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := pgstore.NewSCSStore(store, pgstore.SCSConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, commit := range []bool{true, false} {
+			tok := newSCSToken(t)
+			_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+			tx, err := f.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Reauthenticate's statement, in a transaction held open.
+			if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", info.ID, newHash(t)); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- s.CommitCtx(ctx, tok.key, []byte("late"), time.Now().Add(time.Hour)) }()
+			waitForLockWaits(t, f, 1)
+			if commit {
+				err = tx.Commit(ctx)
+			} else {
+				err = tx.Rollback(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = <-done
+			switch n := f.dataRows(t, tok.hash); {
+			case commit && n != 0:
+				t.Errorf("%s: a Commit that waited on the rotation stored %d rows under the retired token (err %v)", isolation, n, err)
+			case !commit && (err != nil || n != 1):
+				t.Errorf("%s: a Commit that waited on a rolled-back rotation: %d rows, %v; want 1, nil", isolation, n, err)
+			}
+		}
+	}
+}
+
+// TestSCSDataTriggersNeedNoGrant: migration 034's triggers run with the
+// rights of the role that migrated, so an application's role that commits
+// scs data needs no privilege on the retired hashes, and a role that may
+// truncate sessions none on sessionguard_scs_data.
+func TestSCSDataTriggersNeedNoGrant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	// The rights of newAppRole, and INSERT for the scs Commit.
+	name := pgtest.NewRole(t, f.pool)
+	mustExec(t, f, "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO "+name)
+	mustExec(t, f, "GRANT SELECT, INSERT, UPDATE, DELETE ON sessionguard_scs_data TO "+name)
+	app, err := pgstore.New(pgtest.PoolAs(t, f.pool, name), pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgstore.NewSCSStore(app, pgstore.SCSConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := newSCSToken(t)
+	info, err := app.Create(ctx, sessionguard.NewSession{TokenHash: tok.hash, UserID: f.user, AppType: sessionguard.ControlPanel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, s, tok.key, []byte("signed in"), time.Now().Add(time.Hour))
+	if _, ok, err := app.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: info.ID, OldTokenHash: tok.hash, NewTokenHash: newHash(t)}); err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+	mustCommit(t, s, tok.key, []byte("late"), time.Now().Add(time.Hour))
+	if n := f.dataRows(t, tok.hash); n != 0 {
+		t.Fatalf("the application's role stored %d rows under a rotated-out token", n)
+	}
+
+	truncator := pgtest.NewRole(t, f.pool)
+	mustExec(t, f, "GRANT TRUNCATE ON sessions TO "+truncator)
+	signedIn := newSCSToken(t)
+	f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = signedIn.hash })
+	mustCommit(t, s, signedIn.key, []byte("signed in"), time.Now().Add(time.Hour))
+	if _, err := pgtest.PoolAs(t, f.pool, truncator).Exec(ctx, "TRUNCATE sessions"); err != nil {
+		t.Fatalf("TRUNCATE sessions by a role with no right on the scs data: %v", err)
+	}
+	if n := f.dataRows(t, signedIn.hash); n != 0 {
+		t.Fatalf("%d data rows of a signed-in session after TRUNCATE sessions, want 0", n)
 	}
 }

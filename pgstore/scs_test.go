@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -632,28 +633,37 @@ func TestSCSStoreUnderASessionManager(t *testing.T) {
 	}
 }
 
-// Migration 026 runs twice without harm and without doubling its triggers.
+// Migrations 026 and 034 run twice without harm and without doubling their
+// triggers.
 func TestSCSMigrationIsIdempotent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	var sql string
+	ran := 0
 	for _, m := range schema.Migrations() {
-		if m.Version == 26 {
-			sql = m.SQL
+		if m.Version == 26 || m.Version == 34 {
+			mustExec(t, f, m.SQL)
+			ran++
 		}
 	}
-	if sql == "" {
-		t.Fatal("migration 026 is not embedded")
+	if ran != 2 {
+		t.Fatalf("%d of migrations 026 and 034 embedded", ran)
 	}
-	mustExec(t, f, sql)
-	var triggers int
-	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_trigger
-		WHERE tgrelid = 'sessions'::regclass AND tgname LIKE 'sessionguard_scs_data_%'`).Scan(&triggers); err != nil {
+	var triggers []string
+	rows, err := f.pool.Query(ctx, `SELECT tgname FROM pg_trigger
+		WHERE tgrelid IN ('sessions'::regclass, 'sessionguard_scs_data'::regclass)
+		  AND tgname LIKE 'sessionguard_scs_data_%' ORDER BY tgname`)
+	if err == nil {
+		triggers, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	if triggers != 2 {
-		t.Fatalf("%d scs triggers on sessions after running 026 again, want 2", triggers)
+	// 026's two (033 replaced the delete trigger under its name) and 034's two.
+	want := []string{"sessionguard_scs_data_on_session_delete", "sessionguard_scs_data_on_session_end",
+		"sessionguard_scs_data_on_session_truncate", "sessionguard_scs_data_refuse_retired"}
+	if !slices.Equal(triggers, want) {
+		t.Fatalf("scs triggers after running 026 and 034 again: %v, want %v", triggers, want)
 	}
 }
 

@@ -36,6 +36,9 @@ func largeRows(t *testing.T) int {
 	if os.Getenv("SESSIONGUARD_TEN_MILLION") == "1" {
 		return tenMillionRows
 	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but SESSIONGUARD_TEN_MILLION is not 1: set it (see .ci/run) to load ten million rows")
+	}
 	t.Logf("large table: %d rows; SESSIONGUARD_TEN_MILLION=1 makes it %d", quickLargeRows, tenMillionRows)
 	return quickLargeRows
 }

@@ -15,10 +15,10 @@ func TestToolFormsNumbering(t *testing.T) {
 		files []string // the first and the last file
 		err   bool
 	}{
-		{"goose", Goose, 41, []string{"00041_add_session_management.sql", "00052_sessionguard_per_statement_deletes.sql"}, false},
-		{"goose timestamps", Goose, 20260101120000, []string{"20260101120000_add_session_management.sql", "20260101120011_sessionguard_per_statement_deletes.sql"}, false},
-		{"golang-migrate", GolangMigrate, 7, []string{"00007_add_session_management.down.sql", "00018_sessionguard_per_statement_deletes.up.sql"}, false},
-		{"tern", Tern, 1, []string{"001_add_session_management.sql", "012_sessionguard_per_statement_deletes.sql"}, false},
+		{"goose", Goose, 41, []string{"00041_add_session_management.sql", "00053_sessionguard_scs_data_follows_the_token.sql"}, false},
+		{"goose timestamps", Goose, 20260101120000, []string{"20260101120000_add_session_management.sql", "20260101120012_sessionguard_scs_data_follows_the_token.sql"}, false},
+		{"golang-migrate", GolangMigrate, 7, []string{"00007_add_session_management.down.sql", "00019_sessionguard_scs_data_follows_the_token.up.sql"}, false},
+		{"tern", Tern, 1, []string{"001_add_session_management.sql", "013_sessionguard_scs_data_follows_the_token.sql"}, false},
 		{"zero", Goose, 0, nil, true},
 		{"negative", GolangMigrate, -3, nil, true},
 		{"past int64", Goose, math.MaxInt64 - 1, nil, true},

@@ -39,10 +39,15 @@ var (
 	getShared     = sync.OnceValues(startShared)
 )
 
-// Main runs the package's tests, then stops and removes the shared server if
-// one was started, and exits. Call it from TestMain.
-func Main(m *testing.M) {
+// Main runs the package's tests, then runs after (in order: for what the
+// package's own TestMain made, such as a built binary's directory), stops
+// and removes the shared server if one was started, and exits. Call it from
+// TestMain. os.Exit skips deferred calls, hence after.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if err := closeBouncer(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}

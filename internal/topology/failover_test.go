@@ -75,6 +75,10 @@ func TestFailover(t *testing.T) {
 			}
 		})
 	}
+	// Registered after startInstance's cleanup, so it runs first: a Fatal
+	// below must not leave the watchers logging to a finished test.
+	stopWatching := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopWatching)
 
 	switchStart := time.Now()
 	if err := rs.Primary.Stop(ctx); err != nil {
@@ -104,8 +108,7 @@ func TestFailover(t *testing.T) {
 	if got := in.check(t, live); got != http.StatusUnauthorized {
 		t.Errorf("revoked after the failover: %d; want 401", got)
 	}
-	close(stop)
-	wg.Wait()
+	stopWatching()
 	t.Logf("primary stopped to requests served again: %v", recovered)
 	if n := passes.Load(); n != 0 {
 		t.Errorf("%d requests with a revoked or expired session passed during or after the failover", n)

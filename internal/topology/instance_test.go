@@ -27,7 +27,16 @@ import (
 	"github.com/sessionguard/sessionguard/pgstore"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	pgtest.Main(m, func() {
+		if binDir != "" {
+			os.RemoveAll(binDir)
+		}
+	})
+}
+
+// binDir holds the built testserver; TestMain removes it.
+var binDir string
 
 // serverBinary builds testserver once per test binary.
 var serverBinary = sync.OnceValues(func() (string, error) {
@@ -35,6 +44,7 @@ var serverBinary = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "testserver")
 	out, err := exec.Command("go", "build", "-o", bin, "./testserver").CombinedOutput()
 	if err != nil {
@@ -62,7 +72,10 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 }
 
 // startInstance runs testserver with args and waits until it serves. The
-// process is killed when t ends; its stderr is logged if t failed.
+// process is killed when t ends; its stderr is logged if t failed. Its stdin
+// is a pipe this process holds open: if the test binary dies without its
+// cleanups (a -timeout panic, a kill), testserver sees the pipe close and
+// exits rather than serve on as an orphan.
 func startInstance(t *testing.T, args ...string) *instance {
 	t.Helper()
 	bin, err := serverBinary()
@@ -74,6 +87,9 @@ func startInstance(t *testing.T, args ...string) *instance {
 	stderr := &bytes.Buffer{}
 	sw := &syncWriter{b: stderr}
 	cmd.Stderr = sw
+	if _, err := cmd.StdinPipe(); err != nil { // closed by Wait
+		t.Fatal(err)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +107,9 @@ func startInstance(t *testing.T, args ...string) *instance {
 		}
 	})
 	ready := make(chan string, 1)
+	exited := make(chan struct{}) // stdout closed: the process is gone
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if url, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
@@ -99,11 +117,16 @@ func startInstance(t *testing.T, args ...string) *instance {
 			}
 		}
 	}()
+	// Generous: with -cache, ready waits for the listener's first proof,
+	// which on a loaded two-core machine can take seconds.
+	const readyLimit = 2 * time.Minute
 	select {
 	case url := <-ready:
 		return &instance{url: url, stderr: stderr}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("testserver %v did not become ready", args)
+	case <-exited:
+		t.Fatalf("testserver %v exited before it was ready", args) // the cleanup logs its stderr
+	case <-time.After(readyLimit):
+		t.Fatalf("testserver %v did not become ready within %v", args, readyLimit)
 	}
 	return nil
 }

@@ -36,6 +36,11 @@ func TestFourInstances(t *testing.T) {
 	}
 	tokens := sessions(t, pool, 120)
 	background, targets := tokens[:40], tokens[40:]
+	// Without a cache that answers, every revocation below would be refused
+	// at once and prove nothing about its propagation.
+	for i, in := range ins {
+		mustAnswerFromMemory(t, i, in, targets[0])
+	}
 
 	// Bounded load: two workers per instance, each at most one request per
 	// millisecond, on sessions that stay live.
@@ -118,12 +123,28 @@ func TestFourInstances(t *testing.T) {
 		}
 		stopKilling()
 		<-killed
-		for _, in := range ins {
+		for i, in := range ins {
 			eventually(t, 10*time.Second, "the listener reconnects", func() bool { return in.state(t).Listening })
+			mustAnswerFromMemory(t, i, in, targets[62])
 		}
 		lat := revokeAndWatch(t, ins, targets[62:])
 		t.Logf("after the restart, %d samples: p50 %v p99 %v", len(lat), lat[len(lat)/2], lat[len(lat)*99/100])
 	})
+}
+
+// mustAnswerFromMemory checks that in, with nothing else asking it, answers
+// a second check of a live session from its cache.
+func mustAnswerFromMemory(t *testing.T, i int, in *instance, token string) {
+	t.Helper()
+	before := in.state(t)
+	for range 2 {
+		if code := in.check(t, token); code != http.StatusOK {
+			t.Fatalf("instance %d: live session: %d; want 200", i, code)
+		}
+	}
+	if after := in.state(t); after.Hits != before.Hits+1 || after.Misses != before.Misses+1 {
+		t.Fatalf("instance %d: two checks of a live session were not a miss, then a hit (%+v, then %+v)", i, before, after)
+	}
 }
 
 // revokeAndWatch, for each token: makes every instance cache it, revokes it

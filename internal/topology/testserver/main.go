@@ -2,7 +2,9 @@
 // over a pgstore Store (with an optional read replica and Cache) on the
 // given database, serving on a free loopback port. It prints
 // "ready <base URL>" on stdout once it serves (and, with -cache, once the
-// cache listener is connected), and runs until killed.
+// cache listener is connected), and runs until killed or until its stdin
+// closes: the test that started it holds the other end, so a test binary
+// that dies without its cleanups leaves no instance behind.
 //
 //	GET  /check   200 for a live session (Authorization: Bearer <token>), else the Guard's refusal
 //	POST /revoke  ends the session of the bearer token through this instance
@@ -16,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -36,6 +39,7 @@ func main() {
 	replica := flag.String("replica", "", "connection string of a hot standby for reads (optional)")
 	cache := flag.Bool("cache", false, "run a Cache with its listener")
 	flag.Parse()
+	go exitWhenStdinCloses()
 	if err := run(*primary, *replica, *cache); err != nil {
 		log.Fatal(err)
 	}
@@ -124,6 +128,12 @@ type State struct {
 	Entries          int    `json:"entries"`
 	ReplicaServed    uint64 `json:"replica_served"`
 	ReplicaFallbacks uint64 `json:"replica_fallbacks"`
+}
+
+// exitWhenStdinCloses ends the process once stdin reaches EOF (or fails).
+func exitWhenStdinCloses() {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
 }
 
 func newPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {

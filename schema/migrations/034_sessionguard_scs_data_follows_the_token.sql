@@ -1,0 +1,91 @@
+-- Migration: 034_sessionguard_scs_data_follows_the_token.sql
+-- Description: scs data is never stored again under a token that a
+-- re-authentication rotated out, and TRUNCATE sessions takes the data of
+-- the sessions it empties.
+--
+-- Why: pgstore.SCSStore (026) tells a signed-in scs session's data from an
+-- anonymous (pre-sign-in) one's by the sessions row of its hash, and keeps
+-- the data of a hash that no row holds as an anonymous session's. Two ways
+-- left a signed-in session's data readable under its token after the
+-- session had let go of the token:
+--  1. A re-authentication (027) moves the session to a new hash, and 026's
+--     trigger deletes the old hash's data. A request that had loaded the
+--     data before (or whose Commit waited meanwhile on the row's lock)
+--     then committed it again under the old token, a hash no row holds any
+--     more, and scs's Find handed it to whoever held the rotated-out token:
+--     the very token the rotation was meant to end.
+--  2. TRUNCATE sessions fires no DELETE trigger: every signed-in session's
+--     data stayed, readable under its token.
+-- (A session deleted with its user leaves no trace of its hash: a late
+-- Commit under its token still stores the data as an anonymous session's.
+-- The token never signs in.)
+--
+-- What changes:
+--  1. A BEFORE INSERT trigger on sessionguard_scs_data stores nothing (no
+--     error: as a Commit for an ended session does) for a hash in
+--     sessionguard_retired_tokens (031), so for as long as the session's
+--     row exists. SECURITY DEFINER with its search_path pinned, as 031's
+--     functions: the application's roles need no privilege on the retired
+--     hashes. No race: a Commit that meets the rotation waits on the
+--     session row's lock (its FOR SHARE) until the rotation commits, and
+--     under READ COMMITTED the trigger's query, in a VOLATILE function,
+--     then reads with a snapshot taken after the wait, retired hash
+--     included; under REPEATABLE READ or SERIALIZABLE the Commit fails
+--     instead ("could not serialize access", an error to scs) and stores
+--     nothing (pgstore's TestSCSCommitWaitingOnTheRotation, each level).
+--  2. A BEFORE TRUNCATE trigger on sessions deletes the scs data of every
+--     session in it before it is emptied (also for TRUNCATE users CASCADE).
+--     Anonymous sessions' data stays. SECURITY DEFINER as well, so that a
+--     role allowed to truncate sessions needs no privilege on
+--     sessionguard_scs_data for it (TestSCSDataTriggersNeedNoGrant).
+--
+-- What it costs: one primary-key lookup of the retired hashes per scs
+-- Commit that inserts; a TRUNCATE of sessions reads the table once.
+--
+-- Idempotent: running this file twice is harmless.
+
+CREATE OR REPLACE FUNCTION sessionguard_scs_data_refuse_retired()
+RETURNS TRIGGER AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM sessionguard_retired_tokens WHERE token_hash = NEW.token_hash) THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql SECURITY DEFINER;
+
+CREATE OR REPLACE FUNCTION sessionguard_scs_data_end_with_truncated_sessions()
+RETURNS TRIGGER AS $$
+BEGIN
+    DELETE FROM sessionguard_scs_data d
+    USING sessions s
+    WHERE d.token_hash = s.session_token_hash;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql SECURITY DEFINER;
+
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION sessionguard_scs_data_refuse_retired() SET search_path = %I, pg_temp',
+                   current_schema());
+    EXECUTE format('ALTER FUNCTION sessionguard_scs_data_end_with_truncated_sessions() SET search_path = %I, pg_temp',
+                   current_schema());
+END $$;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = 'sessionguard_scs_data'::regclass AND tgname = 'sessionguard_scs_data_refuse_retired') THEN
+        CREATE TRIGGER sessionguard_scs_data_refuse_retired
+            BEFORE INSERT ON sessionguard_scs_data
+            FOR EACH ROW
+            EXECUTE FUNCTION sessionguard_scs_data_refuse_retired();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = 'sessions'::regclass AND tgname = 'sessionguard_scs_data_on_session_truncate') THEN
+        CREATE TRIGGER sessionguard_scs_data_on_session_truncate
+            BEFORE TRUNCATE ON sessions
+            FOR EACH STATEMENT
+            EXECUTE FUNCTION sessionguard_scs_data_end_with_truncated_sessions();
+    END IF;
+END $$;
