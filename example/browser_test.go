@@ -540,6 +540,35 @@ func TestBrowserClientClockSkew(t *testing.T) {
 	}
 }
 
+// 9b. The client's clock steps back an hour while the page is open (a
+// corrected clock, a manual change): "Stay signed in" still closes the
+// dialog and the page counts the extended session. The page orders the
+// server's answers by when their requests started; by the wall clock, every
+// answer after the step looked older than the last one before it and was
+// ignored, and the dialog stayed at 0:00 until the session really ended.
+func TestBrowserClientClockStepsBack(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	src := `(function () { var now = Date.now; window.sgTestStep = 0; Date.now = function () { return now() + window.sgTestStep; }; })();`
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+	browsertest.WaitJS(t, ctx, dialogVisible, browserIdle)
+	browsertest.Eval[float64](t, ctx, `window.sgTestStep = -3600000`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitJS(t, ctx, dialogGone, 5*time.Second)
+	if left := s.idleLeft(id); left < browserIdle-3*time.Second {
+		t.Errorf("server idle time left %v after Stay signed in, want about the full %v", left, browserIdle)
+	}
+	if ms := browsertest.Eval[float64](t, ctx, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 5*time.Second).Milliseconds()) {
+		t.Errorf("the page counts %v ms to the idle timeout, want about %v", ms, browserIdle)
+	}
+}
+
 // answerUnavailable makes the tab's requests whose URL matches pattern fail
 // with 503, as from a proxy whose backend is down, until the returned stop.
 func answerUnavailable(t *testing.T, ctx context.Context, pattern string) (stop func()) {
