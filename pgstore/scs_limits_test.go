@@ -375,3 +375,58 @@ func TestSCSDataTriggerFunctionsAreNotPublic(t *testing.T) {
 		t.Fatalf("a signed-in session's data after another role truncated its own table: Find = %q, %v; want it kept", b, found)
 	}
 }
+
+// TestSCSRevocationWaitingOnTheCommit: a revocation that waits on a Commit
+// holding the session row deletes the data that Commit stored under READ
+// COMMITTED only; under REPEATABLE READ or SERIALIZABLE its snapshot,
+// taken before the wait, misses the row, which stays. Find never returns it
+// (its session has ended), and it goes with the session's row (the
+// Cleaner's purge), as the SCSStore's doc says.
+func TestSCSRevocationWaitingOnTheCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := newSCSToken(t)
+		_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+		tx, err := f.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// CommitCtx's lock and insert, in a transaction held open.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR SHARE`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
+			VALUES ($1, 'committed', CURRENT_TIMESTAMP + interval '1 hour')`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := store.Revoke(ctx, tok.hash, sessionguard.ReasonLogout)
+			done <- err
+		}()
+		waitForLockWaits(t, f, 1)
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("%s: Revoke after the Commit: %v", isolation, err)
+		}
+		if b, found := findOK(t, s, tok.key); found {
+			t.Errorf("%s: Find after the revocation = %q, want not found", isolation, b)
+		}
+		if n, want := f.dataRows(t, tok.hash), map[bool]int{true: 0, false: 1}[isolation == "read committed"]; n != want {
+			t.Errorf("%s: %d data rows after the revocation, want %d", isolation, n, want)
+		}
+		mustExec(t, f, `DELETE FROM sessions WHERE id = $1`, info.ID)
+		if n := f.dataRows(t, tok.hash); n != 0 {
+			t.Errorf("%s: %d data rows after the session's row was deleted, want 0", isolation, n)
+		}
+	}
+}
