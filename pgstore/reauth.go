@@ -31,6 +31,12 @@ import (
 // r.SessionID, and reports false otherwise (ended, expired, unknown, or
 // rotated already by a concurrent re-authentication).
 //
+// Its transaction runs at READ COMMITTED whatever the pool's
+// default_transaction_isolation: scs data an SCSStore Commit stored while
+// the rotation waited for the session row moves to the new token, where a
+// stricter level's snapshot missed it and left it under the old one
+// (TestSCSRotationWaitingOnTheCommit).
+//
 // With Config.ReadPool it returns, as a revoke does, once the replica has
 // replayed the rotation, so no instance's Store takes the old token from
 // the replica; past ReplayWait it returns the new session, true, and
