@@ -750,6 +750,76 @@ func TestClientGoneIsNotAnOutage(t *testing.T) {
 	}
 }
 
+// leavingStore fails Validate as a store in an outage does, and the
+// client (leave) goes away before the Guard looks at the failure: what it
+// failed with decides the refusal, not what the client did meanwhile.
+type leavingStore struct {
+	*fakeStore
+	fail  func(ctx context.Context) error
+	leave context.CancelFunc
+}
+
+func (s leavingStore) Validate(ctx context.Context, _ string, _ sessionguard.Scope) (sessionguard.Status, error) {
+	err := s.fail(ctx)
+	s.leave()
+	return sessionguard.Status{}, err
+}
+
+// An outage is an outage also when its clients give up on it: a store that
+// failed on its own (a refused connection) or ran out of StoreTimeout is
+// ErrUnavailable, logged at Error, even when the request's client has gone
+// by the time the store returns. Only a call that failed because the
+// client left is ErrCanceled.
+func TestOutageWhileTheClientLeavesIsAnOutage(t *testing.T) {
+	refused := errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	tests := []struct {
+		name   string
+		fail   func(ctx context.Context) error
+		reason string
+	}{
+		{"store error, then the client left", func(context.Context) error { return refused }, "unavailable"},
+		{"StoreTimeout passed, then the client left", func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			st := leavingStore{fakeStore: newFakeStore(), fail: tt.fail, leave: cancel}
+			seedSession(st.fakeStore, tokA, sessionguard.ControlPanel, 0)
+			var logs syncBuffer
+			var events eventLog
+			var denied error
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.StoreTimeout = 20 * time.Millisecond
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				c.OnEvent = events.add
+				c.Deny = func(w http.ResponseWriter, r *http.Request, err error) {
+					denied = err
+					middleware.DenyJSON(w, r, err)
+				}
+			})
+			var p probe
+			rec := httptest.NewRecorder()
+			g.Middleware(&p).ServeHTTP(rec, request(cookie(tokA)).WithContext(ctx))
+			if p.ran != 0 || rec.Code != http.StatusServiceUnavailable || ctx.Err() == nil {
+				t.Fatalf("status %d, handler ran %d, client gone %v; want 503, 0, gone", rec.Code, p.ran, ctx.Err() != nil)
+			}
+			if !errors.Is(denied, middleware.ErrUnavailable) || errors.Is(denied, middleware.ErrCanceled) {
+				t.Errorf("refusal %v, want ErrUnavailable", denied)
+			}
+			if got := events.take(); len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("events %+v, want one of reason %q", got, tt.reason)
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("an outage not logged at Error; log:\n%s", logs.String())
+			}
+		})
+	}
+}
+
 func TestCustomDeny(t *testing.T) {
 	st := newFakeStore()
 	var got error
