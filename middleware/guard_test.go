@@ -750,6 +750,60 @@ func TestClientGoneIsNotAnOutage(t *testing.T) {
 	}
 }
 
+// A sign-in, a Record or a re-authentication whose client goes away before
+// the store answers fails as the Middleware's requests do: ErrCanceled,
+// logged at Debug level, not an outage logged at Error (which a sign-in
+// abandoned in the same request as a Middleware check was, half-way).
+func TestSignInClientGoneIsNotAnOutage(t *testing.T) {
+	tests := []struct {
+		name string
+		call func(g *middleware.Guard, signedIn *http.Request, ctx context.Context) error
+	}{
+		{"SignIn", func(g *middleware.Guard, _ *http.Request, ctx context.Context) error {
+			_, _, err := g.SignIn(httptest.NewRecorder(), request(nil).WithContext(ctx), middleware.SignIn{UserID: 7})
+			return err
+		}},
+		{"Record", func(g *middleware.Guard, _ *http.Request, ctx context.Context) error {
+			_, err := g.Record(httptest.NewRecorder(), request(nil).WithContext(ctx), tokB, middleware.SignIn{UserID: 7})
+			return err
+		}},
+		{"Reauthenticate", func(g *middleware.Guard, signedIn *http.Request, ctx context.Context) error {
+			_, _, err := g.Reauthenticate(httptest.NewRecorder(), signedIn.WithContext(ctx), middleware.Reauthentication{})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			var logs syncBuffer
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.AppType = sessionguard.ControlPanel
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			})
+			var signedIn *http.Request
+			g.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { signedIn = r })).
+				ServeHTTP(httptest.NewRecorder(), request(cookie(tokA)))
+			if signedIn == nil {
+				t.Fatal("the session was not let in")
+			}
+			st.mu.Lock()
+			st.block = true // the store answers no more
+			st.mu.Unlock()
+			ctx, cancel := context.WithCancel(signedIn.Context())
+			defer cancel()
+			time.AfterFunc(20*time.Millisecond, cancel) // the client goes away
+			err := tt.call(g, signedIn, ctx)
+			if !errors.Is(err, middleware.ErrCanceled) || errors.Is(err, middleware.ErrUnavailable) {
+				t.Errorf("error %v, want ErrCanceled", err)
+			}
+			if strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("a client that left was logged as an outage:\n%s", logs.String())
+			}
+		})
+	}
+}
+
 // leavingStore fails Validate as a store in an outage does, and the
 // client (leave) goes away before the Guard looks at the failure: what it
 // failed with decides the refusal, not what the client did meanwhile.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -108,11 +109,28 @@ func unavailable(cause error, bearer bool, secrets ...string) *RefusalError {
 // the time it returns, or an outage that outlasts its clients' patience
 // would be counted and logged as nothing but clients leaving.
 func storeFailed(r *http.Request, cause error, bearer bool, secrets ...string) *RefusalError {
+	return callFailed(r.Context(), cause, bearer, secrets...)
+}
+
+// callFailed is storeFailed for a call made with ctx, the request's
+// context (SignIn, Record, Reauthenticate).
+func callFailed(ctx context.Context, cause error, bearer bool, secrets ...string) *RefusalError {
 	e := unavailable(cause, bearer, secrets...)
-	if errors.Is(cause, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
+	if errors.Is(cause, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		e.Reason = ErrCanceled.Reason
 	}
 	return e
+}
+
+// logFailed logs a failed store call of SignIn, Record or Reauthenticate:
+// at Error level, as an outage, unless e is ErrCanceled (the client left),
+// which is logged at Debug level as the Middleware's refusals are.
+func (g *Guard) logFailed(ctx context.Context, msg string, e *RefusalError) {
+	level := slog.LevelError
+	if errors.Is(e, ErrCanceled) {
+		level = slog.LevelDebug
+	}
+	g.cfg.Logger.LogAttrs(ctx, level, msg, slog.String("error", e.causeMsg))
 }
 
 func redact(s string, secrets ...string) string {
