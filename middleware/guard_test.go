@@ -874,6 +874,54 @@ func TestOutageWhileTheClientLeavesIsAnOutage(t *testing.T) {
 	}
 }
 
+// Config.Tenant's lookup, the other call a request waits on, follows the
+// same rule: canceled when it failed because the client left (its error
+// wraps the cancellation, as Config.Tenant's doc wraps err), an outage when
+// it failed on its own while the client was leaving.
+func TestTenantLookupWhileTheClientLeaves(t *testing.T) {
+	refused := errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	tests := []struct {
+		name   string
+		cause  func(r *http.Request) error
+		reason string
+	}{
+		{"lookup abandoned with the client", func(r *http.Request) error {
+			<-r.Context().Done()
+			return r.Context().Err()
+		}, "canceled"},
+		{"lookup failed, the client gone too", func(*http.Request) error { return refused }, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, sessionguard.TenantApp, 5)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var events eventLog
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.AppType = sessionguard.TenantApp
+				c.OnEvent = events.add
+				c.Tenant = func(r *http.Request) (int64, error) {
+					time.AfterFunc(20*time.Millisecond, cancel) // the client goes away
+					err := tt.cause(r)
+					for r.Context().Err() == nil {
+						time.Sleep(time.Millisecond)
+					}
+					return 0, fmt.Errorf("tenants: %w: %w", middleware.ErrUnavailable, err)
+				}
+			})
+			rec := httptest.NewRecorder()
+			g.Middleware(&probe{}).ServeHTTP(rec, request(cookie(tokA)).WithContext(ctx))
+			if got := events.take(); rec.Code != http.StatusServiceUnavailable || len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("status %d, events %+v; want 503 and one refusal of reason %q", rec.Code, got, tt.reason)
+			}
+			if st.totalCalls() != 0 {
+				t.Errorf("%d store calls after the tenant lookup failed", st.totalCalls())
+			}
+		})
+	}
+}
+
 func TestCustomDeny(t *testing.T) {
 	st := newFakeStore()
 	var got error
