@@ -28,8 +28,8 @@ type SignIn struct {
 	AMR []string
 	// AuthTime is when the user authenticated, when that was before the
 	// sign-in (at a single sign-on service, say): Requirement.MaxAge (of
-	// Guard.Require) counts from it. Zero: now. Record takes the earlier of it and the
-	// token's time (see Record).
+	// Guard.Require) counts from it. Zero: now. Record takes the earlier of
+	// it and the token's time (see Record).
 	AuthTime time.Time
 }
 
