@@ -150,7 +150,7 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 		// RenewToken retires the old token through the scs store; told
 		// that this is a rotation, SCSStore keeps the session for it.
 		if err := g.cfg.SCS.RenewToken(sessionguard.WithRotation(r.Context(), cur.tokenHash)); err != nil {
-			return "", unavailable(err, false, c.token)
+			return "", callFailed(r.Context(), err, false, c.token)
 		}
 		token := g.cfg.SCS.Token(r.Context())
 		if !validOpaqueToken(token) {
