@@ -40,7 +40,7 @@ type app struct {
 	store   *pgstore.Store
 	users   users
 	handler http.Handler
-	metrics *metrics // GET /metrics (metrics.go)
+	metrics *metrics // the MeterProvider; GET /metrics on its own listener (metrics.go)
 
 	// The control panel's scs sessions: its data lives in scsStore, next to
 	// the sessions table. run runs scsStore.Run.

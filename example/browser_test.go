@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sessionguard/sessionguard/internal/browsertest"
@@ -443,4 +446,185 @@ func (s *exampleServer) authOlderThan(id string, d time.Duration) bool {
 		s.t.Fatal(err)
 	}
 	return older
+}
+
+// tenantSignIn signs in to acme's tenant app through its form in the tab of
+// ctx, which keeps the token the identity provider issued in its
+// sessionStorage, and waits for the running warning script.
+func tenantSignIn(t *testing.T, ctx context.Context, s *exampleServer) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.base+"/t/acme/signin"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "alice@acme.example"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#signin")),
+	)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	browsertest.WaitLocation(t, ctx, s.base+"/t/acme/", 15*time.Second)
+	browsertest.WaitJS(t, ctx, `window.SessionGuardWarning && SessionGuardWarning.state().active`, 15*time.Second)
+}
+
+// 8. Two tenant-app tabs, each with its own bearer token: signing in in the
+// second ends the browser's earlier session, the first tab's (the sign-in
+// replaces the session of the cookie it was sent), while the second tab's is
+// new. The first tab's warning script learns its own session's end, with its
+// reason; the second tab, whose session is alive, stays signed in. (Both
+// tabs' scripts once sent the browser's cookie, the second session's, with
+// the first tab's token: refused as disagreeing credentials, the first tab
+// signed out as "invalid" and told the second to sign out too.)
+func TestBrowserTenantTabsOfTwoSessions(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	tab1 := browsertest.New(t)
+	tenantSignIn(t, tab1, s)
+	tab2 := browsertest.NewTab(t, tab1)
+	tenantSignIn(t, tab2, s)
+
+	browsertest.Eval[bool](t, tab1, `SessionGuardWarning.refresh(), true`)
+	browsertest.WaitJS(t, tab1, `location.pathname === '/t/acme/signin'`, 15*time.Second)
+
+	time.Sleep(2 * time.Second) // for a message between the tabs to arrive
+	if loc := browsertest.Eval[string](t, tab2, `location.href`); loc != s.base+"/t/acme/" {
+		t.Errorf("the tab of the live session went to %s", loc)
+	}
+	// The session ended by the sign-in ("revoked" with revoke reason
+	// "logout"), not a credential refused ("invalid").
+	if loc := browsertest.Eval[string](t, tab1, `location.href`); loc != s.base+"/t/acme/signin?reason=revoked" {
+		t.Fatalf("the tab of the ended session went to %s, want ?reason=revoked", loc)
+	}
+	if browsertest.Eval[bool](t, tab2, `SessionGuardWarning.state().ended`) {
+		t.Fatalf("the tab of the live session counts it as ended")
+	}
+	browsertest.Eval[bool](t, tab2, `SessionGuardWarning.refresh().then(function (st) { window.peeked = st; }), true`)
+	browsertest.WaitJS(t, tab2, `window.peeked === 200`, 5*time.Second)
+}
+
+// skewClock sets the tab's clock (Date.now, which is what a page reads the
+// time of day from) off by skew from the server's, for every page it loads.
+func skewClock(t *testing.T, ctx context.Context, skew time.Duration) {
+	t.Helper()
+	src := fmt.Sprintf(`(function () { var now = Date.now; Date.now = function () { return now() + %d; }; })();`, skew.Milliseconds())
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// 9. A client clock an hour off the server's changes nothing: the warning
+// counts the server's remaining seconds, so it appears at the threshold of
+// the database's idle time, not an hour early or late.
+func TestBrowserClientClockSkew(t *testing.T) {
+	t.Parallel()
+	for _, skew := range []time.Duration{time.Hour, -time.Hour} {
+		t.Run(skew.String(), func(t *testing.T) {
+			t.Parallel()
+			s := startBrowserExample(t)
+			ctx := browsertest.New(t)
+			skewClock(t, ctx, skew)
+			id := browserSignIn(t, ctx, s, "staff@example.com")
+			if d := time.Duration(browsertest.Eval[float64](t, ctx, `Date.now() - performance.timeOrigin - performance.now()`)) * time.Millisecond; d < skew-time.Minute || d > skew+time.Minute {
+				t.Fatalf("the page's clock is off by %v, want %v", d, skew)
+			}
+			for s.idleLeft(id) > browserWarning+1500*time.Millisecond {
+				if browsertest.Eval[bool](t, ctx, dialogVisible) {
+					t.Fatalf("dialog visible with %v idle time left; the threshold is %v", s.idleLeft(id), browserWarning)
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			browsertest.WaitJS(t, ctx, dialogVisible, browserWarning)
+			if left := s.idleLeft(id); left < browserWarning/2 {
+				t.Errorf("dialog appeared with only %v left, want about %v", left, browserWarning)
+			}
+		})
+	}
+}
+
+// 9b. The client's clock steps back an hour while the page is open (a
+// corrected clock, a manual change): "Stay signed in" still closes the
+// dialog and the page counts the extended session. The page orders the
+// server's answers by when their requests started; by the wall clock, every
+// answer after the step looked older than the last one before it and was
+// ignored, and the dialog stayed at 0:00 until the session really ended.
+func TestBrowserClientClockStepsBack(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	src := `(function () { var now = Date.now; window.sgTestStep = 0; Date.now = function () { return now() + window.sgTestStep; }; })();`
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+	browsertest.WaitJS(t, ctx, dialogVisible, browserIdle)
+	browsertest.Eval[float64](t, ctx, `window.sgTestStep = -3600000`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitJS(t, ctx, dialogGone, 5*time.Second)
+	if left := s.idleLeft(id); left < browserIdle-3*time.Second {
+		t.Errorf("server idle time left %v after Stay signed in, want about the full %v", left, browserIdle)
+	}
+	if ms := browsertest.Eval[float64](t, ctx, `SessionGuardWarning.state().idleDeadline`); ms < float64((browserIdle - 5*time.Second).Milliseconds()) {
+		t.Errorf("the page counts %v ms to the idle timeout, want about %v", ms, browserIdle)
+	}
+}
+
+// answerUnavailable makes the tab's requests whose URL matches pattern fail
+// with 503, as from a proxy whose backend is down, until the returned stop.
+func answerUnavailable(t *testing.T, ctx context.Context, pattern string) (stop func()) {
+	t.Helper()
+	err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			go func() {
+				_, _ = chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID:       e.RequestID,
+					ResponseCode:    http.StatusServiceUnavailable,
+					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
+					Body:            []byte(`{"error":"unavailable"}`),
+				})
+			}()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}}); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := chromedp.Call(ctx, fetch.Disable, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// 10. "Stay signed in" answered 503: the dialog stays, says so, and lets the
+// user try again; the retry extends the session.
+func TestBrowserStaySignedInUnavailable(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+	browsertest.WaitJS(t, ctx, dialogVisible, browserIdle)
+
+	stop := answerUnavailable(t, ctx, "*/api/session/keepalive")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitJS(t, ctx, `document.getElementById('sg-warning-error').textContent === 'Could not extend your session. Please try again.'`, 5*time.Second)
+	if !browsertest.Eval[bool](t, ctx, dialogVisible+` && !document.getElementById('sg-stay').disabled`) {
+		t.Fatal("after a 503 the dialog is gone or its button disabled")
+	}
+	if left := s.idleLeft(id); left > browserWarning+1500*time.Millisecond {
+		t.Fatalf("server idle time left %v: the refused keepalive reached it", left)
+	}
+
+	stop()
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sg-stay"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitJS(t, ctx, dialogGone, 5*time.Second)
+	if left := s.idleLeft(id); left < browserIdle-3*time.Second {
+		t.Errorf("server idle time left %v after the retry, want about the full %v", left, browserIdle)
+	}
 }

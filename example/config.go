@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 // Defaults of the settings.
 const (
 	defaultAddr             = "127.0.0.1:8080"
+	defaultMetricsAddr      = "127.0.0.1:9464" // the OpenTelemetry Prometheus exporter's port
 	defaultDemoPassword     = "demo-password"
 	defaultIdleTimeout      = 4 * time.Hour
 	defaultAbsoluteTimeout  = 8 * time.Hour
@@ -29,7 +31,10 @@ const (
 // config is what run needs. loadConfig fills it from flags and the
 // environment and validates it; tests build it directly and call validate.
 type config struct {
-	Addr             string
+	Addr string
+	// MetricsAddr is where GET /metrics is served: a listener of its own,
+	// for the scraper on an internal network, never next to the pages.
+	MetricsAddr      string
 	DatabaseURL      string // secret: never printed
 	DemoPassword     string // printed on start, by design: it is a demo
 	IdleTimeout      time.Duration
@@ -55,9 +60,9 @@ type config struct {
 	// server (tests pass the configuration of a pgtest database). run opens
 	// its own pool on a copy, with its logger, and closes it.
 	poolConfig *pgxpool.Config
-	// listener, when set, is served instead of listening on Addr (tests pass
-	// one on 127.0.0.1:0).
-	listener net.Listener
+	// listener and metricsListener, when set, are served instead of
+	// listening on Addr and MetricsAddr (tests pass ones on 127.0.0.1:0).
+	listener, metricsListener net.Listener
 }
 
 // loadConfig reads the settings: each flag's default comes from its
@@ -78,6 +83,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		return def
 	}
 	fs.StringVar(&cfg.Addr, "addr", env("ADDR", defaultAddr), "listen address, loopback only (env ADDR)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("METRICS_ADDR", defaultMetricsAddr),
+		"listen address of GET /metrics, an internal interface (env METRICS_ADDR)")
 	durations := []struct {
 		dst        *time.Duration
 		flag, name string
@@ -142,6 +149,11 @@ func (c config) validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.metricsListener == nil {
+		if err := checkMetricsAddr(c.MetricsAddr, c.Addr); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.bcryptCost < bcrypt.MinCost || c.bcryptCost > bcrypt.MaxCost {
 		errs = append(errs, fmt.Errorf("bcrypt cost %d out of range", c.bcryptCost))
 	}
@@ -162,7 +174,7 @@ func (c config) validate() error {
 // fail; and switching them to insecure cookies would send session tokens in
 // clear over the network. Put a TLS-terminating proxy in front instead.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, err := splitListenAddr(addr)
 	if err != nil {
 		return fmt.Errorf("ADDR=%q: %v", addr, err)
 	}
@@ -175,6 +187,33 @@ func checkLoopback(addr string) error {
 	return fmt.Errorf("ADDR=%q: the example listens on loopback addresses only (127.0.0.1, ::1, localhost): "+
 		"its session cookies are Secure, which browsers accept over plain http only on this machine; "+
 		"to reach it from elsewhere, put a TLS-terminating proxy in front of %s", addr, defaultAddr)
+}
+
+// checkMetricsAddr checks METRICS_ADDR: a host and port of their own. It may
+// be any interface (the scraper is usually on another machine), so it must
+// be an internal one: metrics say how many sign-ins fail and why.
+func checkMetricsAddr(addr, pages string) error {
+	if _, err := splitListenAddr(addr); err != nil {
+		return fmt.Errorf("METRICS_ADDR=%q: %v", addr, err)
+	}
+	if _, port, _ := net.SplitHostPort(addr); addr == pages && port != "0" {
+		return fmt.Errorf("METRICS_ADDR=%q: must differ from ADDR, so that metrics are not served next to the pages", addr)
+	}
+	return nil
+}
+
+// splitListenAddr returns the host of a listen address host:port, whose port
+// is a number from 0 to 65535, so that a mistyped port fails at start, not
+// after the database is prepared.
+func splitListenAddr(addr string) (host string, err error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return host, nil
 }
 
 // checkPassword is the password rule of the example: 8 to 72 bytes (72 is

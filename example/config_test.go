@@ -19,7 +19,7 @@ func TestLoadConfig(t *testing.T) {
 		{name: "defaults", want: func(c config) bool {
 			return c.Addr == "127.0.0.1:8080" && c.DemoPassword == "demo-password" && c.DatabaseURL == "" &&
 				c.IdleTimeout == 4*time.Hour && c.AbsoluteTimeout == 8*time.Hour && c.WarningThreshold == 5*time.Minute &&
-				c.ReauthWindow == 10*time.Minute
+				c.ReauthWindow == 10*time.Minute && c.MetricsAddr == "127.0.0.1:9464"
 		}},
 		{name: "environment", env: map[string]string{"ADDR": "localhost:9000", "IDLE_TIMEOUT": "20s", "ABSOLUTE_TIMEOUT": "1h",
 			"WARNING_THRESHOLD": "10s", "REAUTH_WINDOW": "30s", "DEMO_PASSWORD": "another-one", "DATABASE_URL": "postgres://u:p@db/x"},
@@ -29,6 +29,17 @@ func TestLoadConfig(t *testing.T) {
 			}},
 		{name: "flags beat environment", env: map[string]string{"IDLE_TIMEOUT": "20s"}, args: []string{"-idle-timeout", "30s", "-warning-threshold", "5s", "-addr", "[::1]:0"},
 			want: func(c config) bool { return c.IdleTimeout == 30*time.Second && c.Addr == "[::1]:0" }},
+		{name: "metrics address", env: map[string]string{"METRICS_ADDR": "10.0.0.5:9100"},
+			want: func(c config) bool { return c.MetricsAddr == "10.0.0.5:9100" }},
+		{name: "metrics address flag", args: []string{"-metrics-addr", "[::1]:9100"},
+			want: func(c config) bool { return c.MetricsAddr == "[::1]:9100" }},
+		{name: "metrics address without a port", env: map[string]string{"METRICS_ADDR": "127.0.0.1"}, wantErr: "METRICS_ADDR"},
+		{name: "metrics address with a bad port", env: map[string]string{"METRICS_ADDR": "127.0.0.1:99999"}, wantErr: "METRICS_ADDR"},
+		{name: "metrics address empty", args: []string{"-metrics-addr", ""}, wantErr: "METRICS_ADDR"},
+		{name: "metrics on the pages' address", env: map[string]string{"ADDR": "127.0.0.1:9000", "METRICS_ADDR": "127.0.0.1:9000"},
+			wantErr: "METRICS_ADDR"},
+		{name: "pages' address with a bad port", env: map[string]string{"ADDR": "127.0.0.1:99999"}, wantErr: "ADDR"},
+		{name: "pages' address with a port that is no number", env: map[string]string{"ADDR": "127.0.0.1:eighty"}, wantErr: "ADDR"},
 		{name: "reauth window flag", args: []string{"-reauth-window", "2m"}, want: func(c config) bool { return c.ReauthWindow == 2*time.Minute }},
 		{name: "reauth window of zero", env: map[string]string{"REAUTH_WINDOW": "0s"}, wantErr: "REAUTH_WINDOW"},
 		{name: "not a duration", env: map[string]string{"IDLE_TIMEOUT": "20"}, wantErr: "IDLE_TIMEOUT"},

@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/schema"
 )
+
+// defaultConnectTimeout bounds each new connection of the pool (dial, TLS,
+// authentication) when DATABASE_URL sets no connect_timeout.
+const defaultConnectTimeout = 10 * time.Second
 
 // database is the pool the example runs on and how to let it go.
 type database struct {
@@ -39,9 +44,16 @@ func openDatabase(ctx context.Context, cfg config, log *slog.Logger, stdout io.W
 	return openThrowaway(ctx, log, stdout)
 }
 
-// connect opens a pool on pc with the app's logger and checks that it
-// reaches the server. release, if not nil, runs after the pool is closed.
+// connect opens a pool on pc with the app's logger and a connect timeout
+// (defaultConnectTimeout unless pc has one) and checks that it reaches the
+// server. release, if not nil, runs after the pool is closed.
 func connect(ctx context.Context, pc *pgxpool.Config, log *slog.Logger, describe string, release func() error) (*database, error) {
+	// Without a timeout a server that takes the connection but never
+	// answers (a wrong port, a stuck proxy) holds the start, and later each
+	// request that needs a new connection, for good.
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	withPoolLogger(pc, log)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err == nil {

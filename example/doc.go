@@ -12,9 +12,14 @@
 // dashes, e.g. -idle-timeout; secrets are environment only):
 //
 //	ADDR               listen address (default 127.0.0.1:8080; loopback only)
+//	METRICS_ADDR       listen address of GET /metrics, the Prometheus
+//	                   exposition (default 127.0.0.1:9464); a listener of its
+//	                   own, never the pages' one: bind it to an internal
+//	                   interface for the scraper
 //	DATABASE_URL       PostgreSQL to use instead of a throwaway server; use a
 //	                   database of its own: the example creates and owns the
-//	                   users and tenants tables there
+//	                   users and tenants tables there; its connect_timeout is
+//	                   10s unless the URL sets one
 //	DEMO_PASSWORD      password of every demo account (default demo-password)
 //	IDLE_TIMEOUT       Go duration (default 4h)
 //	ABSOLUTE_TIMEOUT   Go duration (default 8h)

@@ -38,10 +38,12 @@ const (
 // exampleServer is the example running in-process, through run, on
 // 127.0.0.1 and a fresh database of its own.
 type exampleServer struct {
-	t      *testing.T
-	base   string
-	pool   *pgxpool.Pool
-	client *http.Client
+	t           *testing.T
+	base        string
+	metricsBase string       // the metrics listener's (METRICS_ADDR)
+	stop        func() error // Ctrl-C: cancels run's ctx and returns what run returned
+	pool        *pgxpool.Pool
+	client      *http.Client
 }
 
 // startExample runs the example as `go run ./example` would, but on an empty
@@ -54,8 +56,13 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := config{
 		Addr:             ln.Addr().String(),
+		MetricsAddr:      mln.Addr().String(),
 		DemoPassword:     testPassword,
 		IdleTimeout:      testIdle,
 		AbsoluteTimeout:  testAbsolute,
@@ -65,11 +72,12 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 		cleanupInterval:  defaultCleanupInterval,
 		// Tests sign in often from one address; the per-account limit is
 		// the default. TestSigninThrottled tests both.
-		addressLimit: rateLimit{every: time.Millisecond, burst: 10_000},
-		accountLimit: defaultAccountLimit,
-		logger:       slog.New(slog.DiscardHandler),
-		poolConfig:   pool.Config(),
-		listener:     ln,
+		addressLimit:    rateLimit{every: time.Millisecond, burst: 10_000},
+		accountLimit:    defaultAccountLimit,
+		logger:          slog.New(slog.DiscardHandler),
+		poolConfig:      pool.Config(),
+		listener:        ln,
+		metricsListener: mln,
 	}
 	for _, f := range change {
 		f(&cfg)
@@ -78,21 +86,30 @@ func startExample(t *testing.T, change ...func(*config)) *exampleServer {
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, cfg, out) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v after cancel", err)
+	var stopOnce sync.Once
+	var stopErr error
+	stop := func() error {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = errors.New("run did not return within 30s of cancel")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("run did not return within 30s of cancel")
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run after cancel: %v", err)
 		}
 	})
 	s := &exampleServer{
-		t:    t,
-		base: "http://" + ln.Addr().String(),
-		pool: pool,
+		t:           t,
+		base:        "http://" + ln.Addr().String(),
+		metricsBase: "http://" + mln.Addr().String(),
+		stop:        stop,
+		pool:        pool,
 		client: &http.Client{
 			Timeout:       30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -16,10 +16,12 @@ import (
 // it records, served on GET /metrics: sessionguard_validations_total,
 // sessionguard_store_duration_seconds, … (README.md, "Metrics and traces").
 //
+// /metrics is served on a listener of its own (METRICS_ADDR, loopback by
+// default), for the scraper on an internal network: next to the pages it
+// would tell anyone how many sign-ins fail and why.
+//
 // The registry is the app's own rather than Prometheus' global one, so that
-// two apps in one process (the tests) do not mix their numbers. A real
-// deployment serves /metrics on an internal port, not next to its pages;
-// the example listens on loopback only.
+// two apps in one process (the tests) do not mix their numbers.
 type metrics struct {
 	provider *sdkmetric.MeterProvider
 	handler  http.Handler
@@ -35,4 +37,11 @@ func newMetrics() (*metrics, error) {
 		provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter)),
 		handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	}, nil
+}
+
+// routes is the metrics listener's whole URL space: GET /metrics.
+func (m *metrics) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.handler)
+	return mux
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,7 +10,8 @@ import (
 )
 
 // GET /metrics is the Prometheus exposition of the store's and the guards'
-// metrics: after a sign-in, a request let in and a refusal, each shows.
+// metrics, served on METRICS_ADDR only, never next to the pages: after a
+// sign-in, a request let in and a refusal, each shows.
 func TestMetricsEndpoint(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
@@ -20,11 +22,19 @@ func TestMetricsEndpoint(t *testing.T) {
 	if res := s.do("GET", "/api/me", bearer(strings.Repeat("x", 43)), nil); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("GET /api/me with a forged token: %d, want 401", res.StatusCode)
 	}
-	res := s.do("GET", "/metrics", cred{}, nil)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d", res.StatusCode)
+	if res := s.do("GET", "/metrics", cred{}, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the public listener: %d, want 404", res.StatusCode)
 	}
-	scrape := string(res.body)
+	res, err := s.client.Get(s.metricsBase + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics on METRICS_ADDR: %d %v", res.StatusCode, err)
+	}
+	scrape := string(body)
 	tests := []struct {
 		name   string
 		series string
@@ -43,5 +53,36 @@ func TestMetricsEndpoint(t *testing.T) {
 				t.Errorf("%s%v = %v (present: %v), want %v\n%s", tt.series, tt.labels, got, ok, tt.want, scrape)
 			}
 		})
+	}
+}
+
+// The metrics listener serves GET /metrics and nothing else: not the pages,
+// the API or the identity provider's keys.
+func TestMetricsListenerServesOnlyMetrics(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/metrics", http.StatusOK},
+		{"POST", "/metrics", http.StatusMethodNotAllowed},
+		{"GET", "/", http.StatusNotFound},
+		{"GET", "/cp/signin", http.StatusNotFound},
+		{"POST", "/api/login", http.StatusNotFound},
+		{"GET", "/idp/.well-known/jwks.json", http.StatusNotFound},
+	} {
+		req, err := http.NewRequest(tt.method, s.metricsBase+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.status {
+			t.Errorf("%s %s on METRICS_ADDR: %d, want %d", tt.method, tt.path, res.StatusCode, tt.status)
+		}
 	}
 }

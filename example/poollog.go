@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -49,22 +50,46 @@ func poolLogFunc(log *slog.Logger) func(context.Context, tracelog.LogLevel, stri
 	}
 }
 
-// redactArgs replaces every text argument of a statement in s.
+// redactArgs replaces every text argument of a statement in s: strings,
+// pointers to them and the elements of text arrays, as tracelog hands them
+// over. tracelog cuts a string longer than 64 bytes to its first 64 and
+// " (truncated n bytes)"; such an argument is cut out from its first 64 bytes
+// to the quote that ends it in PostgreSQL's message.
 func redactArgs(s string, args []any) string {
+	var texts []string
 	for _, a := range args {
-		var text string
 		switch v := a.(type) {
 		case string:
-			text = v
+			texts = append(texts, v)
+		case *string:
+			if v != nil {
+				texts = append(texts, *v)
+			}
+		case []string:
+			texts = append(texts, v...)
 		case []byte:
-			text = string(v)
+			texts = append(texts, string(v))
 		}
-		if text != "" {
-			s = strings.ReplaceAll(s, text, "[redacted]")
+	}
+	// The longest first, so that an argument inside another is not cut out
+	// of it before the other is.
+	slices.SortFunc(texts, func(a, b string) int { return len(b) - len(a) })
+	for _, text := range texts {
+		if text == "" {
+			continue
 		}
+		if m := truncatedArg.FindStringSubmatch(text); m != nil {
+			s = regexp.MustCompile(regexp.QuoteMeta(m[1])+`[^"]*`).ReplaceAllLiteralString(s, "[redacted]")
+			continue
+		}
+		s = strings.ReplaceAll(s, text, "[redacted]")
 	}
 	return s
 }
+
+// truncatedArg is a string argument as tracelog cuts it: its first 64 bytes
+// (m[1]) and how many more it had.
+var truncatedArg = regexp.MustCompile(`(?s)^(.+) \(truncated \d+ bytes\)$`)
 
 // poolLogLevel maps pgx's levels to slog's.
 func poolLogLevel(l tracelog.LogLevel) slog.Level {

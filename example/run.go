@@ -38,16 +38,18 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if err := prepareDatabase(ctx, db.pool, cfg); err != nil {
 		return err
 	}
-	ln := cfg.listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			return err
-		}
+	ln, err := listen(cfg.listener, cfg.Addr)
+	if err != nil {
+		return err
+	}
+	metricsLn, err := listen(cfg.metricsListener, cfg.MetricsAddr)
+	if err != nil {
+		return errors.Join(err, ln.Close())
 	}
 	base := "http://" + ln.Addr().String()
 	provider, err := idp.New(idp.Config{Issuer: idpIssuer, Audience: idpAudience, Lifetime: cfg.AbsoluteTimeout})
 	if err != nil {
-		return err
+		return errors.Join(err, ln.Close(), metricsLn.Close())
 	}
 
 	// The server starts before the app is built: the tenant app's guard
@@ -55,27 +57,16 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	// the stand-in provider is served by this process (a real one is a
 	// service of its own). Until the app is ready only the JWKS answers.
 	handler := &startingHandler{jwks: provider.JWKS()}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	srvs := &servers{log: log, served: make(chan error, 2)}
+	srvs.serve(handler, ln)
+	// Until the app's metrics exist the metrics listener only accepts; once
+	// served, Shutdown has closed it.
 	shutdown := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			_ = srv.Close()
-			return fmt.Errorf("shutdown: %w", err)
+		err := srvs.shutdown()
+		if cerr := metricsLn.Close(); !errors.Is(cerr, net.ErrClosed) {
+			err = errors.Join(err, cerr)
 		}
-		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
-		return nil
+		return err
 	}
 
 	// The app's background work (the JWKS refresh) lasts until run returns,
@@ -87,6 +78,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		return errors.Join(err, shutdown())
 	}
 	handler.app.Store(a)
+	srvs.serve(a.metrics.routes(), metricsLn)
 
 	// Background work, until run returns; waited for before the database is
 	// let go. Every instance runs a Cleaner (they take turns on an advisory
@@ -101,11 +93,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		func(ctx context.Context) { _ = a.scsStore.Run(ctx) }, // returns ctx's error
 	)
 	defer stopBackground()
-	printBanner(stdout, base, db.describe, cfg)
+	printBanner(stdout, base, "http://"+metricsLn.Addr().String(), db.describe, cfg)
 
 	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+	case err := <-srvs.served:
+		return errors.Join(fmt.Errorf("serve: %w", err), shutdown())
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "Shutting down…")
@@ -114,10 +106,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 
 // printBanner tells the person who ran the example where to go and how to
 // sign in.
-func printBanner(w io.Writer, base, database string, cfg config) {
+func printBanner(w io.Writer, base, metricsBase, database string, cfg config) {
 	fmt.Fprintf(w, `
 sessionguard example: %[1]s/
   database:        %[2]s
+  metrics:         %[8]s/metrics
   timeouts:        idle %[3]v, absolute %[4]v, warning %[5]v before the idle timeout
   re-authentication: the control panel's password, sessions and admin pages
                    ask for the password again %[7]v after the last one
@@ -134,7 +127,63 @@ sessionguard example: %[1]s/
                    (the tenant app's: %[1]s/t/acme/api/login)
 
 Press Ctrl-C to stop.
-`, base, database, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.WarningThreshold, cfg.DemoPassword, cfg.ReauthWindow)
+`, base, database, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.WarningThreshold, cfg.DemoPassword, cfg.ReauthWindow, metricsBase)
+}
+
+// listen returns ln, or without one a listener on addr.
+func listen(ln net.Listener, addr string) (net.Listener, error) {
+	if ln != nil {
+		return ln, nil
+	}
+	return net.Listen("tcp", addr)
+}
+
+// servers are the example's HTTP servers (the pages and API, the metrics),
+// shut down together.
+type servers struct {
+	log    *slog.Logger
+	list   []*http.Server
+	served chan error // each server's Serve error but http.ErrServerClosed
+}
+
+// serve serves h on ln with the timeouts every server of the example has: a
+// client that sends its headers or body slowly, or reads slowly, or keeps an
+// idle connection, cannot hold one for long.
+func (s *servers) serve(h http.Handler, ln net.Listener) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.list = append(s.list, srv)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.served <- err
+		}
+	}()
+}
+
+// shutdown stops every server gracefully, all at once: no new connections,
+// in-flight requests finish within shutdownTimeout, after which the rest are
+// cut.
+func (s *servers) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	errs := make([]error, len(s.list))
+	var wg sync.WaitGroup
+	for i, srv := range s.list {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				_ = srv.Close()
+				errs[i] = fmt.Errorf("shutdown: %w", err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // startingHandler serves the identity provider's JWKS while the app is being

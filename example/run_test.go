@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -28,7 +30,7 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{Addr: ln.Addr().String(), DemoPassword: testPassword, IdleTimeout: testIdle,
+	cfg := config{Addr: ln.Addr().String(), MetricsAddr: "127.0.0.1:0", DemoPassword: testPassword, IdleTimeout: testIdle,
 		AbsoluteTimeout: testAbsolute, WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit,
 		logger: slog.New(slog.DiscardHandler), listener: ln}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,7 +57,8 @@ func TestRunWithoutDatabaseURL(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("throwaway server directory: %v", err)
 	}
-	for _, want := range []string{"admin@example.com", "staff@example.com", "alice@acme.example", "bob@globex.example", testPassword} {
+	for _, want := range []string{"admin@example.com", "staff@example.com", "alice@acme.example", "bob@globex.example", testPassword,
+		"metrics:         http://127.0.0.1:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %s", want)
 		}
@@ -98,7 +101,7 @@ func TestRunRefusesForeignTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	cfg := config{DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
+	cfg := config{MetricsAddr: "127.0.0.1:0", DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
 		WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval, addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit, logger: slog.New(slog.DiscardHandler),
 		poolConfig: pool.Config(), listener: ln}
 	err = run(t.Context(), cfg, io.Discard)
@@ -177,5 +180,107 @@ func TestStartingHandler(t *testing.T) {
 		if rec.Code != tt.status {
 			t.Errorf("%s %s while starting: %d, want %d", tt.method, tt.path, rec.Code, tt.status)
 		}
+	}
+}
+
+// TestRunShutdownIsGraceful: on Ctrl-C or SIGTERM (ctx ends) both listeners
+// stop taking connections at once, a request in flight still gets its
+// answer, and run returns nil after it.
+func TestRunShutdownIsGraceful(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	addr := strings.TrimPrefix(s.base, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The request is in flight: its handler runs, waiting for the body. (The
+	// server answers "100 Continue" when the handler starts reading it.)
+	body := `{"email":"staff@example.com","password":"` + testPassword + `"}`
+	if _, err := fmt.Fprintf(conn, "POST /api/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", addr, len(body)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("no 100 Continue: %q %v", line, err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "\r\n" {
+		t.Fatalf("100 Continue not followed by an empty line: %q %v", line, err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+
+	for _, base := range []string{s.base, s.metricsBase} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err != nil {
+				break // no longer listening
+			}
+			c.Close()
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still takes connections 5 s after ctx ended", base)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("run returned before the request in flight was answered: %v", err)
+	default:
+	}
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the request in flight: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"token"`) {
+		t.Errorf("the request in flight: %d %s, want 200 with a token", res.StatusCode, b)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
+
+// TestRunFailsFastOnSilentDatabase: a DATABASE_URL whose server takes the
+// connection but never answers (a wrong port, a stuck proxy) fails the start
+// with a message after the connect timeout, instead of hanging for good; the
+// message names DATABASE_URL and not its password.
+func TestRunFailsFastOnSilentDatabase(t *testing.T) {
+	t.Parallel()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	cfg := config{DatabaseURL: "postgres://app:s3cret-pw@" + silent.Addr().String() + "/app", Addr: "127.0.0.1:0",
+		MetricsAddr: "127.0.0.1:0", DemoPassword: testPassword, IdleTimeout: testIdle, AbsoluteTimeout: testAbsolute,
+		WarningThreshold: testWarning, ReauthWindow: defaultReauthWindow, bcryptCost: bcrypt.MinCost, cleanupInterval: defaultCleanupInterval,
+		addressLimit: defaultAddressLimit, accountLimit: defaultAccountLimit, logger: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithTimeout(t.Context(), defaultConnectTimeout+20*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = run(ctx, cfg, io.Discard)
+	took := time.Since(start)
+	if err == nil || ctx.Err() != nil || took > defaultConnectTimeout+5*time.Second {
+		t.Fatalf("run on a silent server: %v after %v, want an error after about %v", err, took, defaultConnectTimeout)
+	}
+	if !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("the error does not name DATABASE_URL, or shows its password: %v", err)
 	}
 }

@@ -18,7 +18,6 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
-	mux.Handle("GET /metrics", a.metrics.handler)
 	// The identity provider's public key (package idp stands in for the
 	// team's provider, which would serve this itself).
 	mux.Handle("GET "+idp.JWKSPath, a.idp.JWKS())

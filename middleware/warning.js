@@ -80,7 +80,7 @@
     idleDeadline: 0,
     absDeadline: 0,
     threshold: 300000,
-    sent: 0,            // wall-clock (Date.now()) start of the request whose numbers are in use
+    sent: 0,            // wall-clock (Date.now()) start of the request whose numbers are in use (requestStarted)
     retryAt: 0,         // earliest next confirmation peek at expiry
     lastPeek: -Infinity,
     prePeekFor: 0,      // the warn time a pre-warning peek was made for
@@ -94,6 +94,19 @@
     if (v === null || v === undefined || v === '') return NaN;
     var n = Number(v);
     return isFinite(n) && n >= 0 ? n : NaN;
+  }
+
+  // requestStarted returns the wall-clock start of a request to the server,
+  // which orders the answers (apply). Wall-clock, not performance.now(): the
+  // tabs of a session compare their answers, and only the system clock is
+  // theirs in common. When that clock has stepped back since the answer in
+  // use (a corrected or changed clock), every answer after the step would
+  // look older than it and be ignored, the countdown frozen until the
+  // session ends: so the step lowers the bar below this request.
+  function requestStarted() {
+    var t = Date.now();
+    if (t <= st.sent) st.sent = t - 1;
+    return t;
   }
 
   // apply takes seconds as reported by the server in answer to a request started at
@@ -148,7 +161,7 @@
   // ---------- observe the app's own traffic ----------
 
   window.fetch = function () {
-    var sent = Date.now();
+    var sent = requestStarted();
     return origFetch.apply(null, arguments).then(function (res) {
       try {
         if (res.type !== 'opaque' && sameOrigin(res.url)) {
@@ -162,7 +175,7 @@
   if (window.XMLHttpRequest) {
     var send0 = XMLHttpRequest.prototype.send;
     XMLHttpRequest.prototype.send = function () {
-      var xhr = this, sent = Date.now();
+      var xhr = this, sent = requestStarted();
       xhr.addEventListener('loadend', function () {
         try {
           if (xhr.status && sameOrigin(xhr.responseURL)) {
@@ -191,7 +204,7 @@
       opts.signal = ac.signal;
       timer = setTimeout(function () { ac.abort(); }, timeoutMs || 10000);
     }
-    var sent = Date.now();
+    var sent = requestStarted();
     return origFetch(url, opts).then(function (res) {
       clearTimeout(timer);
       observe(res.status, function (n) { return res.headers.get(n); }, sent);
