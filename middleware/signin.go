@@ -28,8 +28,8 @@ type SignIn struct {
 	AMR []string
 	// AuthTime is when the user authenticated, when that was before the
 	// sign-in (at a single sign-on service, say): Requirement.MaxAge (of
-	// Guard.Require) counts from it. Zero: now. Record takes the earlier of it and the
-	// token's time (see Record).
+	// Guard.Require) counts from it. Zero: now. Record takes the earlier of
+	// it and the token's time (see Record).
 	AuthTime time.Time
 }
 
@@ -63,7 +63,8 @@ type SignIn struct {
 //
 // SignIn does not call Config.Tenant: the caller, who checked the
 // credentials, says which tenant the session is for. A store failure is an
-// error matching ErrUnavailable.
+// error matching ErrUnavailable (ErrCanceled when it failed because r's
+// client went away: logged at Debug level, not as an outage).
 func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token string, s Session, err error) {
 	app, err := g.signInAppType(p)
 	if err != nil {
@@ -182,8 +183,8 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		return Session{}, g.sessionLimitRefused(ctx, n)
 	}
 	if err != nil {
-		e := unavailable(err, false, token, hash)
-		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: sign in failed", slog.String("error", e.causeMsg))
+		e := callFailed(ctx, err, false, token, hash)
+		g.logFailed(ctx, "sessionguard: sign in failed", e)
 		return Session{}, e
 	}
 	if !strings.EqualFold(info.ID, sid) || info.UserID != p.UserID || info.TenantID != p.TenantID || info.AppType != app {
