@@ -135,6 +135,7 @@ func (g *Guard) scsSignIn(w http.ResponseWriter, r *http.Request, p SignIn, app 
 	}
 	if w != nil {
 		w.Header().Set("Cache-Control", "no-store")
+		clearTimeLeft(w.Header())
 	}
 	return token, s, nil
 }

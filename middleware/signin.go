@@ -47,7 +47,9 @@ type SignIn struct {
 // bytes).
 //
 // When w is not nil, SignIn sets the session cookie and Cache-Control:
-// no-store. Because that cookie replaces whatever session cookie the browser
+// no-store, and takes off the time-left headers Middleware set for the
+// session the sign-in replaces (the next request carries the new one's).
+// Because that cookie replaces whatever session cookie the browser
 // had, a well-formed session cookie on r (a JWT only if signed by a key of
 // the Guard) is then revoked with reason "logout" (best effort: a failure is
 // logged, not returned): its owner could no longer reach it, and nobody else
@@ -113,6 +115,7 @@ func (g *Guard) open(w http.ResponseWriter, r *http.Request, token string, p Sig
 			g.revokeReplacedCookie(r.Context(), r, s.tokenHash)
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		clearTimeLeft(w.Header())
 		http.SetCookie(w, g.cookie(token, int(maxAge/time.Second)))
 	}
 	s.Bearer = w == nil
