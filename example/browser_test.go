@@ -569,6 +569,29 @@ func TestBrowserClientClockStepsBack(t *testing.T) {
 	}
 }
 
+// 9c. The machine slept (a closed laptop): the countdown's clock
+// (performance.now()) may stand still during a suspend while the wall clock
+// goes on (simulated here by moving Date.now() alone), and the session may have ended meanwhile. The page notices the
+// gap on its next tick and asks the server at once, instead of showing a
+// signed-in page until its next poll (a minute by default). Here the
+// administrator ended the session during the "sleep"; the page must be on
+// the sign-in page well before its pre-warning peek (8 s after sign-in).
+func TestBrowserWakeFromSleepChecksAtOnce(t *testing.T) {
+	t.Parallel()
+	s := startBrowserExample(t)
+	ctx := browsertest.New(t)
+	src := `(function () { var now = Date.now; window.sgTestStep = 0; Date.now = function () { return now() + window.sgTestStep; }; })();`
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	id := browserSignIn(t, ctx, s, "staff@example.com")
+	if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, 'admin_revoke') FROM sessions WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Eval[float64](t, ctx, `window.sgTestStep = 3600000`) // an hour asleep
+	browsertest.WaitLocation(t, ctx, s.base+"/cp/signin?reason=revoked", 4*time.Second)
+}
+
 // answerUnavailable makes the tab's requests whose URL matches pattern fail
 // with 503, as from a proxy whose backend is down, until the returned stop.
 func answerUnavailable(t *testing.T, ctx context.Context, pattern string) (stop func()) {

@@ -750,6 +750,178 @@ func TestClientGoneIsNotAnOutage(t *testing.T) {
 	}
 }
 
+// A sign-in, a Record or a re-authentication whose client goes away before
+// the store answers fails as the Middleware's requests do: ErrCanceled,
+// logged at Debug level, not an outage logged at Error (which a sign-in
+// abandoned in the same request as a Middleware check was, half-way).
+func TestSignInClientGoneIsNotAnOutage(t *testing.T) {
+	tests := []struct {
+		name string
+		call func(g *middleware.Guard, signedIn *http.Request, ctx context.Context) error
+	}{
+		{"SignIn", func(g *middleware.Guard, _ *http.Request, ctx context.Context) error {
+			_, _, err := g.SignIn(httptest.NewRecorder(), request(nil).WithContext(ctx), middleware.SignIn{UserID: 7})
+			return err
+		}},
+		{"Record", func(g *middleware.Guard, _ *http.Request, ctx context.Context) error {
+			_, err := g.Record(httptest.NewRecorder(), request(nil).WithContext(ctx), tokB, middleware.SignIn{UserID: 7})
+			return err
+		}},
+		{"Reauthenticate", func(g *middleware.Guard, signedIn *http.Request, ctx context.Context) error {
+			_, _, err := g.Reauthenticate(httptest.NewRecorder(), signedIn.WithContext(ctx), middleware.Reauthentication{})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, sessionguard.ControlPanel, 0)
+			var logs syncBuffer
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.AppType = sessionguard.ControlPanel
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			})
+			var signedIn *http.Request
+			g.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { signedIn = r })).
+				ServeHTTP(httptest.NewRecorder(), request(cookie(tokA)))
+			if signedIn == nil {
+				t.Fatal("the session was not let in")
+			}
+			st.mu.Lock()
+			st.block = true // the store answers no more
+			st.mu.Unlock()
+			ctx, cancel := context.WithCancel(signedIn.Context())
+			defer cancel()
+			time.AfterFunc(20*time.Millisecond, cancel) // the client goes away
+			err := tt.call(g, signedIn, ctx)
+			if !errors.Is(err, middleware.ErrCanceled) || errors.Is(err, middleware.ErrUnavailable) {
+				t.Errorf("error %v, want ErrCanceled", err)
+			}
+			if strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("a client that left was logged as an outage:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// leavingStore fails Validate as a store in an outage does, and the
+// client (leave) goes away before the Guard looks at the failure: what it
+// failed with decides the refusal, not what the client did meanwhile.
+type leavingStore struct {
+	*fakeStore
+	fail  func(ctx context.Context) error
+	leave context.CancelFunc
+}
+
+func (s leavingStore) Validate(ctx context.Context, _ string, _ sessionguard.Scope) (sessionguard.Status, error) {
+	err := s.fail(ctx)
+	s.leave()
+	return sessionguard.Status{}, err
+}
+
+// An outage is an outage also when its clients give up on it: a store that
+// failed on its own (a refused connection) or ran out of StoreTimeout is
+// ErrUnavailable, logged at Error, even when the request's client has gone
+// by the time the store returns. Only a call that failed because the
+// client left is ErrCanceled.
+func TestOutageWhileTheClientLeavesIsAnOutage(t *testing.T) {
+	refused := errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	tests := []struct {
+		name   string
+		fail   func(ctx context.Context) error
+		reason string
+	}{
+		{"store error, then the client left", func(context.Context) error { return refused }, "unavailable"},
+		{"StoreTimeout passed, then the client left", func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			st := leavingStore{fakeStore: newFakeStore(), fail: tt.fail, leave: cancel}
+			seedSession(st.fakeStore, tokA, sessionguard.ControlPanel, 0)
+			var logs syncBuffer
+			var events eventLog
+			var denied error
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.StoreTimeout = 20 * time.Millisecond
+				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				c.OnEvent = events.add
+				c.Deny = func(w http.ResponseWriter, r *http.Request, err error) {
+					denied = err
+					middleware.DenyJSON(w, r, err)
+				}
+			})
+			var p probe
+			rec := httptest.NewRecorder()
+			g.Middleware(&p).ServeHTTP(rec, request(cookie(tokA)).WithContext(ctx))
+			if p.ran != 0 || rec.Code != http.StatusServiceUnavailable || ctx.Err() == nil {
+				t.Fatalf("status %d, handler ran %d, client gone %v; want 503, 0, gone", rec.Code, p.ran, ctx.Err() != nil)
+			}
+			if !errors.Is(denied, middleware.ErrUnavailable) || errors.Is(denied, middleware.ErrCanceled) {
+				t.Errorf("refusal %v, want ErrUnavailable", denied)
+			}
+			if got := events.take(); len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("events %+v, want one of reason %q", got, tt.reason)
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("an outage not logged at Error; log:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// Config.Tenant's lookup, the other call a request waits on, follows the
+// same rule: canceled when it failed because the client left (its error
+// wraps the cancellation, as Config.Tenant's doc wraps err), an outage when
+// it failed on its own while the client was leaving.
+func TestTenantLookupWhileTheClientLeaves(t *testing.T) {
+	refused := errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	tests := []struct {
+		name   string
+		cause  func(r *http.Request) error
+		reason string
+	}{
+		{"lookup abandoned with the client", func(r *http.Request) error {
+			<-r.Context().Done()
+			return r.Context().Err()
+		}, "canceled"},
+		{"lookup failed, the client gone too", func(*http.Request) error { return refused }, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			seedSession(st, tokA, sessionguard.TenantApp, 5)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var events eventLog
+			g := newGuard(t, st, func(c *middleware.Config) {
+				c.AppType = sessionguard.TenantApp
+				c.OnEvent = events.add
+				c.Tenant = func(r *http.Request) (int64, error) {
+					time.AfterFunc(20*time.Millisecond, cancel) // the client goes away
+					err := tt.cause(r)
+					for r.Context().Err() == nil {
+						time.Sleep(time.Millisecond)
+					}
+					return 0, fmt.Errorf("tenants: %w: %w", middleware.ErrUnavailable, err)
+				}
+			})
+			rec := httptest.NewRecorder()
+			g.Middleware(&probe{}).ServeHTTP(rec, request(cookie(tokA)).WithContext(ctx))
+			if got := events.take(); rec.Code != http.StatusServiceUnavailable || len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("status %d, events %+v; want 503 and one refusal of reason %q", rec.Code, got, tt.reason)
+			}
+			if st.totalCalls() != 0 {
+				t.Errorf("%d store calls after the tenant lookup failed", st.totalCalls())
+			}
+		})
+	}
+}
+
 func TestCustomDeny(t *testing.T) {
 	st := newFakeStore()
 	var got error

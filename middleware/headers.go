@@ -81,7 +81,8 @@ func setAcceptedHeaders(h http.Header, r *http.Request, s Session, warn string) 
 }
 
 // clearTimeLeft takes the time-left headers off a response whose session
-// ends with it (SignOut): they would count down a session that is gone.
+// ends with it (SignOut, or SignIn replacing it): they would count down a
+// session that is gone.
 func clearTimeLeft(h http.Header) {
 	delete(h, HeaderIdleRemaining)
 	delete(h, HeaderAbsoluteRemaining)

@@ -51,6 +51,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+func (s *syncBuffer) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
+
 // TestNoSecretsInLogsOrErrors drives every path that logs or returns an
 // error, with a debug-level logger, and looks for tokens and hashes in the
 // output and in every error string.

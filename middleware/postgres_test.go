@@ -238,6 +238,40 @@ func TestPostgresSignOutOutlivesTheClient(t *testing.T) {
 	}
 }
 
+// TestPostgresClientGoneIsCanceled: a client that goes away while
+// PostgreSQL has not answered (the sessions table locked by another
+// transaction) is refused as "canceled", not logged as an outage: pgx's
+// error for the abandoned query carries the cancellation, which is what
+// ErrCanceled asks of the store's error.
+func TestPostgresClientGoneIsCanceled(t *testing.T) {
+	t.Parallel()
+	f := newPGFixture(t, pgtest.NewPool(t))
+	g := f.guard(t, nil)
+	token := signIn(t, g, middleware.SignIn{UserID: f.staff})
+	bg := context.Background()
+	tx, err := f.pool.Begin(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(bg) }()
+	if _, err := tx.Exec(bg, "LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bg, time.Hour)
+	defer cancel()
+	time.AfterFunc(200*time.Millisecond, cancel) // the client goes away
+	r := httptest.NewRequestWithContext(ctx, "GET", "/dashboard", nil)
+	withCookie(token)(r)
+	rec := httptest.NewRecorder()
+	g.Middleware(okHandler).ServeHTTP(rec, r)
+	if b := refusal(t, rec); rec.Code != http.StatusServiceUnavailable || b.Reason != "canceled" {
+		t.Fatalf("client gone while the table is locked: %d %+v", rec.Code, b)
+	}
+	if strings.Contains(f.logs.String(), `"level":"ERROR"`) {
+		t.Errorf("a client that left was logged as an error:\n%s", f.logs.String())
+	}
+}
+
 func TestPostgresExpiryReasons(t *testing.T) {
 	t.Parallel()
 	f := newPGFixture(t, pgtest.NewPool(t))

@@ -66,8 +66,9 @@ type Reauthentication struct {
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
 // sign (an identity provider's) needs a.Token, the provider's new token,
 // and an a.Token that is not the session's matches ErrInvalidToken. A store
-// failure matches ErrUnavailable;
-// with scs, the scs session then has a new token that is not signed in.
+// failure matches ErrUnavailable (ErrCanceled when r's client went away
+// first, as SignIn's); with scs, the scs session then has a new token that
+// is not signed in.
 func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthentication) (token string, s Session, err error) {
 	if err := sessionguard.CheckAuthentication(a.ACR, a.AMR); err != nil {
 		return "", Session{}, fmt.Errorf("middleware: reauthenticate: %w", err)
@@ -116,8 +117,8 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		}
 	}
 	if err != nil {
-		e := unavailable(err, c.bearer, c.token, token, cur.tokenHash, newHash)
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: reauthenticate failed", slog.String("error", e.causeMsg))
+		e := callFailed(r.Context(), err, c.bearer, c.token, token, cur.tokenHash, newHash)
+		g.logFailed(r.Context(), "sessionguard: reauthenticate failed", e)
 		return "", Session{}, e
 	}
 	if !rotated || info.ID != cur.ID {
@@ -149,7 +150,7 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 		// RenewToken retires the old token through the scs store; told
 		// that this is a rotation, SCSStore keeps the session for it.
 		if err := g.cfg.SCS.RenewToken(sessionguard.WithRotation(r.Context(), cur.tokenHash)); err != nil {
-			return "", unavailable(err, false, c.token)
+			return "", callFailed(r.Context(), err, false, c.token)
 		}
 		token := g.cfg.SCS.Token(r.Context())
 		if !validOpaqueToken(token) {

@@ -151,8 +151,6 @@ func TestReauthenticateRotatesTheToken(t *testing.T) {
 	}
 }
 
-// With scs, re-authentication renews scs's token; the scs data stays with
-// the session, the old cookie is refused, and the route opens.
 // A request's context never changes: after Reauthenticate it still names
 // the session as it was, with the token the rotation retired. The returned
 // Session is the session now; put in the request's context (WithSession), it
@@ -187,6 +185,8 @@ func TestReauthenticateLeavesTheContextAsItWas(t *testing.T) {
 	}
 }
 
+// With scs, re-authentication renews scs's token; the scs data stays with
+// the session, the old cookie is refused, and the route opens.
 func TestReauthenticateSCS(t *testing.T) {
 	t.Parallel()
 	a := newSCSApp(t, nil)

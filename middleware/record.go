@@ -42,7 +42,8 @@ import (
 // (one more store call for those: resigned.go), when its session-id claim
 // names a recorded session, and when a re-authentication rotated it out
 // (Reauthenticate): a stolen pre-rotation token does not come back as a new
-// session. A store failure is an error matching ErrUnavailable.
+// session. A store failure is an error matching ErrUnavailable (ErrCanceled
+// when r's client went away first, as SignIn's).
 func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p SignIn) (Session, error) {
 	if g.cfg.SCS != nil && w != nil {
 		return Session{}, errors.New("middleware: record: the session cookie is scs's: record bearer tokens (w nil), sign in scs sessions with SignIn")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -55,7 +56,9 @@ var (
 	// response body never includes it.
 	ErrUnavailable = &RefusalError{Status: http.StatusServiceUnavailable, Reason: "unavailable"}
 	// ErrCanceled: the request's context was canceled (the client went
-	// away) before the store answered. It is refused as every answer that
+	// away) before the store answered, and the store's call failed with
+	// that cancellation (an error of the store's own, or its StoreTimeout
+	// passing, stays ErrUnavailable). It is refused as every answer that
 	// is not a pass, but it says nothing about the store: it is logged at
 	// Debug level and counted under its own reason, so that an alert on
 	// ErrUnavailable does not fire on clients that leave. The returned
@@ -99,14 +102,35 @@ func unavailable(cause error, bearer bool, secrets ...string) *RefusalError {
 }
 
 // storeFailed is the refusal of a failed call made for r (the store's, or
-// Config.Tenant's): ErrUnavailable, or ErrCanceled when r's context was
-// canceled, the client gone before the answer came.
+// Config.Tenant's): ErrUnavailable, or ErrCanceled when the call failed
+// because r's context was canceled, the client gone before the answer came.
+// Both must hold: a store error of its own (a refused connection, the
+// StoreTimeout passed) is an outage even when the client has gone too by
+// the time it returns, or an outage that outlasts its clients' patience
+// would be counted and logged as nothing but clients leaving.
 func storeFailed(r *http.Request, cause error, bearer bool, secrets ...string) *RefusalError {
+	return callFailed(r.Context(), cause, bearer, secrets...)
+}
+
+// callFailed is storeFailed for a call made with ctx, the request's
+// context (SignIn, Record, Reauthenticate).
+func callFailed(ctx context.Context, cause error, bearer bool, secrets ...string) *RefusalError {
 	e := unavailable(cause, bearer, secrets...)
-	if errors.Is(r.Context().Err(), context.Canceled) {
+	if errors.Is(cause, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		e.Reason = ErrCanceled.Reason
 	}
 	return e
+}
+
+// logFailed logs a failed store call of SignIn, Record or Reauthenticate:
+// at Error level, as an outage, unless e is ErrCanceled (the client left),
+// which is logged at Debug level as the Middleware's refusals are.
+func (g *Guard) logFailed(ctx context.Context, msg string, e *RefusalError) {
+	level := slog.LevelError
+	if errors.Is(e, ErrCanceled) {
+		level = slog.LevelDebug
+	}
+	g.cfg.Logger.LogAttrs(ctx, level, msg, slog.String("error", e.causeMsg))
 }
 
 func redact(s string, secrets ...string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"strings"
 
@@ -41,7 +40,8 @@ func ecdsaTwin(token, alg string) string {
 
 // twinRecorded is nil when twin, the ECDSA twin of a token to record, has
 // no session row (whatever its state, within app), else an error matching
-// sessionguard.ErrDuplicateToken, or ErrUnavailable when the store fails.
+// sessionguard.ErrDuplicateToken, or ErrUnavailable (ErrCanceled) when the
+// store fails.
 func (g *Guard) twinRecorded(ctx context.Context, twin string, app sessionguard.AppType) error {
 	hash := hashToken(twin)
 	sctx := withStoreTimeout(ctx, g.cfg.StoreTimeout)
@@ -49,8 +49,8 @@ func (g *Guard) twinRecorded(ctx context.Context, twin string, app sessionguard.
 	sctx.stop()
 	switch {
 	case err != nil:
-		e := unavailable(err, false, twin, hash)
-		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: record failed", slog.String("error", e.causeMsg))
+		e := callFailed(ctx, err, false, twin, hash)
+		g.logFailed(ctx, "sessionguard: record failed", e)
 		return e
 	case st.State != sessionguard.StateUnknown:
 		return fmt.Errorf("middleware: record: %w: the same token, re-signed, has a session", sessionguard.ErrDuplicateToken)

@@ -50,8 +50,9 @@ const ReturnParam = "return"
 // a request refused with ErrReauthenticationRequired is redirected (303 See
 // Other) to page, the application's "enter your password again" page, with
 // ?return= the refused request's own path and query, as the client asked
-// for it (also under http.StripPrefix; LocalPath; "/" when it is not one) and reason=reauthentication_required. After checking the
-// credential and calling Guard.Reauthenticate, that page redirects to
+// for it (also under http.StripPrefix; LocalPath; "/" when it is not one)
+// and reason=reauthentication_required. After checking the credential and
+// calling Guard.Reauthenticate, that page redirects to
 // LocalPath(r.FormValue(ReturnParam), "/"). A refused POST returns to its
 // path, which a GET should answer with its form.
 //

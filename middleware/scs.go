@@ -117,8 +117,8 @@ func (g *Guard) scsSignIn(w http.ResponseWriter, r *http.Request, p SignIn, app 
 		g.revoke(ctx, hashToken(cookie), sessionguard.ReasonLogout)
 	}
 	if err := g.cfg.SCS.RenewToken(ctx); err != nil {
-		e := unavailable(err, false, old)
-		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: scs sign in failed", slog.String("error", e.causeMsg))
+		e := callFailed(ctx, err, false, old)
+		g.logFailed(ctx, "sessionguard: scs sign in failed", e)
 		return "", Session{}, e
 	}
 	token := g.cfg.SCS.Token(ctx)
@@ -135,6 +135,7 @@ func (g *Guard) scsSignIn(w http.ResponseWriter, r *http.Request, p SignIn, app 
 	}
 	if w != nil {
 		w.Header().Set("Cache-Control", "no-store")
+		clearTimeLeft(w.Header())
 	}
 	return token, s, nil
 }

@@ -3,14 +3,18 @@ package middleware_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/middleware"
 )
 
 func TestSCSSignInRequestsSignOut(t *testing.T) {
@@ -256,5 +260,66 @@ func TestSCSSignOutOutlivesTheClient(t *testing.T) {
 	}
 	if n := app.dataRows(t, b.cookie); n != 0 {
 		t.Errorf("%d scs data rows outlived the sign-out", n)
+	}
+}
+
+// With scs, a sign-in or a re-authentication whose client went away fails
+// in scs's RenewToken (its store call abandoned with the request) before
+// the sessions table is asked: ErrCanceled, logged at Debug level, as the
+// same client leaving a sign-in without scs (TestSignInClientGoneIsNotAnOutage).
+func TestSCSClientGoneIsNotAnOutage(t *testing.T) {
+	t.Parallel()
+	app := newSCSApp(t, nil)
+	user := pgtest.CreateUser(t, app.pool, "scs-gone@example.com", 0)
+	var logs syncBuffer // one Guard's log per case, taken by its case
+	g, err := middleware.New(middleware.Config{SCS: app.sm, Store: app.store, AppType: sessionguard.ControlPanel,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := func(r *http.Request) *http.Request {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel() // the client went away
+		return r.WithContext(ctx)
+	}
+	tests := []struct {
+		name string
+		h    func(errp *error) http.Handler
+		b    func() *browser
+	}{
+		{"SignIn of an anonymous session", func(errp *error) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _, *errp = g.SignIn(w, gone(r), middleware.SignIn{UserID: user})
+			})
+		}, func() *browser {
+			b := app.browser(t)
+			b.expect("POST", "/cart?item=apple", http.StatusOK)
+			return b
+		}},
+		{"Reauthenticate", func(errp *error) http.Handler {
+			return g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _, *errp = g.Reauthenticate(w, gone(r), middleware.Reauthentication{})
+			}))
+		}, func() *browser {
+			b := app.browser(t)
+			b.signIn(user)
+			return b
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.b()
+			logs.reset()
+			var err error
+			req := httptest.NewRequest(http.MethodPost, "/", nil)
+			req.Header.Set("Cookie", scsCookie+"="+b.cookie)
+			app.sm.LoadAndSave(tt.h(&err)).ServeHTTP(httptest.NewRecorder(), req)
+			if !errors.Is(err, middleware.ErrCanceled) || errors.Is(err, middleware.ErrUnavailable) {
+				t.Errorf("error %v, want ErrCanceled", err)
+			}
+			if strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("a client that left was logged as an outage:\n%s", logs.String())
+			}
+		})
 	}
 }

@@ -28,8 +28,8 @@ type SignIn struct {
 	AMR []string
 	// AuthTime is when the user authenticated, when that was before the
 	// sign-in (at a single sign-on service, say): Requirement.MaxAge (of
-	// Guard.Require) counts from it. Zero: now. Record takes the earlier of it and the
-	// token's time (see Record).
+	// Guard.Require) counts from it. Zero: now. Record takes the earlier of
+	// it and the token's time (see Record).
 	AuthTime time.Time
 }
 
@@ -47,7 +47,9 @@ type SignIn struct {
 // bytes).
 //
 // When w is not nil, SignIn sets the session cookie and Cache-Control:
-// no-store. Because that cookie replaces whatever session cookie the browser
+// no-store, and takes off the time-left headers Middleware set for the
+// session the sign-in replaces (the next request carries the new one's).
+// Because that cookie replaces whatever session cookie the browser
 // had, a well-formed session cookie on r (a JWT only if signed by a key of
 // the Guard) is then revoked with reason "logout" (best effort: a failure is
 // logged, not returned): its owner could no longer reach it, and nobody else
@@ -63,7 +65,8 @@ type SignIn struct {
 //
 // SignIn does not call Config.Tenant: the caller, who checked the
 // credentials, says which tenant the session is for. A store failure is an
-// error matching ErrUnavailable.
+// error matching ErrUnavailable (ErrCanceled when it failed because r's
+// client went away: logged at Debug level, not as an outage).
 func (g *Guard) SignIn(w http.ResponseWriter, r *http.Request, p SignIn) (token string, s Session, err error) {
 	app, err := g.signInAppType(p)
 	if err != nil {
@@ -112,6 +115,7 @@ func (g *Guard) open(w http.ResponseWriter, r *http.Request, token string, p Sig
 			g.revokeReplacedCookie(r.Context(), r, s.tokenHash)
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		clearTimeLeft(w.Header())
 		http.SetCookie(w, g.cookie(token, int(maxAge/time.Second)))
 	}
 	s.Bearer = w == nil
@@ -182,8 +186,8 @@ func (g *Guard) openSession(r *http.Request, p SignIn, app sessionguard.AppType,
 		return Session{}, g.sessionLimitRefused(ctx, n)
 	}
 	if err != nil {
-		e := unavailable(err, false, token, hash)
-		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: sign in failed", slog.String("error", e.causeMsg))
+		e := callFailed(ctx, err, false, token, hash)
+		g.logFailed(ctx, "sessionguard: sign in failed", e)
 		return Session{}, e
 	}
 	if !strings.EqualFold(info.ID, sid) || info.UserID != p.UserID || info.TenantID != p.TenantID || info.AppType != app {

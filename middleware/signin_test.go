@@ -200,6 +200,34 @@ func (m *mismatchStore) Create(ctx context.Context, n sessionguard.NewSession) (
 
 const clearCookie = "__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"
 
+// TestSignInBehindTheMiddleware: a signed-in user signing in again (another
+// account) on a route behind the Middleware gets a response without the
+// time-left headers the Middleware set for the session the sign-in replaces:
+// a script reading them would count down a session that is gone.
+func TestSignInBehindTheMiddleware(t *testing.T) {
+	st := newFakeStore()
+	g := panelGuard(t, st, nil)
+	old, _, err := g.SignIn(nil, request(nil), middleware.SignIn{UserID: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := g.SignIn(w, r, middleware.SignIn{UserID: 43}); err != nil {
+			t.Error(err)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, request(cookie(old)))
+	if got := rec.Header().Values("Set-Cookie"); len(got) != 1 {
+		t.Fatalf("Set-Cookie = %q, want the new session's cookie", got)
+	}
+	for _, name := range []string{middleware.HeaderIdleRemaining, middleware.HeaderAbsoluteRemaining, middleware.HeaderWarningThreshold} {
+		if got := rec.Header().Values(name); got != nil {
+			t.Errorf("%s = %q on the sign-in response, want none", name, got)
+		}
+	}
+}
+
 func TestSignOut(t *testing.T) {
 	t.Run("behind the middleware", func(t *testing.T) {
 		st := newFakeStore()

@@ -223,7 +223,24 @@
   function absoluteFirst() { return st.absDeadline <= st.idleDeadline; }
   function localReason() { return absoluteFirst() ? 'absolute' : 'idle'; }
 
+  // A machine that slept (a closed laptop): the countdown's clock,
+  // performance.now(), may stand still during a suspend (browsers and
+  // systems differ), the wall clock does not, and the session may have
+  // ended meanwhile. A
+  // tick that finds the wall clock more than a few seconds further on than
+  // its own since the last tick asks the server at once rather than at the
+  // next poll. (A wall clock set forward asks once for nothing.)
+  var lastTick = { wall: Date.now(), mono: now() };
+  function woke() {
+    var w = Date.now(), m = now();
+    var slept = (w - lastTick.wall) - (m - lastTick.mono) > 5000;
+    lastTick.wall = w;
+    lastTick.mono = m;
+    return slept;
+  }
+
   function tick() {
+    var slept = woke();
     if (!st.active || st.ended) return;
     var t = now(), d = deadline(), warnAt = d - st.threshold;
     if (t >= d) { if (t >= st.retryAt) expire(); return; }
@@ -236,7 +253,7 @@
     }
     // Peek on the poll interval, and once just before the warning shows, so that
     // activity in another app or device cancels it. Never the keepalive.
-    var due = t - st.lastPeek >= cfg.poll;
+    var due = slept || t - st.lastPeek >= cfg.poll;
     if (!due && t < warnAt && warnAt - t <= 2000 && st.prePeekFor !== warnAt) {
       st.prePeekFor = warnAt;
       due = true;

@@ -90,12 +90,32 @@ func (fs *flagSet) parse(args []string, stdout io.Writer) error {
 		return errHelpShown
 	}
 	if err != nil {
-		return &usageError{err: err}
+		return &usageError{err: errors.New(notRepeated(err.Error(), args))}
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return usagef("%s", notRepeated(fmt.Sprintf("unexpected argument %q", fs.Arg(0)), args))
 	}
 	return nil
+}
+
+// tokenLength is the length of the shortest session token (32 random bytes
+// in base64url; a JWT is longer). A value that long, in the wrong place,
+// may be a token pasted there by mistake.
+const tokenLength = 43
+
+// notRepeated is msg, a parse error that may quote an argument (a stray
+// one, or a flag's value the flag refused), with every value of args as
+// long as a token taken out: no output may show a token.
+func notRepeated(msg string, args []string) string {
+	for _, a := range args {
+		if _, value, ok := strings.Cut(a, "="); ok && strings.HasPrefix(a, "-") {
+			a = value
+		}
+		if len(a) >= tokenLength {
+			msg = strings.ReplaceAll(msg, a, "[a value as long as a token, not repeated]")
+		}
+	}
+	return msg
 }
 
 // decimal is an integer flag read in base 10 only. The flag package's

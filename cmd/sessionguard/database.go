@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -40,9 +41,9 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 	// transaction pooling (README, "Behind PgBouncer") keeps on its server
 	// connections: the next run handed one fails with "prepared statement
 	// ... already exists". cache_describe uses only the unnamed statement and
-	// works direct as well; a DATABASE_URL that names another mode (exec,
-	// simple_protocol) keeps it.
-	if cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement {
+	// works direct as well; a DATABASE_URL that names a mode keeps it, pgx's
+	// default (cache_statement) too when named.
+	if !namesQueryExecMode(dsn) {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
@@ -57,6 +58,19 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 		return nil, fmt.Errorf("connect to the database: %w", err)
 	}
 	return pool, nil
+}
+
+// namesQueryExecMode reports whether dsn (already parsed by pgx) sets
+// default_query_exec_mode: pgx's parsed config holds the default
+// cache_statement whether it was named or not, and pgconn keeps the settings
+// it does not know itself, that one among them, as run-time parameters.
+func namesQueryExecMode(dsn string) bool {
+	c, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	_, named := c.RuntimeParams["default_query_exec_mode"]
+	return named
 }
 
 // passwordCutShort reports whether dsn is a URL whose user information holds

@@ -82,12 +82,12 @@ func find(args []string) (command, []string, error) {
 		}
 	}
 	if args[0] == "sessions" && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
-		return command{}, nil, &usageError{err: fmt.Errorf("unknown command \"sessions %s\" (want \"sessions list\" or \"sessions revoke\")", args[1])}
+		return command{}, nil, usagef("%s", notRepeated(fmt.Sprintf("unknown command \"sessions %s\" (want \"sessions list\" or \"sessions revoke\")", args[1]), args))
 	}
 	if args[0] == "sessions" {
 		return command{}, nil, &usageError{err: errors.New("\"sessions\" needs a subcommand: list or revoke")}
 	}
-	return command{}, nil, &usageError{err: fmt.Errorf("unknown command %q", args[0])}
+	return command{}, nil, usagef("%s", notRepeated(fmt.Sprintf("unknown command %q", args[0]), args))
 }
 
 // report writes err for a person, and for a usage error where the help is.
