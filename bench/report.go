@@ -247,7 +247,9 @@ func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
 // cacheStatsOf sums the hits and misses of kind key's measured windows at
 // the loads conns (the warm-up, the touch pass before each window and the
-// victims cached for revocations are outside them).
+// caching of the revocations' victims are outside them; the checks that
+// time each revocation on instance B, a few per revocation, fall inside the
+// "cached" windows).
 func cacheStatsOf(cells []*cell, conns []int, key string) pgstore.CacheStats {
 	var s pgstore.CacheStats
 	for _, x := range cells {

@@ -31,6 +31,12 @@ import (
 // r.SessionID, and reports false otherwise (ended, expired, unknown, or
 // rotated already by a concurrent re-authentication).
 //
+// Its transaction runs at READ COMMITTED whatever the pool's
+// default_transaction_isolation: scs data an SCSStore Commit stored while
+// the rotation waited for the session row moves to the new token, where a
+// stricter level's snapshot missed it and left it under the old one
+// (TestSCSRotationWaitingOnTheCommit).
+//
 // With Config.ReadPool it returns, as a revoke does, once the replica has
 // replayed the rotation, so no instance's Store takes the old token from
 // the replica; past ReplayWait it returns the new session, true, and
@@ -54,7 +60,14 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 		return sessionguard.SessionInfo{}, false, invalid(op, "%v", err)
 	}
 	var info sessionguard.SessionInfo
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// READ COMMITTED whatever the pool's default_transaction_isolation:
+	// the lock below may wait for an SCSStore.CommitCtx holding the row,
+	// and the statements after it must see the data that Commit stored, to
+	// move it. Under REPEATABLE READ or SERIALIZABLE they read with the
+	// snapshot taken before the wait, and the data stayed under the old
+	// token, readable there as an anonymous session's
+	// (TestSCSRotationWaitingOnTheCommit).
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		// Lock the session first, as SCSStore.CommitCtx does (sessions
 		// row, then data row), so the two never wait on each other in
 		// opposite orders.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
@@ -288,6 +289,66 @@ func TestRetiredTokenNeedsNoGrant(t *testing.T) {
 	var left int
 	if err := f.pool.QueryRow(ctx, "SELECT count(*) FROM sessionguard_retired_tokens").Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d retired hashes after the session's row was deleted (%v), want 0", left, err)
+	}
+}
+
+// TestDefinerFunctionsAreNotPublic: the SECURITY DEFINER functions of the
+// migrations run with the migrating role's rights, and a trigger function
+// runs on whatever table a trigger puts it. PostgreSQL lets everyone execute
+// a new function: a role with no right at all put 031's
+// sessionguard_forget_retired_tokens on a TRUNCATE trigger of a temporary
+// table of its own, truncated it, and every retired hash was gone, so a
+// token a re-authentication had rotated out opened a new session. Only
+// their owner may execute them (migrations 034 and 035); the triggers on
+// the schema's tables still fire for every role (TestRetiredTokenNeedsNoGrant).
+func TestDefinerFunctionsAreNotPublic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	role := pgtest.NewRole(t, f.pool)
+	rows, err := f.pool.Query(ctx, `SELECT p.oid::regprocedure::text FROM pg_proc p
+		WHERE p.prosecdef AND p.pronamespace = current_schema()::regnamespace
+		  AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(public) != 0 {
+		t.Errorf("SECURITY DEFINER functions any role may execute: %v", public)
+	}
+
+	old := newHash(t)
+	s, err := f.store.Create(ctx, sessionguard.NewSession{TokenHash: old, UserID: f.user, AppType: sessionguard.ControlPanel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: s.ID, OldTokenHash: old, NewTokenHash: newHash(t)}); err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+	conn, err := pgtest.PoolAs(t, f.pool, role).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, sql := range []string{
+		`CREATE TEMPORARY TABLE own (id uuid, session_token_hash text)`,
+		`CREATE TRIGGER forget AFTER TRUNCATE ON own FOR EACH STATEMENT EXECUTE FUNCTION sessionguard_forget_retired_tokens()`,
+		`TRUNCATE own`,
+	} {
+		_, err := conn.Exec(ctx, sql)
+		if strings.HasPrefix(sql, "CREATE TRIGGER") {
+			if !containsCode(err, "42501") { // insufficient_privilege
+				t.Errorf("%s by a role with no rights: %v, want permission denied", sql, err)
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if _, err := f.store.Create(ctx, sessionguard.NewSession{TokenHash: old, UserID: f.user, AppType: sessionguard.ControlPanel}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+		t.Fatalf("Create of the rotated-out token after another role truncated its own table = %v, want ErrDuplicateToken", err)
 	}
 }
 

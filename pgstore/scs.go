@@ -24,7 +24,10 @@ import (
 //     whatever scs's own expiry says.
 //   - When a session ends, a trigger deletes its data, whoever ended it
 //     (pgstore, the seed's SQL functions, a plain UPDATE), and Commit never
-//     writes data for a session that has ended: no orphan rows.
+//     writes data for a session that has ended. (A revocation under
+//     REPEATABLE READ or SERIALIZABLE that waited on a Commit misses the
+//     data that Commit stored; Find never returns it, and it goes with the
+//     session's row: TestSCSRevocationWaitingOnTheCommit.)
 //   - A token without a sessionguard session (an anonymous, pre-sign-in scs
 //     session) keeps working with scs's own expiry.
 //
@@ -132,8 +135,9 @@ func (s *SCSStore) FindCtx(ctx context.Context, key string) (_ []byte, found boo
 // nothing and returns nil, as if the session had ended just after the write:
 // a request that was in flight when its session was revoked cannot bring the
 // data back. It locks the session row (FOR SHARE) for the statement, so a
-// concurrent revocation either waits for the write and then deletes the data,
-// or wins and the write does nothing.
+// concurrent revocation either waits for the write and then deletes the data
+// (under READ COMMITTED; see SCSStore for the stricter levels), or wins and
+// the write does nothing.
 func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) (err error) {
 	ctx, call := s.store.tel.start(ctx, opSCSCommit)
 	defer func() { call.end(ctx, err) }()

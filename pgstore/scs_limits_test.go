@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
+	"github.com/sessionguard/sessionguard/schema"
 )
 
 // With HashTokenInStore, scs's Iterate hands fn sessions whose token is the
@@ -100,6 +102,9 @@ func TestSCSDataWithoutASessionsRow(t *testing.T) {
 		}, ""},
 		{"sessions truncated", func(t *testing.T, f fixture, _ scsToken, _ string) {
 			mustExec(t, f, `TRUNCATE sessions`)
+		}, "late"},
+		{"users truncated with CASCADE", func(t *testing.T, f fixture, _ scsToken, _ string) {
+			mustExec(t, f, `TRUNCATE users CASCADE`)
 		}, "late"},
 		{"user deleted with their sessions", func(t *testing.T, f fixture, _ scsToken, _ string) {
 			mustExec(t, f, `DELETE FROM users WHERE id = $1`, f.user)
@@ -230,5 +235,198 @@ func TestSCSDataTriggersNeedNoGrant(t *testing.T) {
 	}
 	if n := f.dataRows(t, signedIn.hash); n != 0 {
 		t.Fatalf("%d data rows of a signed-in session after TRUNCATE sessions, want 0", n)
+	}
+}
+
+// TestSCSRotationWaitingOnTheCommit races the other way round: a Commit of
+// the token's first data holds the session row (its FOR SHARE) when the
+// rotation starts, and the rotation waits for it. The data committed must
+// move with the session to the new token, and nothing may stay readable
+// under the old one, whatever the isolation level of the rotating pool:
+// under REPEATABLE READ or SERIALIZABLE a rotation reading with the
+// snapshot it took before the wait neither moved nor deleted the row, which
+// then stayed under the rotated-out token, as an anonymous session's data.
+func TestSCSRotationWaitingOnTheCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := newSCSToken(t)
+		_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+		tx, err := f.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// CommitCtx's lock and insert, in a transaction held open.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR SHARE`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
+			VALUES ($1, 'committed', CURRENT_TIMESTAMP + interval '1 hour')`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		newTok := newSCSToken(t)
+		type result struct {
+			ok  bool
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			_, ok, err := store.Reauthenticate(ctx, sessionguard.Reauthentication{
+				SessionID: info.ID, OldTokenHash: tok.hash, NewTokenHash: newTok.hash})
+			done <- result{ok, err}
+		}()
+		waitForLockWaits(t, f, 1)
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil || !r.ok {
+			t.Errorf("%s: Reauthenticate after the Commit = %v, %v; want true, nil", isolation, r.ok, r.err)
+			continue
+		}
+		if b, found := findOK(t, s, tok.key); found {
+			t.Errorf("%s: Find under the rotated-out token = %q: the data stayed readable under it", isolation, b)
+		}
+		if b, found := findOK(t, s, newTok.key); !found || string(b) != "committed" {
+			t.Errorf("%s: Find under the new token = %q, %v; want the data committed before the rotation", isolation, b, found)
+		}
+	}
+}
+
+// A database that ran the migrations before 034 may hold data that a late
+// Commit stored under a token a re-authentication had rotated out; Find
+// hands it to whoever holds that token, and 034's trigger, which skips the
+// whole INSERT ... ON CONFLICT DO UPDATE, would leave it there unchanged.
+// Migration 034 deletes it.
+func TestSCSMigrationForgetsDataUnderRetiredTokens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	var m034 schema.Migration
+	for _, m := range schema.Migrations() {
+		if m.Version == 34 {
+			m034 = m
+		}
+	}
+	mustExec(t, f, m034.Down)
+	tok := newSCSToken(t)
+	_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+	if _, ok, err := f.store.Reauthenticate(ctx, sessionguard.Reauthentication{
+		SessionID: info.ID, OldTokenHash: tok.hash, NewTokenHash: newHash(t)}); err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+	mustCommit(t, s, tok.key, []byte("late"), time.Now().Add(time.Hour))
+	if _, found := findOK(t, s, tok.key); !found {
+		t.Fatal("without 034, a late Commit under the rotated-out token was not stored: the test proves nothing")
+	}
+	mustExec(t, f, m034.SQL)
+	if b, found := findOK(t, s, tok.key); found {
+		t.Fatalf("after 034, Find under the rotated-out token = %q, want not found", b)
+	}
+	if n := f.dataRows(t, tok.hash); n != 0 {
+		t.Fatalf("%d data rows under the rotated-out token after 034, want 0", n)
+	}
+}
+
+// Migration 034's functions run with the rights of the role that migrated
+// (SECURITY DEFINER). PostgreSQL lets everyone execute a new function, and
+// a trigger function runs whatever table its trigger is on: a role with no
+// right on any table of the schema made one of its own (a temporary table
+// needs none), put the truncate trigger's function on it, truncated it, and
+// every signed-in session's scs data was gone. Only their owner may attach
+// them.
+func TestSCSDataTriggerFunctionsAreNotPublic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	tok := newSCSToken(t)
+	f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+	mustCommit(t, s, tok.key, []byte("signed in"), time.Now().Add(time.Hour))
+
+	conn, err := pgtest.PoolAs(t, f.pool, pgtest.NewRole(t, f.pool)).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `CREATE TEMPORARY TABLE own (token_hash text)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, trigger := range []string{
+		`BEFORE TRUNCATE ON own FOR EACH STATEMENT EXECUTE FUNCTION public.sessionguard_scs_data_end_with_truncated_sessions()`,
+		`BEFORE INSERT ON own FOR EACH ROW EXECUTE FUNCTION public.sessionguard_scs_data_refuse_retired()`,
+	} {
+		_, err := conn.Exec(ctx, fmt.Sprintf(`CREATE TRIGGER t%d %s`, i, trigger))
+		if !containsCode(err, "42501") { // insufficient_privilege
+			t.Errorf("CREATE TRIGGER %s by a role with no rights: %v, want permission denied", trigger, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `TRUNCATE own`); err != nil {
+		t.Fatal(err)
+	}
+	if b, found := findOK(t, s, tok.key); !found {
+		t.Fatalf("a signed-in session's data after another role truncated its own table: Find = %q, %v; want it kept", b, found)
+	}
+}
+
+// TestSCSRevocationWaitingOnTheCommit: a revocation that waits on a Commit
+// holding the session row deletes the data that Commit stored under READ
+// COMMITTED only; under REPEATABLE READ or SERIALIZABLE its snapshot,
+// taken before the wait, misses the row, which stays. Find never returns it
+// (its session has ended), and it goes with the session's row (the
+// Cleaner's purge), as the SCSStore's doc says.
+func TestSCSRevocationWaitingOnTheCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	s := newSCSStore(t, f)
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := newSCSToken(t)
+		_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
+		tx, err := f.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// CommitCtx's lock and insert, in a transaction held open.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR SHARE`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
+			VALUES ($1, 'committed', CURRENT_TIMESTAMP + interval '1 hour')`, tok.hash); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := store.Revoke(ctx, tok.hash, sessionguard.ReasonLogout)
+			done <- err
+		}()
+		waitForLockWaits(t, f, 1)
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("%s: Revoke after the Commit: %v", isolation, err)
+		}
+		if b, found := findOK(t, s, tok.key); found {
+			t.Errorf("%s: Find after the revocation = %q, want not found", isolation, b)
+		}
+		if n, want := f.dataRows(t, tok.hash), map[bool]int{true: 0, false: 1}[isolation == "read committed"]; n != want {
+			t.Errorf("%s: %d data rows after the revocation, want %d", isolation, n, want)
+		}
+		mustExec(t, f, `DELETE FROM sessions WHERE id = $1`, info.ID)
+		if n := f.dataRows(t, tok.hash); n != 0 {
+			t.Errorf("%s: %d data rows after the session's row was deleted, want 0", isolation, n)
+		}
 	}
 }

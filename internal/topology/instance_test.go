@@ -71,6 +71,11 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
+// readyLimit bounds the wait for an instance to become ready or its cache
+// to answer. Generous: with -cache, ready waits for the listener's first
+// proof, which on a loaded two-core machine can take seconds.
+const readyLimit = 2 * time.Minute
+
 // startInstance runs testserver with args and waits until it serves. The
 // process is killed when t ends; its stderr is logged if t failed. Its stdin
 // is a pipe this process holds open: if the test binary dies without its
@@ -117,9 +122,6 @@ func startInstance(t *testing.T, args ...string) *instance {
 			}
 		}
 	}()
-	// Generous: with -cache, ready waits for the listener's first proof,
-	// which on a loaded two-core machine can take seconds.
-	const readyLimit = 2 * time.Minute
 	select {
 	case url := <-ready:
 		return &instance{url: url, stderr: stderr}

@@ -133,18 +133,29 @@ func TestFourInstances(t *testing.T) {
 }
 
 // mustAnswerFromMemory checks that in, with nothing else asking it, answers
-// a second check of a live session from its cache.
+// a second check of a live session from its cache. The cache answers only
+// within three health-check intervals (600 ms here) of the listener's last
+// proof, and a loaded machine can stall the process longer than that
+// between two checks (a stall of 800 ms made the second check a miss): so
+// pairs of checks are tried until one is answered from memory, within
+// readyLimit.
 func mustAnswerFromMemory(t *testing.T, i int, in *instance, token string) {
 	t.Helper()
-	before := in.state(t)
-	for range 2 {
-		if code := in.check(t, token); code != http.StatusOK {
-			t.Fatalf("instance %d: live session: %d; want 200", i, code)
+	var before, after state
+	for deadline := time.Now().Add(readyLimit); time.Now().Before(deadline); {
+		before = in.state(t)
+		for range 2 {
+			if code := in.check(t, token); code != http.StatusOK {
+				t.Fatalf("instance %d: live session: %d; want 200", i, code)
+			}
 		}
+		if after = in.state(t); after.Hits > before.Hits {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if after := in.state(t); after.Hits != before.Hits+1 || after.Misses != before.Misses+1 {
-		t.Fatalf("instance %d: two checks of a live session were not a miss, then a hit (%+v, then %+v)", i, before, after)
-	}
+	t.Fatalf("instance %d: no second check of a live session was answered from memory within %v (last: %+v, then %+v)",
+		i, readyLimit, before, after)
 }
 
 // revokeAndWatch, for each token: makes every instance cache it, revokes it

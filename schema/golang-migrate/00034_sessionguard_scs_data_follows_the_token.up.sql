@@ -40,14 +40,31 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 --     included; under REPEATABLE READ or SERIALIZABLE the Commit fails
 --     instead ("could not serialize access", an error to scs) and stores
 --     nothing (pgstore's TestSCSCommitWaitingOnTheRotation, each level).
+--     The other order, a Commit holding the row when the rotation starts:
+--     the rotation waits, and moves the data to the new token at READ
+--     COMMITTED, which pgstore's Reauthenticate always runs at
+--     (TestSCSRotationWaitingOnTheCommit).
 --  2. A BEFORE TRUNCATE trigger on sessions deletes the scs data of every
 --     session in it before it is emptied (also for TRUNCATE users CASCADE).
 --     Anonymous sessions' data stays. SECURITY DEFINER as well, so that a
 --     role allowed to truncate sessions needs no privilege on
 --     sessionguard_scs_data for it (TestSCSDataTriggersNeedNoGrant).
+--  3. Data a late Commit stored under a retired hash before this file ran
+--     is deleted: the trigger of 1. skips the whole INSERT ... ON CONFLICT
+--     DO UPDATE, so it would never replace it, and Find hands it to whoever
+--     holds the rotated-out token (TestSCSMigrationForgetsDataUnderRetiredTokens).
+--
+-- Only their owner may execute the two functions: PostgreSQL lets everyone
+-- execute a new function, and a trigger function runs on whatever table a
+-- trigger puts it; a role with no right at all could attach the second to
+-- a temporary table of its own and, truncating it, delete every signed-in
+-- session's data with the owner's rights. A trigger runs its function
+-- without checking EXECUTE, so the triggers here fire for every role
+-- (TestSCSDataTriggerFunctionsAreNotPublic).
 --
 -- What it costs: one primary-key lookup of the retired hashes per scs
--- Commit that inserts; a TRUNCATE of sessions reads the table once.
+-- Commit that inserts; a TRUNCATE of sessions reads the table once; this
+-- file reads the retired hashes once.
 --
 -- Idempotent: running this file twice is harmless.
 
@@ -70,6 +87,9 @@ BEGIN
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql SECURITY DEFINER;
+
+REVOKE EXECUTE ON FUNCTION sessionguard_scs_data_refuse_retired() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION sessionguard_scs_data_end_with_truncated_sessions() FROM PUBLIC;
 
 DO $$
 BEGIN
@@ -97,7 +117,11 @@ BEGIN
     END IF;
 END $$;
 
+DELETE FROM sessionguard_scs_data d
+USING sessionguard_retired_tokens r
+WHERE d.token_hash = r.token_hash;
+
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', '75abc885d504c81615a980e63745f46c2957477cc48b802eb56748f5cdba50c4')
+VALUES (34, '034_sessionguard_scs_data_follows_the_token.sql', 'c5e436fc249c554d154ac70cd9c0b1741105a39ae95f55343232164b4697e8d0')
 ON CONFLICT (version) DO NOTHING;
