@@ -540,6 +540,17 @@ func TestBrowserClientClockSkew(t *testing.T) {
 	}
 }
 
+// settableClock makes the tab's Date.now() run window.sgTestStep
+// milliseconds off the real clock (0 at first), for a test to move it while
+// the page runs; performance.now() is left alone.
+func settableClock(t *testing.T, ctx context.Context) {
+	t.Helper()
+	src := `(function () { var now = Date.now; window.sgTestStep = 0; Date.now = function () { return now() + window.sgTestStep; }; })();`
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // 9b. The client's clock steps back an hour while the page is open (a
 // corrected clock, a manual change): "Stay signed in" still closes the
 // dialog and the page counts the extended session. The page orders the
@@ -550,10 +561,7 @@ func TestBrowserClientClockStepsBack(t *testing.T) {
 	t.Parallel()
 	s := startBrowserExample(t)
 	ctx := browsertest.New(t)
-	src := `(function () { var now = Date.now; window.sgTestStep = 0; Date.now = function () { return now() + window.sgTestStep; }; })();`
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
-		t.Fatal(err)
-	}
+	settableClock(t, ctx)
 	id := browserSignIn(t, ctx, s, "staff@example.com")
 	browsertest.WaitJS(t, ctx, dialogVisible, browserIdle)
 	browsertest.Eval[float64](t, ctx, `window.sgTestStep = -3600000`)
@@ -580,10 +588,7 @@ func TestBrowserWakeFromSleepChecksAtOnce(t *testing.T) {
 	t.Parallel()
 	s := startBrowserExample(t)
 	ctx := browsertest.New(t)
-	src := `(function () { var now = Date.now; window.sgTestStep = 0; Date.now = function () { return now() + window.sgTestStep; }; })();`
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
-		t.Fatal(err)
-	}
+	settableClock(t, ctx)
 	id := browserSignIn(t, ctx, s, "staff@example.com")
 	if _, err := s.pool.Exec(t.Context(), "SELECT revoke_session(session_token_hash, 'admin_revoke') FROM sessions WHERE id = $1", id); err != nil {
 		t.Fatal(err)

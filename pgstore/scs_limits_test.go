@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/pgtest"
@@ -258,18 +259,7 @@ func TestSCSRotationWaitingOnTheCommit(t *testing.T) {
 		}
 		tok := newSCSToken(t)
 		_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
-		tx, err := f.pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// CommitCtx's lock and insert, in a transaction held open.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR SHARE`, tok.hash); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
-			VALUES ($1, 'committed', CURRENT_TIMESTAMP + interval '1 hour')`, tok.hash); err != nil {
-			t.Fatal(err)
-		}
+		tx := commitHeldOpen(t, f, tok.hash)
 		newTok := newSCSToken(t)
 		type result struct {
 			ok  bool
@@ -394,18 +384,7 @@ func TestSCSRevocationWaitingOnTheCommit(t *testing.T) {
 		}
 		tok := newSCSToken(t)
 		_, info := f.create(t, func(n *sessionguard.NewSession) { n.TokenHash = tok.hash })
-		tx, err := f.pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// CommitCtx's lock and insert, in a transaction held open.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR SHARE`, tok.hash); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
-			VALUES ($1, 'committed', CURRENT_TIMESTAMP + interval '1 hour')`, tok.hash); err != nil {
-			t.Fatal(err)
-		}
+		tx := commitHeldOpen(t, f, tok.hash)
 		done := make(chan error, 1)
 		go func() {
 			_, err := store.Revoke(ctx, tok.hash, sessionguard.ReasonLogout)
@@ -429,4 +408,24 @@ func TestSCSRevocationWaitingOnTheCommit(t *testing.T) {
 			t.Errorf("%s: %d data rows after the session's row was deleted, want 0", isolation, n)
 		}
 	}
+}
+
+// commitHeldOpen does what SCSStore.CommitCtx does for the first data of
+// hash ("committed"): it locks the session row (FOR SHARE) and inserts the
+// data, in a transaction it leaves open for the test to end.
+func commitHeldOpen(t *testing.T, f fixture, hash string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR SHARE`, hash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO sessionguard_scs_data (token_hash, data, expiry)
+		VALUES ($1, 'committed', CURRENT_TIMESTAMP + interval '1 hour')`, hash); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
