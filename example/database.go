@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard/schema"
@@ -53,6 +55,13 @@ func connect(ctx context.Context, pc *pgxpool.Config, log *slog.Logger, describe
 	// request that needs a new connection, for good.
 	if pc.ConnConfig.ConnectTimeout == 0 {
 		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	// A statement whose caller gives up (a client gone, the Guard's
+	// StoreTimeout passed) is cancelled by PostgreSQL and its connection
+	// kept; pgx's default abandons the connection (README, "When a caller
+	// gives up").
+	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 	}
 	withPoolLogger(pc, log)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sessionguard/sessionguard/example/idp"
@@ -282,5 +283,28 @@ func TestRunFailsFastOnSilentDatabase(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("the error does not name DATABASE_URL, or shows its password: %v", err)
+	}
+}
+
+// TestPoolCancelsInPlace: the example's pool asks PostgreSQL to cancel a
+// statement whose caller gave up, keeping the connection (README, "When a
+// caller gives up"; pgstore's TestCancelledCheckKeepsTheConnection shows
+// the difference), for every source of its configuration.
+func TestPoolCancelsInPlace(t *testing.T) {
+	t.Parallel()
+	base := pgtest.NewEmptyPool(t)
+	db, err := openDatabase(t.Context(), config{poolConfig: base.Config()}, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.close()
+	conn, err := db.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	h := db.pool.Config().ConnConfig.BuildContextWatcherHandler(conn.Conn().PgConn())
+	if _, ok := h.(*pgconn.CancelRequestContextWatcherHandler); !ok {
+		t.Fatalf("the pool's connections handle a cancelled context with %T, want a cancel request", h)
 	}
 }
