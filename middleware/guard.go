@@ -166,7 +166,7 @@ func (g *Guard) scope(r *http.Request, c credential, claims jwtClaims) (sessiong
 	if g.cfg.Tenant != nil {
 		tid, err := g.cfg.Tenant(r)
 		if errors.Is(err, ErrUnavailable) {
-			return scope, storeFailed(r, err, c.bearer, c.token)
+			return scope, callFailed(r.Context(), err, c.bearer, c.token)
 		}
 		if err != nil || tid <= 0 {
 			// A tenant id <= 0 would be sessionguard.NoTenant, which the store
@@ -199,7 +199,7 @@ func (g *Guard) lookup(r *http.Request, c credential, hash string, scope session
 		st, err = g.cfg.Store.Peek(ctx, hash, scope)
 	}
 	if err != nil {
-		return st, storeFailed(r, err, c.bearer, c.token, hash)
+		return st, callFailed(r.Context(), err, c.bearer, c.token, hash)
 	}
 	return st, nil
 }

@@ -101,19 +101,14 @@ func unavailable(cause error, bearer bool, secrets ...string) *RefusalError {
 	return e
 }
 
-// storeFailed is the refusal of a failed call made for r (the store's, or
-// Config.Tenant's): ErrUnavailable, or ErrCanceled when the call failed
-// because r's context was canceled, the client gone before the answer came.
-// Both must hold: a store error of its own (a refused connection, the
-// StoreTimeout passed) is an outage even when the client has gone too by
-// the time it returns, or an outage that outlasts its clients' patience
-// would be counted and logged as nothing but clients leaving.
-func storeFailed(r *http.Request, cause error, bearer bool, secrets ...string) *RefusalError {
-	return callFailed(r.Context(), cause, bearer, secrets...)
-}
-
-// callFailed is storeFailed for a call made with ctx, the request's
-// context (SignIn, Record, Reauthenticate).
+// callFailed is the refusal of a failed call (the store's, or
+// Config.Tenant's) made for a request with ctx, its context: ErrUnavailable,
+// or ErrCanceled when the call failed because ctx was canceled, the client
+// gone before the answer came. Both must hold: a store error of its own (a
+// refused connection, the StoreTimeout passed) is an outage even when the
+// client has gone too by the time it returns, or an outage that outlasts
+// its clients' patience would be counted and logged as nothing but clients
+// leaving.
 func callFailed(ctx context.Context, cause error, bearer bool, secrets ...string) *RefusalError {
 	e := unavailable(cause, bearer, secrets...)
 	if errors.Is(cause, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {

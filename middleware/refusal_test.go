@@ -92,7 +92,7 @@ func TestDenyJSON(t *testing.T) {
 		{"wrong tenant, bearer", inRealm(refuse(ErrWrongTenant, true)), 403, `{"error":"forbidden","reason":"wrong_tenant"}`, `Bearer realm="r", error="insufficient_scope"`, ""},
 		{"bad tenant", refuse(ErrBadTenant, true), 400, `{"error":"bad_request","reason":"bad_tenant"}`, "", ""},
 		{"unavailable, bearer", unavailable(errors.New("secret detail"), true), 503, `{"error":"unavailable","reason":"unavailable"}`, "", "1"},
-		{"canceled", storeFailed(canceledRequest(), fmt.Errorf("secret detail: %w", context.Canceled), false), 503, `{"error":"unavailable","reason":"canceled"}`, "", "1"},
+		{"canceled", callFailed(canceledRequest().Context(), fmt.Errorf("secret detail: %w", context.Canceled), false), 503, `{"error":"unavailable","reason":"canceled"}`, "", "1"},
 		{"not a refusal", errors.New("secret detail"), 503, `{"error":"unavailable","reason":"unavailable"}`, "", "1"},
 		{"no realm: the default", refuse(ErrMissingToken, true), 401, `{"error":"session_invalid","reason":"missing"}`, `Bearer realm="sessionguard"`, ""},
 	}
