@@ -88,9 +88,10 @@ func TestCancelledCheckKeepsTheConnection(t *testing.T) {
 				}
 				cancel()
 			}
-			// Under pgx's default an abandoned statement's backend may go
-			// on waiting (a server slot held until the lock goes; one of
-			// three here); a cancel request ends each.
+			// Under pgx's default an abandoned statement's backend is
+			// cancelled only as pgx closes the connection in the
+			// background, and may still wait (one of three here); the
+			// handler's cancel request ends each before the call returns.
 			var left int
 			if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&left); err != nil {

@@ -60,13 +60,8 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 		return sessionguard.SessionInfo{}, false, invalid(op, "%v", err)
 	}
 	var info sessionguard.SessionInfo
-	// READ COMMITTED whatever the pool's default_transaction_isolation:
-	// the lock below may wait for an SCSStore.CommitCtx holding the row,
-	// and the statements after it must see the data that Commit stored, to
-	// move it. Under REPEATABLE READ or SERIALIZABLE they read with the
-	// snapshot taken before the wait, and the data stayed under the old
-	// token, readable there as an anonymous session's
-	// (TestSCSRotationWaitingOnTheCommit).
+	// READ COMMITTED: see the doc comment (the lock below may wait for an
+	// scs Commit whose data the statements after it must see).
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		// Lock the session first, as SCSStore.CommitCtx does (sessions
 		// row, then data row), so the two never wait on each other in
