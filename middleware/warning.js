@@ -226,10 +226,10 @@
   // A machine that slept (a closed laptop): the countdown's clock,
   // performance.now(), may stand still during a suspend (browsers and
   // systems differ), the wall clock does not, and the session may have
-  // ended meanwhile. A
-  // tick that finds the wall clock more than a few seconds further on than
-  // its own since the last tick asks the server at once rather than at the
-  // next poll. (A wall clock set forward asks once for nothing.)
+  // ended meanwhile. A tick that finds the wall clock more than a few
+  // seconds further on than its own since the last tick asks the server at
+  // once rather than at the next poll. (A wall clock set forward asks once
+  // for nothing.)
   var lastTick = { wall: Date.now(), mono: now() };
   function woke() {
     var w = Date.now(), m = now();
