@@ -64,7 +64,8 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	var b pgx.Batch
 	b.Queue(replicaPositionSQL)
 	b.Queue(readSQL, tokenHash)
-	br := s.readPool.SendBatch(ctx, &b)
+	readCtx, cancel := context.WithTimeout(ctx, s.replicaTimeout)
+	br := s.readPool.SendBatch(readCtx, &b)
 	err := br.QueryRow().Scan(&replay, &fresh)
 	if err == nil {
 		err = br.QueryRow().Scan(row.scanTargets()...)
@@ -72,9 +73,15 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	cancel()
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
 			s.replicaErrors.Add(1)
+			if ctx.Err() == nil {
+				// The replica's fault (its timeout, or an error), not the
+				// caller's end: try it again only after a while.
+				s.readPoolFailed(ctx, err)
+			}
 		}
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
