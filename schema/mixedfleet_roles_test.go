@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -113,4 +114,16 @@ func waitForNotification(t *testing.T, conn *pgxpool.Conn, hash string) {
 			return
 		}
 	}
+}
+
+// noNotification reports the notification conn received within wait, if
+// any.
+func noNotification(conn *pgxpool.Conn, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	n, err := conn.Conn().WaitForNotification(ctx)
+	if err != nil {
+		return nil // the wait ended with nothing received
+	}
+	return fmt.Errorf("notification %q on %s", n.Payload, n.Channel)
 }

@@ -112,3 +112,50 @@ func TestSeedTouchKeepsEndedSessionsEnded(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedTouchNeverMovesActivityBack: an older service that wraps a
+// request in a transaction touches with the transaction's start time
+// (CURRENT_TIMESTAMP). A library check that touched the session meanwhile
+// wrote a later time, which 022's touch overwrote with the earlier one: the
+// idle deadline moved back by the transaction's age, and 024's trigger took
+// the move for a shortened session and told every Cache to forget it.
+func TestSeedTouchNeverMovesActivityBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	user := pgtest.CreateUser(t, pool, "longrequest@example.com", 0)
+	hash := fleetSession{"long request", time.Hour, time.Minute, time.Hour}.insert(t, pool, user)
+	listener := listen(t, pool)
+
+	request, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = request.Rollback(ctx) }()
+	var valid bool
+	if err := request.QueryRow(ctx, "SELECT is_valid FROM get_session_status($1)", hash).Scan(&valid); err != nil || !valid {
+		t.Fatalf("get_session_status = %v, %v", valid, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	var libraryTouch time.Time
+	if err := pool.QueryRow(ctx, "SELECT last_activity_at FROM sessionguard_check($1, true, 0)", hash).Scan(&libraryTouch); err != nil {
+		t.Fatal(err)
+	}
+	var touched bool
+	if err := request.QueryRow(ctx, "SELECT update_session_activity($1)", hash).Scan(&touched); err != nil || !touched {
+		t.Fatalf("update_session_activity = %v, %v", touched, err)
+	}
+	if err := request.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var after time.Time
+	if err := pool.QueryRow(ctx, "SELECT last_activity_at FROM sessions WHERE session_token_hash = $1", hash).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Before(libraryTouch) {
+		t.Errorf("last_activity_at moved back from the library's touch %v to %v", libraryTouch, after)
+	}
+	if err := noNotification(listener, 300*time.Millisecond); err != nil {
+		t.Error(err)
+	}
+}

@@ -31,6 +31,15 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- TestSeedTouchKeepsEndedSessionsEnded). The expiry is left to the next
 -- check or cleanup to record, as before.
 --
+-- Nor does the touch move last_activity_at back. A service that wraps a
+-- request in a transaction touches with the transaction's start time
+-- (CURRENT_TIMESTAMP); a check of the library that touched the session
+-- meanwhile wrote a later time, which 022's touch overwrote with the earlier
+-- one: the idle deadline moved back by the transaction's age, and 024's
+-- trigger took the move for a shortened session and told every Cache to
+-- forget it. The touch keeps the later of the two
+-- (TestSeedTouchNeverMovesActivityBack).
+--
 -- Idempotent: running this file twice is harmless.
 
 CREATE OR REPLACE FUNCTION update_session_activity(p_token_hash VARCHAR(64))
@@ -39,7 +48,7 @@ DECLARE
     v_updated INTEGER;
 BEGIN
     UPDATE sessions
-    SET last_activity_at = CURRENT_TIMESTAMP
+    SET last_activity_at = GREATEST(last_activity_at, CURRENT_TIMESTAMP)
     WHERE session_token_hash = p_token_hash
       AND is_active = true
       AND CURRENT_TIMESTAMP < absolute_expires_at
@@ -51,5 +60,5 @@ $$ LANGUAGE plpgsql;
 
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (36, '036_sessionguard_seed_touch_only_live.sql', 'fe4c3f56d8d51833cde6d2e2a6f5b27fb27dd0334775206c6dfbbaa9bd4f61eb')
+VALUES (36, '036_sessionguard_seed_touch_only_live.sql', 'b64e15becec6b93d7a4681ed942c3dee3bae6a1c4325410f5de837319c0e59d4')
 ON CONFLICT (version) DO NOTHING;

@@ -24,6 +24,15 @@
 -- TestSeedTouchKeepsEndedSessionsEnded). The expiry is left to the next
 -- check or cleanup to record, as before.
 --
+-- Nor does the touch move last_activity_at back. A service that wraps a
+-- request in a transaction touches with the transaction's start time
+-- (CURRENT_TIMESTAMP); a check of the library that touched the session
+-- meanwhile wrote a later time, which 022's touch overwrote with the earlier
+-- one: the idle deadline moved back by the transaction's age, and 024's
+-- trigger took the move for a shortened session and told every Cache to
+-- forget it. The touch keeps the later of the two
+-- (TestSeedTouchNeverMovesActivityBack).
+--
 -- Idempotent: running this file twice is harmless.
 
 CREATE OR REPLACE FUNCTION update_session_activity(p_token_hash VARCHAR(64))
@@ -32,7 +41,7 @@ DECLARE
     v_updated INTEGER;
 BEGIN
     UPDATE sessions
-    SET last_activity_at = CURRENT_TIMESTAMP
+    SET last_activity_at = GREATEST(last_activity_at, CURRENT_TIMESTAMP)
     WHERE session_token_hash = p_token_hash
       AND is_active = true
       AND CURRENT_TIMESTAMP < absolute_expires_at
