@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -155,4 +156,41 @@ func providerGuard(t *testing.T, db realDB) *middleware.Guard {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// A provider that writes no auth_time gives no sign of whether it asked
+// the user for credentials: a refresh-token grant issues a token with a new
+// iat and nothing else. Taken as a re-authentication, such a token opened
+// the ten-minute route an hour after the sign-in without the user
+// re-entering anything; it is refused, and the route stays closed.
+func TestReauthenticateNeedsTheProvidersAuthTime(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	g := providerGuard(t, db)
+	routes := reauthRoutes(g)
+	sid := randomUUID(t)
+	now := time.Now()
+	token := func(issuedAt time.Time) string {
+		c := claims(sid, issuedAt)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = now.Add(time.Hour).Unix()
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	signedIn := token(now.Add(-time.Hour))
+	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	refreshed := token(now)
+	_, _, err := g.Reauthenticate(nil, requestWithCookie(signedIn), middleware.Reauthentication{Token: refreshed})
+	if !errors.Is(err, middleware.ErrInvalidToken) {
+		t.Errorf("a refreshed token without auth_time: %v, want ErrInvalidToken", err)
+	}
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/sensitive", nil)
+	withCookie(refreshed)(r)
+	routes.ServeHTTP(rec, r)
+	if rec.Code == http.StatusOK {
+		t.Fatal("a refresh opened the route that asks for an authentication within 10m")
+	}
 }

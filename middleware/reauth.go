@@ -25,10 +25,12 @@ type Reauthentication struct {
 	// JWT verified with Config.JWT, its user (and tenant) claims the
 	// session's, its session-id claim absent or the session's id; and new:
 	// neither the session's token (re-signed or not) nor issued ("iat")
-	// before it, nor, when it carries OIDC's "auth_time", of an
-	// authentication no later than the session's. Not with
-	// an scs session, whose tokens scs issues. The authentication's time is
-	// then the token's "auth_time", else its "iat" (or AuthTime, if earlier).
+	// before it; and a JWT must carry OIDC's "auth_time" (a provider writes
+	// it when asked for max_age) of an authentication later than the
+	// session's: a refresh-token grant's token, which has a new iat too, is
+	// no re-authentication. Not with an scs session, whose tokens scs
+	// issues. The authentication's time is then the token's "auth_time" (or
+	// AuthTime, if earlier).
 	Token string
 	// AuthTime is when the user authenticated, when that was before this
 	// call (at a single sign-on service, say): Requirement.MaxAge counts
@@ -175,11 +177,11 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 
 // given checks a token issued elsewhere for cur's re-authentication, as
 // Record checks a token, and returns a JWT's expiry and the time of the
-// authentication it attests ("auth_time", else "iat"). It must be new: not
+// authentication it attests ("auth_time", required). It must be new: not
 // the session's current token, even re-signed (an ECDSA signature's s and
 // n-s both verify, so anyone holding a token can make a second string of
 // it), nor issued before it (a replayed older token of the session), nor of
-// an authentication (auth_time) before the session's (a refresh).
+// an authentication (auth_time) no later than the session's (a refresh).
 func (g *Guard) given(r *http.Request, token, current string, cur Session) (expires, authed time.Time, err error) {
 	kind := g.tokenKind(token)
 	switch {
@@ -206,7 +208,12 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (expi
 			return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
 		}
 	}
-	if !claims.AuthTime.IsZero() && !claims.AuthTime.After(cur.AuthTime) {
+	if claims.AuthTime.IsZero() {
+		// Without auth_time nothing tells a re-authentication from a
+		// refresh-token grant, whose token has a new iat too.
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token has no auth_time (ask the provider for it: OIDC max_age)", ErrInvalidToken)
+	}
+	if !claims.AuthTime.After(cur.AuthTime) {
 		// The issuer says the user last authenticated no later than the
 		// session did: a token issued without a new authentication (a
 		// refresh). A session Record opened has the provider's own time
@@ -219,11 +226,7 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (expi
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
 		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
 	}
-	authed = claims.AuthTime
-	if authed.IsZero() {
-		authed = claims.IssuedAt
-	}
-	return claims.Expires, authed, nil
+	return claims.Expires, claims.AuthTime, nil
 }
 
 // signedPart is a JWT's header and payload, what its signature signs.

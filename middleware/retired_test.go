@@ -60,9 +60,9 @@ func TestRecordRefusesATokenRotatedOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			providerToken := func() string {
+			providerToken := func(authTime time.Time) string {
 				c := jwt.MapClaims{"iss": "https://idp.example", "aud": "app", "sub": strconv.FormatInt(db.user, 10), "jti": randomToken(t)[:22],
-					"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}
+					"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "auth_time": authTime.Unix()}
 				if tt.sid {
 					c["sid"] = sid
 				}
@@ -73,14 +73,14 @@ func TestRecordRefusesATokenRotatedOut(t *testing.T) {
 				return err
 			}
 
-			t0 := providerToken()
+			t0 := providerToken(time.Now().Add(-time.Minute))
 			if err := record(t0); err != nil {
 				t.Fatal(err)
 			}
 			if err := record(t0); !errors.Is(err, sessionguard.ErrDuplicateToken) || errors.Is(err, middleware.ErrUnavailable) {
 				t.Fatalf("Record of a recorded token = %v, want ErrDuplicateToken", err)
 			}
-			t1 := providerToken()
+			t1 := providerToken(time.Now())
 			r := httptest.NewRequest("POST", "/reauthenticate", nil)
 			withCookie(t0)(r)
 			if _, _, err := g.Reauthenticate(httptest.NewRecorder(), r, middleware.Reauthentication{Token: t1}); err != nil {
