@@ -28,7 +28,10 @@ type Reauthentication struct {
 	// before it; and a JWT must carry OIDC's "auth_time" (a provider writes
 	// it when asked for max_age) of an authentication later than the
 	// session's: a refresh-token grant's token, which has a new iat too, is
-	// no re-authentication. Not with an scs session, whose tokens scs
+	// no re-authentication. Later by the provider's clock, against the
+	// auth_time (else iat) of the provider's token the session holds; a
+	// session the application signed in has the database's time, and a
+	// provider's clock may be behind it by JWTConfig.Leeway. Not with an scs session, whose tokens scs
 	// issues. The authentication's time is then the token's "auth_time" (or
 	// AuthTime, if earlier).
 	Token string
@@ -202,31 +205,57 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (expi
 		claims.SessionID != "" && !strings.EqualFold(claims.SessionID, cur.ID) {
 		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's claims are not the session's", ErrInvalidToken)
 	}
-	if kindOf(current) == JWTs {
-		// current is the session's token, verified for this request.
-		if old, err := g.jwt.verifyHashed(current, cur.tokenHash); err != nil || claims.IssuedAt.Before(old.IssuedAt) {
-			return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
-		}
-	}
 	if claims.AuthTime.IsZero() {
 		// Without auth_time nothing tells a re-authentication from a
 		// refresh-token grant, whose token has a new iat too.
 		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token has no auth_time (ask the provider for it: OIDC max_age)", ErrInvalidToken)
 	}
-	if !claims.AuthTime.After(cur.AuthTime) {
+	// The session's last authentication and its token's iat, read off the
+	// provider's clock when the session holds the provider's token: there a
+	// refresh repeats them exactly, and a new authentication is later
+	// whatever the skew between the provider and the database. The
+	// database's time (a session the application signed in, or a token of
+	// the Guard's own) is compared with JWTConfig.Leeway, as exp, nbf and
+	// iat are: without it a provider behind the database refused a
+	// re-authentication within that skew of the sign-in. The session's
+	// stored time is no measure for the provider's token: a provider ahead
+	// of the database had it clamped to the database's now, and a refresh
+	// repeating the sign-in's auth_time read as later.
+	last, issued, leeway := cur.AuthTime, time.Time{}, g.jwt.cfg.Leeway
+	if kindOf(current) == JWTs {
+		// current is the session's token, verified for this request.
+		old, err := g.jwt.verifyHashed(current, cur.tokenHash)
+		if err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session's token: %v", ErrInvalidToken, err)
+		}
+		issued = old.IssuedAt
+		if at := providerAuthTime(old); !at.IsZero() && !g.jwt.canSign() {
+			last, leeway = at, 0
+		}
+	}
+	if claims.IssuedAt.Add(leeway).Before(issued) {
+		// A replayed older token of the session.
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
+	}
+	if !claims.AuthTime.Add(leeway).After(last) {
 		// The issuer says the user last authenticated no later than the
 		// session did: a token issued without a new authentication (a
-		// refresh). A session Record opened has the provider's own time
-		// (Record), so both are read off one clock; a session the
-		// application signed in has the database's, and a provider whose
-		// clock is behind it refuses a re-authentication within that skew
-		// of the sign-in, which the user then repeats.
+		// refresh, a single sign-on session reused).
 		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is not after the session's authentication", ErrInvalidToken)
 	}
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
 		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
 	}
 	return claims.Expires, claims.AuthTime, nil
+}
+
+// providerAuthTime is when a provider's token says the user last
+// authenticated: its auth_time, else its iat (no later than that).
+func providerAuthTime(c jwtClaims) time.Time {
+	if !c.AuthTime.IsZero() {
+		return c.AuthTime
+	}
+	return c.IssuedAt
 }
 
 // signedPart is a JWT's header and payload, what its signature signs.
