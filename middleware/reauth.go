@@ -70,7 +70,9 @@ type Reauthentication struct {
 // r must carry a live session of this Guard (r need not have passed through
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
 // sign (an identity provider's) needs a.Token, the provider's new token,
-// and an a.Token that is not the session's matches ErrInvalidToken. A store
+// and an a.Token that is not the session's matches ErrInvalidToken, one
+// that another session holds or a rotation retired
+// sessionguard.ErrDuplicateToken. A store
 // failure matches ErrUnavailable (ErrCanceled when r's client went away
 // first, as SignIn's); with scs, the scs session then has a new token that
 // is not signed in.
@@ -120,6 +122,11 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 			// than leave it live and unreachable.
 			g.revoke(r.Context(), cur.tokenHash, sessionguard.ReasonLogout)
 		}
+	}
+	if errors.Is(err, sessionguard.ErrDuplicateToken) {
+		// a.Token is another session's, or one a rotation retired: the
+		// caller's mistake, as in Record, not an outage.
+		return "", Session{}, fmt.Errorf("middleware: reauthenticate: %w", sessionguard.ErrDuplicateToken)
 	}
 	if err != nil {
 		e := callFailed(r.Context(), err, c.bearer, c.token, token, cur.tokenHash, newHash)
