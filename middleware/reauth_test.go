@@ -333,12 +333,13 @@ func TestReauthenticateWithTheProvidersNewToken(t *testing.T) {
 		c["sub"] = strconv.FormatInt(db.user, 10)
 		c["jti"] = randomToken(t)[:22]
 		c["exp"] = time.Now().Add(time.Hour).Unix()
+		c["auth_time"] = time.Now().Unix()
 		if edit != nil {
 			edit(c)
 		}
 		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
 	}
-	first := providerToken(nil)
+	first := providerToken(func(c jwt.MapClaims) { c["auth_time"] = time.Now().Add(-time.Minute).Unix() })
 	if _, err := g.Record(nil, nil, first, middleware.SignIn{}); err != nil {
 		t.Fatal(err)
 	}
