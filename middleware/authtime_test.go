@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -155,4 +156,122 @@ func providerGuard(t *testing.T, db realDB) *middleware.Guard {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// A provider that writes no auth_time gives no sign of whether it asked
+// the user for credentials: a refresh-token grant issues a token with a new
+// iat and nothing else. Taken as a re-authentication, such a token opened
+// the ten-minute route an hour after the sign-in without the user
+// re-entering anything; it is refused, and the route stays closed.
+func TestReauthenticateNeedsTheProvidersAuthTime(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	g := providerGuard(t, db)
+	routes := reauthRoutes(g)
+	sid := randomUUID(t)
+	now := time.Now()
+	token := func(issuedAt time.Time) string {
+		c := claims(sid, issuedAt)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = now.Add(time.Hour).Unix()
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	signedIn := token(now.Add(-time.Hour))
+	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	refreshed := token(now)
+	_, _, err := g.Reauthenticate(nil, requestWithCookie(signedIn), middleware.Reauthentication{Token: refreshed})
+	if !errors.Is(err, middleware.ErrInvalidToken) {
+		t.Errorf("a refreshed token without auth_time: %v, want ErrInvalidToken", err)
+	}
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/sensitive", nil)
+	withCookie(refreshed)(r)
+	routes.ServeHTTP(rec, r)
+	if rec.Code == http.StatusOK {
+		t.Fatal("a refresh opened the route that asks for an authentication within 10m")
+	}
+}
+
+// The provider's clock is not the database's. A re-authentication's
+// auth_time is compared with the session's last authentication on the
+// provider's own clock when the session holds the provider's token (its
+// auth_time, else its iat), where a refresh repeats the time exactly and a
+// new authentication is later whatever the skew. Only against a time the
+// database wrote (a session the application signed in) does a skew show,
+// and there the Guard allows JWTConfig.Leeway, as for exp, nbf and iat.
+// Before, the session's stored time was the comparison: a provider two
+// seconds ahead had its sign-in time clamped to the database's now, so a
+// refreshed token repeating the sign-in's auth_time read as a later
+// authentication; and a provider two seconds behind had a re-authentication
+// just after an application sign-in refused, sending the user round again.
+func TestReauthenticateAcrossClockSkew(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	provider := providerGuard(t, db)
+	cfg := hmacJWT()
+	cfg.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	cfg.RequiredClaims = nil
+	appSignsIn, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Logger: discard,
+		Tokens: middleware.OpaqueTokens | middleware.JWTs, JWT: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leeway := 30 * time.Second // JWTConfig's default
+	token := func(sid string, issuedAt, authTime time.Time) string {
+		c := claims(sid, issuedAt)
+		if sid == "" {
+			delete(c, "sid")
+		}
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = time.Now().Add(time.Hour).Unix()
+		c["auth_time"] = authTime.Unix()
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	tests := []struct {
+		name     string
+		recorded bool          // the session holds the provider's token, else the application signed it in
+		skew     time.Duration // the provider's clock minus ours
+		signedIn time.Duration // the sign-in's auth_time, on the provider's clock, from its now
+		next     time.Duration // the re-authentication token's auth_time, the same way
+		want     bool
+	}{
+		{"provider ahead: a refresh repeating the sign-in's auth_time", true, 2 * time.Second, 0, 0, false},
+		{"provider ahead: a new authentication", true, 2 * time.Second, 0, time.Second, true},
+		{"provider behind: a refresh repeating the sign-in's auth_time", true, -2 * time.Second, -time.Second, -time.Second, false},
+		{"provider behind: a new authentication", true, -2 * time.Second, -time.Second, 0, true},
+		{"application sign-in, provider behind: a new authentication", false, -2 * time.Second, 0, 0, true},
+		{"application sign-in, provider far behind: a new authentication", false, -leeway + time.Second, 0, 0, true},
+		{"application sign-in: an authentication before it by more than the leeway", false, 0, 0, -leeway - 2*time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			providerNow := time.Now().Add(tt.skew)
+			g, sid, current := provider, randomUUID(t), ""
+			if tt.recorded {
+				current = token(sid, providerNow.Add(tt.signedIn), providerNow.Add(tt.signedIn))
+				if _, err := g.Record(nil, nil, current, middleware.SignIn{}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				g, sid = appSignsIn, ""
+				if current, _, err = g.SignIn(nil, nil, middleware.SignIn{UserID: db.user}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next := token(sid, providerNow.Add(max(tt.next, 0)), providerNow.Add(tt.next))
+			_, s, err := g.Reauthenticate(nil, requestWithCookie(current), middleware.Reauthentication{Token: next, ACR: "aal2"})
+			switch {
+			case tt.want && err != nil:
+				t.Fatalf("refused: %v", err)
+			case !tt.want && !errors.Is(err, middleware.ErrInvalidToken):
+				t.Fatalf("%v, want ErrInvalidToken", err)
+			case tt.want && s.ACR != "aal2":
+				t.Fatalf("session %+v", s)
+			}
+		})
+	}
 }

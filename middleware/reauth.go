@@ -25,10 +25,15 @@ type Reauthentication struct {
 	// JWT verified with Config.JWT, its user (and tenant) claims the
 	// session's, its session-id claim absent or the session's id; and new:
 	// neither the session's token (re-signed or not) nor issued ("iat")
-	// before it, nor, when it carries OIDC's "auth_time", of an
-	// authentication no later than the session's. Not with
-	// an scs session, whose tokens scs issues. The authentication's time is
-	// then the token's "auth_time", else its "iat" (or AuthTime, if earlier).
+	// before it; and a JWT must carry OIDC's "auth_time" (a provider writes
+	// it when asked for max_age) of an authentication later than the
+	// session's: a refresh-token grant's token, which has a new iat too, is
+	// no re-authentication. Later by the provider's clock, against the
+	// auth_time (else iat) of the provider's token the session holds; a
+	// session the application signed in has the database's time, and a
+	// provider's clock may be behind it by JWTConfig.Leeway. Not with an scs session, whose tokens scs
+	// issues. The authentication's time is then the token's "auth_time" (or
+	// AuthTime, if earlier).
 	Token string
 	// AuthTime is when the user authenticated, when that was before this
 	// call (at a single sign-on service, say): Requirement.MaxAge counts
@@ -65,23 +70,20 @@ type Reauthentication struct {
 // r must carry a live session of this Guard (r need not have passed through
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
 // sign (an identity provider's) needs a.Token, the provider's new token,
-// and an a.Token that is not the session's matches ErrInvalidToken. A store
+// and an a.Token that is not the session's matches ErrInvalidToken, one
+// that another session holds or a rotation retired
+// sessionguard.ErrDuplicateToken. A store
 // failure matches ErrUnavailable (ErrCanceled when r's client went away
 // first, as SignIn's); with scs, the scs session then has a new token that
 // is not signed in.
 func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthentication) (token string, s Session, err error) {
+	const op = "reauthenticate"
 	if err := sessionguard.CheckAuthentication(a.ACR, a.AMR); err != nil {
-		return "", Session{}, fmt.Errorf("middleware: reauthenticate: %w", err)
+		return "", Session{}, fmt.Errorf("middleware: %s: %w", op, err)
 	}
-	c, rerr := g.credential(r)
-	if rerr != nil {
-		return "", Session{}, g.refused(r, rerr)
-	}
-	cur, ok := SessionFrom(r.Context())
-	if !ok || cur.tokenHash != hashToken(c.token) {
-		if cur, err = g.Authenticate(r); err != nil {
-			return "", Session{}, err
-		}
+	c, cur, err := g.rotating(r)
+	if err != nil {
+		return "", Session{}, err
 	}
 	var expires time.Time // of a given JWT
 	authTime := a.AuthTime
@@ -100,13 +102,43 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	} else if token, err = g.mint(r, c, cur); err != nil {
 		return "", Session{}, err
 	}
+	s, err = g.rotate(w, r, op, c, cur, token, expires, sessionguard.Reauthentication{ACR: a.ACR, AMR: a.AMR, AuthTime: authTime})
+	if err != nil {
+		return "", Session{}, err
+	}
+	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
+		SessionID: s.ID, UserID: s.UserID, TenantID: s.TenantID, AppType: s.AppType, IP: g.cfg.ClientIP(r)})
+	return token, s, nil
+}
+
+// rotating is r's credential and its live session, whose token a
+// re-authentication or a refresh replaces.
+func (g *Guard) rotating(r *http.Request) (credential, Session, error) {
+	c, rerr := g.credential(r)
+	if rerr != nil {
+		return credential{}, Session{}, g.refused(r, rerr)
+	}
+	cur, ok := SessionFrom(r.Context())
+	if !ok || cur.tokenHash != hashToken(c.token) {
+		var err error
+		if cur, err = g.Authenticate(r); err != nil {
+			return credential{}, Session{}, err
+		}
+	}
+	return c, cur, nil
+}
+
+// rotate makes token (expiring at expires, when a JWT says so) the token of
+// cur, the session of c, recording the authentication rec describes (its
+// ACR, AMR and AuthTime; the hashes and session id are filled here), and
+// hands the token to a cookie client.
+func (g *Guard) rotate(w http.ResponseWriter, r *http.Request, op string, c credential, cur Session, token string, expires time.Time, rec sessionguard.Reauthentication) (Session, error) {
 	newHash := hashToken(token)
+	rec.SessionID, rec.OldTokenHash, rec.NewTokenHash, rec.OldTwinHash = cur.ID, cur.tokenHash, newHash, g.twinHash(c)
 	ctx := withStoreTimeout(r.Context(), g.cfg.StoreTimeout)
-	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, sessionguard.Reauthentication{
-		SessionID: cur.ID, OldTokenHash: cur.tokenHash, NewTokenHash: newHash, ACR: a.ACR, AMR: a.AMR,
-		OldTwinHash: g.twinHash(c), AuthTime: authTime})
+	info, rotated, err := g.cfg.Store.Reauthenticate(ctx, rec)
 	ctx.stop()
-	if rotated && g.doneBehind(r.Context(), "reauthenticate", err, c.token, token, cur.tokenHash, newHash) {
+	if rotated && g.doneBehind(r.Context(), op, err, c.token, token, cur.tokenHash, newHash) {
 		err = nil // rotated: the old token is dead, the new one must reach the client
 	}
 	if err != nil || !rotated {
@@ -116,18 +148,22 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 			g.revoke(r.Context(), cur.tokenHash, sessionguard.ReasonLogout)
 		}
 	}
+	if errors.Is(err, sessionguard.ErrDuplicateToken) {
+		// The new token is another session's, or one a rotation retired:
+		// the caller's mistake, as in Record, not an outage.
+		return Session{}, fmt.Errorf("middleware: %s: %w", op, sessionguard.ErrDuplicateToken)
+	}
 	if err != nil {
 		e := callFailed(r.Context(), err, c.bearer, c.token, token, cur.tokenHash, newHash)
-		g.logFailed(r.Context(), "sessionguard: reauthenticate failed", e)
-		return "", Session{}, e
+		g.logFailed(r.Context(), "sessionguard: "+op+" failed", e)
+		return Session{}, e
 	}
 	if !rotated || info.ID != cur.ID {
 		// Ended (or rotated by a concurrent request) since it was checked.
-		return "", Session{}, g.refusedStatus(r, refuse(ErrInvalidToken, c.bearer),
+		return Session{}, g.refusedStatus(r, refuse(ErrInvalidToken, c.bearer),
 			sessionguard.Status{SessionID: cur.ID, UserID: cur.UserID, TenantID: cur.TenantID})
 	}
-	st := statusOf(info)
-	s = sessionOf(st, newHash, c.bearer)
+	s := sessionOf(statusOf(info), newHash, c.bearer)
 	if w != nil {
 		w.Header().Set("Cache-Control", "no-store")
 		if !c.bearer && !c.scs {
@@ -138,9 +174,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 			http.SetCookie(w, g.cookie(token, int(maxAge/time.Second)))
 		}
 	}
-	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
-		SessionID: info.ID, UserID: info.UserID, TenantID: info.TenantID, AppType: info.AppType, IP: g.cfg.ClientIP(r)})
-	return token, s, nil
+	return s, nil
 }
 
 // mint issues the new token of cur, of the kind c is.
@@ -175,55 +209,100 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 
 // given checks a token issued elsewhere for cur's re-authentication, as
 // Record checks a token, and returns a JWT's expiry and the time of the
-// authentication it attests ("auth_time", else "iat"). It must be new: not
-// the session's current token, even re-signed (an ECDSA signature's s and
-// n-s both verify, so anyone holding a token can make a second string of
-// it), nor issued before it (a replayed older token of the session), nor of
-// an authentication (auth_time) before the session's (a refresh).
+// authentication it attests ("auth_time", required). It must be cur's
+// successor (successor), and of an authentication (auth_time) later than
+// the session's: a refresh repeats the old one.
 func (g *Guard) given(r *http.Request, token, current string, cur Session) (expires, authed time.Time, err error) {
+	const op = "reauthenticate"
 	kind := g.tokenKind(token)
-	switch {
-	case !g.cfg.Tokens.has(kind):
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: not a token this Guard accepts", ErrInvalidToken)
-	case hashToken(token) == cur.tokenHash || kind == JWTs && signedPart(token) == signedPart(current):
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the session holds this token already; a re-authentication needs a new one", ErrInvalidToken)
+	if !g.cfg.Tokens.has(kind) {
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: not a token this Guard accepts", op, ErrInvalidToken)
 	}
 	if kind != JWTs {
+		if hashToken(token) == cur.tokenHash {
+			return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: the session holds this token already", op, ErrInvalidToken)
+		}
 		return time.Time{}, time.Time{}, nil
 	}
-	claims, err := g.jwt.verify(token)
+	claims, last, leeway, err := g.successor(r, op, token, current, cur)
 	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if claims.AuthTime.IsZero() {
+		// Without auth_time nothing tells a re-authentication from a
+		// refresh-token grant, whose token has a new iat too.
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: the token has no auth_time (ask the provider for it: OIDC max_age)", op, ErrInvalidToken)
+	}
+	if !claims.AuthTime.Add(leeway).After(last) {
+		// The issuer says the user last authenticated no later than the
+		// session did: a token issued without a new authentication (a
+		// refresh, a single sign-on session reused).
+		return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: the token's auth_time is not after the session's authentication", op, ErrInvalidToken)
+	}
+	return claims.Expires, claims.AuthTime, nil
+}
+
+// successor checks token, a JWT issued elsewhere to follow current as the
+// token of cur, as Record checks a token, and returns its claims and the
+// session's last authentication with the leeway a provider's time needs
+// against it. The token must be new: not current, even re-signed (an
+// ECDSA signature's s and n-s both verify, so anyone holding a token can
+// make a second string of it), nor issued before it (a replayed older
+// token of the session); its user (and tenant, and session id when it
+// names one) cur's; and not about to expire.
+//
+// The session's last authentication and current's iat are read off the
+// provider's clock when current is the provider's token (its auth_time,
+// else its iat): there a refresh repeats them exactly, and a new
+// authentication is later whatever the skew between the provider and the
+// database. The database's time (a session the application signed in, or
+// a token of the Guard's own) is compared with JWTConfig.Leeway, as exp,
+// nbf and iat are: without it a provider behind the database refused a
+// re-authentication within that skew of the sign-in. The session's stored
+// time is no measure for the provider's token: a provider ahead of the
+// database had it clamped to the database's now, and a refresh repeating
+// the sign-in's auth_time read as later.
+func (g *Guard) successor(r *http.Request, op, token, current string, cur Session) (claims jwtClaims, last time.Time, leeway time.Duration, err error) {
+	if hashToken(token) == cur.tokenHash || signedPart(token) == signedPart(current) {
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the session holds this token already", op, ErrInvalidToken)
+	}
+	if claims, err = g.jwt.verify(token); err != nil {
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: %v", ErrInvalidToken, err)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: %v", op, ErrInvalidToken, err)
 	}
 	if claims.UserID != cur.UserID || claims.HasTenant && claims.TenantID != cur.TenantID ||
 		claims.SessionID != "" && !strings.EqualFold(claims.SessionID, cur.ID) {
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's claims are not the session's", ErrInvalidToken)
-	}
-	if kindOf(current) == JWTs {
-		// current is the session's token, verified for this request.
-		if old, err := g.jwt.verifyHashed(current, cur.tokenHash); err != nil || claims.IssuedAt.Before(old.IssuedAt) {
-			return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token was issued before the session's", ErrInvalidToken)
-		}
-	}
-	if !claims.AuthTime.IsZero() && !claims.AuthTime.After(cur.AuthTime) {
-		// The issuer says the user last authenticated no later than the
-		// session did: a token issued without a new authentication (a
-		// refresh). A session Record opened has the provider's own time
-		// (Record), so both are read off one clock; a session the
-		// application signed in has the database's, and a provider whose
-		// clock is behind it refuses a re-authentication within that skew
-		// of the sign-in, which the user then repeats.
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token's auth_time is not after the session's authentication", ErrInvalidToken)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the token's claims are not the session's", op, ErrInvalidToken)
 	}
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: reauthenticate: %w: the token expires within a second", ErrInvalidToken)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the token expires within a second", op, ErrInvalidToken)
 	}
-	authed = claims.AuthTime
-	if authed.IsZero() {
-		authed = claims.IssuedAt
+	last, leeway = cur.AuthTime, g.jwt.cfg.Leeway
+	var issued time.Time
+	if kindOf(current) == JWTs {
+		// current is the session's token, verified for this request.
+		old, err := g.jwt.verifyHashed(current, cur.tokenHash)
+		if err != nil {
+			return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the session's token: %v", op, ErrInvalidToken, err)
+		}
+		issued = old.IssuedAt
+		if at := providerAuthTime(old); !at.IsZero() && !g.jwt.canSign() {
+			last, leeway = at, 0
+		}
 	}
-	return claims.Expires, authed, nil
+	if claims.IssuedAt.Add(leeway).Before(issued) {
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the token was issued before the session's", op, ErrInvalidToken)
+	}
+	return claims, last, leeway, nil
+}
+
+// providerAuthTime is when a provider's token says the user last
+// authenticated: its auth_time, else its iat (no later than that).
+func providerAuthTime(c jwtClaims) time.Time {
+	if !c.AuthTime.IsZero() {
+		return c.AuthTime
+	}
+	return c.IssuedAt
 }
 
 // signedPart is a JWT's header and payload, what its signature signs.

@@ -195,7 +195,7 @@ func TestReauthenticateSCS(t *testing.T) {
 	app.Handle("POST /reauth", routes)
 	app.Handle("GET /sensitive", routes)
 	app.Handle("/", a.server.Config.Handler)
-	a.server.Config.Handler = a.sm.LoadAndSave(app)
+	a.server.Config.Handler = a.guard.LoadAndSave(app)
 
 	user := pgtest.CreateUser(t, a.pool, "scs-reauth@example.com", 0)
 	b := a.browser(t)
@@ -333,12 +333,13 @@ func TestReauthenticateWithTheProvidersNewToken(t *testing.T) {
 		c["sub"] = strconv.FormatInt(db.user, 10)
 		c["jti"] = randomToken(t)[:22]
 		c["exp"] = time.Now().Add(time.Hour).Unix()
+		c["auth_time"] = time.Now().Unix()
 		if edit != nil {
 			edit(c)
 		}
 		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
 	}
-	first := providerToken(nil)
+	first := providerToken(func(c jwt.MapClaims) { c["auth_time"] = time.Now().Add(-time.Minute).Unix() })
 	if _, err := g.Record(nil, nil, first, middleware.SignIn{}); err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +420,7 @@ func TestReauthenticateSCSFailureEndsTheSessionAfterTheClientLeft(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	reauth := a.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	reauth := g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		store.leave = cancel

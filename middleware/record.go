@@ -100,10 +100,7 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 // refuses fields that disagree with them, and moves p's authentication time
 // back to the token's.
 func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
-	authed := c.AuthTime
-	if authed.IsZero() {
-		authed = c.IssuedAt
-	}
+	authed := providerAuthTime(c)
 	if !authed.IsZero() && (p.AuthTime.IsZero() || authed.Before(p.AuthTime)) {
 		p.AuthTime = authed
 	}

@@ -50,6 +50,7 @@ func TestReauthenticateRefusesTheSessionsTokenResigned(t *testing.T) {
 		c["sub"] = strconv.FormatInt(db.user, 10)
 		c["jti"] = randomToken(t)[:22]
 		c["exp"] = time.Now().Add(time.Hour).Unix()
+		c["auth_time"] = iat.Unix()
 		return sign(t, jwt.SigningMethodES256, "idp", ecKey, c)
 	}
 	older := issuedAt(time.Now().Add(-time.Hour))

@@ -5,9 +5,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,9 +62,9 @@ func TestRecordRefusesATokenRotatedOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			providerToken := func() string {
+			providerToken := func(authTime time.Time) string {
 				c := jwt.MapClaims{"iss": "https://idp.example", "aud": "app", "sub": strconv.FormatInt(db.user, 10), "jti": randomToken(t)[:22],
-					"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}
+					"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "auth_time": authTime.Unix()}
 				if tt.sid {
 					c["sid"] = sid
 				}
@@ -73,14 +75,14 @@ func TestRecordRefusesATokenRotatedOut(t *testing.T) {
 				return err
 			}
 
-			t0 := providerToken()
+			t0 := providerToken(time.Now().Add(-time.Minute))
 			if err := record(t0); err != nil {
 				t.Fatal(err)
 			}
 			if err := record(t0); !errors.Is(err, sessionguard.ErrDuplicateToken) || errors.Is(err, middleware.ErrUnavailable) {
 				t.Fatalf("Record of a recorded token = %v, want ErrDuplicateToken", err)
 			}
-			t1 := providerToken()
+			t1 := providerToken(time.Now())
 			r := httptest.NewRequest("POST", "/reauthenticate", nil)
 			withCookie(t0)(r)
 			if _, _, err := g.Reauthenticate(httptest.NewRecorder(), r, middleware.Reauthentication{Token: t1}); err != nil {
@@ -107,5 +109,47 @@ func TestRecordRefusesATokenRotatedOut(t *testing.T) {
 				t.Fatalf("%d sessions (%v), want the one recorded", sessions, err)
 			}
 		})
+	}
+}
+
+// A re-authentication's new token that another session holds, or that a
+// rotation retired, is the caller's mistake, as Record of it is: it is
+// sessionguard.ErrDuplicateToken, both sessions stay as they were, and
+// nothing is logged as an outage. Before, the store's duplicate-token error
+// came back as ErrUnavailable (a 503) logged at Error level, which pages an
+// operator for a token the application handed over twice.
+func TestReauthenticateWithAnotherSessionsToken(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	var logs syncBuffer
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Tokens: middleware.JWTs,
+		JWT: &middleware.JWTConfig{Keys: []middleware.JWTKey{{ID: "idp", Algorithm: "HS256", VerifyKey: hmacNew}},
+			Issuer: "https://idp.example", Audience: "app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providerToken := func(authTime time.Time) string {
+		return sign(t, jwt.SigningMethodHS256, "idp", hmacNew, jwt.MapClaims{"iss": "https://idp.example", "aud": "app",
+			"sub": strconv.FormatInt(db.user, 10), "jti": randomToken(t)[:22], "iat": time.Now().Unix(),
+			"exp": time.Now().Add(time.Hour).Unix(), "auth_time": authTime.Unix()})
+	}
+	first, second := providerToken(time.Now().Add(-time.Hour)), providerToken(time.Now().Add(-time.Minute))
+	for _, token := range []string{first, second} {
+		if _, err := g.Record(nil, nil, token, middleware.SignIn{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err = g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(first), middleware.Reauthentication{Token: second})
+	if !errors.Is(err, sessionguard.ErrDuplicateToken) || errors.Is(err, middleware.ErrUnavailable) {
+		t.Errorf("Reauthenticate with the other session's token = %v, want ErrDuplicateToken", err)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("logged as an outage: %s", logs.String())
+	}
+	for _, token := range []string{first, second} {
+		if code := serve(g, requestWithCookie(token)); code != http.StatusOK {
+			t.Errorf("a session after the refused re-authentication: %d, want 200", code)
+		}
 	}
 }

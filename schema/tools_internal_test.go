@@ -15,10 +15,10 @@ func TestToolFormsNumbering(t *testing.T) {
 		files []string // the first and the last file
 		err   bool
 	}{
-		{"goose", Goose, 41, []string{"00041_add_session_management.sql", "00054_sessionguard_definer_functions_not_public.sql"}, false},
-		{"goose timestamps", Goose, 20260101120000, []string{"20260101120000_add_session_management.sql", "20260101120013_sessionguard_definer_functions_not_public.sql"}, false},
-		{"golang-migrate", GolangMigrate, 7, []string{"00007_add_session_management.down.sql", "00020_sessionguard_definer_functions_not_public.up.sql"}, false},
-		{"tern", Tern, 1, []string{"001_add_session_management.sql", "014_sessionguard_definer_functions_not_public.sql"}, false},
+		{"goose", Goose, 41, []string{"00041_add_session_management.sql", "00057_sessionguard_seed_ends_in_hash_order.sql"}, false},
+		{"goose timestamps", Goose, 20260101120000, []string{"20260101120000_add_session_management.sql", "20260101120016_sessionguard_seed_ends_in_hash_order.sql"}, false},
+		{"golang-migrate", GolangMigrate, 7, []string{"00007_add_session_management.down.sql", "00023_sessionguard_seed_ends_in_hash_order.up.sql"}, false},
+		{"tern", Tern, 1, []string{"001_add_session_management.sql", "017_sessionguard_seed_ends_in_hash_order.sql"}, false},
 		{"zero", Goose, 0, nil, true},
 		{"negative", GolangMigrate, -3, nil, true},
 		{"past int64", Goose, math.MaxInt64 - 1, nil, true},

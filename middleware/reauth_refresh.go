@@ -1,0 +1,56 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/sessionguard/sessionguard"
+)
+
+// Refresh makes token, the identity provider's refreshed JWT for the
+// session of r, the session's token, without counting as an
+// authentication. Providers hand out short-lived tokens (minutes) and
+// renew them with a refresh-token grant; the session, recorded for the
+// first token (Record), lives on under each renewal instead of ending at
+// the first token's "exp", and a renewal is no re-authentication: the
+// session keeps its authentication time, level and methods (a step-up route
+// refuses it as before), and no "reauthenticated" event is emitted.
+//
+// token is checked as Reauthenticate checks Reauthentication.Token, except
+// that it needs no new auth_time: a JWT verified with Config.JWT, its user
+// (and tenant) claims the session's, its session-id claim absent or the
+// session's id, neither the session's token (re-signed or not) nor issued
+// before it, and not about to expire; else an error matching
+// ErrInvalidToken. The rotation is Reauthenticate's: the same session id,
+// history and absolute expiry; the old token refused from now on and
+// retired (Record refuses it); a cookie client gets the new cookie, whose
+// Max-Age is no longer than the token's exp; a token that another session
+// holds is sessionguard.ErrDuplicateToken; a store failure matches
+// ErrUnavailable (ErrCanceled when r's client went away first). r's context
+// keeps the Session it had; the returned Session is the session now.
+//
+// r must carry a live session of this Guard; not with Config.SCS, whose
+// tokens scs issues.
+func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (Session, error) {
+	const op = "refresh"
+	c, cur, err := g.rotating(r)
+	if err != nil {
+		return Session{}, err
+	}
+	switch {
+	case c.scs:
+		return Session{}, errors.New("middleware: refresh: an scs session's tokens are scs's")
+	case !g.cfg.Tokens.has(JWTs) || g.tokenKind(token) != JWTs:
+		return Session{}, fmt.Errorf("middleware: refresh: %w: not a JWT this Guard accepts", ErrInvalidToken)
+	case cur.AuthTime.IsZero():
+		// The store records the authentication as now when given none.
+		return Session{}, errors.New("middleware: refresh: the session has no authentication time to keep")
+	}
+	claims, _, _, err := g.successor(r, op, token, c.token, cur)
+	if err != nil {
+		return Session{}, err
+	}
+	return g.rotate(w, r, op, c, cur, token, claims.Expires,
+		sessionguard.Reauthentication{ACR: cur.ACR, AMR: cur.AMR, AuthTime: cur.AuthTime})
+}

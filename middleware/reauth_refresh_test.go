@@ -1,0 +1,112 @@
+package middleware_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/middleware"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// An identity provider's tokens live minutes and are renewed by a
+// refresh-token grant. The session Record opened for the first token lives
+// on under each renewal (Refresh) rather than ending at the first token's
+// exp, and a renewal is no re-authentication: the session's authentication
+// time, level and methods stay, and the step-up route stays closed. Before
+// Refresh, a renewed token had no way in: Record refused it (its sid names
+// a recorded session), Reauthenticate refused it (no new auth_time), and
+// the session ended with the first token.
+func TestRefreshKeepsTheAuthentication(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	g := providerGuard(t, db)
+	routes := reauthRoutes(g)
+	sid := randomUUID(t)
+	now := time.Now()
+	signedIn := now.Add(-time.Hour) // at the provider, with a password
+	token := func(edit func(jwt.MapClaims)) string {
+		c := claims(sid, now)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = now.Add(5 * time.Minute).Unix()
+		c["auth_time"] = signedIn.Unix()
+		if edit != nil {
+			edit(c)
+		}
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	first := token(func(c jwt.MapClaims) { c["iat"] = now.Add(-time.Minute).Unix() })
+	if _, err := g.Record(nil, nil, first, middleware.SignIn{ACR: "aal1", AMR: []string{"pwd"}}); err != nil {
+		t.Fatal(err)
+	}
+	refresh := func(current, next string) (*httptest.ResponseRecorder, middleware.Session, error) {
+		rec := httptest.NewRecorder()
+		s, err := g.Refresh(rec, requestWithCookie(current), next)
+		return rec, s, err
+	}
+	for _, c := range []struct{ name, token string }{
+		{"the session's own token", first},
+		{"another user's token", token(func(c jwt.MapClaims) { c["sub"] = "999999" })},
+		{"another session's token", token(func(c jwt.MapClaims) { c["sid"] = randomUUID(t) })},
+		{"a token issued before the session's", token(func(c jwt.MapClaims) { c["iat"] = now.Add(-time.Hour).Unix() })},
+		{"a forged token", sign(t, jwt.SigningMethodHS256, "k2", hmacOld, claims(sid, now))},
+		{"an opaque token", randomToken(t)},
+	} {
+		if _, _, err := refresh(first, c.token); !errors.Is(err, middleware.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrInvalidToken", c.name, err)
+		}
+	}
+
+	renewed := token(nil)
+	// Neither a sign-in nor a re-authentication.
+	if _, err := g.Record(nil, nil, renewed, middleware.SignIn{}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+		t.Fatalf("Record of the renewed token: %v, want ErrDuplicateToken", err)
+	}
+	if _, _, err := g.Reauthenticate(nil, requestWithCookie(first), middleware.Reauthentication{Token: renewed}); !errors.Is(err, middleware.ErrInvalidToken) {
+		t.Fatalf("Reauthenticate with the renewed token: %v, want ErrInvalidToken", err)
+	}
+	rec, s, err := refresh(first, renewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != sid || s.ACR != "aal1" || len(s.AMR) != 1 || s.AMR[0] != "pwd" ||
+		s.AuthAge < time.Hour-5*time.Second || s.AuthAge > time.Hour+5*time.Second {
+		t.Fatalf("the refreshed session %+v (AuthAge %v, ACR %q, AMR %v): want the sign-in's authentication", s, s.AuthAge, s.ACR, s.AMR)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Value != renewed || cookies[0].MaxAge <= 0 || cookies[0].MaxAge > 300 {
+		t.Fatalf("cookie %v: want the renewed token, no longer than its exp", cookies)
+	}
+	if code := serve(g, requestWithCookie(first)); code != http.StatusUnauthorized {
+		t.Fatalf("the first token after the refresh: %d, want 401", code)
+	}
+	if _, err := g.Record(nil, nil, first, middleware.SignIn{}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+		t.Fatalf("Record of the refreshed-out token: %v, want ErrDuplicateToken", err)
+	}
+	sensitive := func(tok string) int {
+		r := httptest.NewRequest(http.MethodGet, "/sensitive", nil)
+		withCookie(tok)(r)
+		rec := httptest.NewRecorder()
+		routes.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	if code := sensitive(renewed); code != http.StatusUnauthorized {
+		t.Fatalf("the ten-minute route after a refresh: %d, want 401 (no new authentication)", code)
+	}
+
+	// A re-authentication after refreshes still works, and opens the route.
+	stepUp := token(func(c jwt.MapClaims) { c["auth_time"] = time.Now().Unix(); c["iat"] = time.Now().Unix() })
+	if _, _, err := g.Reauthenticate(nil, requestWithCookie(renewed), middleware.Reauthentication{Token: stepUp, ACR: "aal2"}); err != nil {
+		t.Fatalf("a step-up after a refresh: %v", err)
+	}
+	if code := sensitive(stepUp); code != http.StatusOK {
+		t.Fatalf("the ten-minute route after the step-up: %d, want 200", code)
+	}
+}

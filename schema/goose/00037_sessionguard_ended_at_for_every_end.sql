@@ -1,0 +1,92 @@
+-- sessionguard's 037_sessionguard_ended_at_for_every_end.sql as goose version 37.
+-- Generated from schema/migrations by go generate ./schema (the files in the
+-- folder schema/goose) or by schema.Goose (any numbering): do not edit.
+
+-- +goose Up
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
+-- Migration: 037_sessionguard_ended_at_for_every_end.sql
+-- Description: a session ended by a statement that does not say when gets
+-- its end time, so that it is counted, kept for the retention period and
+-- then purged like every other ended session.
+--
+-- Why: the seed lets programs of the application end sessions with an
+-- UPDATE of their own, and services of the older fleet do, naming what they
+-- care about: is_active = false, perhaps a reason or revoked_at. Every end
+-- of the seed's functions and of pgstore sets ended_at ("when the session
+-- ended, any reason", 022); such a statement left it NULL. pgstore reads
+-- ended_at for the sessions that ended in a period (Stats: "why sessions
+-- ended") and the Cleaner deletes ended rows by it after its retention, so
+-- the row was in no count and never deleted: it stayed forever, and with it
+-- the token hashes its re-authentications had retired (031), which live as
+-- long as the row.
+--
+-- What changes: a BEFORE UPDATE OF is_active trigger, for a row that goes
+-- from active to ended without an ended_at or a revoked_at, fills them in:
+-- ended_at with the statement's revoked_at if it gave one, else the
+-- transaction's time (CURRENT_TIMESTAMP, as every other end); revoked_at
+-- with ended_at, as every other end sets both. A value the statement gives
+-- is kept. revoke_reason stays as the statement left it: NULL says that no
+-- reason was given (pgstore's Stats counts it under ""), and NULL passes any
+-- CHECK of your own on the column, where a made-up reason might not
+-- (schema's TestDirectEndRecordsWhenTheSessionEnded).
+--
+-- What it costs: nothing for a touch, which does not name is_active (the
+-- trigger is not even queued, and the update stays HOT); for an end that
+-- names both times (every function's and pgstore's), the WHEN clause alone.
+-- The function writes only NEW: it needs no privilege and runs as whoever
+-- ends the session.
+--
+-- Idempotent: running this file twice is harmless.
+
+CREATE OR REPLACE FUNCTION sessionguard_record_end_time()
+RETURNS TRIGGER AS $$
+BEGIN
+    NEW.ended_at := coalesce(NEW.ended_at, NEW.revoked_at, CURRENT_TIMESTAMP);
+    NEW.revoked_at := coalesce(NEW.revoked_at, NEW.ended_at);
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+-- +goose StatementEnd
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = 'sessions'::regclass AND tgname = 'sessionguard_record_end_time') THEN
+        CREATE TRIGGER sessionguard_record_end_time
+            BEFORE UPDATE OF is_active ON sessions
+            FOR EACH ROW
+            WHEN (OLD.is_active AND NOT NEW.is_active AND (NEW.ended_at IS NULL OR NEW.revoked_at IS NULL))
+            EXECUTE FUNCTION sessionguard_record_end_time();
+    END IF;
+END $$;
+-- +goose StatementEnd
+-- +goose StatementBegin
+-- In sessionguard's ledger, so that schema.Migrate finds it applied.
+INSERT INTO sessionguard_schema_migrations (version, name, checksum)
+VALUES (37, '037_sessionguard_ended_at_for_every_end.sql', '785cc3d4fe3f79c401f53cdd1a08e3e26ff1eb438f56f2085765c40f867b0abf')
+ON CONFLICT (version) DO NOTHING;
+-- +goose StatementEnd
+
+-- +goose Down
+-- +goose StatementBegin
+-- Takes turns with schema.Migrate and other runs of these files.
+SELECT pg_advisory_xact_lock(1659510940893184);
+-- +goose StatementEnd
+-- +goose StatementBegin
+-- Migration: 037_sessionguard_ended_at_for_every_end.down.sql
+-- Description: undoes 037_sessionguard_ended_at_for_every_end.sql: a
+-- statement that ends a session without saying when leaves ended_at NULL
+-- again, and the Cleaner never purges that row.
+
+DROP TRIGGER IF EXISTS sessionguard_record_end_time ON sessions;
+-- +goose StatementEnd
+-- +goose StatementBegin
+DROP FUNCTION IF EXISTS sessionguard_record_end_time();
+-- +goose StatementEnd
+-- +goose StatementBegin
+DELETE FROM sessionguard_schema_migrations WHERE version = 37;
+-- +goose StatementEnd
