@@ -110,10 +110,14 @@ type Store struct {
 	reads                *batcher[string, readResult] // nil: batching off
 	writes               *batcher[writeRequest, sessionguard.Status]
 
-	readPool         *pgxpool.Pool // nil: no replica
-	replayWait       time.Duration
-	replicaTimeout   time.Duration
-	fence            replicaFence
+	readPool       *pgxpool.Pool // nil: no replica
+	replayWait     time.Duration
+	replicaTimeout time.Duration
+	fence          replicaFence
+	// primaryTimeline is the latest timeline the primary reported
+	// (primaryPosition; 0 before it did): a replica's "valid" counts only
+	// from one that has reached it (replicaAnswer).
+	primaryTimeline  atomic.Uint32
 	replicaServed    atomic.Uint64
 	replicaFallbacks atomic.Uint64
 	replicaErrors    atomic.Uint64
