@@ -207,3 +207,32 @@ func TestCleanerMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A Cleaner that has never succeeded must still export its "done" count, as
+// 0: README.md's SessionguardCleanupBacklog rule reads
+// increase(sessionguard_cleanup_runs_total{result="done"}[1h]) == 0, and a
+// series that does not exist compares to nothing, so a Cleaner failing
+// every run since the process started (the database refusing its role, a
+// table it may not write) would never page. Every result is a series from
+// the start, as Prometheus asks of labels known in advance.
+func TestCleanerExportsEveryResultFromTheStart(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	c := newCleaner(t, f.pool, pgstore.CleanerConfig{MeterProvider: m.Provider})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.RunOnce(cancelled); err == nil {
+		t.Fatal("RunOnce with a cancelled context succeeded")
+	}
+	scrape := m.Exposition(t)
+	for _, tt := range []struct {
+		result string
+		want   float64
+	}{{"done", 0}, {"skipped", 0}, {"error", 1}} {
+		got, ok := metrictest.Sample(scrape, "sessionguard_cleanup_runs_total", "result", tt.result)
+		if !ok || got != tt.want {
+			t.Errorf("sessionguard_cleanup_runs_total{result=%q} = %v (exported: %v), want %v", tt.result, got, ok, tt.want)
+		}
+	}
+}
