@@ -217,3 +217,25 @@ func (db realDB) age(t *testing.T, token string, d time.Duration) {
 		t.Fatal(err)
 	}
 }
+
+// A Guard exports every refusal reason, and the valid count, at 0 before the
+// first request. A counter's series that first appears mid-incident (the
+// first outage this instance sees, 300 requests refused before the next
+// scrape) has that first value as its baseline: rate() and increase() never
+// count it, so a short outage was invisible on the dashboards and to
+// README.md's SessionguardStoreUnavailable rule.
+func TestGuardExportsEveryReasonFromTheStart(t *testing.T) {
+	m := metrictest.New(t)
+	newGuard(t, newFakeStore(), func(c *middleware.Config) { c.MeterProvider = m.Provider })
+	scrape := m.Exposition(t)
+	want := [][]string{{"result", "valid"}}
+	for _, reason := range []string{"missing", "invalid", "idle_timeout", "absolute_timeout", "revoked", "wrong_app",
+		"wrong_tenant", "bad_tenant", "unavailable", "canceled", "reauthentication_required", "session_limit"} {
+		want = append(want, []string{"result", "refused", "reason", reason})
+	}
+	for _, labels := range want {
+		if v, ok := metrictest.Sample(scrape, "sessionguard_validations_total", labels...); !ok || v != 0 {
+			t.Errorf("sessionguard_validations_total%v = %v (exported: %v), want 0", labels, v, ok)
+		}
+	}
+}
