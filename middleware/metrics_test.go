@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -162,6 +163,20 @@ func TestMetricsEndToEnd(t *testing.T) {
 				t.Errorf("README.md uses the series %s, which a scrape does not show", name)
 			}
 		}
+	})
+
+	// README.md's alert rules, run by Prometheus's promtool on series of
+	// the names and labels this scrape shows: each fires on the failure it
+	// names and stays quiet on the ones it must not page for.
+	t.Run("README's alert rules", func(t *testing.T) {
+		tests, err := os.ReadFile("testdata/alert_rules_test.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, series := range metrictest.UnknownInputSeries(string(tests), m.Exposition(t)) {
+			t.Errorf("testdata/alert_rules_test.yml uses %s, which the code does not export", series)
+		}
+		metrictest.PromtoolTestRules(t, metrictest.READMEAlertRules(t, "../README.md"), string(tests))
 	})
 }
 
