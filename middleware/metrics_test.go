@@ -73,6 +73,19 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 	wantStatus(t, "the database down", metricsGuard(t, down, m), bearer(c), http.StatusServiceUnavailable)
 
+	// A ReadPool that is no replica (a second pool on the primary, which
+	// is not in recovery): the check falls back to the primary.
+	read, err := pgxpool.NewWithConfig(ctx, db.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(read.Close)
+	replicated, err := pgstore.New(db.pool, pgstore.Config{ReadPool: read, MeterProvider: m.Provider, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "c through a ReadPool that is no replica", metricsGuard(t, replicated, m), bearer(c), http.StatusOK)
+
 	// Cleanup: d idle for 5 h is ended; b, ended 91 days ago, is purged.
 	d := signInUser(t, g, db.user)
 	db.age(t, d, 5*time.Hour)
@@ -94,7 +107,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		attrs  []attribute.KeyValue
 		want   int64
 	}{
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "valid")}, 4},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "valid")}, 5},
 		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "missing")}, 1},
 		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "invalid")}, 1},
 		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "revoked")}, 1},
@@ -104,7 +117,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		{"sessionguard.revocations", []attribute.KeyValue{kv("reason", "logout")}, 1},
 		{"sessionguard.touches", nil, 1},
 		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "create"), kv("result", "ok")}, 4},
-		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "ok")}, 5}, // the cache's misses
+		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "ok")}, 6}, // the cache's misses, the replicated store's
 		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "error")}, 1},
 		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "revoke"), kv("result", "ok")}, 1},
 		{"sessionguard.cache.hits", nil, 1},
@@ -112,6 +125,9 @@ func TestMetricsEndToEnd(t *testing.T) {
 		{"sessionguard.cache.evictions", nil, 2}, // a by the bound, b by the notification
 		{"sessionguard.cache.entries", nil, 1},   // c
 		{"sessionguard.cache.listening", nil, 1},
+		{"sessionguard.replica.served", nil, 0},
+		{"sessionguard.replica.fallbacks", nil, 1},
+		{"sessionguard.replica.errors", nil, 0},
 		{"sessionguard.cleanup.runs", []attribute.KeyValue{kv("result", "done")}, 1},
 		{"sessionguard.cleanup.duration", nil, 1},
 		{"sessionguard.cleanup.ended", []attribute.KeyValue{kv("reason", "idle_timeout")}, 1},

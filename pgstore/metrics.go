@@ -25,6 +25,10 @@ const (
 	metricCacheEvictions = "sessionguard.cache.evictions"
 	metricCacheEntries   = "sessionguard.cache.entries"
 	metricCacheListening = "sessionguard.cache.listening"
+
+	metricReplicaServed    = "sessionguard.replica.served"
+	metricReplicaFallbacks = "sessionguard.replica.fallbacks"
+	metricReplicaErrors    = "sessionguard.replica.errors"
 )
 
 // Attribute keys. A token or a token hash is never an attribute value.
@@ -129,4 +133,33 @@ func (m *storeMetrics) observeCache(c *Cache) error {
 		return fmt.Errorf("pgstore: cache metrics: %w", err)
 	}
 	return nil
+}
+
+// observeReplica reports s's ReplicaStats at every collection, for a Store
+// with a ReadPool: a replica that lags, fails or was promoted sends the read
+// path back to the primary, and nothing else the library emits says so.
+func (m *storeMetrics) observeReplica(s *Store) error {
+	served, err := m.meter.Int64ObservableCounter(metricReplicaServed, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica answered alone."))
+	if err != nil {
+		return err
+	}
+	fallbacks, err := m.meter.Int64ObservableCounter(metricReplicaFallbacks, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica could not answer alone (behind a revocation, a session it lacks, a touch due, an error, not in recovery), which went to the primary."))
+	if err != nil {
+		return err
+	}
+	errs, err := m.meter.Int64ObservableCounter(metricReplicaErrors, metric.WithUnit("{query}"),
+		metric.WithDescription("Read replica queries that failed (their checks went to the primary)."))
+	if err != nil {
+		return err
+	}
+	_, err = m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := s.ReplicaStats()
+		o.ObserveInt64(served, int64(st.Served))
+		o.ObserveInt64(fallbacks, int64(st.Fallbacks))
+		o.ObserveInt64(errs, int64(st.Errors))
+		return nil
+	}, served, fallbacks, errs)
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/sessionguard/sessionguard"
@@ -233,6 +234,50 @@ func TestCleanerExportsEveryResultFromTheStart(t *testing.T) {
 		got, ok := metrictest.Sample(scrape, "sessionguard_cleanup_runs_total", "result", tt.result)
 		if !ok || got != tt.want {
 			t.Errorf("sessionguard_cleanup_runs_total{result=%q} = %v (exported: %v), want %v", tt.result, got, ok, tt.want)
+		}
+	}
+}
+
+// A Store with a ReadPool exports ReplicaStats, as a Cache exports its
+// Stats: without them an on-call engineer cannot tell a replica that lags,
+// fails or was promoted (every check back on the primary) from a healthy
+// one. Here the ReadPool is a second pool on the primary, a server not in
+// recovery, so every check falls back; a closed one fails every query.
+func TestReplicaMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	hash, _ := f.create(t, nil)
+	read, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(read.Close)
+	promoted, err := pgstore.New(f.pool, pgstore.Config{ReadPool: read, MeterProvider: m.Provider, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := promoted.Peek(ctx, hash, sessionguard.Scope{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := promoted.ReplicaStats()
+	if st.Fallbacks != 3 || st.Served != 0 {
+		t.Fatalf("ReplicaStats = %+v; want 3 fallbacks", st)
+	}
+	scrape := m.Exposition(t)
+	for _, tt := range []struct {
+		name string
+		want uint64
+	}{
+		{"sessionguard_replica_served_total", st.Served},
+		{"sessionguard_replica_fallbacks_total", st.Fallbacks},
+		{"sessionguard_replica_errors_total", st.Errors},
+	} {
+		if got, ok := metrictest.Sample(scrape, tt.name); !ok || got != float64(tt.want) {
+			t.Errorf("%s = %v (exported: %v), want %d (ReplicaStats)", tt.name, got, ok, tt.want)
 		}
 	}
 }
