@@ -18,7 +18,7 @@ const maxLoginBytes = 4 << 10
 
 // mountAPI registers the session endpoints under prefix, guarded by g with
 // its JSON refusals, each inside wrap: /api (the control panel: bearer or its
-// cookie, inside scs's LoadAndSave) and /t/{tenant}/api (the tenant app:
+// cookie, inside the Guard's LoadAndSave) and /t/{tenant}/api (the tenant app:
 // bearer or its cookie, inside inTenant).
 func (a *app) mountAPI(mux *http.ServeMux, prefix string, g *middleware.Guard, cookieName string, wrap func(http.Handler) http.Handler) {
 	mux.Handle("GET "+prefix+"/me", wrap(g.Middleware(http.HandlerFunc(a.apiMe))))

@@ -49,7 +49,7 @@ func (a *app) withUser(g *middleware.Guard, q middleware.Requirement, signin fun
 // cpPage wraps a control-panel page: its scs session (flash messages) and its
 // guard.
 func (a *app) cpPage(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.loadCP(a.withUser(a.cpPages, middleware.Requirement{}, cpSigninURL, next))
+	return a.cp.LoadAndSave(a.withUser(a.cpPages, middleware.Requirement{}, cpSigninURL, next))
 }
 
 // recentCPPage wraps a sensitive control-panel page (the password change,
@@ -57,7 +57,7 @@ func (a *app) cpPage(next func(http.ResponseWriter, *http.Request, signedIn)) ht
 // last authentication is older than the re-authentication window is sent to
 // the re-enter-password page (reauth.go), which returns it here.
 func (a *app) recentCPPage(next func(http.ResponseWriter, *http.Request, signedIn)) http.Handler {
-	return a.loadCP(a.withUser(a.cpPages, middleware.Requirement{MaxAge: a.cfg.ReauthWindow}, cpSigninURL, next))
+	return a.cp.LoadAndSave(a.withUser(a.cpPages, middleware.Requirement{MaxAge: a.cfg.ReauthWindow}, cpSigninURL, next))
 }
 
 // cpAdmin wraps an admin-only control-panel page, which asks for a recent

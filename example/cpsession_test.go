@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -426,19 +424,6 @@ func TestRevocationsRecordTheActor(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no audit line with %q in:\n%s", want, out.String())
-		}
-	}
-}
-
-// TestOpaqueShaped: loadCP lets through only cookies that can be scs tokens.
-func TestOpaqueShaped(t *testing.T) {
-	t.Parallel()
-	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
-	opaque := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb, 0xef}, 16)) // has - and _
-	for s, want := range map[string]bool{opaque: true, opaque[:42]: false, opaque + "A": false,
-		opaque[:42] + "B": false /* not canonical */, opaque[:42] + "=": false, jwt: false, "": false} {
-		if opaqueShaped(s) != want {
-			t.Errorf("opaqueShaped(%q) = %t", s, !want)
 		}
 	}
 }

@@ -22,9 +22,9 @@ func (a *app) routes() http.Handler {
 	// team's provider, which would serve this itself).
 	mux.Handle("GET "+idp.JWKSPath, a.idp.JWKS())
 	// The sign-in page reads nothing but ?reason=; signing in renews the
-	// request's scs session (no fixation), so it runs inside LoadAndSave.
+	// request's scs session (no fixation), so it runs inside the Guard's LoadAndSave.
 	mux.HandleFunc("GET /cp/signin", a.signinPage)
-	mux.Handle("POST /cp/signin", a.loadCP(http.HandlerFunc(a.signinSubmit)))
+	mux.Handle("POST /cp/signin", a.cp.LoadAndSave(http.HandlerFunc(a.signinSubmit)))
 	// Every route under /t/{tenant}/ is inside inTenant: 404 for an unknown
 	// tenant before anything else.
 	page := func(h http.Handler) http.Handler { return a.inTenant(a.tenantPageNotFound, h) }
@@ -32,7 +32,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /t/{tenant}/signin", page(http.HandlerFunc(a.signinSubmit)))
 	// Signing out works whatever state the session is in, so it is not
 	// behind a guard.
-	mux.Handle("POST /cp/signout", a.loadCP(http.HandlerFunc(a.cpSignout)))
+	mux.Handle("POST /cp/signout", a.cp.LoadAndSave(http.HandlerFunc(a.cpSignout)))
 	mux.Handle("POST /t/{tenant}/signout", page(http.HandlerFunc(a.tenantSignout)))
 
 	// Control panel (a.cp: its scs session and guard).
@@ -61,15 +61,15 @@ func (a *app) routes() http.Handler {
 	// JSON API: /api is the control panel's (a sign-in is one on an scs
 	// session), /t/{tenant}/api the tenant app's.
 	tenantAPI := func(h http.Handler) http.Handler { return a.inTenant(tenantAPINotFound, h) }
-	mux.Handle("POST /api/login", a.loadCP(http.HandlerFunc(a.apiLogin)))
+	mux.Handle("POST /api/login", a.cp.LoadAndSave(http.HandlerFunc(a.apiLogin)))
 	// The control panel's sensitive API: the list of one's sessions asks
 	// for a recent authentication (RFC 9470's challenge for bearer
 	// clients), which POST /api/reauthenticate renews.
-	mux.Handle("POST /api/reauthenticate", a.loadCP(a.cp.Middleware(http.HandlerFunc(a.apiReauthenticate))))
-	mux.Handle("GET /api/sessions", a.loadCP(a.cp.Require(middleware.Requirement{MaxAge: a.cfg.ReauthWindow},
+	mux.Handle("POST /api/reauthenticate", a.cp.LoadAndSave(a.cp.Middleware(http.HandlerFunc(a.apiReauthenticate))))
+	mux.Handle("GET /api/sessions", a.cp.LoadAndSave(a.cp.Require(middleware.Requirement{MaxAge: a.cfg.ReauthWindow},
 		http.HandlerFunc(a.apiSessions))))
 	mux.Handle("POST /t/{tenant}/api/login", tenantAPI(http.HandlerFunc(a.apiLogin)))
-	a.mountAPI(mux, "/api", a.cp, cpCookie, a.loadCP)
+	a.mountAPI(mux, "/api", a.cp, cpCookie, a.cp.LoadAndSave)
 	a.mountAPI(mux, "/t/{tenant}/api", a.tenant, tenantCookie, tenantAPI)
 
 	return securityHeaders(http.NewCrossOriginProtection().Handler(mux))

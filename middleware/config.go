@@ -85,8 +85,8 @@ type Config struct {
 	// provider's. Required when Tokens includes JWTs. Default nil: no JWTs.
 	JWT *JWTConfig
 	// SCS, when set, makes the session cookie scs's: the Guard reads the
-	// token of the scs session that SCS.LoadAndSave loaded (the Guard runs
-	// inside LoadAndSave), SignIn renews the scs token, and SignOut destroys
+	// token of the scs session that Guard.LoadAndSave loaded (the Guard runs
+	// inside it), SignIn renews the scs token, and SignOut destroys
 	// the scs session. Bearer tokens are still read from the Authorization
 	// header. Default nil. New requires HashTokenInStore (the store sees
 	// the token's SHA-256, as the sessions table does), IdleTimeout 0 (the

@@ -54,7 +54,7 @@ func newOneAppGuards(t *testing.T) *oneAppGuards {
 	if _, err := a.own.Record(nil, nil, a.opaqueTok, middleware.SignIn{UserID: a.db.user}); err != nil {
 		t.Fatal(err)
 	}
-	a.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a.scs.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.scsTok, _, err = a.scs.SignIn(w, r, middleware.SignIn{UserID: a.db.user}); err != nil {
 			t.Fatal(err)
 		}
@@ -62,12 +62,12 @@ func newOneAppGuards(t *testing.T) *oneAppGuards {
 	return a
 }
 
-// serve runs r through g (inside LoadAndSave for the scs Guard) and returns
+// serve runs r through g (inside its LoadAndSave for the scs Guard) and returns
 // the status, the refusal reason and how many queries it cost.
 func (a *oneAppGuards) serve(g *middleware.Guard, r *http.Request) (status int, reason string, queries int64) {
 	var h http.Handler = g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	if g == a.scs {
-		h = a.sm.LoadAndSave(h)
+		h = a.scs.LoadAndSave(h)
 	}
 	before := a.db.queries.n.Load()
 	rec := httptest.NewRecorder()
@@ -167,7 +167,7 @@ func TestSCSCredentialStates(t *testing.T) {
 	}
 	signIn := func() string {
 		rec := httptest.NewRecorder()
-		sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if _, _, err := g.SignIn(w, r, middleware.SignIn{UserID: 3}); err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +187,7 @@ func TestSCSCredentialStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sm.Put(r.Context(), "cart", "tea")
 	})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	anonymous := rec.Result().Cookies()[0].Value
@@ -205,7 +205,7 @@ func TestSCSCredentialStates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := map[string]int{"Validate": store.callCount("Validate"), "Peek": store.callCount("Peek")}
 			rec := httptest.NewRecorder()
-			sm.LoadAndSave(g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))).
+			g.LoadAndSave(g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))).
 				ServeHTTP(rec, request(cookie(tt.token)))
 			if rec.Code != tt.status || rec.Header().Get(middleware.HeaderEndReason) != tt.reason {
 				t.Fatalf("status %d (%s), want %d (%s)", rec.Code, rec.Header().Get(middleware.HeaderEndReason), tt.status, tt.reason)

@@ -195,7 +195,7 @@ func TestReauthenticateSCS(t *testing.T) {
 	app.Handle("POST /reauth", routes)
 	app.Handle("GET /sensitive", routes)
 	app.Handle("/", a.server.Config.Handler)
-	a.server.Config.Handler = a.sm.LoadAndSave(app)
+	a.server.Config.Handler = a.guard.LoadAndSave(app)
 
 	user := pgtest.CreateUser(t, a.pool, "scs-reauth@example.com", 0)
 	b := a.browser(t)
@@ -419,7 +419,7 @@ func TestReauthenticateSCSFailureEndsTheSessionAfterTheClientLeft(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	reauth := a.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	reauth := g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		store.leave = cancel

@@ -13,11 +13,11 @@ import (
 // This file is the scs credential (Config.SCS): applications that keep their
 // sessions with github.com/alexedwards/scs/v2 let the sessions table decide
 // whether an scs session is signed in. The token is scs's, carried in scs's
-// cookie; the Guard runs inside SessionManager.LoadAndSave, which loads the
-// scs session the token comes from:
+// cookie; the Guard runs inside its LoadAndSave (scs_load.go), which loads
+// the scs session the token comes from:
 //
 //	mux.Handle("GET /account", guard.Middleware(account))
-//	http.ListenAndServe(addr, sessionManager.LoadAndSave(mux))
+//	http.ListenAndServe(addr, guard.LoadAndSave(mux))
 //
 // A token that scs no longer knows (its session data is gone) is never
 // signed in, but its refusal still says why the session ended
@@ -60,9 +60,9 @@ func (c Config) withSCS() (Config, error) {
 	return c, nil
 }
 
-// errNoSCSSession means the request's context has no scs session: the Guard
-// is not inside SessionManager.LoadAndSave.
-var errNoSCSSession = errors.New("middleware: scs: no scs session in the request context; run the Guard inside SessionManager.LoadAndSave")
+// errNoSCSSession means the request did not come through the Guard's
+// LoadAndSave (scs's own does not check a cookie's shape before its query).
+var errNoSCSSession = errors.New("middleware: scs: the request did not come through Guard.LoadAndSave; wrap the routes in guard.LoadAndSave instead of SessionManager.LoadAndSave")
 
 // scsCredential turns the session cookie c (already read by extractToken)
 // into the scs session's credential: the token LoadAndSave loaded, or, when
@@ -84,9 +84,13 @@ func (g *Guard) scsCredential(r *http.Request, c credential) (credential, *Refus
 	return c, nil
 }
 
-// scsToken returns the token of r's scs session; ok is false when r's
-// context has none (scs panics then).
+// scsToken returns the token of r's scs session; ok is false when r did
+// not come through the Guard's LoadAndSave for its SessionManager, or its
+// context has no scs session (scs panics then).
 func (g *Guard) scsToken(r *http.Request) (token string, ok bool) {
+	if r.Context().Value(scsLoadedKey{}) != g.cfg.SCS {
+		return "", false
+	}
 	defer func() {
 		if recover() != nil {
 			ok = false

@@ -123,7 +123,7 @@ func newSCSApp(t *testing.T, pool *pgxpool.Pool) *scsApp {
 	})
 	mux.Handle("/", guard.Middleware(protected))
 
-	a.server = httptest.NewServer(sm.LoadAndSave(mux))
+	a.server = httptest.NewServer(guard.LoadAndSave(mux))
 	t.Cleanup(a.server.Close)
 	return a
 }

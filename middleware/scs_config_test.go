@@ -1,8 +1,10 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -98,7 +100,7 @@ func TestNewTakesTheSCSLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, _, err := g.SignIn(w, r, middleware.SignIn{UserID: 7}); err != nil {
 			t.Error(err)
 		}
@@ -126,35 +128,56 @@ func TestSCSGuardRecordsNoCookie(t *testing.T) {
 	}
 }
 
-// Outside LoadAndSave there is no scs session: the Guard fails closed (503)
-// instead of panicking, and the helpers return an error.
+// Outside the Guard's LoadAndSave, with no scs session or inside scs's own
+// LoadAndSave (which queries any cookie it is sent), the Guard fails closed
+// (503) instead of panicking or passing, says why in its log, and the
+// helpers return an error.
 func TestSCSOutsideLoadAndSave(t *testing.T) {
 	t.Parallel()
-	store := newFakeStore()
-	g, err := middleware.New(middleware.Config{SCS: goodSessionManager(), Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := false
-	h := g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/", nil)
-	req.AddCookie(&http.Cookie{Name: "__Host-session", Value: strings.Repeat("A", 43)})
-	h.ServeHTTP(rec, req)
-	if ran || rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("outside LoadAndSave: status %d, handler ran %v; want 503, false", rec.Code, ran)
-	}
-	if _, err := g.Authenticate(req); !errors.Is(err, middleware.ErrUnavailable) {
-		t.Fatalf("Authenticate = %v, want ErrUnavailable", err)
-	}
-	if _, _, err := g.SignIn(nil, req, middleware.SignIn{UserID: 1}); err == nil {
-		t.Fatal("SignIn outside LoadAndSave succeeded")
-	}
-	if err := g.SignOut(nil, req); err == nil {
-		t.Fatal("SignOut outside LoadAndSave succeeded")
-	}
-	if n := store.totalCalls(); n != 0 {
-		t.Fatalf("%d store calls without an scs session", n)
+	for _, tt := range []struct {
+		name string
+		wrap func(sm *scs.SessionManager, h http.Handler) http.Handler
+	}{
+		{"no scs session", func(_ *scs.SessionManager, h http.Handler) http.Handler { return h }},
+		{"inside scs's own LoadAndSave", func(sm *scs.SessionManager, h http.Handler) http.Handler { return sm.LoadAndSave(h) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newFakeStore()
+			sm := goodSessionManager()
+			var logs bytes.Buffer
+			g, err := middleware.New(middleware.Config{SCS: sm, Store: store, AppType: sessionguard.ControlPanel, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran := false
+			var inner error
+			h := tt.wrap(sm, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true })).ServeHTTP(w, r)
+				if _, err := g.Authenticate(r); !errors.Is(err, middleware.ErrUnavailable) {
+					inner = fmt.Errorf("Authenticate = %v, want ErrUnavailable", err)
+				} else if _, _, err := g.SignIn(nil, r, middleware.SignIn{UserID: 1}); err == nil {
+					inner = errors.New("SignIn outside the Guard's LoadAndSave succeeded")
+				} else if err := g.SignOut(nil, r); err == nil {
+					inner = errors.New("SignOut outside the Guard's LoadAndSave succeeded")
+				}
+			}))
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(&http.Cookie{Name: "__Host-session", Value: strings.Repeat("A", 43)})
+			h.ServeHTTP(rec, req)
+			if ran || rec.Code != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, handler ran %v; want 503, false", rec.Code, ran)
+			}
+			if inner != nil {
+				t.Fatal(inner)
+			}
+			if !strings.Contains(logs.String(), "Guard.LoadAndSave") {
+				t.Errorf("the log does not say to use Guard.LoadAndSave:\n%s", logs.String())
+			}
+			if n := store.totalCalls(); n != 0 {
+				t.Fatalf("%d store calls outside the Guard's LoadAndSave", n)
+			}
+		})
 	}
 }
 
@@ -169,7 +192,7 @@ func TestSCSSignInAndOutOnAFakeStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tokens []string
-	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/login":
 			_, s, err := g.SignIn(w, r, middleware.SignIn{UserID: 9})

@@ -122,8 +122,10 @@ func ExampleNew_scs() {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	})))
 
-	// LoadAndSave outside: the Guard reads the token of the scs session.
-	log.Fatal(http.ListenAndServe(":8080", sm.LoadAndSave(mux)))
+	// The Guard's LoadAndSave outside: scs's, minus the store lookup of a
+	// cookie that cannot be an scs token; the Guard reads the token of the
+	// scs session it loaded.
+	log.Fatal(http.ListenAndServe(":8080", guard.LoadAndSave(mux)))
 }
 
 // signedOutMessage is what the sign-in page shows for ?reason=.
@@ -174,7 +176,7 @@ func ExampleGuard_SignIn_scs() {
 	mux.Handle("POST /logout", guard.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = guard.SignOut(w, r)
 	})))
-	app := sm.LoadAndSave(mux)
+	app := guard.LoadAndSave(mux)
 
 	send := func(method, path, cookie string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, nil)

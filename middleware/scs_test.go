@@ -244,7 +244,7 @@ func TestSCSSignOutOutlivesTheClient(t *testing.T) {
 	b := app.browser(t)
 	b.signIn(user)
 	var signOutErr error
-	signOut := app.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	signOut := app.guard.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithCancel(r.Context())
 		cancel() // the client went away
 		signOutErr = app.guard.SignOut(w, r.WithContext(ctx))
@@ -313,7 +313,7 @@ func TestSCSClientGoneIsNotAnOutage(t *testing.T) {
 			var err error
 			req := httptest.NewRequest(http.MethodPost, "/", nil)
 			req.Header.Set("Cookie", scsCookie+"="+b.cookie)
-			app.sm.LoadAndSave(tt.h(&err)).ServeHTTP(httptest.NewRecorder(), req)
+			g.LoadAndSave(tt.h(&err)).ServeHTTP(httptest.NewRecorder(), req)
 			if !errors.Is(err, middleware.ErrCanceled) || errors.Is(err, middleware.ErrUnavailable) {
 				t.Errorf("error %v, want ErrCanceled", err)
 			}

@@ -1,0 +1,83 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+// LoadAndSave is Config.SCS's SessionManager.LoadAndSave for the routes
+// this Guard (or another Guard with the same SCS) protects: wrap the whole
+// mux in it, as scs's own. It loads and saves the scs session as scs does,
+// except that a control-panel cookie the Guard refuses by its shape (not an
+// scs token, two of them, or one that the Authorization header
+// contradicts) is never looked up in the scs store: scs would query it,
+// since it looks up whatever cookie it is sent. Such a request gets a new,
+// empty scs session while the handlers, and so the Guard, see the request
+// as it came and refuse it.
+//
+// With Config.SCS the Guard answers only inside its LoadAndSave: inside
+// scs's own, Middleware, SignIn and SignOut fail with a 503 and a log line
+// that says so. It panics when the Guard has no Config.SCS, as a wiring
+// mistake that no request can fix.
+func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
+	sm := g.cfg.SCS
+	if sm == nil {
+		panic("middleware: Guard.LoadAndSave needs Config.SCS")
+	}
+	load := sm.LoadAndSave(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), scsLoadedKey{}, sm))
+		if g.scsMayLoad(r) {
+			load.ServeHTTP(w, r)
+			return
+		}
+		asSent := http.HandlerFunc(func(w http.ResponseWriter, empty *http.Request) {
+			next.ServeHTTP(w, r.WithContext(empty.Context()))
+		})
+		sm.LoadAndSave(asSent).ServeHTTP(w, withoutCookie(r, g.cfg.CookieName))
+	})
+}
+
+// scsLoadedKey marks a request's context as inside Guard.LoadAndSave; its
+// value is the SessionManager that loaded the scs session.
+type scsLoadedKey struct{}
+
+// scsMayLoad reports whether scs may look up r's session cookie: there is
+// none (scs then looks nothing up), or there is one, in the form of an scs
+// token, and no Authorization header contradicts it.
+func (g *Guard) scsMayLoad(r *http.Request) bool {
+	cookie, n := findCookie(r.Header[cookieKey], g.cfg.CookieName)
+	if n == 0 {
+		return true
+	}
+	if !validOpaqueToken(cookie) {
+		return false
+	}
+	_, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes)
+	return rerr == nil
+}
+
+// withoutCookie returns a copy of r whose Cookie header lines lack the
+// cookies named name; the other cookies stay as they were sent.
+func withoutCookie(r *http.Request, name string) *http.Request {
+	r2 := r.Clone(r.Context())
+	var keep []string
+	for _, line := range r.Header[cookieKey] {
+		var parts []string
+		for part := range strings.SplitSeq(line, ";") {
+			k, _, _ := strings.Cut(strings.TrimLeft(part, " \t"), "=")
+			if strings.TrimRight(k, " \t") != name {
+				parts = append(parts, strings.TrimLeft(part, " \t"))
+			}
+		}
+		if len(parts) > 0 {
+			keep = append(keep, strings.Join(parts, "; "))
+		}
+	}
+	r2.Header.Del("Cookie")
+	if len(keep) > 0 {
+		r2.Header[cookieKey] = keep
+	}
+	return r2
+}

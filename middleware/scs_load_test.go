@@ -1,0 +1,126 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/middleware"
+)
+
+// findCounter is an scs store that counts the lookups scs makes.
+type findCounter struct {
+	scs.Store
+	finds atomic.Int64
+}
+
+func (f *findCounter) Find(token string) ([]byte, bool, error) {
+	f.finds.Add(1)
+	return f.Store.Find(token)
+}
+
+// TestLoadAndSaveLooksUpNoMalformedCookie: through the Guard's LoadAndSave a
+// session cookie the Guard refuses by its shape costs no scs lookup and no
+// store call, and the Guard still sees the request as it came (and refuses
+// it as it would); a well-formed cookie is looked up as scs does.
+func TestLoadAndSaveLooksUpNoMalformedCookie(t *testing.T) {
+	t.Parallel()
+	sm := goodSessionManager()
+	finds := &findCounter{Store: sm.Store}
+	sm.Store = finds
+	store := newFakeStore()
+	g, err := middleware.New(middleware.Config{SCS: sm, Store: store, AppType: sessionguard.ControlPanel, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := httptest.NewRecorder()
+	g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := g.SignIn(w, r, middleware.SignIn{UserID: 5}); err != nil {
+			t.Fatal(err)
+		}
+	})).ServeHTTP(signIn, httptest.NewRequest(http.MethodPost, "/login", nil))
+	live := signIn.Result().Cookies()[0].Value
+	other := strings.Repeat("B", 42) + "A" // an scs token's form, not live's
+
+	var seen []string // the session cookies the handler saw
+	var scsToken string
+	protected := g.LoadAndSave(g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	open := g.LoadAndSave(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Values("Cookie")
+		scsToken = sm.Token(r.Context())
+	}))
+	tests := []struct {
+		name    string
+		cookies []string
+		auth    string
+		status  int // through the Guard
+		finds   int64
+	}{
+		{"live cookie", cookie(live), "", 200, 1},
+		{"no cookie", nil, "", 401, 0},
+		{"malformed", cookie("not-a-token"), "", 401, 0},
+		{"a JWT's form", cookie("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"), "", 401, 0},
+		{"43 characters, not canonical", cookie(strings.Repeat("A", 42) + "B"), "", 401, 0},
+		{"quoted", cookie(`"` + live + `"`), "", 401, 0},
+		{"two cookies", []string{"__Host-session=" + live + "; __Host-session=" + live}, "", 401, 0},
+		{"a bearer token that differs", cookie(live), "Bearer " + other, 401, 0},
+		{"a malformed Authorization header", cookie(live), "Bearer a b", 401, 0},
+		{"the same bearer token", cookie(live), "Bearer " + live, 200, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := store.totalCalls()
+			before := finds.finds.Load()
+			rec := httptest.NewRecorder()
+			protected.ServeHTTP(rec, request(tt.cookies, authLines(tt.auth)...))
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d", rec.Code, tt.status)
+			}
+			if n := finds.finds.Load() - before; n != tt.finds {
+				t.Errorf("%d scs lookups, want %d", n, tt.finds)
+			}
+			if tt.status != 200 && store.totalCalls() != calls {
+				t.Errorf("%d store calls for a refused credential", store.totalCalls()-calls)
+			}
+			before = finds.finds.Load()
+			open.ServeHTTP(httptest.NewRecorder(), request(append(tt.cookies, "theme=dark"), authLines(tt.auth)...))
+			if n := finds.finds.Load() - before; n != tt.finds {
+				t.Errorf("unguarded route: %d scs lookups, want %d", n, tt.finds)
+			}
+			if want := append(tt.cookies, "theme=dark"); strings.Join(seen, "|") != strings.Join(want, "|") {
+				t.Errorf("the handler saw cookies %q, want them as sent, %q", seen, want)
+			}
+			if tt.finds == 0 && scsToken != "" {
+				t.Errorf("the handler got scs session %q, want a new, empty one", scsToken)
+			}
+		})
+	}
+}
+
+// authLines is the Authorization header lines for value: none when it is empty.
+func authLines(value string) []string {
+	if value == "" {
+		return nil
+	}
+	return []string{value}
+}
+
+// LoadAndSave without Config.SCS is a wiring mistake: it panics at once.
+func TestLoadAndSaveNeedsSCS(t *testing.T) {
+	t.Parallel()
+	g, err := middleware.New(middleware.Config{Store: newFakeStore(), Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("LoadAndSave without Config.SCS did not panic")
+		}
+	}()
+	g.LoadAndSave(http.NotFoundHandler())
+}
