@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -111,26 +113,85 @@ func (m *storeMetrics) observeCache(c *Cache) error {
 	if err != nil {
 		return err
 	}
-	listening, err := m.meter.Int64ObservableGauge(metricCacheListening,
-		metric.WithDescription("1 while the cache's listener is connected and proven alive (the cache answers from memory), else 0."))
-	if err != nil {
-		return err
-	}
+	// The SDK adds up the counters' observations of several Caches on one
+	// Meter (two Stores, say); listening is observed per Meter instead.
 	_, err = m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st := c.Stats()
 		o.ObserveInt64(hits, int64(st.Hits))
 		o.ObserveInt64(misses, int64(st.Misses))
 		o.ObserveInt64(evictions, int64(st.Evictions))
 		o.ObserveInt64(entries, int64(st.Entries))
-		up := int64(0)
-		if c.Listening() {
-			up = 1
-		}
-		o.ObserveInt64(listening, up)
 		return nil
-	}, hits, misses, evictions, entries, listening)
+	}, hits, misses, evictions, entries)
 	if err != nil {
 		return fmt.Errorf("pgstore: cache metrics: %w", err)
+	}
+	if err := m.observeListening(c); err != nil {
+		return fmt.Errorf("pgstore: cache metrics: %w", err)
+	}
+	return nil
+}
+
+// listeningGroups are, per Meter, the Caches whose listeners its one
+// sessionguard.cache.listening series reports: 1 only while every one of
+// them listens. A gauge has one value per series and collection (the SDK
+// keeps the last observation), so a callback per Cache would report the
+// Cache registered last and hide another's listener being down.
+var listeningGroups = struct {
+	sync.Mutex
+	byMeter map[metric.Meter]*listeningGroup
+}{byMeter: map[metric.Meter]*listeningGroup{}}
+
+type listeningGroup struct {
+	mu     sync.Mutex
+	caches []*Cache
+}
+
+func (g *listeningGroup) add(c *Cache) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.caches = append(g.caches, c)
+}
+
+// listening is 1 when every Cache of g listens, else 0.
+func (g *listeningGroup) listening() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.caches {
+		if !c.Listening() {
+			return 0
+		}
+	}
+	return 1
+}
+
+// observeListening adds c to its Meter's group, registering the group's
+// gauge with the first Cache. A Meter that cannot be a map key (a type of
+// one's own that is not comparable) gets a group per Cache.
+func (m *storeMetrics) observeListening(c *Cache) error {
+	listeningGroups.Lock()
+	defer listeningGroups.Unlock()
+	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
+	if shared {
+		if g, ok := listeningGroups.byMeter[key]; ok {
+			g.add(c)
+			return nil
+		}
+	}
+	gauge, err := m.meter.Int64ObservableGauge(metricCacheListening,
+		metric.WithDescription("1 while the listener of every cache reporting here is connected and proven alive (they answer from memory), else 0."))
+	if err != nil {
+		return err
+	}
+	g := &listeningGroup{caches: []*Cache{c}}
+	if _, err := m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(gauge, g.listening())
+		return nil
+	}, gauge); err != nil {
+		return err
+	}
+	if shared {
+		listeningGroups.byMeter[key] = g
 	}
 	return nil
 }

@@ -281,3 +281,29 @@ func TestReplicaMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Two Caches reporting through one MeterProvider (two Stores, two databases,
+// say) are one sessionguard.cache.listening series, which must be 0 while
+// either listener is down: README.md's SessionguardCacheListenerDown reads
+// it. The SDK keeps the last of two gauge observations, so the Cache made
+// last hid the other's outage. Their counters add up.
+func TestCacheListeningCoversEveryCache(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	down := newCache(t, newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}).store, pgstore.CacheConfig{})
+	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+	up := newCache(t, f.store, pgstore.CacheConfig{})
+	runCache(t, up) // down's listener never runs
+	h, _ := f.create(t, nil)
+	mustValidate(t, up, h, sessionguard.Scope{})
+	if !up.Listening() || down.Listening() {
+		t.Fatalf("Listening: up %v, down %v", up.Listening(), down.Listening())
+	}
+	s := m.Collect(t)
+	if got := s.Value("sessionguard.cache.listening"); got != 0 {
+		t.Errorf("sessionguard.cache.listening = %d with one of two listeners down, want 0", got)
+	}
+	if got := s.Value("sessionguard.cache.misses"); got != 1 {
+		t.Errorf("sessionguard.cache.misses = %d, want 1 (both caches' together)", got)
+	}
+}
