@@ -40,6 +40,19 @@ const (
 	attrReason    = attribute.Key("reason")    // revocations, cleanup.ended: the revoke_reason
 )
 
+// A call's outcome, the "result" of store.duration. A revocation that
+// committed but whose read replica had not replayed it within ReplayWait
+// (sessionguard.ErrReplicaBehind) is not an error: the session ended, and
+// a lagging replica must not read as sign-outs that fail.
+const (
+	outcomeOK = iota
+	outcomeError
+	outcomeReplicaBehind
+	numOutcomes
+)
+
+var outcomes = [numOutcomes]string{outcomeOK: "ok", outcomeError: "error", outcomeReplicaBehind: "replica_behind"}
+
 // latencyBuckets suit calls that take a round trip or two on a local network:
 // from half a millisecond to the 2 s a Guard waits by default (and past it).
 var latencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
@@ -52,7 +65,7 @@ type storeMetrics struct {
 	duration    metric.Float64Histogram
 	touches     metric.Int64Counter
 	revocations metric.Int64Counter
-	ops         [numOps][2][]metric.RecordOption // [op][0: ok, 1: error]
+	ops         [numOps][numOutcomes][]metric.RecordOption
 }
 
 func newStoreMetrics(mp metric.MeterProvider) (*storeMetrics, error) {
@@ -72,8 +85,8 @@ func newStoreMetrics(mp metric.MeterProvider) (*storeMetrics, error) {
 		return nil, err
 	}
 	for op := range storeOp(numOps) {
-		for i, result := range []string{"ok", "error"} {
-			m.ops[op][i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrOperation.String(op.String()), attrResult.String(result)))}
+		for o, result := range outcomes {
+			m.ops[op][o] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrOperation.String(op.String()), attrResult.String(result)))}
 		}
 	}
 	return m, nil

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -305,5 +306,38 @@ func TestCacheListeningCoversEveryCache(t *testing.T) {
 	}
 	if got := s.Value("sessionguard.cache.misses"); got != 1 {
 		t.Errorf("sessionguard.cache.misses = %d, want 1 (both caches' together)", got)
+	}
+}
+
+// A revocation that ended its session but returned ErrReplicaBehind (the
+// replica had not replayed it within ReplayWait) is timed under result
+// "replica_behind", not "error": an on-call engineer reading revoke errors
+// must not take a lagging replica for sign-outs that fail.
+func TestReplicaBehindIsNotAnError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	read, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read.Close() // the replica never answers how far it has replayed
+	s, err := pgstore.New(f.pool, pgstore.Config{ReadPool: read, ReplayWait: 50 * time.Millisecond, MeterProvider: m.Provider, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := f.create(t, nil)
+	if ended, err := s.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
+		t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
+	}
+	got := m.Collect(t)
+	for _, tt := range []struct {
+		result string
+		want   int64
+	}{{"replica_behind", 1}, {"error", 0}, {"ok", 0}} {
+		if n := got.Value("sessionguard.store.duration", op("revoke", tt.result)...); n != tt.want {
+			t.Errorf("revoke timed under %q: %d, want %d", tt.result, n, tt.want)
+		}
 	}
 }
