@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"slices"
 
@@ -104,7 +103,7 @@ func (g *Guard) signOutTokens(r *http.Request) []string {
 func (g *Guard) signOutHash(ctx context.Context, r *http.Request, token, hash string) error {
 	if err := g.end(ctx, "sign out", hash, sessionguard.ReasonLogout, token, hash); err != nil {
 		e := unavailable(err, false, token, hash)
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
+		g.logFailed(r.Context(), "sessionguard: sign out failed", e)
 		return e
 	}
 	return nil
