@@ -19,7 +19,20 @@ const replayPollInterval = 5 * time.Millisecond
 // record of every transaction that has returned, even with asynchronous
 // commit (pg_current_wal_lsn, the written position, may still lag it); and
 // the name of its WAL file, which begins with the primary's timeline.
-const primaryPositionSQL = `SELECT l::text, pg_walfile_name(l) FROM pg_current_wal_insert_lsn() l`
+//
+// When the last record ended exactly at a WAL page's end, the insert
+// position is where the next record will go, past the next page's header
+// (24 bytes, 40 on a segment's first page), while a replica that replayed
+// that last record reports the page's end. A fence there was never passed
+// until the primary wrote again: on an idle primary every replica read went
+// to the primary and every revoke waited out ReplayWait (TestReplicaFallbacks
+// after migration 038, whose WAL ended at a page's end). The position is
+// taken back to the page's end then.
+const primaryPositionSQL = `SELECT (l - CASE
+		WHEN o.file_offset = 40 THEN 40
+		WHEN o.file_offset % current_setting('wal_block_size')::int = 24 THEN 24
+		ELSE 0 END)::text, o.file_name
+	FROM pg_current_wal_insert_lsn() l, pg_walfile_name_offset(l) o`
 
 // replayedSQL reports whether the replica has replayed up to $1 on timeline
 // $2 or a later one, or is not in recovery (then none of its answers is
