@@ -27,15 +27,15 @@ func TestReplicaStalledReads(t *testing.T) {
 	f := newReplicaFixture(t, stalledReplicaDelay)
 	hash, _ := f.create(t, nil)
 	f.waitReplayed(t)
-	peek := func(t *testing.T) (sessionguard.State, error, time.Duration) {
+	peek := func(t *testing.T) (sessionguard.State, time.Duration, error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second) // middleware.DefaultStoreTimeout
 		defer cancel()
 		start := time.Now()
 		st, err := f.store.Peek(ctx, hash, sessionguard.Scope{})
-		return st.State, err, time.Since(start)
+		return st.State, time.Since(start), err
 	}
-	if state, err, _ := peek(t); err != nil || state != sessionguard.StateValid {
+	if state, _, err := peek(t); err != nil || state != sessionguard.StateValid {
 		t.Fatalf("before the lock: %q, %v; want valid", state, err)
 	}
 	if s := f.store.ReplicaStats(); s.Served != 1 {
@@ -62,7 +62,7 @@ func TestReplicaStalledReads(t *testing.T) {
 
 	for i := range 3 {
 		before := f.store.ReplicaStats()
-		state, err, took := peek(t)
+		state, took, err := peek(t)
 		if err != nil || state != sessionguard.StateValid {
 			t.Fatalf("check %d while the replica is stalled: %q, %v after %v; want valid from the primary", i, state, err, took)
 		}
