@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/sessionguard/sessionguard"
 )
@@ -41,8 +43,6 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st sessionguard.
 	switch {
 	case errors.Is(e, ErrMissingToken), errors.Is(e, ErrCanceled):
 		level = slog.LevelDebug
-	case errors.Is(e, ErrUnavailable):
-		level = slog.LevelError
 	}
 	ev := sessionguard.Event{
 		Kind:      sessionguard.EventRefused,
@@ -61,9 +61,35 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st sessionguard.
 		ev.Count = 1
 	}
 	extra := []slog.Attr{slog.Int("status", e.Status)}
+	if errors.Is(e, ErrUnavailable) {
+		var since slog.Attr
+		level, since = g.outage.level(g.now())
+		extra = append(extra, since)
+	}
 	if e.causeMsg != "" {
 		extra = append(extra, slog.String("error", e.causeMsg))
 	}
 	g.emit(r.Context(), level, ev, extra...)
 	return e
+}
+
+// outageLog paces the Error lines of store failures: the first failure of
+// each second is logged at Error, the others at Info, so that a flood
+// during an outage (which an attacker's random tokens, each a store call,
+// can cause by exhausting the pool) keeps every audit line without filling
+// the log at Error. Each Error line says how many failures were logged at
+// Info since the one before it. Shared by a Guard and its WithDeny copies.
+type outageLog struct {
+	next  atomic.Int64 // UnixNano before which failures are logged at Info
+	quiet atomic.Int64 // failures logged at Info since the last Error line
+}
+
+// level is the level of a store failure's line at now, with the attribute
+// that counts the failures logged at Info since the last Error line.
+func (o *outageLog) level(now time.Time) (slog.Level, slog.Attr) {
+	t, next := now.UnixNano(), o.next.Load()
+	if t >= next && o.next.CompareAndSwap(next, t+int64(time.Second)) {
+		return slog.LevelError, slog.Int64("failures_since_last_error", o.quiet.Swap(0))
+	}
+	return slog.LevelInfo, slog.Int64("failures_since_last_error", o.quiet.Add(1))
 }

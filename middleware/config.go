@@ -124,7 +124,9 @@ type Config struct {
 
 	// Logger receives the audit events of the requests (see sessionguard.Event):
 	// sessions created by SignIn and requests refused ("missing" at Debug
-	// level, a store failure at Error, others at Info; a refusal because a
+	// level, a store failure at Error, the first of each second, the others
+	// at Info so that a flood does not fill the log at Error, others at
+	// Info; a refusal because a
 	// session timed out is an "expired" event), and store errors. Revocations
 	// are logged by the store that makes them (pgstore.Config.Logger), so
 	// that an admin's revocation is logged as well as a sign-out. It never

@@ -18,6 +18,7 @@ type Guard struct {
 	cfg     Config
 	jwt     *jwtVerifier  // nil without Config.JWT
 	metrics *guardMetrics // nil without Config.MeterProvider
+	outage  *outageLog    // paces the Error lines of store failures
 	now     func() time.Time
 	// warnValue is the X-Session-Warning-Threshold value, formatted once.
 	warnValue string
@@ -30,7 +31,7 @@ func New(cfg Config) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Guard{cfg: c, now: time.Now, warnValue: seconds(c.WarningThreshold)}
+	g := &Guard{cfg: c, now: time.Now, warnValue: seconds(c.WarningThreshold), outage: new(outageLog)}
 	if g.metrics, err = newGuardMetrics(c.MeterProvider); err != nil {
 		return nil, err
 	}

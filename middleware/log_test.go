@@ -3,8 +3,10 @@ package middleware_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -188,5 +190,61 @@ func TestJWTRefusalLogNamesTheClaim(t *testing.T) {
 				t.Fatalf("the log holds the token, or the store was asked (%d calls)", st.totalCalls())
 			}
 		})
+	}
+}
+
+// A flood during an outage (an attacker's random tokens, each a store call,
+// can cause one by exhausting the pool) must not fill the log at Error:
+// every refusal keeps its audit line, but only the first store failure of
+// each second is at Error level, with the number of failures logged at
+// Info since the previous Error line. Sign-outs, open to anyone, likewise.
+func TestOutageFloodLogsErrorOncePerSecond(t *testing.T) {
+	var logs syncBuffer
+	var events eventLog
+	st := newFakeStore()
+	st.setErr(errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+	g := newGuard(t, st, func(c *middleware.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.OnEvent = events.add
+	})
+	const flood = 300
+	start := time.Now()
+	for i := range flood {
+		r := request(cookie(randomToken(t)))
+		if i%2 == 1 {
+			if err := g.SignOut(httptest.NewRecorder(), r); !errors.Is(err, middleware.ErrUnavailable) {
+				t.Fatalf("SignOut = %v, want ErrUnavailable", err)
+			}
+			continue
+		}
+		if code := serve(g, r); code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503", code)
+		}
+	}
+	elapsed := time.Since(start)
+	text := logs.String()
+	errorLines := strings.Count(text, "level=ERROR")
+	if max := int(elapsed/time.Second) + 1; errorLines < 1 || errorLines > max {
+		t.Errorf("%d lines at Error for %d failures in %v; want 1 to %d", errorLines, flood, elapsed, max)
+	}
+	if n := strings.Count(text, "request refused"); n != flood/2 {
+		t.Errorf("%d refusals logged; want every one of %d", n, flood/2)
+	}
+	if n := len(events.take()); n != flood/2 {
+		t.Errorf("%d events; want %d", n, flood/2)
+	}
+	if errorLines == 1 && !strings.Contains(text, "failures_since_last_error=0") {
+		t.Errorf("the first Error line does not say how many failures it follows; log:\n%s", text)
+	}
+
+	// A second later the outage, still on, is at Error again, counting the
+	// failures logged at Info meanwhile.
+	time.Sleep(time.Second - elapsed%time.Second + 10*time.Millisecond)
+	logs.reset()
+	if code := serve(g, request(cookie(randomToken(t)))); code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", code)
+	}
+	if text := logs.String(); !strings.Contains(text, "level=ERROR") || strings.Contains(text, "failures_since_last_error=0") {
+		t.Errorf("the outage a second later: want an Error line counting the failures before; log:\n%s", text)
 	}
 }

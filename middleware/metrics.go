@@ -64,7 +64,24 @@ func newGuardMetrics(mp metric.MeterProvider) (*guardMetrics, error) {
 	for _, app := range []sessionguard.AppType{sessionguard.ControlPanel, sessionguard.TenantApp} {
 		m.signInApp[app] = addOptions(attribute.String("app_type", string(app)))
 	}
+	m.exportZeros()
 	return m, nil
+}
+
+// exportZeros makes every series of a known label set exist, at 0, before
+// the first request. A counter series that first appears mid-incident has
+// its first scraped value as the baseline of rate() and increase(): the
+// refusals before that scrape (a short outage, the first this instance
+// sees) would never be counted.
+func (m *guardMetrics) exportZeros() {
+	ctx := context.Background()
+	m.validations.Add(ctx, 0, m.valid...)
+	for _, opts := range m.refused {
+		m.validations.Add(ctx, 0, opts...)
+	}
+	for _, opts := range m.signInApp {
+		m.signIns.Add(ctx, 0, opts...)
+	}
 }
 
 // validated counts a request let in.

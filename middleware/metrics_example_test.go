@@ -36,8 +36,13 @@ func ExampleConfig_meterProvider() {
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		log.Fatal(err)
 	}
+	// Every result and reason is exported from the start, at 0 (so that a
+	// rate counts the first refusals of an incident); print what counted.
 	for _, m := range rm.ScopeMetrics[0].Metrics {
 		for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			if p.Value == 0 {
+				continue
+			}
 			reason, _ := p.Attributes.Value("reason")
 			fmt.Println(m.Name, reason.AsString(), p.Value)
 		}

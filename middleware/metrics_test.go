@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -72,6 +73,19 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 	wantStatus(t, "the database down", metricsGuard(t, down, m), bearer(c), http.StatusServiceUnavailable)
 
+	// A ReadPool that is no replica (a second pool on the primary, which
+	// is not in recovery): the check falls back to the primary.
+	read, err := pgxpool.NewWithConfig(ctx, db.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(read.Close)
+	replicated, err := pgstore.New(db.pool, pgstore.Config{ReadPool: read, MeterProvider: m.Provider, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "c through a ReadPool that is no replica", metricsGuard(t, replicated, m), bearer(c), http.StatusOK)
+
 	// Cleanup: d idle for 5 h is ended; b, ended 91 days ago, is purged.
 	d := signInUser(t, g, db.user)
 	db.age(t, d, 5*time.Hour)
@@ -93,7 +107,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		attrs  []attribute.KeyValue
 		want   int64
 	}{
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "valid")}, 4},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "valid")}, 5},
 		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "missing")}, 1},
 		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "invalid")}, 1},
 		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "revoked")}, 1},
@@ -103,7 +117,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		{"sessionguard.revocations", []attribute.KeyValue{kv("reason", "logout")}, 1},
 		{"sessionguard.touches", nil, 1},
 		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "create"), kv("result", "ok")}, 4},
-		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "ok")}, 5}, // the cache's misses
+		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "ok")}, 6}, // the cache's misses, the replicated store's
 		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "validate"), kv("result", "error")}, 1},
 		{"sessionguard.store.duration", []attribute.KeyValue{kv("operation", "revoke"), kv("result", "ok")}, 1},
 		{"sessionguard.cache.hits", nil, 1},
@@ -111,6 +125,9 @@ func TestMetricsEndToEnd(t *testing.T) {
 		{"sessionguard.cache.evictions", nil, 2}, // a by the bound, b by the notification
 		{"sessionguard.cache.entries", nil, 1},   // c
 		{"sessionguard.cache.listening", nil, 1},
+		{"sessionguard.replica.served", nil, 0},
+		{"sessionguard.replica.fallbacks", nil, 1},
+		{"sessionguard.replica.errors", nil, 0},
 		{"sessionguard.cleanup.runs", []attribute.KeyValue{kv("result", "done")}, 1},
 		{"sessionguard.cleanup.duration", nil, 1},
 		{"sessionguard.cleanup.ended", []attribute.KeyValue{kv("reason", "idle_timeout")}, 1},
@@ -162,6 +179,20 @@ func TestMetricsEndToEnd(t *testing.T) {
 				t.Errorf("README.md uses the series %s, which a scrape does not show", name)
 			}
 		}
+	})
+
+	// README.md's alert rules, run by Prometheus's promtool on series of
+	// the names and labels this scrape shows: each fires on the failure it
+	// names and stays quiet on the ones it must not page for.
+	t.Run("README's alert rules", func(t *testing.T) {
+		tests, err := os.ReadFile("testdata/alert_rules_test.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, series := range metrictest.UnknownInputSeries(string(tests), m.Exposition(t)) {
+			t.Errorf("testdata/alert_rules_test.yml uses %s, which the code does not export", series)
+		}
+		metrictest.PromtoolTestRules(t, metrictest.READMEAlertRules(t, "../README.md"), string(tests))
 	})
 }
 
@@ -215,5 +246,27 @@ func (db realDB) age(t *testing.T, token string, d time.Duration) {
 		"UPDATE sessions SET last_activity_at = last_activity_at - make_interval(secs => $2) WHERE session_token_hash = $1",
 		sha256Hex(token), d.Seconds()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A Guard exports every refusal reason, and the valid count, at 0 before the
+// first request. A counter's series that first appears mid-incident (the
+// first outage this instance sees, 300 requests refused before the next
+// scrape) has that first value as its baseline: rate() and increase() never
+// count it, so a short outage was invisible on the dashboards and to
+// README.md's SessionguardStoreUnavailable rule.
+func TestGuardExportsEveryReasonFromTheStart(t *testing.T) {
+	m := metrictest.New(t)
+	newGuard(t, newFakeStore(), func(c *middleware.Config) { c.MeterProvider = m.Provider })
+	scrape := m.Exposition(t)
+	want := [][]string{{"result", "valid"}}
+	for _, reason := range []string{"missing", "invalid", "idle_timeout", "absolute_timeout", "revoked", "wrong_app",
+		"wrong_tenant", "bad_tenant", "unavailable", "canceled", "reauthentication_required", "session_limit"} {
+		want = append(want, []string{"result", "refused", "reason", reason})
+	}
+	for _, labels := range want {
+		if v, ok := metrictest.Sample(scrape, "sessionguard_validations_total", labels...); !ok || v != 0 {
+			t.Errorf("sessionguard_validations_total%v = %v (exported: %v), want 0", labels, v, ok)
+		}
 	}
 }

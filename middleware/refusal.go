@@ -117,15 +117,17 @@ func callFailed(ctx context.Context, cause error, bearer bool, secrets ...string
 	return e
 }
 
-// logFailed logs a failed store call of SignIn, Record or Reauthenticate:
-// at Error level, as an outage, unless e is ErrCanceled (the client left),
-// which is logged at Debug level as the Middleware's refusals are.
+// logFailed logs a failed store call of SignIn, Record, Reauthenticate or
+// SignOut: as an outage (at Error level, the first of each second:
+// outageLog), unless e is ErrCanceled (the client left), which is logged at
+// Debug level as the Middleware's refusals are.
 func (g *Guard) logFailed(ctx context.Context, msg string, e *RefusalError) {
-	level := slog.LevelError
 	if errors.Is(e, ErrCanceled) {
-		level = slog.LevelDebug
+		g.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("error", e.causeMsg))
+		return
 	}
-	g.cfg.Logger.LogAttrs(ctx, level, msg, slog.String("error", e.causeMsg))
+	level, since := g.outage.level(g.now())
+	g.cfg.Logger.LogAttrs(ctx, level, msg, since, slog.String("error", e.causeMsg))
 }
 
 func redact(s string, secrets ...string) string {

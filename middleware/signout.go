@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"slices"
 
@@ -113,7 +112,7 @@ func (g *Guard) signOutHash(ctx context.Context, r *http.Request, token, hash st
 	signOut := func(ctx context.Context) (bool, error) { return g.cfg.Store.SignOut(ctx, hash) }
 	if err := g.end(ctx, "sign out", signOut, token, hash); err != nil {
 		e := unavailable(err, false, token, hash)
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: sign out failed", slog.String("error", e.causeMsg))
+		g.logFailed(r.Context(), "sessionguard: sign out failed", e)
 		return e
 	}
 	return nil

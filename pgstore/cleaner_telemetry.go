@@ -73,6 +73,16 @@ func newCleanerTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*cle
 	t.failed = metric.WithAttributes(attrResult.String("error"))
 	t.absolute = metric.WithAttributes(attrReason.String(sessionguard.ReasonAbsoluteTimeout))
 	t.idle = metric.WithAttributes(attrReason.String(sessionguard.ReasonIdleTimeout))
+	// Every series with a known label set exists from the start, at 0: a
+	// rule on increase(…{result="done"}) compares nothing, and never fires,
+	// for a Cleaner that has failed every run since the process started.
+	for _, opt := range []metric.AddOption{t.done, t.skipped, t.failed} {
+		t.runs.Add(context.Background(), 0, opt)
+	}
+	for _, opt := range []metric.AddOption{t.absolute, t.idle} {
+		t.ended.Add(context.Background(), 0, opt)
+	}
+	t.purged.Add(context.Background(), 0)
 	return t, nil
 }
 

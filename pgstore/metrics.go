@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -25,6 +27,10 @@ const (
 	metricCacheEvictions = "sessionguard.cache.evictions"
 	metricCacheEntries   = "sessionguard.cache.entries"
 	metricCacheListening = "sessionguard.cache.listening"
+
+	metricReplicaServed    = "sessionguard.replica.served"
+	metricReplicaFallbacks = "sessionguard.replica.fallbacks"
+	metricReplicaErrors    = "sessionguard.replica.errors"
 )
 
 // Attribute keys. A token or a token hash is never an attribute value.
@@ -33,6 +39,19 @@ const (
 	attrResult    = attribute.Key("result")    // store.duration: ok|error; cleanup.runs: done|skipped|error
 	attrReason    = attribute.Key("reason")    // revocations, cleanup.ended: the revoke_reason
 )
+
+// A call's outcome, the "result" of store.duration. A revocation that
+// committed but whose read replica had not replayed it within ReplayWait
+// (sessionguard.ErrReplicaBehind) is not an error: the session ended, and
+// a lagging replica must not read as sign-outs that fail.
+const (
+	outcomeOK = iota
+	outcomeError
+	outcomeReplicaBehind
+	numOutcomes
+)
+
+var outcomes = [numOutcomes]string{outcomeOK: "ok", outcomeError: "error", outcomeReplicaBehind: "replica_behind"}
 
 // latencyBuckets suit calls that take a round trip or two on a local network:
 // from half a millisecond to the 2 s a Guard waits by default (and past it).
@@ -46,7 +65,7 @@ type storeMetrics struct {
 	duration    metric.Float64Histogram
 	touches     metric.Int64Counter
 	revocations metric.Int64Counter
-	ops         [numOps][2][]metric.RecordOption // [op][0: ok, 1: error]
+	ops         [numOps][numOutcomes][]metric.RecordOption
 }
 
 func newStoreMetrics(mp metric.MeterProvider) (*storeMetrics, error) {
@@ -66,8 +85,8 @@ func newStoreMetrics(mp metric.MeterProvider) (*storeMetrics, error) {
 		return nil, err
 	}
 	for op := range storeOp(numOps) {
-		for i, result := range []string{"ok", "error"} {
-			m.ops[op][i] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrOperation.String(op.String()), attrResult.String(result)))}
+		for o, result := range outcomes {
+			m.ops[op][o] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrOperation.String(op.String()), attrResult.String(result)))}
 		}
 	}
 	return m, nil
@@ -107,26 +126,114 @@ func (m *storeMetrics) observeCache(c *Cache) error {
 	if err != nil {
 		return err
 	}
-	listening, err := m.meter.Int64ObservableGauge(metricCacheListening,
-		metric.WithDescription("1 while the cache's listener is connected and proven alive (the cache answers from memory), else 0."))
-	if err != nil {
-		return err
-	}
+	// The SDK adds up the counters' observations of several Caches on one
+	// Meter (two Stores, say); listening is observed per Meter instead.
 	_, err = m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st := c.Stats()
 		o.ObserveInt64(hits, int64(st.Hits))
 		o.ObserveInt64(misses, int64(st.Misses))
 		o.ObserveInt64(evictions, int64(st.Evictions))
 		o.ObserveInt64(entries, int64(st.Entries))
-		up := int64(0)
-		if c.Listening() {
-			up = 1
-		}
-		o.ObserveInt64(listening, up)
 		return nil
-	}, hits, misses, evictions, entries, listening)
+	}, hits, misses, evictions, entries)
 	if err != nil {
 		return fmt.Errorf("pgstore: cache metrics: %w", err)
 	}
+	if err := m.observeListening(c); err != nil {
+		return fmt.Errorf("pgstore: cache metrics: %w", err)
+	}
 	return nil
+}
+
+// listeningGroups are, per Meter, the Caches whose listeners its one
+// sessionguard.cache.listening series reports: 1 only while every one of
+// them listens. A gauge has one value per series and collection (the SDK
+// keeps the last observation), so a callback per Cache would report the
+// Cache registered last and hide another's listener being down.
+var listeningGroups = struct {
+	sync.Mutex
+	byMeter map[metric.Meter]*listeningGroup
+}{byMeter: map[metric.Meter]*listeningGroup{}}
+
+type listeningGroup struct {
+	mu     sync.Mutex
+	caches []*Cache
+}
+
+func (g *listeningGroup) add(c *Cache) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.caches = append(g.caches, c)
+}
+
+// listening is 1 when every Cache of g listens, else 0.
+func (g *listeningGroup) listening() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.caches {
+		if !c.Listening() {
+			return 0
+		}
+	}
+	return 1
+}
+
+// observeListening adds c to its Meter's group, registering the group's
+// gauge with the first Cache. A Meter that cannot be a map key (a type of
+// one's own that is not comparable) gets a group per Cache.
+func (m *storeMetrics) observeListening(c *Cache) error {
+	listeningGroups.Lock()
+	defer listeningGroups.Unlock()
+	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
+	if shared {
+		if g, ok := listeningGroups.byMeter[key]; ok {
+			g.add(c)
+			return nil
+		}
+	}
+	gauge, err := m.meter.Int64ObservableGauge(metricCacheListening,
+		metric.WithDescription("1 while the listener of every cache reporting here is connected and proven alive (they answer from memory), else 0."))
+	if err != nil {
+		return err
+	}
+	g := &listeningGroup{caches: []*Cache{c}}
+	if _, err := m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(gauge, g.listening())
+		return nil
+	}, gauge); err != nil {
+		return err
+	}
+	if shared {
+		listeningGroups.byMeter[key] = g
+	}
+	return nil
+}
+
+// observeReplica reports s's ReplicaStats at every collection, for a Store
+// with a ReadPool: a replica that lags, fails or was promoted sends the read
+// path back to the primary, and nothing else the library emits says so.
+func (m *storeMetrics) observeReplica(s *Store) error {
+	served, err := m.meter.Int64ObservableCounter(metricReplicaServed, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica answered alone."))
+	if err != nil {
+		return err
+	}
+	fallbacks, err := m.meter.Int64ObservableCounter(metricReplicaFallbacks, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica could not answer alone (behind a revocation, a session it lacks, a touch due, an error, not in recovery), which went to the primary."))
+	if err != nil {
+		return err
+	}
+	errs, err := m.meter.Int64ObservableCounter(metricReplicaErrors, metric.WithUnit("{query}"),
+		metric.WithDescription("Read replica queries that failed (their checks went to the primary)."))
+	if err != nil {
+		return err
+	}
+	_, err = m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := s.ReplicaStats()
+		o.ObserveInt64(served, int64(st.Served))
+		o.ObserveInt64(fallbacks, int64(st.Fallbacks))
+		o.ObserveInt64(errs, int64(st.Errors))
+		return nil
+	}, served, fallbacks, errs)
+	return err
 }

@@ -2,10 +2,12 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/sessionguard/sessionguard"
@@ -204,6 +206,138 @@ func TestCleanerMetrics(t *testing.T) {
 	} {
 		if got := s.Value(tt.metric, tt.attrs...); got != tt.want {
 			t.Errorf("%s%v = %d, want %d", tt.metric, tt.attrs, got, tt.want)
+		}
+	}
+}
+
+// A Cleaner that has never succeeded must still export its "done" count, as
+// 0: README.md's SessionguardCleanupBacklog rule reads
+// increase(sessionguard_cleanup_runs_total{result="done"}[1h]) == 0, and a
+// series that does not exist compares to nothing, so a Cleaner failing
+// every run since the process started (the database refusing its role, a
+// table it may not write) would never page. Every result is a series from
+// the start, as Prometheus asks of labels known in advance.
+func TestCleanerExportsEveryResultFromTheStart(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	c := newCleaner(t, f.pool, pgstore.CleanerConfig{MeterProvider: m.Provider})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.RunOnce(cancelled); err == nil {
+		t.Fatal("RunOnce with a cancelled context succeeded")
+	}
+	scrape := m.Exposition(t)
+	for _, tt := range []struct {
+		result string
+		want   float64
+	}{{"done", 0}, {"skipped", 0}, {"error", 1}} {
+		got, ok := metrictest.Sample(scrape, "sessionguard_cleanup_runs_total", "result", tt.result)
+		if !ok || got != tt.want {
+			t.Errorf("sessionguard_cleanup_runs_total{result=%q} = %v (exported: %v), want %v", tt.result, got, ok, tt.want)
+		}
+	}
+}
+
+// A Store with a ReadPool exports ReplicaStats, as a Cache exports its
+// Stats: without them an on-call engineer cannot tell a replica that lags,
+// fails or was promoted (every check back on the primary) from a healthy
+// one. Here the ReadPool is a second pool on the primary, a server not in
+// recovery, so every check falls back; a closed one fails every query.
+func TestReplicaMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	hash, _ := f.create(t, nil)
+	read, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(read.Close)
+	promoted, err := pgstore.New(f.pool, pgstore.Config{ReadPool: read, MeterProvider: m.Provider, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := promoted.Peek(ctx, hash, sessionguard.Scope{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := promoted.ReplicaStats()
+	if st.Fallbacks != 3 || st.Served != 0 {
+		t.Fatalf("ReplicaStats = %+v; want 3 fallbacks", st)
+	}
+	scrape := m.Exposition(t)
+	for _, tt := range []struct {
+		name string
+		want uint64
+	}{
+		{"sessionguard_replica_served_total", st.Served},
+		{"sessionguard_replica_fallbacks_total", st.Fallbacks},
+		{"sessionguard_replica_errors_total", st.Errors},
+	} {
+		if got, ok := metrictest.Sample(scrape, tt.name); !ok || got != float64(tt.want) {
+			t.Errorf("%s = %v (exported: %v), want %d (ReplicaStats)", tt.name, got, ok, tt.want)
+		}
+	}
+}
+
+// Two Caches reporting through one MeterProvider (two Stores, two databases,
+// say) are one sessionguard.cache.listening series, which must be 0 while
+// either listener is down: README.md's SessionguardCacheListenerDown reads
+// it. The SDK keeps the last of two gauge observations, so the Cache made
+// last hid the other's outage. Their counters add up.
+func TestCacheListeningCoversEveryCache(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	down := newCache(t, newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}).store, pgstore.CacheConfig{})
+	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+	up := newCache(t, f.store, pgstore.CacheConfig{})
+	runCache(t, up) // down's listener never runs
+	h, _ := f.create(t, nil)
+	mustValidate(t, up, h, sessionguard.Scope{})
+	if !up.Listening() || down.Listening() {
+		t.Fatalf("Listening: up %v, down %v", up.Listening(), down.Listening())
+	}
+	s := m.Collect(t)
+	if got := s.Value("sessionguard.cache.listening"); got != 0 {
+		t.Errorf("sessionguard.cache.listening = %d with one of two listeners down, want 0", got)
+	}
+	if got := s.Value("sessionguard.cache.misses"); got != 1 {
+		t.Errorf("sessionguard.cache.misses = %d, want 1 (both caches' together)", got)
+	}
+}
+
+// A revocation that ended its session but returned ErrReplicaBehind (the
+// replica had not replayed it within ReplayWait) is timed under result
+// "replica_behind", not "error": an on-call engineer reading revoke errors
+// must not take a lagging replica for sign-outs that fail.
+func TestReplicaBehindIsNotAnError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	read, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read.Close() // the replica never answers how far it has replayed
+	s, err := pgstore.New(f.pool, pgstore.Config{ReadPool: read, ReplayWait: 50 * time.Millisecond, MeterProvider: m.Provider, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := f.create(t, nil)
+	if ended, err := s.Revoke(ctx, hash, sessionguard.ReasonLogout); !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
+		t.Fatalf("Revoke = %v, %v; want true, ErrReplicaBehind", ended, err)
+	}
+	got := m.Collect(t)
+	for _, tt := range []struct {
+		result string
+		want   int64
+	}{{"replica_behind", 1}, {"error", 0}, {"ok", 0}} {
+		if n := got.Value("sessionguard.store.duration", op("revoke", tt.result)...); n != tt.want {
+			t.Errorf("revoke timed under %q: %d, want %d", tt.result, n, tt.want)
 		}
 	}
 }

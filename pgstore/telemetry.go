@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -124,9 +125,12 @@ func (c storeCall) end(ctx context.Context, err error) {
 		return
 	}
 	if m := c.t.metrics; m != nil {
-		outcome := 0
-		if err != nil {
-			outcome = 1
+		outcome := outcomeOK
+		switch {
+		case errors.Is(err, sessionguard.ErrReplicaBehind):
+			outcome = outcomeReplicaBehind
+		case err != nil:
+			outcome = outcomeError
 		}
 		m.duration.Record(ctx, time.Since(c.start).Seconds(), m.ops[c.op][outcome]...)
 	}
