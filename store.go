@@ -7,10 +7,10 @@ import "context"
 // store of your own) depends on this package and not the other way round.
 //
 // Not-found is a result, not an error: Validate and Peek report
-// Status{State: StateUnknown}, Revoke reports false. A non-nil error is a
-// system error, which callers treat as "not signed in" (fail closed),
-// except ErrReplicaBehind: Create, Reauthenticate, Revoke and SignOut may
-// return it with their result, the change made.
+// Status{State: StateUnknown}, Revoke and SignOut report false. A non-nil
+// error is a system error, which callers treat as "not signed in" (fail
+// closed), except ErrReplicaBehind: Create, Reauthenticate, Revoke and
+// SignOut may return it with their result, the change made.
 // Implementations never see a token, only its hex SHA-256, and never put the
 // hash in an error.
 type Store interface {
