@@ -24,6 +24,14 @@
 -- CHECK of your own on the column, where a made-up reason might not
 -- (schema's TestDirectEndRecordsWhenTheSessionEnded).
 --
+-- Sessions ended so before this migration get their end time here, by the
+-- same rule (the revoked_at the statement gave, else the migration's time,
+-- so that they are kept for the retention period from now): the trigger only
+-- sees the ends after it, and those rows would stay uncounted and unpurged
+-- (schema's TestEndTimeRecordedForSessionsEndedBefore037). The UPDATE names
+-- neither is_active nor the token hash, so it fires none of the table's
+-- triggers; idx_sessions_ended_at finds the rows.
+--
 -- What it costs: nothing for a touch, which does not name is_active (the
 -- trigger is not even queued, and the update stays HOT); for an end that
 -- names both times (every function's and pgstore's), the WHEN clause alone.
@@ -52,3 +60,9 @@ BEGIN
             EXECUTE FUNCTION sessionguard_record_end_time();
     END IF;
 END $$;
+
+UPDATE sessions
+SET ended_at = coalesce(revoked_at, CURRENT_TIMESTAMP),
+    revoked_at = coalesce(revoked_at, CURRENT_TIMESTAMP)
+WHERE is_active = false
+  AND ended_at IS NULL;

@@ -31,6 +31,14 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- CHECK of your own on the column, where a made-up reason might not
 -- (schema's TestDirectEndRecordsWhenTheSessionEnded).
 --
+-- Sessions ended so before this migration get their end time here, by the
+-- same rule (the revoked_at the statement gave, else the migration's time,
+-- so that they are kept for the retention period from now): the trigger only
+-- sees the ends after it, and those rows would stay uncounted and unpurged
+-- (schema's TestEndTimeRecordedForSessionsEndedBefore037). The UPDATE names
+-- neither is_active nor the token hash, so it fires none of the table's
+-- triggers; idx_sessions_ended_at finds the rows.
+--
 -- What it costs: nothing for a touch, which does not name is_active (the
 -- trigger is not even queued, and the update stays HOT); for an end that
 -- names both times (every function's and pgstore's), the WHEN clause alone.
@@ -60,9 +68,15 @@ BEGIN
     END IF;
 END $$;
 
+UPDATE sessions
+SET ended_at = coalesce(revoked_at, CURRENT_TIMESTAMP),
+    revoked_at = coalesce(revoked_at, CURRENT_TIMESTAMP)
+WHERE is_active = false
+  AND ended_at IS NULL;
+
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (37, '037_sessionguard_ended_at_for_every_end.sql', '785cc3d4fe3f79c401f53cdd1a08e3e26ff1eb438f56f2085765c40f867b0abf')
+VALUES (37, '037_sessionguard_ended_at_for_every_end.sql', 'faab41f7cf5cf90e8a2d7ecb504253ab66cc39e579e9bc3943d9fa2aaeaa28fd')
 ON CONFLICT (version) DO NOTHING;
 
 ---- create above / drop below ----
@@ -73,7 +87,8 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- Migration: 037_sessionguard_ended_at_for_every_end.down.sql
 -- Description: undoes 037_sessionguard_ended_at_for_every_end.sql: a
 -- statement that ends a session without saying when leaves ended_at NULL
--- again, and the Cleaner never purges that row.
+-- again, and the Cleaner never purges that row. The end times 037 gave the
+-- rows ended before it stay: they are when those sessions were found ended.
 
 DROP TRIGGER IF EXISTS sessionguard_record_end_time ON sessions;
 DROP FUNCTION IF EXISTS sessionguard_record_end_time();
