@@ -209,3 +209,56 @@ func TestEndTimeRecordedForSessionsEndedBefore037(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectEndAfterReactivationRecordsTheNewEnd: a row an older service
+// set active again (UPDATE … SET is_active = true, as the seed lets it)
+// keeps the end time of its first end. Ended again by an UPDATE that does
+// not say when, it kept that old time: Stats counted the end in the wrong
+// period, and the Cleaner purged the row, and the hashes its
+// re-authentications retired, as soon as the first end was older than its
+// retention, though the session had just ended. The end time is this end's.
+func TestDirectEndAfterReactivationRecordsTheNewEnd(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	user := pgtest.CreateUser(t, pool, "reactivated@example.com", 0)
+	hash := fleetSession{"reactivated", time.Hour, 0, time.Hour}.insert(t, pool, user)
+	for _, sql := range []string{
+		"SELECT revoke_session($1, 'admin_revoke')",
+		"UPDATE sessions SET ended_at = ended_at - interval '1 day', revoked_at = revoked_at - interval '1 day' WHERE session_token_hash = $1",
+		"UPDATE sessions SET is_active = true WHERE session_token_hash = $1",
+	} {
+		if _, err := pool.Exec(ctx, sql, hash); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var at time.Time
+	if err := tx.QueryRow(ctx, "SELECT CURRENT_TIMESTAMP").Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE sessions SET is_active = false WHERE session_token_hash = $1", hash); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var endedAt, revokedAt time.Time
+	if err := pool.QueryRow(ctx, "SELECT ended_at, revoked_at FROM sessions WHERE session_token_hash = $1", hash).Scan(&endedAt, &revokedAt); err != nil {
+		t.Fatal(err)
+	}
+	if !endedAt.Equal(at) || !revokedAt.Equal(at) {
+		t.Errorf("ended_at %v, revoked_at %v; want both %v, this end's", endedAt, revokedAt, at)
+	}
+	cleaner, err := pgstore.NewCleaner(pool, pgstore.CleanerConfig{Retention: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := cleaner.RunOnce(ctx); err != nil || res.Purged != 0 {
+		t.Errorf("Cleaner.RunOnce = %+v, %v; want nothing purged within the retention", res, err)
+	}
+}
