@@ -88,7 +88,7 @@ func (g *Guard) scsCredential(r *http.Request, c credential) (credential, *Refus
 // not come through the Guard's LoadAndSave for its SessionManager, or its
 // context has no scs session (scs panics then).
 func (g *Guard) scsToken(r *http.Request) (token string, ok bool) {
-	if r.Context().Value(scsLoadedKey{}) != g.cfg.SCS {
+	if r.Context().Value(scsLoadedKey{g.cfg.SCS}) == nil {
 		return "", false
 	}
 	defer func() {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"strings"
+
+	"github.com/alexedwards/scs/v2"
 )
 
 // LoadAndSave is Config.SCS's SessionManager.LoadAndSave for the routes
 // this Guard (or another Guard with the same SCS) protects: wrap the whole
-// mux in it, as scs's own. It loads and saves the scs session as scs does,
+// mux in it, as scs's own (Guards of two SessionManagers nest, as theirs
+// do). It loads and saves the scs session as scs does,
 // except that a control-panel cookie the Guard refuses by its shape (not an
 // scs token, two of them, or one that the Authorization header
 // contradicts) is never looked up in the scs store: scs would query it,
@@ -27,7 +30,7 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 	}
 	load := sm.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(context.WithValue(r.Context(), scsLoadedKey{}, sm))
+		r = r.WithContext(context.WithValue(r.Context(), scsLoadedKey{sm}, true))
 		if g.scsMayLoad(r) {
 			load.ServeHTTP(w, r)
 			return
@@ -39,9 +42,11 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 	})
 }
 
-// scsLoadedKey marks a request's context as inside Guard.LoadAndSave; its
-// value is the SessionManager that loaded the scs session.
-type scsLoadedKey struct{}
+// scsLoadedKey marks a request's context as inside a Guard's LoadAndSave for
+// the SessionManager sm, which loaded the scs session. One key per
+// SessionManager, as scs has: an application with two of them nests both
+// LoadAndSaves, and the inner one must not hide the outer one's mark.
+type scsLoadedKey struct{ sm *scs.SessionManager }
 
 // scsMayLoad reports whether scs may look up r's session cookie: there is
 // none (scs then looks nothing up), or there is one, in the form of an scs

@@ -124,3 +124,60 @@ func TestLoadAndSaveNeedsSCS(t *testing.T) {
 	}()
 	g.LoadAndSave(http.NotFoundHandler())
 }
+
+// An application with two scs SessionManagers (two cookies, each with its
+// Guard) wraps its mux in both Guards' LoadAndSave, as it would in both
+// SessionManagers' own: each Guard answers for the scs session its own
+// LoadAndSave loaded, whichever of the two is outside.
+func TestLoadAndSaveNestsTwoSessionManagers(t *testing.T) {
+	t.Parallel()
+	newSCSGuard := func(cookieName string) *middleware.Guard {
+		sm := goodSessionManager()
+		sm.Cookie.Name = cookieName
+		g, err := middleware.New(middleware.Config{SCS: sm, Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	one, two := newSCSGuard("__Host-one"), newSCSGuard("__Host-two")
+	mux := http.NewServeMux()
+	for path, g := range map[string]*middleware.Guard{"/one": one, "/two": two} {
+		mux.Handle("POST "+path+"/login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, _, err := g.SignIn(w, r, middleware.SignIn{UserID: 5}); err != nil {
+				t.Errorf("%s: SignIn: %v", path, err)
+			}
+		}))
+		mux.Handle("GET "+path, g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	}
+	for _, order := range []struct {
+		name string
+		app  http.Handler
+	}{
+		{"one outside", one.LoadAndSave(two.LoadAndSave(mux))},
+		{"two outside", two.LoadAndSave(one.LoadAndSave(mux))},
+	} {
+		t.Run(order.name, func(t *testing.T) {
+			var cookies []string
+			for _, path := range []string{"/one", "/two"} {
+				rec := httptest.NewRecorder()
+				order.app.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path+"/login", nil))
+				for _, c := range rec.Result().Cookies() {
+					cookies = append(cookies, c.Name+"="+c.Value)
+				}
+			}
+			if len(cookies) != 2 {
+				t.Fatalf("cookies after both sign-ins: %q, want one of each", cookies)
+			}
+			for _, path := range []string{"/one", "/two"} {
+				r := request([]string{strings.Join(cookies, "; ")})
+				r.URL.Path = path
+				rec := httptest.NewRecorder()
+				order.app.ServeHTTP(rec, r)
+				if rec.Code != http.StatusOK {
+					t.Errorf("GET %s with both sessions' cookies: %d, want 200", path, rec.Code)
+				}
+			}
+		})
+	}
+}
