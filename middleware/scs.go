@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -171,8 +170,10 @@ func (g *Guard) scsDestroy(r *http.Request) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), g.cfg.StoreTimeout)
 	defer cancel()
 	if err := g.cfg.SCS.Destroy(ctx); err != nil {
-		e := unavailable(err, false)
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: scs destroy failed", slog.String("error", e.causeMsg))
+		// Paced as SignOut's other store failures (outageLog): anyone
+		// can send sign-outs during an outage.
+		e := unavailable(err, false, token)
+		g.logFailed(r.Context(), "sessionguard: scs destroy failed", e)
 		return e
 	}
 	return nil
