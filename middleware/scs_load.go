@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 
@@ -17,7 +19,10 @@ import (
 // contradicts) is never looked up in the scs store: scs would query it,
 // since it looks up whatever cookie it is sent. Such a request gets a new,
 // empty scs session while the handlers, and so the Guard, see the request
-// as it came and refuse it.
+// as it came and refuse it. A store failure to load the session is
+// counted and logged as the Guard's refusals of an outage are
+// (ErrUnavailable, or ErrCanceled when the client left first), and
+// answered by SessionManager.ErrorFunc, as scs answers it.
 //
 // With Config.SCS the Guard answers only inside its LoadAndSave: inside
 // scs's own, Middleware, SignIn and SignOut fail with a 503 and a log line
@@ -32,7 +37,15 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), scsLoadedKey{sm}, true))
 		if g.scsMayLoad(r) {
-			load.ServeHTTP(w, r)
+			// Loaded here, so that a store failure is the Guard's
+			// refusal; scs's LoadAndSave then finds the session in the
+			// context and loads nothing again.
+			ctx, err := sm.Load(r.Context(), g.scsCookie(r))
+			if err != nil {
+				g.scsLoadFailed(w, r, err)
+				return
+			}
+			load.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		asSent := http.HandlerFunc(func(w http.ResponseWriter, empty *http.Request) {
@@ -40,6 +53,29 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 		})
 		sm.LoadAndSave(asSent).ServeHTTP(w, withoutCookie(r, g.cfg.CookieName))
 	})
+}
+
+// scsCookie is the session cookie's value as scs reads it (the first
+// cookie of the name, as net/http parses it), "" when there is none.
+func (g *Guard) scsCookie(r *http.Request) string {
+	c, err := r.Cookie(g.cfg.SCS.Cookie.Name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// scsLoadFailed answers a request whose scs session the store failed to
+// load: counted and logged as the Guard's refusals of an outage are (a
+// request of a signed-in user cannot be checked), so that an scs
+// application's outage shows where the others' does, and answered by
+// SessionManager.ErrorFunc, as scs's LoadAndSave answers it.
+func (g *Guard) scsLoadFailed(w http.ResponseWriter, r *http.Request, err error) {
+	token := g.scsCookie(r)
+	sum := sha256.Sum256([]byte(token))
+	_ = g.refused(r, callFailed(r.Context(), err, false, token, hashToken(token), base64.RawURLEncoding.EncodeToString(sum[:])))
+	w.Header().Add("Vary", "Cookie")
+	g.cfg.SCS.ErrorFunc(w, r, err)
 }
 
 // scsLoadedKey marks a request's context as inside a Guard's LoadAndSave for
