@@ -7,10 +7,10 @@ import "context"
 // store of your own) depends on this package and not the other way round.
 //
 // Not-found is a result, not an error: Validate and Peek report
-// Status{State: StateUnknown}, Revoke reports false. A non-nil error is a
-// system error, which callers treat as "not signed in" (fail closed),
-// except ErrReplicaBehind: Create, Reauthenticate and Revoke may return it
-// with their result, the change made.
+// Status{State: StateUnknown}, Revoke and SignOut report false. A non-nil
+// error is a system error, which callers treat as "not signed in" (fail
+// closed), except ErrReplicaBehind: Create, Reauthenticate, Revoke and
+// SignOut may return it with their result, the change made.
 // Implementations never see a token, only its hex SHA-256, and never put the
 // hash in an error.
 type Store interface {
@@ -31,6 +31,19 @@ type Store interface {
 	// no such live session exists (ended, expired, or rotated already).
 	Reauthenticate(ctx context.Context, r Reauthentication) (SessionInfo, bool, error)
 	// Revoke ends the active session of tokenHash with reason; false when
-	// there was none.
+	// there was none. A hash a re-authentication rotated out names no
+	// session here: scs's RenewToken and Destroy, which end a session by
+	// the token they let go of, must not end one that lives on under its
+	// new token.
 	Revoke(ctx context.Context, tokenHash, reason string) (bool, error)
+	// SignOut is the user's own sign-out: it ends, with reason "logout",
+	// the active session of tokenHash or, when a re-authentication rotated
+	// tokenHash out, the session it was rotated out of; false when there was
+	// none. A tab still holding the old token (its request raced the
+	// rotation) must end the session, not leave it alive under the new token
+	// behind a cleared cookie. Whoever holds a retired token held the
+	// session a moment ago and could have ended it then; ending it is all a
+	// retired token can do: Validate, Peek and Reauthenticate know it not,
+	// Create refuses it (ErrDuplicateToken) and Revoke ends nothing by it.
+	SignOut(ctx context.Context, tokenHash string) (bool, error)
 }

@@ -30,6 +30,7 @@ func (f *fixedStore) Peek(context.Context, string, sessionguard.Scope) (sessiong
 	return f.st, nil
 }
 func (f *fixedStore) Revoke(context.Context, string, string) (bool, error) { return false, nil }
+func (f *fixedStore) SignOut(context.Context, string) (bool, error)        { return false, nil }
 func (f *fixedStore) Reauthenticate(context.Context, sessionguard.Reauthentication) (sessionguard.SessionInfo, bool, error) {
 	return sessionguard.SessionInfo{}, false, nil
 }

@@ -24,6 +24,7 @@ func (f *fakeStore) Reauthenticate(ctx context.Context, r sessionguard.Reauthent
 		return sessionguard.SessionInfo{}, false, nil
 	}
 	delete(f.rows, r.OldTokenHash)
+	f.retired[r.OldTokenHash] = row
 	row.n.TokenHash, row.n.ACR, row.n.AMR = r.NewTokenHash, r.ACR, r.AMR
 	row.lastActivity, row.authTime = f.now, f.now
 	if !r.AuthTime.IsZero() && r.AuthTime.Before(f.now) {

@@ -18,6 +18,7 @@ type fakeStore struct {
 	mu      sync.Mutex
 	now     time.Time
 	rows    map[string]*fakeRow // by token hash
+	retired map[string]*fakeRow // by the token hash a re-authentication rotated out
 	calls   map[string]int
 	err     error // when set, every call fails with it
 	block   bool  // when set, every call waits for its context to end
@@ -45,9 +46,10 @@ var _ sessionguard.Store = (*fakeStore)(nil)
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{
-		now:   time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC),
-		rows:  map[string]*fakeRow{},
-		calls: map[string]int{},
+		now:     time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC),
+		rows:    map[string]*fakeRow{},
+		retired: map[string]*fakeRow{},
+		calls:   map[string]int{},
 	}
 }
 
@@ -203,6 +205,27 @@ func (f *fakeStore) Revoke(ctx context.Context, hash, reason string) (bool, erro
 		return false, nil
 	}
 	row.active, row.reason = false, reason
+	return true, nil
+}
+
+// SignOut ends, as pgstore does, the session of hash or the one a
+// re-authentication rotated hash out of; it is recorded in revokes with
+// reason "logout", as a Revoke is.
+func (f *fakeStore) SignOut(ctx context.Context, hash string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, "SignOut"); err != nil {
+		return false, err
+	}
+	f.revokes = append(f.revokes, fakeRevoke{hash, sessionguard.ReasonLogout})
+	row, ok := f.rows[hash]
+	if !ok {
+		row, ok = f.retired[hash]
+	}
+	if !ok || !row.active {
+		return false, nil
+	}
+	row.active, row.reason = false, sessionguard.ReasonLogout
 	return true, nil
 }
 

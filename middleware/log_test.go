@@ -35,6 +35,9 @@ func (leakyStore) Peek(_ context.Context, h string, _ sessionguard.Scope) (sessi
 func (leakyStore) Revoke(_ context.Context, h, _ string) (bool, error) {
 	return false, fmt.Errorf("revoke %s: connection reset", h)
 }
+func (leakyStore) SignOut(_ context.Context, h string) (bool, error) {
+	return false, fmt.Errorf("sign out %s: connection reset", h)
+}
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent use.
 type syncBuffer struct {

@@ -45,6 +45,14 @@ func (b behindStore) Revoke(ctx context.Context, hash, reason string) (bool, err
 	return true, errBehind
 }
 
+func (b behindStore) SignOut(ctx context.Context, hash string) (bool, error) {
+	ended, err := b.fakeStore.SignOut(ctx, hash)
+	if err != nil || !ended {
+		return ended, err
+	}
+	return true, errBehind
+}
+
 // TestReplicaBehindIsDone: a change the store made but its read replica
 // has not replayed yet (sessionguard.ErrReplicaBehind) is done for the
 // user: the sign-in hands out its token, the sign-out succeeds and clears

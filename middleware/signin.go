@@ -238,24 +238,26 @@ func (g *Guard) tokenKind(token string) TokenKinds {
 	return kindOf(token)
 }
 
-// end revokes hash with reason for op ("sign out", "revoke"). It is not
-// abandoned when the client goes away (a tab closed right after "Sign out"
-// cancels ctx): the session would live on behind a cookie the browser
-// never saw cleared. StoreTimeout alone bounds it. A revocation the read
-// replica has not replayed yet is done (doneBehind); secrets are kept out
-// of its warning.
-func (g *Guard) end(ctx context.Context, op, hash, reason string, secrets ...string) error {
+// end makes call, a store call that ends a session, for op ("sign out",
+// "revoke"). It is not abandoned when the client goes away (a tab closed
+// right after "Sign out" cancels ctx): the session would live on behind a
+// cookie the browser never saw cleared. StoreTimeout alone bounds it. An
+// end the read replica has not replayed yet is done (doneBehind); secrets
+// are kept out of its warning.
+func (g *Guard) end(ctx context.Context, op string, call func(context.Context) (bool, error), secrets ...string) error {
 	cctx := withStoreTimeout(context.WithoutCancel(ctx), g.cfg.StoreTimeout)
 	defer cctx.stop()
-	if _, err := g.cfg.Store.Revoke(cctx, hash, reason); err != nil && !g.doneBehind(ctx, op, err, secrets...) {
+	if _, err := call(cctx); err != nil && !g.doneBehind(ctx, op, err, secrets...) {
 		return err
 	}
 	return nil
 }
 
-// revoke is end, best effort: a failure is logged.
+// revoke ends the session of hash with reason (Store.Revoke), best effort:
+// a failure is logged.
 func (g *Guard) revoke(ctx context.Context, hash, reason string) {
-	if err := g.end(ctx, "revoke", hash, reason, hash); err != nil {
+	revoke := func(ctx context.Context) (bool, error) { return g.cfg.Store.Revoke(ctx, hash, reason) }
+	if err := g.end(ctx, "revoke", revoke, hash); err != nil {
 		g.cfg.Logger.LogAttrs(ctx, slog.LevelError, "sessionguard: revoke failed",
 			slog.String("error", redact(err.Error(), hash)))
 	}

@@ -15,7 +15,12 @@ import (
 // session is the one the middleware put in r's context, else the one of the
 // token r carries (cookie or bearer; a malformed token, or a JWT not signed
 // by a key of the Guard, is ignored without a store call; an expired JWT
-// still ends its session). Credentials the Guard would refuse as ambiguous
+// still ends its session). A token a re-authentication has rotated out
+// ends the session it was rotated out of (sessionguard.Store.SignOut): a
+// second tab still holding it, whose request raced the first tab's
+// re-authentication, signs the user out rather than leave the session
+// alive under the new token; a retired token does nothing else.
+// Credentials the Guard would refuse as ambiguous
 // (a cookie and a bearer token that disagree, two cookies of the name) are
 // each ended, of the first four it finds: whoever holds a token may end its
 // session, and a sign-out that ended none of them would leave them all alive
@@ -98,10 +103,14 @@ func (g *Guard) signOutTokens(r *http.Request) []string {
 	return tokens
 }
 
-// signOutHash revokes one session for SignOut. token, when not empty, is
-// kept out of the log as hash is.
+// signOutHash ends one session for SignOut (Store.SignOut): the session of
+// hash, or the one a re-authentication rotated hash out of, so that a tab
+// whose token the rotation retired a moment ago (its request raced the
+// other tab's re-authentication) still signs the user out. token, when not
+// empty, is kept out of the log as hash is.
 func (g *Guard) signOutHash(ctx context.Context, r *http.Request, token, hash string) error {
-	if err := g.end(ctx, "sign out", hash, sessionguard.ReasonLogout, token, hash); err != nil {
+	signOut := func(ctx context.Context) (bool, error) { return g.cfg.Store.SignOut(ctx, hash) }
+	if err := g.end(ctx, "sign out", signOut, token, hash); err != nil {
 		e := unavailable(err, false, token, hash)
 		g.logFailed(r.Context(), "sessionguard: sign out failed", e)
 		return e

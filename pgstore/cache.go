@@ -67,9 +67,9 @@ type CacheConfig struct {
 
 // Cache is an opt-in, in-process cache in front of a Store, for the hot
 // path of the middleware (it has the Store methods the middleware uses:
-// Create, Validate, Peek, Revoke). It keeps the database's answer for a
-// valid session, keyed by token hash, and answers later checks of that
-// session from memory:
+// Create, Validate, Peek, Reauthenticate, Revoke, SignOut). It keeps the
+// database's answer for a valid session, keyed by token hash, and answers
+// later checks of that session from memory:
 //
 //   - Expiry stays exact: an entry holds the row's absolute expiry, last
 //     activity and idle timeout, and the database clock as of the answer. A
@@ -87,7 +87,7 @@ type CacheConfig struct {
 //     (by any program, the seed's functions and plain SQL included) and
 //     [Cache.Run] evicts it; past 1,000 in one transaction, one empty
 //     payload instead, and Run forgets everything (migration 030).
-//     Revoke through this Cache also evicts at once.
+//     Revoke and SignOut through this Cache also evict at once.
 //   - Correctness never depends on the listener: until Run has connected
 //     and while its connection is down or unproven, the cache is empty and
 //     every call goes to the database.
@@ -211,6 +211,19 @@ func (c *Cache) Revoke(ctx context.Context, tokenHash, reason string) (bool, err
 	ended, err := c.store.Revoke(ctx, tokenHash, reason)
 	// Evict even on error: the revoke may have committed.
 	c.evict(tokenHash)
+	return ended, err
+}
+
+// SignOut is Store.SignOut; the session leaves this cache at once, also
+// under the token a re-authentication gave it when tokenHash is the one it
+// retired, and the others when the database's notification reaches them.
+func (c *Cache) SignOut(ctx context.Context, tokenHash string) (bool, error) {
+	held, ended, err := c.store.signOut(ctx, tokenHash)
+	// Evict even on error: the end may have committed.
+	c.evict(tokenHash)
+	if held != "" && held != tokenHash {
+		c.evict(held)
+	}
 	return ended, err
 }
 

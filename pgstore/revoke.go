@@ -44,7 +44,8 @@ func (s *Store) ended(ctx context.Context, op, tokenHash string, e sessionguard.
 
 // Revoke ends the session of tokenHash (the seed's revoke_session), recording
 // reason, e.g. sessionguard.ReasonLogout. It reports false when no active session has that
-// hash. Like every revoke method, it logs an EventRevoked for what it ended.
+// hash; a hash a re-authentication rotated out has none (SignOut follows it).
+// Like every revoke method, it logs an EventRevoked for what it ended.
 func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended bool, err error) {
 	ctx, call := s.tel.start(ctx, opRevoke)
 	defer func() { call.endCount(ctx, boolCount(ended), err) }()
@@ -57,8 +58,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended boo
 	}
 	// revoke_session's update, returning who it ended for the audit event.
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1}
-	err = s.pool.QueryRow(ctx, endSQL+"session_token_hash = $2 RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type",
-		reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	err = s.pool.QueryRow(ctx, endByHashSQL, reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -66,6 +66,65 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended boo
 		return false, wrapErr(op, err)
 	}
 	return true, s.ended(ctx, op, tokenHash, e)
+}
+
+// endByHashSQL ends the active session of token hash $2 with reason $1 and
+// returns who it ended.
+const endByHashSQL = endSQL + "session_token_hash = $2 RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type"
+
+// endRetiredSQL ends, with reason $1, the active session that a
+// re-authentication rotated token hash $2 out of (migration 031), and
+// returns who it ended and the hash the session holds now. By the session's
+// id: a rotation that commits while this waits for the row leaves the id
+// as it was.
+const endRetiredSQL = endSQL + `id = (SELECT r.session_id FROM sessionguard_retired_tokens r WHERE r.token_hash = $2)
+	RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type, session_token_hash`
+
+// SignOut is the user's own sign-out (sessionguard.Store.SignOut): it ends,
+// with reason "logout", the active session of tokenHash or, when a
+// re-authentication rotated tokenHash out, the session it was rotated out
+// of, and reports false when there was none. Only the sign-out follows a
+// retired hash: Revoke, and SCSStore's Delete (scs's RenewToken and
+// Destroy), end nothing by it, and Validate, Peek, Reauthenticate and
+// Create never take it.
+//
+// A sign-out that races the rotation is never lost: the first statement
+// finds the session under tokenHash (waiting for a rotation that holds the
+// row, and then finding the hash gone) or not at all, and the second, which
+// starts after the rotation has committed, finds the retired hash. The
+// second reads sessionguard_retired_tokens, on which the application's role
+// needs SELECT (README, "Roles"); a sign-out by the current token needs no
+// more than Revoke. The session ends as Revoke ends it: an EventRevoked,
+// every Cache notified with the hash it holds now, and with a read
+// replica, awaited there under that hash.
+func (s *Store) SignOut(ctx context.Context, tokenHash string) (ended bool, err error) {
+	_, ended, err = s.signOut(ctx, tokenHash)
+	return ended, err
+}
+
+// signOut is SignOut, and reports the hash the ended session held when it
+// ended (tokenHash, or its successor's), for Cache to forget it at once.
+func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, ended bool, err error) {
+	ctx, call := s.tel.start(ctx, opSignOut)
+	defer func() { call.endCount(ctx, boolCount(ended), err) }()
+	const op = "sign out"
+	if !validHash(tokenHash) {
+		return "", false, invalid(op, "token hash is not 64 lowercase hex characters")
+	}
+	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
+	held = tokenHash
+	err = s.pool.QueryRow(ctx, endByHashSQL, sessionguard.ReasonLogout, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = s.pool.QueryRow(ctx, endRetiredSQL, sessionguard.ReasonLogout, tokenHash).
+			Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType, &held)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, wrapErr(op, err)
+	}
+	return held, true, s.ended(ctx, op, held, e)
 }
 
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with

@@ -36,6 +36,7 @@ const (
 	opSCSDelete
 	opSCSAll
 	opSCSDeleteExpired
+	opSignOut
 	numOps
 )
 
@@ -60,6 +61,7 @@ var storeOps = [numOps]struct{ name, span string }{
 	opSCSDelete:         {"scs_delete", "pgstore.SCSStore.Delete"},
 	opSCSAll:            {"scs_all", "pgstore.SCSStore.All"},
 	opSCSDeleteExpired:  {"scs_delete_expired", "pgstore.SCSStore.DeleteExpired"},
+	opSignOut:           {"sign_out", "pgstore.SignOut"},
 }
 
 func (op storeOp) String() string { return storeOps[op].name }

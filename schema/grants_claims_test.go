@@ -60,8 +60,8 @@ func readmeGrants(t *testing.T, role string) []string {
 // the seed's five functions ("executable by everyone, as PostgreSQL creates
 // them"). TestAppRoleGrantsAfterAdoption covers the most common operations;
 // this covers the rest: the session limit's ending of the oldest session,
-// re-authentication, every revocation, the counts and lists, the Cleaner's
-// purge and scs's reads and deletes.
+// re-authentication, a sign-out by the token it retired, every revocation,
+// the counts and lists, the Cleaner's purge and scs's reads and deletes.
 func TestAppRoleReadmeGrantsCoverEveryOperation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -137,6 +137,10 @@ func TestAppRoleReadmeGrantsCoverEveryOperation(t *testing.T) {
 	if _, ok, err := store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: third.ID,
 		OldTokenHash: hash("third"), NewTokenHash: hash("third, rotated")}); err != nil || !ok {
 		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+	// A sign-out by the token the rotation retired reads the retired hashes.
+	if ended, err := store.SignOut(ctx, hash("third")); err != nil || !ended {
+		t.Fatalf("SignOut by a retired token = %v, %v", ended, err)
 	}
 	if _, err := store.ListAllActive(ctx, 10); err != nil {
 		t.Fatalf("ListAllActive: %v", err)

@@ -1,0 +1,195 @@
+package pgstore_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/pgstore"
+)
+
+// endState is the sessions row of id: active, and the reason it ended.
+func endState(t *testing.T, f fixture, id string) (active bool, reason string) {
+	t.Helper()
+	var r *string
+	if err := f.pool.QueryRow(context.Background(), "SELECT is_active, revoke_reason FROM sessions WHERE id = $1", id).Scan(&active, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r != nil {
+		reason = *r
+	}
+	return active, reason
+}
+
+// TestSignOutFollowsARetiredToken: SignOut ends, with "logout", the session
+// of its token, or the session a re-authentication rotated the token out
+// of (after one rotation or several): a tab still holding the old token
+// signs the user out. Before, it ended nothing and the session lived on
+// under its new token. Nothing else a retired token reaches ends the
+// session: Revoke and scs's Delete (RenewToken, Destroy) keep it alive.
+func TestSignOutFollowsARetiredToken(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	scs := newSCSStore(t, f)
+	tests := []struct {
+		name      string
+		rotations int
+		signOut   func(t0 string) (bool, error) // with the first token
+		wantEnded bool
+	}{
+		{"SignOut, the current token", 0, func(h string) (bool, error) { return f.store.SignOut(ctx, h) }, true},
+		{"SignOut, rotated out once", 1, func(h string) (bool, error) { return f.store.SignOut(ctx, h) }, true},
+		{"SignOut, rotated out twice", 2, func(h string) (bool, error) { return f.store.SignOut(ctx, h) }, true},
+		{"Revoke, rotated out", 1, func(h string) (bool, error) { return f.store.Revoke(ctx, h, sessionguard.ReasonLogout) }, false},
+		{"SCSStore.DeleteCtx, rotated out", 1, func(h string) (bool, error) {
+			return false, scs.DeleteCtx(ctx, scsKeyOf(t, h))
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t0, s := f.create(t, nil)
+			now := t0
+			for range tt.rotations {
+				next := newHash(t)
+				rotate(t, f, s.ID, now, next)
+				now = next
+			}
+			ended, err := tt.signOut(t0)
+			if err != nil || ended != tt.wantEnded {
+				t.Fatalf("= %v, %v; want %v", ended, err, tt.wantEnded)
+			}
+			st, err := f.store.Validate(ctx, now, sessionguard.Scope{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			active, reason := endState(t, f, s.ID)
+			if tt.wantEnded {
+				if st.State != sessionguard.StateRevoked || st.EndReason != sessionguard.ReasonLogout || active || reason != sessionguard.ReasonLogout {
+					t.Fatalf("the session's token now: %q (%q), row active %v reason %q; want revoked with logout", st.State, st.EndReason, active, reason)
+				}
+			} else if st.State != sessionguard.StateValid || !active {
+				t.Fatalf("the session's token now: %q, row active %v; want it alive", st.State, active)
+			}
+			if st, err := f.store.Validate(ctx, t0, sessionguard.Scope{}); err != nil || tt.rotations > 0 && st.State != sessionguard.StateUnknown {
+				t.Fatalf("the retired token: %q, %v; want unknown", st.State, err)
+			}
+		})
+	}
+	t.Run("a token no session ever had, an ended session", func(t *testing.T) {
+		if ended, err := f.store.SignOut(ctx, newHash(t)); err != nil || ended {
+			t.Fatalf("SignOut of an unknown hash = %v, %v", ended, err)
+		}
+		t0, s := f.create(t, nil)
+		rotate(t, f, s.ID, t0, newHash(t))
+		if ended, err := f.store.SignOut(ctx, t0); err != nil || !ended {
+			t.Fatalf("first SignOut = %v, %v", ended, err)
+		}
+		if ended, err := f.store.SignOut(ctx, t0); err != nil || ended {
+			t.Fatalf("second SignOut = %v, %v; want false", ended, err)
+		}
+		if _, err := f.store.SignOut(ctx, "not a hash"); err == nil {
+			t.Fatal("SignOut of a malformed hash: no error")
+		}
+	})
+}
+
+// scsKeyOf is the key scs hands SCSStore for the token of hex hash.
+func scsKeyOf(t *testing.T, hash string) string {
+	t.Helper()
+	sum, err := hex.DecodeString(hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(sum)
+}
+
+// TestSignOutRacingTheRotation: a sign-out by the token a re-authentication
+// is rotating out at that very moment (the rotation holds the row, the
+// sign-out waits for it) ends the session under its new token. The row the
+// sign-out waited for no longer has the hash when the rotation commits; the
+// session is then found by the retired hash. Before, the sign-out ended
+// nothing.
+func TestSignOutRacingTheRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	t0, s := f.create(t, nil)
+	t1 := newHash(t)
+	tx, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// The rotation's statement (Store.Reauthenticate's), held open.
+	if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", s.ID, t1); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		ended bool
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ended, err := f.store.SignOut(ctx, t0)
+		done <- result{ended, err}
+	}()
+	waitForLockWaits(t, f, 1)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r.err != nil || !r.ended {
+		t.Fatalf("SignOut that waited for the rotation = %v, %v; want true", r.ended, r.err)
+	}
+	if active, reason := endState(t, f, s.ID); active || reason != sessionguard.ReasonLogout {
+		t.Fatalf("session after the sign-out: active %v, reason %q", active, reason)
+	}
+}
+
+// TestCacheSignOutOfARetiredToken: signed out through one instance's Cache
+// by the token a re-authentication retired, the session is refused under
+// its new token by that instance at once and by another instance's Cache,
+// which held it, as soon as the database's notification arrives.
+func TestCacheSignOutOfARetiredToken(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	poolB, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(poolB.Close)
+	storeB, err := pgstore.New(poolB, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newCache(t, f.store, pgstore.CacheConfig{})
+	b := newCache(t, storeB, pgstore.CacheConfig{})
+	runCache(t, a)
+	runCache(t, b)
+
+	t0, s := f.create(t, nil)
+	t1 := newHash(t)
+	if _, ok, err := b.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: s.ID, OldTokenHash: t0, NewTokenHash: t1}); err != nil || !ok {
+		t.Fatalf("Reauthenticate = %v, %v", ok, err)
+	}
+	for _, c := range []*pgstore.Cache{a, b} {
+		mustValidate(t, c, t1, sessionguard.Scope{})
+		if _, wasHit := hit(t, c, t1); !wasHit {
+			t.Fatal("a cache does not hold the session under its new token")
+		}
+	}
+	if ended, err := a.SignOut(ctx, t0); err != nil || !ended {
+		t.Fatalf("SignOut by the retired token = %v, %v", ended, err)
+	}
+	if st := mustValidate(t, a, t1, sessionguard.Scope{}); st.State != sessionguard.StateRevoked {
+		t.Fatalf("the signing-out instance answers %q right after SignOut", st.State)
+	}
+	eventually(t, "the other instance refuses the session", func() bool {
+		return mustValidate(t, b, t1, sessionguard.Scope{}).State == sessionguard.StateRevoked
+	})
+}
