@@ -85,10 +85,13 @@ type outageLog struct {
 }
 
 // level is the level of a store failure's line at now, with the attribute
-// that counts the failures logged at Info since the last Error line.
+// that counts the failures logged at Info since the last Error line. A now
+// more than a second before next means the wall clock stepped back: the
+// pacing starts again rather than keep Error lines away until the clock
+// has caught up.
 func (o *outageLog) level(now time.Time) (slog.Level, slog.Attr) {
 	t, next := now.UnixNano(), o.next.Load()
-	if t >= next && o.next.CompareAndSwap(next, t+int64(time.Second)) {
+	if (t >= next || next-t > int64(time.Second)) && o.next.CompareAndSwap(next, t+int64(time.Second)) {
 		return slog.LevelError, slog.Int64("failures_since_last_error", o.quiet.Swap(0))
 	}
 	return slog.LevelInfo, slog.Int64("failures_since_last_error", o.quiet.Add(1))

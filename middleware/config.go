@@ -124,10 +124,11 @@ type Config struct {
 
 	// Logger receives the audit events of the requests (see sessionguard.Event):
 	// sessions created by SignIn and requests refused ("missing" at Debug
-	// level, a store failure at Error, the first of each second, the others
-	// at Info so that a flood does not fill the log at Error, others at
-	// Info; a refusal because a
-	// session timed out is an "expired" event), and store errors. Revocations
+	// level, others at Info; a refusal because a session timed out is an
+	// "expired" event), and store errors: the first store failure of each
+	// second at Error, the others of that second at Info (with their audit
+	// line), so that a flood during an outage does not fill the log at
+	// Error. Revocations
 	// are logged by the store that makes them (pgstore.Config.Logger), so
 	// that an admin's revocation is logged as well as a sign-out. It never
 	// receives a token, a token hash or a cookie value. Default

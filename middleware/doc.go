@@ -59,8 +59,9 @@
 // [Guard.Reauthenticate] records the new authentication and gives the
 // session a new token of its kind (opaque, JWT, scs), refusing the old one
 // at once; [Guard.Refresh] makes an identity provider's renewed JWT the
-// session's token without counting as an authentication. Config.SessionLimit caps a user's live sessions per app type,
-// race-free across instances: at the limit SignIn ends the least recently
+// session's token without counting as an authentication.
+// Config.SessionLimit caps a user's live sessions per app type, race-free
+// across instances: at the limit SignIn ends the least recently
 // active session (reason "session_limit", which its next request is told) or
 // is refused (sessionguard.ErrSessionLimit).
 //

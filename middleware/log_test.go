@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sessionguard/sessionguard"
@@ -238,13 +239,56 @@ func TestOutageFloodLogsErrorOncePerSecond(t *testing.T) {
 	}
 
 	// A second later the outage, still on, is at Error again, counting the
-	// failures logged at Info meanwhile.
-	time.Sleep(time.Second - elapsed%time.Second + 10*time.Millisecond)
+	// failures logged at Info meanwhile. A full second after the last
+	// failure: the last Error line's second may have begun at any time of
+	// the flood (each Error line starts its second), not at start plus
+	// whole seconds.
+	time.Sleep(time.Second + 10*time.Millisecond)
 	logs.reset()
 	if code := serve(g, request(cookie(randomToken(t)))); code != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503", code)
 	}
 	if text := logs.String(); !strings.Contains(text, "level=ERROR") || strings.Contains(text, "failures_since_last_error=0") {
 		t.Errorf("the outage a second later: want an Error line counting the failures before; log:\n%s", text)
+	}
+}
+
+// deleteFails is an scs store whose Delete fails, as a database down does.
+type deleteFails struct{ scs.Store }
+
+func (deleteFails) Delete(string) error {
+	return errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+}
+
+// With Config.SCS a sign-out also destroys the scs session, a store call of
+// its own: during an outage a flood of sign-outs (open to anyone, a
+// malformed cookie suffices) must not fill the log at Error either.
+func TestOutageFloodOfSCSSignOutsLogsErrorOncePerSecond(t *testing.T) {
+	var logs syncBuffer
+	sm := goodSessionManager()
+	sm.Store = deleteFails{sm.Store}
+	g, err := middleware.New(middleware.Config{SCS: sm, Store: newFakeStore(), AppType: sessionguard.ControlPanel,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	signOut := g.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := g.SignOut(w, r); errors.Is(err, middleware.ErrUnavailable) {
+			failed++
+		}
+	}))
+	const flood = 150
+	start := time.Now()
+	for range flood {
+		signOut.ServeHTTP(httptest.NewRecorder(), request(cookie("not-a-token")))
+	}
+	elapsed := time.Since(start)
+	if failed != flood {
+		t.Fatalf("%d sign-outs failed, want all %d", failed, flood)
+	}
+	errorLines := strings.Count(logs.String(), "level=ERROR")
+	if max := int(elapsed/time.Second) + 1; errorLines < 1 || errorLines > max {
+		t.Errorf("%d lines at Error for %d failed sign-outs in %v; want 1 to %d", errorLines, flood, elapsed, max)
 	}
 }

@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -88,7 +87,7 @@ func (g *Guard) scsCredential(r *http.Request, c credential) (credential, *Refus
 // not come through the Guard's LoadAndSave for its SessionManager, or its
 // context has no scs session (scs panics then).
 func (g *Guard) scsToken(r *http.Request) (token string, ok bool) {
-	if r.Context().Value(scsLoadedKey{}) != g.cfg.SCS {
+	if r.Context().Value(scsLoadedKey{g.cfg.SCS}) == nil {
 		return "", false
 	}
 	defer func() {
@@ -171,8 +170,10 @@ func (g *Guard) scsDestroy(r *http.Request) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), g.cfg.StoreTimeout)
 	defer cancel()
 	if err := g.cfg.SCS.Destroy(ctx); err != nil {
-		e := unavailable(err, false)
-		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionguard: scs destroy failed", slog.String("error", e.causeMsg))
+		// Paced as SignOut's other store failures (outageLog): anyone
+		// can send sign-outs during an outage.
+		e := unavailable(err, false, token)
+		g.logFailed(r.Context(), "sessionguard: scs destroy failed", e)
 		return e
 	}
 	return nil

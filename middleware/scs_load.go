@@ -2,19 +2,27 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
+
+	"github.com/alexedwards/scs/v2"
 )
 
 // LoadAndSave is Config.SCS's SessionManager.LoadAndSave for the routes
 // this Guard (or another Guard with the same SCS) protects: wrap the whole
-// mux in it, as scs's own. It loads and saves the scs session as scs does,
+// mux in it, as scs's own (Guards of two SessionManagers nest, as theirs
+// do). It loads and saves the scs session as scs does,
 // except that a control-panel cookie the Guard refuses by its shape (not an
 // scs token, two of them, or one that the Authorization header
 // contradicts) is never looked up in the scs store: scs would query it,
 // since it looks up whatever cookie it is sent. Such a request gets a new,
 // empty scs session while the handlers, and so the Guard, see the request
-// as it came and refuse it.
+// as it came and refuse it. A store failure to load the session is
+// counted and logged as the Guard's refusals of an outage are
+// (ErrUnavailable, or ErrCanceled when the client left first), and
+// answered by SessionManager.ErrorFunc, as scs answers it.
 //
 // With Config.SCS the Guard answers only inside its LoadAndSave: inside
 // scs's own, Middleware, SignIn and SignOut fail with a 503 and a log line
@@ -27,9 +35,17 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 	}
 	load := sm.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(context.WithValue(r.Context(), scsLoadedKey{}, sm))
+		r = r.WithContext(context.WithValue(r.Context(), scsLoadedKey{sm}, true))
 		if g.scsMayLoad(r) {
-			load.ServeHTTP(w, r)
+			// Loaded here, so that a store failure is the Guard's
+			// refusal; scs's LoadAndSave then finds the session in the
+			// context and loads nothing again.
+			ctx, err := sm.Load(r.Context(), g.scsCookie(r))
+			if err != nil {
+				g.scsLoadFailed(w, r, err)
+				return
+			}
+			load.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		asSent := http.HandlerFunc(func(w http.ResponseWriter, empty *http.Request) {
@@ -39,9 +55,34 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 	})
 }
 
-// scsLoadedKey marks a request's context as inside Guard.LoadAndSave; its
-// value is the SessionManager that loaded the scs session.
-type scsLoadedKey struct{}
+// scsCookie is the session cookie's value as scs reads it (the first
+// cookie of the name, as net/http parses it), "" when there is none.
+func (g *Guard) scsCookie(r *http.Request) string {
+	c, err := r.Cookie(g.cfg.SCS.Cookie.Name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// scsLoadFailed answers a request whose scs session the store failed to
+// load: counted and logged as the Guard's refusals of an outage are (a
+// request of a signed-in user cannot be checked), so that an scs
+// application's outage shows where the others' does, and answered by
+// SessionManager.ErrorFunc, as scs's LoadAndSave answers it.
+func (g *Guard) scsLoadFailed(w http.ResponseWriter, r *http.Request, err error) {
+	token := g.scsCookie(r)
+	sum := sha256.Sum256([]byte(token))
+	_ = g.refused(r, callFailed(r.Context(), err, false, token, hashToken(token), base64.RawURLEncoding.EncodeToString(sum[:])))
+	w.Header().Add("Vary", "Cookie")
+	g.cfg.SCS.ErrorFunc(w, r, err)
+}
+
+// scsLoadedKey marks a request's context as inside a Guard's LoadAndSave for
+// the SessionManager sm, which loaded the scs session. One key per
+// SessionManager, as scs has: an application with two of them nests both
+// LoadAndSaves, and the inner one must not hide the outer one's mark.
+type scsLoadedKey struct{ sm *scs.SessionManager }
 
 // scsMayLoad reports whether scs may look up r's session cookie: there is
 // none (scs then looks nothing up), or there is one, in the form of an scs

@@ -1,6 +1,8 @@
 package middleware_test
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/metrictest"
 	"github.com/sessionguard/sessionguard/middleware"
 )
 
@@ -123,4 +126,106 @@ func TestLoadAndSaveNeedsSCS(t *testing.T) {
 		}
 	}()
 	g.LoadAndSave(http.NotFoundHandler())
+}
+
+// An application with two scs SessionManagers (two cookies, each with its
+// Guard) wraps its mux in both Guards' LoadAndSave, as it would in both
+// SessionManagers' own: each Guard answers for the scs session its own
+// LoadAndSave loaded, whichever of the two is outside.
+func TestLoadAndSaveNestsTwoSessionManagers(t *testing.T) {
+	t.Parallel()
+	newSCSGuard := func(cookieName string) *middleware.Guard {
+		sm := goodSessionManager()
+		sm.Cookie.Name = cookieName
+		g, err := middleware.New(middleware.Config{SCS: sm, Store: newFakeStore(), AppType: sessionguard.ControlPanel, Logger: discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	one, two := newSCSGuard("__Host-one"), newSCSGuard("__Host-two")
+	mux := http.NewServeMux()
+	for path, g := range map[string]*middleware.Guard{"/one": one, "/two": two} {
+		mux.Handle("POST "+path+"/login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, _, err := g.SignIn(w, r, middleware.SignIn{UserID: 5}); err != nil {
+				t.Errorf("%s: SignIn: %v", path, err)
+			}
+		}))
+		mux.Handle("GET "+path, g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	}
+	for _, order := range []struct {
+		name string
+		app  http.Handler
+	}{
+		{"one outside", one.LoadAndSave(two.LoadAndSave(mux))},
+		{"two outside", two.LoadAndSave(one.LoadAndSave(mux))},
+	} {
+		t.Run(order.name, func(t *testing.T) {
+			var cookies []string
+			for _, path := range []string{"/one", "/two"} {
+				rec := httptest.NewRecorder()
+				order.app.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path+"/login", nil))
+				for _, c := range rec.Result().Cookies() {
+					cookies = append(cookies, c.Name+"="+c.Value)
+				}
+			}
+			if len(cookies) != 2 {
+				t.Fatalf("cookies after both sign-ins: %q, want one of each", cookies)
+			}
+			for _, path := range []string{"/one", "/two"} {
+				r := request([]string{strings.Join(cookies, "; ")})
+				r.URL.Path = path
+				rec := httptest.NewRecorder()
+				order.app.ServeHTTP(rec, r)
+				if rec.Code != http.StatusOK {
+					t.Errorf("GET %s with both sessions' cookies: %d, want 200", path, rec.Code)
+				}
+			}
+		})
+	}
+}
+
+// findFails is an scs store whose Find fails, as a database down does.
+type findFails struct{ scs.Store }
+
+func (findFails) Find(string) ([]byte, bool, error) {
+	return nil, false, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+}
+
+// With Config.SCS a database that is down fails scs's lookup of the
+// session, before any Guard: the request must still count and log as the
+// Guard's refusals of an outage do (sessionguard_validations_total
+// {reason="unavailable"}, on which README's SessionguardStoreUnavailable
+// alert fires, and an Error line), and get scs's error answer, the handler
+// never running. Before, an scs application with its database down
+// counted nothing and logged nothing of its own: the alert stayed quiet.
+func TestLoadAndSaveCountsAStoreFailure(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	var logs syncBuffer
+	sm := goodSessionManager()
+	sm.Store = findFails{sm.Store}
+	g, err := middleware.New(middleware.Config{SCS: sm, Store: newFakeStore(), AppType: sessionguard.ControlPanel,
+		MeterProvider: m.Provider, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	h := g.LoadAndSave(g.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true })))
+	token := randomToken(t)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, request(cookie(token)))
+	if ran || rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, handler ran %v; want scs's ErrorFunc's 500, false", rec.Code, ran)
+	}
+	if v, _ := metrictest.Sample(m.Exposition(t), "sessionguard_validations_total", "result", "refused", "reason", "unavailable"); v != 1 {
+		t.Errorf("sessionguard_validations_total{reason=\"unavailable\"} = %v, want 1", v)
+	}
+	text := logs.String()
+	if !strings.Contains(text, "level=ERROR") || !strings.Contains(text, "reason=unavailable") || !strings.Contains(text, "connection refused") {
+		t.Errorf("no Error line for the outage:\n%s", text)
+	}
+	if strings.Contains(text, token) || strings.Contains(text, sha256Hex(token)) {
+		t.Errorf("the log holds the token or its hash:\n%s", text)
+	}
 }

@@ -147,9 +147,9 @@ func (m *storeMetrics) observeCache(c *Cache) error {
 
 // listeningGroups are, per Meter, the Caches whose listeners its one
 // sessionguard.cache.listening series reports: 1 only while every one of
-// them listens. A gauge has one value per series and collection (the SDK
-// keeps the last observation), so a callback per Cache would report the
-// Cache registered last and hide another's listener being down.
+// them that runs listens. A gauge has one value per series and collection
+// (the SDK keeps the last observation), so a callback per Cache would report
+// the Cache registered last and hide another's listener being down.
 var listeningGroups = struct {
 	sync.Mutex
 	byMeter map[metric.Meter]*listeningGroup
@@ -166,16 +166,25 @@ func (g *listeningGroup) add(c *Cache) {
 	g.caches = append(g.caches, c)
 }
 
-// listening is 1 when every Cache of g listens, else 0.
+// listening is 1 when at least one Cache of g runs and every one that runs
+// listens, else 0. A Cache whose Run is not running (not started yet, or
+// stopped: replaced, its part of the app shut down) has no listener to be
+// down; counted, one stopped for good held the series at 0 for the rest of
+// the process over Caches that all listen.
 func (g *listeningGroup) listening() int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	up := int64(0)
 	for _, c := range g.caches {
+		if !c.running.Load() {
+			continue
+		}
 		if !c.Listening() {
 			return 0
 		}
+		up = 1
 	}
-	return 1
+	return up
 }
 
 // observeListening adds c to its Meter's group, registering the group's
@@ -192,7 +201,7 @@ func (m *storeMetrics) observeListening(c *Cache) error {
 		}
 	}
 	gauge, err := m.meter.Int64ObservableGauge(metricCacheListening,
-		metric.WithDescription("1 while the listener of every cache reporting here is connected and proven alive (they answer from memory), else 0."))
+		metric.WithDescription("1 while the listener of every running cache reporting here is connected and proven alive (they answer from memory), else 0."))
 	if err != nil {
 		return err
 	}

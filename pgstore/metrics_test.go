@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -291,10 +292,16 @@ func TestReplicaMetrics(t *testing.T) {
 func TestCacheListeningCoversEveryCache(t *testing.T) {
 	t.Parallel()
 	m := metrictest.New(t)
-	down := newCache(t, newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}).store, pgstore.CacheConfig{})
+	// down's listener runs but never connects: nothing listens there.
+	retrying := make(chan struct{})
+	down := newCache(t, newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}).store,
+		pgstore.CacheConfig{ListenConnString: "postgres://sessionguard@127.0.0.1:1/nothing?connect_timeout=1",
+			Logger: slog.New(onRecord{sync.OnceFunc(func() { close(retrying) })})})
+	startCache(t, down)
+	<-retrying // its Run has failed to connect once, and retries
 	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
 	up := newCache(t, f.store, pgstore.CacheConfig{})
-	runCache(t, up) // down's listener never runs
+	runCache(t, up)
 	h, _ := f.create(t, nil)
 	mustValidate(t, up, h, sessionguard.Scope{})
 	if !up.Listening() || down.Listening() {
@@ -308,6 +315,55 @@ func TestCacheListeningCoversEveryCache(t *testing.T) {
 		t.Errorf("sessionguard.cache.misses = %d, want 1 (both caches' together)", got)
 	}
 }
+
+// A Cache whose Run has returned (stopped on purpose: replaced by another,
+// its app part shut down) has no listener to be down: the Caches still
+// running decide sessionguard.cache.listening. Counted, the stopped one kept
+// the series at 0 for the rest of the process, and
+// SessionguardCacheListenerDown fired for good over Caches that all listen.
+// With no Cache running, nothing listens: 0.
+func TestCacheListeningIgnoresStoppedCaches(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	stopped := newCache(t, newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}).store, pgstore.CacheConfig{})
+	stop := startCache(t, stopped)
+	eventually(t, "the first listener connects", stopped.Listening)
+	stop()
+	if got := m.Collect(t).Value("sessionguard.cache.listening"); got != 0 {
+		t.Errorf("sessionguard.cache.listening = %d with no Cache running, want 0", got)
+	}
+	current := newCache(t, newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}).store, pgstore.CacheConfig{})
+	runCache(t, current)
+	if got := m.Collect(t).Value("sessionguard.cache.listening"); got != 1 {
+		t.Errorf("sessionguard.cache.listening = %d with the running Cache listening and the other stopped, want 1", got)
+	}
+}
+
+// startCache runs c.Run until the returned stop is called (or the test
+// ends), without waiting for its listener to connect; stop waits for Run to
+// return.
+func startCache(t *testing.T, c *pgstore.Cache) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	stop = sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run returned %v, want context.Canceled", err)
+		}
+	})
+	t.Cleanup(stop)
+	return stop
+}
+
+// onRecord is a slog.Handler that calls f for every record.
+type onRecord struct{ f func() }
+
+func (h onRecord) Enabled(context.Context, slog.Level) bool  { return true }
+func (h onRecord) Handle(context.Context, slog.Record) error { h.f(); return nil }
+func (h onRecord) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h onRecord) WithGroup(string) slog.Handler             { return h }
 
 // A revocation that ended its session but returned ErrReplicaBehind (the
 // replica had not replayed it within ReplayWait) is timed under result

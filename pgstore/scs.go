@@ -180,7 +180,7 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 	ctx, call := s.store.tel.start(ctx, opSCSDelete)
 	defer func() { call.end(ctx, err) }()
 	hash, ok := scsHash(key)
-	if !ok {
+	if !ok || hash == emptyTokenHash {
 		return nil
 	}
 	if hash == sessionguard.RotationFrom(ctx) {
@@ -274,6 +274,12 @@ func (s *SCSStore) Delete(key string) error {
 func (s *SCSStore) All() (map[string][]byte, error) {
 	return s.AllCtx(context.Background())
 }
+
+// emptyTokenHash is hex(SHA-256("")): scs deletes it when it destroys or
+// renews a session it never stored (a new, empty one, such as
+// Guard.LoadAndSave gives a cookie the Guard refuses by its shape). No
+// session or data has it, so its delete asks nothing of the database.
+const emptyTokenHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // scsHash turns the key scs gives a store with HashTokenInStore,
 // base64url(SHA-256(token)) without padding, into the lowercase hex form of

@@ -29,10 +29,22 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- ended_at with the statement's revoked_at if it gave one, else the
 -- transaction's time (CURRENT_TIMESTAMP, as every other end); revoked_at
 -- with ended_at, as every other end sets both. A value the statement gives
--- is kept. revoke_reason stays as the statement left it: NULL says that no
--- reason was given (pgstore's Stats counts it under ""), and NULL passes any
--- CHECK of your own on the column, where a made-up reason might not
--- (schema's TestDirectEndRecordsWhenTheSessionEnded).
+-- is kept. A value the active row still had counts as not given: it is an
+-- earlier end's, left by a statement that set is_active back to true, and
+-- kept, it put this end in the wrong period of Stats and let the Cleaner
+-- purge the row at once (TestDirectEndAfterReactivationRecordsTheNewEnd).
+-- revoke_reason stays as the statement left it: NULL says that no reason was
+-- given (pgstore's Stats counts it under ""), and NULL passes any CHECK of
+-- your own on the column, where a made-up reason might not (schema's
+-- TestDirectEndRecordsWhenTheSessionEnded).
+--
+-- Sessions ended so before this migration get their end time here, by the
+-- same rule (the revoked_at the statement gave, else the migration's time,
+-- so that they are kept for the retention period from now): the trigger only
+-- sees the ends after it, and those rows would stay uncounted and unpurged
+-- (schema's TestEndTimeRecordedForSessionsEndedBefore037). The UPDATE names
+-- neither is_active nor the token hash, so it fires none of the table's
+-- triggers; idx_sessions_ended_at finds the rows.
 --
 -- What it costs: nothing for a touch, which does not name is_active (the
 -- trigger is not even queued, and the update stays HOT); for an end that
@@ -44,9 +56,13 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 
 CREATE OR REPLACE FUNCTION sessionguard_record_end_time()
 RETURNS TRIGGER AS $$
+DECLARE
+    -- A value the row had while active is an earlier end's, not this one's.
+    v_revoked_at TIMESTAMP WITH TIME ZONE := CASE WHEN NEW.revoked_at IS DISTINCT FROM OLD.revoked_at THEN NEW.revoked_at END;
+    v_ended_at TIMESTAMP WITH TIME ZONE := CASE WHEN NEW.ended_at IS DISTINCT FROM OLD.ended_at THEN NEW.ended_at END;
 BEGIN
-    NEW.ended_at := coalesce(NEW.ended_at, NEW.revoked_at, CURRENT_TIMESTAMP);
-    NEW.revoked_at := coalesce(NEW.revoked_at, NEW.ended_at);
+    NEW.ended_at := coalesce(v_ended_at, v_revoked_at, CURRENT_TIMESTAMP);
+    NEW.revoked_at := coalesce(v_revoked_at, NEW.ended_at);
     RETURN NEW;
 END;
 $$ LANGUAGE plpgsql;
@@ -59,15 +75,23 @@ BEGIN
         CREATE TRIGGER sessionguard_record_end_time
             BEFORE UPDATE OF is_active ON sessions
             FOR EACH ROW
-            WHEN (OLD.is_active AND NOT NEW.is_active AND (NEW.ended_at IS NULL OR NEW.revoked_at IS NULL))
+            WHEN (OLD.is_active AND NOT NEW.is_active
+                  AND (NEW.ended_at IS NOT DISTINCT FROM OLD.ended_at OR NEW.revoked_at IS NOT DISTINCT FROM OLD.revoked_at))
             EXECUTE FUNCTION sessionguard_record_end_time();
     END IF;
 END $$;
 -- +goose StatementEnd
 -- +goose StatementBegin
+UPDATE sessions
+SET ended_at = coalesce(revoked_at, CURRENT_TIMESTAMP),
+    revoked_at = coalesce(revoked_at, CURRENT_TIMESTAMP)
+WHERE is_active = false
+  AND ended_at IS NULL;
+-- +goose StatementEnd
+-- +goose StatementBegin
 -- In sessionguard's ledger, so that schema.Migrate finds it applied.
 INSERT INTO sessionguard_schema_migrations (version, name, checksum)
-VALUES (37, '037_sessionguard_ended_at_for_every_end.sql', '785cc3d4fe3f79c401f53cdd1a08e3e26ff1eb438f56f2085765c40f867b0abf')
+VALUES (37, '037_sessionguard_ended_at_for_every_end.sql', '20b09e9772c2b91abf9a3afea6088659023ccf11f19929fe9222dc30e393ab08')
 ON CONFLICT (version) DO NOTHING;
 -- +goose StatementEnd
 
@@ -80,7 +104,8 @@ SELECT pg_advisory_xact_lock(1659510940893184);
 -- Migration: 037_sessionguard_ended_at_for_every_end.down.sql
 -- Description: undoes 037_sessionguard_ended_at_for_every_end.sql: a
 -- statement that ends a session without saying when leaves ended_at NULL
--- again, and the Cleaner never purges that row.
+-- again, and the Cleaner never purges that row. The end times 037 gave the
+-- rows ended before it stay: they are when those sessions were found ended.
 
 DROP TRIGGER IF EXISTS sessionguard_record_end_time ON sessions;
 -- +goose StatementEnd
