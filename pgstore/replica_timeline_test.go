@@ -112,9 +112,12 @@ func waitReplayed(t *testing.T, primary *pgxpool.Pool, standbys ...*pgxpool.Pool
 // the new timeline. Until it has made a restartpoint on that timeline its
 // position proves nothing about a revocation there (it cannot be told from
 // a replica left on the old timeline by an unprivileged role): the revoke
-// returns ErrReplicaBehind and its "valid" does not count. A CHECKPOINT on
-// the new primary, then on the standby, brings it back at once, as
-// README's failover steps say.
+// returns ErrReplicaBehind and its "valid" does not count. Only a
+// restartpoint changes that, with checkpoint_timeout (minutes) unless an
+// operator runs CHECKPOINT, so the revoke returns at once rather than when
+// ReplayWait runs out (it did: each sign-out ten seconds late, for
+// minutes after a failover). A CHECKPOINT on the new primary, then on the
+// standby, brings it back at once, as README's failover steps say.
 func TestReplicaCascadedThroughAFailover(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -151,12 +154,17 @@ func TestReplicaCascadedThroughAFailover(t *testing.T) {
 	if err := target.Promote(ctx); err != nil {
 		t.Fatal(err)
 	}
-	store, err := pgstore.New(targetPool, pgstore.Config{ReadPool: replicaPool, ReplayWait: time.Second, Logger: quiet})
+	const replayWait = 20 * time.Second
+	store, err := pgstore.New(targetPool, pgstore.Config{ReadPool: replicaPool, ReplayWait: replayWait, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	if ended, err := store.Revoke(ctx, revoked, sessionguard.ReasonLogout); !ended || !errors.Is(err, sessionguard.ErrReplicaBehind) {
 		t.Fatalf("Revoke before the standby's restartpoint on the new timeline = %v, %v; want true, ErrReplicaBehind", ended, err)
+	}
+	if took := time.Since(start); took > replayWait/4 {
+		t.Errorf("Revoke took %v; want ErrReplicaBehind at once, not when ReplayWait (%v) runs out", took, replayWait)
 	}
 	peek := func(hash string) (sessionguard.State, bool) {
 		t.Helper()

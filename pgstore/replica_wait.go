@@ -39,8 +39,13 @@ const primaryPositionSQL = `SELECT (l - CASE
 // used: replica_primary.go). A position alone proves nothing across a
 // failover: a replica left on the old primary's timeline may have replayed
 // further than the promoted one has written (replicaTimelineSQL).
+//
+// The second column says the replica, in recovery, has made no restartpoint
+// on timeline $2 yet: only a restartpoint changes that, minutes away
+// (checkpoint_timeout) unless an operator runs CHECKPOINT, so waiting out
+// ReplayWait would only make every revoke after a failover ten seconds late.
 const replayedSQL = `SELECT NOT pg_is_in_recovery() OR (coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)
-	AND ` + replicaTimelineSQL + ` >= $2)`
+	AND ` + replicaTimelineSQL + ` >= $2), pg_is_in_recovery() AND ` + replicaTimelineSQL + ` < $2`
 
 // replicaTimelineSQL is the timeline of the replica's last restartpoint:
 // one it has replayed WAL of. (pg_stat_wal_receiver would tell the timeline
@@ -82,10 +87,15 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 	tick := time.NewTicker(replayPollInterval)
 	defer tick.Stop()
 	for {
-		var done bool
-		err := s.readPool.QueryRow(ctx, replayedSQL, pos, int64(s.primaryTimeline.Load())).Scan(&done)
+		var done, offTimeline bool
+		timeline := s.primaryTimeline.Load()
+		err := s.readPool.QueryRow(ctx, replayedSQL, pos, int64(timeline)).Scan(&done, &offTimeline)
 		if err == nil && done {
 			return nil
+		}
+		if err == nil && offTimeline {
+			return wrapErr(op, fmt.Errorf("%w: the replica has made no restartpoint on the primary's timeline %d yet (after a failover: CHECKPOINT on the primary, then on the replica)",
+				sessionguard.ErrReplicaBehind, timeline))
 		}
 		select {
 		case <-ctx.Done():
