@@ -30,7 +30,10 @@ import (
 // TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead).
 //
 // The third column is the replica's timeline (replicaTimelineSQL): its
-// position counts only on the primary's timeline or a later one.
+// position counts only on the primary's timeline or a later one. On an
+// older one it is on another history (a replica left behind by a
+// failover), and proves no revocation replayed: none of its answers is
+// used (readPoolUsable, TestReplicaLeftOnTheOldTimeline).
 const replicaPositionSQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
 	current_setting('transaction_isolation') = 'read committed', ` + replicaTimelineSQL
 
@@ -90,7 +93,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
-	if !s.readPoolUsable(ctx, replay != nil, fresh) {
+	if !s.readPoolUsable(ctx, replay != nil, fresh, timeline) {
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
@@ -99,11 +102,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	switch st.State {
 	case sessionguard.StateValid:
 		replayed, perr := parseLSN(*replay)
-		// On an older timeline than the primary's, the position is on
-		// another history (a replica left behind by a failover): it
-		// proves no revocation replayed (TestReplicaLeftOnTheOldTimeline).
-		onTimeline := timeline >= int64(s.primaryTimeline.Load())
-		final = (!touch || !writeDue) && perr == nil && onTimeline && s.fence.admits(tokenHash, replayed)
+		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:
