@@ -68,6 +68,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		fresh    bool  // readSQL takes its own snapshot, after the position
 		timeline int64 // of the replica's replayed WAL (replicaTimelineSQL)
 	)
+	s.learnPrimaryTimeline(ctx)
 	var b pgx.Batch
 	b.Queue(replicaPositionSQL)
 	b.Queue(readSQL, tokenHash)
@@ -102,7 +103,11 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	switch st.State {
 	case sessionguard.StateValid:
 		replayed, perr := parseLSN(*replay)
-		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed)
+		// With the primary's timeline unknown (it did not answer
+		// learnPrimaryTimeline yet), the replica may be one a failover left
+		// behind: its "valid" waits.
+		known := s.primaryTimeline.Load() != 0
+		final = (!touch || !writeDue) && perr == nil && known && s.fence.admits(tokenHash, replayed)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:

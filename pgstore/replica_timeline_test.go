@@ -84,8 +84,16 @@ func TestReplicaLeftOnTheOldTimeline(t *testing.T) {
 	if err := replicaPool.QueryRow(ctx, "SELECT is_active FROM sessions WHERE session_token_hash = $1", hash).Scan(&replicaActive); err != nil || !replicaActive {
 		t.Fatalf("the read replica's row: active %v, %v; the test needs it still active", replicaActive, err)
 	}
+	// Another instance's Store, which revoked nothing since the failover
+	// (or started after it), must not take the replica for caught up
+	// either: the revoke's ErrReplicaBehind never ends, the replica never
+	// replays it.
+	other, err := pgstore.New(targetPool, pgstore.Config{ReadPool: replicaPool, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, check := range map[string]func(context.Context, string, sessionguard.Scope) (sessionguard.Status, error){
-		"Peek": store.Peek, "Validate": store.Validate,
+		"Peek": store.Peek, "Validate": store.Validate, "another Store's Peek": other.Peek, "another Store's Validate": other.Validate,
 	} {
 		if st, err := check(ctx, hash, sessionguard.Scope{}); err != nil || st.State != sessionguard.StateRevoked {
 			t.Errorf("%s after the revoke = %q, %v; want revoked", name, st.State, err)
