@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -91,10 +92,13 @@ const endRetiredSQL = endSQL + `id = (SELECT r.session_id FROM sessionguard_reti
 // A sign-out that races the rotation is never lost: the first statement
 // finds the session under tokenHash (waiting for a rotation that holds the
 // row, and then finding the hash gone) or not at all, and the second, which
-// starts after the rotation has committed, finds the retired hash. The
-// second reads sessionguard_retired_tokens, on which the application's role
-// needs SELECT (README, "Roles"); a sign-out by the current token needs no
-// more than Revoke. The session ends as Revoke ends it: an EventRevoked,
+// starts after the rotation has committed, finds the retired hash. At a
+// stricter isolation level than READ COMMITTED, a statement that waited
+// for the row fails (40001) instead, and the two start over
+// (TestSignOutRacingTheRotation). The second reads
+// sessionguard_retired_tokens, on which the application's role needs
+// SELECT (README, "Roles"); a sign-out by the current token needs no more
+// than Revoke. The session ends as Revoke ends it: an EventRevoked,
 // every Cache notified with the hash it holds now, and with a read
 // replica, awaited there under that hash.
 func (s *Store) SignOut(ctx context.Context, tokenHash string) (ended bool, err error) {
@@ -111,12 +115,12 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 	if !validHash(tokenHash) {
 		return "", false, invalid(op, "token hash is not 64 lowercase hex characters")
 	}
-	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
-	held = tokenHash
-	err = s.pool.QueryRow(ctx, endByHashSQL, sessionguard.ReasonLogout, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.pool.QueryRow(ctx, endRetiredSQL, sessionguard.ReasonLogout, tokenHash).
-			Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType, &held)
+	var e sessionguard.Event
+	for attempt := 1; ; attempt++ {
+		e, held, err = s.signOutOnce(ctx, tokenHash)
+		if !isSerializationFailure(err) || attempt == signOutAttempts {
+			break
+		}
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
@@ -125,6 +129,36 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 		return "", false, wrapErr(op, err)
 	}
 	return held, true, s.ended(ctx, op, held, e)
+}
+
+// signOutAttempts bounds how often signOut starts over after a
+// serialization failure.
+const signOutAttempts = 3
+
+// isSerializationFailure reports whether err is PostgreSQL's 40001: a
+// statement of a REPEATABLE READ or SERIALIZABLE transaction found its row
+// changed after its snapshot. Nothing it did remains; it may be sent again.
+func isSerializationFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40001"
+}
+
+// signOutOnce is one try of signOut's two statements, each its own
+// transaction. Under a pool whose default_transaction_isolation is
+// REPEATABLE READ or SERIALIZABLE, a statement that waited for a write of
+// the session's row (the rotation it races, the new token's touch, a second
+// rotation) fails with 40001 once that write commits, where READ COMMITTED
+// would have read the row's new version: nothing was changed, and a new
+// try's statements read with snapshots taken after that write.
+func (s *Store) signOutOnce(ctx context.Context, tokenHash string) (e sessionguard.Event, held string, err error) {
+	e = sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
+	held = tokenHash
+	err = s.pool.QueryRow(ctx, endByHashSQL, sessionguard.ReasonLogout, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = s.pool.QueryRow(ctx, endRetiredSQL, sessionguard.ReasonLogout, tokenHash).
+			Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType, &held)
+	}
+	return e, held, err
 }
 
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with

@@ -113,40 +113,64 @@ func scsKeyOf(t *testing.T, hash string) string {
 // sign-out waits for it) ends the session under its new token. The row the
 // sign-out waited for no longer has the hash when the rotation commits; the
 // session is then found by the retired hash. Before, the sign-out ended
-// nothing.
+// nothing. So too when the sign-out by a retired token waits for another
+// write of the row (the new token's touch, a second rotation), and at
+// every isolation level a pool's default_transaction_isolation may set:
+// under REPEATABLE READ and SERIALIZABLE, PostgreSQL fails an UPDATE whose
+// row another transaction changed after its snapshot (40001), and the
+// sign-out failed, leaving the session alive under its new token.
 func TestSignOutRacingTheRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t, pgstore.Config{})
-	t0, s := f.create(t, nil)
-	t1 := newHash(t)
-	tx, err := f.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		write string // held open while the sign-out runs; $1 the id, $2 a new hash
+	}{
+		{"the rotation of the token", "UPDATE sessions SET session_token_hash = $2 WHERE id = $1"},
+		{"a touch after the rotation", "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP WHERE id = $1 AND $2 <> ''"},
+		{"a second rotation", "UPDATE sessions SET session_token_hash = $2 WHERE id = $1"},
 	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	// The rotation's statement (Store.Reauthenticate's), held open.
-	if _, err := tx.Exec(ctx, "UPDATE sessions SET session_token_hash = $2 WHERE id = $1", s.ID, t1); err != nil {
-		t.Fatal(err)
-	}
-	type result struct {
-		ended bool
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ended, err := f.store.SignOut(ctx, t0)
-		done <- result{ended, err}
-	}()
-	waitForLockWaits(t, f, 1)
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if r := <-done; r.err != nil || !r.ended {
-		t.Fatalf("SignOut that waited for the rotation = %v, %v; want true", r.ended, r.err)
-	}
-	if active, reason := endState(t, f, s.ID); active || reason != sessionguard.ReasonLogout {
-		t.Fatalf("session after the sign-out: active %v, reason %q", active, reason)
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tt := range tests {
+			t.Run(isolation+", "+tt.name, func(t *testing.T) {
+				t0, s := f.create(t, nil)
+				if i > 0 { // the token retired already
+					rotate(t, f, s.ID, t0, newHash(t))
+				}
+				tx, err := f.pool.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() { _ = tx.Rollback(ctx) }()
+				if _, err := tx.Exec(ctx, tt.write, s.ID, newHash(t)); err != nil {
+					t.Fatal(err)
+				}
+				type result struct {
+					ended bool
+					err   error
+				}
+				done := make(chan result, 1)
+				go func() {
+					ended, err := store.SignOut(ctx, t0)
+					done <- result{ended, err}
+				}()
+				waitForLockWaits(t, f, 1)
+				if err := tx.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if r := <-done; r.err != nil || !r.ended {
+					t.Fatalf("SignOut that waited for the write = %v, %v; want true", r.ended, r.err)
+				}
+				if active, reason := endState(t, f, s.ID); active || reason != sessionguard.ReasonLogout {
+					t.Fatalf("session after the sign-out: active %v, reason %q", active, reason)
+				}
+			})
+		}
 	}
 }
 
