@@ -217,3 +217,70 @@ func TestCacheSignOutOfARetiredToken(t *testing.T) {
 		return mustValidate(t, b, t1, sessionguard.Scope{}).State == sessionguard.StateRevoked
 	})
 }
+
+// TestSignOutStatements: a sign-out by a token no session has had (a
+// flood of sign-outs with random tokens, open to anyone) is one statement,
+// as a sign-out by the current token and by an ended session's token are;
+// only a token a re-authentication retired costs the second statement that
+// finds its session. Before, every sign-out that ended nothing by the
+// current hash sent the second statement.
+func TestSignOutStatements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	cfg := f.pool.Config()
+	counter := &roundTripCounter{}
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store, err := pgstore.New(pool, pgstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		token      func(t *testing.T) string
+		ended      bool
+		statements int64
+	}{
+		{"a token no session has had", func(t *testing.T) string { return newHash(t) }, false, 1},
+		{"the current token", func(t *testing.T) string { t0, _ := f.create(t, nil); return t0 }, true, 1},
+		{"an ended session's token", func(t *testing.T) string {
+			t0, _ := f.create(t, nil)
+			if ended, err := f.store.Revoke(ctx, t0, sessionguard.ReasonLogout); err != nil || !ended {
+				t.Fatalf("Revoke = %v, %v", ended, err)
+			}
+			return t0
+		}, false, 1},
+		{"a retired token", func(t *testing.T) string {
+			t0, s := f.create(t, nil)
+			rotate(t, f, s.ID, t0, newHash(t))
+			return t0
+		}, true, 2},
+		{"a retired token of an ended session", func(t *testing.T) string {
+			t0, s := f.create(t, nil)
+			t1 := newHash(t)
+			rotate(t, f, s.ID, t0, t1)
+			if ended, err := f.store.Revoke(ctx, t1, sessionguard.ReasonLogout); err != nil || !ended {
+				t.Fatalf("Revoke = %v, %v", ended, err)
+			}
+			return t0
+		}, false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := tt.token(t)
+			before := counter.n.Load()
+			ended, err := store.SignOut(ctx, token)
+			if err != nil || ended != tt.ended {
+				t.Fatalf("SignOut = %v, %v; want %v", ended, err, tt.ended)
+			}
+			if n := counter.n.Load() - before; n != tt.statements {
+				t.Fatalf("SignOut sent %d statements, want %d", n, tt.statements)
+			}
+		})
+	}
+}
