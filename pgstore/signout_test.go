@@ -98,6 +98,46 @@ func TestSignOutFollowsARetiredToken(t *testing.T) {
 	})
 }
 
+// TestSignOutOfARetiredTokenReachesItsSessionOnly: what a retired token's
+// sign-out can end is the one session it was rotated out of, for as long as
+// that session lives. A password change that kept the session
+// (RevokeAllExcept, after the re-authentication the change asked for)
+// leaves it open to the pre-rotation token's sign-out. Once the session's
+// row is gone (the Cleaner's purge, a DELETE), the retired hash goes with
+// it, so a new session that reuses the id (NewSession.ID, such as an
+// identity provider's session id) is not the old token's to end.
+func TestSignOutOfARetiredTokenReachesItsSessionOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	t.Run("a password change kept the session", func(t *testing.T) {
+		t0, s := f.create(t, nil)
+		rotate(t, f, s.ID, t0, newHash(t))
+		if _, err := f.store.RevokeAllExcept(ctx, f.user, s.ID, sessionguard.ReasonPasswordChange); err != nil {
+			t.Fatal(err)
+		}
+		if ended, err := f.store.SignOut(ctx, t0); err != nil || !ended {
+			t.Fatalf("SignOut by the pre-rotation token after the password change = %v, %v; want true", ended, err)
+		}
+	})
+	t.Run("the id reused after the purge", func(t *testing.T) {
+		t0, s := f.create(t, nil)
+		t1 := newHash(t)
+		rotate(t, f, s.ID, t0, t1)
+		if ended, err := f.store.Revoke(ctx, t1, sessionguard.ReasonLogout); err != nil || !ended {
+			t.Fatalf("Revoke = %v, %v", ended, err)
+		}
+		mustExec(t, f, "DELETE FROM sessions WHERE id = $1", s.ID)
+		_, again := f.create(t, func(n *sessionguard.NewSession) { n.ID = s.ID })
+		if ended, err := f.store.SignOut(ctx, t0); err != nil || ended {
+			t.Fatalf("SignOut by the purged session's retired token = %v, %v; want false", ended, err)
+		}
+		if active, _ := endState(t, f, again.ID); !active {
+			t.Fatal("the purged session's retired token ended the new session of its id")
+		}
+	})
+}
+
 // scsKeyOf is the key scs hands SCSStore for the token of hex hash.
 func scsKeyOf(t *testing.T, hash string) string {
 	t.Helper()
