@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
@@ -320,6 +321,48 @@ func TestSignOutStatements(t *testing.T) {
 			}
 			if n := counter.n.Load() - before; n != tt.statements {
 				t.Fatalf("SignOut sent %d statements, want %d", n, tt.statements)
+			}
+		})
+	}
+}
+
+// TestSignOutBehindPgBouncer: SignOut's two statements are each their own
+// transaction and rely on no server session state, so behind PgBouncer in
+// transaction pooling, in the modes README's "Behind PgBouncer" allows, a
+// sign-out by the current token, by a retired one and by an unknown one
+// answers as straight to PostgreSQL.
+func TestSignOutBehindPgBouncer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel()
+			f, bc := newBouncedFixture(t, pgstore.Config{Logger: quiet})
+			cfg, err := pgxpool.ParseConfig(bc.ConnString)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.ConnConfig.DefaultQueryExecMode = mode
+			pool, err := pgxpool.NewWithConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close)
+			store, err := pgstore.New(pool, pgstore.Config{Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			current, _ := f.create(t, nil)
+			retired, s := f.create(t, nil)
+			rotate(t, f, s.ID, retired, newHash(t))
+			for _, tt := range []struct {
+				name  string
+				hash  string
+				ended bool
+			}{{"current", current, true}, {"retired", retired, true}, {"unknown", newHash(t), false}, {"current again", current, false}} {
+				if ended, err := store.SignOut(ctx, tt.hash); err != nil || ended != tt.ended {
+					t.Errorf("SignOut by the %s token = %v, %v; want %v", tt.name, ended, err, tt.ended)
+				}
 			}
 		})
 	}
