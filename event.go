@@ -83,7 +83,7 @@ func (e Event) Attrs() []slog.Attr {
 	add("session_id", e.SessionID)
 	addInt("user_id", e.UserID)
 	addInt("tenant_id", e.TenantID)
-	add("app", string(e.AppType))
+	add("app_type", string(e.AppType))
 	addInt("actor_id", e.ActorID)
 	add("client_ip", e.IP)
 	return attrs

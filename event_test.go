@@ -19,7 +19,7 @@ func TestEventAttrsLeaveOutZeroFields(t *testing.T) {
 			Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonAdminRevoke, Count: 1, SessionID: "s1",
 			UserID: 7, TenantID: 3, AppType: sessionguard.TenantApp, ActorID: 9, IP: "192.0.2.1",
 		}, []string{"event=revoked", "reason=admin_revoke", "count=1", "session_id=s1", "user_id=7",
-			"tenant_id=3", "app=tenant_app", "actor_id=9", "client_ip=192.0.2.1"}},
+			"tenant_id=3", "app_type=tenant_app", "actor_id=9", "client_ip=192.0.2.1"}},
 		{"refusal of an ended session", sessionguard.Event{Kind: sessionguard.EventRefused, Reason: "revoked", EndReason: "logout"},
 			[]string{"event=refused", "reason=revoked", "end_reason=logout"}},
 	}

@@ -417,7 +417,7 @@ func TestRevocationsRecordTheActor(t *testing.T) {
 	other := s.login("staff@example.com", "control_panel", 0)
 	redirectsTo(t, s.postForm("/cp/sessions/revoke", cookie(staff.cookie), formOf("id", other.id)), "/cp/sessions")
 	for _, want := range []string{
-		fmt.Sprintf("reason=admin_revoke count=1 session_id=%s user_id=%d tenant_id=%d app=tenant_app actor_id=%d",
+		fmt.Sprintf("reason=admin_revoke count=1 session_id=%s user_id=%d tenant_id=%d app_type=tenant_app actor_id=%d",
 			alice.id, userID("alice@acme.example"), acmeID, userID("admin@example.com")),
 		fmt.Sprintf("reason=user_revoke count=1 session_id=%s user_id=%d actor_id=%d",
 			other.id, userID("staff@example.com"), userID("staff@example.com")),

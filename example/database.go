@@ -18,6 +18,12 @@ import (
 // authentication) when DATABASE_URL sets no connect_timeout.
 const defaultConnectTimeout = 10 * time.Second
 
+// cancelDeadlineDelay is how long PostgreSQL gets to cancel a statement whose
+// caller gave up before pgx abandons the connection after all (README, "When
+// a caller gives up": behind PgBouncer a cancel request cannot end a queued
+// statement, and the call then returns this much late).
+const cancelDeadlineDelay = 500 * time.Millisecond
+
 // database is the pool the example runs on and how to let it go.
 type database struct {
 	pool     *pgxpool.Pool
@@ -61,7 +67,7 @@ func connect(ctx context.Context, pc *pgxpool.Config, log *slog.Logger, describe
 	// kept; pgx's default abandons the connection (README, "When a caller
 	// gives up").
 	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelDeadlineDelay}
 	}
 	withPoolLogger(pc, log)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)

@@ -304,7 +304,11 @@ func TestPoolCancelsInPlace(t *testing.T) {
 	}
 	defer conn.Release()
 	h := db.pool.Config().ConnConfig.BuildContextWatcherHandler(conn.Conn().PgConn())
-	if _, ok := h.(*pgconn.CancelRequestContextWatcherHandler); !ok {
+	c, ok := h.(*pgconn.CancelRequestContextWatcherHandler)
+	if !ok {
 		t.Fatalf("the pool's connections handle a cancelled context with %T, want a cancel request", h)
+	}
+	if c.DeadlineDelay != 500*time.Millisecond {
+		t.Errorf("DeadlineDelay %v, want README's 500ms", c.DeadlineDelay)
 	}
 }

@@ -32,7 +32,7 @@ func New(cfg Config) (*Guard, error) {
 		return nil, err
 	}
 	g := &Guard{cfg: c, now: time.Now, warnValue: seconds(c.WarningThreshold), outage: new(outageLog)}
-	if g.metrics, err = newGuardMetrics(c.MeterProvider); err != nil {
+	if g.metrics, err = newGuardMetrics(c.MeterProvider, c.AppType); err != nil {
 		return nil, err
 	}
 	if c.JWT != nil {

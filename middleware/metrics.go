@@ -35,14 +35,17 @@ var refusalReasons = []string{ErrMissingToken.Reason, ErrInvalidToken.Reason, Er
 	ErrBadTenant.Reason, ErrUnavailable.Reason, ErrCanceled.Reason, ErrReauthenticationRequired.Reason, sessionguard.ReasonSessionLimit}
 
 // newGuardMetrics returns nil without a provider: the Guard then counts
-// nothing and spends nothing on it.
-func newGuardMetrics(mp metric.MeterProvider) (*guardMetrics, error) {
+// nothing and spends nothing on it. app is the Guard's Config.AppType: its
+// validations carry it (app_type, "any" for a Guard of every app type), so
+// that the control panel's refusals and the tenant app's can be told apart
+// on one provider.
+func newGuardMetrics(mp metric.MeterProvider, app sessionguard.AppType) (*guardMetrics, error) {
 	if mp == nil {
 		return nil, nil
 	}
 	meter := mp.Meter(instrumentationName)
 	validations, err := meter.Int64Counter(metricValidations, metric.WithUnit("{request}"),
-		metric.WithDescription("Requests checked by a Guard (Authenticate, Peek and their middleware), by result (valid, refused) and refusal reason."))
+		metric.WithDescription("Requests checked by a Guard (Authenticate, Peek and their middleware), by result (valid, refused), refusal reason and the Guard's app type."))
 	if err != nil {
 		return nil, errConfig("MeterProvider: %v", err)
 	}
@@ -51,15 +54,19 @@ func newGuardMetrics(mp metric.MeterProvider) (*guardMetrics, error) {
 	if err != nil {
 		return nil, errConfig("MeterProvider: %v", err)
 	}
+	guardApp := attribute.String("app_type", string(app))
+	if app == "" {
+		guardApp = attribute.String("app_type", "any")
+	}
 	m := &guardMetrics{
 		validations: validations,
 		signIns:     signIns,
-		valid:       addOptions(attribute.String("result", "valid")),
+		valid:       addOptions(attribute.String("result", "valid"), guardApp),
 		refused:     make(map[string][]metric.AddOption, len(refusalReasons)),
 		signInApp:   make(map[sessionguard.AppType][]metric.AddOption, 2),
 	}
 	for _, r := range refusalReasons {
-		m.refused[r] = addOptions(attribute.String("result", "refused"), attribute.String("reason", r))
+		m.refused[r] = addOptions(attribute.String("result", "refused"), attribute.String("reason", r), guardApp)
 	}
 	for _, app := range []sessionguard.AppType{sessionguard.ControlPanel, sessionguard.TenantApp} {
 		m.signInApp[app] = addOptions(attribute.String("app_type", string(app)))

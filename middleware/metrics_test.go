@@ -107,12 +107,12 @@ func TestMetricsEndToEnd(t *testing.T) {
 		attrs  []attribute.KeyValue
 		want   int64
 	}{
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "valid")}, 5},
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "missing")}, 1},
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "invalid")}, 1},
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "revoked")}, 1},
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "idle_timeout")}, 1},
-		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "unavailable")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "valid"), kv("app_type", "control_panel")}, 5},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "missing"), kv("app_type", "control_panel")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "invalid"), kv("app_type", "control_panel")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "revoked"), kv("app_type", "control_panel")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "idle_timeout"), kv("app_type", "control_panel")}, 1},
+		{"sessionguard.validations", []attribute.KeyValue{kv("result", "refused"), kv("reason", "unavailable"), kv("app_type", "control_panel")}, 1},
 		{"sessionguard.sign_ins", []attribute.KeyValue{kv("app_type", "control_panel")}, 4},
 		{"sessionguard.revocations", []attribute.KeyValue{kv("reason", "logout")}, 1},
 		{"sessionguard.touches", nil, 1},
@@ -267,6 +267,28 @@ func TestGuardExportsEveryReasonFromTheStart(t *testing.T) {
 	for _, labels := range want {
 		if v, ok := metrictest.Sample(scrape, "sessionguard_validations_total", labels...); !ok || v != 0 {
 			t.Errorf("sessionguard_validations_total%v = %v (exported: %v), want 0", labels, v, ok)
+		}
+	}
+}
+
+// Two Guards on one provider (the control panel's and a Guard of every app
+// type) count their validations apart, by the Guard's app type: on-call can
+// tell which app refuses.
+func TestValidationsByTheGuardsAppType(t *testing.T) {
+	m := metrictest.New(t)
+	st := newFakeStore()
+	cp := newGuard(t, st, func(c *middleware.Config) {
+		c.MeterProvider, c.AppType = m.Provider, sessionguard.ControlPanel
+	})
+	anyApp := newGuard(t, st, func(c *middleware.Config) { c.MeterProvider = m.Provider })
+	for range 2 {
+		serve(cp, request(nil))
+	}
+	serve(anyApp, request(nil))
+	scrape := m.Exposition(t)
+	for app, want := range map[string]float64{"control_panel": 2, "any": 1} {
+		if v, ok := metrictest.Sample(scrape, "sessionguard_validations_total", "result", "refused", "reason", "missing", "app_type", app); !ok || v != want {
+			t.Errorf("missing refusals of the %s Guard = %v (exported: %v), want %v", app, v, ok, want)
 		}
 	}
 }

@@ -283,7 +283,7 @@ func TestStepUpAndLimitMetrics(t *testing.T) {
 	}
 	s := m.Collect(t)
 	for _, reason := range []string{"reauthentication_required", "session_limit"} {
-		if got := s.Value("sessionguard.validations", attribute.String("result", "refused"), attribute.String("reason", reason)); got != 1 {
+		if got := s.Value("sessionguard.validations", attribute.String("result", "refused"), attribute.String("reason", reason), attribute.String("app_type", "control_panel")); got != 1 {
 			t.Errorf("refused/%s counted %d times, want 1", reason, got)
 		}
 	}

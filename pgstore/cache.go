@@ -42,7 +42,10 @@ type CacheConfig struct {
 	// back to the database anyway once per touch interval to be touched.
 	TTL time.Duration
 	// HealthCheckInterval is how often the listener proves that its
-	// connection is alive when no notification arrives (default 1s). The
+	// connection is alive when no notification arrives (default 1s), and
+	// how often it sends a notification through the store's pool that the
+	// connection must receive: one that no longer hears the pool's server
+	// (a failover moved the pool) is given up within about two intervals. The
 	// cache answers only while the last proof is younger than three
 	// intervals, so a connection that died silently (a half-open TCP
 	// connection) stops the cache within that time.
@@ -106,9 +109,18 @@ type Cache struct {
 	// WAL position it has not learned yet.
 	blocksReplica bool
 	pending       []string
-	hits          atomic.Uint64
-	misses        atomic.Uint64
-	evictions     atomic.Uint64
+	// healthChannel is the listening connection's own channel, on which
+	// sendHealthProbes notifies through the store's pool; "" while there is
+	// none. healthHeard is the latest of those notifications it received
+	// (proveByPing).
+	healthChannel string
+	healthHeard   uint64
+	// healthCommitted is the latest notification on healthChannel whose
+	// transaction committed (sendHealthProbes).
+	healthCommitted atomic.Uint64
+	hits            atomic.Uint64
+	misses          atomic.Uint64
+	evictions       atomic.Uint64
 
 	// proven is when the listener last proved its connection alive, as
 	// nanoseconds on born's monotonic clock; 0 while it holds no proven

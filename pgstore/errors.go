@@ -46,11 +46,29 @@ func wrapErr(op string, err error) error {
 		}
 		// The message and code say what went wrong; Detail and Where may quote
 		// row values, so they stay out of the chain.
-		return fmt.Errorf("pgstore: %s: %s (SQLSTATE %s)", op, pgErr.Message, pgErr.Code)
+		return fmt.Errorf("pgstore: %s: %s (SQLSTATE %s)%s", op, pgErr.Message, pgErr.Code, hint(pgErr.Code))
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
 
 func invalid(op, format string, args ...any) error {
 	return fmt.Errorf("pgstore: %s: %w: %s", op, ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+// pgBouncerHint names the cause and the fix of a prepared-statement error:
+// the library prepares no statement of its own, so one comes from pgx's
+// statement cache (its default mode) on a server connection that a
+// transaction pooler handed to several clients. It fails only once requests
+// share server connections, first under production load
+// (TestDefaultModeBehindPgBouncerSaysWhy).
+const pgBouncerHint = "; behind PgBouncer in transaction mode? set the pool's DefaultQueryExecMode to " +
+	"pgx.QueryExecModeCacheDescribe (README, \"Behind PgBouncer\")"
+
+// hint is what a SQLSTATE's message needs added to be acted on, if anything.
+func hint(code string) string {
+	switch code {
+	case "42P05", "26000": // duplicate_prepared_statement, invalid_sql_statement_name
+		return pgBouncerHint
+	}
+	return ""
 }

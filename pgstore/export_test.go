@@ -67,3 +67,10 @@ const LiveSQL = liveSQL
 // recovery, before s is used: a test's reads then land inside the window
 // however slow the machine.
 func SetNotReplicaRecheck(s *Store, d time.Duration) { s.notReplicaRecheck = d }
+
+// PrimaryPosition is the WAL position s fences at: where the primary's WAL
+// ends, as s asks it after a revocation.
+func PrimaryPosition(ctx context.Context, s *Store) (string, error) {
+	pos, _, err := s.primaryPosition(ctx, s.pool)
+	return pos, err
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	mathrand "math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,15 @@ const NotifyChannel = "sessionguard_ended"
 var ErrListenerNoSession = errors.New("pgstore: cache listener: a notification sent through the pool never reached the listening connection; " +
 	"it is not a session on the pool's database (PgBouncer in transaction-pooling mode?): " +
 	"set CacheConfig.ListenConnString to a direct connection to PostgreSQL")
+
+// errListenerLeftBehind means a health check's notification, sent through
+// the Store's pool, did not reach the listening connection, which had
+// received the pool's notifications before: the pool now reaches another
+// server (a failover that moved the pool, PgBouncer pointed at the new
+// primary, while the old one still serves the listener), whose revocations
+// the listener no longer hears.
+var errListenerLeftBehind = errors.New("pgstore: cache listener: a health check's notification sent through the pool " +
+	"did not reach the listening connection: the pool has moved to another server (a failover?); reconnecting")
 
 // ListenerApplicationName is the application_name of the listener's
 // connection, so that it can be told apart in pg_stat_activity.
@@ -116,6 +126,16 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 	if err != nil {
 		return time.Time{}, err
 	}
+	health := newProbeChannel()
+	if err := c.setupExec(ctx, conn, "LISTEN "+health); err != nil {
+		return time.Time{}, err
+	}
+	c.healthChannel, c.healthHeard = health, 0
+	c.healthCommitted.Store(0)
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	probesDone := make(chan struct{})
+	go func() { defer close(probesDone); c.sendHealthProbes(probeCtx, health) }()
+	defer func() { stopProbes(); <-probesDone; c.healthChannel = "" }()
 	// Anything cached before this point may have missed a notification.
 	fenceCtx, cancel := context.WithTimeout(ctx, c.setupTimeout())
 	err = c.fenceReplica(fenceCtx, conn, start, true)
@@ -128,15 +148,26 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cache listener connected")
 
 	interval := c.cfg.HealthCheckInterval
+	pinged := proof // the last proof by ping
 	for {
 		// The next proof is due an interval after the last one, however
 		// long the listener took since (a slow probe, ping or eviction on
 		// a starved process): waiting a full interval from now would run
-		// out the serving window of a healthy connection.
-		waitCtx, cancel := context.WithDeadline(ctx, c.provenAt().Add(interval))
+		// out the serving window of a healthy connection. Notifications
+		// prove the connection alive, but only a ping proves it hears the
+		// pool's server (proveByPing): one is due an interval after the
+		// last, however busy the channel.
+		due := c.provenAt()
+		if pinged.Before(due) {
+			due = pinged
+		}
+		waitCtx, cancel := context.WithDeadline(ctx, due.Add(interval))
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
+		case err == nil && n.Channel == health:
+			c.heardHealth(n.Payload)
+			continue
 		case err == nil:
 			// A proof as of its arrival, but recorded only once what
 			// arrived is evicted: a cache whose window had run out must
@@ -152,11 +183,39 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 		case !errors.Is(err, context.DeadlineExceeded) || conn.IsClosed():
 			return upSince, err
 		}
-		// No notification for an interval since the last proof: prove
-		// the connection still works.
+		// An interval since the last proof: prove the connection still
+		// works, and still hears what the pool's server notifies.
+		sent := time.Now()
 		if err := c.proveByPing(ctx, conn, interval); err != nil {
 			return upSince, err
 		}
+		pinged = sent
+	}
+}
+
+// sendHealthProbes notifies channel through the store's pool once per
+// health-check interval, each time with the next number, and records each
+// one that committed, until ctx ends. A pool slow to answer (a loaded
+// database) only delays them: proveByPing checks only those that committed.
+func (c *Cache) sendHealthProbes(ctx context.Context, channel string) {
+	tick := time.NewTicker(c.cfg.HealthCheckInterval)
+	defer tick.Stop()
+	for seq := uint64(1); ; seq++ {
+		if _, err := c.store.pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strconv.FormatUint(seq, 10)); err == nil {
+			c.healthCommitted.Store(seq)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// heardHealth records a health probe's arrival on the listening connection.
+func (c *Cache) heardHealth(payload string) {
+	if seq, err := strconv.ParseUint(payload, 10, 64); err == nil && seq > c.healthHeard {
+		c.healthHeard = seq
 	}
 }
 
@@ -165,8 +224,18 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 // holds, are evicted before the proof is recorded, as a notification's
 // own proof is: a cache whose serving window had run out must not answer
 // again from an entry they end.
+//
+// With a healthChannel, every health probe that had committed through the
+// pool when the ping was sent must have arrived by its answer (PostgreSQL
+// sends a listening session what was committed before a query ahead of
+// that query's answer): a listener left on a server the pool no longer
+// reaches (a failover that moved the pool while the old primary still
+// answers pings) is given up (errListenerLeftBehind) instead of keeping the
+// cache answering "valid" for sessions revoked on the new one
+// (TestCacheListenerLeftBehindByAFailover).
 func (c *Cache) proveByPing(ctx context.Context, conn *pgx.Conn, interval time.Duration) error {
 	sent := time.Now()
+	committed := c.healthCommitted.Load()
 	pingCtx, cancel := context.WithTimeout(ctx, interval)
 	err := conn.Ping(pingCtx)
 	cancel()
@@ -175,13 +244,35 @@ func (c *Cache) proveByPing(ctx context.Context, conn *pgx.Conn, interval time.D
 	}
 	buffered, cancel := context.WithCancel(ctx)
 	cancel() // already done: WaitForNotification returns only what pgx holds
-	if n, err := conn.WaitForNotification(buffered); err == nil && n != nil {
-		if err := c.handleBatch(ctx, conn, n.Payload); err != nil {
+	var payloads []string
+	for {
+		n, err := conn.WaitForNotification(buffered)
+		if err != nil || n == nil {
+			break
+		}
+		if c.healthChannel != "" && n.Channel == c.healthChannel {
+			c.heardHealth(n.Payload)
+			continue
+		}
+		payloads = append(payloads, n.Payload)
+	}
+	if len(payloads) > 0 {
+		if err := c.handlePayloads(ctx, conn, payloads); err != nil {
 			return err
 		}
 	}
+	if c.healthChannel != "" && c.healthHeard < committed {
+		return errListenerLeftBehind
+	}
 	c.alive(sent)
 	return nil
+}
+
+// newProbeChannel is a channel name no other listener uses.
+func newProbeChannel() string {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
+	return "sessionguard_probe_" + hex.EncodeToString(nonce[:])
 }
 
 // probe proves that conn receives what other sessions of the pool's database
@@ -197,9 +288,7 @@ func (c *Cache) proveByPing(ctx context.Context, conn *pgx.Conn, interval time.D
 // which the cache's serving window counts from: it may have waited long for
 // one of the pool's connections.
 func (c *Cache) probe(ctx context.Context, conn *pgx.Conn) (sent time.Time, err error) {
-	var nonce [8]byte
-	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails
-	channel := "sessionguard_probe_" + hex.EncodeToString(nonce[:])
+	channel := newProbeChannel()
 	if err := c.setupExec(ctx, conn, "LISTEN "+channel); err != nil {
 		return time.Time{}, err
 	}

@@ -2,16 +2,26 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/internal/pgtemp"
+	"github.com/sessionguard/sessionguard/internal/pgtest"
 	"github.com/sessionguard/sessionguard/pgstore"
 )
+
+// cancelDeadlineDelay is the DeadlineDelay README's "When a caller gives up"
+// advises: long enough for PostgreSQL to act on a cancel request, short
+// enough to bound how late a call returns when it cannot
+// (TestCancelledCheckBehindPgBouncer).
+const cancelDeadlineDelay = 500 * time.Millisecond
 
 // TestCancelledCheckKeepsTheConnection: a check whose caller gives up while
 // its statement runs (a client gone, a StoreTimeout passed) costs, with
@@ -34,7 +44,7 @@ func TestCancelledCheckKeepsTheConnection(t *testing.T) {
 	}{
 		{"pgx's default", nil, func(n int64) bool { return n >= cancelled }},
 		{"cancel request", func(c *pgconn.PgConn) ctxwatch.Handler {
-			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelDeadlineDelay}
 		}, func(n int64) bool { return n == 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,5 +117,132 @@ func TestCancelledCheckKeepsTheConnection(t *testing.T) {
 				t.Errorf("%d new connections and %d backends still waiting after %d cancelled checks", n, left, cancelled)
 			}
 		})
+	}
+}
+
+// TestCancelledCheckBehindPgBouncer: behind PgBouncer 1.18, a cancel request
+// does not end a statement still queued for a server connection (PgBouncer's
+// pool full, as under an incident's load, or PAUSEd for a switchover). With
+// CancelRequestContextWatcherHandler the call then returns only when its
+// DeadlineDelay has run out, after the caller's deadline: a Guard's
+// StoreTimeout becomes StoreTimeout + DeadlineDelay. README's "When a
+// caller gives up" says so and keeps DeadlineDelay short.
+func TestCancelledCheckBehindPgBouncer(t *testing.T) {
+	t.Parallel()
+	const deadline = 300 * time.Millisecond
+	bc, bouncer := pgtest.NewPrivateBounced(t) // its pool: pgtemp's default 10 server connections
+	store, err := pgstore.New(bc.Pool, pgstore.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := pgtest.CreateTenant(t, bc.Direct, "acme")
+	f := fixture{pool: bc.Pool, store: store, user: pgtest.CreateUser(t, bc.Direct, "alice@acme.example", tenant), tenant: tenant}
+	hash, _ := f.create(t, nil)
+
+	holders, err := pgxpool.ParseConfig(bc.ConnString)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	holders.MaxConns = 10
+	hold, err := pgxpool.NewWithConfig(t.Context(), holders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	// Each way to queue a statement in PgBouncer returns what undoes it.
+	queue := map[string]func(t *testing.T) (undo func()){
+		"pool full": func(t *testing.T) func() {
+			var txs []pgx.Tx
+			undo := func() {
+				for _, tx := range txs {
+					_ = tx.Rollback(context.Background())
+				}
+			}
+			for range holders.MaxConns {
+				tx, err := hold.Begin(t.Context())
+				if err == nil {
+					txs = append(txs, tx)
+					_, err = tx.Exec(t.Context(), "SELECT 1")
+				}
+				if err != nil {
+					undo()
+					t.Fatal(err)
+				}
+			}
+			return undo
+		},
+		"paused": func(t *testing.T) func() {
+			bouncerAdmin(t, bouncer, "PAUSE")
+			return func() { bouncerAdmin(t, bouncer, "RESUME") }
+		},
+	}
+	for _, tc := range []struct {
+		queue         string
+		deadlineDelay time.Duration // 0: pgx's default handler
+		min, max      time.Duration // how long the call takes
+	}{
+		{"pool full", 0, deadline, deadline + time.Second},
+		{"pool full", 5 * time.Second, deadline + 4*time.Second, deadline + 7*time.Second},
+		{"pool full", cancelDeadlineDelay, deadline + cancelDeadlineDelay - 100*time.Millisecond, deadline + cancelDeadlineDelay + 1500*time.Millisecond},
+		{"paused", 0, deadline, deadline + time.Second},
+		{"paused", cancelDeadlineDelay, deadline + cancelDeadlineDelay - 100*time.Millisecond, deadline + cancelDeadlineDelay + 1500*time.Millisecond},
+	} {
+		t.Run(fmt.Sprintf("%s, DeadlineDelay %v", tc.queue, tc.deadlineDelay), func(t *testing.T) {
+			cfg := bc.Pool.Config()
+			if tc.deadlineDelay > 0 {
+				cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+					return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: tc.deadlineDelay}
+				}
+			}
+			pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			s, err := pgstore.New(pool, pgstore.Config{Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustValidate(t, s, hash, sessionguard.Scope{}) // the client connection is up
+
+			undo := queue[tc.queue](t)
+			ctx, cancel := context.WithTimeout(t.Context(), deadline)
+			start := time.Now()
+			st, err := s.Validate(ctx, hash, sessionguard.Scope{})
+			took := time.Since(start)
+			cancel()
+			// Before the pool closes: pgx's close of a connection it gave
+			// up sends a cancel request too, which would wait in the queue.
+			undo()
+			t.Logf("returned after %v: %v", took, err)
+			if err == nil {
+				t.Fatalf("Validate queued in PgBouncer = %q; want an error (fail closed)", st.State)
+			}
+			if took < tc.min || took > tc.max {
+				t.Errorf("Validate returned after %v; want %v to %v", took, tc.min, tc.max)
+			}
+			mustValidate(t, s, hash, sessionguard.Scope{}) // and it recovers
+		})
+	}
+}
+
+// bouncerAdmin runs cmd on the bouncer's admin console.
+func bouncerAdmin(t *testing.T, b *pgtemp.Bouncer, cmd string) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(b.ConnString("pgbouncer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol // all the console speaks
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("pgbouncer console: %v", err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, cmd); err != nil {
+		t.Fatalf("pgbouncer console: %s: %v", cmd, err)
 	}
 }

@@ -28,8 +28,11 @@ import (
 // readSQL reuses the snapshot this statement took before it read the
 // position, so such a ReadPool is not used (readPoolUsable,
 // TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead).
+//
+// The third column is the replica's timeline (replicaTimelineSQL): its
+// position counts only on the primary's timeline or a later one.
 const replicaPositionSQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
-	current_setting('transaction_isolation') = 'read committed'`
+	current_setting('transaction_isolation') = 'read committed', ` + replicaTimelineSQL
 
 // ReplicaStats counts how the read path used Config.ReadPool.
 type ReplicaStats struct {
@@ -57,24 +60,32 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		return sessionguard.Status{}, false
 	}
 	var (
-		row    sessionRow
-		replay *string
-		fresh  bool // readSQL takes its own snapshot, after the position
+		row      sessionRow
+		replay   *string
+		fresh    bool  // readSQL takes its own snapshot, after the position
+		timeline int64 // of the replica's replayed WAL (replicaTimelineSQL)
 	)
 	var b pgx.Batch
 	b.Queue(replicaPositionSQL)
 	b.Queue(readSQL, tokenHash)
-	br := s.readPool.SendBatch(ctx, &b)
-	err := br.QueryRow().Scan(&replay, &fresh)
+	readCtx, cancel := context.WithTimeout(ctx, s.replicaTimeout)
+	br := s.readPool.SendBatch(readCtx, &b)
+	err := br.QueryRow().Scan(&replay, &fresh, &timeline)
 	if err == nil {
 		err = br.QueryRow().Scan(row.scanTargets()...)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	cancel()
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
 			s.replicaErrors.Add(1)
+			if ctx.Err() == nil {
+				// The replica's fault (its timeout, or an error), not the
+				// caller's end: try it again only after a while.
+				s.readPoolFailed(ctx, err)
+			}
 		}
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
@@ -88,7 +99,11 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	switch st.State {
 	case sessionguard.StateValid:
 		replayed, perr := parseLSN(*replay)
-		final = (!touch || !writeDue) && perr == nil && s.fence.admits(tokenHash, replayed)
+		// On an older timeline than the primary's, the position is on
+		// another history (a replica left behind by a failover): it
+		// proves no revocation replayed (TestReplicaLeftOnTheOldTimeline).
+		onTimeline := timeline >= int64(s.primaryTimeline.Load())
+		final = (!touch || !writeDue) && perr == nil && onTimeline && s.fence.admits(tokenHash, replayed)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:

@@ -21,8 +21,18 @@ func (c *Cache) handleBatch(ctx context.Context, conn *pgx.Conn, first string) e
 		if err != nil || n == nil {
 			break
 		}
+		if c.healthChannel != "" && n.Channel == c.healthChannel {
+			c.heardHealth(n.Payload)
+			continue
+		}
 		payloads = append(payloads, n.Payload)
 	}
+	return c.handlePayloads(ctx, conn, payloads)
+}
+
+// handlePayloads evicts (and fences on the read replica) what the
+// notifications' payloads name, then learns the primary's WAL position.
+func (c *Cache) handlePayloads(ctx context.Context, conn *pgx.Conn, payloads []string) error {
 	for _, p := range payloads {
 		c.pendReplica(p) // before the eviction: no "valid" from the replica in between
 		c.handle(p)

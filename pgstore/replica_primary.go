@@ -10,11 +10,15 @@ import (
 // use (readPoolUsable), before they ask it again.
 const defaultNotReplicaRecheck = time.Second
 
-// A ReadPool is of no use to the Store in two cases, and then none of its
+// A ReadPool is of no use to the Store in three cases, and then none of its
 // answers is used: reads go to the primary, and skip the ReadPool for a
 // second before they ask it again, so that it costs one extra query a
 // second, not one per read.
 //
+//   - A read of it failed or took longer than Config.ReplicaTimeout: a
+//     server down, unreachable or overloaded, or whose replay holds a lock
+//     a reader waits for (readPoolFailed). Without the pause every check
+//     would wait for it again.
 //   - Its server is not in recovery: no replica of the primary this Store
 //     writes to, as far as the Store can tell. A standby promoted after a
 //     failover (then the primary pool has moved to it too, and reading the
@@ -40,13 +44,26 @@ func (s *Store) readPoolUsable(ctx context.Context, inRecovery, readCommitted bo
 		}
 		return true
 	}
+	msg := "pgstore: the read pool's server is not in recovery (a promoted standby?); reads go to the primary until it is"
+	if inRecovery {
+		msg = "pgstore: the read pool's transactions are not READ COMMITTED (default_transaction_isolation); reads go to the primary until they are"
+	}
+	s.skipReadPool(ctx, msg)
+	return false
+}
+
+// readPoolFailed records that a read of the ReadPool failed or timed out
+// (Config.ReplicaTimeout) while its caller was still waiting.
+func (s *Store) readPoolFailed(ctx context.Context, err error) {
+	s.skipReadPool(ctx, "pgstore: a read of the read pool failed or took longer than ReplicaTimeout; reads go to the primary until it answers again",
+		slog.String("error", wrapErr("replica read", err).Error()))
+}
+
+// skipReadPool makes reads skip the ReadPool for notReplicaRecheck, logging
+// why when it was in use until now.
+func (s *Store) skipReadPool(ctx context.Context, msg string, attrs ...slog.Attr) {
 	s.notReplicaUntil.Store(time.Now().Add(s.notReplicaRecheck).UnixNano())
 	if s.notReplica.CompareAndSwap(false, true) {
-		msg := "pgstore: the read pool's server is not in recovery (a promoted standby?); reads go to the primary until it is"
-		if inRecovery {
-			msg = "pgstore: the read pool's transactions are not READ COMMITTED (default_transaction_isolation); reads go to the primary until they are"
-		}
-		s.logger.LogAttrs(ctx, slog.LevelWarn, msg)
+		s.logger.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
 	}
-	return false
 }

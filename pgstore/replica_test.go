@@ -102,6 +102,7 @@ func TestReplicaConfig(t *testing.T) {
 	for _, cfg := range []pgstore.Config{
 		{ReadPool: pool},
 		{ReadPool: pgtest.NewPool(t), ReplayWait: -time.Second},
+		{ReadPool: pgtest.NewPool(t), ReplicaTimeout: -time.Second},
 	} {
 		if _, err := pgstore.New(pool, cfg); !errors.Is(err, pgstore.ErrInvalidArgument) {
 			t.Errorf("New(%+v) = %v; want ErrInvalidArgument", cfg, err)
@@ -679,7 +680,8 @@ func newHeldReplicaRead(t *testing.T, holdSQL string, params map[string]string) 
 	}
 	t.Cleanup(readPool.Close)
 	store, err := pgstore.New(pgtest.NewServerPool(t, rs.Primary), pgstore.Config{
-		ReadPool: readPool, ReplayWait: 100 * time.Millisecond, Logger: quiet,
+		// The held read takes hold; ReplicaTimeout must not cut it short.
+		ReadPool: readPool, ReplayWait: 100 * time.Millisecond, ReplicaTimeout: time.Minute, Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,12 +17,39 @@ const replayPollInterval = 5 * time.Millisecond
 
 // primaryPositionSQL is where the primary's WAL ends now: past the commit
 // record of every transaction that has returned, even with asynchronous
-// commit (pg_current_wal_lsn, the written position, may still lag it).
-const primaryPositionSQL = `SELECT pg_current_wal_insert_lsn()::text`
+// commit (pg_current_wal_lsn, the written position, may still lag it); and
+// the name of its WAL file, which begins with the primary's timeline.
+//
+// When the last record ended exactly at a WAL page's end, the insert
+// position is where the next record will go, past the next page's header
+// (24 bytes, 40 on a segment's first page), while a replica that replayed
+// that last record reports the page's end. A fence there was never passed
+// until the primary wrote again: on an idle primary every replica read went
+// to the primary and every revoke waited out ReplayWait (TestReplicaFallbacks
+// after migration 038, whose WAL ended at a page's end). The position is
+// taken back to the page's end then.
+const primaryPositionSQL = `SELECT (l - CASE
+		WHEN o.file_offset = 40 THEN 40
+		WHEN o.file_offset % current_setting('wal_block_size')::int = 24 THEN 24
+		ELSE 0 END)::text, o.file_name
+	FROM pg_current_wal_insert_lsn() l, pg_walfile_name_offset(l) o`
 
-// replayedSQL reports whether the replica has replayed up to $1, or is not
-// in recovery (then none of its answers is used: replica_primary.go).
-const replayedSQL = `SELECT NOT pg_is_in_recovery() OR coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`
+// replayedSQL reports whether the replica has replayed up to $1 on timeline
+// $2 or a later one, or is not in recovery (then none of its answers is
+// used: replica_primary.go). A position alone proves nothing across a
+// failover: a replica left on the old primary's timeline may have replayed
+// further than the promoted one has written (replicaTimelineSQL).
+const replayedSQL = `SELECT NOT pg_is_in_recovery() OR (coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)
+	AND ` + replicaTimelineSQL + ` >= $2)`
+
+// replicaTimelineSQL is the timeline of the replica's last restartpoint:
+// one it has replayed WAL of. (pg_stat_wal_receiver would tell the timeline
+// it receives at once, but only to privileged roles.) After a failover a
+// replica that follows the new primary reaches the new timeline with its
+// first restartpoint on it (checkpoint_timeout; a CHECKPOINT on the standby
+// makes one at once); until then its answers do not count where a
+// revocation on the new timeline may matter (replicaAnswer).
+const replicaTimelineSQL = `(SELECT timeline_id FROM pg_control_checkpoint())`
 
 // awaitReplay runs after a revocation through this Store committed: it
 // raises this instance's fence to the primary's WAL position (the fence of
@@ -55,7 +83,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 	defer tick.Stop()
 	for {
 		var done bool
-		err := s.readPool.QueryRow(ctx, replayedSQL, pos).Scan(&done)
+		err := s.readPool.QueryRow(ctx, replayedSQL, pos, int64(s.primaryTimeline.Load())).Scan(&done)
 		if err == nil && done {
 			return nil
 		}
@@ -76,12 +104,35 @@ type queryRower interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// primaryPosition asks the primary where its WAL ends.
+// primaryPosition asks the primary where its WAL ends, and records its
+// timeline.
 func (s *Store) primaryPosition(ctx context.Context, q queryRower) (string, uint64, error) {
-	var pos string
-	if err := q.QueryRow(ctx, primaryPositionSQL).Scan(&pos); err != nil {
+	var pos, walFile string
+	if err := q.QueryRow(ctx, primaryPositionSQL).Scan(&pos, &walFile); err != nil {
 		return "", 0, err
 	}
 	lsn, err := parseLSN(pos)
-	return pos, lsn, err
+	if err != nil {
+		return "", 0, err
+	}
+	if len(walFile) < 8 {
+		return "", 0, fmt.Errorf("pgstore: malformed WAL file name %q", walFile)
+	}
+	timeline, err := strconv.ParseUint(walFile[:8], 16, 32)
+	if err != nil {
+		return "", 0, fmt.Errorf("pgstore: malformed WAL file name %q", walFile)
+	}
+	s.sawPrimaryTimeline(uint32(timeline))
+	return pos, lsn, nil
+}
+
+// sawPrimaryTimeline raises the primary timeline the replica must have
+// reached to the one the primary reported: timelines only move forward.
+func (s *Store) sawPrimaryTimeline(timeline uint32) {
+	for {
+		known := s.primaryTimeline.Load()
+		if timeline <= known || s.primaryTimeline.CompareAndSwap(known, timeline) {
+			return
+		}
+	}
 }

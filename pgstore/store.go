@@ -63,6 +63,16 @@ type Config struct {
 	// session ended all the same. Default 10s; unused without ReadPool,
 	// where a negative one is refused all the same.
 	ReplayWait time.Duration
+	// ReplicaTimeout bounds each read of ReadPool. A replica that does not
+	// answer in time (its replay holds a lock the primary took only for a
+	// moment, as DDL or a vacuum truncation does; an overloaded or
+	// unreachable server) would otherwise hold every check until the
+	// caller's context ran out, a 503 though the primary answers at once:
+	// past it, and on a replica error, the read goes to the primary, and
+	// reads skip ReadPool for a second before they try it again. Default
+	// DefaultReplicaTimeout; unused without ReadPool, where a negative one
+	// is refused all the same.
+	ReplicaTimeout time.Duration
 	// MeterProvider, when set, receives the store's metrics: call latency,
 	// touches, revocations, and the metrics of a Cache in front of the
 	// store (README.md, "Metrics and traces"). Default nil: no metrics, and
@@ -85,6 +95,10 @@ type Config struct {
 // DefaultReplayWait is Config.ReplayWait when it is zero.
 const DefaultReplayWait = 10 * time.Second
 
+// DefaultReplicaTimeout is Config.ReplicaTimeout when it is zero: a quarter
+// of a Guard's default StoreTimeout, which leaves the primary the rest.
+const DefaultReplicaTimeout = 500 * time.Millisecond
+
 // Store reads and writes the sessions table through a pool the caller owns.
 // It implements sessionguard.Store and is safe for concurrent use.
 type Store struct {
@@ -96,15 +110,20 @@ type Store struct {
 	reads                *batcher[string, readResult] // nil: batching off
 	writes               *batcher[writeRequest, sessionguard.Status]
 
-	readPool         *pgxpool.Pool // nil: no replica
-	replayWait       time.Duration
-	fence            replicaFence
+	readPool       *pgxpool.Pool // nil: no replica
+	replayWait     time.Duration
+	replicaTimeout time.Duration
+	fence          replicaFence
+	// primaryTimeline is the latest timeline the primary reported
+	// (primaryPosition; 0 before it did): a replica's "valid" counts only
+	// from one that has reached it (replicaAnswer).
+	primaryTimeline  atomic.Uint32
 	replicaServed    atomic.Uint64
 	replicaFallbacks atomic.Uint64
 	replicaErrors    atomic.Uint64
 	// notReplicaUntil (UnixNano): a read found the ReadPool of no use (not
-	// in recovery, or not READ COMMITTED); until then reads skip it
-	// (replica_primary.go).
+	// in recovery, not READ COMMITTED, failed or too slow); until then reads
+	// skip it (replica_primary.go).
 	notReplicaUntil   atomic.Int64
 	notReplica        atomic.Bool   // it said so last time: logged once per change
 	notReplicaRecheck time.Duration // how long reads skip it then: defaultNotReplicaRecheck
@@ -142,6 +161,13 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	case replayWait < 0:
 		return nil, fmt.Errorf("pgstore: new: %w: ReplayWait %v is negative", ErrInvalidArgument, cfg.ReplayWait)
 	}
+	replicaTimeout := cfg.ReplicaTimeout
+	switch {
+	case replicaTimeout == 0:
+		replicaTimeout = DefaultReplicaTimeout
+	case replicaTimeout < 0:
+		return nil, fmt.Errorf("pgstore: new: %w: ReplicaTimeout %v is negative", ErrInvalidArgument, cfg.ReplicaTimeout)
+	}
 	if cfg.ReadPool != nil && cfg.ReadPool == pool {
 		return nil, fmt.Errorf("pgstore: new: %w: ReadPool is the primary pool", ErrInvalidArgument)
 	}
@@ -150,7 +176,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
-		readPool: cfg.ReadPool, replayWait: replayWait, notReplicaRecheck: defaultNotReplicaRecheck}
+		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, notReplicaRecheck: defaultNotReplicaRecheck}
 	if m := tel.meter(); m != nil && cfg.ReadPool != nil {
 		if err := m.observeReplica(s); err != nil {
 			return nil, invalid("new", "MeterProvider: %v", err)

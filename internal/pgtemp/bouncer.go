@@ -44,9 +44,12 @@ type Bouncer struct {
 	dir     string // private directory: socket, pgbouncer.ini, userlist.txt, pgbouncer.log
 	logPath string
 	user    string // the only user clients may log in as
+	bin     string
+	runAs   serverUser
 
-	mu   sync.Mutex
-	proc *process // nil once closed
+	mu     sync.Mutex
+	proc   *process // nil once closed, or while a Restart failed
+	closed bool
 }
 
 // StartBouncer starts PgBouncer in front of the server that target connects
@@ -70,7 +73,7 @@ func StartBouncer(ctx context.Context, target *pgconn.Config, opts BouncerOption
 	if err != nil {
 		return nil, err
 	}
-	b := &Bouncer{dir: dir, logPath: filepath.Join(dir, "pgbouncer.log"), user: target.User}
+	b := &Bouncer{dir: dir, logPath: filepath.Join(dir, "pgbouncer.log"), user: target.User, bin: bin, runAs: u}
 	if err := b.writeConfig(target, opts.PoolSize, u); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -157,6 +160,25 @@ func bouncerValue(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(v) + "'"
 }
 
+// Restart shuts the bouncer down at once (SIGTERM: every client connection
+// is dropped, as when an operator restarts the service) and starts it again
+// on the same socket and configuration, for tests of what clients do
+// across a restart. It fails on a closed bouncer.
+func (b *Bouncer) Restart(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return errors.New("pgtemp: restart: the bouncer is closed")
+	}
+	if b.proc != nil {
+		b.proc.kill()
+		b.proc = nil
+	}
+	ctx, cancel := boundStart(ctx)
+	defer cancel()
+	return b.start(ctx, b.bin, b.runAs)
+}
+
 // start runs pgbouncer in the foreground, as our child, and waits until a
 // query goes through it to the server. SIGTERM is PgBouncer's immediate
 // shutdown.
@@ -197,11 +219,14 @@ func (b *Bouncer) Dir() string { return b.dir }
 func (b *Bouncer) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.proc == nil {
+	if b.closed {
 		return nil
 	}
-	b.proc.kill()
-	b.proc = nil
+	b.closed = true
+	if b.proc != nil {
+		b.proc.kill()
+		b.proc = nil
+	}
 	if err := os.RemoveAll(b.dir); err != nil {
 		return fmt.Errorf("pgtemp: remove %s: %w", b.dir, err)
 	}

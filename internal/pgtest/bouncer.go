@@ -53,7 +53,12 @@ func newBounced(t testing.TB, tpl func() (string, error)) Bounced {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := createDatabase(t, sh, tpl)
+	return bounced(t, sh, b, createDatabase(t, sh, tpl))
+}
+
+// bounced opens the pools of a Bounced on database name through b.
+func bounced(t testing.TB, sh *shared, b *pgtemp.Bouncer, name string) Bounced {
+	t.Helper()
 	bc := Bounced{ConnString: b.ConnString(name), DirectConnString: withDatabase(sh.dsn, name)}
 	bc.Direct = openPool(t, sh.base, name)
 
@@ -64,6 +69,27 @@ func newBounced(t testing.TB, tpl func() (string, error)) Bounced {
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	bc.Pool = openPool(t, cfg, name)
 	return bc
+}
+
+// NewPrivateBounced is NewBounced through a PgBouncer of t's own, which t
+// may pause, reconnect, reconfigure (its admin console is database
+// "pgbouncer") or restart without disturbing other tests. It is closed when
+// t ends.
+func NewPrivateBounced(t testing.TB) (Bounced, *pgtemp.Bouncer) {
+	t.Helper()
+	sh := mustShared(t)
+	ctx, cancel := context.WithTimeout(t.Context(), sharedTimeout)
+	defer cancel()
+	b, err := pgtemp.StartBouncer(ctx, &sh.base.ConnConfig.Config, pgtemp.BouncerOptions{})
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return bounced(t, sh, b, createDatabase(t, sh, migratedOnce)), b
 }
 
 var (
