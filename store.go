@@ -42,8 +42,9 @@ type Store interface {
 	// none. A tab still holding the old token (its request raced the
 	// rotation) must end the session, not leave it alive under the new token
 	// behind a cleared cookie. Whoever holds a retired token held the
-	// session a moment ago and could have ended it then; ending it is all a
-	// retired token can do: Validate, Peek and Reauthenticate know it not,
-	// Create refuses it (ErrDuplicateToken) and Revoke ends nothing by it.
+	// session before the rotation and could have ended it then; ending it,
+	// for as long as that session lives, is all a retired token can do:
+	// Validate, Peek and Reauthenticate know it not, Create refuses it
+	// (ErrDuplicateToken) and Revoke ends nothing by it.
 	SignOut(ctx context.Context, tokenHash string) (bool, error)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sessionguard/sessionguard"
 )
 
@@ -70,7 +71,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended boo
 
 // endByHashSQL ends the active session of token hash $2 with reason $1 and
 // returns who it ended.
-const endByHashSQL = endSQL + "session_token_hash = $2 RETURNING id::text, user_id, coalesce(tenant_id, 0), app_type"
+const endByHashSQL = endSQL + "session_token_hash = $2 RETURNING id::text AS id, user_id, coalesce(tenant_id, 0) AS tenant, app_type"
 
 // endRetiredSQL ends, with reason $1, the active session that a
 // re-authentication rotated token hash $2 out of (migration 031), and
@@ -91,12 +92,16 @@ const endRetiredSQL = endSQL + `id = (SELECT r.session_id FROM sessionguard_reti
 // A sign-out that races the rotation is never lost: the first statement
 // finds the session under tokenHash (waiting for a rotation that holds the
 // row, and then finding the hash gone) or not at all, and the second, which
-// starts after the rotation has committed, finds the retired hash. The
-// second reads sessionguard_retired_tokens, on which the application's role
-// needs SELECT (README, "Roles"); a sign-out by the current token needs no
-// more than Revoke. The session ends as Revoke ends it: an EventRevoked,
-// every Cache notified with the hash it holds now, and with a read
-// replica, awaited there under that hash.
+// starts after the rotation has committed, finds the retired hash. At a
+// stricter isolation level than READ COMMITTED, a statement that waited
+// for the row fails (40001) instead, and the two start over
+// (TestSignOutRacingTheRotation). The second statement is sent only when
+// the first saw the hash live or retired: a hash no session had costs one
+// (signOutByHashSQL). The first reads sessionguard_retired_tokens, on
+// which the application's role needs SELECT (README, "Roles"). The
+// session ends as Revoke ends it: an EventRevoked, every Cache notified
+// with the hash it holds now, and with a read replica, awaited there under
+// that hash.
 func (s *Store) SignOut(ctx context.Context, tokenHash string) (ended bool, err error) {
 	_, ended, err = s.signOut(ctx, tokenHash)
 	return ended, err
@@ -111,12 +116,12 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 	if !validHash(tokenHash) {
 		return "", false, invalid(op, "token hash is not 64 lowercase hex characters")
 	}
-	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
-	held = tokenHash
-	err = s.pool.QueryRow(ctx, endByHashSQL, sessionguard.ReasonLogout, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.pool.QueryRow(ctx, endRetiredSQL, sessionguard.ReasonLogout, tokenHash).
-			Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType, &held)
+	var e sessionguard.Event
+	for attempt := 1; ; attempt++ {
+		e, held, err = s.signOutOnce(ctx, tokenHash)
+		if !isSerializationFailure(err) || attempt == signOutAttempts {
+			break
+		}
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
@@ -126,6 +131,60 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 	}
 	return held, true, s.ended(ctx, op, held, e)
 }
+
+// signOutAttempts bounds how often signOut starts over after a
+// serialization failure.
+const signOutAttempts = 3
+
+// isSerializationFailure reports whether err is PostgreSQL's 40001: a
+// statement of a REPEATABLE READ or SERIALIZABLE transaction found its row
+// changed after its snapshot. Nothing it did remains; it may be sent again.
+func isSerializationFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40001"
+}
+
+// signOutOnce is one try of signOut's two statements, each its own
+// transaction. Under a pool whose default_transaction_isolation is
+// REPEATABLE READ or SERIALIZABLE, a statement that waited for a write of
+// the session's row (the rotation it races, the new token's touch, a second
+// rotation) fails with 40001 once that write commits, where READ COMMITTED
+// would have read the row's new version: nothing was changed, and a new
+// try's statements read with snapshots taken after that write.
+func (s *Store) signOutOnce(ctx context.Context, tokenHash string) (e sessionguard.Event, held string, err error) {
+	e = sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
+	held = tokenHash
+	var ended, follow bool
+	err = s.pool.QueryRow(ctx, signOutByHashSQL, sessionguard.ReasonLogout, tokenHash).
+		Scan(&ended, &follow, &e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	switch {
+	case err != nil || ended:
+		return e, held, err
+	case !follow:
+		return e, held, pgx.ErrNoRows
+	}
+	err = s.pool.QueryRow(ctx, endRetiredSQL, sessionguard.ReasonLogout, tokenHash).
+		Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType, &held)
+	return e, held, err
+}
+
+// signOutByHashSQL is signOut's first statement: endByHashSQL, which ends
+// the active session of token hash $2 with reason $1, in one row that
+// says whether it ended one (and whom) and, when not, whether the second
+// statement (endRetiredSQL) may find one: only when, in this statement's
+// snapshot, a live session had the hash (a rotation of it may have
+// committed while the UPDATE waited for the row: the row it then read no
+// longer had the hash) or a re-authentication had retired it. A hash no
+// session had, or an ended session's, costs one statement: a flood of
+// sign-outs with random tokens, open to anyone, sends one per token, as it
+// did before SignOut followed retired hashes.
+const signOutByHashSQL = `WITH ended AS (` + endByHashSQL + `)
+	SELECT e.id IS NOT NULL,
+		e.id IS NULL AND (
+			EXISTS (SELECT 1 FROM sessions s WHERE s.session_token_hash = $2 AND s.is_active = true)
+			OR EXISTS (SELECT 1 FROM sessionguard_retired_tokens r WHERE r.token_hash = $2)),
+		coalesce(e.id, ''), coalesce(e.user_id, 0), coalesce(e.tenant, 0), coalesce(e.app_type, '')
+	FROM (VALUES (true)) AS one (row) LEFT JOIN ended e ON true`
 
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with
 // sessionguard.ReasonAdminRevoke from an admin page. It reports false when no active
