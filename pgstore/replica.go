@@ -30,7 +30,10 @@ import (
 // TestReplicaReplayPositionPredatesTheRowUnderRepeatableRead).
 //
 // The third column is the replica's timeline (replicaTimelineSQL): its
-// position counts only on the primary's timeline or a later one.
+// position counts only on the primary's timeline or a later one. On an
+// older one it is on another history (a replica left behind by a
+// failover), and proves no revocation replayed: none of its answers is
+// used (readPoolUsable, TestReplicaLeftOnTheOldTimeline).
 const replicaPositionSQL = `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
 	current_setting('transaction_isolation') = 'read committed', ` + replicaTimelineSQL
 
@@ -65,6 +68,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		fresh    bool  // readSQL takes its own snapshot, after the position
 		timeline int64 // of the replica's replayed WAL (replicaTimelineSQL)
 	)
+	s.learnPrimaryTimeline(ctx)
 	var b pgx.Batch
 	b.Queue(replicaPositionSQL)
 	b.Queue(readSQL, tokenHash)
@@ -90,7 +94,7 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
-	if !s.readPoolUsable(ctx, replay != nil, fresh) {
+	if !s.readPoolUsable(ctx, replay != nil, fresh, timeline) {
 		s.replicaFallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
@@ -99,11 +103,11 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	switch st.State {
 	case sessionguard.StateValid:
 		replayed, perr := parseLSN(*replay)
-		// On an older timeline than the primary's, the position is on
-		// another history (a replica left behind by a failover): it
-		// proves no revocation replayed (TestReplicaLeftOnTheOldTimeline).
-		onTimeline := timeline >= int64(s.primaryTimeline.Load())
-		final = (!touch || !writeDue) && perr == nil && onTimeline && s.fence.admits(tokenHash, replayed)
+		// With the primary's timeline unknown (it did not answer
+		// learnPrimaryTimeline yet), the replica may be one a failover left
+		// behind: its "valid" waits.
+		known := s.primaryTimeline.Load() != 0
+		final = (!touch || !writeDue) && perr == nil && known && s.fence.admits(tokenHash, replayed)
 	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
 		final = true
 	default:

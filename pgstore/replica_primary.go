@@ -10,7 +10,7 @@ import (
 // use (readPoolUsable), before they ask it again.
 const defaultNotReplicaRecheck = time.Second
 
-// A ReadPool is of no use to the Store in three cases, and then none of its
+// A ReadPool is of no use to the Store in four cases, and then none of its
 // answers is used: reads go to the primary, and skip the ReadPool for a
 // second before they ask it again, so that it costs one extra query a
 // second, not one per read.
@@ -28,6 +28,11 @@ const defaultNotReplicaRecheck = time.Second
 //   - Its transactions are not READ COMMITTED (a default_transaction_isolation
 //     of repeatable read): the row's statement then reuses the snapshot the
 //     position statement took before it read the position (replicaPositionSQL).
+//   - Its last restartpoint is on a timeline older than the primary's: after
+//     a failover, until it has made one on the new timeline (or for good, a
+//     standby left on the old one), its position proves nothing
+//     (replicaTimelineSQL). Without an operator's CHECKPOINT that takes
+//     minutes, so the warning names it.
 
 // skipsReadPool reports whether a read found the ReadPool of no use lately.
 func (s *Store) skipsReadPool() bool {
@@ -35,20 +40,28 @@ func (s *Store) skipsReadPool() bool {
 }
 
 // readPoolUsable records what a read of the ReadPool found (its server in
-// recovery, its transactions READ COMMITTED), logging a change, and reports
-// whether its answer may be used.
-func (s *Store) readPoolUsable(ctx context.Context, inRecovery, readCommitted bool) bool {
-	if inRecovery && readCommitted {
+// recovery, its transactions READ COMMITTED, the timeline of its last
+// restartpoint), logging a change, and reports whether its answer may be
+// used.
+func (s *Store) readPoolUsable(ctx context.Context, inRecovery, readCommitted bool, timeline int64) bool {
+	primaryTimeline := int64(s.primaryTimeline.Load())
+	onTimeline := timeline >= primaryTimeline
+	if inRecovery && readCommitted && onTimeline {
 		if s.notReplica.CompareAndSwap(true, false) {
 			s.logger.LogAttrs(ctx, slog.LevelInfo, "pgstore: the read pool is usable again; reads use it")
 		}
 		return true
 	}
-	msg := "pgstore: the read pool's server is not in recovery (a promoted standby?); reads go to the primary until it is"
-	if inRecovery {
-		msg = "pgstore: the read pool's transactions are not READ COMMITTED (default_transaction_isolation); reads go to the primary until they are"
+	switch {
+	case !inRecovery:
+		s.skipReadPool(ctx, "pgstore: the read pool's server is not in recovery (a promoted standby?); reads go to the primary until it is")
+	case !readCommitted:
+		s.skipReadPool(ctx, "pgstore: the read pool's transactions are not READ COMMITTED (default_transaction_isolation); reads go to the primary until they are")
+	default:
+		s.skipReadPool(ctx, "pgstore: the read pool's server has made no restartpoint on the primary's timeline yet "+
+			"(after a failover: run CHECKPOINT on the new primary, then on it); reads go to the primary until it has",
+			slog.Int64("replica_timeline", timeline), slog.Int64("primary_timeline", primaryTimeline))
 	}
-	s.skipReadPool(ctx, msg)
 	return false
 }
 

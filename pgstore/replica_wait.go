@@ -39,8 +39,13 @@ const primaryPositionSQL = `SELECT (l - CASE
 // used: replica_primary.go). A position alone proves nothing across a
 // failover: a replica left on the old primary's timeline may have replayed
 // further than the promoted one has written (replicaTimelineSQL).
+//
+// The second column says the replica, in recovery, has made no restartpoint
+// on timeline $2 yet: only a restartpoint changes that, minutes away
+// (checkpoint_timeout) unless an operator runs CHECKPOINT, so waiting out
+// ReplayWait would only make every revoke after a failover ten seconds late.
 const replayedSQL = `SELECT NOT pg_is_in_recovery() OR (coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)
-	AND ` + replicaTimelineSQL + ` >= $2)`
+	AND ` + replicaTimelineSQL + ` >= $2), pg_is_in_recovery() AND ` + replicaTimelineSQL + ` < $2`
 
 // replicaTimelineSQL is the timeline of the replica's last restartpoint:
 // one it has replayed WAL of. (pg_stat_wal_receiver would tell the timeline
@@ -82,10 +87,15 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 	tick := time.NewTicker(replayPollInterval)
 	defer tick.Stop()
 	for {
-		var done bool
-		err := s.readPool.QueryRow(ctx, replayedSQL, pos, int64(s.primaryTimeline.Load())).Scan(&done)
+		var done, offTimeline bool
+		timeline := s.primaryTimeline.Load()
+		err := s.readPool.QueryRow(ctx, replayedSQL, pos, int64(timeline)).Scan(&done, &offTimeline)
 		if err == nil && done {
 			return nil
+		}
+		if err == nil && offTimeline {
+			return wrapErr(op, fmt.Errorf("%w: the replica has made no restartpoint on the primary's timeline %d yet (after a failover: CHECKPOINT on the primary, then on the replica)",
+				sessionguard.ErrReplicaBehind, timeline))
 		}
 		select {
 		case <-ctx.Done():
@@ -115,15 +125,55 @@ func (s *Store) primaryPosition(ctx context.Context, q queryRower) (string, uint
 	if err != nil {
 		return "", 0, err
 	}
+	timeline, err := walFileTimeline(walFile)
+	if err != nil {
+		return "", 0, err
+	}
+	s.sawPrimaryTimeline(timeline)
+	return pos, lsn, nil
+}
+
+// primaryTimelineRecheck is how often the read path asks the primary for
+// its timeline (learnPrimaryTimeline).
+const primaryTimelineRecheck = time.Second
+
+// primaryTimelineSQL is the primary's timeline, as the first eight hex
+// digits of its WAL file's name.
+const primaryTimelineSQL = `SELECT pg_walfile_name(pg_current_wal_insert_lsn())`
+
+// learnPrimaryTimeline asks the primary for its timeline, at most once per
+// primaryTimelineRecheck, before a read of the replica. A revoke learns it
+// too, but a Store that has made none since a failover (or started after
+// it) must not take a replica left on the old timeline for caught up:
+// another instance's revoke returned ErrReplicaBehind, and that replica
+// never replays it (TestReplicaLeftOnTheOldTimeline). An error leaves the
+// timeline as it was (unknown at first: then no "valid" of the replica
+// counts, replicaAnswer), to be asked again a recheck later.
+func (s *Store) learnPrimaryTimeline(ctx context.Context) {
+	now := time.Now().UnixNano()
+	last := s.primaryTimelineAt.Load()
+	if now-last < int64(primaryTimelineRecheck) || !s.primaryTimelineAt.CompareAndSwap(last, now) {
+		return
+	}
+	var walFile string
+	if err := s.pool.QueryRow(ctx, primaryTimelineSQL).Scan(&walFile); err != nil {
+		return
+	}
+	if timeline, err := walFileTimeline(walFile); err == nil {
+		s.sawPrimaryTimeline(timeline)
+	}
+}
+
+// walFileTimeline reads the timeline from a WAL file's name.
+func walFileTimeline(walFile string) (uint32, error) {
 	if len(walFile) < 8 {
-		return "", 0, fmt.Errorf("pgstore: malformed WAL file name %q", walFile)
+		return 0, fmt.Errorf("pgstore: malformed WAL file name %q", walFile)
 	}
 	timeline, err := strconv.ParseUint(walFile[:8], 16, 32)
 	if err != nil {
-		return "", 0, fmt.Errorf("pgstore: malformed WAL file name %q", walFile)
+		return 0, fmt.Errorf("pgstore: malformed WAL file name %q", walFile)
 	}
-	s.sawPrimaryTimeline(uint32(timeline))
-	return pos, lsn, nil
+	return uint32(timeline), nil
 }
 
 // sawPrimaryTimeline raises the primary timeline the replica must have

@@ -117,10 +117,13 @@ type Store struct {
 	// primaryTimeline is the latest timeline the primary reported
 	// (primaryPosition; 0 before it did): a replica's "valid" counts only
 	// from one that has reached it (replicaAnswer).
-	primaryTimeline  atomic.Uint32
-	replicaServed    atomic.Uint64
-	replicaFallbacks atomic.Uint64
-	replicaErrors    atomic.Uint64
+	primaryTimeline atomic.Uint32
+	// primaryTimelineAt (UnixNano) is when the read path last asked the
+	// primary for it (learnPrimaryTimeline).
+	primaryTimelineAt atomic.Int64
+	replicaServed     atomic.Uint64
+	replicaFallbacks  atomic.Uint64
+	replicaErrors     atomic.Uint64
 	// notReplicaUntil (UnixNano): a read found the ReadPool of no use (not
 	// in recovery, not READ COMMITTED, failed or too slow); until then reads
 	// skip it (replica_primary.go).
