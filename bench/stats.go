@@ -35,7 +35,10 @@ func (c counters) sub(o counters) counters {
 // for the processes to be gone too (reaped by the postmaster): only then is
 // their CPU time in the postmaster's cutime, counted to the nanosecond and
 // rounded once, rather than rounded down to a 10 ms tick per process, which
-// loses all of a short window's work (postgresCPU).
+// loses all of a short window's work (postgresCPU). It waits for the
+// backends that ran before the reset only: a Cache's liveness probe (a
+// notification through its pool each HealthCheckInterval) opens a new one
+// within a second, whose work is counted in the next window.
 func snapshot(ctx context.Context, stats *pgxpool.Pool, pools ...*pgxpool.Pool) (counters, error) {
 	const benchBackends = `FROM pg_stat_activity
 		WHERE backend_type = 'client backend' AND datname IN ($1, $2)
@@ -55,7 +58,7 @@ func snapshot(ctx context.Context, stats *pgxpool.Pool, pools ...*pgxpool.Pool) 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		if err := stats.QueryRow(ctx, "SELECT count(*) "+benchBackends, args...).Scan(&n); err != nil {
+		if err := stats.QueryRow(ctx, "SELECT count(*) "+benchBackends+" AND pid = ANY($5)", append(args, pids)...).Scan(&n); err != nil {
 			return counters{}, err
 		}
 		if n == 0 {
