@@ -242,21 +242,7 @@ func (c *Cache) proveByPing(ctx context.Context, conn *pgx.Conn, interval time.D
 	if err != nil {
 		return err
 	}
-	buffered, cancel := context.WithCancel(ctx)
-	cancel() // already done: WaitForNotification returns only what pgx holds
-	var payloads []string
-	for {
-		n, err := conn.WaitForNotification(buffered)
-		if err != nil || n == nil {
-			break
-		}
-		if c.healthChannel != "" && n.Channel == c.healthChannel {
-			c.heardHealth(n.Payload)
-			continue
-		}
-		payloads = append(payloads, n.Payload)
-	}
-	if len(payloads) > 0 {
+	if payloads := c.received(ctx, conn, nil); len(payloads) > 0 {
 		if err := c.handlePayloads(ctx, conn, payloads); err != nil {
 			return err
 		}

@@ -13,13 +13,19 @@ import (
 // of them with one question to the primary. A storm of revocations thus
 // costs one round trip per batch, not one per session.
 func (c *Cache) handleBatch(ctx context.Context, conn *pgx.Conn, first string) error {
-	payloads := []string{first}
+	return c.handlePayloads(ctx, conn, c.received(ctx, conn, []string{first}))
+}
+
+// received appends to payloads those of the notifications pgx already
+// holds, without waiting for more; health probes among them are recorded
+// (heardHealth), not returned.
+func (c *Cache) received(ctx context.Context, conn *pgx.Conn, payloads []string) []string {
 	buffered, cancel := context.WithCancel(ctx)
 	cancel() // already done: WaitForNotification returns only what pgx holds
 	for {
 		n, err := conn.WaitForNotification(buffered)
 		if err != nil || n == nil {
-			break
+			return payloads
 		}
 		if c.healthChannel != "" && n.Channel == c.healthChannel {
 			c.heardHealth(n.Payload)
@@ -27,7 +33,6 @@ func (c *Cache) handleBatch(ctx context.Context, conn *pgx.Conn, first string) e
 		}
 		payloads = append(payloads, n.Payload)
 	}
-	return c.handlePayloads(ctx, conn, payloads)
 }
 
 // handlePayloads evicts (and fences on the read replica) what the
