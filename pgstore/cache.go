@@ -388,14 +388,16 @@ func (c *Cache) fill(hash string, st sessionguard.Status, sent time.Time, epoch,
 func (c *Cache) evict(hash string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.evictLocked(hash)
+}
+
+// evictLocked is evict with c.mu held.
+func (c *Cache) evictLocked(hash string) {
 	c.shardGen[shardOf(hash)]++
 	if el, ok := c.entries[hash]; ok {
 		c.removeLocked(el)
 	}
 }
-
-// forget drops every entry, and makes every fill in flight drop its answer.
-func (c *Cache) forget() { c.forgetAndProve(-1) }
 
 // disconnected stops the cache answering and forgets everything: the
 // listener no longer holds a proven connection.
@@ -405,19 +407,22 @@ func (c *Cache) disconnected() { c.forgetAndProve(0) }
 // the cache answer on the proof, taken at t, of a new connection.
 func (c *Cache) connected(t time.Time) { c.forgetAndProve(max(1, int64(t.Sub(c.born)))) }
 
-// forgetAndProve forgets everything and, unless proven is negative, sets
-// c.proven to it in the same critical section, so that no lookup or fill
-// sees one without the other.
+// forgetAndProve forgets everything and sets c.proven to proven in the same
+// critical section, so that no lookup or fill sees one without the other.
 func (c *Cache) forgetAndProve(proven int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgetLocked()
+	c.proven.Store(proven)
+}
+
+// forgetLocked drops every entry, and makes every fill in flight drop its
+// answer.
+func (c *Cache) forgetLocked() {
 	c.epoch++
 	c.evictions.Add(uint64(len(c.entries)))
 	clear(c.entries)
 	c.lru.Init()
-	if proven >= 0 {
-		c.proven.Store(proven)
-	}
 }
 
 // alive records a further proof, taken at t, that the listening connection

@@ -341,12 +341,22 @@ func (c *Cache) setupExec(ctx context.Context, conn *pgx.Conn, sql string) error
 	return err
 }
 
-// handle evicts what one notification names.
-func (c *Cache) handle(payload string) {
-	if validHash(payload) {
-		c.evict(payload)
-		return
+// evictNotified evicts what a batch of notifications names, in one
+// critical section: each payload's hash, or everything for an empty
+// (TRUNCATE) or unexpected payload. One lock for the batch, not one per
+// payload: on a CPU-saturated process each wait for c.mu behind the hits
+// took tens of milliseconds, and a ping's answer brings in every
+// notification that queued up meanwhile, so evicting them one by one held
+// the ping's proof for seconds and ran out the serving window of a healthy
+// connection (TestListenerUnderLoad, with a ping every interval).
+func (c *Cache) evictNotified(payloads []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range payloads {
+		if !validHash(p) {
+			c.forgetLocked() // covers the rest of the batch
+			return
+		}
+		c.evictLocked(p)
 	}
-	// Empty (TRUNCATE) or unexpected: forget everything, keep listening.
-	c.forget()
 }
