@@ -41,14 +41,15 @@ type CacheConfig struct {
 	// happens (default 5m). Notifications evict sooner; a busy session goes
 	// back to the database anyway once per touch interval to be touched.
 	TTL time.Duration
-	// HealthCheckInterval is how often the listener proves that its
-	// connection is alive when no notification arrives (default 1s), and
-	// how often it sends a notification through the store's pool that the
-	// connection must receive: one that no longer hears the pool's server
-	// (a failover moved the pool) is given up within about two intervals. The
-	// cache answers only while the last proof is younger than three
-	// intervals, so a connection that died silently (a half-open TCP
-	// connection) stops the cache within that time.
+	// HealthCheckInterval is how often the listener pings its connection,
+	// however busy the channel (default 1s), and how often it sends a
+	// notification through the store's pool that the connection must have
+	// received by a ping's answer: one that no longer hears the pool's
+	// server (a failover moved the pool) is given up within about two
+	// intervals. The cache answers only while the last proof (a ping's
+	// answer or a notification) is younger than three intervals, so a
+	// connection that died silently (a half-open TCP connection) stops the
+	// cache within that time.
 	HealthCheckInterval time.Duration
 	// MaxReconnectDelay caps the backoff between attempts to reconnect the
 	// listener (default 5s; it starts at 100ms and doubles, and starts
