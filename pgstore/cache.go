@@ -119,9 +119,7 @@ type Cache struct {
 	// healthCommitted is the latest notification on healthChannel whose
 	// transaction committed (sendHealthProbes).
 	healthCommitted atomic.Uint64
-	hits            atomic.Uint64
-	misses          atomic.Uint64
-	evictions       atomic.Uint64
+	counts          *cacheCounts
 
 	// proven is when the listener last proved its connection alive, as
 	// nanoseconds on born's monotonic clock; 0 while it holds no proven
@@ -138,6 +136,13 @@ type Cache struct {
 	placed   uint64                   // entries put at the front so far (promoteLocked)
 	epoch    uint64                   // bumped when everything is forgotten
 	shardGen [256]uint64              // bumped when a hash of that shard is evicted
+}
+
+// cacheCounts are a Cache's counters (CacheStats), kept apart from it so
+// that its metrics keep counting them once the Cache is dropped and
+// collected (cacheGroup.release): a counter must never go down.
+type cacheCounts struct {
+	hits, misses, evictions atomic.Uint64
 }
 
 type cacheEntry struct {
@@ -186,7 +191,7 @@ func NewCache(store *Store, cfg CacheConfig) (*Cache, error) {
 			return nil, fmt.Errorf("pgstore: new cache: %w: ListenConnString: %v", ErrInvalidArgument, err)
 		}
 	}
-	c := &Cache{store: store, cfg: cfg, listen: listen, born: time.Now(), entries: make(map[string]*list.Element), lru: list.New()}
+	c := &Cache{store: store, cfg: cfg, listen: listen, counts: new(cacheCounts), born: time.Now(), entries: make(map[string]*list.Element), lru: list.New()}
 	if m := store.tel.meter(); m != nil {
 		if err := m.observeCache(c); err != nil {
 			return nil, err
@@ -263,7 +268,7 @@ func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	n := len(c.entries)
 	c.mu.Unlock()
-	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n}
+	return CacheStats{Hits: c.counts.hits.Load(), Misses: c.counts.misses.Load(), Evictions: c.counts.evictions.Load(), Entries: n}
 }
 
 // Listening reports whether the cache is answering from memory: its
@@ -274,11 +279,11 @@ func (c *Cache) Listening() bool {
 
 func (c *Cache) check(ctx context.Context, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {
 	if st, ok := c.lookup(hash, scope, touch); ok {
-		c.hits.Add(1)
+		c.counts.hits.Add(1)
 		st.AMR = ownAMR(st.AMR) // copied outside the cache's lock
 		return st, nil
 	}
-	c.misses.Add(1)
+	c.counts.misses.Add(1)
 	epoch, gen, serving := c.generation(hash)
 	sent := time.Now()
 	var (
@@ -421,7 +426,7 @@ func (c *Cache) forgetAndProve(proven int64) {
 // answer.
 func (c *Cache) forgetLocked() {
 	c.epoch++
-	c.evictions.Add(uint64(len(c.entries)))
+	c.counts.evictions.Add(uint64(len(c.entries)))
 	clear(c.entries)
 	c.lru.Init()
 }
@@ -464,7 +469,7 @@ func (c *Cache) serving(now time.Time) bool {
 func (c *Cache) removeLocked(el *list.Element) {
 	delete(c.entries, el.Value.(*cacheEntry).hash)
 	c.lru.Remove(el)
-	c.evictions.Add(1)
+	c.counts.evictions.Add(1)
 }
 
 // shardOf picks a hash's shard from its first two hex digits. Any string
