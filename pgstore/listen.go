@@ -201,8 +201,8 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 // one that committed, until ctx ends. A pool slow to answer (a loaded
 // database) only delays them: proveByPing checks only those that committed.
 // A probe (this one and the first, probe) must write nothing but its
-// notification: PostgreSQL then commits it without a WAL flush or a wait
-// for a synchronous standby, which with the standby down would hang it
+// notification: PostgreSQL then commits it asynchronously, waiting neither
+// for a WAL flush nor for a synchronous standby, which, down, would hang it
 // (TestListenerProbesDoNotWaitForASynchronousStandby).
 func (c *Cache) sendHealthProbes(ctx context.Context, channel string) {
 	tick := time.NewTicker(c.cfg.HealthCheckInterval)

@@ -17,7 +17,7 @@ import (
 // a commit record each). With synchronous replication and its standby down,
 // a commit that wrote anything waits for the standby; a probe, which only
 // notifies, does not: PostgreSQL commits a transaction that wrote no WAL
-// before its commit record asynchronously (no flush, no wait for a
+// before its commit record asynchronously (no wait for a WAL flush or a
 // standby), whatever synchronous_commit says. So the listener connects and
 // its health checks go on while the standby is down, and SET LOCAL
 // synchronous_commit = off would change nothing. A probe that also wrote a
