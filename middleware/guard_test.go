@@ -101,35 +101,35 @@ func TestRefusedWithoutStoreCall(t *testing.T) {
 		name      string
 		r         *http.Request
 		reason    string
-		challenge string // expected WWW-Authenticate, "" for none
+		challenge string // expected WWW-Authenticate: every 401 has one (RFC 9110), a cookie client's without an error
 	}{
 		{"no credentials", request(nil), "missing", `Bearer realm="sessionguard"`},
 		{"other cookies only", request([]string{"theme=dark; lang=en"}), "missing", `Bearer realm="sessionguard"`},
 		{"basic auth only", request(nil, "Basic dXNlcjpwYXNz"), "missing", `Bearer realm="sessionguard"`},
-		{"empty cookie", request(cookie("")), "invalid", ""},
-		{"short cookie", request(cookie("abc")), "invalid", ""},
-		{"oversized cookie", request(cookie(long)), "invalid", ""},
+		{"empty cookie", request(cookie("")), "invalid", `Bearer realm="sessionguard"`},
+		{"short cookie", request(cookie("abc")), "invalid", `Bearer realm="sessionguard"`},
+		{"oversized cookie", request(cookie(long)), "invalid", `Bearer realm="sessionguard"`},
 		{"oversized bearer", request(nil, "Bearer "+long), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"padded token", request(cookie(tokA + "=")), "invalid", ""},
-		{"non-canonical base64", request(cookie(tokA[:42] + "B")), "invalid", ""},
-		{"44 chars", request(cookie(tokA + "A")), "invalid", ""},
+		{"padded token", request(cookie(tokA + "=")), "invalid", `Bearer realm="sessionguard"`},
+		{"non-canonical base64", request(cookie(tokA[:42] + "B")), "invalid", `Bearer realm="sessionguard"`},
+		{"44 chars", request(cookie(tokA + "A")), "invalid", `Bearer realm="sessionguard"`},
 		{"jwt in opaque mode", request(nil, "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"two cookies in one header", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokA}), "invalid", ""},
-		{"two cookies in two headers", request([]string{"__Host-session=" + tokA, "__Host-session=" + tokB}), "invalid", ""},
-		{"cookie and bearer differ", request(cookie(tokA), "Bearer "+tokB), "invalid", ""},
+		{"two cookies in one header", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokA}), "invalid", `Bearer realm="sessionguard"`},
+		{"two cookies in two headers", request([]string{"__Host-session=" + tokA, "__Host-session=" + tokB}), "invalid", `Bearer realm="sessionguard"`},
+		{"cookie and bearer differ", request(cookie(tokA), "Bearer "+tokB), "invalid", `Bearer realm="sessionguard"`},
 		{"two authorization headers", request(nil, "Bearer "+tokA, "Bearer "+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
 		{"bearer without token", request(nil, "Bearer"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
 		{"bearer double space", request(nil, "Bearer  "+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
 		{"bearer tab", request(nil, "Bearer\t"+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
 		{"bearer trailing junk", request(nil, "Bearer "+tokA+" x"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
 		{"NUL in bearer", request(nil, "Bearer "+tokA[:20]+"\x00"+tokA[21:]), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"NUL in cookie", request(cookie(tokA[:42] + "\x00")), "invalid", ""},
-		{"invalid UTF-8 in cookie", request(cookie(tokA[:41] + "\xff\xfe")), "invalid", ""},
+		{"NUL in cookie", request(cookie(tokA[:42] + "\x00")), "invalid", `Bearer realm="sessionguard"`},
+		{"invalid UTF-8 in cookie", request(cookie(tokA[:41] + "\xff\xfe")), "invalid", `Bearer realm="sessionguard"`},
 		{"invalid UTF-8 in bearer", request(nil, "Bearer \xc3\x28"+tokA[2:]), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"SQL in cookie", request(cookie("' OR '1'='1' --")), "invalid", ""},
+		{"SQL in cookie", request(cookie("' OR '1'='1' --")), "invalid", `Bearer realm="sessionguard"`},
 		{"SQL in bearer", request(nil, "Bearer x';DROP TABLE sessions;--"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"SQL of token length", request(cookie("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'OR'1'='1")), "invalid", ""},
-		{"quoted cookie", request(cookie(`"` + tokA + `"`)), "invalid", ""},
+		{"SQL of token length", request(cookie("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'OR'1'='1")), "invalid", `Bearer realm="sessionguard"`},
+		{"quoted cookie", request(cookie(`"` + tokA + `"`)), "invalid", `Bearer realm="sessionguard"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

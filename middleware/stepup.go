@@ -123,11 +123,14 @@ type reauthBody struct {
 
 // denyReauthentication is DenyJSON for ErrReauthenticationRequired: 401
 // with RFC 9470's error code in the body, HeaderReauthentication, and for
-// bearer clients the RFC 9470 challenge.
+// bearer clients the RFC 9470 challenge; a cookie client's 401 gets
+// DenyJSON's bare challenge, as its other 401s do.
 func denyReauthentication(w http.ResponseWriter, re *RefusalError) {
 	h := w.Header()
 	if re.Bearer {
 		h.Set("WWW-Authenticate", stepUpChallenge(re))
+	} else {
+		h.Set("WWW-Authenticate", challenge(re))
 	}
 	h.Set(HeaderReauthentication, re.Reason)
 	h.Set("Cache-Control", "no-store")
