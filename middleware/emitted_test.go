@@ -77,7 +77,7 @@ func TestNothingEmittedCarriesATokenOrHash(t *testing.T) {
 		t.Fatalf("Peek c: %v", err)
 	}
 	wantStatus(t, "an unknown token", g, bearer(secret(randomToken(t))), http.StatusUnauthorized)
-	wantStatus(t, "a malformed token", g, bearer(secret("not a token "+randomToken(t))), http.StatusUnauthorized)
+	wantStatus(t, "a malformed Authorization header", g, bearer(secret("not a token "+randomToken(t))), http.StatusBadRequest)
 	if err := g.SignOut(httptest.NewRecorder(), bearer(a)); err != nil {
 		t.Fatalf("SignOut a: %v", err)
 	}

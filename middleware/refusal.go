@@ -52,6 +52,12 @@ var (
 	// ErrBadTenant: the route's tenant could not be resolved (Config.Tenant
 	// failed or gave no tenant).
 	ErrBadTenant = &RefusalError{Status: http.StatusBadRequest, Reason: "bad_tenant"}
+	// ErrMalformedRequest: the Authorization header is not one Bearer
+	// credential as RFC 6750 writes it ("Bearer", spaces, one token): no
+	// token, two, a character no token has, or several Authorization
+	// headers. RFC 6750's invalid_request, a 400: the request is wrong,
+	// whatever the token.
+	ErrMalformedRequest = &RefusalError{Status: http.StatusBadRequest, Reason: "malformed_request"}
 	// ErrUnavailable: the store failed or did not answer in time. The
 	// returned error wraps the store's error (errors.Unwrap); the default
 	// response body never includes it.
@@ -174,7 +180,8 @@ type refusalBody struct {
 // realm on every 401 and on a bearer client's 403 (RFC 6750: no error
 // attribute for a request that presented no bearer token, a cookie client's
 // included, invalid_token for a refused bearer token, insufficient_scope for
-// a session of another app or tenant). A 503 gets
+// a session of another app or tenant, invalid_request for a malformed
+// Authorization header's 400). A 503 gets
 // Retry-After: 1. Errors that are not a *RefusalError are answered as 503.
 //
 // [ErrReauthenticationRequired] (a live session that a [Guard.Require]
@@ -235,7 +242,8 @@ func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
 // browsers, which prompt for Basic, Digest, NTLM and Negotiate only, ignore
 // it. The error attribute (RFC 6750 section 3.1) is for a request that
 // presented a bearer token: a cookie client, or a request with no token,
-// gets the bare challenge. A bearer client's 403 says insufficient_scope.
+// gets the bare challenge. A malformed Authorization header's 400 says
+// invalid_request, a bearer client's 403 insufficient_scope.
 func challenge(re *RefusalError) string {
 	realm := re.realm
 	if realm == "" {
@@ -247,6 +255,8 @@ func challenge(re *RefusalError) string {
 		return bare
 	case !re.Bearer:
 		return ""
+	case errors.Is(re, ErrMalformedRequest):
+		return bare + `, error="invalid_request"`
 	case re.Status == http.StatusUnauthorized:
 		return bare + `, error="invalid_token"`
 	case re.Status == http.StatusForbidden:

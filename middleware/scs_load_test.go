@@ -72,7 +72,7 @@ func TestLoadAndSaveLooksUpNoMalformedCookie(t *testing.T) {
 		{"quoted", cookie(`"` + live + `"`), "", 401, 0},
 		{"two cookies", []string{"__Host-session=" + live + "; __Host-session=" + live}, "", 401, 0},
 		{"a bearer token that differs", cookie(live), "Bearer " + other, 401, 0},
-		{"a malformed Authorization header", cookie(live), "Bearer a b", 401, 0},
+		{"a malformed Authorization header", cookie(live), "Bearer a b", 400, 0},
 		{"the same bearer token", cookie(live), "Bearer " + live, 200, 1},
 	}
 	for _, tt := range tests {
