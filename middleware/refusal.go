@@ -91,7 +91,8 @@ func (e *RefusalError) Is(target error) bool {
 }
 
 // Unwrap returns the store error behind an ErrUnavailable or ErrCanceled
-// refusal.
+// refusal, or the ErrInvalidToken behind Reauthenticate's refusal of a
+// token.
 func (e *RefusalError) Unwrap() error { return e.cause }
 
 // refuse makes a fresh refusal from a sentinel.

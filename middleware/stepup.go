@@ -17,7 +17,8 @@ import (
 // accepts (see Requirement). The session is not ended: once the user has
 // re-entered a credential and the application has called
 // Guard.Reauthenticate, the same route lets them in. The refusal's MaxAge
-// and ACRValues say what the route asks for.
+// and ACRValues say what the route asks for. Guard.Reauthenticate returns
+// it too (with neither) when it refuses the token of a re-authentication.
 var ErrReauthenticationRequired = &RefusalError{Status: http.StatusUnauthorized, Reason: "reauthentication_required"}
 
 // HeaderReauthentication is set to "reauthentication_required" on a
@@ -163,8 +164,11 @@ func stepUpChallenge(re *RefusalError) string {
 		desc = "A more recent authentication at a different level is required"
 	case re.MaxAge > 0:
 		desc = "More recent authentication is required"
-	default:
+	case acrValues != "":
 		desc = "A different authentication level is required"
+	default:
+		// Reauthenticate refused the token of a re-authentication.
+		desc = "A new authentication is required"
 	}
 	v := `Bearer error="insufficient_user_authentication", error_description="` + desc + `"`
 	if re.MaxAge > 0 {
