@@ -180,13 +180,15 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	}
 	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
 		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, notReplicaRecheck: defaultNotReplicaRecheck}
+	if err := s.startBatching(cfg.MaxBatch); err != nil {
+		return nil, err
+	}
+	// Last: the callback outlives a Store that New would refuse after it
+	// (TestNewRefusedLeavesNothing).
 	if m := tel.meter(); m != nil && cfg.ReadPool != nil {
 		if err := m.observeReplica(s); err != nil {
 			return nil, invalid("new", "MeterProvider: %v", err)
 		}
-	}
-	if err := s.startBatching(cfg.MaxBatch); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
