@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -188,6 +189,10 @@ func TestCleanerMetrics(t *testing.T) {
 	if _, err := c.RunOnce(cancelled); err == nil {
 		t.Fatal("RunOnce with a cancelled context succeeded")
 	}
+	failing := newCleaner(t, closedPool(t, f.pool), pgstore.CleanerConfig{MeterProvider: m.Provider})
+	if _, err := failing.RunOnce(ctx); err == nil {
+		t.Fatal("RunOnce on a closed pool succeeded")
+	}
 
 	s := m.Collect(t)
 	reason := func(r string) []attribute.KeyValue { return []attribute.KeyValue{attribute.String("reason", r)} }
@@ -199,6 +204,7 @@ func TestCleanerMetrics(t *testing.T) {
 	}{
 		{"sessionguard.cleanup.runs", result("done"), 1},
 		{"sessionguard.cleanup.runs", result("skipped"), 1},
+		{"sessionguard.cleanup.runs", result("canceled"), 1},
 		{"sessionguard.cleanup.runs", result("error"), 1},
 		{"sessionguard.cleanup.duration", nil, 1}, // only the run that worked
 		{"sessionguard.cleanup.ended", reason("idle_timeout"), 2},
@@ -222,22 +228,70 @@ func TestCleanerExportsEveryResultFromTheStart(t *testing.T) {
 	t.Parallel()
 	m := metrictest.New(t)
 	f := newFixture(t, pgstore.Config{Logger: quiet})
-	c := newCleaner(t, f.pool, pgstore.CleanerConfig{MeterProvider: m.Provider})
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := c.RunOnce(cancelled); err == nil {
-		t.Fatal("RunOnce with a cancelled context succeeded")
+	c := newCleaner(t, closedPool(t, f.pool), pgstore.CleanerConfig{MeterProvider: m.Provider})
+	if _, err := c.RunOnce(context.Background()); err == nil {
+		t.Fatal("RunOnce on a closed pool succeeded")
 	}
 	scrape := m.Exposition(t)
 	for _, tt := range []struct {
 		result string
 		want   float64
-	}{{"done", 0}, {"skipped", 0}, {"error", 1}} {
+	}{{"done", 0}, {"skipped", 0}, {"canceled", 0}, {"error", 1}} {
 		got, ok := metrictest.Sample(scrape, "sessionguard_cleanup_runs_total", "result", tt.result)
 		if !ok || got != tt.want {
 			t.Errorf("sessionguard_cleanup_runs_total{result=%q} = %v (exported: %v), want %v", tt.result, got, ok, tt.want)
 		}
 	}
+}
+
+// A Cleaner stopped at shutdown (Run's context canceled, before a run or in
+// the middle of one) is no failure: its run counts as "canceled", never as
+// "error", and nothing is logged at Error level. Counted as an error, every
+// deploy would look like a failing cleanup to an alert on errors.
+func TestCleanerStoppedAtShutdownIsNoError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	for _, tt := range []struct {
+		name string
+		stop func(c *pgstore.Cleaner, cancel context.CancelFunc)
+	}{
+		{"before its first run", func(_ *pgstore.Cleaner, cancel context.CancelFunc) { cancel() }},
+		{"in the middle of a batch", func(c *pgstore.Cleaner, cancel context.CancelFunc) { pgstore.SetInTurn(c, cancel) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := metrictest.New(t)
+			var logged bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))
+			c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: time.Hour, Logger: log, MeterProvider: m.Provider})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tt.stop(c, cancel)
+			if err := c.Run(ctx); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run = %v, want context.Canceled", err)
+			}
+			s := m.Collect(t)
+			for result, want := range map[string]int64{"canceled": 1, "error": 0, "done": 0} {
+				if got := s.Value("sessionguard.cleanup.runs", attribute.String("result", result)); got != want {
+					t.Errorf("sessionguard.cleanup.runs{result=%q} = %d, want %d", result, got, want)
+				}
+			}
+			if logged.Len() != 0 {
+				t.Errorf("logged at Error level: %s", logged.String())
+			}
+		})
+	}
+}
+
+// closedPool is a pool on p's database that has been closed: every call
+// through it fails at once, as a database that refuses the app's role does.
+func closedPool(t *testing.T, p *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	closed, err := pgxpool.NewWithConfig(context.Background(), p.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	return closed
 }
 
 // A Store with a ReadPool exports ReplicaStats, as a Cache exports its
