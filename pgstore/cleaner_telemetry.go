@@ -36,7 +36,7 @@ type cleanerTelemetry struct {
 	tracer   trace.Tracer // nil without a TracerProvider
 
 	done, skipped, canceled, failed metric.AddOption
-	absolute, idle        metric.AddOption
+	absolute, idle                  metric.AddOption
 }
 
 func newCleanerTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*cleanerTelemetry, error) {
