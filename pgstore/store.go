@@ -180,10 +180,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	}
 	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
 		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, notReplicaRecheck: defaultNotReplicaRecheck}
-	if m := tel.meter(); m != nil && cfg.ReadPool != nil {
-		if err := m.observeReplica(s); err != nil {
-			return nil, invalid("new", "MeterProvider: %v", err)
-		}
+	if err := observePools(tel.meter(), s); err != nil {
+		return nil, invalid("new", "MeterProvider: %v", err)
 	}
 	if err := s.startBatching(cfg.MaxBatch); err != nil {
 		return nil, err
