@@ -16,6 +16,11 @@ const (
 	EventExpired         EventKind = "expired" // sessions ended by their idle or absolute timeout
 	EventRefused         EventKind = "refused" // a request was not let in
 	EventPurged          EventKind = "purged"  // ended rows older than the retention period were deleted
+
+	// EventRefreshed: a live session took its identity provider's renewed
+	// token (a refresh-token grant, Guard.Refresh), without a new
+	// authentication.
+	EventRefreshed EventKind = "refreshed"
 )
 
 // Event is one audit event. It never carries a token or a token hash; the
@@ -51,6 +56,8 @@ func (e Event) Message() string {
 		return "sessionguard: session created"
 	case EventReauthenticated:
 		return "sessionguard: session reauthenticated"
+	case EventRefreshed:
+		return "sessionguard: session refreshed"
 	case EventRevoked:
 		return "sessionguard: session revoked"
 	case EventExpired:

@@ -251,10 +251,10 @@ func TestMalformedCredentialsCostNoQuery(t *testing.T) {
 		{"no credentials", "GET", "/api/me", cred{}, nil, 401},
 		{"short bearer", "GET", "/api/me", bearer("abc"), nil, 401},
 		{"not quite opaque bearer", "GET", "/api/session", bearer(opaqueLike), nil, 401},
-		{"opaque bearer with a byte changed", "GET", "/api/me", bearer(staff.token[:42] + "!"), nil, 401},
+		{"opaque bearer with a byte changed", "GET", "/api/me", bearer(staff.token[:42] + "!"), nil, 400}, // no token has "!": RFC 6750's invalid_request
 		{"JWT-shaped garbage", "GET", "/api/me", bearer("a.b.c"), nil, 401},
 		{"forged JWT", "POST", "/api/session/keepalive", bearer(alice.token[:len(alice.token)-4] + "AAAA"), nil, 401},
-		{"bearer with a space", "GET", "/api/me", cred{}, []string{"Authorization", "Bearer a b"}, 401},
+		{"bearer with a space", "GET", "/api/me", cred{}, []string{"Authorization", "Bearer a b"}, 400},
 		{"malformed cp cookie", "GET", "/api/me", cookieOf(cpCookie, "not-a-token"), nil, 401},
 		{"cp cookie holding a JWT", "GET", "/api/me", cookieOf(cpCookie, alice.token), nil, 401},
 		{"cp cookie and another bearer", "GET", "/api/me", cred{cookie: staff.cookie, bearer: alice.token}, nil, 401},

@@ -129,12 +129,12 @@ func TestDisagreeingCredentialsCostNoQuery(t *testing.T) {
 	}{
 		{"cookie and another bearer", a.own, request([]string{name + a.opaqueTok}, "Bearer "+a.jwtTok), "invalid"},
 		{"two cookies of the name", a.own, request([]string{name + a.opaqueTok, name + a.opaqueTok}), "invalid"},
-		{"malformed Authorization next to a cookie", a.own, request([]string{name + a.opaqueTok}, "Bearer a b"), "invalid"},
-		{"two Authorization headers", a.own, request(nil, "Bearer "+a.opaqueTok, "Bearer "+a.opaqueTok), "invalid"},
+		{"malformed Authorization next to a cookie", a.own, request([]string{name + a.opaqueTok}, "Bearer a b"), "malformed_request"},
+		{"two Authorization headers", a.own, request(nil, "Bearer "+a.opaqueTok, "Bearer "+a.opaqueTok), "malformed_request"},
 		{"forged JWT", a.own, request(nil, "Bearer "+forged), "invalid"},
 		{"neither opaque nor JWT", a.own, request(nil, "Bearer "+strings.Repeat("A", 44)), "invalid"},
 		{"scs cookie and another bearer", a.scs, request([]string{name + a.scsTok}, "Bearer "+a.opaqueTok), "invalid"},
-		{"scs cookie and a malformed Authorization", a.scs, request([]string{name + a.scsTok}, "Bearer "), "invalid"},
+		{"scs cookie and a malformed Authorization", a.scs, request([]string{name + a.scsTok}, "Bearer "), "malformed_request"},
 		{"two scs cookies", a.scs, request([]string{name + a.scsTok + "; " + name + a.scsTok}), "invalid"},
 		{"a JWT in the scs cookie", a.scs, request([]string{name + a.jwtTok}), "invalid"},
 		{"opaque token to a JWT-only Guard", jwtOnly, request(nil, "Bearer "+a.opaqueTok), "invalid"},
@@ -144,8 +144,12 @@ func TestDisagreeingCredentialsCostNoQuery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, reason, queries := a.serve(tt.guard, tt.r)
-			if status != http.StatusUnauthorized || reason != tt.reason {
-				t.Fatalf("status %d (%s), want 401 (%s)", status, reason, tt.reason)
+			want := http.StatusUnauthorized
+			if tt.reason == "malformed_request" {
+				want = http.StatusBadRequest // RFC 6750's invalid_request
+			}
+			if status != want || reason != tt.reason {
+				t.Fatalf("status %d (%s), want %d (%s)", status, reason, want, tt.reason)
 			}
 			if queries != 0 {
 				t.Fatalf("%d queries for a request refused by its credentials", queries)

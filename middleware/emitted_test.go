@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -27,7 +29,8 @@ import (
 // or its hash (upper or lower case), whatever the path: sign-in, a cache miss
 // and hit, a peek, an unknown and a malformed token, sign-out, a request with
 // the signed-out token, an idle expiry, a revocation of all of a user's
-// sessions, a cleanup, and an outage, on a real database.
+// sessions, a provider's token recorded and refreshed, a cleanup, and an
+// outage, on a real database.
 func TestNothingEmittedCarriesATokenOrHash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -77,7 +80,7 @@ func TestNothingEmittedCarriesATokenOrHash(t *testing.T) {
 		t.Fatalf("Peek c: %v", err)
 	}
 	wantStatus(t, "an unknown token", g, bearer(secret(randomToken(t))), http.StatusUnauthorized)
-	wantStatus(t, "a malformed token", g, bearer(secret("not a token "+randomToken(t))), http.StatusUnauthorized)
+	wantStatus(t, "a malformed Authorization header", g, bearer(secret("not a token "+randomToken(t))), http.StatusBadRequest)
 	if err := g.SignOut(httptest.NewRecorder(), bearer(a)); err != nil {
 		t.Fatalf("SignOut a: %v", err)
 	}
@@ -101,6 +104,32 @@ func TestNothingEmittedCarriesATokenOrHash(t *testing.T) {
 		}
 	}
 	wantStatus(t, "c after RevokeAll", g, bearer(c), http.StatusUnauthorized)
+
+	// An identity provider's token, recorded, then renewed (Refresh).
+	provider := hmacJWT()
+	provider.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	provider.SessionIDClaim = "sid"
+	pg, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Tokens: middleware.JWTs,
+		JWT: provider, MeterProvider: m.Provider, Logger: logger, OnEvent: onEvent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, now := randomUUID(t), time.Now()
+	providerToken := func(issued time.Time) string {
+		cl := claims(sid, now)
+		cl["sub"] = strconv.FormatInt(db.user, 10)
+		cl["jti"] = randomToken(t)[:22]
+		cl["iat"], cl["exp"], cl["auth_time"] = issued.Unix(), now.Add(5*time.Minute).Unix(), now.Add(-time.Hour).Unix()
+		return secret(sign(t, jwt.SigningMethodHS256, "k2", hmacNew, cl))
+	}
+	first, renewed := providerToken(now.Add(-time.Minute)), providerToken(now)
+	if _, err := pg.Record(nil, httptest.NewRequest(http.MethodPost, "/login", nil), first, middleware.SignIn{}); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	if _, err := pg.Refresh(httptest.NewRecorder(), bearer(first), renewed); err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	wantStatus(t, "the renewed token", pg, bearer(renewed), http.StatusOK)
 
 	closed, err := pgxpool.NewWithConfig(ctx, db.pool.Config())
 	if err != nil {
@@ -133,8 +162,8 @@ func TestNothingEmittedCarriesATokenOrHash(t *testing.T) {
 	mu.Unlock()
 	// The test must have seen each kind of output, or it proves nothing.
 	for what, mustHave := range map[string][]string{
-		"logs":    {"session created", "request refused", "session revoked", "sessionguard: cleanup"},
-		"events":  {`Kind:"created"`, `Kind:"refused"`, `Kind:"expired"`, `Kind:"revoked"`},
+		"logs":    {"session created", "request refused", "session revoked", "session refreshed", "sessionguard: cleanup"},
+		"events":  {`Kind:"created"`, `Kind:"refused"`, `Kind:"expired"`, `Kind:"revoked"`, `Kind:"refreshed", Reason:"", EndReason:"", Count:1, SessionID:"` + sid + `"`},
 		"metrics": {"sessionguard.validations", "sessionguard.revocations"},
 		"scrape":  {"sessionguard_validations_total", "sessionguard_store_duration_seconds_bucket"},
 		"spans":   {"pgstore.Validate", "pgstore.Cleaner.RunOnce", "pgstore.Create"},

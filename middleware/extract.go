@@ -26,10 +26,12 @@ var (
 // "Authorization: Bearer <token>" header, or both when they agree. It reads
 // only r.Header, without parsing every cookie, and checks lengths before
 // copying anything. Credentials that disagree (two cookies of the name, a
-// cookie and a different bearer token, a malformed Authorization header,
-// several Authorization headers) are refused, never guessed between. A
-// refusal is ErrMissingToken or ErrInvalidToken; a returned token is 1..max
-// bytes of [A-Za-z0-9._-].
+// cookie and a different bearer token) are refused, never guessed between.
+// An Authorization header that is not one Bearer credential as RFC 6750
+// writes it (several headers, no token, two, a character no token has) is
+// ErrMalformedRequest: RFC 6750's invalid_request, a 400. Any other refusal
+// is ErrMissingToken or ErrInvalidToken; a returned token is 1..max bytes
+// of [A-Za-z0-9._-].
 func extractToken(r *http.Request, name string, max int) (extracted, *RefusalError) {
 	cookie, nCookies := findCookie(r.Header[cookieKey], name)
 	auths := r.Header[authorizationKey]
@@ -39,15 +41,18 @@ func extractToken(r *http.Request, name string, max int) (extracted, *RefusalErr
 	switch len(auths) {
 	case 0:
 	case 1:
-		var ok, isBearer bool
-		bearer, isBearer, ok = parseBearer(auths[0], max)
-		if !ok {
+		var shape bearerShape
+		switch bearer, shape = bearerOf(auths[0], max); shape {
+		case bearerMalformed:
+			return extracted{}, refuse(ErrMalformedRequest, true)
+		case bearerNotOurs:
 			return extracted{}, refuse(ErrInvalidToken, true)
 		}
-		hasBearer = isBearer
+		hasBearer = shape == bearerToken
 	default:
-		// Several Authorization headers: ambiguous.
-		return extracted{}, refuse(ErrInvalidToken, true)
+		// Several Authorization headers: RFC 6750's "repeats the same
+		// parameter", and ambiguous.
+		return extracted{}, refuse(ErrMalformedRequest, true)
 	}
 
 	switch {
@@ -99,28 +104,64 @@ func cookiesNamed(lines []string, name string) iter.Seq[string] {
 	}
 }
 
-// parseBearer parses one Authorization header value. isBearer is false for
-// another scheme (which is not ours and is ignored); ok is false for a Bearer
-// credential that is malformed or longer than max.
-func parseBearer(v string, max int) (token string, isBearer, ok bool) {
+// bearerShape is what one Authorization header value is to the Guard.
+type bearerShape int
+
+const (
+	otherScheme     bearerShape = iota // not Bearer: not the Guard's, ignored
+	bearerToken                        // a Bearer token the Guard may have issued
+	bearerNotOurs                      // a well-formed Bearer token the Guard never issues: longer than max, or with ~ + / =
+	bearerMalformed                    // Bearer, but no RFC 6750 credential: no token, two, a character no b64token has
+)
+
+// bearerOf parses one Authorization header value by RFC 6750 section 2.1,
+// credentials = "Bearer" 1*SP b64token, with the scheme in any case (RFC
+// 9110 section 11.1), and returns the token when it is one the Guard may
+// have issued: 1..max bytes of [A-Za-z0-9._-]. b64token's other characters
+// (~ + / and trailing =) make a well-formed token of another issuer, a 401;
+// anything else after the scheme is a malformed request, a 400.
+func bearerOf(v string, max int) (string, bearerShape) {
 	const scheme = "Bearer"
 	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", false, true
+		return "", otherScheme
 	}
-	if len(v) == len(scheme) {
-		return "", true, false // "Bearer" with nothing
+	rest := v[len(scheme):]
+	if rest != "" && rest[0] != ' ' && isSchemeChar(rest[0]) {
+		return "", otherScheme // a scheme whose name starts with Bearer
 	}
-	if v[len(scheme)] != ' ' {
-		if isTokenChar(v[len(scheme)]) {
-			return "", false, true // another scheme that starts with "Bearer"
+	token := strings.TrimLeft(rest, " ")
+	if len(token) == len(rest) || token == "" {
+		return "", bearerMalformed // no space after the scheme, or no token
+	}
+	shape := bearerToken
+	if len(token) > max {
+		shape = bearerNotOurs
+	}
+	i := 0
+	for ; i < len(token) && token[i] != '='; i++ {
+		if c := token[i]; !isTokenChar(c) {
+			if c != '~' && c != '+' && c != '/' {
+				return "", bearerMalformed
+			}
+			shape = bearerNotOurs
 		}
-		return "", true, false
 	}
-	token = v[len(scheme)+1:]
-	if !validTokenChars(token, max) {
-		return "", true, false
+	if i < len(token) {
+		if i == 0 || strings.TrimLeft(token[i:], "=") != "" {
+			return "", bearerMalformed // "=" only as the padding at the end
+		}
+		shape = bearerNotOurs
 	}
-	return token, true, true
+	if shape != bearerToken {
+		return "", shape
+	}
+	return token, bearerToken
+}
+
+// isSchemeChar reports whether c is a tchar of RFC 9110 section 5.6.2, a
+// character an auth-scheme's name may have.
+func isSchemeChar(c byte) bool {
+	return isTokenChar(c) || strings.IndexByte("!#$%&'*+^`|~", c) >= 0
 }
 
 // validTokenChars reports whether s is 1..max bytes of [A-Za-z0-9._-]: the

@@ -35,13 +35,24 @@ func TestExtractToken(t *testing.T) {
 		{"oversized bearer", nil, []string{"Bearer " + strings.Repeat("A", 65)}, "", true, "invalid"},
 		{"two cookies", []string{testCookie + "=" + tok + ";" + testCookie + "=" + tok}, nil, "", false, "invalid"},
 		{"differ", []string{testCookie + "=" + tok}, []string{"Bearer B" + tok[1:]}, "", false, "invalid"},
-		{"two auth headers", nil, []string{"Bearer " + tok, "Bearer " + tok}, "", true, "invalid"},
-		{"bearer empty", nil, []string{"Bearer "}, "", true, "invalid"},
-		{"bearer comma", nil, []string{"Bearer a,b"}, "", true, "invalid"},
+		{"two auth headers", nil, []string{"Bearer " + tok, "Bearer " + tok}, "", true, "malformed_request"},
+		{"bearer empty", nil, []string{"Bearer "}, "", true, "malformed_request"},
+		{"bearer alone", nil, []string{"Bearer"}, "", true, "malformed_request"},
+		{"bearer after two spaces", nil, []string{"Bearer  " + tok}, tok, true, ""},
+		{"bearer upper case", nil, []string{"BEARER " + tok}, tok, true, ""},
+		{"bearer tab", nil, []string{"Bearer\t" + tok}, "", true, "malformed_request"},
+		{"two bearer tokens", nil, []string{"Bearer " + tok + " " + tok}, "", true, "malformed_request"},
+		{"bearer non-ASCII", nil, []string{"Bearer " + tok[:10] + "é"}, "", true, "malformed_request"},
+		{"bearer padding only", nil, []string{"Bearer =="}, "", true, "malformed_request"},
+		{"bearer equals inside", nil, []string{"Bearer a=b"}, "", true, "malformed_request"},
+		{"bearer of another alphabet", nil, []string{"Bearer a~b+c/d"}, "", true, "invalid"},
+		{"malformed bearer beside a cookie", []string{testCookie + "=" + tok}, []string{"Bearer " + tok + ";"}, "", true, "malformed_request"},
+		{"scheme named Bearer!", nil, []string{"Bearer! " + tok}, "", true, "missing"},
+		{"bearer comma", nil, []string{"Bearer a,b"}, "", true, "malformed_request"},
 		{"bearer equals", nil, []string{"Bearer " + tok + "="}, "", true, "invalid"},
 		{"NUL", []string{testCookie + "=" + tok[:10] + "\x00"}, nil, "", false, "invalid"},
 		{"non-ASCII", []string{testCookie + "=" + tok[:10] + "é"}, nil, "", false, "invalid"},
-		{"SQL", nil, []string{"Bearer ';--"}, "", true, "invalid"},
+		{"SQL", nil, []string{"Bearer ';--"}, "", true, "malformed_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +106,7 @@ func FuzzExtractToken(f *testing.F) {
 			if ex.token != "" {
 				t.Fatalf("refusal with a token")
 			}
-			if !errors.Is(rerr, ErrMissingToken) && !errors.Is(rerr, ErrInvalidToken) {
+			if !errors.Is(rerr, ErrMissingToken) && !errors.Is(rerr, ErrInvalidToken) && !errors.Is(rerr, ErrMalformedRequest) {
 				t.Fatalf("reason %q", rerr.Reason)
 			}
 			return

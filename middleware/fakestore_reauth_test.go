@@ -8,7 +8,9 @@ import (
 )
 
 // Reauthenticate moves a live row to the new hash and records the
-// authentication on the fake clock, as pgstore does.
+// authentication on the fake clock, as pgstore does; a new hash that a
+// session holds or a re-authentication retired fails, as pgstore's unique
+// index and migration 031 make it, with ErrDuplicateToken.
 func (f *fakeStore) Reauthenticate(ctx context.Context, r sessionguard.Reauthentication) (sessionguard.SessionInfo, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -20,8 +22,8 @@ func (f *fakeStore) Reauthenticate(ctx context.Context, r sessionguard.Reauthent
 		!f.now.Before(row.lastActivity.Add(row.n.IdleTimeout)) {
 		return sessionguard.SessionInfo{}, false, nil
 	}
-	if _, taken := f.rows[r.NewTokenHash]; taken {
-		return sessionguard.SessionInfo{}, false, nil
+	if f.taken(r.NewTokenHash) {
+		return sessionguard.SessionInfo{}, false, fmt.Errorf("fake: %w", sessionguard.ErrDuplicateToken)
 	}
 	delete(f.rows, r.OldTokenHash)
 	f.retired[r.OldTokenHash] = row

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // fakeStore is an in-memory sessionguard.Store that follows the pgstore
@@ -109,7 +112,7 @@ func (f *fakeStore) Create(ctx context.Context, n sessionguard.NewSession) (sess
 	if len(n.TokenHash) != 64 {
 		return sessionguard.SessionInfo{}, fmt.Errorf("fake: bad hash length %d", len(n.TokenHash))
 	}
-	if _, dup := f.rows[n.TokenHash]; dup {
+	if f.taken(n.TokenHash) {
 		return sessionguard.SessionInfo{}, fmt.Errorf("fake: %w", sessionguard.ErrDuplicateToken)
 	}
 	id := n.ID
@@ -134,6 +137,16 @@ func (f *fakeStore) Create(ctx context.Context, n sessionguard.NewSession) (sess
 		CreatedAt: row.created, LastActivityAt: row.lastActivity, AbsoluteExpiresAt: row.absExpires, IdleTimeout: n.IdleTimeout,
 		AuthTime: row.authTime, ACR: n.ACR, AMR: n.AMR,
 	}, nil
+}
+
+// taken reports whether pgstore refuses hash for a new token
+// (ErrDuplicateToken): a session holds it, or a re-authentication rotated
+// it out (migration 031; the fake never deletes a row). Called with f.mu
+// held.
+func (f *fakeStore) taken(hash string) bool {
+	_, live := f.rows[hash]
+	_, retired := f.retired[hash]
+	return live || retired
 }
 
 func (f *fakeStore) Validate(ctx context.Context, hash string, scope sessionguard.Scope) (sessionguard.Status, error) {
@@ -239,4 +252,65 @@ func (f *fakeStore) seed(token string, n sessionguard.NewSession) {
 	defer f.mu.Unlock()
 	f.calls["Create"]--
 	f.created = f.created[:len(f.created)-1]
+}
+
+// TestFakeStoreRetiredHashes: the fake answers as pgstore does for a token
+// hash a re-authentication rotated out, run against both: unknown to
+// Validate, nothing to Revoke, the session's own to SignOut (once), and
+// refused with ErrDuplicateToken by Create and as Reauthenticate's new hash.
+// The fake took a retired hash for a new session and as a new token.
+func TestFakeStoreRetiredHashes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	stores := []struct {
+		name  string
+		store func(t *testing.T) (sessionguard.Store, int64)
+	}{
+		{"fake", func(*testing.T) (sessionguard.Store, int64) { return newFakeStore(), 42 }},
+		{"pgstore", func(t *testing.T) (sessionguard.Store, int64) {
+			db := newRealDB(t, pgstore.Config{})
+			return db.store, db.user
+		}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			store, user := st.store(t)
+			t0, t1, t2 := sha256Hex(randomToken(t)), sha256Hex(randomToken(t)), sha256Hex(randomToken(t))
+			info, err := store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: user, AppType: sessionguard.ControlPanel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: info.ID, OldTokenHash: t0, NewTokenHash: t1}); err != nil || !ok {
+				t.Fatalf("Reauthenticate = %v, %v", ok, err)
+			}
+			if s, err := store.Validate(ctx, t0, sessionguard.Scope{}); err != nil || s.State != sessionguard.StateUnknown {
+				t.Errorf("Validate of the retired hash = %q, %v; want unknown", s.State, err)
+			}
+			if ended, err := store.Revoke(ctx, t0, sessionguard.ReasonAdminRevoke); err != nil || ended {
+				t.Errorf("Revoke of the retired hash = %v, %v; want false", ended, err)
+			}
+			if _, err := store.Create(ctx, sessionguard.NewSession{TokenHash: t0, UserID: user, AppType: sessionguard.ControlPanel}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
+				t.Errorf("Create of the retired hash = %v, want ErrDuplicateToken", err)
+			}
+			other, err := store.Create(ctx, sessionguard.NewSession{TokenHash: t2, UserID: user, AppType: sessionguard.ControlPanel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, to := range []string{t0, t1} { // retired, and another session's
+				if _, ok, err := store.Reauthenticate(ctx, sessionguard.Reauthentication{SessionID: other.ID, OldTokenHash: t2, NewTokenHash: to}); !errors.Is(err, sessionguard.ErrDuplicateToken) || ok {
+					t.Errorf("Reauthenticate to a taken hash = %v, %v; want ErrDuplicateToken", ok, err)
+				}
+			}
+			if ended, err := store.SignOut(ctx, t0); err != nil || !ended {
+				t.Errorf("SignOut by the retired hash = %v, %v; want true", ended, err)
+			}
+			if s, err := store.Validate(ctx, t1, sessionguard.Scope{}); err != nil || s.State != sessionguard.StateRevoked || s.EndReason != sessionguard.ReasonLogout {
+				t.Errorf("Validate of the new hash after the sign-out = %q (%q), %v; want revoked (logout)", s.State, s.EndReason, err)
+			}
+			if ended, err := store.SignOut(ctx, t0); err != nil || ended {
+				t.Errorf("second SignOut by the retired hash = %v, %v; want false", ended, err)
+			}
+		})
+	}
 }

@@ -101,35 +101,38 @@ func TestRefusedWithoutStoreCall(t *testing.T) {
 		name      string
 		r         *http.Request
 		reason    string
-		challenge string // expected WWW-Authenticate, "" for none
+		challenge string // expected WWW-Authenticate: every 401 has one (RFC 9110), a cookie client's without an error
 	}{
 		{"no credentials", request(nil), "missing", `Bearer realm="sessionguard"`},
 		{"other cookies only", request([]string{"theme=dark; lang=en"}), "missing", `Bearer realm="sessionguard"`},
 		{"basic auth only", request(nil, "Basic dXNlcjpwYXNz"), "missing", `Bearer realm="sessionguard"`},
-		{"empty cookie", request(cookie("")), "invalid", ""},
-		{"short cookie", request(cookie("abc")), "invalid", ""},
-		{"oversized cookie", request(cookie(long)), "invalid", ""},
+		{"empty cookie", request(cookie("")), "invalid", `Bearer realm="sessionguard"`},
+		{"short cookie", request(cookie("abc")), "invalid", `Bearer realm="sessionguard"`},
+		{"oversized cookie", request(cookie(long)), "invalid", `Bearer realm="sessionguard"`},
 		{"oversized bearer", request(nil, "Bearer "+long), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"padded token", request(cookie(tokA + "=")), "invalid", ""},
-		{"non-canonical base64", request(cookie(tokA[:42] + "B")), "invalid", ""},
-		{"44 chars", request(cookie(tokA + "A")), "invalid", ""},
+		{"padded token", request(cookie(tokA + "=")), "invalid", `Bearer realm="sessionguard"`},
+		{"non-canonical base64", request(cookie(tokA[:42] + "B")), "invalid", `Bearer realm="sessionguard"`},
+		{"44 chars", request(cookie(tokA + "A")), "invalid", `Bearer realm="sessionguard"`},
 		{"jwt in opaque mode", request(nil, "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"two cookies in one header", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokA}), "invalid", ""},
-		{"two cookies in two headers", request([]string{"__Host-session=" + tokA, "__Host-session=" + tokB}), "invalid", ""},
-		{"cookie and bearer differ", request(cookie(tokA), "Bearer "+tokB), "invalid", ""},
-		{"two authorization headers", request(nil, "Bearer "+tokA, "Bearer "+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"bearer without token", request(nil, "Bearer"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"bearer double space", request(nil, "Bearer  "+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"bearer tab", request(nil, "Bearer\t"+tokA), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"bearer trailing junk", request(nil, "Bearer "+tokA+" x"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"NUL in bearer", request(nil, "Bearer "+tokA[:20]+"\x00"+tokA[21:]), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"NUL in cookie", request(cookie(tokA[:42] + "\x00")), "invalid", ""},
-		{"invalid UTF-8 in cookie", request(cookie(tokA[:41] + "\xff\xfe")), "invalid", ""},
-		{"invalid UTF-8 in bearer", request(nil, "Bearer \xc3\x28"+tokA[2:]), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"SQL in cookie", request(cookie("' OR '1'='1' --")), "invalid", ""},
-		{"SQL in bearer", request(nil, "Bearer x';DROP TABLE sessions;--"), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
-		{"SQL of token length", request(cookie("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'OR'1'='1")), "invalid", ""},
-		{"quoted cookie", request(cookie(`"` + tokA + `"`)), "invalid", ""},
+		{"two cookies in one header", request([]string{"__Host-session=" + tokA + "; __Host-session=" + tokA}), "invalid", `Bearer realm="sessionguard"`},
+		{"two cookies in two headers", request([]string{"__Host-session=" + tokA, "__Host-session=" + tokB}), "invalid", `Bearer realm="sessionguard"`},
+		{"cookie and bearer differ", request(cookie(tokA), "Bearer "+tokB), "invalid", `Bearer realm="sessionguard"`},
+		{"two authorization headers", request(nil, "Bearer "+tokA, "Bearer "+tokA), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"bearer without token", request(nil, "Bearer"), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"bearer tab", request(nil, "Bearer\t"+tokA), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"bearer trailing junk", request(nil, "Bearer "+tokA+" x"), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"NUL in bearer", request(nil, "Bearer "+tokA[:20]+"\x00"+tokA[21:]), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"NUL in cookie", request(cookie(tokA[:42] + "\x00")), "invalid", `Bearer realm="sessionguard"`},
+		{"invalid UTF-8 in cookie", request(cookie(tokA[:41] + "\xff\xfe")), "invalid", `Bearer realm="sessionguard"`},
+		{"invalid UTF-8 in bearer", request(nil, "Bearer \xc3\x28"+tokA[2:]), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"SQL in cookie", request(cookie("' OR '1'='1' --")), "invalid", `Bearer realm="sessionguard"`},
+		{"SQL in bearer", request(nil, "Bearer x';DROP TABLE sessions;--"), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"two bearer tokens", request(nil, "Bearer "+tokA+" "+tokB), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"malformed bearer beside a cookie", request(cookie(tokA), "Bearer "+tokA+","), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"bearer padding only", request(nil, "Bearer ="), "malformed_request", `Bearer realm="sessionguard", error="invalid_request"`},
+		{"bearer of another issuer's alphabet", request(nil, "Bearer ab+c/d~e=="), "invalid", `Bearer realm="sessionguard", error="invalid_token"`},
+		{"SQL of token length", request(cookie("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'OR'1'='1")), "invalid", `Bearer realm="sessionguard"`},
+		{"quoted cookie", request(cookie(`"` + tokA + `"`)), "invalid", `Bearer realm="sessionguard"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,8 +142,17 @@ func TestRefusedWithoutStoreCall(t *testing.T) {
 			rec := httptest.NewRecorder()
 			g.Middleware(&p).ServeHTTP(rec, tt.r)
 
-			if rec.Code != http.StatusUnauthorized {
-				t.Errorf("status = %d, want 401", rec.Code)
+			// A malformed Authorization header is RFC 6750's
+			// invalid_request, a 400; any other refusal here a 401.
+			wantStatus, wantError, want := http.StatusUnauthorized, "session_invalid", middleware.ErrInvalidToken
+			switch tt.reason {
+			case "malformed_request":
+				wantStatus, wantError, want = http.StatusBadRequest, "bad_request", middleware.ErrMalformedRequest
+			case "missing":
+				want = middleware.ErrMissingToken
+			}
+			if rec.Code != wantStatus {
+				t.Errorf("status = %d, want %d", rec.Code, wantStatus)
 			}
 			if p.ran != 0 {
 				t.Error("handler ran")
@@ -149,7 +161,7 @@ func TestRefusedWithoutStoreCall(t *testing.T) {
 				t.Errorf("store calls = %d, want 0", n)
 			}
 			b := decodeBody(t, rec)
-			if b.Reason != tt.reason || b.Error != "session_invalid" {
+			if b.Reason != tt.reason || b.Error != wantError {
 				t.Errorf("body = %+v, want reason %q", b, tt.reason)
 			}
 			if got := rec.Header().Get("X-Session-End-Reason"); got != tt.reason {
@@ -164,10 +176,6 @@ func TestRefusedWithoutStoreCall(t *testing.T) {
 
 			// The plain decision agrees.
 			_, err := g.Authenticate(tt.r)
-			want := middleware.ErrInvalidToken
-			if tt.reason == "missing" {
-				want = middleware.ErrMissingToken
-			}
 			if !errors.Is(err, want) {
 				t.Errorf("Authenticate error = %v, want %v", err, want)
 			}
@@ -191,6 +199,7 @@ func TestValidSession(t *testing.T) {
 		{"cookie", func() *http.Request { return request(cookie(tokA)) }, false},
 		{"bearer", func() *http.Request { return request(nil, "Bearer "+tokA) }, true},
 		{"bearer scheme any case", func() *http.Request { return request(nil, "bEARER "+tokA) }, true},
+		{"bearer after two spaces (RFC 6750: 1*SP)", func() *http.Request { return request(nil, "Bearer  "+tokA) }, true},
 		{"cookie among others", func() *http.Request {
 			return request([]string{"a=b; __Host-session=" + tokA + "; c=d"})
 		}, false},

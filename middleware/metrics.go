@@ -30,7 +30,7 @@ type guardMetrics struct {
 	signInApp   map[sessionguard.AppType][]metric.AddOption
 }
 
-var refusalReasons = []string{ErrMissingToken.Reason, ErrInvalidToken.Reason, ErrIdleTimeout.Reason,
+var refusalReasons = []string{ErrMissingToken.Reason, ErrInvalidToken.Reason, ErrMalformedRequest.Reason, ErrIdleTimeout.Reason,
 	ErrAbsoluteTimeout.Reason, ErrRevoked.Reason, ErrWrongApp.Reason, ErrWrongTenant.Reason,
 	ErrBadTenant.Reason, ErrUnavailable.Reason, ErrCanceled.Reason, ErrReauthenticationRequired.Reason, sessionguard.ReasonSessionLimit}
 

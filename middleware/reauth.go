@@ -69,10 +69,12 @@ type Reauthentication struct {
 //
 // r must carry a live session of this Guard (r need not have passed through
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
-// sign (an identity provider's) needs a.Token, the provider's new token,
-// and an a.Token that is not the session's matches ErrInvalidToken, one
-// that another session holds or a rotation retired
-// sessionguard.ErrDuplicateToken. A store
+// sign (an identity provider's) needs a.Token, the provider's new token.
+// An a.Token the Guard does not take (see Reauthentication.Token) ends
+// nothing: the error matches ErrReauthenticationRequired (the session still
+// needs one; DenyJSON answers it as a Require route's refusal, never as an
+// ended session) and ErrInvalidToken. One that another session holds or a
+// rotation retired is sessionguard.ErrDuplicateToken. A store
 // failure matches ErrUnavailable (ErrCanceled when r's client went away
 // first, as SignIn's); with scs, the scs session then has a new token that
 // is not signed in.
@@ -94,7 +96,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		token = a.Token
 		var authed time.Time
 		if expires, authed, err = g.given(r, token, c.token, cur); err != nil {
-			return "", Session{}, err
+			return "", Session{}, g.notReauthenticated(c, err, token, c.token)
 		}
 		if !authed.IsZero() && (authTime.IsZero() || authed.Before(authTime)) {
 			authTime = authed
@@ -109,6 +111,22 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
 		SessionID: s.ID, UserID: s.UserID, TenantID: s.TenantID, AppType: s.AppType, IP: g.cfg.ClientIP(r)})
 	return token, s, nil
+}
+
+// notReauthenticated is the error of a re-authentication whose token
+// (Reauthentication.Token) the Guard does not take, cause (an error matching
+// ErrInvalidToken). Nothing ended: the session lives on and still needs a
+// re-authentication, so the error matches ErrReauthenticationRequired, which
+// DenyJSON answers as a Require route's refusal, without
+// X-Session-End-Reason; it matches ErrInvalidToken through its cause. No
+// audit event: the request passed the Guard, and the refused token is the
+// application's input, as Record's is.
+func (g *Guard) notReauthenticated(c credential, cause error, secrets ...string) *RefusalError {
+	e := refuse(ErrReauthenticationRequired, c.bearer)
+	e.realm = g.cfg.Realm
+	e.cause = cause
+	e.causeMsg = redact(cause.Error(), secrets...)
+	return e
 }
 
 // rotating is r's credential and its live session, whose token a

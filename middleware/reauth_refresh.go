@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/sessionguard/sessionguard"
@@ -15,7 +16,9 @@ import (
 // first token (Record), lives on under each renewal instead of ending at
 // the first token's "exp", and a renewal is no re-authentication: the
 // session keeps its authentication time, level and methods (a step-up route
-// refuses it as before), and no "reauthenticated" event is emitted.
+// refuses it as before), and its audit event is "refreshed", not
+// "reauthenticated": the session has a new token, but the user proved
+// nothing.
 //
 // token is checked as Reauthenticate checks Reauthentication.Token, except
 // that it needs no new auth_time: a JWT verified with Config.JWT, its user
@@ -51,6 +54,12 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 	if err != nil {
 		return Session{}, err
 	}
-	return g.rotate(w, r, op, c, cur, token, claims.Expires,
+	s, err := g.rotate(w, r, op, c, cur, token, claims.Expires,
 		sessionguard.Reauthentication{ACR: cur.ACR, AMR: cur.AMR, AuthTime: cur.AuthTime})
+	if err != nil {
+		return Session{}, err
+	}
+	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventRefreshed, Count: 1,
+		SessionID: s.ID, UserID: s.UserID, TenantID: s.TenantID, AppType: s.AppType, IP: g.cfg.ClientIP(r)})
+	return s, nil
 }

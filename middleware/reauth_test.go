@@ -445,3 +445,60 @@ func TestReauthenticateSCSFailureEndsTheSessionAfterTheClientLeft(t *testing.T) 
 		t.Errorf("the user's other session: active %v, %v; want untouched", active, err)
 	}
 }
+
+// A provider's token that Reauthenticate refuses (here a refresh-token
+// grant's, without a new auth_time) ends nothing: the session lives on and
+// still needs a re-authentication. DenyJSON says so (401 with
+// X-Session-Reauthentication, reason reauthentication_required) and never
+// tells the client the session ended (X-Session-End-Reason, which
+// warning.js takes as a sign-out). Before, the refusal was ErrInvalidToken
+// itself, answered as an ended session of reason "invalid".
+func TestRefusedReauthenticationTokenEndsNothing(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	g := providerGuard(t, db)
+	sid, now := randomUUID(t), time.Now()
+	token := func(issuedAt time.Time) string {
+		c := claims(sid, issuedAt)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = now.Add(time.Hour).Unix()
+		c["auth_time"] = now.Add(-time.Hour).Unix()
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	signedIn := token(now.Add(-time.Hour))
+	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	refreshed := token(now) // the same auth_time: no new authentication
+	var err error
+	reauth := g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err = g.Reauthenticate(w, r, middleware.Reauthentication{Token: refreshed}); err != nil {
+			middleware.DenyJSON(w, r, err)
+		}
+	}))
+	for _, tt := range []struct {
+		name      string
+		creds     func(*http.Request)
+		challenge string
+	}{
+		{"cookie", withCookie(signedIn), `Bearer realm="sessionguard"`},
+		{"bearer", withBearer(signedIn), `Bearer error="insufficient_user_authentication", error_description="A new authentication is required"`},
+	} {
+		rec := do(reauth, http.MethodPost, "/reauth", tt.creds)
+		if !errors.Is(err, middleware.ErrInvalidToken) || !errors.Is(err, middleware.ErrReauthenticationRequired) {
+			t.Errorf("%s: %v, want ErrInvalidToken and ErrReauthenticationRequired", tt.name, err)
+		}
+		h := rec.Header()
+		if rec.Code != http.StatusUnauthorized || h.Get(middleware.HeaderEndReason) != "" || h.Get(middleware.HeaderRevokeReason) != "" ||
+			h.Get(middleware.HeaderReauthentication) != "reauthentication_required" || h.Get("WWW-Authenticate") != tt.challenge {
+			t.Errorf("%s: %d %v, want 401 with %s only and WWW-Authenticate %s", tt.name, rec.Code, h, middleware.HeaderReauthentication, tt.challenge)
+		}
+		if b := rec.Body.String(); !strings.Contains(b, `"reason":"reauthentication_required"`) || strings.Contains(b, "session_invalid") {
+			t.Errorf("%s: body %s", tt.name, b)
+		}
+		if code := serve(g, requestWithCookie(signedIn)); code != http.StatusOK {
+			t.Fatalf("%s: the session after the refused token: %d, want 200 (it lives on)", tt.name, code)
+		}
+	}
+}

@@ -24,7 +24,8 @@ type RefusalError struct {
 	EndReason string // for ErrRevoked: why the session ended ("logout", "admin_revoke", …)
 	// Bearer is true when the client is a bearer client: the token came from
 	// the Authorization header, or there was no token and no session cookie.
-	// The default Deny adds WWW-Authenticate for those.
+	// The default Deny's WWW-Authenticate says what was wrong with the
+	// token (RFC 6750's error attribute) for those only.
 	Bearer bool
 	// MaxAge and ACRValues are, for ErrReauthenticationRequired, what the
 	// route asks: the longest time since the last authentication (0: any)
@@ -51,6 +52,12 @@ var (
 	// ErrBadTenant: the route's tenant could not be resolved (Config.Tenant
 	// failed or gave no tenant).
 	ErrBadTenant = &RefusalError{Status: http.StatusBadRequest, Reason: "bad_tenant"}
+	// ErrMalformedRequest: the Authorization header is not one Bearer
+	// credential as RFC 6750 writes it ("Bearer", spaces, one token): no
+	// token, two, a character no token has, or several Authorization
+	// headers. RFC 6750's invalid_request, a 400: the request is wrong,
+	// whatever the token.
+	ErrMalformedRequest = &RefusalError{Status: http.StatusBadRequest, Reason: "malformed_request"}
 	// ErrUnavailable: the store failed or did not answer in time. The
 	// returned error wraps the store's error (errors.Unwrap); the default
 	// response body never includes it.
@@ -84,7 +91,8 @@ func (e *RefusalError) Is(target error) bool {
 }
 
 // Unwrap returns the store error behind an ErrUnavailable or ErrCanceled
-// refusal.
+// refusal, or the ErrInvalidToken behind Reauthenticate's refusal of a
+// token.
 func (e *RefusalError) Unwrap() error { return e.cause }
 
 // refuse makes a fresh refusal from a sentinel.
@@ -169,10 +177,12 @@ type refusalBody struct {
 // DenyJSON is the default Config.Deny, for APIs: it writes application/json
 // {"error":…,"reason":…,"end_reason":…} with the refusal's status,
 // X-Session-End-Reason (and X-Session-Revoke-Reason with the end_reason),
-// Cache-Control: no-store, and for bearer clients a
-// WWW-Authenticate challenge in the Guard's realm (RFC 6750: no error
-// attribute when the token was missing, invalid_token for a refused token,
-// insufficient_scope for a session of another app or tenant). A 503 gets
+// Cache-Control: no-store, and a WWW-Authenticate challenge in the Guard's
+// realm on every 401 and on a bearer client's 403 (RFC 6750: no error
+// attribute for a request that presented no bearer token, a cookie client's
+// included, invalid_token for a refused bearer token, insufficient_scope for
+// a session of another app or tenant, invalid_request for a malformed
+// Authorization header's 400). A 503 gets
 // Retry-After: 1. Errors that are not a *RefusalError are answered as 503.
 //
 // [ErrReauthenticationRequired] (a live session that a [Guard.Require]
@@ -180,7 +190,7 @@ type refusalBody struct {
 // {"error":"insufficient_user_authentication","reason":"reauthentication_required",
 // "max_age":…,"acr_values":…} with X-Session-Reauthentication instead of
 // X-Session-End-Reason (the session has not ended), and bearer clients get
-// RFC 9470's challenge, for instance
+// RFC 9470's challenge (cookie clients the bare one), for instance
 // Bearer error="insufficient_user_authentication",
 // error_description="More recent authentication is required", max_age=600.
 func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
@@ -204,19 +214,8 @@ func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
 	default:
 		body.Error = "unavailable"
 	}
-	if re.Bearer {
-		realm := re.realm
-		if realm == "" {
-			realm = DefaultRealm
-		}
-		switch {
-		case errors.Is(re, ErrMissingToken):
-			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-		case re.Status == http.StatusUnauthorized:
-			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
-		case re.Status == http.StatusForbidden:
-			h.Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
-		}
+	if v := challenge(re); v != "" {
+		h.Set("WWW-Authenticate", v)
 	}
 	status := re.Status
 	if status == 0 {
@@ -235,6 +234,36 @@ func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
 	b, _ := json.Marshal(body) // cannot fail: three strings
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// challenge is DenyJSON's WWW-Authenticate value for re, "" for none. Every
+// 401 has one (RFC 9110 section 15.5.2: a 401 MUST carry a challenge
+// applicable to the resource), the cookie client's too: Bearer is the scheme
+// the Guard accepts besides its cookie, so it applies to every route, and
+// browsers, which prompt for Basic, Digest, NTLM and Negotiate only, ignore
+// it. The error attribute (RFC 6750 section 3.1) is for a request that
+// presented a bearer token: a cookie client, or a request with no token,
+// gets the bare challenge. A malformed Authorization header's 400 says
+// invalid_request, a bearer client's 403 insufficient_scope.
+func challenge(re *RefusalError) string {
+	realm := re.realm
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	bare := `Bearer realm="` + realm + `"`
+	switch {
+	case re.Status == http.StatusUnauthorized && (!re.Bearer || errors.Is(re, ErrMissingToken)):
+		return bare
+	case !re.Bearer:
+		return ""
+	case errors.Is(re, ErrMalformedRequest):
+		return bare + `, error="invalid_request"`
+	case re.Status == http.StatusUnauthorized:
+		return bare + `, error="invalid_token"`
+	case re.Status == http.StatusForbidden:
+		return bare + `, error="insufficient_scope"`
+	}
+	return ""
 }
 
 // GoString is Error, so that %#v prints no more than Error does.

@@ -86,10 +86,12 @@ func TestDenyJSON(t *testing.T) {
 		retry     string
 	}{
 		{"missing, bearer", inRealm(refuse(ErrMissingToken, true)), 401, `{"error":"session_invalid","reason":"missing"}`, `Bearer realm="r"`, ""},
-		{"invalid, cookie", refuse(ErrInvalidToken, false), 401, `{"error":"session_invalid","reason":"invalid"}`, "", ""},
-		{"revoked, cookie", revoked, 401, `{"error":"session_invalid","reason":"revoked","end_reason":"logout"}`, "", ""},
+		{"invalid, cookie", refuse(ErrInvalidToken, false), 401, `{"error":"session_invalid","reason":"invalid"}`, `Bearer realm="sessionguard"`, ""},
+		{"revoked, cookie", inRealm(revoked), 401, `{"error":"session_invalid","reason":"revoked","end_reason":"logout"}`, `Bearer realm="r"`, ""},
+		{"wrong app, cookie", refuse(ErrWrongApp, false), 403, `{"error":"forbidden","reason":"wrong_app"}`, "", ""},
 		{"idle, bearer", inRealm(refuse(ErrIdleTimeout, true)), 401, `{"error":"session_invalid","reason":"idle_timeout"}`, `Bearer realm="r", error="invalid_token"`, ""},
 		{"wrong tenant, bearer", inRealm(refuse(ErrWrongTenant, true)), 403, `{"error":"forbidden","reason":"wrong_tenant"}`, `Bearer realm="r", error="insufficient_scope"`, ""},
+		{"malformed Authorization", inRealm(refuse(ErrMalformedRequest, true)), 400, `{"error":"bad_request","reason":"malformed_request"}`, `Bearer realm="r", error="invalid_request"`, ""},
 		{"bad tenant", refuse(ErrBadTenant, true), 400, `{"error":"bad_request","reason":"bad_tenant"}`, "", ""},
 		{"unavailable, bearer", unavailable(errors.New("secret detail"), true), 503, `{"error":"unavailable","reason":"unavailable"}`, "", "1"},
 		{"canceled", callFailed(canceledRequest().Context(), fmt.Errorf("secret detail: %w", context.Canceled), false), 503, `{"error":"unavailable","reason":"canceled"}`, "", "1"},

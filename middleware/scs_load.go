@@ -36,13 +36,15 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 	load := sm.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), scsLoadedKey{sm}, true))
-		if g.scsMayLoad(r) {
+		if cookie, ok := g.scsLoadable(r); ok {
 			// Loaded here, so that a store failure is the Guard's
-			// refusal; scs's LoadAndSave then finds the session in the
-			// context and loads nothing again.
-			ctx, err := sm.Load(r.Context(), g.scsCookie(r))
+			// refusal, and with the cookie the Guard reads (net/http's
+			// parser, scs's, gives up on more than 3000 cookies); scs's
+			// LoadAndSave then finds the session in the context and
+			// loads nothing again.
+			ctx, err := sm.Load(r.Context(), cookie)
 			if err != nil {
-				g.scsLoadFailed(w, r, err)
+				g.scsLoadFailed(w, r, cookie, err)
 				return
 			}
 			load.ServeHTTP(w, r.WithContext(ctx))
@@ -55,23 +57,12 @@ func (g *Guard) LoadAndSave(next http.Handler) http.Handler {
 	})
 }
 
-// scsCookie is the session cookie's value as scs reads it (the first
-// cookie of the name, as net/http parses it), "" when there is none.
-func (g *Guard) scsCookie(r *http.Request) string {
-	c, err := r.Cookie(g.cfg.SCS.Cookie.Name)
-	if err != nil {
-		return ""
-	}
-	return c.Value
-}
-
-// scsLoadFailed answers a request whose scs session the store failed to
-// load: counted and logged as the Guard's refusals of an outage are (a
+// scsLoadFailed answers a request whose scs session, of the cookie token,
+// the store failed to load: counted and logged as the Guard's refusals of an outage are (a
 // request of a signed-in user cannot be checked), so that an scs
 // application's outage shows where the others' does, and answered by
 // SessionManager.ErrorFunc, as scs's LoadAndSave answers it.
-func (g *Guard) scsLoadFailed(w http.ResponseWriter, r *http.Request, err error) {
-	token := g.scsCookie(r)
+func (g *Guard) scsLoadFailed(w http.ResponseWriter, r *http.Request, token string, err error) {
 	sum := sha256.Sum256([]byte(token))
 	_ = g.refused(r, callFailed(r.Context(), err, false, token, hashToken(token), base64.RawURLEncoding.EncodeToString(sum[:])))
 	w.Header().Add("Vary", "Cookie")
@@ -84,19 +75,20 @@ func (g *Guard) scsLoadFailed(w http.ResponseWriter, r *http.Request, err error)
 // LoadAndSaves, and the inner one must not hide the outer one's mark.
 type scsLoadedKey struct{ sm *scs.SessionManager }
 
-// scsMayLoad reports whether scs may look up r's session cookie: there is
-// none (scs then looks nothing up), or there is one, in the form of an scs
-// token, and no Authorization header contradicts it.
-func (g *Guard) scsMayLoad(r *http.Request) bool {
+// scsLoadable returns r's session cookie as the Guard reads it ("" for
+// none) and whether scs may look it up: there is none (scs then looks
+// nothing up), or there is one, in the form of an scs token, and no
+// Authorization header contradicts it.
+func (g *Guard) scsLoadable(r *http.Request) (cookie string, ok bool) {
 	cookie, n := findCookie(r.Header[cookieKey], g.cfg.CookieName)
 	if n == 0 {
-		return true
+		return "", true
 	}
 	if !validOpaqueToken(cookie) {
-		return false
+		return "", false
 	}
 	_, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes)
-	return rerr == nil
+	return cookie, rerr == nil
 }
 
 // withoutCookie returns a copy of r whose Cookie header lines lack the

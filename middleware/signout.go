@@ -96,7 +96,7 @@ func (g *Guard) signOutTokens(r *http.Request) []string {
 		add(v)
 	}
 	if auths := r.Header[authorizationKey]; len(auths) == 1 {
-		if bearer, isBearer, ok := parseBearer(auths[0], g.cfg.MaxTokenBytes); ok && isBearer {
+		if bearer, shape := bearerOf(auths[0], g.cfg.MaxTokenBytes); shape == bearerToken {
 			add(bearer)
 		}
 	}

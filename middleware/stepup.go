@@ -17,7 +17,8 @@ import (
 // accepts (see Requirement). The session is not ended: once the user has
 // re-entered a credential and the application has called
 // Guard.Reauthenticate, the same route lets them in. The refusal's MaxAge
-// and ACRValues say what the route asks for.
+// and ACRValues say what the route asks for. Guard.Reauthenticate returns
+// it too (with neither) when it refuses the token of a re-authentication.
 var ErrReauthenticationRequired = &RefusalError{Status: http.StatusUnauthorized, Reason: "reauthentication_required"}
 
 // HeaderReauthentication is set to "reauthentication_required" on a
@@ -123,11 +124,14 @@ type reauthBody struct {
 
 // denyReauthentication is DenyJSON for ErrReauthenticationRequired: 401
 // with RFC 9470's error code in the body, HeaderReauthentication, and for
-// bearer clients the RFC 9470 challenge.
+// bearer clients the RFC 9470 challenge; a cookie client's 401 gets
+// DenyJSON's bare challenge, as its other 401s do.
 func denyReauthentication(w http.ResponseWriter, re *RefusalError) {
 	h := w.Header()
 	if re.Bearer {
 		h.Set("WWW-Authenticate", stepUpChallenge(re))
+	} else {
+		h.Set("WWW-Authenticate", challenge(re))
 	}
 	h.Set(HeaderReauthentication, re.Reason)
 	h.Set("Cache-Control", "no-store")
@@ -160,8 +164,11 @@ func stepUpChallenge(re *RefusalError) string {
 		desc = "A more recent authentication at a different level is required"
 	case re.MaxAge > 0:
 		desc = "More recent authentication is required"
-	default:
+	case acrValues != "":
 		desc = "A different authentication level is required"
+	default:
+		// Reauthenticate refused the token of a re-authentication.
+		desc = "A new authentication is required"
 	}
 	v := `Bearer error="insufficient_user_authentication", error_description="` + desc + `"`
 	if re.MaxAge > 0 {

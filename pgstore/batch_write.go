@@ -50,7 +50,10 @@ func isDeadlock(err error) bool {
 // in another order (the seed's functions, such as cleanup_expired_sessions
 // under Store.Cleanup, or an app's own SQL) can still meet a batch in a
 // deadlock, which PostgreSQL breaks by failing one of them; when the batch
-// is the one, each touch is sent again on its own.
+// is the one, each touch is sent again on its own. So it is when the pool's
+// transactions are REPEATABLE READ or SERIALIZABLE and a row the batch
+// waited for changed before it got the lock (40001): a session revoked
+// meanwhile then answers "revoked", not an error.
 func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessionguard.Status) error {
 	if len(reqs) == 1 {
 		var err error
@@ -69,7 +72,7 @@ func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessi
 		hashes[k], apps[k], tenants[k] = reqs[i].hash, reqs[i].appType, reqs[i].tenant
 	}
 	err := s.queryWriteBatch(ctx, hashes, apps, tenants, func(k int, st sessionguard.Status) { out[order[k]] = st })
-	if isDeadlock(err) {
+	if isDeadlock(err) || isSerializationFailure(err) {
 		for i, r := range reqs {
 			if out[i], err = s.writeOne(ctx, r); err != nil {
 				return err
@@ -79,8 +82,15 @@ func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessi
 	return err
 }
 
-func (s *Store) writeOne(ctx context.Context, r writeRequest) (sessionguard.Status, error) {
-	return scanCheck(s.pool.QueryRow(ctx, checkSQL, r.hash, true, s.touchIntervalSeconds, r.appType, r.tenant))
+// writeOne is one touch, sent again after a serialization failure (a
+// REPEATABLE READ or SERIALIZABLE pool whose statement waited for a write of
+// its row, such as a revocation): nothing it did remains.
+func (s *Store) writeOne(ctx context.Context, r writeRequest) (st sessionguard.Status, err error) {
+	err = retrySerialization(func() error {
+		st, err = scanCheck(s.pool.QueryRow(ctx, checkSQL, r.hash, true, s.touchIntervalSeconds, r.appType, r.tenant))
+		return err
+	})
+	return st, err
 }
 
 // queryWriteBatch runs writeBatchSQL and hands each answer, with its index,

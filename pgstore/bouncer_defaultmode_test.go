@@ -50,18 +50,28 @@ func TestDefaultModeBehindPgBouncerSaysWhy(t *testing.T) {
 	f := fixture{pool: bc.Direct, store: first, user: pgtest.CreateUser(t, bc.Direct, "alice@acme.example", tenant), tenant: tenant}
 	hash, _ := f.create(t, nil)
 
+	const turns = 10
 	var errs []error
-	for range 10 {
+	secondFailed := 0
+	for range turns {
 		for _, store := range []*pgstore.Store{first, second} {
 			if _, err := store.Peek(t.Context(), hash, sessionguard.Scope{}); err != nil {
 				errs = append(errs, err)
+				if store == second {
+					secondFailed++
+				}
 			}
 		}
 	}
 	if len(errs) == 0 {
 		t.Fatal("two pools in pgx's default mode taking turns through PgBouncer never clashed; the test needs them to")
 	}
-	t.Logf("%d of 20 failed, e.g. %v", len(errs), errs[0])
+	t.Logf("%d of %d failed, e.g. %v", len(errs), 2*turns, errs[0])
+	// README: "each of the second's 10 checks failed": the server connection
+	// it is handed always holds the first's statement under the same name.
+	if secondFailed != turns {
+		t.Errorf("%d of the second pool's %d checks failed; want every one", secondFailed, turns)
+	}
 	for _, err := range errs {
 		if !strings.Contains(err.Error(), "QueryExecModeCacheDescribe") {
 			t.Fatalf("error %q does not name the fix", err)

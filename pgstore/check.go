@@ -136,10 +136,11 @@ func (s *Store) callCheck(ctx context.Context, tokenHash string, scope sessiongu
 		appType = &v
 	}
 	tenant := nullIfZero(scope.TenantID)
+	r := writeRequest{tokenHash, appType, tenant}
 	if s.writes != nil {
-		return s.writes.do(ctx, writeRequest{tokenHash, appType, tenant})
+		return s.writes.do(ctx, r)
 	}
-	return scanCheck(s.pool.QueryRow(ctx, checkSQL, tokenHash, true, s.touchIntervalSeconds, appType, tenant))
+	return s.writeOne(ctx, r)
 }
 
 // scanCheck reads one answer of sessionguard_check (checkSQL's columns).

@@ -59,7 +59,9 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended boo
 	}
 	// revoke_session's update, returning who it ended for the audit event.
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1}
-	err = s.pool.QueryRow(ctx, endByHashSQL, reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	err = retrySerialization(func() error {
+		return s.pool.QueryRow(ctx, endByHashSQL, reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -117,12 +119,10 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 		return "", false, invalid(op, "token hash is not 64 lowercase hex characters")
 	}
 	var e sessionguard.Event
-	for attempt := 1; ; attempt++ {
+	err = retrySerialization(func() (err error) {
 		e, held, err = s.signOutOnce(ctx, tokenHash)
-		if !isSerializationFailure(err) || attempt == signOutAttempts {
-			break
-		}
-	}
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
@@ -132,9 +132,27 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 	return held, true, s.ended(ctx, op, held, e)
 }
 
-// signOutAttempts bounds how often signOut starts over after a
-// serialization failure.
-const signOutAttempts = 3
+// retrySerialization runs once, whose statements are each their own
+// transaction, and runs it again, up to serializationAttempts times in all,
+// while it fails with a serialization failure. Under a pool whose
+// default_transaction_isolation is REPEATABLE READ or SERIALIZABLE, a
+// revocation that waited for a write of its row (a touch, a rotation)
+// fails so once that write commits, where READ COMMITTED would have read
+// the row's new version; a new try reads with a snapshot taken after it
+// (TestRevokeRacingATouch, TestSignOutRacingTheRotation). Every revoke
+// method, SignOut and SCSStore's Delete go through it.
+func retrySerialization(once func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := once()
+		if !isSerializationFailure(err) || attempt == serializationAttempts {
+			return err
+		}
+	}
+}
+
+// serializationAttempts bounds retrySerialization: a third failure in a row
+// means the row is written without pause, and the caller hears of it.
+const serializationAttempts = 3
 
 // isSerializationFailure reports whether err is PostgreSQL's 40001: a
 // statement of a REPEATABLE READ or SERIALIZABLE transaction found its row
@@ -145,12 +163,9 @@ func isSerializationFailure(err error) bool {
 }
 
 // signOutOnce is one try of signOut's two statements, each its own
-// transaction. Under a pool whose default_transaction_isolation is
-// REPEATABLE READ or SERIALIZABLE, a statement that waited for a write of
-// the session's row (the rotation it races, the new token's touch, a second
-// rotation) fails with 40001 once that write commits, where READ COMMITTED
-// would have read the row's new version: nothing was changed, and a new
-// try's statements read with snapshots taken after that write.
+// transaction, for retrySerialization: a statement that waited for a write
+// of the session's row (the rotation it races, the new token's touch, a
+// second rotation) may fail with 40001, having changed nothing.
 func (s *Store) signOutOnce(ctx context.Context, tokenHash string) (e sessionguard.Event, held string, err error) {
 	e = sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
 	held = tokenHash
@@ -186,6 +201,19 @@ const signOutByHashSQL = `WITH ended AS (` + endByHashSQL + `)
 		coalesce(e.id, ''), coalesce(e.user_id, 0), coalesce(e.tenant, 0), coalesce(e.app_type, '')
 	FROM (VALUES (true)) AS one (row) LEFT JOIN ended e ON true`
 
+// exec runs sql, a statement of its own that ends sessions (or deletes
+// their scs data), through retrySerialization, and reports how many rows
+// it changed.
+func (s *Store) exec(ctx context.Context, sql string, args ...any) (int, error) {
+	var n int
+	err := retrySerialization(func() error {
+		tag, err := s.pool.Exec(ctx, sql, args...)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
 // RevokeSession ends the session with id sessionID whoever owns it, e.g. with
 // sessionguard.ReasonAdminRevoke from an admin page. It reports false when no active
 // session has that id (a malformed id included).
@@ -201,8 +229,10 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (en
 	}
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID}
 	var tokenHash string // for the read replica's fence; never logged
-	err = s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type, session_token_hash", reason, sessionID).
-		Scan(&e.UserID, &e.TenantID, &e.AppType, &tokenHash)
+	err = retrySerialization(func() error {
+		return s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type, session_token_hash", reason, sessionID).
+			Scan(&e.UserID, &e.TenantID, &e.AppType, &tokenHash)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -225,11 +255,11 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	if !validUUID(sessionID) || userID <= 0 || userID > maxInt32 {
 		return false, nil
 	}
-	tag, err := s.pool.Exec(ctx, endSQL+"id = $2 AND user_id = $3", reason, sessionID, userID)
+	n, err := s.exec(ctx, endSQL+"id = $2 AND user_id = $3", reason, sessionID, userID)
 	if err != nil {
 		return false, wrapErr(op, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return false, nil
 	}
 	return true, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID, UserID: userID})
@@ -248,11 +278,11 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (n i
 	if userID <= 0 || userID > maxInt32 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, endInOrder("s.user_id = $2"), reason, userID)
+	n, err = s.exec(ctx, endInOrder("s.user_id = $2"), reason, userID)
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}
-	if n := int(tag.RowsAffected()); n > 0 {
+	if n > 0 {
 		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
 	}
 	return 0, nil
@@ -274,11 +304,11 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 	if userID <= 0 || userID > maxInt32 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, endInOrder("s.user_id = $2 AND s.id <> $3"), reason, userID, keepSessionID)
+	n, err := s.exec(ctx, endInOrder("s.user_id = $2 AND s.id <> $3"), reason, userID, keepSessionID)
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}
-	if n := int(tag.RowsAffected()); n > 0 {
+	if n > 0 {
 		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
 	}
 	return 0, nil
@@ -297,11 +327,10 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (ended int, e
 	if !validReason(reason) {
 		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
 	}
-	tag, err := s.pool.Exec(ctx, endInOrder("true"), reason)
+	n, err := s.exec(ctx, endInOrder("true"), reason)
 	if err != nil {
 		return 0, wrapErr(op, err)
 	}
-	n := int(tag.RowsAffected())
 	if n > 0 {
 		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n})
 	}

@@ -2,6 +2,8 @@ package pgstore_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"sync"
@@ -488,4 +490,111 @@ func TestRevokeAllRacingValidate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRevokeRacingATouch: every revocation that waited for a touch of its
+// session's row (the touch commits while the revocation waits) ends the
+// session, at every isolation level a pool's default_transaction_isolation
+// may set. Under REPEATABLE READ and SERIALIZABLE, PostgreSQL fails a
+// statement whose row another transaction changed after its snapshot
+// (40001): Revoke, the admin revokes and SCSStore.Delete (scs's RenewToken
+// and Destroy) returned that error and left the session alive, where
+// SignOut started over.
+func TestRevokeRacingATouch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	tests := []struct {
+		name   string
+		reason string
+		// revoke ends the session of hash (id), the only active one but
+		// keep (RevokeAllExcept's), and reports how many it ended.
+		revoke func(s *pgstore.Store, hash, id, keep string) (int, error)
+	}{
+		{"Revoke", sessionguard.ReasonAdminRevoke, func(s *pgstore.Store, hash, _, _ string) (int, error) {
+			ok, err := s.Revoke(ctx, hash, sessionguard.ReasonAdminRevoke)
+			return boolCount(ok), err
+		}},
+		{"RevokeSession", sessionguard.ReasonAdminRevoke, func(s *pgstore.Store, _, id, _ string) (int, error) {
+			ok, err := s.RevokeSession(ctx, id, sessionguard.ReasonAdminRevoke)
+			return boolCount(ok), err
+		}},
+		{"RevokeUserSession", sessionguard.ReasonAdminRevoke, func(s *pgstore.Store, _, id, _ string) (int, error) {
+			ok, err := s.RevokeUserSession(ctx, f.user, id, sessionguard.ReasonAdminRevoke)
+			return boolCount(ok), err
+		}},
+		{"RevokeAll", sessionguard.ReasonPasswordChange, func(s *pgstore.Store, _, _, _ string) (int, error) {
+			return s.RevokeAll(ctx, f.user, sessionguard.ReasonPasswordChange)
+		}},
+		{"RevokeAllExcept", sessionguard.ReasonPasswordChange, func(s *pgstore.Store, _, _, keep string) (int, error) {
+			return s.RevokeAllExcept(ctx, f.user, keep, sessionguard.ReasonPasswordChange)
+		}},
+		{"RevokeEveryone", "key_leak", func(s *pgstore.Store, _, _, _ string) (int, error) {
+			return s.RevokeEveryone(ctx, "key_leak")
+		}},
+		{"SCSStore.Delete", sessionguard.ReasonLogout, func(s *pgstore.Store, hash, _, _ string) (int, error) {
+			scs, err := pgstore.NewSCSStore(s, pgstore.SCSConfig{})
+			if err != nil {
+				return 0, err
+			}
+			sum, err := hex.DecodeString(hash)
+			if err != nil {
+				return 0, err
+			}
+			return 1, scs.DeleteCtx(ctx, base64.RawURLEncoding.EncodeToString(sum))
+		}},
+	}
+	for _, isolation := range isolationLevels {
+		store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range tests {
+			t.Run(isolation+", "+tt.name, func(t *testing.T) {
+				// What earlier subtests left active (the session kept) ends
+				// here, behind the store's back.
+				mustExec(t, f, "UPDATE sessions SET is_active = false, revoked_at = now(), ended_at = now(), revoke_reason = 'test_setup' WHERE is_active")
+				hash, s := f.create(t, nil)
+				var keep string
+				if tt.name == "RevokeAllExcept" {
+					_, kept := f.create(t, nil)
+					keep = kept.ID
+				}
+				touch, err := f.pool.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() { _ = touch.Rollback(ctx) }()
+				if _, err := touch.Exec(ctx, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP WHERE id = $1", s.ID); err != nil {
+					t.Fatal(err)
+				}
+				type result struct {
+					n   int
+					err error
+				}
+				done := make(chan result, 1)
+				go func() {
+					n, err := tt.revoke(store, hash, s.ID, keep)
+					done <- result{n, err}
+				}()
+				waitForLockWaits(t, f, 1)
+				if err := touch.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if r := <-done; r.err != nil || r.n != 1 {
+					t.Fatalf("%s that waited for the touch = %d, %v; want 1", tt.name, r.n, r.err)
+				}
+				if active, reason := endState(t, f, s.ID); active || reason != tt.reason {
+					t.Fatalf("session after %s: active %v, reason %q", tt.name, active, reason)
+				}
+			})
+		}
+	}
+}
+
+func boolCount(ok bool) int {
+	if ok {
+		return 1
+	}
+	return 0
 }

@@ -187,15 +187,17 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 		// A re-authentication renews the token (middleware's
 		// Guard.Reauthenticate): the session lives on under the new one,
 		// and scs writes the data under it.
-		_, err = s.store.pool.Exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
+		_, err = s.store.exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
 		if err != nil {
 			return wrapErr("scs delete", err)
 		}
 		return nil
 	}
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
-	err = s.store.pool.QueryRow(ctx, scsDeleteSQL, sessionguard.ReasonLogout, hash).
-		Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	err = retrySerialization(func() error {
+		return s.store.pool.QueryRow(ctx, scsDeleteSQL, sessionguard.ReasonLogout, hash).
+			Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
+	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // no active session of that token: its data alone is gone

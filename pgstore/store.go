@@ -180,11 +180,13 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	}
 	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
 		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, notReplicaRecheck: defaultNotReplicaRecheck}
-	if err := observePools(tel.meter(), s); err != nil {
-		return nil, invalid("new", "MeterProvider: %v", err)
-	}
 	if err := s.startBatching(cfg.MaxBatch); err != nil {
 		return nil, err
+	}
+	// Last: the callback outlives a Store that New would refuse after it
+	// (TestNewRefusedLeavesNothing).
+	if err := observePools(tel.meter(), s); err != nil {
+		return nil, invalid("new", "MeterProvider: %v", err)
 	}
 	return s, nil
 }

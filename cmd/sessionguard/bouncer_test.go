@@ -60,7 +60,7 @@ func TestQueryExecMode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want.String(), func(t *testing.T) {
 			env := map[string]string{"DATABASE_URL": base + tt.setting}
-			pool, err := connect(t.Context(), func(k string) string { return env[k] })
+			pool, err := connect(t.Context(), func(k string) string { return env[k] }, defaultLockTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,6 +26,7 @@ script, a pipe) it refuses unless --yes is given.`)
 	retention := fs.Duration("retention", pgstore.DefaultCleanupRetention,
 		"delete ended rows older than this (e.g. 720h); 0 keeps every ended row")
 	yes := fs.Bool("yes", false, "do not ask before a --retention below the default (required then when stdin is not a terminal)")
+	lockTimeout := fs.lockTimeout()
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ script, a pipe) it refuses unless --yes is given.`)
 		return usagef("--retention %v is below the default %v and stdin is not a terminal to ask for confirmation on: pass --yes to delete without asking",
 			*retention, pgstore.DefaultCleanupRetention)
 	}
-	pool, err := connect(ctx, getenv)
+	pool, err := connect(ctx, getenv, *lockTimeout)
 	if err != nil {
 		return err
 	}

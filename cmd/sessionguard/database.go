@@ -17,14 +17,18 @@ import (
 // an unreachable server is reported in seconds, not after the OS gives up.
 const connectTimeout = 10 * time.Second
 
-// connect opens a small pool on DATABASE_URL and checks that the database
-// answers.
+// connect opens a small pool on DATABASE_URL, checks that the database
+// answers, and bounds its statements' waits for locks by lockTimeout
+// (watchLockWaits; 0: no bound).
 //
 // The parse error is a fixed sentence: pgx redacts passwords from its own
 // message only on a best-effort basis, and a malformed URL is exactly where
 // that effort can miss. Connection errors name user, host and database, never
 // the password.
-func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, error) {
+func connect(ctx context.Context, getenv func(string) string, lockTimeout time.Duration) (*pgxpool.Pool, error) {
+	if lockTimeout < 0 {
+		return nil, usagef("--lock-timeout %v is negative (0: wait without limit)", lockTimeout)
+	}
 	dsn := getenv("DATABASE_URL")
 	if dsn == "" {
 		return nil, usagef("DATABASE_URL is not set: export DATABASE_URL=postgres://user@host:5432/dbname (or key=value pairs)")
@@ -36,7 +40,13 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 	if err != nil {
 		return nil, usagef("DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
 	}
-	cfg.MaxConns = 2 // one command, one statement at a time; the cleaner's lock takes a second
+	// One command, one statement at a time; the cleaner's lock takes a
+	// second, the lock watch a third.
+	cfg.MaxConns = 3
+	// Replacing any name DATABASE_URL gives: the lock watch finds this
+	// run's statements by it.
+	application := newApplicationName()
+	cfg.ConnConfig.RuntimeParams["application_name"] = application
 	// pgx's default mode prepares named statements, which PgBouncer in
 	// transaction pooling (README, "Behind PgBouncer") keeps on its server
 	// connections: the next run handed one fails with "prepared statement
@@ -57,6 +67,7 @@ func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, er
 		pool.Close()
 		return nil, fmt.Errorf("connect to the database: %w", err)
 	}
+	watchLockWaits(ctx, pool, application, lockTimeout)
 	return pool, nil
 }
 
@@ -98,8 +109,8 @@ func passwordCutShort(dsn string) bool {
 
 // openStore connects (see connect) and returns a Store over the pool, which
 // the caller closes.
-func openStore(ctx context.Context, getenv func(string) string, cfg pgstore.Config) (*pgstore.Store, *pgxpool.Pool, error) {
-	pool, err := connect(ctx, getenv)
+func openStore(ctx context.Context, getenv func(string) string, lockTimeout time.Duration, cfg pgstore.Config) (*pgstore.Store, *pgxpool.Pool, error) {
+	pool, err := connect(ctx, getenv, lockTimeout)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -42,6 +42,7 @@ highest version in that table prints only what is missing.`,
 
 func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Writer, getenv func(string) string) error {
 	fs, printSQL, after := migrateFlags()
+	lockTimeout := fs.lockTimeout()
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 	if *printSQL {
 		return printMigrations(stdout, *after)
 	}
-	pool, err := connect(ctx, getenv)
+	pool, err := connect(ctx, getenv, *lockTimeout)
 	if err != nil {
 		return err
 	}

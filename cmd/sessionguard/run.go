@@ -49,13 +49,27 @@ no --yes).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	c, rest, err := find(args)
 	if err == nil {
-		err = c.run(ctx, rest, stdin, stdout, stderr, getenv)
+		err = runCommand(ctx, c, rest, stdin, stdout, stderr, getenv)
 	}
 	if err == nil || errors.Is(err, errHelpShown) {
 		return exitOK
 	}
 	report(stderr, c, err)
 	return exitCode(err)
+}
+
+// runCommand runs c under a context that the lock watch (connect) may
+// cancel, and reports why it did in place of the error the cancelled
+// statement returned: "context canceled" would leave the operator to guess.
+func runCommand(ctx context.Context, c command, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	err := c.run(withGiveUp(ctx, cancel), args, stdin, stdout, stderr, getenv)
+	var gaveUp *lockWaitError
+	if err != nil && !errors.As(err, &gaveUp) && errors.As(context.Cause(ctx), &gaveUp) {
+		return gaveUp
+	}
+	return err
 }
 
 // find picks the command from the leading words of args. "help", -h and

@@ -22,13 +22,14 @@ created, last activity and expires (the earlier of the idle and the absolute
 timeout, if the session stays idle). Times are UTC. Token hashes are never
 shown.`)
 	user := fs.decimal("user", "the user's `id` (users.id)")
+	lockTimeout := fs.lockTimeout()
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if err := checkUserID(fs, *user); err != nil {
 		return err
 	}
-	store, pool, err := openStore(ctx, getenv, pgstore.Config{})
+	store, pool, err := openStore(ctx, getenv, *lockTimeout, pgstore.Config{})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -45,6 +46,7 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 	reason := fs.String("reason", "", "why, stored in sessions.revoke_reason (required), e.g. admin_revoke or account_disabled")
 	actor := fs.decimal("actor", "your own users.`id`, recorded as the revocation's actor_id (optional)")
 	yes := fs.Bool("yes", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	lockTimeout := fs.lockTimeout()
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
@@ -62,7 +64,7 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		return usagef("stdin is not a terminal to ask for confirmation on: pass --yes to revoke without asking")
 	}
 
-	store, pool, err := openStore(ctx, getenv, pgstore.Config{Logger: auditLogger(stderr, getenv)})
+	store, pool, err := openStore(ctx, getenv, *lockTimeout, pgstore.Config{Logger: auditLogger(stderr, getenv)})
 	if err != nil {
 		return err
 	}
@@ -88,6 +90,10 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 		ctx = sessionguard.WithActor(ctx, *actor)
 	}
 	n, err := target.revoke(ctx, store, *reason)
+	var gaveUp *lockWaitError
+	if err != nil && errors.As(context.Cause(ctx), &gaveUp) {
+		return fmt.Errorf("%w. The revoke is one statement: either every one of those sessions was ended or none was", gaveUp)
+	}
 	if err != nil && ctx.Err() != nil {
 		// A Ctrl-C while the statement runs (waiting on a lock, say): pgx
 		// asks the database to cancel it, but the answer never comes back.

@@ -16,13 +16,14 @@ type and tenant, with the active rows past a timeout that await cleanup (a
 growing number means no Cleaner runs); the sessions ended in the last 24 hours
 (--since) by reason; and the oldest live session. It only reads.`)
 	since := fs.Duration("since", 24*time.Hour, "count ended sessions over this past period")
+	lockTimeout := fs.lockTimeout()
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if *since < time.Second {
 		return usagef("--since %v is below a second", *since)
 	}
-	store, pool, err := openStore(ctx, getenv, pgstore.Config{})
+	store, pool, err := openStore(ctx, getenv, *lockTimeout, pgstore.Config{})
 	if err != nil {
 		return err
 	}
