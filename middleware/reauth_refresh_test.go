@@ -69,8 +69,8 @@ func TestRefreshKeepsTheAuthentication(t *testing.T) {
 	if _, err := g.Record(nil, nil, renewed, middleware.SignIn{}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
 		t.Fatalf("Record of the renewed token: %v, want ErrDuplicateToken", err)
 	}
-	if _, _, err := g.Reauthenticate(nil, requestWithCookie(first), middleware.Reauthentication{Token: renewed}); !errors.Is(err, middleware.ErrInvalidToken) {
-		t.Fatalf("Reauthenticate with the renewed token: %v, want ErrInvalidToken", err)
+	if _, _, err := g.Reauthenticate(nil, requestWithCookie(first), middleware.Reauthentication{Token: renewed}); !errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Fatalf("Reauthenticate with the renewed token: %v, want ErrReauthenticationRequired", err)
 	}
 	rec, s, err := refresh(first, renewed)
 	if err != nil {
