@@ -114,7 +114,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	return token, s, nil
 }
 
-// notReauthenticated is the error of a re-authentication whose token
+// notReauthenticated is the error of a re-authentication (or a Refresh) whose token
 // (Reauthentication.Token) the Guard does not take, cause (an error matching
 // ErrInvalidToken). Nothing ended: the session lives on and still needs a
 // re-authentication, so the error matches ErrReauthenticationRequired, which
