@@ -41,14 +41,15 @@ type CacheConfig struct {
 	// happens (default 5m). Notifications evict sooner; a busy session goes
 	// back to the database anyway once per touch interval to be touched.
 	TTL time.Duration
-	// HealthCheckInterval is how often the listener proves that its
-	// connection is alive when no notification arrives (default 1s), and
-	// how often it sends a notification through the store's pool that the
-	// connection must receive: one that no longer hears the pool's server
-	// (a failover moved the pool) is given up within about two intervals. The
-	// cache answers only while the last proof is younger than three
-	// intervals, so a connection that died silently (a half-open TCP
-	// connection) stops the cache within that time.
+	// HealthCheckInterval is how often the listener pings its connection,
+	// however busy the channel (default 1s), and how often it sends a
+	// notification through the store's pool that the connection must have
+	// received by a ping's answer: one that no longer hears the pool's
+	// server (a failover moved the pool) is given up within about two
+	// intervals. The cache answers only while the last proof (a ping's
+	// answer or a notification) is younger than three intervals, so a
+	// connection that died silently (a half-open TCP connection) stops the
+	// cache within that time.
 	HealthCheckInterval time.Duration
 	// MaxReconnectDelay caps the backoff between attempts to reconnect the
 	// listener (default 5s; it starts at 100ms and doubles, and starts
@@ -118,9 +119,7 @@ type Cache struct {
 	// healthCommitted is the latest notification on healthChannel whose
 	// transaction committed (sendHealthProbes).
 	healthCommitted atomic.Uint64
-	hits            atomic.Uint64
-	misses          atomic.Uint64
-	evictions       atomic.Uint64
+	counts          *cacheCounts
 
 	// proven is when the listener last proved its connection alive, as
 	// nanoseconds on born's monotonic clock; 0 while it holds no proven
@@ -137,6 +136,13 @@ type Cache struct {
 	placed   uint64                   // entries put at the front so far (promoteLocked)
 	epoch    uint64                   // bumped when everything is forgotten
 	shardGen [256]uint64              // bumped when a hash of that shard is evicted
+}
+
+// cacheCounts are a Cache's counters (CacheStats), kept apart from it so
+// that its metrics keep counting them once the Cache is dropped and
+// collected (cacheGroup.release): a counter must never go down.
+type cacheCounts struct {
+	hits, misses, evictions atomic.Uint64
 }
 
 type cacheEntry struct {
@@ -185,7 +191,7 @@ func NewCache(store *Store, cfg CacheConfig) (*Cache, error) {
 			return nil, fmt.Errorf("pgstore: new cache: %w: ListenConnString: %v", ErrInvalidArgument, err)
 		}
 	}
-	c := &Cache{store: store, cfg: cfg, listen: listen, born: time.Now(), entries: make(map[string]*list.Element), lru: list.New()}
+	c := &Cache{store: store, cfg: cfg, listen: listen, counts: new(cacheCounts), born: time.Now(), entries: make(map[string]*list.Element), lru: list.New()}
 	if m := store.tel.meter(); m != nil {
 		if err := m.observeCache(c); err != nil {
 			return nil, err
@@ -262,7 +268,7 @@ func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	n := len(c.entries)
 	c.mu.Unlock()
-	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n}
+	return CacheStats{Hits: c.counts.hits.Load(), Misses: c.counts.misses.Load(), Evictions: c.counts.evictions.Load(), Entries: n}
 }
 
 // Listening reports whether the cache is answering from memory: its
@@ -273,11 +279,11 @@ func (c *Cache) Listening() bool {
 
 func (c *Cache) check(ctx context.Context, hash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, error) {
 	if st, ok := c.lookup(hash, scope, touch); ok {
-		c.hits.Add(1)
+		c.counts.hits.Add(1)
 		st.AMR = ownAMR(st.AMR) // copied outside the cache's lock
 		return st, nil
 	}
-	c.misses.Add(1)
+	c.counts.misses.Add(1)
 	epoch, gen, serving := c.generation(hash)
 	sent := time.Now()
 	var (
@@ -388,14 +394,16 @@ func (c *Cache) fill(hash string, st sessionguard.Status, sent time.Time, epoch,
 func (c *Cache) evict(hash string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.evictLocked(hash)
+}
+
+// evictLocked is evict with c.mu held.
+func (c *Cache) evictLocked(hash string) {
 	c.shardGen[shardOf(hash)]++
 	if el, ok := c.entries[hash]; ok {
 		c.removeLocked(el)
 	}
 }
-
-// forget drops every entry, and makes every fill in flight drop its answer.
-func (c *Cache) forget() { c.forgetAndProve(-1) }
 
 // disconnected stops the cache answering and forgets everything: the
 // listener no longer holds a proven connection.
@@ -405,19 +413,22 @@ func (c *Cache) disconnected() { c.forgetAndProve(0) }
 // the cache answer on the proof, taken at t, of a new connection.
 func (c *Cache) connected(t time.Time) { c.forgetAndProve(max(1, int64(t.Sub(c.born)))) }
 
-// forgetAndProve forgets everything and, unless proven is negative, sets
-// c.proven to it in the same critical section, so that no lookup or fill
-// sees one without the other.
+// forgetAndProve forgets everything and sets c.proven to proven in the same
+// critical section, so that no lookup or fill sees one without the other.
 func (c *Cache) forgetAndProve(proven int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgetLocked()
+	c.proven.Store(proven)
+}
+
+// forgetLocked drops every entry, and makes every fill in flight drop its
+// answer.
+func (c *Cache) forgetLocked() {
 	c.epoch++
-	c.evictions.Add(uint64(len(c.entries)))
+	c.counts.evictions.Add(uint64(len(c.entries)))
 	clear(c.entries)
 	c.lru.Init()
-	if proven >= 0 {
-		c.proven.Store(proven)
-	}
 }
 
 // alive records a further proof, taken at t, that the listening connection
@@ -458,7 +469,7 @@ func (c *Cache) serving(now time.Time) bool {
 func (c *Cache) removeLocked(el *list.Element) {
 	delete(c.entries, el.Value.(*cacheEntry).hash)
 	c.lru.Remove(el)
-	c.evictions.Add(1)
+	c.counts.evictions.Add(1)
 }
 
 // shardOf picks a hash's shard from its first two hex digits. Any string

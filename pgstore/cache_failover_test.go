@@ -1,9 +1,11 @@
 package pgstore_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,9 +27,30 @@ import (
 // listener must receive: it gives the connection up, and the cache empties.
 // (Two databases of one server stand in for the two servers: a
 // notification reaches only sessions of its own database.)
+//
+// The check rides on the listener's ping, which must come every interval
+// however busy the channel: an old primary that still ends sessions of its
+// own (split brain, here a notification every fifth of an interval) kept
+// the channel from ever going quiet, and when the ping waited for a quiet
+// interval the listener was never given up (61b6180).
 func TestCacheListenerLeftBehindByAFailover(t *testing.T) {
-	t.Parallel()
+	for _, tc := range []struct {
+		name             string
+		oldStillNotifies bool
+	}{
+		{"old primary quiet", false},
+		{"old primary still notifying", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			leftBehindByAFailover(t, tc.oldStillNotifies)
+		})
+	}
+}
+
+func leftBehindByAFailover(t *testing.T, oldStillNotifies bool) {
 	ctx := t.Context()
+	const interval = 100 * time.Millisecond
 	bc, bouncer := pgtest.NewPrivateBounced(t)
 	oldPrimary := bc.Direct
 	newPrimary := pgtest.NewPool(t)
@@ -47,12 +70,27 @@ func TestCacheListenerLeftBehindByAFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newCache(t, store, pgstore.CacheConfig{ListenConnString: bc.DirectConnString, HealthCheckInterval: 100 * time.Millisecond})
+	c := newCache(t, store, pgstore.CacheConfig{ListenConnString: bc.DirectConnString, HealthCheckInterval: interval})
 	runCache(t, c)
 	eventually(t, "the listener connects", c.Listening)
 	mustValidate(t, c, hash, sessionguard.Scope{})
 	if _, wasHit := hit(t, c, hash); !wasHit {
 		t.Fatal("the session is not answered from memory before the failover")
+	}
+
+	if oldStillNotifies { // from before the failover: the channel never goes quiet
+		notifying, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer func() { stop(); wg.Wait() }()
+		wg.Go(func() {
+			for notifying.Err() == nil {
+				if _, err := oldPrimary.Exec(notifying, "SELECT pg_notify($1, $2)", pgstore.NotifyChannel, newHash(t)); err != nil && notifying.Err() == nil {
+					t.Errorf("notify on the old primary: %v", err)
+					return
+				}
+				time.Sleep(interval / 5)
+			}
+		})
 	}
 
 	// The failover: PgBouncer now sends the pool's database to the new
@@ -72,9 +110,20 @@ func TestCacheListenerLeftBehindByAFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	bouncerAdmin(t, bouncer, "RELOAD")
-	var now string
-	if err := bc.Pool.QueryRow(ctx, "SELECT current_database()").Scan(&now); err != nil || now != newPrimary.Config().ConnConfig.Database {
-		t.Fatalf("the pool reaches %q, %v; the test needs the new primary's database", now, err)
+	// PgBouncer's first login to the new primary may fail on a loaded
+	// machine; it retries after server_login_retry (1 s).
+	var (
+		now    string
+		nowErr error
+	)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		nowErr = bc.Pool.QueryRow(ctx, "SELECT current_database()").Scan(&now)
+		if nowErr == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if nowErr != nil || now != newPrimary.Config().ConnConfig.Database {
+		t.Fatalf("the pool reaches %q, %v; the test needs the new primary's database", now, nowErr)
 	}
 
 	if ended, err := store.Revoke(ctx, hash, sessionguard.ReasonLogout); err != nil || !ended {

@@ -148,17 +148,23 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 	c.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionguard: cache listener connected")
 
 	interval := c.cfg.HealthCheckInterval
+	pinged := proof // when the last ping was sent; the probe counts as one
 	for {
 		// The next proof is due an interval after the last one, however
 		// long the listener took since (a slow probe, ping or eviction on
 		// a starved process): waiting a full interval from now would run
 		// out the serving window of a healthy connection. A notification
-		// proves the connection alive; only a ping proves it hears the
-		// pool's server (proveByPing), and one is sent when the channel has
-		// been quiet for an interval. (A ping every interval however busy
-		// the channel made a healthy cache stop answering under load:
-		// TestListenerUnderLoad, 3 of 8 runs.)
-		waitCtx, cancel := context.WithDeadline(ctx, c.provenAt().Add(interval))
+		// proves the connection alive, but only a ping proves it still
+		// hears the pool's server (proveByPing): one is due an interval
+		// after the last, however busy the channel, so that a listener
+		// left on an old primary that still sends notifications of its
+		// own (split brain) is given up as soon as one left on a quiet
+		// one (TestCacheListenerLeftBehindByAFailover).
+		due := c.provenAt()
+		if pinged.Before(due) {
+			due = pinged
+		}
+		waitCtx, cancel := context.WithDeadline(ctx, due.Add(interval))
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
@@ -180,11 +186,13 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 		case !errors.Is(err, context.DeadlineExceeded) || conn.IsClosed():
 			return upSince, err
 		}
-		// An interval since the last proof: prove the connection still
-		// works, and still hears what the pool's server notifies.
+		// An interval since the last proof or ping: prove the connection
+		// still works, and still hears what the pool's server notifies.
+		sent := time.Now()
 		if err := c.proveByPing(ctx, conn, interval); err != nil {
 			return upSince, err
 		}
+		pinged = sent
 	}
 }
 
@@ -192,6 +200,10 @@ func (c *Cache) listenOnce(ctx context.Context) (connectedAt time.Time, err erro
 // health-check interval, each time with the next number, and records each
 // one that committed, until ctx ends. A pool slow to answer (a loaded
 // database) only delays them: proveByPing checks only those that committed.
+// A probe (this one and the first, probe) must write nothing but its
+// notification: PostgreSQL then commits it asynchronously, waiting neither
+// for a WAL flush nor for a synchronous standby, which, down, would hang it
+// (TestListenerProbesDoNotWaitForASynchronousStandby).
 func (c *Cache) sendHealthProbes(ctx context.Context, channel string) {
 	tick := time.NewTicker(c.cfg.HealthCheckInterval)
 	defer tick.Stop()
@@ -341,12 +353,22 @@ func (c *Cache) setupExec(ctx context.Context, conn *pgx.Conn, sql string) error
 	return err
 }
 
-// handle evicts what one notification names.
-func (c *Cache) handle(payload string) {
-	if validHash(payload) {
-		c.evict(payload)
-		return
+// evictNotified evicts what a batch of notifications names, in one
+// critical section: each payload's hash, or everything for an empty
+// (TRUNCATE) or unexpected payload. One lock for the batch, not one per
+// payload: on a CPU-saturated process each wait for c.mu behind the hits
+// took tens of milliseconds, and a ping's answer brings in every
+// notification that queued up meanwhile, so evicting them one by one held
+// the ping's proof for seconds and ran out the serving window of a healthy
+// connection (TestListenerUnderLoad, with a ping every interval).
+func (c *Cache) evictNotified(payloads []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range payloads {
+		if !validHash(p) {
+			c.forgetLocked() // covers the rest of the batch
+			return
+		}
+		c.evictLocked(p)
 	}
-	// Empty (TRUNCATE) or unexpected: forget everything, keep listening.
-	c.forget()
 }

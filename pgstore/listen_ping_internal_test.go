@@ -186,7 +186,7 @@ func TestNotificationProofEvictsWhatArrivedFirst(t *testing.T) {
 }
 
 // waitingToEvict reports whether the goroutine this test started to run
-// the cache (and no other test's) waits for the cache's lock in evict, as
+// the cache (and no other test's) waits for the cache's lock in evictNotified, as
 // the listener does with a notification in hand.
 func waitingToEvict() bool {
 	buf := make([]byte, 1<<20)
@@ -200,7 +200,7 @@ func waitingToEvict() bool {
 	}
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		header, _, _ := strings.Cut(g, "\n")
-		if strings.Contains(header, "[sync.Mutex.Lock") && strings.Contains(g, "pgstore.(*Cache).evict(") &&
+		if strings.Contains(header, "[sync.Mutex.Lock") && strings.Contains(g, "pgstore.(*Cache).evictNotified(") &&
 			strings.Contains(g, "created by github.com/sessionguard/sessionguard/pgstore.TestNotificationProofEvictsWhatArrivedFirst") {
 			return true
 		}

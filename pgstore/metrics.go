@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
+	"weak"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -103,119 +105,151 @@ func (m *storeMetrics) revoked(ctx context.Context, e sessionguard.Event) {
 }
 
 // observeCache reports c's counters (Cache.Stats) and whether it answers from
-// memory (Cache.Listening) at every collection. Nothing is added to the
-// cache's hot path: the numbers are the ones it keeps anyway.
+// memory (Cache.Listening) at every collection, in its Meter's cacheGroup.
+// Nothing is added to the cache's hot path: the numbers are the ones it keeps
+// anyway.
 func (m *storeMetrics) observeCache(c *Cache) error {
-	hits, err := m.meter.Int64ObservableCounter(metricCacheHits, metric.WithUnit("{check}"),
+	cacheGroups.Lock()
+	defer cacheGroups.Unlock()
+	// A Meter that cannot be a map key (a type of one's own that is not
+	// comparable) gets a group per Cache.
+	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
+	var g *cacheGroup
+	if shared {
+		g = cacheGroups.byMeter[key]
+	}
+	if g == nil {
+		g = &cacheGroup{caches: map[weak.Pointer[Cache]]*cacheCounts{}}
+		if err := g.register(m.meter); err != nil {
+			return fmt.Errorf("pgstore: cache metrics: %w", err)
+		}
+		if shared {
+			cacheGroups.byMeter[key] = g
+		}
+	}
+	g.add(c)
+	return nil
+}
+
+// cacheGroups are, per Meter, the Caches that report there.
+var cacheGroups = struct {
+	sync.Mutex
+	byMeter map[metric.Meter]*cacheGroup
+}{byMeter: map[metric.Meter]*cacheGroup{}}
+
+// cacheGroup reports the Caches of one Meter with one callback: the
+// counters add up every Cache's, and the sessionguard.cache.listening
+// series is 1 only while every one of them that runs listens. A gauge has
+// one value per series and collection (the SDK keeps the last
+// observation), so a callback per Cache would report the Cache registered
+// last and hide another's listener being down.
+//
+// The group holds its Caches weakly: one the application drops (replaced,
+// its part of the app shut down) is collected like any other value, up to
+// MaxEntries sessions with it, and its counts stay in retired. Held
+// strongly, every Cache ever made stayed in memory for the rest of the
+// process (TestDroppedCacheIsCollected).
+type cacheGroup struct {
+	mu      sync.Mutex
+	caches  map[weak.Pointer[Cache]]*cacheCounts
+	retired struct{ hits, misses, evictions uint64 }
+}
+
+func (g *cacheGroup) register(meter metric.Meter) error {
+	hits, err := meter.Int64ObservableCounter(metricCacheHits, metric.WithUnit("{check}"),
 		metric.WithDescription("Checks the cache answered from memory."))
 	if err != nil {
 		return err
 	}
-	misses, err := m.meter.Int64ObservableCounter(metricCacheMisses, metric.WithUnit("{check}"),
+	misses, err := meter.Int64ObservableCounter(metricCacheMisses, metric.WithUnit("{check}"),
 		metric.WithDescription("Checks that went to the database."))
 	if err != nil {
 		return err
 	}
-	evictions, err := m.meter.Int64ObservableCounter(metricCacheEvictions, metric.WithUnit("{session}"),
+	evictions, err := meter.Int64ObservableCounter(metricCacheEvictions, metric.WithUnit("{session}"),
 		metric.WithDescription("Sessions dropped from the cache: ended (notification or Revoke), expired, too old, least recently used, or forgotten when the listener lost its connection."))
 	if err != nil {
 		return err
 	}
-	entries, err := m.meter.Int64ObservableUpDownCounter(metricCacheEntries, metric.WithUnit("{session}"),
+	entries, err := meter.Int64ObservableUpDownCounter(metricCacheEntries, metric.WithUnit("{session}"),
 		metric.WithDescription("Sessions the cache holds."))
 	if err != nil {
 		return err
 	}
-	// The SDK adds up the counters' observations of several Caches on one
-	// Meter (two Stores, say); listening is observed per Meter instead.
-	_, err = m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		st := c.Stats()
-		o.ObserveInt64(hits, int64(st.Hits))
-		o.ObserveInt64(misses, int64(st.Misses))
-		o.ObserveInt64(evictions, int64(st.Evictions))
-		o.ObserveInt64(entries, int64(st.Entries))
-		return nil
-	}, hits, misses, evictions, entries)
-	if err != nil {
-		return fmt.Errorf("pgstore: cache metrics: %w", err)
-	}
-	if err := m.observeListening(c); err != nil {
-		return fmt.Errorf("pgstore: cache metrics: %w", err)
-	}
-	return nil
-}
-
-// listeningGroups are, per Meter, the Caches whose listeners its one
-// sessionguard.cache.listening series reports: 1 only while every one of
-// them that runs listens. A gauge has one value per series and collection
-// (the SDK keeps the last observation), so a callback per Cache would report
-// the Cache registered last and hide another's listener being down.
-var listeningGroups = struct {
-	sync.Mutex
-	byMeter map[metric.Meter]*listeningGroup
-}{byMeter: map[metric.Meter]*listeningGroup{}}
-
-type listeningGroup struct {
-	mu     sync.Mutex
-	caches []*Cache
-}
-
-func (g *listeningGroup) add(c *Cache) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.caches = append(g.caches, c)
-}
-
-// listening is 1 when at least one Cache of g runs and every one that runs
-// listens, else 0. A Cache whose Run is not running (not started yet, or
-// stopped: replaced, its part of the app shut down) has no listener to be
-// down; counted, one stopped for good held the series at 0 for the rest of
-// the process over Caches that all listen.
-func (g *listeningGroup) listening() int64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	up := int64(0)
-	for _, c := range g.caches {
-		if !c.running.Load() {
-			continue
-		}
-		if !c.Listening() {
-			return 0
-		}
-		up = 1
-	}
-	return up
-}
-
-// observeListening adds c to its Meter's group, registering the group's
-// gauge with the first Cache. A Meter that cannot be a map key (a type of
-// one's own that is not comparable) gets a group per Cache.
-func (m *storeMetrics) observeListening(c *Cache) error {
-	listeningGroups.Lock()
-	defer listeningGroups.Unlock()
-	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
-	if shared {
-		if g, ok := listeningGroups.byMeter[key]; ok {
-			g.add(c)
-			return nil
-		}
-	}
-	gauge, err := m.meter.Int64ObservableGauge(metricCacheListening,
+	listening, err := meter.Int64ObservableGauge(metricCacheListening,
 		metric.WithDescription("1 while the listener of every running cache reporting here is connected and proven alive (they answer from memory), else 0."))
 	if err != nil {
 		return err
 	}
-	g := &listeningGroup{caches: []*Cache{c}}
-	if _, err := m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(gauge, g.listening())
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := g.observe()
+		o.ObserveInt64(hits, int64(st.hits))
+		o.ObserveInt64(misses, int64(st.misses))
+		o.ObserveInt64(evictions, int64(st.evictions))
+		o.ObserveInt64(entries, st.entries)
+		o.ObserveInt64(listening, st.listening)
 		return nil
-	}, gauge); err != nil {
-		return err
+	}, hits, misses, evictions, entries, listening)
+	return err
+}
+
+// add makes g report c until c is collected.
+func (g *cacheGroup) add(c *Cache) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	wp := weak.Make(c)
+	g.caches[wp] = c.counts
+	runtime.AddCleanup(c, g.release, wp)
+}
+
+// release keeps the counts of a collected Cache and forgets it.
+func (g *cacheGroup) release(wp weak.Pointer[Cache]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n, ok := g.caches[wp]; ok {
+		g.retired.hits += n.hits.Load()
+		g.retired.misses += n.misses.Load()
+		g.retired.evictions += n.evictions.Load()
+		delete(g.caches, wp)
 	}
-	if shared {
-		listeningGroups.byMeter[key] = g
+}
+
+type cacheObservation struct {
+	hits, misses, evictions uint64
+	entries, listening      int64
+}
+
+// observe sums the group's counters. listening is 1 when at least one Cache
+// of g runs and every one that runs listens, else 0. A Cache whose Run is
+// not running (not started yet, or stopped: replaced, its part of the app
+// shut down) has no listener to be down; counted, one stopped for good held
+// the series at 0 for the rest of the process over Caches that all listen.
+func (g *cacheGroup) observe() cacheObservation {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	o := cacheObservation{hits: g.retired.hits, misses: g.retired.misses, evictions: g.retired.evictions, listening: 1}
+	running := false
+	for wp, n := range g.caches {
+		// A Cache collected but not released yet still has its counts here.
+		o.hits += n.hits.Load()
+		o.misses += n.misses.Load()
+		o.evictions += n.evictions.Load()
+		c := wp.Value()
+		if c == nil {
+			continue
+		}
+		o.entries += int64(c.Stats().Entries)
+		if c.running.Load() {
+			running = true
+			if !c.Listening() {
+				o.listening = 0
+			}
+		}
 	}
-	return nil
+	if !running {
+		o.listening = 0
+	}
+	return o
 }
 
 // observeReplica reports s's ReplicaStats at every collection, for a Store

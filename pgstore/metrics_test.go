@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -338,6 +339,57 @@ func TestCacheListeningIgnoresStoppedCaches(t *testing.T) {
 	runCache(t, current)
 	if got := m.Collect(t).Value("sessionguard.cache.listening"); got != 1 {
 		t.Errorf("sessionguard.cache.listening = %d with the running Cache listening and the other stopped, want 1", got)
+	}
+}
+
+// TestDroppedCacheIsCollected: a Cache the application stops and drops
+// (replaced by another, its part of the app shut down) is collected, and up
+// to MaxEntries sessions with it, though it reported to a MeterProvider that
+// lives on. The package's registry of the Caches reporting to each Meter
+// held every one for the rest of the process. Its counts stay in the
+// counters, which must never go down; with no Cache left, nothing listens.
+func TestDroppedCacheIsCollected(t *testing.T) {
+	t.Parallel()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+	collected := make(chan struct{})
+	func() {
+		c := newCache(t, f.store, pgstore.CacheConfig{})
+		runtime.AddCleanup(c, func(collected chan struct{}) { close(collected) }, collected)
+		stop := startCache(t, c)
+		eventually(t, "the listener connects", c.Listening)
+		h, _ := f.create(t, nil)
+		mustValidate(t, c, h, sessionguard.Scope{}) // a miss, kept
+		if _, wasHit := hit(t, c, h); !wasHit {
+			t.Fatal("the second check missed")
+		}
+		stop()
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		runtime.GC()
+		select {
+		case <-collected:
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("a stopped Cache that nothing of the application references was not collected in 10 s")
+			}
+			continue
+		}
+		break
+	}
+	s := m.Collect(t)
+	for _, tt := range []struct {
+		metric string
+		want   int64
+	}{
+		{"sessionguard.cache.hits", 1},
+		{"sessionguard.cache.misses", 1},
+		{"sessionguard.cache.entries", 0},
+		{"sessionguard.cache.listening", 0},
+	} {
+		if got := s.Value(tt.metric); got != tt.want {
+			t.Errorf("%s = %d after the Cache was collected, want %d", tt.metric, got, tt.want)
+		}
 	}
 }
 

@@ -40,8 +40,8 @@ func (c *Cache) received(ctx context.Context, conn *pgx.Conn, payloads []string)
 func (c *Cache) handlePayloads(ctx context.Context, conn *pgx.Conn, payloads []string) error {
 	for _, p := range payloads {
 		c.pendReplica(p) // before the eviction: no "valid" from the replica in between
-		c.handle(p)
 	}
+	c.evictNotified(payloads)
 	// The question goes on the listening connection: bounded as a ping is,
 	// so that a connection gone silent meanwhile is given up (and every
 	// session fenced, Run) within an interval rather than when TCP gives up.
