@@ -121,7 +121,7 @@ func (s *Store) check(ctx context.Context, op, tokenHash string, scope sessiongu
 		st.EndedNow = foundExpired && (st.State == sessionguard.StateIdle || st.State == sessionguard.StateAbsolute)
 	}
 	if err != nil {
-		return sessionguard.Status{}, wrapErr(op, err)
+		return sessionguard.Status{}, wrapErr(ctx, op, err)
 	}
 	return st, nil
 }

@@ -249,7 +249,7 @@ func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
 			return err
 		})
 		if err != nil {
-			return res, wrapErr("cleanup: purge", err)
+			return res, wrapErr(ctx, "cleanup: purge", err)
 		}
 		if !turn {
 			return res, nil
@@ -286,7 +286,7 @@ func (c *Cleaner) expire(ctx context.Context, res *CleanupResult) (bool, error) 
 			return tx.QueryRow(ctx, sql, args...).Scan(&pageRows, &last, &abs, &idle)
 		})
 		if err != nil {
-			return false, wrapErr("cleanup: expire", err)
+			return false, wrapErr(ctx, "cleanup: expire", err)
 		}
 		if !turn {
 			return false, nil

@@ -23,7 +23,7 @@ func (s *Store) Cleanup(ctx context.Context) (_ int, err error) {
 		}
 	}
 	if err != nil {
-		return 0, wrapErr("cleanup", err)
+		return 0, wrapErr(ctx, "cleanup", err)
 	}
 	return int(n), nil
 }

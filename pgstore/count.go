@@ -40,7 +40,7 @@ func (s *Store) CountActive(ctx context.Context, sel Selection) (_ int, err erro
 	}
 	var n int
 	if err = s.pool.QueryRow(ctx, countActiveSQL, userID, sessionID).Scan(&n); err != nil {
-		return 0, wrapErr("count active", err)
+		return 0, wrapErr(ctx, "count active", err)
 	}
 	return n, nil
 }

@@ -87,7 +87,7 @@ func (s *Store) Create(ctx context.Context, n sessionguard.NewSession) (_ sessio
 		info, evicted, err = s.createLimited(ctx, n.UserID, n.AppType, n.Limit, args)
 	}
 	if err != nil {
-		return sessionguard.SessionInfo{}, wrapErr(op, err)
+		return sessionguard.SessionInfo{}, wrapErr(ctx, op, err)
 	}
 	for _, e := range evicted {
 		s.emit(ctx, e)

@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -32,11 +33,18 @@ var duplicateTokenConstraints = map[string]bool{
 
 // wrapErr gives a driver error the package prefix. Constraint violations the
 // caller can act on become sentinels, and their details (which would quote the
-// offending values, a token hash among them) are dropped.
-func wrapErr(op string, err error) error {
+// offending values, a token hash among them) are dropped. A statement
+// PostgreSQL cancelled (57014) after ctx ended is ctx's error: with pgx's
+// CancelRequestContextWatcherHandler (README, "When a caller gives up") that
+// is how a caller's leaving or deadline comes back, and the Guard counts a
+// client that left as "canceled", not as an outage
+// (TestCancelledCheckKeepsTheConnection).
+func wrapErr(ctx context.Context, op string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
+		case pgErr.Code == queryCanceled && ctx.Err() != nil:
+			return fmt.Errorf("pgstore: %s: %w (%s, SQLSTATE %s)", op, ctx.Err(), pgErr.Message, pgErr.Code)
 		case pgErr.Code == "23505" && duplicateTokenConstraints[pgErr.ConstraintName]:
 			return fmt.Errorf("pgstore: %s: %w", op, sessionguard.ErrDuplicateToken)
 		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_user_id_fkey":
@@ -50,6 +58,10 @@ func wrapErr(op string, err error) error {
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
+
+// queryCanceled is PostgreSQL's SQLSTATE 57014: a cancel request, or
+// statement_timeout.
+const queryCanceled = "57014"
 
 func invalid(op, format string, args ...any) error {
 	return fmt.Errorf("pgstore: %s: %w: %s", op, ErrInvalidArgument, fmt.Sprintf(format, args...))

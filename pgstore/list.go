@@ -46,13 +46,13 @@ func (s *Store) ListAllActive(ctx context.Context, limit int) (_ []sessionguard.
 func (s *Store) list(ctx context.Context, op, sql string, args ...any) ([]sessionguard.SessionInfo, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, wrapErr(op, err)
+		return nil, wrapErr(ctx, op, err)
 	}
 	infos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionguard.SessionInfo, error) {
 		return scanInfo(row)
 	})
 	if err != nil {
-		return nil, wrapErr(op, err)
+		return nil, wrapErr(ctx, op, err)
 	}
 	return infos, nil
 }

@@ -97,7 +97,7 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 	case errors.Is(err, pgx.ErrNoRows):
 		return sessionguard.SessionInfo{}, false, nil
 	case err != nil:
-		return sessionguard.SessionInfo{}, false, wrapErr(op, err)
+		return sessionguard.SessionInfo{}, false, wrapErr(ctx, op, err)
 	}
 	// The old token ended as a revoked session does: with a read replica,
 	// wait for it to replay the rotation (awaitReplay), which fences the old

@@ -69,7 +69,7 @@ func (s *Store) readPoolUsable(ctx context.Context, inRecovery, readCommitted bo
 // (Config.ReplicaTimeout) while its caller was still waiting.
 func (s *Store) readPoolFailed(ctx context.Context, err error) {
 	s.skipReadPool(ctx, "pgstore: a read of the read pool failed or took longer than ReplicaTimeout; reads go to the primary until it answers again",
-		slog.String("error", wrapErr("replica read", err).Error()))
+		slog.String("error", wrapErr(ctx, "replica read", err).Error()))
 }
 
 // skipReadPool makes reads skip the ReadPool for notReplicaRecheck, logging

@@ -73,7 +73,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 		// The revocation committed, at a position unknown: read the primary
 		// here until a later position is known.
 		s.fence.lost()
-		return wrapErr(op, fmt.Errorf("%w: primary WAL position: %w", sessionguard.ErrReplicaBehind, err))
+		return wrapErr(ctx, op, fmt.Errorf("%w: primary WAL position: %w", sessionguard.ErrReplicaBehind, err))
 	}
 	if tokenHash != "" {
 		s.fence.resolve(tokenHash, lsn)
@@ -94,7 +94,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 			return nil
 		}
 		if err == nil && offTimeline {
-			return wrapErr(op, fmt.Errorf("%w: the replica has made no restartpoint on the primary's timeline %d yet (after a failover: CHECKPOINT on the primary, then on the replica)",
+			return wrapErr(ctx, op, fmt.Errorf("%w: the replica has made no restartpoint on the primary's timeline %d yet (after a failover: CHECKPOINT on the primary, then on the replica)",
 				sessionguard.ErrReplicaBehind, timeline))
 		}
 		select {
@@ -102,7 +102,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 			if err == nil {
 				err = ctx.Err()
 			}
-			return wrapErr(op, fmt.Errorf("%w within %v: %w", sessionguard.ErrReplicaBehind, s.replayWait, err))
+			return wrapErr(ctx, op, fmt.Errorf("%w within %v: %w", sessionguard.ErrReplicaBehind, s.replayWait, err))
 		case <-tick.C:
 		}
 	}

@@ -66,7 +66,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended boo
 		return false, nil
 	}
 	if err != nil {
-		return false, wrapErr(op, err)
+		return false, wrapErr(ctx, op, err)
 	}
 	return true, s.ended(ctx, op, tokenHash, e)
 }
@@ -127,7 +127,7 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, wrapErr(op, err)
+		return "", false, wrapErr(ctx, op, err)
 	}
 	return held, true, s.ended(ctx, op, held, e)
 }
@@ -237,7 +237,7 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (en
 		return false, nil
 	}
 	if err != nil {
-		return false, wrapErr(op, err)
+		return false, wrapErr(ctx, op, err)
 	}
 	return true, s.ended(ctx, op, tokenHash, e)
 }
@@ -257,7 +257,7 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	}
 	n, err := s.exec(ctx, endSQL+"id = $2 AND user_id = $3", reason, sessionID, userID)
 	if err != nil {
-		return false, wrapErr(op, err)
+		return false, wrapErr(ctx, op, err)
 	}
 	if n == 0 {
 		return false, nil
@@ -280,7 +280,7 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (n i
 	}
 	n, err = s.exec(ctx, endInOrder("s.user_id = $2"), reason, userID)
 	if err != nil {
-		return 0, wrapErr(op, err)
+		return 0, wrapErr(ctx, op, err)
 	}
 	if n > 0 {
 		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
@@ -306,7 +306,7 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 	}
 	n, err := s.exec(ctx, endInOrder("s.user_id = $2 AND s.id <> $3"), reason, userID, keepSessionID)
 	if err != nil {
-		return 0, wrapErr(op, err)
+		return 0, wrapErr(ctx, op, err)
 	}
 	if n > 0 {
 		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n, UserID: userID})
@@ -329,7 +329,7 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (ended int, e
 	}
 	n, err := s.exec(ctx, endInOrder("true"), reason)
 	if err != nil {
-		return 0, wrapErr(op, err)
+		return 0, wrapErr(ctx, op, err)
 	}
 	if n > 0 {
 		return n, s.ended(ctx, op, "", sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: n})

@@ -125,7 +125,7 @@ func (s *SCSStore) FindCtx(ctx context.Context, key string) (_ []byte, found boo
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, false, nil
 	case err != nil:
-		return nil, false, wrapErr("scs find", err)
+		return nil, false, wrapErr(ctx, "scs find", err)
 	}
 	return b, true, nil
 }
@@ -157,7 +157,7 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 		ON CONFLICT (token_hash) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`,
 		hash, b, expiry)
 	if err != nil {
-		return wrapErr("scs commit", err)
+		return wrapErr(ctx, "scs commit", err)
 	}
 	return nil
 }
@@ -189,7 +189,7 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 		// and scs writes the data under it.
 		_, err = s.store.exec(ctx, `DELETE FROM sessionguard_scs_data WHERE token_hash = $1`, hash)
 		if err != nil {
-			return wrapErr("scs delete", err)
+			return wrapErr(ctx, "scs delete", err)
 		}
 		return nil
 	}
@@ -202,7 +202,7 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // no active session of that token: its data alone is gone
 	case err != nil:
-		return wrapErr("scs delete", err)
+		return wrapErr(ctx, "scs delete", err)
 	}
 	err = s.store.ended(ctx, "scs delete", hash, e)
 	if errors.Is(err, sessionguard.ErrReplicaBehind) {
@@ -235,7 +235,7 @@ func (s *SCSStore) AllCtx(ctx context.Context) (_ map[string][]byte, err error) 
 	rows, err := s.store.pool.Query(ctx, `SELECT d.token_hash, d.data FROM sessionguard_scs_data d
 		WHERE d.expiry > CURRENT_TIMESTAMP AND NOT `+scsOwnerEnded)
 	if err != nil {
-		return nil, wrapErr("scs all", err)
+		return nil, wrapErr(ctx, "scs all", err)
 	}
 	defer rows.Close()
 	all := map[string][]byte{}
@@ -243,7 +243,7 @@ func (s *SCSStore) AllCtx(ctx context.Context) (_ map[string][]byte, err error) 
 		var hash string
 		var b []byte
 		if err := rows.Scan(&hash, &b); err != nil {
-			return nil, wrapErr("scs all", err)
+			return nil, wrapErr(ctx, "scs all", err)
 		}
 		key, ok := scsKey(hash)
 		if !ok {
@@ -252,7 +252,7 @@ func (s *SCSStore) AllCtx(ctx context.Context) (_ map[string][]byte, err error) 
 		all[key] = b
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrapErr("scs all", err)
+		return nil, wrapErr(ctx, "scs all", err)
 	}
 	return all, nil
 }

@@ -29,7 +29,7 @@ func (s *SCSStore) DeleteExpired(ctx context.Context) (total int, err error) {
 			LIMIT $1
 			FOR UPDATE SKIP LOCKED)`, scsCleanupBatch)
 		if execErr != nil {
-			return total, wrapErr("scs delete expired", execErr)
+			return total, wrapErr(ctx, "scs delete expired", execErr)
 		}
 		n := int(tag.RowsAffected())
 		total += n

@@ -96,7 +96,7 @@ func (s *Store) Stats(ctx context.Context, since time.Duration) (_ Stats, err er
 		return err
 	})
 	if err != nil {
-		return Stats{}, wrapErr(op, err)
+		return Stats{}, wrapErr(ctx, op, err)
 	}
 	return st, nil
 }
