@@ -147,7 +147,10 @@ func pageReason(re *middleware.RefusalError) string {
 
 // pageRefusal is what the page guards' Deny functions share: a store failure
 // is a 503 page (fail closed), an unknown tenant a 404, another app's session
-// a 403. Otherwise it returns the refusal, for a redirect to the sign-in page.
+// a 403, a malformed Authorization header (something other than the browser
+// added it) a 400: the session may be fine, and signing in again would not
+// take the header away. Otherwise it returns the refusal, for a redirect to
+// the sign-in page.
 func (a *app) pageRefusal(w http.ResponseWriter, r *http.Request, err error) (*middleware.RefusalError, bool) {
 	var re *middleware.RefusalError
 	if !errors.As(err, &re) || re.Status == http.StatusServiceUnavailable {
@@ -160,6 +163,9 @@ func (a *app) pageRefusal(w http.ResponseWriter, r *http.Request, err error) (*m
 		return nil, false
 	case middleware.ErrWrongApp.Reason:
 		a.renderError(w, r, http.StatusForbidden, "This session belongs to another app.")
+		return nil, false
+	case middleware.ErrMalformedRequest.Reason:
+		a.renderError(w, r, http.StatusBadRequest, "The request's Authorization header is malformed. A browser extension or proxy may have added it.")
 		return nil, false
 	}
 	w.Header().Set(middleware.HeaderEndReason, re.Reason)

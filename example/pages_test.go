@@ -224,6 +224,26 @@ func TestPageRefusalsSayWhy(t *testing.T) {
 	}
 }
 
+// TestPageWithAMalformedAuthorizationHeader: a page request whose
+// Authorization header is malformed (added by an extension or a proxy, not
+// by the page) is a 400 page, not a redirect to the sign-in page: signing in
+// again would open a session that the next page refuses the same way, and
+// the session the cookie names stays as it was.
+func TestPageWithAMalformedAuthorizationHeader(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	x := s.login("staff@example.com", "control_panel", 0)
+	for _, path := range []string{"/cp/", "/cp/sessions"} {
+		res := s.do("GET", path, cookie(x.cookie), nil, "Authorization", "Bearer a b")
+		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
+			t.Errorf("%s with a malformed Authorization header: %d → %q, want a 400 page", path, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if res := s.do("GET", "/cp/", cookie(x.cookie), nil); res.StatusCode != http.StatusOK {
+		t.Errorf("the session after: %d, want 200", res.StatusCode)
+	}
+}
+
 func TestSigninReasons(t *testing.T) {
 	t.Parallel()
 	s := startExample(t)
