@@ -234,7 +234,7 @@ func TestAPIReauthentication(t *testing.T) {
 	s.ageAuth(x.id, 11*time.Minute)
 
 	res := s.do("GET", "/api/sessions", bearer(x.token), nil)
-	const challenge = `Bearer error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=600`
+	const challenge = `Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=600`
 	if res.StatusCode != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != challenge {
 		t.Fatalf("stale bearer: %d, WWW-Authenticate %q; want 401, %q", res.StatusCode, res.Header.Get("WWW-Authenticate"), challenge)
 	}

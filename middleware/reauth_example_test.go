@@ -50,7 +50,7 @@ func ExampleGuard_Require() {
 	fmt.Println(call("/account/password", token).Code, "with the old token")
 	fmt.Println(call("/account/password", fresh).Body.String())
 	// Output:
-	// 401 Bearer error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=600
+	// 401 Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=600
 	// {"error":"insufficient_user_authentication","reason":"reauthentication_required","max_age":600}
 	// 401 with the old token
 	// password changed

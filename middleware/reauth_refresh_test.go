@@ -151,9 +151,9 @@ func TestRefusedRefreshTokenEndsNothing(t *testing.T) {
 	}{
 		{"cookie, the session's own token", signedIn, withCookie(signedIn), `Bearer realm="sessionguard"`},
 		{"bearer, a token issued before the session's", token(now.Add(-time.Hour)), withBearer(signedIn),
-			`Bearer error="insufficient_user_authentication", error_description="A new authentication is required"`},
+			`Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="A new authentication is required"`},
 		{"bearer, an opaque token", randomToken(t), withBearer(signedIn),
-			`Bearer error="insufficient_user_authentication", error_description="A new authentication is required"`},
+			`Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="A new authentication is required"`},
 	} {
 		rec := do(refreshWith(tt.renewed), http.MethodPost, "/refresh", tt.creds)
 		if !errors.Is(err, middleware.ErrReauthenticationRequired) || errors.Is(err, middleware.ErrInvalidToken) {

@@ -486,7 +486,7 @@ func TestRefusedReauthenticationTokenEndsNothing(t *testing.T) {
 		challenge string
 	}{
 		{"cookie", withCookie(signedIn), `Bearer realm="sessionguard"`},
-		{"bearer", withBearer(signedIn), `Bearer error="insufficient_user_authentication", error_description="A new authentication is required"`},
+		{"bearer", withBearer(signedIn), `Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="A new authentication is required"`},
 	} {
 		rec := do(reauth, http.MethodPost, "/reauth", tt.creds)
 		if !errors.Is(err, middleware.ErrReauthenticationRequired) || errors.Is(err, middleware.ErrInvalidToken) {

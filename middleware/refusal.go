@@ -190,7 +190,7 @@ type refusalBody struct {
 // "max_age":…,"acr_values":…} with X-Session-Reauthentication instead of
 // X-Session-End-Reason (the session has not ended), and bearer clients get
 // RFC 9470's challenge (cookie clients the bare one), for instance
-// Bearer error="insufficient_user_authentication",
+// Bearer realm="…", error="insufficient_user_authentication",
 // error_description="More recent authentication is required", max_age=600.
 func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
 	var re *RefusalError
@@ -245,11 +245,7 @@ func DenyJSON(w http.ResponseWriter, _ *http.Request, err error) {
 // gets the bare challenge. A malformed Authorization header's 400 says
 // invalid_request, a bearer client's 403 insufficient_scope.
 func challenge(re *RefusalError) string {
-	realm := re.realm
-	if realm == "" {
-		realm = DefaultRealm
-	}
-	bare := `Bearer realm="` + realm + `"`
+	bare := bareChallenge(re)
 	switch {
 	case re.Status == http.StatusUnauthorized && (!re.Bearer || errors.Is(re, ErrMissingToken)):
 		return bare
@@ -263,6 +259,16 @@ func challenge(re *RefusalError) string {
 		return bare + `, error="insufficient_scope"`
 	}
 	return ""
+}
+
+// bareChallenge is the Bearer challenge in the refusing Guard's realm,
+// without an error attribute: every challenge the Guard writes starts so.
+func bareChallenge(re *RefusalError) string {
+	realm := re.realm
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	return `Bearer realm="` + realm + `"`
 }
 
 // GoString is Error, so that %#v prints no more than Error does.

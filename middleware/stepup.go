@@ -144,7 +144,8 @@ func denyReauthentication(w http.ResponseWriter, re *RefusalError) {
 }
 
 // stepUpChallenge is the WWW-Authenticate value of RFC 9470 (OAuth 2.0 Step
-// Up Authentication Challenge Protocol, section 3): the error code
+// Up Authentication Challenge Protocol, section 3) in the Guard's realm, as
+// every challenge it writes: the error code
 // insufficient_user_authentication, a description, and what would do:
 // max_age in seconds and acr_values, a space-separated list. Require checked
 // the ACR values when the route was built; a RefusalError made by hand keeps
@@ -170,7 +171,7 @@ func stepUpChallenge(re *RefusalError) string {
 		// Reauthenticate refused the token of a re-authentication.
 		desc = "A new authentication is required"
 	}
-	v := `Bearer error="insufficient_user_authentication", error_description="` + desc + `"`
+	v := bareChallenge(re) + `, error="insufficient_user_authentication", error_description="` + desc + `"`
 	if re.MaxAge > 0 {
 		v += ", max_age=" + strconv.FormatInt(int64(re.MaxAge/time.Second), 10)
 	}

@@ -78,11 +78,11 @@ func TestRequireRefusesWithTheStepUpChallenge(t *testing.T) {
 		bodyACR    string
 	}{
 		{"max age", middleware.Requirement{MaxAge: 10 * time.Minute},
-			`Bearer error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=600`, 600, ""},
+			`Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=600`, 600, ""},
 		{"acr", middleware.Requirement{ACR: []string{"aal3", "urn:example:mfa"}},
-			`Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="aal3 urn:example:mfa"`, 0, "aal3 urn:example:mfa"},
+			`Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="aal3 urn:example:mfa"`, 0, "aal3 urn:example:mfa"},
 		{"both", middleware.Requirement{MaxAge: 5 * time.Minute, ACR: []string{"aal2"}},
-			`Bearer error="insufficient_user_authentication", error_description="A more recent authentication at a different level is required", max_age=300, acr_values="aal2"`, 300, "aal2"},
+			`Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="A more recent authentication at a different level is required", max_age=300, acr_values="aal2"`, 300, "aal2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +256,7 @@ func TestStepUpChallengeDropsMalformedACRValues(t *testing.T) {
 	middleware.DenyJSON(rec, httptest.NewRequest("GET", "/", nil), &middleware.RefusalError{
 		Status: http.StatusUnauthorized, Reason: middleware.ErrReauthenticationRequired.Reason, Bearer: true,
 		ACRValues: `aal2 x",error="invalid_token aal3`})
-	want := `Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="aal2 aal3"`
+	want := `Bearer realm="sessionguard", error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="aal2 aal3"`
 	if got := rec.Header().Get("WWW-Authenticate"); got != want {
 		t.Fatalf("WWW-Authenticate\n got %s\nwant %s", got, want)
 	}
@@ -286,5 +286,42 @@ func TestStepUpAndLimitMetrics(t *testing.T) {
 		if got := s.Value("sessionguard.validations", attribute.String("result", "refused"), attribute.String("reason", reason), attribute.String("app_type", "control_panel")); got != 1 {
 			t.Errorf("refused/%s counted %d times, want 1", reason, got)
 		}
+	}
+}
+
+// Every challenge a Guard writes names its Config.Realm: a refused token's,
+// a missing one's and a step-up's alike.
+func TestChallengesNameTheGuardsRealm(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	g, err := middleware.New(middleware.Config{Store: db.store, AppType: sessionguard.ControlPanel, Realm: "acme-panel", Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := g.SignIn(nil, nil, middleware.SignIn{UserID: db.user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageAuth(t, db, db.user, time.Hour)
+	stepUp := g.Require(middleware.Requirement{MaxAge: 10 * time.Minute}, okHandler)
+	tests := []struct {
+		name  string
+		h     http.Handler
+		creds func(*http.Request)
+		want  string
+	}{
+		{"no token", g.Middleware(okHandler), nil, `Bearer realm="acme-panel"`},
+		{"unknown bearer token", g.Middleware(okHandler), withBearer(strings.Repeat("A", 43)), `Bearer realm="acme-panel", error="invalid_token"`},
+		{"step-up, bearer", stepUp, withBearer(token),
+			`Bearer realm="acme-panel", error="insufficient_user_authentication", error_description="More recent authentication is required", max_age=600`},
+		{"step-up, cookie", stepUp, withCookie(token), `Bearer realm="acme-panel"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := do(tt.h, "GET", "/", tt.creds)
+			if got := rec.Header().Get("WWW-Authenticate"); rec.Code != http.StatusUnauthorized || got != tt.want {
+				t.Errorf("%d, WWW-Authenticate\n got %s\nwant %s", rec.Code, got, tt.want)
+			}
+		})
 	}
 }
