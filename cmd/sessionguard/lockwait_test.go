@@ -195,3 +195,75 @@ func TestLockTimeoutLeavesARunningStatement(t *testing.T) {
 		t.Fatalf("a statement running 15 times --lock-timeout: %v (cause %v)", err, context.Cause(ctx))
 	}
 }
+
+// TestLockTimeoutBoundsEachWait: --lock-timeout bounds each wait for a
+// lock, as PostgreSQL's lock_timeout does, not a run of waits one after the
+// other. A revoke of a user's sessions whose rows two transactions hold,
+// each released after 0.6 of the limit, waits 1.2 of it in all but never
+// the limit for one lock, and revokes both. Before, the watch took two
+// waits that followed each other for one, and gave up.
+func TestLockTimeoutBoundsEachWait(t *testing.T) {
+	t.Parallel()
+	const limit = 2 * time.Second
+	f := newFixture(t)
+	user := f.user(t, "user@example.com")
+	f.session(t, sessionguard.NewSession{UserID: user})
+	f.session(t, sessionguard.NewSession{UserID: user})
+	// The revoke locks its rows in token hash order (pgstore's endInOrder):
+	// the first holder holds the row it takes first.
+	rows, err := f.pool.Query(t.Context(), `SELECT id::text FROM sessions WHERE user_id = $1 ORDER BY session_token_hash COLLATE "C"`, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("sessions %v, %v", ids, err)
+	}
+	var holders []pgx.Tx
+	for _, id := range ids {
+		tx, err := f.pool.Begin(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(context.Background())
+		if _, err := tx.Exec(t.Context(), "SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE", id); err != nil {
+			t.Fatal(err)
+		}
+		holders = append(holders, tx)
+	}
+	done := make(chan result, 1)
+	go func() {
+		done <- runCmd(t, dbEnv(f.pool), nil, "sessions", "revoke", "--user", itoa(user), "--reason", "account_disabled", "--yes",
+			"--lock-timeout", limit.String())
+	}()
+	for _, h := range holders {
+		// Wait until the revoke waits for this holder, then let it wait
+		// 0.6 of the limit.
+		pid := h.Conn().PgConn().PID()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var waits bool
+			if err := f.pool.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+				WHERE application_name LIKE 'sessionguard cli %' AND $1 = ANY (pg_blocking_pids(pid)))`, pid).Scan(&waits); err != nil {
+				t.Fatal(err)
+			}
+			if waits {
+				break
+			}
+			select {
+			case r := <-done:
+				t.Fatalf("the command returned before waiting for pid %d: %d, %q", pid, r.code, r.stderr)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the revoke never waited for pid %d", pid)
+			}
+		}
+		time.Sleep(limit * 6 / 10)
+		if err := h.Rollback(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := <-done; r.code != exitOK || !strings.Contains(r.stdout, "revoked 2 sessions") {
+		t.Fatalf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
