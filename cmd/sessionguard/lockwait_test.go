@@ -267,3 +267,30 @@ func TestLockTimeoutBoundsEachWait(t *testing.T) {
 		t.Fatalf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestLockWatchRefused: a server older than 14 has no pg_locks.waitstart,
+// which the watch reads, so a --lock-timeout there is refused before any
+// work rather than silently bounding nothing; the release the tests run
+// on is accepted by connect (TestLockTimeout).
+func TestLockWatchRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		version int
+		refused bool
+	}{
+		{130014, true},
+		{139999, true},
+		{140000, false},
+		{150010, false},
+		{170000, false},
+	}
+	for _, tt := range tests {
+		err := lockWatchRefused(tt.version)
+		if (err != nil) != tt.refused {
+			t.Errorf("lockWatchRefused(%d) = %v, want refused %v", tt.version, err, tt.refused)
+		}
+		if err != nil && (exitCode(err) != exitUsage || !strings.Contains(err.Error(), "--lock-timeout 0")) {
+			t.Errorf("lockWatchRefused(%d) = %v (exit %d): not a usage error that names the way out", tt.version, err, exitCode(err))
+		}
+	}
+}
