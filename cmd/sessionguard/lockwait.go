@@ -43,7 +43,8 @@ func withGiveUp(ctx context.Context, cancel context.CancelCauseFunc) context.Con
 
 // newApplicationName is the application_name of one run's connections: a
 // DBA reading pg_stat_activity sees what they are, and the watch finds
-// them and no other run's.
+// them and no other run's. Behind PgBouncer, an application that sets no
+// application_name may later run under it too (lockHoldersSQL).
 func newApplicationName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -92,6 +93,14 @@ func watchLockWaits(ctx context.Context, pool *pgxpool.Pool, application string,
 // without pg_read_all_stats (the state of another role's session) comes
 // back NULL. No query text: another application's may hold values that
 // must not reach a terminal.
+//
+// A wait behind a backend named $1 is not the run's: the run never waits
+// for itself, but PgBouncer leaves a server connection the name its last
+// client gave it, for the next client that sets none, so an application's
+// statement may run under the run's name, and wait behind the run's own
+// statement (a revoke holding the rows the application touches); that
+// statement, which runs, is left alone
+// (TestLockTimeoutThroughPgBouncerLeavesOthersWaits).
 const lockHoldersSQL = `SELECT h.pid, b.usename, b.application_name, b.state,
 		extract(epoch FROM clock_timestamp() - b.xact_start)::float8
 	FROM pg_stat_activity w
@@ -100,6 +109,8 @@ const lockHoldersSQL = `SELECT h.pid, b.usename, b.application_name, b.state,
 	LEFT JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS h (pid) ON true
 	LEFT JOIN pg_stat_activity b ON b.pid = h.pid
 	WHERE w.application_name = $1 AND w.pid <> pg_backend_pid()
+		AND NOT EXISTS (SELECT 1 FROM pg_stat_activity o
+			WHERE o.pid = ANY (pg_blocking_pids(w.pid)) AND o.application_name = $1)
 	ORDER BY b.xact_start NULLS LAST`
 
 // lockHolders reports whether a statement of application has waited for a

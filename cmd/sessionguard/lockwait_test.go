@@ -294,3 +294,89 @@ func TestLockWatchRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestLockTimeoutThroughPgBouncerLeavesOthersWaits: PgBouncer keeps the
+// application_name a server connection last had for the next client that
+// sets none, so an application's statement can run under this run's name.
+// When that statement waits behind one of the run's own (a revoke or a
+// cleanup holding rows the application's requests touch), the wait is not
+// the run's: its statement, which runs, is left alone. Before, the watch
+// cancelled it (and a revoke of everyone was rolled back).
+func TestLockTimeoutThroughPgBouncerLeavesOthersWaits(t *testing.T) {
+	t.Parallel()
+	bc := pgtest.NewBounced(t)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	pool, err := connect(withGiveUp(ctx, cancel), func(k string) string {
+		return map[string]string{"DATABASE_URL": bc.ConnString}[k]
+	}, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var application string
+	if err := pool.QueryRow(ctx, "SELECT current_setting('application_name')").Scan(&application); err != nil {
+		t.Fatal(err)
+	}
+
+	// The run's statement takes a lock and works for 2s holding it.
+	ran := make(chan error, 1)
+	go func() {
+		_, err := pool.Exec(ctx, "SELECT pg_advisory_xact_lock(7301), pg_sleep(2)")
+		ran <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var held bool
+		if err := bc.Direct.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND objid = 7301 AND granted)`).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		if held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run's statement never took its lock")
+		}
+	}
+
+	// An application that sets no application_name, on a server connection
+	// the run used: it waits behind the run's lock.
+	cfg, err := pgx.ParseConfig(bc.ConnString)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(cfg.RuntimeParams, "application_name")
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	var app pgx.Tx
+	for tries := 0; app == nil; tries++ {
+		if tries == 8 {
+			t.Fatal("no application transaction landed on a server connection of the run")
+		}
+		conn, err := pgx.ConnectConfig(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		tx, err := conn.Begin(t.Context()) // holds its server connection
+		if err != nil {
+			t.Fatal(err)
+		}
+		var name string
+		if err := tx.QueryRow(t.Context(), "SELECT current_setting('application_name')").Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if name == application {
+			app = tx
+		}
+	}
+	appDone := make(chan struct{})
+	go func() {
+		defer close(appDone)
+		_, _ = app.Exec(context.Background(), "SELECT pg_advisory_xact_lock(7301)")
+	}()
+	defer func() { <-appDone }() // before its connection closes
+
+	if err := <-ran; err != nil {
+		t.Fatalf("the run's statement, which ran and waited for nothing: %v (cause %v)", err, context.Cause(ctx))
+	}
+}
