@@ -85,7 +85,7 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	s, _ := middleware.SessionFrom(r.Context())
 	u, found, err := a.users.byID(r.Context(), s.UserID)
 	if err != nil {
-		a.log.ErrorContext(r.Context(), "example: database", "error", err)
+		a.logFailure(r, "example: database", err)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 		return
 	}
@@ -165,7 +165,7 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 			Message: "too many sign-in attempts; try again after Retry-After seconds"})
 		return
 	case err != nil:
-		a.log.ErrorContext(r.Context(), "example: sign in", "error", err)
+		a.logFailure(r, "example: sign in", err)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 		return
 	}

@@ -47,8 +47,11 @@ func (a *app) newCPSessions(store *pgstore.SCSStore) *scs.SessionManager {
 
 // cpSessionError is the SessionManager's ErrorFunc: the scs store failed to
 // load or save the session. It fails closed with a 503, as the guards do.
+// It runs on every control-panel request, so a client that leaves before
+// the store answers reaches it too: that is logged as the client's doing,
+// not an outage (logFailure).
 func (a *app) cpSessionError(w http.ResponseWriter, r *http.Request, err error) {
-	a.log.ErrorContext(r.Context(), "example: control-panel session data", "error", err)
+	a.logFailure(r, "example: control-panel session data", err)
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 		return

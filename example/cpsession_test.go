@@ -6,12 +6,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionguard/sessionguard/internal/pgtest"
+	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // The control panel keeps flash messages in scs, through
@@ -426,4 +433,89 @@ func TestRevocationsRecordTheActor(t *testing.T) {
 			t.Errorf("no audit line with %q in:\n%s", want, out.String())
 		}
 	}
+}
+
+// The control panel's scs store fails on a request (cpSessionError): a 503
+// either way, logged at Error level when the database fails, but at Debug
+// level when the client left before the store answered (the call failing
+// with its context canceled), as the Guards log a "canceled" refusal: a
+// client closing its tab is no outage to page about.
+func TestControlPanelSessionErrorLevel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := connect(ctx, pgtest.NewPool(t).Config(), slog.New(slog.DiscardHandler), "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.close() })
+	down, err := pgxpool.NewWithConfig(ctx, db.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Close()
+	for _, tt := range []struct {
+		name  string
+		pool  *pgxpool.Pool
+		leave func(t *testing.T, cancel context.CancelFunc)
+		want  slog.Level
+	}{
+		{"the database down", down, nil, slog.LevelError},
+		{"the client gone before the query", db.pool, func(_ *testing.T, cancel context.CancelFunc) { cancel() }, slog.LevelDebug},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store, err := pgstore.New(tt.pool, pgstore.Config{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			scsStore, err := pgstore.NewSCSStore(store, pgstore.SCSConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logged := &levels{}
+			a := &app{cfg: config{AbsoluteTimeout: time.Hour}, log: slog.New(logged)}
+			h := a.newCPSessions(scsStore).LoadAndSave(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+				t.Error("the request was served without its session data")
+			}))
+			rctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			if tt.leave != nil {
+				tt.leave(t, cancel)
+			}
+			r := httptest.NewRequestWithContext(rctx, http.MethodGet, "/api/me", nil)
+			r.AddCookie(&http.Cookie{Name: cpCookie, Value: strings.Repeat("t", 43)})
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusServiceUnavailable {
+				t.Errorf("status %d, want 503", w.Code)
+			}
+			if got := logged.of("example: control-panel session data"); !slices.Equal(got, []slog.Level{tt.want}) {
+				t.Errorf("logged at %v, want once at %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// levels is a slog.Handler that keeps the level of every record, by message.
+type levels struct {
+	mu sync.Mutex
+	by map[string][]slog.Level
+}
+
+func (l *levels) Enabled(context.Context, slog.Level) bool { return true }
+func (l *levels) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *levels) WithGroup(string) slog.Handler            { return l }
+func (l *levels) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.by == nil {
+		l.by = map[string][]slog.Level{}
+	}
+	l.by[r.Message] = append(l.by[r.Message], r.Level)
+	return nil
+}
+
+func (l *levels) of(msg string) []slog.Level {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.by[msg]
 }

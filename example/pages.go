@@ -101,7 +101,7 @@ func (a *app) renderError(w http.ResponseWriter, r *http.Request, status int, ms
 }
 
 func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
-	a.log.ErrorContext(r.Context(), "example: database", "error", err)
+	a.logFailure(r, "example: database", err)
 	a.renderError(w, r, http.StatusServiceUnavailable, "The service is unavailable. Please try again in a moment.")
 }
 

@@ -159,7 +159,7 @@ func (a *app) apiReauthenticate(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &refused):
 		middleware.DenyJSON(w, r, err)
 	case err != nil:
-		a.log.ErrorContext(r.Context(), "example: reauthenticate", "error", err)
+		a.logFailure(r, "example: reauthenticate", err)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 	default:
 		writeJSON(w, http.StatusOK, struct {
@@ -187,7 +187,7 @@ func (a *app) apiSessions(w http.ResponseWriter, r *http.Request) {
 	s, _ := middleware.SessionFrom(r.Context())
 	list, err := a.store.ListActive(r.Context(), s.UserID)
 	if err != nil {
-		a.log.ErrorContext(r.Context(), "example: database", "error", err)
+		a.logFailure(r, "example: database", err)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 		return
 	}

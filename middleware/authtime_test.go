@@ -183,8 +183,8 @@ func TestReauthenticateNeedsTheProvidersAuthTime(t *testing.T) {
 	}
 	refreshed := token(now)
 	_, _, err := g.Reauthenticate(nil, requestWithCookie(signedIn), middleware.Reauthentication{Token: refreshed})
-	if !errors.Is(err, middleware.ErrInvalidToken) {
-		t.Errorf("a refreshed token without auth_time: %v, want ErrInvalidToken", err)
+	if !errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Errorf("a refreshed token without auth_time: %v, want ErrReauthenticationRequired", err)
 	}
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/sensitive", nil)
@@ -273,8 +273,8 @@ func TestReauthenticateAcrossClockSkew(t *testing.T) {
 			switch {
 			case tt.want && err != nil:
 				t.Fatalf("refused: %v", err)
-			case !tt.want && !errors.Is(err, middleware.ErrInvalidToken):
-				t.Fatalf("%v, want ErrInvalidToken", err)
+			case !tt.want && !errors.Is(err, middleware.ErrReauthenticationRequired):
+				t.Fatalf("%v, want ErrReauthenticationRequired", err)
 			case tt.want && s.ACR != "aal2":
 				t.Fatalf("session %+v", s)
 			}

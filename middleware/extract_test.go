@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -102,6 +103,17 @@ func FuzzExtractToken(f *testing.F) {
 			r.Header.Set("Authorization", authHeader)
 		}
 		ex, rerr := extractToken(r, testCookie, max)
+		if want := rfc6750Shape(authHeader, max); authHeader != "" && want != otherScheme {
+			if _, got := bearerOf(authHeader, max); got != want {
+				t.Fatalf("bearerOf(%q) = %v, RFC 6750's grammar says %v", authHeader, got, want)
+			}
+			switch {
+			case want == bearerMalformed && (rerr == nil || rerr.Reason != ErrMalformedRequest.Reason):
+				t.Fatalf("malformed %q: %v, want %v", authHeader, rerr, ErrMalformedRequest)
+			case want == bearerNotOurs && (rerr == nil || rerr.Reason != ErrInvalidToken.Reason || !rerr.Bearer):
+				t.Fatalf("another issuer's %q: %v, want a bearer %v", authHeader, rerr, ErrInvalidToken)
+			}
+		}
 		if rerr != nil {
 			if ex.token != "" {
 				t.Fatalf("refusal with a token")
@@ -123,4 +135,30 @@ func FuzzExtractToken(f *testing.F) {
 			t.Fatalf("token from nowhere: %+v", ex)
 		}
 	})
+}
+
+// b64tokenCredentials is RFC 6750 section 2.1's credentials, "Bearer" 1*SP
+// b64token, the scheme in any case: the grammar written out, for
+// FuzzExtractToken to hold bearerOf to.
+var (
+	b64tokenCredentials = regexp.MustCompile(`^(?i:bearer) +([A-Za-z0-9\-._~+/]+=*)$`)
+	guardTokenChars     = regexp.MustCompile(`^[A-Za-z0-9\-._]+$`)
+	startsAnotherScheme = regexp.MustCompile("^(?i:bearer)[A-Za-z0-9!#$%&'*+.^_`|~-]")
+)
+
+// rfc6750Shape is what v is by the grammar: another scheme (a name that is
+// not Bearer, or longer), the Guard's token, another issuer's, or no
+// credential at all.
+func rfc6750Shape(v string, max int) bearerShape {
+	if len(v) < 6 || !strings.EqualFold(v[:6], "bearer") || startsAnotherScheme.MatchString(v) {
+		return otherScheme
+	}
+	m := b64tokenCredentials.FindStringSubmatch(v)
+	switch {
+	case m == nil:
+		return bearerMalformed
+	case len(m[1]) > max || !guardTokenChars.MatchString(m[1]):
+		return bearerNotOurs
+	}
+	return bearerToken
 }

@@ -73,7 +73,8 @@ type Reauthentication struct {
 // An a.Token the Guard does not take (see Reauthentication.Token) ends
 // nothing: the error matches ErrReauthenticationRequired (the session still
 // needs one; DenyJSON answers it as a Require route's refusal, never as an
-// ended session) and ErrInvalidToken. One that another session holds or a
+// ended session), and not ErrInvalidToken, which is the refusal of r's own
+// token (no live session). One that another session holds or a
 // rotation retired is sessionguard.ErrDuplicateToken. A store
 // failure matches ErrUnavailable (ErrCanceled when r's client went away
 // first, as SignIn's); with scs, the scs session then has a new token that
@@ -113,18 +114,20 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	return token, s, nil
 }
 
-// notReauthenticated is the error of a re-authentication whose token
+// notReauthenticated is the error of a re-authentication (or a Refresh) whose token
 // (Reauthentication.Token) the Guard does not take, cause (an error matching
 // ErrInvalidToken). Nothing ended: the session lives on and still needs a
 // re-authentication, so the error matches ErrReauthenticationRequired, which
 // DenyJSON answers as a Require route's refusal, without
-// X-Session-End-Reason; it matches ErrInvalidToken through its cause. No
-// audit event: the request passed the Guard, and the refused token is the
-// application's input, as Record's is.
+// X-Session-End-Reason. Its text says why the token was refused, but it
+// does not unwrap to cause: matching ErrInvalidToken too, it read as the
+// refusal of r's own token, and a caller that signs the user out on
+// ErrInvalidToken ended a live session. No audit event: the request passed
+// the Guard, and the refused token is the application's input, as Record's
+// is.
 func (g *Guard) notReauthenticated(c credential, cause error, secrets ...string) *RefusalError {
 	e := refuse(ErrReauthenticationRequired, c.bearer)
 	e.realm = g.cfg.Realm
-	e.cause = cause
 	e.causeMsg = redact(cause.Error(), secrets...)
 	return e
 }

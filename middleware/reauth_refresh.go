@@ -24,8 +24,10 @@ import (
 // that it needs no new auth_time: a JWT verified with Config.JWT, its user
 // (and tenant) claims the session's, its session-id claim absent or the
 // session's id, neither the session's token (re-signed or not) nor issued
-// before it, and not about to expire; else an error matching
-// ErrInvalidToken. The rotation is Reauthenticate's: the same session id,
+// before it, and not about to expire. A token refused so ends nothing, as
+// Reauthenticate's: the error matches ErrReauthenticationRequired (a new
+// authentication is the way to a token the Guard takes; DenyJSON never
+// answers it as an ended session). The rotation is Reauthenticate's: the same session id,
 // history and absolute expiry; the old token refused from now on and
 // retired (Record refuses it); a cookie client gets the new cookie, whose
 // Max-Age is no longer than the token's exp; a token that another session
@@ -45,14 +47,14 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 	case c.scs:
 		return Session{}, errors.New("middleware: refresh: an scs session's tokens are scs's")
 	case !g.cfg.Tokens.has(JWTs) || g.tokenKind(token) != JWTs:
-		return Session{}, fmt.Errorf("middleware: refresh: %w: not a JWT this Guard accepts", ErrInvalidToken)
+		return Session{}, g.notReauthenticated(c, fmt.Errorf("middleware: refresh: %w: not a JWT this Guard accepts", ErrInvalidToken), token, c.token)
 	case cur.AuthTime.IsZero():
 		// The store records the authentication as now when given none.
 		return Session{}, errors.New("middleware: refresh: the session has no authentication time to keep")
 	}
 	claims, _, _, err := g.successor(r, op, token, c.token, cur)
 	if err != nil {
-		return Session{}, err
+		return Session{}, g.notReauthenticated(c, err, token, c.token)
 	}
 	s, err := g.rotate(w, r, op, c, cur, token, claims.Expires,
 		sessionguard.Reauthentication{ACR: cur.ACR, AMR: cur.AMR, AuthTime: cur.AuthTime})

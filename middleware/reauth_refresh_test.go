@@ -59,8 +59,8 @@ func TestRefreshKeepsTheAuthentication(t *testing.T) {
 		{"a forged token", sign(t, jwt.SigningMethodHS256, "k2", hmacOld, claims(sid, now))},
 		{"an opaque token", randomToken(t)},
 	} {
-		if _, _, err := refresh(first, c.token); !errors.Is(err, middleware.ErrInvalidToken) {
-			t.Errorf("%s: %v, want ErrInvalidToken", c.name, err)
+		if _, _, err := refresh(first, c.token); !errors.Is(err, middleware.ErrReauthenticationRequired) {
+			t.Errorf("%s: %v, want ErrReauthenticationRequired", c.name, err)
 		}
 	}
 
@@ -69,8 +69,8 @@ func TestRefreshKeepsTheAuthentication(t *testing.T) {
 	if _, err := g.Record(nil, nil, renewed, middleware.SignIn{}); !errors.Is(err, sessionguard.ErrDuplicateToken) {
 		t.Fatalf("Record of the renewed token: %v, want ErrDuplicateToken", err)
 	}
-	if _, _, err := g.Reauthenticate(nil, requestWithCookie(first), middleware.Reauthentication{Token: renewed}); !errors.Is(err, middleware.ErrInvalidToken) {
-		t.Fatalf("Reauthenticate with the renewed token: %v, want ErrInvalidToken", err)
+	if _, _, err := g.Reauthenticate(nil, requestWithCookie(first), middleware.Reauthentication{Token: renewed}); !errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Fatalf("Reauthenticate with the renewed token: %v, want ErrReauthenticationRequired", err)
 	}
 	rec, s, err := refresh(first, renewed)
 	if err != nil {
@@ -108,5 +108,64 @@ func TestRefreshKeepsTheAuthentication(t *testing.T) {
 	}
 	if code := sensitive(stepUp); code != http.StatusOK {
 		t.Fatalf("the ten-minute route after the step-up: %d, want 200", code)
+	}
+}
+
+// A renewed token that Refresh refuses ends nothing, as a re-authentication
+// token that Reauthenticate refuses: the session lives on under its token,
+// and DenyJSON says so (401 with X-Session-Reauthentication, the remedy a
+// new authentication), never X-Session-End-Reason, which warning.js takes
+// as a sign-out of every tab. Before, the refusal was the bare
+// ErrInvalidToken sentinel, answered as an ended session of reason
+// "invalid", and without the Guard's realm or, for a bearer client, its
+// invalid_token.
+func TestRefusedRefreshTokenEndsNothing(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	g := providerGuard(t, db)
+	sid, now := randomUUID(t), time.Now()
+	token := func(issuedAt time.Time) string {
+		c := claims(sid, issuedAt)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = now.Add(time.Hour).Unix()
+		c["auth_time"] = now.Add(-time.Hour).Unix()
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	signedIn := token(now.Add(-time.Minute))
+	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	refreshWith := func(renewed string) http.Handler {
+		return g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err = g.Refresh(w, r, renewed); err != nil {
+				middleware.DenyJSON(w, r, err)
+			}
+		}))
+	}
+	for _, tt := range []struct {
+		name, renewed string
+		creds         func(*http.Request)
+		challenge     string
+	}{
+		{"cookie, the session's own token", signedIn, withCookie(signedIn), `Bearer realm="sessionguard"`},
+		{"bearer, a token issued before the session's", token(now.Add(-time.Hour)), withBearer(signedIn),
+			`Bearer error="insufficient_user_authentication", error_description="A new authentication is required"`},
+		{"bearer, an opaque token", randomToken(t), withBearer(signedIn),
+			`Bearer error="insufficient_user_authentication", error_description="A new authentication is required"`},
+	} {
+		rec := do(refreshWith(tt.renewed), http.MethodPost, "/refresh", tt.creds)
+		if !errors.Is(err, middleware.ErrReauthenticationRequired) || errors.Is(err, middleware.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrReauthenticationRequired only", tt.name, err)
+		}
+		h := rec.Header()
+		if rec.Code != http.StatusUnauthorized || h.Get(middleware.HeaderEndReason) != "" ||
+			h.Get(middleware.HeaderReauthentication) != "reauthentication_required" || h.Get("WWW-Authenticate") != tt.challenge {
+			t.Errorf("%s: %d %v, want 401 with %s only and WWW-Authenticate %s", tt.name, rec.Code, h, middleware.HeaderReauthentication, tt.challenge)
+		}
+		if code := serve(g, requestWithCookie(signedIn)); code != http.StatusOK {
+			t.Fatalf("%s: the session after the refused token: %d, want 200 (it lives on)", tt.name, code)
+		}
 	}
 }

@@ -357,8 +357,8 @@ func TestReauthenticateWithTheProvidersNewToken(t *testing.T) {
 		"a token of another kind":    randomToken(t),
 		"the token it already holds": first,
 	} {
-		if _, _, err := reauth(first, bad); !errors.Is(err, middleware.ErrInvalidToken) {
-			t.Errorf("%s: %v, want ErrInvalidToken", name, err)
+		if _, _, err := reauth(first, bad); !errors.Is(err, middleware.ErrReauthenticationRequired) {
+			t.Errorf("%s: %v, want ErrReauthenticationRequired", name, err)
 		}
 	}
 
@@ -452,7 +452,10 @@ func TestReauthenticateSCSFailureEndsTheSessionAfterTheClientLeft(t *testing.T) 
 // X-Session-Reauthentication, reason reauthentication_required) and never
 // tells the client the session ended (X-Session-End-Reason, which
 // warning.js takes as a sign-out). Before, the refusal was ErrInvalidToken
-// itself, answered as an ended session of reason "invalid".
+// itself, answered as an ended session of reason "invalid". It matches
+// ErrReauthenticationRequired only: ErrInvalidToken, which it matched
+// too through its cause, is Reauthenticate's refusal of a request whose
+// own token has no session, and a caller could not tell the two apart.
 func TestRefusedReauthenticationTokenEndsNothing(t *testing.T) {
 	t.Parallel()
 	db := newRealDB(t, pgstore.Config{})
@@ -486,8 +489,8 @@ func TestRefusedReauthenticationTokenEndsNothing(t *testing.T) {
 		{"bearer", withBearer(signedIn), `Bearer error="insufficient_user_authentication", error_description="A new authentication is required"`},
 	} {
 		rec := do(reauth, http.MethodPost, "/reauth", tt.creds)
-		if !errors.Is(err, middleware.ErrInvalidToken) || !errors.Is(err, middleware.ErrReauthenticationRequired) {
-			t.Errorf("%s: %v, want ErrInvalidToken and ErrReauthenticationRequired", tt.name, err)
+		if !errors.Is(err, middleware.ErrReauthenticationRequired) || errors.Is(err, middleware.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrReauthenticationRequired only", tt.name, err)
 		}
 		h := rec.Header()
 		if rec.Code != http.StatusUnauthorized || h.Get(middleware.HeaderEndReason) != "" || h.Get(middleware.HeaderRevokeReason) != "" ||
@@ -500,5 +503,13 @@ func TestRefusedReauthenticationTokenEndsNothing(t *testing.T) {
 		if code := serve(g, requestWithCookie(signedIn)); code != http.StatusOK {
 			t.Fatalf("%s: the session after the refused token: %d, want 200 (it lives on)", tt.name, code)
 		}
+	}
+	// ErrInvalidToken stays what it means everywhere: the request's own
+	// token has no live session. A caller that signs the user out on it
+	// must not end a session whose re-authentication token was refused.
+	unknown := token(now) // verifies, but no session was recorded for it
+	if _, _, err := g.Reauthenticate(nil, requestWithCookie(unknown), middleware.Reauthentication{Token: refreshed}); !errors.Is(err, middleware.ErrInvalidToken) ||
+		errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Errorf("a request of no session: %v, want ErrInvalidToken only", err)
 	}
 }

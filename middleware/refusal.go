@@ -91,8 +91,7 @@ func (e *RefusalError) Is(target error) bool {
 }
 
 // Unwrap returns the store error behind an ErrUnavailable or ErrCanceled
-// refusal, or the ErrInvalidToken behind Reauthenticate's refusal of a
-// token.
+// refusal, nil for any other.
 func (e *RefusalError) Unwrap() error { return e.cause }
 
 // refuse makes a fresh refusal from a sentinel.

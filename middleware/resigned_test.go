@@ -69,8 +69,8 @@ func TestReauthenticateRefusesTheSessionsTokenResigned(t *testing.T) {
 		name, bad := c.name, c.token
 		r := requestWithCookie(current)
 		_, _, err := g.Reauthenticate(httptest.NewRecorder(), r, middleware.Reauthentication{Token: bad, ACR: "aal2"})
-		if !errors.Is(err, middleware.ErrInvalidToken) {
-			t.Errorf("%s: %v, want ErrInvalidToken", name, err)
+		if !errors.Is(err, middleware.ErrReauthenticationRequired) {
+			t.Errorf("%s: %v, want ErrReauthenticationRequired", name, err)
 		}
 	}
 	if code := serve(g, requestWithCookie(current)); code != 200 {
@@ -126,8 +126,8 @@ func TestReauthenticateRefusesAnOldAuthTime(t *testing.T) {
 		{"an auth_time before the session's", token(signedIn.Add(-time.Hour).Unix())},
 		{"an auth_time that is not a time", token("yesterday")},
 	} {
-		if err := reauth(c.token); !errors.Is(err, middleware.ErrInvalidToken) {
-			t.Errorf("%s: %v, want ErrInvalidToken", c.name, err)
+		if err := reauth(c.token); !errors.Is(err, middleware.ErrReauthenticationRequired) {
+			t.Errorf("%s: %v, want ErrReauthenticationRequired", c.name, err)
 		}
 	}
 	next := token(time.Now().Unix())
@@ -158,8 +158,8 @@ func TestReauthenticateRefusesAFractionalAuthTimeAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := g.Reauthenticate(httptest.NewRecorder(), requestWithCookie(current), middleware.Reauthentication{Token: token(), ACR: "aal2"})
-	if !errors.Is(err, middleware.ErrInvalidToken) {
-		t.Fatalf("a refresh with the sign-in's auth_time %s: %v, want ErrInvalidToken", signedIn, err)
+	if !errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Fatalf("a refresh with the sign-in's auth_time %s: %v, want ErrReauthenticationRequired", signedIn, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -34,8 +35,8 @@ type cleanerTelemetry struct {
 	purged   metric.Int64Counter
 	tracer   trace.Tracer // nil without a TracerProvider
 
-	done, skipped, failed metric.AddOption
-	absolute, idle        metric.AddOption
+	done, skipped, canceled, failed metric.AddOption
+	absolute, idle                  metric.AddOption
 }
 
 func newCleanerTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*cleanerTelemetry, error) {
@@ -52,7 +53,7 @@ func newCleanerTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*cle
 	m := mp.Meter(instrumentationName)
 	var err error
 	if t.runs, err = m.Int64Counter(metricCleanupRuns, metric.WithUnit("{run}"),
-		metric.WithDescription("Cleanup runs, by result: done, skipped (another Cleaner held the turn) or error.")); err != nil {
+		metric.WithDescription("Cleanup runs, by result: done, skipped (another Cleaner held the turn), canceled (its context was canceled: the app shutting down) or error.")); err != nil {
 		return nil, err
 	}
 	if t.duration, err = m.Float64Histogram(metricCleanupDuration, metric.WithUnit("s"),
@@ -70,13 +71,14 @@ func newCleanerTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*cle
 	}
 	t.done = metric.WithAttributes(attrResult.String("done"))
 	t.skipped = metric.WithAttributes(attrResult.String("skipped"))
+	t.canceled = metric.WithAttributes(attrResult.String("canceled"))
 	t.failed = metric.WithAttributes(attrResult.String("error"))
 	t.absolute = metric.WithAttributes(attrReason.String(sessionguard.ReasonAbsoluteTimeout))
 	t.idle = metric.WithAttributes(attrReason.String(sessionguard.ReasonIdleTimeout))
 	// Every series with a known label set exists from the start, at 0: a
 	// rule on increase(…{result="done"}) compares nothing, and never fires,
 	// for a Cleaner that has failed every run since the process started.
-	for _, opt := range []metric.AddOption{t.done, t.skipped, t.failed} {
+	for _, opt := range []metric.AddOption{t.done, t.skipped, t.canceled, t.failed} {
 		t.runs.Add(context.Background(), 0, opt)
 	}
 	for _, opt := range []metric.AddOption{t.absolute, t.idle} {
@@ -108,11 +110,19 @@ func (t *cleanerTelemetry) startRun(ctx context.Context) (context.Context, func(
 
 // record counts one run. A run that failed part way still counts what it
 // ended and purged: those rows are gone.
+//
+// A run whose context was canceled (Run's, as the app shuts down) is
+// "canceled", not "error": counted as an error, every deploy stopping a
+// Cleaner mid-run would show as a failing cleanup. Run logs no error for
+// it either. A context whose deadline passed is still an error: the run did
+// not finish in the time its caller gave it.
 func (t *cleanerTelemetry) record(ctx context.Context, d time.Duration, res CleanupResult, err error) {
 	if t.runs == nil {
 		return
 	}
 	switch {
+	case err != nil && errors.Is(ctx.Err(), context.Canceled):
+		t.runs.Add(ctx, 1, t.canceled)
 	case err != nil:
 		t.runs.Add(ctx, 1, t.failed)
 	case !res.Ran:

@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -189,6 +190,10 @@ func TestCleanerMetrics(t *testing.T) {
 	if _, err := c.RunOnce(cancelled); err == nil {
 		t.Fatal("RunOnce with a cancelled context succeeded")
 	}
+	failing := newCleaner(t, closedPool(t, f.pool), pgstore.CleanerConfig{MeterProvider: m.Provider})
+	if _, err := failing.RunOnce(ctx); err == nil {
+		t.Fatal("RunOnce on a closed pool succeeded")
+	}
 
 	s := m.Collect(t)
 	reason := func(r string) []attribute.KeyValue { return []attribute.KeyValue{attribute.String("reason", r)} }
@@ -200,6 +205,7 @@ func TestCleanerMetrics(t *testing.T) {
 	}{
 		{"sessionguard.cleanup.runs", result("done"), 1},
 		{"sessionguard.cleanup.runs", result("skipped"), 1},
+		{"sessionguard.cleanup.runs", result("canceled"), 1},
 		{"sessionguard.cleanup.runs", result("error"), 1},
 		{"sessionguard.cleanup.duration", nil, 1}, // only the run that worked
 		{"sessionguard.cleanup.ended", reason("idle_timeout"), 2},
@@ -223,22 +229,70 @@ func TestCleanerExportsEveryResultFromTheStart(t *testing.T) {
 	t.Parallel()
 	m := metrictest.New(t)
 	f := newFixture(t, pgstore.Config{Logger: quiet})
-	c := newCleaner(t, f.pool, pgstore.CleanerConfig{MeterProvider: m.Provider})
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := c.RunOnce(cancelled); err == nil {
-		t.Fatal("RunOnce with a cancelled context succeeded")
+	c := newCleaner(t, closedPool(t, f.pool), pgstore.CleanerConfig{MeterProvider: m.Provider})
+	if _, err := c.RunOnce(context.Background()); err == nil {
+		t.Fatal("RunOnce on a closed pool succeeded")
 	}
 	scrape := m.Exposition(t)
 	for _, tt := range []struct {
 		result string
 		want   float64
-	}{{"done", 0}, {"skipped", 0}, {"error", 1}} {
+	}{{"done", 0}, {"skipped", 0}, {"canceled", 0}, {"error", 1}} {
 		got, ok := metrictest.Sample(scrape, "sessionguard_cleanup_runs_total", "result", tt.result)
 		if !ok || got != tt.want {
 			t.Errorf("sessionguard_cleanup_runs_total{result=%q} = %v (exported: %v), want %v", tt.result, got, ok, tt.want)
 		}
 	}
+}
+
+// A Cleaner stopped at shutdown (Run's context canceled, before a run or in
+// the middle of one) is no failure: its run counts as "canceled", never as
+// "error", and nothing is logged at Error level. Counted as an error, every
+// deploy would look like a failing cleanup to an alert on errors.
+func TestCleanerStoppedAtShutdownIsNoError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	for _, tt := range []struct {
+		name string
+		stop func(c *pgstore.Cleaner, cancel context.CancelFunc)
+	}{
+		{"before its first run", func(_ *pgstore.Cleaner, cancel context.CancelFunc) { cancel() }},
+		{"in the middle of a batch", func(c *pgstore.Cleaner, cancel context.CancelFunc) { pgstore.SetInTurn(c, cancel) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := metrictest.New(t)
+			var logged bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))
+			c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: time.Hour, Logger: log, MeterProvider: m.Provider})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tt.stop(c, cancel)
+			if err := c.Run(ctx); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run = %v, want context.Canceled", err)
+			}
+			s := m.Collect(t)
+			for result, want := range map[string]int64{"canceled": 1, "error": 0, "done": 0} {
+				if got := s.Value("sessionguard.cleanup.runs", attribute.String("result", result)); got != want {
+					t.Errorf("sessionguard.cleanup.runs{result=%q} = %d, want %d", result, got, want)
+				}
+			}
+			if logged.Len() != 0 {
+				t.Errorf("logged at Error level: %s", logged.String())
+			}
+		})
+	}
+}
+
+// closedPool is a pool on p's database that has been closed: every call
+// through it fails at once, as a database that refuses the app's role does.
+func closedPool(t *testing.T, p *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	closed, err := pgxpool.NewWithConfig(context.Background(), p.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	return closed
 }
 
 // A Store with a ReadPool exports ReplicaStats, as a Cache exports its
@@ -448,6 +502,146 @@ func TestReplicaBehindIsNotAnError(t *testing.T) {
 	}{{"replica_behind", 1}, {"error", 0}, {"ok", 0}} {
 		if n := got.Value("sessionguard.store.duration", op("revoke", tt.result)...); n != tt.want {
 			t.Errorf("revoke timed under %q: %d, want %d", tt.result, n, tt.want)
+		}
+	}
+}
+
+// A slow database and an exhausted pool both make checks slow, and the
+// store's latency counts the wait for a connection too. The pool's numbers
+// tell them apart: with every connection taken a check waits for one (and
+// a wait its context ends first counts as canceled, timed nowhere else); on
+// a slow database the connection is there and the time goes on the query.
+func TestPoolMetricsTellAnExhaustedPoolFromASlowDatabase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	hash, _ := f.create(t, nil)
+	const held = 200 * time.Millisecond
+	for _, tt := range []struct {
+		name string
+		// slow makes the next check slow, for held, with pool's one
+		// connection; it returns the check's context.
+		slow                      func(t *testing.T, pool *pgxpool.Pool) context.Context
+		checkFails                bool
+		minWait, maxWait          float64 // sessionguard_pool_acquire_wait_seconds_total
+		emptyAcquires, canceledAq float64
+	}{
+		{"an exhausted pool", func(t *testing.T, pool *pgxpool.Pool) context.Context {
+			c, err := pool.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.AfterFunc(held, c.Release)
+			return context.Background()
+		}, false, held.Seconds(), 60, 1, 0},
+		{"a pool exhausted past the check's deadline", func(t *testing.T, pool *pgxpool.Pool) context.Context {
+			c, err := pool.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Release)
+			ctx, cancel := context.WithTimeout(context.Background(), held)
+			t.Cleanup(cancel)
+			return ctx
+		}, true, 0, 0, 0, 1},
+		{"a slow database", func(t *testing.T, _ *pgxpool.Pool) context.Context {
+			tx, err := f.pool.Begin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(context.Background(), "LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE"); err != nil {
+				t.Fatal(err)
+			}
+			time.AfterFunc(held, func() { _ = tx.Rollback(context.Background()) })
+			return context.Background()
+		}, false, 0, 0.05, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := metrictest.New(t)
+			cfg := f.pool.Config()
+			cfg.MaxConns, cfg.MinConns = 1, 0
+			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close)
+			store, err := pgstore.New(pool, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One connection, idle. Dialling it was an acquire that waited:
+			// the numbers below are what the check added.
+			if err := pool.Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			sample := func(scrape, name string) float64 {
+				t.Helper()
+				v, ok := metrictest.Sample(scrape, name, "pool", "primary")
+				if !ok {
+					t.Fatalf("%s{pool=\"primary\"} not exported", name)
+				}
+				return v
+			}
+			before := m.Exposition(t)
+			ctx := tt.slow(t, pool)
+			start := time.Now()
+			_, err = store.Validate(ctx, hash, sessionguard.Scope{})
+			if took := time.Since(start); (err != nil) != tt.checkFails || took < held {
+				t.Fatalf("Validate = %v after %v; want failed %v after at least %v", err, took, tt.checkFails, held)
+			}
+			after := m.Exposition(t)
+			added := func(name string) float64 { return sample(after, name) - sample(before, name) }
+			if wait := added("sessionguard_pool_acquire_wait_seconds_total"); wait < tt.minWait || wait > tt.maxWait {
+				t.Errorf("acquire wait %v s, want %v to %v", wait, tt.minWait, tt.maxWait)
+			}
+			if n := added("sessionguard_pool_empty_acquires_total"); n != tt.emptyAcquires {
+				t.Errorf("empty acquires %v, want %v", n, tt.emptyAcquires)
+			}
+			if n := added("sessionguard_pool_canceled_acquires_total"); n != tt.canceledAq {
+				t.Errorf("canceled acquires %v, want %v", n, tt.canceledAq)
+			}
+			if n := sample(after, "sessionguard_pool_max_connections"); n != 1 {
+				t.Errorf("max connections %v, want 1", n)
+			}
+		})
+	}
+}
+
+// The pool instruments report each pool once per MeterProvider, however
+// many Stores work on it (one per app type, say): the SDK adds up what
+// every callback observes, and a pool reported twice would read as twice
+// its connections. A Store's ReadPool reports as pool="replica".
+func TestPoolMetricsCountEachPoolOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+	read, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(read.Close)
+	for range 2 {
+		if _, err := pgstore.New(f.pool, pgstore.Config{ReadPool: read, MeterProvider: m.Provider, Logger: quiet}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.pool.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Collect(t)
+	kv := attribute.String
+	for _, tt := range []struct {
+		metric string
+		attrs  []attribute.KeyValue
+		want   int64
+	}{
+		{"sessionguard.pool.max_connections", []attribute.KeyValue{kv("pool", "primary")}, int64(f.pool.Stat().MaxConns())},
+		{"sessionguard.pool.max_connections", []attribute.KeyValue{kv("pool", "replica")}, int64(read.Stat().MaxConns())},
+		{"sessionguard.pool.connections", []attribute.KeyValue{kv("pool", "primary"), kv("state", "idle")}, int64(f.pool.Stat().IdleConns())},
+		{"sessionguard.pool.acquires", []attribute.KeyValue{kv("pool", "primary")}, f.pool.Stat().AcquireCount()},
+	} {
+		if got := s.Value(tt.metric, tt.attrs...); got != tt.want {
+			t.Errorf("%s%v = %d, want %d (the pool's Stat)", tt.metric, tt.attrs, got, tt.want)
 		}
 	}
 }

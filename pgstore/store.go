@@ -185,10 +185,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	}
 	// Last: the callback outlives a Store that New would refuse after it
 	// (TestNewRefusedLeavesNothing).
-	if m := tel.meter(); m != nil && cfg.ReadPool != nil {
-		if err := m.observeReplica(s); err != nil {
-			return nil, invalid("new", "MeterProvider: %v", err)
-		}
+	if err := observePools(tel.meter(), s); err != nil {
+		return nil, invalid("new", "MeterProvider: %v", err)
 	}
 	return s, nil
 }
