@@ -33,12 +33,20 @@ var evictSQL = endInOrder(`s.id IN (
 // createLimited inserts a session within limit, in one transaction under the
 // user's lock. It returns the events of the sessions it ended to make room,
 // to be emitted once the transaction committed.
+//
+// The transaction is READ COMMITTED whatever the pool's
+// default_transaction_isolation, as Reauthenticate's is: the count and the
+// eviction must read what the previous sign-in committed while this one
+// waited for the lock. At REPEATABLE READ the snapshot is the first
+// statement's, taken before that wait: sign-ins counted without each
+// other (22 live sessions at a limit of 3), and at SERIALIZABLE most
+// failed (TestSessionLimitUnderConcurrentSignIns).
 func (s *Store) createLimited(ctx context.Context, userID int64, app sessionguard.AppType, limit sessionguard.SessionLimit, args []any) (sessionguard.SessionInfo, []sessionguard.Event, error) {
 	var (
 		info    sessionguard.SessionInfo
 		evicted []sessionguard.Event
 	)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, limitLockSQL, string(app), userID); err != nil {
 			return err
 		}

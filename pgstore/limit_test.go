@@ -26,13 +26,20 @@ func TestSessionLimitUnderConcurrentSignIns(t *testing.T) {
 		name      string
 		action    sessionguard.LimitAction
 		bouncer   bool
-		wantOK    int // sign-ins that succeed
-		wantEnded int // sessions ended with reason session_limit
+		isolation string // the pool's default_transaction_isolation; "" the server's
+		wantOK    int    // sign-ins that succeed
+		wantEnded int    // sessions ended with reason session_limit
 	}{
-		{"end least recently active", sessionguard.EndLeastRecentlyActive, false, signIns, signIns - max},
-		{"refuse", sessionguard.RefuseNewSession, false, max, 0},
-		{"end least recently active, through PgBouncer", sessionguard.EndLeastRecentlyActive, true, signIns, signIns - max},
-		{"refuse, through PgBouncer", sessionguard.RefuseNewSession, true, max, 0},
+		{"end least recently active", sessionguard.EndLeastRecentlyActive, false, "", signIns, signIns - max},
+		{"refuse", sessionguard.RefuseNewSession, false, "", max, 0},
+		{"end least recently active, through PgBouncer", sessionguard.EndLeastRecentlyActive, true, "", signIns, signIns - max},
+		{"refuse, through PgBouncer", sessionguard.RefuseNewSession, true, "", max, 0},
+		// A pool at a stricter default isolation: the sign-ins still count
+		// what the previous one committed, and none fails.
+		{"end least recently active, repeatable read", sessionguard.EndLeastRecentlyActive, false, "repeatable read", signIns, signIns - max},
+		{"refuse, repeatable read", sessionguard.RefuseNewSession, false, "repeatable read", max, 0},
+		{"end least recently active, serializable", sessionguard.EndLeastRecentlyActive, false, "serializable", signIns, signIns - max},
+		{"refuse, serializable", sessionguard.RefuseNewSession, false, "serializable", max, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +55,9 @@ func TestSessionLimitUnderConcurrentSignIns(t *testing.T) {
 			// not in the pool's queue.
 			cfg := f.pool.Config().Copy()
 			cfg.MaxConns = 20
+			if tt.isolation != "" {
+				cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = tt.isolation
+			}
 			pool, err := pgxpool.NewWithConfig(ctx, cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -140,7 +140,8 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 // fails so once that write commits, where READ COMMITTED would have read
 // the row's new version; a new try reads with a snapshot taken after it
 // (TestRevokeRacingATouch, TestSignOutRacingTheRotation). Every revoke
-// method, SignOut and SCSStore's Delete go through it.
+// method, SignOut, a touch (writeOne) and SCSStore's Commit and Delete go
+// through it.
 func retrySerialization(once func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := once()
@@ -201,9 +202,9 @@ const signOutByHashSQL = `WITH ended AS (` + endByHashSQL + `)
 		coalesce(e.id, ''), coalesce(e.user_id, 0), coalesce(e.tenant, 0), coalesce(e.app_type, '')
 	FROM (VALUES (true)) AS one (row) LEFT JOIN ended e ON true`
 
-// exec runs sql, a statement of its own that ends sessions (or deletes
-// their scs data), through retrySerialization, and reports how many rows
-// it changed.
+// exec runs sql, a statement of its own that ends sessions (or writes or
+// deletes their scs data), through retrySerialization, and reports how
+// many rows it changed.
 func (s *Store) exec(ctx context.Context, sql string, args ...any) (int, error) {
 	var n int
 	err := retrySerialization(func() error {

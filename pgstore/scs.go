@@ -148,7 +148,12 @@ func (s *SCSStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 	if b == nil {
 		b = []byte{}
 	}
-	_, err = s.store.pool.Exec(ctx, `WITH owner AS (
+	// Sent again after a serialization failure: under REPEATABLE READ or
+	// SERIALIZABLE, the FOR SHARE that waited for a touch of the row fails
+	// (40001) once the touch commits, having stored nothing
+	// (TestSCSCommitRacingATouch); a revocation that was the write finds
+	// the session ended on the new try, and nothing is stored.
+	_, err = s.store.exec(ctx, `WITH owner AS (
 			SELECT `+liveSQL+` AS live
 			FROM sessions s WHERE s.session_token_hash = $1
 			FOR SHARE)

@@ -726,3 +726,54 @@ func TestSCSDeleteEndsThroughTheStore(t *testing.T) {
 		t.Errorf("events = %+v; want [%+v]", events, want)
 	}
 }
+
+// TestSCSCommitRacingATouch: a Commit that waited for a touch of its
+// session's row (the touch commits while the Commit's FOR SHARE waits)
+// stores the data, at every isolation level a pool's
+// default_transaction_isolation may set. Under REPEATABLE READ and
+// SERIALIZABLE, PostgreSQL fails the statement (40001), having changed
+// nothing; before, Commit returned that error and scs failed the request.
+func TestSCSCommitRacingATouch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{})
+	for _, isolation := range isolationLevels {
+		t.Run(isolation, func(t *testing.T) {
+			store, err := pgstore.New(poolAtIsolation(t, f, isolation), pgstore.Config{Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			scsStore, err := pgstore.NewSCSStore(store, pgstore.SCSConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hash, s := f.create(t, nil)
+			sum, err := hex.DecodeString(hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := base64.RawURLEncoding.EncodeToString(sum)
+			touch, err := f.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = touch.Rollback(ctx) }()
+			if _, err := touch.Exec(ctx, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP WHERE id = $1", s.ID); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- scsStore.CommitCtx(ctx, key, []byte("cart"), time.Now().Add(time.Hour)) }()
+			waitForLockWaits(t, f, 1)
+			if err := touch.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("Commit that waited for the touch: %v", err)
+			}
+			b, found, err := scsStore.FindCtx(ctx, key)
+			if err != nil || !found || string(b) != "cart" {
+				t.Fatalf("Find after the Commit = %q, %v, %v; want the data", b, found, err)
+			}
+		})
+	}
+}

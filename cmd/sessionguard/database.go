@@ -67,8 +67,30 @@ func connect(ctx context.Context, getenv func(string) string, lockTimeout time.D
 		pool.Close()
 		return nil, fmt.Errorf("connect to the database: %w", err)
 	}
+	if lockTimeout > 0 {
+		var version int
+		if err := pool.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("connect to the database: %w", err)
+		}
+		if err := lockWatchRefused(version); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	watchLockWaits(ctx, pool, application, lockTimeout)
 	return pool, nil
+}
+
+// lockWatchRefused refuses, before any work, a --lock-timeout the server
+// cannot give (server_version_num below 14's): the watch reads
+// pg_locks.waitstart, which PostgreSQL 13 lacks, and would otherwise fail
+// each poll and bound nothing.
+func lockWatchRefused(serverVersionNum int) error {
+	if serverVersionNum < 140000 {
+		return usagef("--lock-timeout needs PostgreSQL 14 or newer (it reads pg_locks.waitstart); pass --lock-timeout 0 to wait for locks without limit")
+	}
+	return nil
 }
 
 // namesQueryExecMode reports whether dsn (already parsed by pgx) sets

@@ -43,7 +43,8 @@ func withGiveUp(ctx context.Context, cancel context.CancelCauseFunc) context.Con
 
 // newApplicationName is the application_name of one run's connections: a
 // DBA reading pg_stat_activity sees what they are, and the watch finds
-// them and no other run's.
+// them and no other run's. Behind PgBouncer, an application that sets no
+// application_name may later run under it too (lockHoldersSQL).
 func newApplicationName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -52,10 +53,13 @@ func newApplicationName() string {
 
 // watchLockWaits starts, when limit > 0 and ctx carries withGiveUp's
 // cancel, a goroutine that cancels ctx with a *lockWaitError once a
-// statement of the connections named application has waited for a lock
+// statement of the connections named application has waited for one lock
 // longer than limit (seen from polls, so up to a tenth of limit later, at
-// most a second). The goroutine ends with ctx, which run cancels when the
-// command returns.
+// most a second). Each wait is measured by the server (pg_locks.waitstart),
+// as lock_timeout measures it: a statement that waits for several locks in
+// turn, each for less than limit, is left alone however long they add up
+// to (TestLockTimeoutBoundsEachWait). The goroutine ends with ctx, which
+// run cancels when the command returns.
 func watchLockWaits(ctx context.Context, pool *pgxpool.Pool, application string, limit time.Duration) {
 	cancel, ok := ctx.Value(giveUpKey{}).(context.CancelCauseFunc)
 	if !ok || limit <= 0 {
@@ -65,20 +69,14 @@ func watchLockWaits(ctx context.Context, pool *pgxpool.Pool, application string,
 	go func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
-		var since time.Time // when a wait was first seen; zero while none is
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
-			holders, waiting, err := lockHolders(ctx, pool, application)
-			switch {
-			case err != nil || !waiting: // an error: the pool closed, or the next poll may answer
-				since = time.Time{}
-			case since.IsZero():
-				since = time.Now()
-			case time.Since(since) >= limit:
+			// An error: the pool closed, or the next poll may answer.
+			if holders, waited, err := lockHolders(ctx, pool, application, limit); err == nil && waited {
 				cancel(&lockWaitError{limit: limit, holders: holders})
 				return
 			}
@@ -86,30 +84,45 @@ func watchLockWaits(ctx context.Context, pool *pgxpool.Pool, application string,
 	}()
 }
 
-// lockHoldersSQL lists, for every backend named $1 that waits for a lock,
-// the sessions that hold it (pg_blocking_pids), one row each; a waiter
-// whose holders are gone already has one row of NULLs. What PostgreSQL
-// hides from a role without pg_read_all_stats (the state of another role's
-// session) comes back NULL. No query text: another application's may hold
-// values that must not reach a terminal.
+// lockHoldersSQL lists, for every backend named $1 that has waited for a
+// lock for $2 seconds or longer, the sessions that hold it
+// (pg_blocking_pids), one row each; a waiter whose holders are gone already
+// has one row of NULLs. A backend waits for one lock at a time: its one
+// ungranted row of pg_locks, whose waitstart (PostgreSQL 14) is when that
+// wait began, NULL for an instant after. What PostgreSQL hides from a role
+// without pg_read_all_stats (the state of another role's session) comes
+// back NULL. No query text: another application's may hold values that
+// must not reach a terminal.
+//
+// A wait behind a backend named $1 is not the run's: the run never waits
+// for itself, but PgBouncer leaves a server connection the name its last
+// client gave it, for the next client that sets none, so an application's
+// statement may run under the run's name, and wait behind the run's own
+// statement (a revoke holding the rows the application touches); that
+// statement, which runs, is left alone
+// (TestLockTimeoutThroughPgBouncerLeavesOthersWaits).
 const lockHoldersSQL = `SELECT h.pid, b.usename, b.application_name, b.state,
 		extract(epoch FROM clock_timestamp() - b.xact_start)::float8
 	FROM pg_stat_activity w
+	JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted
+		AND l.waitstart <= clock_timestamp() - make_interval(secs => $2)
 	LEFT JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS h (pid) ON true
 	LEFT JOIN pg_stat_activity b ON b.pid = h.pid
-	WHERE w.application_name = $1 AND w.wait_event_type = 'Lock' AND w.pid <> pg_backend_pid()
+	WHERE w.application_name = $1 AND w.pid <> pg_backend_pid()
+		AND NOT EXISTS (SELECT 1 FROM pg_stat_activity o
+			WHERE o.pid = ANY (pg_blocking_pids(w.pid)) AND o.application_name = $1)
 	ORDER BY b.xact_start NULLS LAST`
 
-// lockHolders reports whether a statement of application waits for a lock
-// now, and who holds it.
-func lockHolders(ctx context.Context, pool *pgxpool.Pool, application string) (holders []lockHolder, waiting bool, err error) {
-	rows, err := pool.Query(ctx, lockHoldersSQL, application)
+// lockHolders reports whether a statement of application has waited for a
+// lock for limit or longer, and who holds it.
+func lockHolders(ctx context.Context, pool *pgxpool.Pool, application string, limit time.Duration) (holders []lockHolder, waited bool, err error) {
+	rows, err := pool.Query(ctx, lockHoldersSQL, application, limit.Seconds())
 	if err != nil {
 		return nil, false, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		waiting = true
+		waited = true
 		var pid *int32
 		var user, app, state *string
 		var age *float64
@@ -125,7 +138,7 @@ func lockHolders(ctx context.Context, pool *pgxpool.Pool, application string) (h
 		}
 		holders = append(holders, h)
 	}
-	return holders, waiting, rows.Err()
+	return holders, waited, rows.Err()
 }
 
 func deref(s *string) string {
