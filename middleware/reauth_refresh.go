@@ -35,8 +35,9 @@ import (
 // ErrUnavailable (ErrCanceled when r's client went away first). r's context
 // keeps the Session it had; the returned Session is the session now.
 //
-// r must carry a live session of this Guard; not with Config.SCS, whose
-// tokens scs issues.
+// A session whose store reports no authentication time has none to keep:
+// ErrReauthenticationRequired. r must carry a live session of this Guard;
+// not with Config.SCS, whose tokens scs issues.
 func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (Session, error) {
 	const op = "refresh"
 	c, cur, err := g.rotating(r)
@@ -49,8 +50,9 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 	case !g.cfg.Tokens.has(JWTs) || g.tokenKind(token) != JWTs:
 		return Session{}, g.notReauthenticated(c, fmt.Errorf("middleware: refresh: %w: not a JWT this Guard accepts", ErrInvalidToken), token, c.token)
 	case cur.AuthTime.IsZero():
-		// The store records the authentication as now when given none.
-		return Session{}, errors.New("middleware: refresh: the session has no authentication time to keep")
+		// Nothing to keep (the store records the authentication as now
+		// when given none): a new authentication records one.
+		return Session{}, g.notReauthenticated(c, errors.New("middleware: refresh: the session has no authentication time to keep"), token, c.token)
 	}
 	claims, _, _, err := g.successor(r, op, token, c.token, cur)
 	if err != nil {

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -168,4 +169,61 @@ func TestRefusedRefreshTokenEndsNothing(t *testing.T) {
 			t.Fatalf("%s: the session after the refused token: %d, want 200 (it lives on)", tt.name, code)
 		}
 	}
+}
+
+// A session whose store reports no authentication time (a Store of one's
+// own over rows that never recorded one) has none for a refresh to keep:
+// Refresh refuses it with ErrReauthenticationRequired (a new authentication
+// records one), not with an error DenyJSON answers as an outage (a 503).
+func TestRefreshWithoutAnAuthenticationTime(t *testing.T) {
+	t.Parallel()
+	db := newRealDB(t, pgstore.Config{})
+	verifyOnly := hmacJWT()
+	verifyOnly.Keys = []middleware.JWTKey{{ID: "k2", Algorithm: "HS256", VerifyKey: hmacNew}}
+	verifyOnly.SessionIDClaim = "sid"
+	g, err := middleware.New(middleware.Config{Store: noAuthTimeStore{db.store}, AppType: sessionguard.ControlPanel,
+		Logger: discard, Tokens: middleware.JWTs, JWT: verifyOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, now := randomUUID(t), time.Now()
+	token := func(issuedAt time.Time) string {
+		c := claims(sid, issuedAt)
+		c["sub"] = strconv.FormatInt(db.user, 10)
+		c["jti"] = randomToken(t)[:22]
+		c["exp"] = now.Add(time.Hour).Unix()
+		c["auth_time"] = now.Add(-time.Hour).Unix()
+		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
+	}
+	signedIn := token(now.Add(-time.Minute))
+	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	_, err = g.Refresh(rec, requestWithCookie(signedIn), token(now))
+	if !errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Fatalf("Refresh of a session without an authentication time: %v, want ErrReauthenticationRequired", err)
+	}
+	middleware.DenyJSON(rec, requestWithCookie(signedIn), err)
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get(middleware.HeaderEndReason) != "" {
+		t.Fatalf("DenyJSON: %d, %s %q; want 401 and no end reason", rec.Code, middleware.HeaderEndReason, rec.Header().Get(middleware.HeaderEndReason))
+	}
+	if code := serve(g, requestWithCookie(signedIn)); code != http.StatusOK {
+		t.Fatalf("the session after: %d, want 200", code)
+	}
+}
+
+// noAuthTimeStore is a Store whose checks report no authentication time.
+type noAuthTimeStore struct{ *pgstore.Store }
+
+func (s noAuthTimeStore) Validate(ctx context.Context, hash string, scope sessionguard.Scope) (sessionguard.Status, error) {
+	st, err := s.Store.Validate(ctx, hash, scope)
+	st.AuthTime = time.Time{}
+	return st, err
+}
+
+func (s noAuthTimeStore) Peek(ctx context.Context, hash string, scope sessionguard.Scope) (sessionguard.Status, error) {
+	st, err := s.Store.Peek(ctx, hash, scope)
+	st.AuthTime = time.Time{}
+	return st, err
 }
