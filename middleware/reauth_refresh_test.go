@@ -125,14 +125,7 @@ func TestRefusedRefreshTokenEndsNothing(t *testing.T) {
 	db := newRealDB(t, pgstore.Config{})
 	g := providerGuard(t, db)
 	sid, now := randomUUID(t), time.Now()
-	token := func(issuedAt time.Time) string {
-		c := claims(sid, issuedAt)
-		c["sub"] = strconv.FormatInt(db.user, 10)
-		c["jti"] = randomToken(t)[:22]
-		c["exp"] = now.Add(time.Hour).Unix()
-		c["auth_time"] = now.Add(-time.Hour).Unix()
-		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
-	}
+	token := func(issuedAt time.Time) string { return providerToken(t, db.user, sid, issuedAt, now) }
 	signedIn := token(now.Add(-time.Minute))
 	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
 		t.Fatal(err)
@@ -187,14 +180,7 @@ func TestRefreshWithoutAnAuthenticationTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	sid, now := randomUUID(t), time.Now()
-	token := func(issuedAt time.Time) string {
-		c := claims(sid, issuedAt)
-		c["sub"] = strconv.FormatInt(db.user, 10)
-		c["jti"] = randomToken(t)[:22]
-		c["exp"] = now.Add(time.Hour).Unix()
-		c["auth_time"] = now.Add(-time.Hour).Unix()
-		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
-	}
+	token := func(issuedAt time.Time) string { return providerToken(t, db.user, sid, issuedAt, now) }
 	signedIn := token(now.Add(-time.Minute))
 	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
 		t.Fatal(err)
@@ -226,4 +212,17 @@ func (s noAuthTimeStore) Peek(ctx context.Context, hash string, scope sessiongua
 	st, err := s.Store.Peek(ctx, hash, scope)
 	st.AuthTime = time.Time{}
 	return st, err
+}
+
+// providerToken is an identity provider's HS256 token (key k2) for user's
+// session sid, issued at issuedAt, for the user who signed in at the
+// provider an hour before now; it expires an hour after now.
+func providerToken(t *testing.T, user int64, sid string, issuedAt, now time.Time) string {
+	t.Helper()
+	c := claims(sid, issuedAt)
+	c["sub"] = strconv.FormatInt(user, 10)
+	c["jti"] = randomToken(t)[:22]
+	c["exp"] = now.Add(time.Hour).Unix()
+	c["auth_time"] = now.Add(-time.Hour).Unix()
+	return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
 }

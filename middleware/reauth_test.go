@@ -461,14 +461,7 @@ func TestRefusedReauthenticationTokenEndsNothing(t *testing.T) {
 	db := newRealDB(t, pgstore.Config{})
 	g := providerGuard(t, db)
 	sid, now := randomUUID(t), time.Now()
-	token := func(issuedAt time.Time) string {
-		c := claims(sid, issuedAt)
-		c["sub"] = strconv.FormatInt(db.user, 10)
-		c["jti"] = randomToken(t)[:22]
-		c["exp"] = now.Add(time.Hour).Unix()
-		c["auth_time"] = now.Add(-time.Hour).Unix()
-		return sign(t, jwt.SigningMethodHS256, "k2", hmacNew, c)
-	}
+	token := func(issuedAt time.Time) string { return providerToken(t, db.user, sid, issuedAt, now) }
 	signedIn := token(now.Add(-time.Hour))
 	if _, err := g.Record(nil, nil, signedIn, middleware.SignIn{}); err != nil {
 		t.Fatal(err)

@@ -15,11 +15,16 @@ import (
 // mux in it, as scs's own (Guards of two SessionManagers nest, as theirs
 // do). It loads and saves the scs session as scs does,
 // except that a control-panel cookie the Guard refuses by its shape (not an
-// scs token, two of them, or one that the Authorization header
-// contradicts) is never looked up in the scs store: scs would query it,
-// since it looks up whatever cookie it is sent. Such a request gets a new,
-// empty scs session while the handlers, and so the Guard, see the request
-// as it came and refuse it. A store failure to load the session is
+// scs token, or two of them) is never looked up in the scs store: scs would
+// query it, since it looks up whatever cookie it is sent. Such a request
+// gets a new, empty scs session while the handlers, and so the Guard, see
+// the request as it came and refuse it. A well-formed cookie is loaded also
+// beside an Authorization header the Guard refuses (malformed, or another
+// token): the Guard still refuses the request on the routes it protects,
+// and a public page that writes to the session keeps the user's cookie
+// instead of replacing it with a new session's (a header a browser
+// extension adds would otherwise sign the user out); its lookup costs what
+// any well-formed cookie's does. A store failure to load the session is
 // counted and logged as the Guard's refusals of an outage are
 // (ErrUnavailable, or ErrCanceled when the client left first), and
 // answered by SessionManager.ErrorFunc, as scs answers it.
@@ -77,18 +82,16 @@ type scsLoadedKey struct{ sm *scs.SessionManager }
 
 // scsLoadable returns r's session cookie as the Guard reads it ("" for
 // none) and whether scs may look it up: there is none (scs then looks
-// nothing up), or there is one, in the form of an scs token, and no
-// Authorization header contradicts it.
+// nothing up), or there is one, in the form of an scs token.
 func (g *Guard) scsLoadable(r *http.Request) (cookie string, ok bool) {
 	cookie, n := findCookie(r.Header[cookieKey], g.cfg.CookieName)
-	if n == 0 {
+	switch {
+	case n == 0:
 		return "", true
-	}
-	if !validOpaqueToken(cookie) {
+	case n > 1 || !validOpaqueToken(cookie):
 		return "", false
 	}
-	_, rerr := extractToken(r, g.cfg.CookieName, g.cfg.MaxTokenBytes)
-	return cookie, rerr == nil
+	return cookie, true
 }
 
 // withoutCookie returns a copy of r whose Cookie header lines lack the
