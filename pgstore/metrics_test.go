@@ -645,3 +645,72 @@ func TestPoolMetricsCountEachPoolOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppedPoolIsCollected: an application that drops a Store and its
+// pool (closed and replaced, a tenant's database removed) gets the pool
+// collected, and its MaxConns no longer counts in
+// sessionguard.pool.max_connections: held for the rest of the process, each
+// pool ever made added its MaxConns there, and the pool in use, exhausted,
+// never showed its acquired connections at max_connections. Its acquires
+// stay counted: a counter never goes down.
+func TestDroppedPoolIsCollected(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	newPool := func(maxConns int32) *pgxpool.Pool {
+		cfg := f.pool.Config()
+		cfg.MaxConns = maxConns
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pool
+	}
+	kv := attribute.String
+	primary := []attribute.KeyValue{kv("pool", "primary")}
+	collected := make(chan struct{})
+	var acquired int64
+	func() {
+		old := newPool(3)
+		defer old.Close()
+		runtime.AddCleanup(old, func(collected chan struct{}) { close(collected) }, collected)
+		s, err := pgstore.New(old, pgstore.Config{MeterProvider: m.Provider, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := f.create(t, nil)
+		mustValidate(t, s, h, sessionguard.Scope{})
+		acquired = m.Collect(t).Value("sessionguard.pool.acquires", primary...)
+		if acquired == 0 {
+			t.Fatal("no acquire counted on the old pool")
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		runtime.GC()
+		select {
+		case <-collected:
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("a closed pool that nothing of the application references was not collected in 10 s")
+			}
+			continue
+		}
+		break
+	}
+	current := newPool(5)
+	t.Cleanup(current.Close)
+	if _, err := pgstore.New(current, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	if err := current.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Collect(t)
+	if got := s.Value("sessionguard.pool.max_connections", primary...); got != 5 {
+		t.Errorf("max_connections = %d after the old pool (3) was collected, want 5, the current pool's", got)
+	}
+	if got, want := s.Value("sessionguard.pool.acquires", primary...), acquired+current.Stat().AcquireCount(); got != want {
+		t.Errorf("acquires = %d, want %d: the old pool's %d and the current one's", got, want, acquired)
+	}
+}
