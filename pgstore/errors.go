@@ -31,32 +31,41 @@ var duplicateTokenConstraints = map[string]bool{
 	"sessions_pkey":                    true,
 }
 
-// wrapErr gives a driver error the package prefix. Constraint violations the
-// caller can act on become sentinels, and their details (which would quote the
-// offending values, a token hash among them) are dropped. A statement
-// PostgreSQL cancelled (57014) after ctx ended is ctx's error: with pgx's
-// CancelRequestContextWatcherHandler (README, "When a caller gives up") that
-// is how a caller's leaving or deadline comes back, and the Guard counts a
-// client that left as "canceled", not as an outage
-// (TestCancelledCheckKeepsTheConnection).
+// wrapErr gives a driver error the package prefix and the form driverErr
+// gives it.
 func wrapErr(ctx context.Context, op string, err error) error {
+	return fmt.Errorf("pgstore: %s: %w", op, driverErr(ctx, err))
+}
+
+// driverErr is err with a PostgreSQL error in its chain replaced.
+// Constraint violations the caller can act on become sentinels, and their
+// details (which would quote the offending values, a token hash among them)
+// are dropped. A statement PostgreSQL cancelled (57014) after ctx ended is
+// ctx's error: with pgx's CancelRequestContextWatcherHandler (README, "When
+// a caller gives up") that is how a caller's leaving or deadline comes
+// back, and the Guard counts a client that left as "canceled", not as an
+// outage (TestCancelledCheckKeepsTheConnection). What wraps the PostgreSQL
+// error is lost, so an error that must keep a sentinel of its own
+// (sessionguard.ErrReplicaBehind) wraps driverErr's result, not the driver's
+// error (TestRevokeWhoseReplicaWaitIsCancelledIsReplicaBehind).
+func driverErr(ctx context.Context, err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case pgErr.Code == queryCanceled && ctx.Err() != nil:
-			return fmt.Errorf("pgstore: %s: %w (%s, SQLSTATE %s)", op, ctx.Err(), pgErr.Message, pgErr.Code)
-		case pgErr.Code == "23505" && duplicateTokenConstraints[pgErr.ConstraintName]:
-			return fmt.Errorf("pgstore: %s: %w", op, sessionguard.ErrDuplicateToken)
-		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_user_id_fkey":
-			return fmt.Errorf("pgstore: %s: %w", op, ErrUnknownUser)
-		case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_tenant_id_fkey":
-			return fmt.Errorf("pgstore: %s: %w", op, ErrUnknownTenant)
-		}
-		// The message and code say what went wrong; Detail and Where may quote
-		// row values, so they stay out of the chain.
-		return fmt.Errorf("pgstore: %s: %s (SQLSTATE %s)%s", op, pgErr.Message, pgErr.Code, hint(pgErr.Code))
+	if !errors.As(err, &pgErr) {
+		return err
 	}
-	return fmt.Errorf("pgstore: %s: %w", op, err)
+	switch {
+	case pgErr.Code == queryCanceled && ctx.Err() != nil:
+		return fmt.Errorf("%w (%s, SQLSTATE %s)", ctx.Err(), pgErr.Message, pgErr.Code)
+	case pgErr.Code == "23505" && duplicateTokenConstraints[pgErr.ConstraintName]:
+		return sessionguard.ErrDuplicateToken
+	case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_user_id_fkey":
+		return ErrUnknownUser
+	case pgErr.Code == "23503" && pgErr.ConstraintName == "sessions_tenant_id_fkey":
+		return ErrUnknownTenant
+	}
+	// The message and code say what went wrong; Detail and Where may quote
+	// row values, so they stay out of the chain.
+	return fmt.Errorf("%s (SQLSTATE %s)%s", pgErr.Message, pgErr.Code, hint(pgErr.Code))
 }
 
 // queryCanceled is PostgreSQL's SQLSTATE 57014: a cancel request, or

@@ -263,30 +263,115 @@ func (g *cacheGroup) observe() cacheObservation {
 }
 
 // observeReplica reports s's ReplicaStats at every collection, for a Store
-// with a ReadPool: a replica that lags, fails or was promoted sends the read
-// path back to the primary, and nothing else the library emits says so.
+// with a ReadPool, in its Meter's replicaGroup: a replica that lags, fails
+// or was promoted sends the read path back to the primary, and nothing else
+// the library emits says so.
 func (m *storeMetrics) observeReplica(s *Store) error {
-	served, err := m.meter.Int64ObservableCounter(metricReplicaServed, metric.WithUnit("{check}"),
-		metric.WithDescription("Checks the read replica answered alone."))
-	if err != nil {
+	replicaGroups.Lock()
+	defer replicaGroups.Unlock()
+	// A Meter that cannot be a map key (a type of one's own that is not
+	// comparable) gets a group per Store.
+	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
+	var g *replicaGroup
+	if shared {
+		g = replicaGroups.byMeter[key]
+	}
+	if g == nil {
+		g = &replicaGroup{stores: map[weak.Pointer[Store]]*ReplicaStats{}}
+		if err := g.register(m.meter); err != nil {
+			return err
+		}
+		if shared {
+			replicaGroups.byMeter[key] = g
+		}
+	}
+	g.add(s)
+	return nil
+}
+
+// replicaGroups are, per Meter, the Stores with a ReadPool that report there.
+var replicaGroups = struct {
+	sync.Mutex
+	byMeter map[metric.Meter]*replicaGroup
+}{byMeter: map[metric.Meter]*replicaGroup{}}
+
+// replicaGroup reports the ReplicaStats of one Meter's Stores with one
+// callback: the counters add up every Store's. It holds its Stores weakly:
+// held by a callback, a Store the application dropped stayed in memory for
+// the rest of the process with both its pools, closed or not
+// (TestDroppedPoolIsCollected, a Store with a ReadPool). A collected
+// Store's last observed counts stay in retired, so that a counter never
+// goes down.
+type replicaGroup struct {
+	mu                      sync.Mutex
+	stores                  map[weak.Pointer[Store]]*ReplicaStats // each Store's as last observed
+	retired                 ReplicaStats
+	served, fallbacks, errs metric.Int64ObservableCounter
+}
+
+func (g *replicaGroup) register(meter metric.Meter) error {
+	var err error
+	if g.served, err = meter.Int64ObservableCounter(metricReplicaServed, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica answered alone.")); err != nil {
 		return err
 	}
-	fallbacks, err := m.meter.Int64ObservableCounter(metricReplicaFallbacks, metric.WithUnit("{check}"),
-		metric.WithDescription("Checks the read replica could not answer alone (behind a revocation, a session it lacks, a touch due, an error, not in recovery), which went to the primary."))
-	if err != nil {
+	if g.fallbacks, err = meter.Int64ObservableCounter(metricReplicaFallbacks, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica could not answer alone (behind a revocation, a session it lacks, a touch due, an error, not in recovery), which went to the primary.")); err != nil {
 		return err
 	}
-	errs, err := m.meter.Int64ObservableCounter(metricReplicaErrors, metric.WithUnit("{query}"),
-		metric.WithDescription("Read replica queries that failed (their checks went to the primary)."))
-	if err != nil {
+	if g.errs, err = meter.Int64ObservableCounter(metricReplicaErrors, metric.WithUnit("{query}"),
+		metric.WithDescription("Read replica queries that failed (their checks went to the primary).")); err != nil {
 		return err
 	}
-	_, err = m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		st := s.ReplicaStats()
-		o.ObserveInt64(served, int64(st.Served))
-		o.ObserveInt64(fallbacks, int64(st.Fallbacks))
-		o.ObserveInt64(errs, int64(st.Errors))
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := g.observe()
+		o.ObserveInt64(g.served, int64(st.Served))
+		o.ObserveInt64(g.fallbacks, int64(st.Fallbacks))
+		o.ObserveInt64(g.errs, int64(st.Errors))
 		return nil
-	}, served, fallbacks, errs)
+	}, g.served, g.fallbacks, g.errs)
 	return err
+}
+
+// add makes g report s until s is collected.
+func (g *replicaGroup) add(s *Store) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	wp := weak.Make(s)
+	if _, ok := g.stores[wp]; ok {
+		return
+	}
+	g.stores[wp] = new(ReplicaStats)
+	runtime.AddCleanup(s, g.release, wp)
+}
+
+// release keeps the last observed counts of a collected Store and forgets it.
+func (g *replicaGroup) release(wp weak.Pointer[Store]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if last, ok := g.stores[wp]; ok {
+		g.retired.add(*last)
+		delete(g.stores, wp)
+	}
+}
+
+// observe sums the group's counts, reading each live Store's anew.
+func (g *replicaGroup) observe() ReplicaStats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	sum := g.retired
+	for wp, last := range g.stores {
+		// A Store collected but not released yet still has its counts here.
+		if s := wp.Value(); s != nil {
+			*last = s.ReplicaStats()
+		}
+		sum.add(*last)
+	}
+	return sum
+}
+
+func (r *ReplicaStats) add(o ReplicaStats) {
+	r.Served += o.Served
+	r.Fallbacks += o.Fallbacks
+	r.Errors += o.Errors
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -643,5 +644,94 @@ func TestPoolMetricsCountEachPoolOnce(t *testing.T) {
 		if got := s.Value(tt.metric, tt.attrs...); got != tt.want {
 			t.Errorf("%s%v = %d, want %d (the pool's Stat)", tt.metric, tt.attrs, got, tt.want)
 		}
+	}
+}
+
+// TestDroppedPoolIsCollected: an application that drops a Store and its
+// pools (closed and replaced, a tenant's database removed) gets the pools
+// collected, and their MaxConns no longer count in
+// sessionguard.pool.max_connections: held for the rest of the process (by
+// the pool metrics' callback, and by the replica metrics' callback through
+// the Store), each pool ever made added its MaxConns there, and the pool in
+// use, exhausted, never showed its acquired connections at max_connections.
+// Their counts stay counted: a counter never goes down.
+func TestDroppedPoolIsCollected(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	newPool := func(t *testing.T, maxConns int32) *pgxpool.Pool {
+		cfg := f.pool.Config()
+		cfg.MaxConns = maxConns
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pool
+	}
+	kv := attribute.String
+	primary := []attribute.KeyValue{kv("pool", "primary")}
+	for _, withReadPool := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ReadPool %v", withReadPool), func(t *testing.T) {
+			m := metrictest.New(t)
+			collected := make(chan struct{})
+			var before metrictest.Snapshot
+			func() {
+				old := newPool(t, 3)
+				defer old.Close()
+				runtime.AddCleanup(old, func(collected chan struct{}) { close(collected) }, collected)
+				cfg := pgstore.Config{MeterProvider: m.Provider, Logger: quiet}
+				if withReadPool {
+					// Not in recovery: every check falls back to the primary.
+					cfg.ReadPool = newPool(t, 2)
+					defer cfg.ReadPool.Close()
+				}
+				s, err := pgstore.New(old, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h, _ := f.create(t, nil)
+				mustValidate(t, s, h, sessionguard.Scope{})
+				before = m.Collect(t)
+				if before.Value("sessionguard.pool.acquires", primary...) == 0 {
+					t.Fatal("no acquire counted on the old pool")
+				}
+			}()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				runtime.GC()
+				select {
+				case <-collected:
+				default:
+					if time.Now().After(deadline) {
+						t.Fatal("a closed pool that nothing of the application references was not collected in 10 s")
+					}
+					continue
+				}
+				break
+			}
+			current := newPool(t, 5)
+			t.Cleanup(current.Close)
+			if _, err := pgstore.New(current, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}); err != nil {
+				t.Fatal(err)
+			}
+			if err := current.Ping(ctx); err != nil {
+				t.Fatal(err)
+			}
+			s := m.Collect(t)
+			if got := s.Value("sessionguard.pool.max_connections", primary...); got != 5 {
+				t.Errorf("max_connections = %d after the old pool (3) was collected, want 5, the current pool's", got)
+			}
+			if got, want := s.Value("sessionguard.pool.acquires", primary...), before.Value("sessionguard.pool.acquires", primary...)+current.Stat().AcquireCount(); got != want {
+				t.Errorf("acquires = %d, want %d: the old pool's and the current one's", got, want)
+			}
+			if !withReadPool {
+				return
+			}
+			if got := s.Value("sessionguard.pool.max_connections", kv("pool", "replica")); got != 0 {
+				t.Errorf("replica max_connections = %d after the read pool was collected, want 0", got)
+			}
+			if got, want := s.Value("sessionguard.replica.fallbacks"), before.Value("sessionguard.replica.fallbacks"); got != want || want == 0 {
+				t.Errorf("replica fallbacks = %d after the Store was collected, want %d (and not 0)", got, want)
+			}
+		})
 	}
 }

@@ -73,7 +73,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 		// The revocation committed, at a position unknown: read the primary
 		// here until a later position is known.
 		s.fence.lost()
-		return wrapErr(ctx, op, fmt.Errorf("%w: primary WAL position: %w", sessionguard.ErrReplicaBehind, err))
+		return wrapErr(ctx, op, fmt.Errorf("%w: primary WAL position: %w", sessionguard.ErrReplicaBehind, driverErr(ctx, err)))
 	}
 	if tokenHash != "" {
 		s.fence.resolve(tokenHash, lsn)
@@ -102,7 +102,7 @@ func (s *Store) awaitReplay(ctx context.Context, op, tokenHash string) error {
 			if err == nil {
 				err = ctx.Err()
 			}
-			return wrapErr(ctx, op, fmt.Errorf("%w within %v: %w", sessionguard.ErrReplicaBehind, s.replayWait, err))
+			return wrapErr(ctx, op, fmt.Errorf("%w within %v: %w", sessionguard.ErrReplicaBehind, s.replayWait, driverErr(ctx, err)))
 		case <-tick.C:
 		}
 	}
