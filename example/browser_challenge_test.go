@@ -61,7 +61,7 @@ func TestBrowserAsksForNoCredentials(t *testing.T) {
 		{"fetch, a bearer token of no session", s.base + "/api/me?row=fetch-bearer", false,
 			strings.Replace(fetchJS, "HEADERS", `{Authorization: 'Bearer ' + 'A'.repeat(43)}`, 1), `Bearer realm="sessionguard", error="invalid_token"`, false},
 		{"fetch, step-up with a bearer token", s.base + "/api/sessions?row=fetch-stepup", false,
-			strings.Replace(fetchJS, "HEADERS", `{Authorization: 'Bearer ` + stale.token + `'}`, 1), `Bearer realm="sessionguard", error="insufficient_user_authentication"`, false},
+			strings.Replace(fetchJS, "HEADERS", `{Authorization: 'Bearer `+stale.token+`'}`, 1), `Bearer realm="sessionguard", error="insufficient_user_authentication"`, false},
 		{"fetch, step-up with the cookie", s.base + "/api/sessions?row=fetch-stepup-cookie", true, fetchJS, `Bearer realm="sessionguard"`, false},
 		{"XMLHttpRequest, no session", s.base + "/api/session?row=xhr", false, xhrJS, `Bearer realm=`, false},
 		{"iframe, no session", s.base + "/api/me?row=iframe", false, iframeJS, "", false},
