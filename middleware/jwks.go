@@ -34,6 +34,8 @@ type JWKSConfig struct {
 	// a key verifies nothing. A key whose JWK names its "alg" verifies only
 	// with that one, and only if it is in Algorithms when Algorithms is set.
 	// Symmetric (HS*) keys are never taken from a JWKS: it is public.
+	// NewJWKS refuses, with Algorithms empty, a set none of whose keys names
+	// its "alg": none of them would verify a token.
 	Algorithms []string
 	// RefreshInterval is how often the set is fetched in the background
 	// (default 15 minutes). A key the issuer removes stops verifying after
@@ -98,6 +100,11 @@ func NewJWKS(ctx context.Context, rawURL string, c JWKSConfig) (*JWKS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("middleware: JWKS: %w", err)
 	}
+	if len(c.Algorithms) == 0 {
+		if err := keysNameAlgorithms(ctx, cached); err != nil {
+			return nil, err
+		}
+	}
 	// The pacing is ours (limiter, which never waits); jwkset's own
 	// limiter would make a request wait for its turn.
 	refetching, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
@@ -115,6 +122,27 @@ func NewJWKS(ctx context.Context, rawURL string, c JWKSConfig) (*JWKS, error) {
 		timeout:    c.FetchTimeout,
 		algs:       c.Algorithms,
 	}, nil
+}
+
+// keysNameAlgorithms refuses, without an allow-list, a set none of whose keys
+// names its "alg" (some issuers write none):
+// every token would be refused, found only in Debug logs on the first
+// requests rather than when the app starts.
+func keysNameAlgorithms(ctx context.Context, set jwkset.Storage) error {
+	keys, err := set.KeyReadAll(ctx)
+	if err != nil {
+		return fmt.Errorf("middleware: JWKS: %w", err)
+	}
+	for _, k := range keys {
+		if k.Marshal().ALG != "" {
+			return nil
+		}
+	}
+	if len(keys) == 0 {
+		return nil // the issuer may publish keys later: an unknown kid fetches again
+	}
+	return errors.New(`middleware: JWKS: no key of the set names its "alg", so none verifies a token: ` +
+		`list the algorithms the issuer signs with in JWKSConfig.Algorithms (e.g. RS256)`)
 }
 
 func (c JWKSConfig) withDefaults() (JWKSConfig, error) {

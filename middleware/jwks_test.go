@@ -433,6 +433,10 @@ func TestJWKSAlgorithms(t *testing.T) {
 func TestNewJWKSRefused(t *testing.T) {
 	is := newIssuer(t)
 	is.serve(edJWK("ed-1", is.ed.Public().(ed25519.PublicKey)))
+	// Some issuers publish no "alg": with no
+	// allow-list, none of their keys verifies anything.
+	noAlg := newIssuer(t)
+	noAlg.serve(rsaJWK("rsa-a", "", &noAlg.rsa.PublicKey), rsaJWK("rsa-b", "", &noAlg.rsa.PublicKey))
 	down := newIssuer(t)
 	down.fail(http.StatusInternalServerError)
 	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -452,6 +456,7 @@ func TestNewJWKSRefused(t *testing.T) {
 		{"HMAC on the allow-list", is.srv.URL, middleware.JWKSConfig{Algorithms: []string{"HS256"}}, "not a public-key algorithm"},
 		{"none on the allow-list", is.srv.URL, middleware.JWKSConfig{Algorithms: []string{"none"}}, "not a public-key algorithm"},
 		{"first fetch fails", down.srv.URL, middleware.JWKSConfig{}, "500"},
+		{"no key names its alg, no allow-list", noAlg.srv.URL, middleware.JWKSConfig{}, "JWKSConfig.Algorithms"},
 		{"response too large", huge.URL, middleware.JWKSConfig{}, "MaxJWKSBytes"},
 		{"https redirected to plain http", "https://idp.example/jwks.json", middleware.JWKSConfig{Client: &http.Client{Transport: redirectToHTTP{is}}}, "must be https"},
 		// The key set is the URL's host's: a redirect elsewhere (an open
@@ -468,6 +473,10 @@ func TestNewJWKSRefused(t *testing.T) {
 				t.Fatalf("NewJWKS = %v, %v; want an error with %q", j, err, tt.want)
 			}
 		})
+	}
+	// The same set with the issuer's algorithm listed is taken.
+	if _, err := middleware.NewJWKS(t.Context(), noAlg.srv.URL, middleware.JWKSConfig{Algorithms: []string{"RS256"}}); err != nil {
+		t.Fatalf("NewJWKS of keys without alg, with Algorithms: %v", err)
 	}
 }
 

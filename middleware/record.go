@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 // Record opens the session row for token, a token the application or its
@@ -20,8 +22,10 @@ import (
 // The token is checked first, without a query: it must be of a kind the
 // Guard accepts, and a JWT must pass Config.JWT's verification. A JWT's user,
 // tenant and session-id claims then fill the fields p leaves zero and must
-// equal those p sets; a session-id claim becomes the row's id. Disagreement
-// is an error matching ErrInvalidToken, and nothing is recorded. The
+// equal those p sets; a session-id claim becomes the row's id. Disagreement,
+// and a token for a tenant_app session without the claim that
+// JWTConfig.TenantIDClaim names (when p sets no TenantID), is an error
+// matching ErrInvalidToken, and nothing is recorded. The
 // session's authentication time is the token's OIDC "auth_time" (else its
 // "iat": the user authenticated no later than the token was issued), or
 // p.AuthTime when that is earlier: a token the provider issued without
@@ -67,6 +71,12 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 		if p, err = p.withClaims(claims); err != nil {
 			return Session{}, err
 		}
+		if name := g.cfg.JWT.TenantIDClaim; name != "" && p.TenantID == sessionguard.NoTenant && g.tenantAppOf(p) {
+			// The token is no use to this app, as one whose tenant claim is
+			// malformed: ErrInvalidToken, not an argument error the caller
+			// could take for an outage.
+			return Session{}, fmt.Errorf("middleware: record: %w: the token has no tenant claim %q and SignIn sets no TenantID", ErrInvalidToken, name)
+		}
 		sid = claims.SessionID
 		if !claims.Expires.IsZero() {
 			maxAge = min(maxAge, claims.Expires.Sub(g.now()).Truncate(time.Second))
@@ -94,6 +104,11 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 		}
 	}
 	return g.open(w, r, token, p, app, sid, maxAge)
+}
+
+// tenantAppOf reports whether p opens a tenant_app session on this Guard.
+func (g *Guard) tenantAppOf(p SignIn) bool {
+	return p.AppType == sessionguard.TenantApp || (p.AppType == "" && g.cfg.AppType == sessionguard.TenantApp)
 }
 
 // withClaims fills p's zero user and tenant from a verified JWT's claims,

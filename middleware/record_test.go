@@ -110,20 +110,26 @@ func TestRecordRefuses(t *testing.T) {
 	good := sign(t, jwt.SigningMethodHS256, "k2", hmacNew, claims(sid, now))
 	expired := claims(sid, now.Add(-9*time.Hour))
 	tests := []struct {
-		name   string
-		jwt    bool // the Guard takes JWTs only; else opaque only
-		token  string
-		p      middleware.SignIn
-		errIs  error // nil: any error
-		inText string
+		name      string
+		jwt       bool // the Guard takes JWTs only; else opaque only
+		tenantApp bool // the Guard is for tenant_app sessions, tenant claim "tid"; else control_panel
+		token     string
+		p         middleware.SignIn
+		errIs     error // nil: any error
+		inText    string
 	}{
-		{"another user than the token's", true, good, middleware.SignIn{UserID: 43}, middleware.ErrInvalidToken, "user id claim"},
-		{"forged signature", true, good[:strings.LastIndexByte(good, '.')+1] + strings.Repeat("A", 43), middleware.SignIn{}, middleware.ErrInvalidToken, ""},
-		{"expired", true, sign(t, jwt.SigningMethodHS256, "k2", hmacNew, expired), middleware.SignIn{}, middleware.ErrInvalidToken, ""},
-		{"an opaque token to a JWT Guard", true, opaque(3), middleware.SignIn{UserID: 42}, middleware.ErrInvalidToken, ""},
-		{"a JWT to an opaque Guard", false, good, middleware.SignIn{UserID: 42}, middleware.ErrInvalidToken, ""},
-		{"malformed", false, "a b", middleware.SignIn{UserID: 42}, middleware.ErrInvalidToken, ""},
-		{"no user", false, opaque(3), middleware.SignIn{}, nil, "UserID"},
+		{"another user than the token's", true, false, good, middleware.SignIn{UserID: 43}, middleware.ErrInvalidToken, "user id claim"},
+		{"forged signature", true, false, good[:strings.LastIndexByte(good, '.')+1] + strings.Repeat("A", 43), middleware.SignIn{}, middleware.ErrInvalidToken, ""},
+		{"expired", true, false, sign(t, jwt.SigningMethodHS256, "k2", hmacNew, expired), middleware.SignIn{}, middleware.ErrInvalidToken, ""},
+		{"an opaque token to a JWT Guard", true, false, opaque(3), middleware.SignIn{UserID: 42}, middleware.ErrInvalidToken, ""},
+		{"a JWT to an opaque Guard", false, false, good, middleware.SignIn{UserID: 42}, middleware.ErrInvalidToken, ""},
+		{"malformed", false, false, "a b", middleware.SignIn{UserID: 42}, middleware.ErrInvalidToken, ""},
+		{"no user", false, false, opaque(3), middleware.SignIn{}, nil, "UserID"},
+		// A verified token that leaves the tenant unset is a token this app
+		// cannot use, as one whose tenant claim is malformed: not an argument
+		// error the caller could mistake for an outage.
+		{"a tenant app's token without its tenant claim", true, true, good, middleware.SignIn{}, middleware.ErrInvalidToken, `tenant claim "tid"`},
+		{"a tenant app's token with a malformed tenant claim", true, true, sign(t, jwt.SigningMethodHS256, "k2", hmacNew, withClaim(claims(sid, now), "tid", "acme")), middleware.SignIn{}, middleware.ErrInvalidToken, "tid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +138,11 @@ func TestRecordRefuses(t *testing.T) {
 				c.AppType = sessionguard.ControlPanel
 				if tt.jwt {
 					c.JWT = hmacJWT()
+				}
+				if tt.tenantApp {
+					c.AppType = sessionguard.TenantApp
+					c.Tenant = func(*http.Request) (int64, error) { return 7, nil }
+					c.JWT.TenantIDClaim = "tid"
 				}
 			})
 			rec := httptest.NewRecorder()
@@ -353,4 +364,10 @@ func TestRecordRefusesAnotherApplicationsToken(t *testing.T) {
 	if _, err := g.Record(nil, request(nil), sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, idpClaims()), middleware.SignIn{}); err != nil {
 		t.Fatalf("this application's token: %v", err)
 	}
+}
+
+// withClaim returns c with claim name set to v.
+func withClaim(c jwt.MapClaims, name string, v any) jwt.MapClaims {
+	c[name] = v
+	return c
 }

@@ -34,6 +34,7 @@ var snippetImports = map[string]string{
 	"pgconn":       "github.com/jackc/pgx/v5/pgconn",
 	"ctxwatch":     "github.com/jackc/pgx/v5/pgconn/ctxwatch",
 	"pgxpool":      "github.com/jackc/pgx/v5/pgxpool",
+	"stdlib":       "github.com/jackc/pgx/v5/stdlib",
 	"sessionguard": "github.com/sessionguard/sessionguard",
 	"middleware":   "github.com/sessionguard/sessionguard/middleware",
 	"pgstore":      "github.com/sessionguard/sessionguard/pgstore",
