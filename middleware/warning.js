@@ -29,8 +29,11 @@
  * The server is the clock of record: every same-origin response (fetch and XHR are
  * observed) carrying X-Session-Idle-Remaining / X-Session-Absolute-Remaining /
  * X-Session-Warning-Threshold resets the local countdown; a 401 with
- * X-Session-End-Reason ends the session at once. A 401 without it (a route that asks
- * for a more recent sign-in: X-Session-Reauthentication) leaves the session alone. Polling uses only the peek URL, so
+ * X-Session-End-Reason ends the session: an idle, absolute or revoked end at once, a
+ * credential the server does not know ("invalid", "missing") once a second peek a second
+ * later is refused too (a request that crossed a re-authentication in another tab carried
+ * the token it replaced). A 401 without it (a route that asks for a more recent sign-in:
+ * X-Session-Reauthentication) leaves the session alone. Polling uses only the peek URL, so
  * it never extends the session.
  *
  * Keyboard: Tab and Shift+Tab stay inside the dialog. Escape means "Stay signed in"
@@ -143,15 +146,39 @@
   }
 
   // observe reads one response's headers; get(name) returns a header or null; sent is
-  // the wall-clock time its request started.
-  function observe(status, get, sent) {
+  // the wall-clock time its request started; confirming marks the second peek of a
+  // refusal (refused).
+  function observe(status, get, sent, confirming) {
     if (status === 401) {
       var r = get(H_END);
-      if (r !== null && st.active) end(reasonFrom(r, get(H_REVOKE)), true);
+      if (r !== null && st.active) refused(reasonFrom(r, get(H_REVOKE)), confirming);
       return;
     }
     var idle = num(get(H_IDLE)), absolute = num(get(H_ABS));
     if (!isNaN(idle) && !isNaN(absolute)) apply(idle, absolute, num(get(H_THR)), sent, Date.now(), false);
+  }
+
+  // refused ends the session for a refusal's reason. An idle, absolute or
+  // revoked end is the session's own, and final. "invalid" (a credential
+  // the server knows no session for, "missing" included) is not always: a
+  // re-authentication in another tab gives the session a new token, and a
+  // request of this tab that left with the old cookie before the new one
+  // arrived and reached the server after the rotation is refused so,
+  // although the session is live. Signing out on it sent every tab to the
+  // sign-in page, the one that had just re-authenticated too. So such a
+  // refusal is confirmed first by a peek a second later, which carries the
+  // browser's cookie of that moment, and only that peek's refusal ends it.
+  var confirmingEnd = false;
+  function refused(reason, confirmed) {
+    if (st.ended) return;
+    if (reason !== 'invalid' || confirmed) { end(reason, true); return; }
+    if (confirmingEnd) return;
+    confirmingEnd = true;
+    setTimeout(function () {
+      if (st.ended) { confirmingEnd = false; return; }
+      call('GET', cfg.peek, 5000, true).then(function () { confirmingEnd = false; },
+        function () { confirmingEnd = false; /* unknown: the next tick's peek asks again */ });
+    }, 1000);
   }
 
   function sameOrigin(u) {
@@ -189,7 +216,7 @@
 
   // ---------- the script's own calls ----------
 
-  function call(method, url, timeoutMs) {
+  function call(method, url, timeoutMs, confirming) {
     var headers = { 'Accept': 'application/json' };
     if (method !== 'GET' && cfg.csrfHeader && cfg.csrfToken) headers[cfg.csrfHeader] = cfg.csrfToken;
     if (cfg.bearerKey) {
@@ -207,7 +234,7 @@
     var sent = requestStarted();
     return origFetch(url, opts).then(function (res) {
       clearTimeout(timer);
-      observe(res.status, function (n) { return res.headers.get(n); }, sent);
+      observe(res.status, function (n) { return res.headers.get(n); }, sent, confirming);
       return res;
     }, function (err) { clearTimeout(timer); throw err; });
   }

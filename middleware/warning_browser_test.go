@@ -631,6 +631,35 @@ func TestWarningObservesAppRequests(t *testing.T) {
 	browsertest.WaitLocation(t, ctx, "/signin?reason=revoked", 5*time.Second)
 }
 
+// A 401 "invalid" (a credential the server knows no session for) ends the
+// session only once a second peek, a second later, is refused too: a request
+// that crossed a re-authentication in another tab is refused so while the
+// session lives under its new token (the example's
+// TestBrowserRequestRacingReauthentication). Here the session is gone, so
+// the second peek confirms it, and the page signs out with that reason.
+func TestWarningUnknownCredentialConfirmed(t *testing.T) {
+	t.Parallel()
+	s := newWarningStub(t, time.Hour, 2*time.Hour, 10*time.Second)
+	s.poll = 3600 // no poll of its own during the test
+	ctx := browsertest.New(t)
+	openApp(t, ctx, s)
+
+	s.mu.Lock()
+	clear(s.sessions)
+	s.mu.Unlock()
+	before := s.peeks.Load()
+	browsertest.Eval[bool](t, ctx, `(fetch('/api/session').then(function(r){window.refusedStatus=r.status}),true)`)
+	browsertest.WaitJS(t, ctx, `window.refusedStatus === 401`, 5*time.Second)
+	time.Sleep(300 * time.Millisecond) // room for a navigation that must wait for the second peek
+	if loc := browsertest.Eval[string](t, ctx, `location.pathname`); loc != "/app" {
+		t.Fatalf("the first refusal moved the page to %s before a second peek", loc)
+	}
+	browsertest.WaitLocation(t, ctx, "/signin?reason=invalid", 5*time.Second)
+	if n := s.peeks.Load() - before; n != 2 {
+		t.Errorf("peeks after the session was gone: %d, want 2 (the app's request and the script's second peek)", n)
+	}
+}
+
 // The script sends the app's bearer token from sessionStorage on its own calls.
 func TestWarningBearerToken(t *testing.T) {
 	t.Parallel()
