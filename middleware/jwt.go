@@ -437,14 +437,20 @@ func (v *jwtVerifier) parse(token string) (jwt.MapClaims, *jwt.Token, any, error
 // keyFor picks the key for t by its "kid" and refuses an "alg" that is not
 // that key's, and a token with a "crit" header: it names extensions the
 // token must not be accepted without understanding (RFC 7515 4.1.11), and
-// we understand none.
+// we understand none. A "kid" that is there must be a key id, a non-empty
+// string: an empty one would match a key a JWKS publishes without a kid,
+// verifying a token that names no key.
 func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, jwtError("crit header")
 	}
-	kid, ok := t.Header["kid"].(string)
-	if !ok {
+	raw, named := t.Header["kid"]
+	if !named {
 		return nil, jwtError("missing kid")
+	}
+	kid, _ := raw.(string)
+	if kid == "" {
+		return nil, jwtError("kid is not a key id")
 	}
 	if t.Method == nil {
 		return nil, jwtError("alg not allowed")
