@@ -191,7 +191,7 @@ func TestJWKSExternalTokens(t *testing.T) {
 		{"RS384 with an RS256 key", func(t *testing.T) string { return sign(t, jwt.SigningMethodRS384, "rsa-1", is.rsa, idpClaims()) }, "alg does not match the key"},
 		{"RS256 naming the EdDSA key", func(t *testing.T) string { return sign(t, jwt.SigningMethodRS256, "ed-1", is.rsa, idpClaims()) }, "alg does not match the key"},
 		{"forged: another RSA key", func(t *testing.T) string { return sign(t, jwt.SigningMethodRS256, "rsa-1", otherRSA, idpClaims()) }, "signature invalid"},
-		{"no kid", func(t *testing.T) string { return sign(t, jwt.SigningMethodRS256, "", is.rsa, idpClaims()) }, "missing kid"},
+		{"no kid", func(t *testing.T) string { return sign(t, jwt.SigningMethodRS256, "", is.rsa, idpClaims()) }, "missing kid: a key set's token must name its key"},
 		{"wrong issuer", func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodEdDSA, "ed-1", is.ed, mod(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }))
 		}, "claim iss is not the configured issuer"},

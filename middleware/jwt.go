@@ -27,10 +27,15 @@ import (
 type JWTConfig struct {
 	// Keys are static keys, chosen by the token's "kid" header. Set Keys or
 	// JWKS, not both. Keep old keys here (VerifyKey only) while tokens they
-	// signed may still be presented; that is key rotation. With a signing
-	// key, every key here is taken for the Guard's own (Issuer and Audience
-	// are then optional): verify another issuer's tokens in a Guard that
-	// signs nothing, which must name that issuer and this app's audience.
+	// signed may still be presented; that is key rotation. A token without
+	// a "kid" (an issuer with one HMAC secret often writes none) is verified
+	// with the key when Keys holds exactly one, and only if its "alg" is
+	// that key's Algorithm. With several keys, or a JWKS, a token must name
+	// its key: which one it means would be a guess, and during a rotation
+	// the set holds two. With a signing key, every key here is taken for
+	// the Guard's own (Issuer and Audience are then optional): verify
+	// another issuer's tokens in a Guard that signs nothing, which must name
+	// that issuer and this app's audience.
 	Keys []JWTKey
 	// JWKS is a key set fetched from an issuer's JWKS URL ([NewJWKS]).
 	JWKS *JWKS
@@ -80,9 +85,13 @@ type JWTConfig struct {
 }
 
 // JWTKey is one key. A token is verified only by the key whose ID equals its
-// "kid", and only if its "alg" is that key's Algorithm.
+// "kid" (or, without a "kid", by the only key of JWTConfig.Keys), and only if
+// its "alg" is that key's Algorithm.
 type JWTKey struct {
-	ID string // the "kid"; required, unique
+	// ID is the "kid"; required and unique, even for a Guard's only key
+	// whose issuer writes no kid: the tokens the Guard signs carry it, and
+	// so does a rotation's second key.
+	ID string
 	// Algorithm is one of HS256, HS384, HS512, RS256, RS384, RS512, PS256,
 	// PS384, PS512, ES256, ES384, ES512, EdDSA.
 	Algorithm string
@@ -434,17 +443,21 @@ func (v *jwtVerifier) parse(token string) (jwt.MapClaims, *jwt.Token, any, error
 	return m, t, key, nil
 }
 
-// keyFor picks the key for t by its "kid" and refuses an "alg" that is not
-// that key's, and a token with a "crit" header: it names extensions the
-// token must not be accepted without understanding (RFC 7515 4.1.11), and
-// we understand none.
+// keyFor picks the key for t by its "kid" (none: see keyOf) and refuses an
+// "alg" that is not that key's, and a token with a "crit" header: it names
+// extensions the token must not be accepted without understanding (RFC 7515
+// 4.1.11), and we understand none. A "kid" that is there must be a key id,
+// a non-empty string: an empty one would match a key a JWKS publishes
+// without a kid, verifying a token that names no key.
 func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, jwtError("crit header")
 	}
-	kid, ok := t.Header["kid"].(string)
-	if !ok {
-		return nil, jwtError("missing kid")
+	kid := ""
+	if raw, named := t.Header["kid"]; named {
+		if kid, _ = raw.(string); kid == "" {
+			return nil, jwtError("kid is not a key id")
+		}
 	}
 	if t.Method == nil {
 		return nil, jwtError("alg not allowed")
@@ -452,10 +465,23 @@ func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
 	return v.keyOf(kid, t.Method.Alg())
 }
 
-// keyOf is the key named kid, if it verifies alg.
+// keyOf is the key named kid, if it verifies alg. A kid of "" is a token
+// that names no key: the Guard's one static key verifies it, never a key
+// of several nor of a JWKS (see JWTConfig.Keys).
 func (v *jwtVerifier) keyOf(kid, alg string) (any, error) {
 	if v.cfg.JWKS != nil {
+		if kid == "" {
+			return nil, jwtError("missing kid: a key set's token must name its key")
+		}
 		return v.cfg.JWKS.key(kid, alg)
+	}
+	if kid == "" {
+		if len(v.keys) != 1 {
+			return nil, jwtError("missing kid: the Guard has several keys and a token must name its own")
+		}
+		for id := range v.keys {
+			kid = id
+		}
 	}
 	k, ok := v.keys[kid]
 	if !ok {

@@ -173,7 +173,10 @@ func TestJWTClaimRules(t *testing.T) {
 // refusals are fixed; none repeats a part of the token.
 func TestJWTRefusalNamesNoTokenData(t *testing.T) {
 	const marker = "MARKERkid"
-	v := claimVerifier(t, nil)
+	// Two keys: a token without a kid is refused only where it cannot say which.
+	v := claimVerifier(t, func(c *JWTConfig) {
+		c.Keys = append(c.Keys, JWTKey{ID: "k-next", Algorithm: "HS256", VerifyKey: []byte(strings.Repeat("n", 32))})
+	})
 	claims := jwt.MapClaims{"iss": "https://idp.example", "sub": marker, "exp": time.Now().Add(time.Hour).Unix()}
 	good := signClaims(t, "k", claims)
 	parts := strings.Split(good, ".")
@@ -183,7 +186,7 @@ func TestJWTRefusalNamesNoTokenData(t *testing.T) {
 			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 			s, _ := tok.SignedString(claimTestSecret)
 			return s
-		}(), "missing kid"},
+		}(), "missing kid: the Guard has several keys and a token must name its own"},
 		{"signature invalid", parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])), "signature invalid"},
 		{"alg none", func() string {
 			tok := jwt.NewWithClaims(jwt.SigningMethodNone, claims)

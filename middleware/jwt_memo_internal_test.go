@@ -74,6 +74,49 @@ func TestVerifiedTokenMemo(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a kid-less token's entry holds while the Guard's one key does", func(t *testing.T) {
+		// Static keys cannot change after New: this shows that the entry
+		// answers to the one key, never to another key or to a key set
+		// whose token must name its key.
+		other := []byte("another secret, 32 bytes long!!")
+		for name, tt := range map[string]struct {
+			change func(v *jwtVerifier)
+			hit    bool
+		}{
+			"the key as it was": {func(*jwtVerifier) {}, true},
+			"the same key under another id": {func(v *jwtVerifier) {
+				v.keys = map[string]JWTKey{"k2": {ID: "k2", Algorithm: "HS256", VerifyKey: claimTestSecret}}
+			}, true},
+			"another key under another id": {func(v *jwtVerifier) {
+				v.keys = map[string]JWTKey{"k2": {ID: "k2", Algorithm: "HS256", VerifyKey: other}}
+			}, false},
+			"the key replaced":             {func(v *jwtVerifier) { v.keys["k"] = JWTKey{ID: "k", Algorithm: "HS256", VerifyKey: other} }, false},
+			"the key of another algorithm": {func(v *jwtVerifier) { v.keys["k"] = JWTKey{ID: "k", Algorithm: "HS384", VerifyKey: claimTestSecret} }, false},
+			"the key removed":              {func(v *jwtVerifier) { delete(v.keys, "k") }, false},
+			"a second key beside it":       {func(v *jwtVerifier) { v.keys["k2"] = JWTKey{ID: "k2", Algorithm: "HS256", VerifyKey: other} }, false},
+			"the same key twice, two ids":  {func(v *jwtVerifier) { v.keys["k2"] = JWTKey{ID: "k2", Algorithm: "HS256", VerifyKey: claimTestSecret} }, false},
+		} {
+			t.Run(name, func(t *testing.T) {
+				v := claimVerifier(t, nil)
+				tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "https://idp.example", "sub": "42", "exp": now.Add(time.Hour).Unix()}).SignedString(claimTestSecret)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := v.verifyHashed(tok, hashOf(tok)); err != nil {
+					t.Fatalf("kid-less token of the one key: %v", err)
+				}
+				if e, ok := v.memo.get(hashOf(tok)); !ok || e.kid != "" {
+					t.Fatalf("entry %+v, %v; want one with no kid", e, ok)
+				}
+				tt.change(v)
+				unparsable(v)
+				c, err := v.verifyHashed(tok, hashOf(tok))
+				if _, kept := v.memo.get(hashOf(tok)); tt.hit != (err == nil && c.UserID == 42) || tt.hit != kept {
+					t.Fatalf("answered %+v, %v, entry kept %v; want a hit %v", c, err, kept, tt.hit)
+				}
+			})
+		}
+	})
 	t.Run("a refused token is not remembered", func(t *testing.T) {
 		v := claimVerifier(t, nil)
 		tok := tokenFor(t, now.Add(-time.Hour))
