@@ -21,8 +21,8 @@
 //     parts), or of a kind the Guard does not accept → refused without any
 //     store call. With scs, the cookie's token is the loaded scs session's.
 //  2. A JWT: verified with the key named by the token's "kid" (static keys,
-//     or an issuer's JWKS: [NewJWKS]), whose algorithm the token's "alg" must
-//     be (so "none" and HS/RS confusion are refused), then the claims: exp
+//     or an issuer's JWKS: [NewJWKS]; a token without a kid, by the Guard's
+//     only static key), whose algorithm the token's "alg" must be (so "none" and HS/RS confusion are refused), then the claims: exp
 //     (required unless JWTConfig.AllowNoExpiry), nbf and iat when present,
 //     iss and aud when configured, the user id claim, and the tenant and
 //     session id claims when configured. A forged or expired token never
