@@ -75,7 +75,11 @@ type Reauthentication struct {
 // needs one; DenyJSON answers it as a Require route's refusal, never as an
 // ended session), and not ErrInvalidToken, which is the refusal of r's own
 // token (no live session). One that another session holds or a
-// rotation retired is sessionguard.ErrDuplicateToken. A store
+// rotation retired is sessionguard.ErrDuplicateToken. Either refusal is a
+// failed authentication of the session, audited (Config.Logger at Warn, with
+// why, and Config.OnEvent) as a sessionguard.EventRefused of reason
+// sessionguard.ReasonReauthenticationRefused naming the session (id, user,
+// tenant, app type) and the client address, never the token. A store
 // failure matches ErrUnavailable (ErrCanceled when r's client went away
 // first, as SignIn's); with scs, the scs session then has a new token that
 // is not signed in.
@@ -97,7 +101,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		token = a.Token
 		var authed time.Time
 		if expires, authed, err = g.given(r, token, c.token, cur); err != nil {
-			return "", Session{}, g.notReauthenticated(c, err, token, c.token)
+			return "", Session{}, g.notReauthenticated(r, sessionguard.ReasonReauthenticationRefused, c, cur, err, token)
 		}
 		if !authed.IsZero() && (authTime.IsZero() || authed.Before(authTime)) {
 			authTime = authed
@@ -107,6 +111,11 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	}
 	s, err = g.rotate(w, r, op, c, cur, token, expires, sessionguard.Reauthentication{ACR: a.ACR, AMR: a.AMR, AuthTime: authTime})
 	if err != nil {
+		if a.Token != "" && errors.Is(err, sessionguard.ErrDuplicateToken) {
+			// Another session's token, or one a rotation retired (a
+			// replayed old token): refused as the checks above refuse.
+			g.refusedToken(r, sessionguard.ReasonReauthenticationRefused, cur, err.Error())
+		}
 		return "", Session{}, err
 	}
 	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
@@ -114,21 +123,22 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	return token, s, nil
 }
 
-// notReauthenticated is the error of a re-authentication (or a Refresh) whose token
-// (Reauthentication.Token) the Guard does not take, cause (an error matching
-// ErrInvalidToken). Nothing ended: the session lives on and still needs a
-// re-authentication, so the error matches ErrReauthenticationRequired, which
-// DenyJSON answers as a Require route's refusal, without
-// X-Session-End-Reason. Its text says why the token was refused, but it
-// does not unwrap to cause: matching ErrInvalidToken too, it read as the
-// refusal of r's own token, and a caller that signs the user out on
-// ErrInvalidToken ended a live session. No audit event: the request passed
-// the Guard, and the refused token is the application's input, as Record's
-// is.
-func (g *Guard) notReauthenticated(c credential, cause error, secrets ...string) *RefusalError {
+// notReauthenticated is the error of a re-authentication (or a Refresh) whose
+// token (Reauthentication.Token) the Guard does not take, cause (why), and
+// records it as an audit event of reason (refusedToken): the session's
+// holder failed an authentication. Nothing ended: the session lives on and
+// still needs a re-authentication, so the error matches
+// ErrReauthenticationRequired, which DenyJSON answers as a Require route's
+// refusal, without X-Session-End-Reason. Its text says why the token was
+// refused, but it does not unwrap to cause: matching ErrInvalidToken too, it
+// read as the refusal of r's own token, and a caller that signs the user out
+// on ErrInvalidToken ended a live session. secrets (the refused token) are
+// kept out of the text and the log, as c's token is.
+func (g *Guard) notReauthenticated(r *http.Request, reason string, c credential, cur Session, cause error, secrets ...string) *RefusalError {
 	e := refuse(ErrReauthenticationRequired, c.bearer)
 	e.realm = g.cfg.Realm
-	e.causeMsg = redact(cause.Error(), secrets...)
+	e.causeMsg = redact(cause.Error(), append(secrets, c.token)...)
+	g.refusedToken(r, reason, cur, e.causeMsg)
 	return e
 }
 
