@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -51,11 +50,11 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 	case c.scs:
 		return Session{}, errors.New("middleware: refresh: an scs session's tokens are scs's")
 	case !g.cfg.Tokens.has(JWTs) || g.tokenKind(token) != JWTs:
-		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, fmt.Errorf("middleware: refresh: %w: not a JWT this Guard accepts", ErrInvalidToken), token)
+		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, errors.New("refresh: not a JWT this Guard accepts"), token)
 	case cur.AuthTime.IsZero():
 		// Nothing to keep (the store records the authentication as now
 		// when given none): a new authentication records one.
-		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, errors.New("middleware: refresh: the session has no authentication time to keep"), token)
+		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, errors.New("refresh: the session has no authentication time to keep"), token)
 	}
 	claims, _, _, err := g.successor(r, op, token, c.token, cur)
 	if err != nil {
