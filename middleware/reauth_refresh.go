@@ -31,11 +31,11 @@ import (
 // another session holds or a rotation retired too). The rotation is
 // Reauthenticate's: the same session id, history and absolute expiry; the
 // old token refused from now on and retired (Record refuses it); a cookie
-// client gets the new cookie, whose
-// Max-Age is no longer than the token's exp; a token that another session
-// holds is sessionguard.ErrDuplicateToken; a store failure matches
-// ErrUnavailable (ErrCanceled when r's client went away first). r's context
-// keeps the Session it had; the returned Session is the session now.
+// client gets the new cookie, whose Max-Age is no longer than the token's
+// exp; a token that another session holds is sessionguard.ErrDuplicateToken;
+// a store failure matches ErrUnavailable (ErrCanceled when r's client went
+// away first). r's context keeps the Session it had; the returned Session is
+// the session now.
 //
 // A session whose store reports no authentication time has none to keep:
 // ErrReauthenticationRequired. r must carry a live session of this Guard;
