@@ -23,6 +23,22 @@ const (
 	EventRefreshed EventKind = "refreshed"
 )
 
+// Reasons of refused events that are not a request's refusal but a
+// re-authentication's or a refresh's: the request's session is live, and
+// the token the application presented for it (Reauthentication.Token, or
+// Refresh's token) was refused: another user's, tenant's or session's, a
+// forged or expired one, one of no later authentication, the session's own,
+// one a rotation retired. They are refused events, with the refused
+// session's id, user, tenant, app type and client address, so that an
+// audit that counts failed authentications by "event=refused" sees them;
+// a Guard.Require route's refusal of a session too old for it is the
+// sentinel's reason, "reauthentication_required", and says nothing was
+// tried.
+const (
+	ReasonReauthenticationRefused = "reauthentication_refused"
+	ReasonRefreshRefused          = "refresh_refused"
+)
+
 // Event is one audit event. It never carries a token or a token hash; the
 // session id (sessions.id) identifies a session.
 type Event struct {
@@ -63,6 +79,12 @@ func (e Event) Message() string {
 	case EventExpired:
 		return "sessionguard: session expired"
 	case EventRefused:
+		switch e.Reason {
+		case ReasonReauthenticationRefused:
+			return "sessionguard: reauthentication refused"
+		case ReasonRefreshRefused:
+			return "sessionguard: refresh refused"
+		}
 		return "sessionguard: request refused"
 	case EventPurged:
 		return "sessionguard: sessions purged"

@@ -48,6 +48,21 @@ func TestEventMessageNamesTheKind(t *testing.T) {
 	}
 }
 
+// A refused re-authentication or refresh is a refused event, but its log
+// line says what was refused: not a request, the token presented for a
+// step-up.
+func TestEventMessageOfARefusedStepUp(t *testing.T) {
+	for reason, want := range map[string]string{
+		sessionguard.ReasonReauthenticationRefused: "sessionguard: reauthentication refused",
+		sessionguard.ReasonRefreshRefused:          "sessionguard: refresh refused",
+		"invalid":                                  "sessionguard: request refused",
+	} {
+		if got := (sessionguard.Event{Kind: sessionguard.EventRefused, Reason: reason}).Message(); got != want {
+			t.Errorf("Message of a refusal of reason %q = %q, want %q", reason, got, want)
+		}
+	}
+}
+
 func TestActor(t *testing.T) {
 	ctx := context.Background()
 	if got := sessionguard.ActorFrom(ctx); got != 0 {

@@ -73,6 +73,21 @@ func (g *Guard) refusedStatus(r *http.Request, e *RefusalError, st sessionguard.
 	return e
 }
 
+// refusedToken records that the token presented for cur's re-authentication
+// or refresh was refused (reason: sessionguard.ReasonReauthenticationRefused
+// or ReasonRefreshRefused; why: the refusal's text, free of the token): a
+// failed authentication of a live session, which an audit must see. At
+// Warn, not at Info as a request's refused token: the request carried a live
+// session, so the failure is no stray token from the internet but its
+// holder failing a step-up (a stolen session, or a provider that leaves out
+// auth_time and fails every one), and only holders of live sessions can
+// cause these lines.
+func (g *Guard) refusedToken(r *http.Request, reason string, cur Session, why string) {
+	g.emit(r.Context(), slog.LevelWarn, sessionguard.Event{Kind: sessionguard.EventRefused, Reason: reason, Count: 1,
+		SessionID: cur.ID, UserID: cur.UserID, TenantID: cur.TenantID, AppType: cur.AppType, IP: g.cfg.ClientIP(r)},
+		slog.String("error", why))
+}
+
 // outageLog paces the Error lines of store failures: the first failure of
 // each second is logged at Error, the others at Info, so that a flood
 // during an outage (which an attacker's random tokens, each a store call,

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -130,6 +131,14 @@ func TestNothingEmittedCarriesATokenOrHash(t *testing.T) {
 		t.Fatalf("Refresh: %v", err)
 	}
 	wantStatus(t, "the renewed token", pg, bearer(renewed), http.StatusOK)
+	// Refused step-ups, audited: a renewal taken for a re-authentication (no
+	// new auth_time), and the first token, retired, taken for a renewal.
+	if _, _, err := pg.Reauthenticate(nil, bearer(renewed), middleware.Reauthentication{Token: providerToken(now)}); !errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Fatalf("Reauthenticate with a renewal: %v, want ErrReauthenticationRequired", err)
+	}
+	if _, err := pg.Refresh(nil, bearer(renewed), first); !errors.Is(err, middleware.ErrReauthenticationRequired) {
+		t.Fatalf("Refresh with the retired first token: %v, want ErrReauthenticationRequired", err)
+	}
 
 	closed, err := pgxpool.NewWithConfig(ctx, db.pool.Config())
 	if err != nil {
@@ -162,8 +171,10 @@ func TestNothingEmittedCarriesATokenOrHash(t *testing.T) {
 	mu.Unlock()
 	// The test must have seen each kind of output, or it proves nothing.
 	for what, mustHave := range map[string][]string{
-		"logs":    {"session created", "request refused", "session revoked", "session refreshed", "sessionguard: cleanup"},
-		"events":  {`Kind:"created"`, `Kind:"refused"`, `Kind:"expired"`, `Kind:"revoked"`, `Kind:"refreshed", Reason:"", EndReason:"", Count:1, SessionID:"` + sid + `"`},
+		"logs": {"session created", "request refused", "session revoked", "session refreshed", "reauthentication refused", "refresh refused", "sessionguard: cleanup"},
+		"events": {`Kind:"created"`, `Kind:"refused"`, `Kind:"expired"`, `Kind:"revoked"`, `Kind:"refreshed", Reason:"", EndReason:"", Count:1, SessionID:"` + sid + `"`,
+			`Kind:"refused", Reason:"reauthentication_refused", EndReason:"", Count:1, SessionID:"` + sid + `"`,
+			`Kind:"refused", Reason:"refresh_refused", EndReason:"", Count:1, SessionID:"` + sid + `"`},
 		"metrics": {"sessionguard.validations", "sessionguard.revocations"},
 		"scrape":  {"sessionguard_validations_total", "sessionguard_store_duration_seconds_bucket"},
 		"spans":   {"pgstore.Validate", "pgstore.Cleaner.RunOnce", "pgstore.Create"},

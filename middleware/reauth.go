@@ -75,7 +75,11 @@ type Reauthentication struct {
 // needs one; DenyJSON answers it as a Require route's refusal, never as an
 // ended session), and not ErrInvalidToken, which is the refusal of r's own
 // token (no live session). One that another session holds or a
-// rotation retired is sessionguard.ErrDuplicateToken. A store
+// rotation retired is sessionguard.ErrDuplicateToken. Either refusal is a
+// failed authentication of the session, audited (Config.Logger at Warn, with
+// why, and Config.OnEvent) as a sessionguard.EventRefused of reason
+// sessionguard.ReasonReauthenticationRefused naming the session (id, user,
+// tenant, app type) and the client address, never the token. A store
 // failure matches ErrUnavailable (ErrCanceled when r's client went away
 // first, as SignIn's); with scs, the scs session then has a new token that
 // is not signed in.
@@ -97,7 +101,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		token = a.Token
 		var authed time.Time
 		if expires, authed, err = g.given(r, token, c.token, cur); err != nil {
-			return "", Session{}, g.notReauthenticated(c, err, token, c.token)
+			return "", Session{}, g.notReauthenticated(r, sessionguard.ReasonReauthenticationRefused, c, cur, err, token)
 		}
 		if !authed.IsZero() && (authTime.IsZero() || authed.Before(authTime)) {
 			authTime = authed
@@ -107,6 +111,11 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	}
 	s, err = g.rotate(w, r, op, c, cur, token, expires, sessionguard.Reauthentication{ACR: a.ACR, AMR: a.AMR, AuthTime: authTime})
 	if err != nil {
+		if a.Token != "" && errors.Is(err, sessionguard.ErrDuplicateToken) {
+			// Another session's token, or one a rotation retired (a
+			// replayed old token): refused as the checks above refuse.
+			g.refusedToken(r, sessionguard.ReasonReauthenticationRefused, cur, err.Error())
+		}
 		return "", Session{}, err
 	}
 	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventReauthenticated, Count: 1,
@@ -114,21 +123,23 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	return token, s, nil
 }
 
-// notReauthenticated is the error of a re-authentication (or a Refresh) whose token
-// (Reauthentication.Token) the Guard does not take, cause (an error matching
-// ErrInvalidToken). Nothing ended: the session lives on and still needs a
-// re-authentication, so the error matches ErrReauthenticationRequired, which
-// DenyJSON answers as a Require route's refusal, without
-// X-Session-End-Reason. Its text says why the token was refused, but it
-// does not unwrap to cause: matching ErrInvalidToken too, it read as the
-// refusal of r's own token, and a caller that signs the user out on
-// ErrInvalidToken ended a live session. No audit event: the request passed
-// the Guard, and the refused token is the application's input, as Record's
-// is.
-func (g *Guard) notReauthenticated(c credential, cause error, secrets ...string) *RefusalError {
+// notReauthenticated is the error of a re-authentication (or a Refresh) whose
+// token (Reauthentication.Token) the Guard does not take, cause (why), and
+// records it as an audit event of reason (refusedToken): the session's
+// holder failed an authentication. Nothing ended: the session lives on and
+// still needs a re-authentication, so the error matches
+// ErrReauthenticationRequired, which DenyJSON answers as a Require route's
+// refusal, without X-Session-End-Reason, and never ErrInvalidToken, the
+// refusal of r's own token: a caller that signs the user out on it would end
+// a live session. Its text says why the token was refused, cause's text
+// ("reauthenticate: ...", without the package, which the RefusalError's
+// text names); secrets (the refused token) are kept out of the text and the
+// log, as c's token is.
+func (g *Guard) notReauthenticated(r *http.Request, reason string, c credential, cur Session, cause error, secrets ...string) *RefusalError {
 	e := refuse(ErrReauthenticationRequired, c.bearer)
 	e.realm = g.cfg.Realm
-	e.causeMsg = redact(cause.Error(), secrets...)
+	e.causeMsg = redact(cause.Error(), append(secrets, c.token)...)
+	g.refusedToken(r, reason, cur, e.causeMsg)
 	return e
 }
 
@@ -232,16 +243,17 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 // Record checks a token, and returns a JWT's expiry and the time of the
 // authentication it attests ("auth_time", required). It must be cur's
 // successor (successor), and of an authentication (auth_time) later than
-// the session's: a refresh repeats the old one.
+// the session's: a refresh repeats the old one. Its error says why, after
+// op and without the package (notReauthenticated's text has it).
 func (g *Guard) given(r *http.Request, token, current string, cur Session) (expires, authed time.Time, err error) {
 	const op = "reauthenticate"
 	kind := g.tokenKind(token)
 	if !g.cfg.Tokens.has(kind) {
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: not a token this Guard accepts", op, ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("%s: not a token this Guard accepts", op)
 	}
 	if kind != JWTs {
 		if hashToken(token) == cur.tokenHash {
-			return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: the session holds this token already", op, ErrInvalidToken)
+			return time.Time{}, time.Time{}, fmt.Errorf("%s: the session holds this token already", op)
 		}
 		return time.Time{}, time.Time{}, nil
 	}
@@ -252,13 +264,13 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (expi
 	if claims.AuthTime.IsZero() {
 		// Without auth_time nothing tells a re-authentication from a
 		// refresh-token grant, whose token has a new iat too.
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: the token has no auth_time (ask the provider for it: OIDC max_age)", op, ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("%s: the token has no auth_time (ask the provider for it: OIDC max_age)", op)
 	}
 	if !claims.AuthTime.Add(leeway).After(last) {
 		// The issuer says the user last authenticated no later than the
 		// session did: a token issued without a new authentication (a
 		// refresh, a single sign-on session reused).
-		return time.Time{}, time.Time{}, fmt.Errorf("middleware: %s: %w: the token's auth_time is not after the session's authentication", op, ErrInvalidToken)
+		return time.Time{}, time.Time{}, fmt.Errorf("%s: the token's auth_time is not after the session's authentication", op)
 	}
 	return claims.Expires, claims.AuthTime, nil
 }
@@ -270,7 +282,8 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (expi
 // ECDSA signature's s and n-s both verify, so anyone holding a token can
 // make a second string of it), nor issued before it (a replayed older
 // token of the session); its user (and tenant, and session id when it
-// names one) cur's; and not about to expire.
+// names one) cur's; and not about to expire. Its error says why, after op,
+// as given's.
 //
 // The session's last authentication and current's iat are read off the
 // provider's clock when current is the provider's token (its auth_time,
@@ -285,18 +298,18 @@ func (g *Guard) given(r *http.Request, token, current string, cur Session) (expi
 // the sign-in's auth_time read as later.
 func (g *Guard) successor(r *http.Request, op, token, current string, cur Session) (claims jwtClaims, last time.Time, leeway time.Duration, err error) {
 	if hashToken(token) == cur.tokenHash || signedPart(token) == signedPart(current) {
-		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the session holds this token already", op, ErrInvalidToken)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("%s: the session holds this token already", op)
 	}
 	if claims, err = g.jwt.verify(token); err != nil {
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
-		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: %v", op, ErrInvalidToken, err)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("%s: %v", op, err)
 	}
 	if claims.UserID != cur.UserID || claims.HasTenant && claims.TenantID != cur.TenantID ||
 		claims.SessionID != "" && !strings.EqualFold(claims.SessionID, cur.ID) {
-		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the token's claims are not the session's", op, ErrInvalidToken)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("%s: the token's claims are not the session's", op)
 	}
 	if !claims.Expires.IsZero() && claims.Expires.Sub(g.now()) < time.Second {
-		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the token expires within a second", op, ErrInvalidToken)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("%s: the token expires within a second", op)
 	}
 	last, leeway = cur.AuthTime, g.jwt.cfg.Leeway
 	var issued time.Time
@@ -304,7 +317,7 @@ func (g *Guard) successor(r *http.Request, op, token, current string, cur Sessio
 		// current is the session's token, verified for this request.
 		old, err := g.jwt.verifyHashed(current, cur.tokenHash)
 		if err != nil {
-			return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the session's token: %v", op, ErrInvalidToken, err)
+			return jwtClaims{}, time.Time{}, 0, fmt.Errorf("%s: the session's token: %v", op, err)
 		}
 		issued = old.IssuedAt
 		if at := providerAuthTime(old); !at.IsZero() && !g.jwt.canSign() {
@@ -312,7 +325,7 @@ func (g *Guard) successor(r *http.Request, op, token, current string, cur Sessio
 		}
 	}
 	if claims.IssuedAt.Add(leeway).Before(issued) {
-		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("middleware: %s: %w: the token was issued before the session's", op, ErrInvalidToken)
+		return jwtClaims{}, time.Time{}, 0, fmt.Errorf("%s: the token was issued before the session's", op)
 	}
 	return claims, last, leeway, nil
 }

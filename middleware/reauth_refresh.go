@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -27,13 +26,16 @@ import (
 // before it, and not about to expire. A token refused so ends nothing, as
 // Reauthenticate's: the error matches ErrReauthenticationRequired (a new
 // authentication is the way to a token the Guard takes; DenyJSON never
-// answers it as an ended session). The rotation is Reauthenticate's: the same session id,
-// history and absolute expiry; the old token refused from now on and
-// retired (Record refuses it); a cookie client gets the new cookie, whose
-// Max-Age is no longer than the token's exp; a token that another session
-// holds is sessionguard.ErrDuplicateToken; a store failure matches
-// ErrUnavailable (ErrCanceled when r's client went away first). r's context
-// keeps the Session it had; the returned Session is the session now.
+// answers it as an ended session), and is audited as Reauthenticate's
+// refusal is, with reason sessionguard.ReasonRefreshRefused (a token that
+// another session holds or a rotation retired too). The rotation is
+// Reauthenticate's: the same session id, history and absolute expiry; the
+// old token refused from now on and retired (Record refuses it); a cookie
+// client gets the new cookie, whose Max-Age is no longer than the token's
+// exp; a token that another session holds is sessionguard.ErrDuplicateToken;
+// a store failure matches ErrUnavailable (ErrCanceled when r's client went
+// away first). r's context keeps the Session it had; the returned Session is
+// the session now.
 //
 // A session whose store reports no authentication time has none to keep:
 // ErrReauthenticationRequired. r must carry a live session of this Guard;
@@ -48,19 +50,22 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 	case c.scs:
 		return Session{}, errors.New("middleware: refresh: an scs session's tokens are scs's")
 	case !g.cfg.Tokens.has(JWTs) || g.tokenKind(token) != JWTs:
-		return Session{}, g.notReauthenticated(c, fmt.Errorf("middleware: refresh: %w: not a JWT this Guard accepts", ErrInvalidToken), token, c.token)
+		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, errors.New("refresh: not a JWT this Guard accepts"), token)
 	case cur.AuthTime.IsZero():
 		// Nothing to keep (the store records the authentication as now
 		// when given none): a new authentication records one.
-		return Session{}, g.notReauthenticated(c, errors.New("middleware: refresh: the session has no authentication time to keep"), token, c.token)
+		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, errors.New("refresh: the session has no authentication time to keep"), token)
 	}
 	claims, _, _, err := g.successor(r, op, token, c.token, cur)
 	if err != nil {
-		return Session{}, g.notReauthenticated(c, err, token, c.token)
+		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, err, token)
 	}
 	s, err := g.rotate(w, r, op, c, cur, token, claims.Expires,
 		sessionguard.Reauthentication{ACR: cur.ACR, AMR: cur.AMR, AuthTime: cur.AuthTime})
 	if err != nil {
+		if errors.Is(err, sessionguard.ErrDuplicateToken) {
+			g.refusedToken(r, sessionguard.ReasonRefreshRefused, cur, err.Error())
+		}
 		return Session{}, err
 	}
 	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventRefreshed, Count: 1,

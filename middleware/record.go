@@ -54,7 +54,7 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	}
 	kind := g.tokenKind(token)
 	if !g.cfg.Tokens.has(kind) {
-		return Session{}, fmt.Errorf("middleware: record: %w: not a token this Guard accepts", ErrInvalidToken)
+		return Session{}, g.invalidToken("not a token this Guard accepts")
 	}
 	var sid, alg string
 	maxAge := g.cfg.AbsoluteTimeout
@@ -66,23 +66,23 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 				ctx = r.Context()
 			}
 			g.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
-			return Session{}, fmt.Errorf("middleware: record: %w: %v", ErrInvalidToken, err)
+			return Session{}, g.invalidToken(err.Error())
 		}
 		if p, err = p.withClaims(claims); err != nil {
-			return Session{}, err
+			return Session{}, g.invalidToken(err.Error())
 		}
 		if name := g.cfg.JWT.TenantIDClaim; name != "" && p.TenantID == sessionguard.NoTenant && g.tenantAppOf(p) {
 			// The token is no use to this app, as one whose tenant claim is
 			// malformed: ErrInvalidToken, not an argument error the caller
 			// could take for an outage.
-			return Session{}, fmt.Errorf("middleware: record: %w: the token has no tenant claim %q and SignIn sets no TenantID", ErrInvalidToken, name)
+			return Session{}, g.invalidToken(fmt.Sprintf("the token has no tenant claim %q and SignIn sets no TenantID", name))
 		}
 		sid = claims.SessionID
 		if !claims.Expires.IsZero() {
 			maxAge = min(maxAge, claims.Expires.Sub(g.now()).Truncate(time.Second))
 		}
 		if maxAge <= 0 {
-			return Session{}, fmt.Errorf("middleware: record: %w: the token expires within a second", ErrInvalidToken)
+			return Session{}, g.invalidToken("the token expires within a second")
 		}
 	}
 	app, err := g.signInAppType(p)
@@ -106,14 +106,27 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 	return g.open(w, r, token, p, app, sid, maxAge)
 }
 
+// invalidToken is Record's refusal of the token it was given: a fresh
+// refusal matching ErrInvalidToken whose text says why once, after the
+// package ("middleware: session refused: invalid: record: ..."), where
+// wrapping the sentinel with a prefix of its own said the package twice.
+// why never holds the token: it comes from the checks above and from
+// verifying the JWT, whose errors name claims, not the token.
+func (g *Guard) invalidToken(why string) *RefusalError {
+	e := refuse(ErrInvalidToken, false)
+	e.realm = g.cfg.Realm
+	e.causeMsg = "record: " + why
+	return e
+}
+
 // tenantAppOf reports whether p opens a tenant_app session on this Guard.
 func (g *Guard) tenantAppOf(p SignIn) bool {
 	return p.AppType == sessionguard.TenantApp || (p.AppType == "" && g.cfg.AppType == sessionguard.TenantApp)
 }
 
 // withClaims fills p's zero user and tenant from a verified JWT's claims,
-// refuses fields that disagree with them, and moves p's authentication time
-// back to the token's.
+// refuses fields that disagree with them (an error that says which, for
+// invalidToken), and moves p's authentication time back to the token's.
 func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
 	authed := providerAuthTime(c)
 	if !authed.IsZero() && (p.AuthTime.IsZero() || authed.Before(p.AuthTime)) {
@@ -123,14 +136,14 @@ func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
 	case p.UserID == 0:
 		p.UserID = c.UserID
 	case p.UserID != c.UserID:
-		return p, fmt.Errorf("middleware: record: %w: UserID disagrees with the token's user id claim", ErrInvalidToken)
+		return p, errors.New("UserID disagrees with the token's user id claim")
 	}
 	if c.HasTenant {
 		switch {
 		case p.TenantID == 0:
 			p.TenantID = c.TenantID
 		case p.TenantID != c.TenantID:
-			return p, fmt.Errorf("middleware: record: %w: TenantID disagrees with the token's tenant claim", ErrInvalidToken)
+			return p, errors.New("TenantID disagrees with the token's tenant claim")
 		}
 	}
 	return p, nil
