@@ -32,7 +32,8 @@ type guardMetrics struct {
 
 var refusalReasons = []string{ErrMissingToken.Reason, ErrInvalidToken.Reason, ErrMalformedRequest.Reason, ErrIdleTimeout.Reason,
 	ErrAbsoluteTimeout.Reason, ErrRevoked.Reason, ErrWrongApp.Reason, ErrWrongTenant.Reason,
-	ErrBadTenant.Reason, ErrUnavailable.Reason, ErrCanceled.Reason, ErrReauthenticationRequired.Reason, sessionguard.ReasonSessionLimit}
+	ErrBadTenant.Reason, ErrUnavailable.Reason, ErrCanceled.Reason, ErrReauthenticationRequired.Reason, sessionguard.ReasonSessionLimit,
+	sessionguard.ReasonReauthenticationRefused, sessionguard.ReasonRefreshRefused}
 
 // newGuardMetrics returns nil without a provider: the Guard then counts
 // nothing and spends nothing on it. app is the Guard's Config.AppType: its

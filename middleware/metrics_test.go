@@ -263,8 +263,9 @@ func TestGuardExportsEveryReasonFromTheStart(t *testing.T) {
 	newGuard(t, newFakeStore(), func(c *middleware.Config) { c.MeterProvider = m.Provider })
 	scrape := m.Exposition(t)
 	want := [][]string{{"result", "valid"}}
-	for _, reason := range []string{"missing", "invalid", "idle_timeout", "absolute_timeout", "revoked", "wrong_app",
-		"wrong_tenant", "bad_tenant", "unavailable", "canceled", "reauthentication_required", "session_limit"} {
+	for _, reason := range []string{"missing", "invalid", "malformed_request", "idle_timeout", "absolute_timeout", "revoked", "wrong_app",
+		"wrong_tenant", "bad_tenant", "unavailable", "canceled", "reauthentication_required", "session_limit",
+		"reauthentication_refused", "refresh_refused"} {
 		want = append(want, []string{"result", "refused", "reason", reason})
 	}
 	for _, labels := range want {
