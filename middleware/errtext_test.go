@@ -140,3 +140,24 @@ func TestErrorsSayTheirPackageOnce(t *testing.T) {
 		}
 	}
 }
+
+// A refusal whose cause is one of the package's own errors says the package
+// once: a request to an scs Guard that did not come through LoadAndSave read
+// "middleware: session refused: unavailable: middleware: scs: ...".
+func TestRefusalCauseSaysThePackageOnce(t *testing.T) {
+	t.Parallel()
+	app := newSCSApp(t, nil)
+	g, err := middleware.New(middleware.Config{SCS: app.sm, Store: app.store, AppType: sessionguard.ControlPanel, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request(nil)
+	r.AddCookie(&http.Cookie{Name: app.sm.Cookie.Name, Value: strings.Repeat("A", 43)})
+	_, err = g.Authenticate(r)
+	if !errors.Is(err, middleware.ErrUnavailable) {
+		t.Fatalf("Authenticate outside LoadAndSave: %v, want ErrUnavailable", err)
+	}
+	if n := strings.Count(err.Error(), "middleware:"); n != 1 {
+		t.Errorf("%q says \"middleware:\" %d times, want once", err, n)
+	}
+}

@@ -79,7 +79,8 @@ func (e *RefusalError) Error() string {
 		msg += " (" + e.EndReason + ")"
 	}
 	if e.causeMsg != "" {
-		msg += ": " + e.causeMsg
+		// A cause of this package's own names the package already.
+		msg += ": " + strings.TrimPrefix(e.causeMsg, "middleware: ")
 	}
 	return msg
 }
