@@ -75,7 +75,7 @@ type Reauthentication struct {
 // needs one; DenyJSON answers it as a Require route's refusal, never as an
 // ended session), and not ErrInvalidToken, which is the refusal of r's own
 // token (no live session). One that another session holds or a
-// rotation retired is sessionguard.ErrDuplicateToken. Either refusal is a
+// rotation retired matches sessionguard.ErrDuplicateToken too. Either is a
 // failed authentication of the session, audited (Config.Logger at Warn, with
 // why, and Config.OnEvent) as a sessionguard.EventRefused of reason
 // sessionguard.ReasonReauthenticationRefused naming the session (id, user,
@@ -114,7 +114,7 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 		if a.Token != "" && errors.Is(err, sessionguard.ErrDuplicateToken) {
 			// Another session's token, or one a rotation retired (a
 			// replayed old token): refused as the checks above refuse.
-			g.refusedToken(r, sessionguard.ReasonReauthenticationRefused, cur, err.Error())
+			return "", Session{}, g.notReauthenticated(r, sessionguard.ReasonReauthenticationRefused, c, cur, err, token)
 		}
 		return "", Session{}, err
 	}
@@ -138,6 +138,12 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 func (g *Guard) notReauthenticated(r *http.Request, reason string, c credential, cur Session, cause error, secrets ...string) *RefusalError {
 	e := refuse(ErrReauthenticationRequired, c.bearer)
 	e.realm = g.cfg.Realm
+	if errors.Is(cause, sessionguard.ErrDuplicateToken) {
+		// The token is taken (another session's, or retired by a
+		// rotation): the caller may tell it apart, and DenyJSON still
+		// answers it as a step-up, not as an outage.
+		e.cause = cause
+	}
 	e.causeMsg = redact(cause.Error(), append(secrets, c.token)...)
 	g.refusedToken(r, reason, cur, e.causeMsg)
 	return e

@@ -139,6 +139,15 @@ func TestRefusedStepUpIsAudited(t *testing.T) {
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
+		if tt.reason != "" {
+			// Every refused token is a step-up refusal, a taken one too:
+			// DenyJSON answers it with the step-up challenge, never a 503.
+			rec := httptest.NewRecorder()
+			middleware.DenyJSON(rec, from(tt.holder), err)
+			if !errors.Is(err, middleware.ErrReauthenticationRequired) || errors.Is(err, middleware.ErrInvalidToken) || rec.Code != http.StatusUnauthorized {
+				t.Errorf("%s: %v answered %d; want ErrReauthenticationRequired (not ErrInvalidToken), a 401", tt.name, err, rec.Code)
+			}
+		}
 		got := events.take()
 		if tt.reason == "" {
 			if len(got) != 0 {

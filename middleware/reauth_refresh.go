@@ -32,7 +32,8 @@ import (
 // Reauthenticate's: the same session id, history and absolute expiry; the
 // old token refused from now on and retired (Record refuses it); a cookie
 // client gets the new cookie, whose Max-Age is no longer than the token's
-// exp; a token that another session holds is sessionguard.ErrDuplicateToken;
+// exp; a token that another session holds matches ErrReauthenticationRequired
+// and sessionguard.ErrDuplicateToken;
 // a store failure matches ErrUnavailable (ErrCanceled when r's client went
 // away first). r's context keeps the Session it had; the returned Session is
 // the session now.
@@ -64,7 +65,7 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 		sessionguard.Reauthentication{ACR: cur.ACR, AMR: cur.AMR, AuthTime: cur.AuthTime})
 	if err != nil {
 		if errors.Is(err, sessionguard.ErrDuplicateToken) {
-			g.refusedToken(r, sessionguard.ReasonRefreshRefused, cur, err.Error())
+			return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, err, token)
 		}
 		return Session{}, err
 	}

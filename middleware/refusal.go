@@ -92,7 +92,8 @@ func (e *RefusalError) Is(target error) bool {
 }
 
 // Unwrap returns the store error behind an ErrUnavailable or ErrCanceled
-// refusal, nil for any other.
+// refusal, or behind a re-authentication refused because its token is taken
+// (sessionguard.ErrDuplicateToken); nil for any other.
 func (e *RefusalError) Unwrap() error { return e.cause }
 
 // refuse makes a fresh refusal from a sentinel.
