@@ -41,7 +41,8 @@ func isDeadlock(err error) bool {
 }
 
 // writeBatch runs sessionguard_check with a touch for every request and
-// answers each in out, in order. A batch of one is checkSQL, the lone call.
+// answers each in out, or in errs, in order. A batch of one is checkSQL, the
+// lone call.
 //
 // The requests go in token hash order, so that two batches (of this or of
 // another instance) lock their rows in one order and never wait for each
@@ -53,12 +54,13 @@ func isDeadlock(err error) bool {
 // is the one, each touch is sent again on its own. So it is when the pool's
 // transactions are REPEATABLE READ or SERIALIZABLE and a row the batch
 // waited for changed before it got the lock (40001): a session revoked
-// meanwhile then answers "revoked", not an error.
-func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessionguard.Status) error {
+// meanwhile then answers "revoked", not an error. Each touch sent again
+// answers its own caller: one that fails again fails its caller alone
+// (TestTouchBatchFallbackAnswersEachTouchOnItsOwn).
+func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessionguard.Status, errs []error) {
 	if len(reqs) == 1 {
-		var err error
-		out[0], err = s.writeOne(ctx, reqs[0])
-		return err
+		out[0], errs[0] = s.writeOne(ctx, reqs[0])
+		return
 	}
 	order := make([]int, len(reqs))
 	for i := range order {
@@ -74,12 +76,15 @@ func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessi
 	err := s.queryWriteBatch(ctx, hashes, apps, tenants, func(k int, st sessionguard.Status) { out[order[k]] = st })
 	if isDeadlock(err) || isSerializationFailure(err) {
 		for i, r := range reqs {
-			if out[i], err = s.writeOne(ctx, r); err != nil {
-				return err
-			}
+			out[i], errs[i] = s.writeOne(ctx, r)
+		}
+		return
+	}
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
 		}
 	}
-	return err
 }
 
 // writeOne is one touch, sent again after a serialization failure (a

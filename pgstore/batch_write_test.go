@@ -2,9 +2,12 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -215,4 +218,70 @@ func waitForLockWait(t *testing.T, f fixture) {
 		}
 	}
 	t.Fatal("the batch never waited for the row lock")
+}
+
+// failTouchesOf installs a trigger on f's sessions table that fails every
+// write of hash's row with SQLSTATE code, batched or alone: one session
+// whose touch keeps failing, as a row another transaction holds locked.
+func failTouchesOf(t *testing.T, f fixture, hash, code string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, stmt := range []string{
+		`CREATE TABLE test_failing_touches (hash text PRIMARY KEY, code text NOT NULL)`,
+		`CREATE FUNCTION test_fail_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+		DECLARE c text;
+		BEGIN
+			SELECT code INTO c FROM test_failing_touches WHERE hash = OLD.session_token_hash;
+			IF c IS NOT NULL THEN
+				RAISE EXCEPTION 'test: touch refused' USING ERRCODE = c;
+			END IF;
+			RETURN NEW;
+		END $$`,
+		`CREATE TRIGGER test_fail_touch BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION test_fail_touch()`,
+	} {
+		if _, err := f.pool.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.pool.Exec(ctx, `INSERT INTO test_failing_touches VALUES ($1, $2)`, hash, code); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A touch batch whose statement fails with a deadlock or a serialization
+// failure sends each touch again on its own, and each caller hears its own
+// touch's answer: a touch that fails again fails its own caller only, never
+// the touches before or after it in the batch.
+func TestTouchBatchFallbackAnswersEachTouchOnItsOwn(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{"40P01", "40001"} {
+		t.Run(code, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := newFixture(t, pgstore.Config{})
+			hashes := make([]string, 4)
+			for i := range hashes {
+				hashes[i], _ = f.create(t, nil)
+				f.age(t, hashes[i], 2*time.Minute, 0)
+			}
+			bad := 1 // neither first nor last, in the batch's order or by hash
+			failTouchesOf(t, f, hashes[bad], code)
+			st, errs := pgstore.TouchEach(ctx, f.store, hashes, make([]sessionguard.Scope, len(hashes)))
+			for i := range hashes {
+				if i == bad {
+					var pgErr *pgconn.PgError
+					if !errors.As(errs[i], &pgErr) || pgErr.Code != code || st[i].State != "" {
+						t.Fatalf("failing touch: %+v, %v; want no status and its own %s", st[i], errs[i], code)
+					}
+					continue
+				}
+				if errs[i] != nil || !st[i].Valid() || !st[i].LastActivityAt.Equal(st[i].CheckedAt) {
+					t.Fatalf("session %d: %+v, %v; want valid and touched", i, st[i], errs[i])
+				}
+				if r := f.row(t, hashes[i]); time.Since(r.LastActivity) > time.Minute {
+					t.Fatalf("session %d not touched: %+v", i, r)
+				}
+			}
+		})
+	}
 }
