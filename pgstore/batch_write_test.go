@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sessionguard/sessionguard"
@@ -248,14 +249,31 @@ func failTouchesOf(t *testing.T, f fixture, hash, code string) {
 	}
 }
 
-// A touch batch whose statement fails with a deadlock or a serialization
-// failure sends each touch again on its own, and each caller hears its own
-// touch's answer: a touch that fails again fails its own caller only, never
-// the touches before or after it in the batch.
+// A touch batch whose statement fails with a deadlock, a serialization
+// failure or a lock timeout sends each touch again on its own, and each
+// caller hears its own touch's answer: a touch that fails again fails its
+// own caller only, never the touches before or after it in the batch. Any
+// other error of the batched statement fails every touch at once, and no
+// touch is sent again.
 func TestTouchBatchFallbackAnswersEachTouchOnItsOwn(t *testing.T) {
 	t.Parallel()
-	for _, code := range []string{"40P01", "40001"} {
-		t.Run(code, func(t *testing.T) {
+	const bad = 1 // neither first nor last in the batch's order
+	trigger := func(code string) func(t *testing.T, f fixture, hash string) {
+		return func(t *testing.T, f fixture, hash string) { failTouchesOf(t, f, hash, code) }
+	}
+	tests := []struct {
+		name  string
+		fail  func(t *testing.T, f fixture, hash string) // makes hash's touch fail, batched or alone
+		code  string
+		alone bool // each touch is sent again on its own
+	}{
+		{"deadlock", trigger("40P01"), "40P01", true},
+		{"serialization failure, three times in a row", trigger("40001"), "40001", true},
+		{"lock timeout on a row another transaction holds", holdRowPastLockTimeout, "55P03", true},
+		{"any other error", trigger("P0001"), "P0001", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			f := newFixture(t, pgstore.Config{})
@@ -264,14 +282,14 @@ func TestTouchBatchFallbackAnswersEachTouchOnItsOwn(t *testing.T) {
 				hashes[i], _ = f.create(t, nil)
 				f.age(t, hashes[i], 2*time.Minute, 0)
 			}
-			bad := 1 // neither first nor last, in the batch's order or by hash
-			failTouchesOf(t, f, hashes[bad], code)
-			st, errs := pgstore.TouchEach(ctx, f.store, hashes, make([]sessionguard.Scope, len(hashes)))
+			tt.fail(t, f, hashes[bad])
+			s, c := countedStore(t, f, pgstore.Config{}, 2)
+			st, errs := pgstore.TouchEach(ctx, s, hashes, make([]sessionguard.Scope, len(hashes)))
 			for i := range hashes {
-				if i == bad {
-					var pgErr *pgconn.PgError
-					if !errors.As(errs[i], &pgErr) || pgErr.Code != code || st[i].State != "" {
-						t.Fatalf("failing touch: %+v, %v; want no status and its own %s", st[i], errs[i], code)
+				var pgErr *pgconn.PgError
+				if i == bad || !tt.alone {
+					if !errors.As(errs[i], &pgErr) || pgErr.Code != tt.code || st[i].State != "" {
+						t.Fatalf("session %d: %+v, %v; want no status and %s", i, st[i], errs[i], tt.code)
 					}
 					continue
 				}
@@ -282,6 +300,37 @@ func TestTouchBatchFallbackAnswersEachTouchOnItsOwn(t *testing.T) {
 					t.Fatalf("session %d not touched: %+v", i, r)
 				}
 			}
+			wantAlone := int64(0)
+			if tt.alone {
+				wantAlone = int64(len(hashes))
+			}
+			if c.batchedTouches.Load() != 1 || c.touches.Load() < wantAlone || !tt.alone && c.touches.Load() != 0 {
+				t.Fatalf("%d batched and %d lone touch statements; want 1 batched and %d alone",
+					c.batchedTouches.Load(), c.touches.Load(), wantAlone)
+			}
 		})
+	}
+}
+
+// holdRowPastLockTimeout locks hash's row in a transaction held until the
+// test ends, and gives every new connection to f's database a lock timeout
+// of 200 ms: a touch of that row, batched or alone, then fails with 55P03.
+func holdRowPastLockTimeout(t *testing.T, f fixture, hash string) {
+	t.Helper()
+	ctx := context.Background()
+	var db string
+	if err := f.pool.QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" SET lock_timeout = '200ms'"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR UPDATE", hash); err != nil {
+		t.Fatal(err)
 	}
 }
