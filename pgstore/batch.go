@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -26,18 +27,24 @@ const DefaultMaxBatch = 128
 // at light load (a few concurrent requests) the same parallelism as without
 // a batcher. Past that, calls queue; queued calls go out together, and a
 // further batch starts only while a full one waits: more statements in
-// flight would compete with the requests' own work for the same cores. A batch of queued calls runs on a goroutine of its own
-// with a context of its own, cancelled only when every call in it has given
-// up, so one caller's cancellation never fails the others. An error fails
-// every call of the batch.
+// flight would compete with the requests' own work for the same cores. A
+// batch of queued calls runs on a goroutine of its own with a context of its
+// own, cancelled only when every call in it has given up, so one caller's
+// cancellation never fails the others. exec answers each call with its own
+// result or its own error: a batch whose statement fails as a whole
+// (failTogether) fails every call, one whose calls are sent again alone
+// (writeBatch) fails only those whose own statement failed.
 type batcher[Req, Res any] struct {
 	max      int
-	inFlight int                                                    // statements in flight at most: maxInFlight
-	exec     func(ctx context.Context, reqs []Req, out []Res) error // out[i] answers reqs[i]
+	inFlight int // statements in flight at most: maxInFlight
+	exec     execFunc[Req, Res]
 
 	// calls holds answered calls for reuse: a call, its channel and its
 	// one-element arrays are then no allocation per lookup.
 	calls sync.Pool
+	// scratch holds the slices of answered batches for reuse: a batch then
+	// allocates none to hand its calls to exec.
+	scratch sync.Pool
 
 	mu      sync.Mutex
 	queue   []*batchCall[Req, Res]
@@ -59,7 +66,7 @@ const maxInFlight = 2
 type batchCall[Req, Res any] struct {
 	req       [1]Req
 	res       [1]Res
-	err       error
+	err       [1]error
 	done      chan struct{}
 	abandoned bool        // the caller gave up; under batcher.mu
 	batch     *batchState // the batch that took it; under batcher.mu
@@ -73,7 +80,23 @@ type batchState struct {
 	cancel context.CancelFunc
 }
 
-func newBatcher[Req, Res any](max int, exec func(context.Context, []Req, []Res) error) *batcher[Req, Res] {
+// execFunc runs one statement for reqs and answers reqs[i] with out[i], or
+// with errs[i] when errs[i] is not nil. out and errs come zeroed.
+type execFunc[Req, Res any] func(ctx context.Context, reqs []Req, out []Res, errs []error)
+
+// failTogether is exec as an execFunc for a statement that answers all its
+// calls or none: its error fails every call of the batch.
+func failTogether[Req, Res any](exec func(ctx context.Context, reqs []Req, out []Res) error) execFunc[Req, Res] {
+	return func(ctx context.Context, reqs []Req, out []Res, errs []error) {
+		if err := exec(ctx, reqs, out); err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+	}
+}
+
+func newBatcher[Req, Res any](max int, exec execFunc[Req, Res]) *batcher[Req, Res] {
 	return &batcher[Req, Res]{max: max, inFlight: maxInFlight, exec: exec}
 }
 
@@ -87,9 +110,14 @@ func (b *batcher[Req, Res]) newCall(req Req) *batchCall[Req, Res] {
 	return c
 }
 
-// answer returns c's answer and frees c for reuse: its caller is done with it.
+// answer returns c's answer and frees c for reuse: its caller is done with
+// it. A call answered with an error has no result.
 func (b *batcher[Req, Res]) answer(c *batchCall[Req, Res]) (Res, error) {
-	res, err := c.res[0], c.err
+	res, err := c.res[0], c.err[0]
+	if err != nil {
+		var zero Res
+		res = zero
+	}
 	*c = batchCall[Req, Res]{done: c.done}
 	b.calls.Put(c)
 	return res, err
@@ -107,11 +135,7 @@ func (b *batcher[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
 	if b.running < b.inFlight && len(b.queue) == 0 {
 		b.running++
 		b.mu.Unlock()
-		c.err = b.exec(ctx, c.req[:], c.res[:])
-		if c.err != nil {
-			var zero Res
-			c.res[0] = zero
-		}
+		b.exec(ctx, c.req[:], c.res[:], c.err[:])
 		b.mu.Lock()
 		if len(b.queue) > 0 {
 			calls, st := b.take()
@@ -195,19 +219,34 @@ func (b *batcher[Req, Res]) run(calls []*batchCall[Req, Res], st *batchState) {
 	}
 }
 
+// batchScratch is the slices one batch's statement is given.
+type batchScratch[Req, Res any] struct {
+	reqs []Req
+	res  []Res
+	errs []error
+}
+
+// exec1 runs one batch's statement and answers each of its calls.
 func (b *batcher[Req, Res]) exec1(calls []*batchCall[Req, Res], st *batchState) {
-	reqs := make([]Req, len(calls))
-	for i, c := range calls {
-		reqs[i] = c.req[0]
+	sc, ok := b.scratch.Get().(*batchScratch[Req, Res])
+	if !ok {
+		sc = new(batchScratch[Req, Res])
 	}
-	res := make([]Res, len(calls))
-	err := b.exec(st.ctx, reqs, res)
+	n := len(calls)
+	sc.reqs = slices.Grow(sc.reqs[:0], n)[:n]
+	sc.res = slices.Grow(sc.res[:0], n)[:n]
+	sc.errs = slices.Grow(sc.errs[:0], n)[:n]
 	for i, c := range calls {
-		if err != nil {
-			c.err = err
-		} else {
-			c.res[0] = res[i]
-		}
+		sc.reqs[i] = c.req[0]
+	}
+	b.exec(st.ctx, sc.reqs, sc.res, sc.errs)
+	for i, c := range calls {
+		c.res[0], c.err[0] = sc.res[i], sc.errs[i]
 		c.done <- struct{}{} // never blocks: one answer per use of the call
 	}
+	// Cleared, the slices keep no request or answer alive while pooled.
+	clear(sc.reqs)
+	clear(sc.res)
+	clear(sc.errs)
+	b.scratch.Put(sc)
 }

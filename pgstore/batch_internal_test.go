@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +17,8 @@ type gatedExec struct {
 	mu      sync.Mutex
 	batches [][]int
 	ctxErrs []error
-	err     error
+	err     error           // fails every call of a batch
+	failOne func(int) error // fails the calls it names, one by one
 }
 
 func (g *gatedExec) exec(ctx context.Context, reqs []int, out []int) error {
@@ -29,6 +31,16 @@ func (g *gatedExec) exec(ctx context.Context, reqs []int, out []int) error {
 		out[i] = r * 10
 	}
 	return g.err
+}
+
+// each is exec as the batcher's execFunc, with failOne's errors added.
+func (g *gatedExec) each(ctx context.Context, reqs []int, out []int, errs []error) {
+	failTogether(g.exec)(ctx, reqs, out, errs)
+	for i, r := range reqs {
+		if errs[i] == nil && g.failOne != nil {
+			errs[i] = g.failOne(r)
+		}
+	}
 }
 
 // waitQueued waits until n calls are queued behind the batch in flight.
@@ -56,7 +68,7 @@ func TestBatcher(t *testing.T) {
 	// most, so that the queue forms behind req 0 alone.
 	start := func(t *testing.T, g *gatedExec, max, n int, ctxOf func(i int) context.Context) (*batcher[int, int], []chan result) {
 		t.Helper()
-		b := newBatcher(max, g.exec)
+		b := newBatcher(max, g.each)
 		b.inFlight = 1
 		out := make([]chan result, n+1)
 		for i := range out {
@@ -105,6 +117,30 @@ func TestBatcher(t *testing.T) {
 			if len(b) > 8 {
 				t.Fatalf("a batch of %d, max 8", len(b))
 			}
+		}
+	})
+	t.Run("each call hears its own error, alone or batched", func(t *testing.T) {
+		own := func(r int) error {
+			if r%3 == 0 {
+				return fmt.Errorf("call %d failed", r)
+			}
+			return nil
+		}
+		g := &gatedExec{gate: make(chan struct{}), failOne: own}
+		_, out := start(t, g, 100, 20, background)
+		close(g.gate)
+		for i, c := range out {
+			r := <-c
+			if want := own(i); want != nil {
+				if r.err == nil || r.err.Error() != want.Error() || r.v != 0 {
+					t.Fatalf("call %d = %v, %v; want no answer and %v", i, r.v, r.err, want)
+				}
+			} else if r.err != nil || r.v != i*10 {
+				t.Fatalf("call %d = %v, %v; want %d", i, r.v, r.err, i*10)
+			}
+		}
+		if len(g.batches) != 2 || len(g.batches[1]) != 20 {
+			t.Fatalf("batches %v, want [0] alone then the 20 queued", g.batches)
 		}
 	})
 	t.Run("an error fails every call of the batch", func(t *testing.T) {
@@ -173,11 +209,11 @@ func TestBatcherLoneCallRunsInline(t *testing.T) {
 	t.Parallel()
 	type key struct{}
 	var sawCallerCtx bool
-	b := newBatcher(16, func(ctx context.Context, reqs []int, out []int) error {
+	b := newBatcher(16, failTogether(func(ctx context.Context, reqs []int, out []int) error {
 		sawCallerCtx = ctx.Value(key{}) == "caller"
 		copy(out, reqs)
 		return nil
-	})
+	}))
 	for i := range 3 {
 		v, err := b.do(context.WithValue(context.Background(), key{}, "caller"), i)
 		if err != nil || v != i || !sawCallerCtx {
@@ -194,7 +230,7 @@ func TestBatcherLoneCallRunsInline(t *testing.T) {
 func TestBatcherSendsAtOnceBelowTheLimit(t *testing.T) {
 	t.Parallel()
 	g := &gatedExec{gate: make(chan struct{})}
-	b := newBatcher(16, g.exec)
+	b := newBatcher(16, failTogether(g.exec))
 	if b.inFlight != maxInFlight || maxInFlight < 2 {
 		t.Fatalf("inFlight %d, maxInFlight %d: want at least two statements in flight", b.inFlight, maxInFlight)
 	}
@@ -229,7 +265,7 @@ func TestBatcherNeverJoinsAStartedBatch(t *testing.T) {
 	t.Parallel()
 	var clock atomic.Int64
 	var violations atomic.Int64
-	b := newBatcher(16, func(_ context.Context, reqs []int64, out []int64) error {
+	b := newBatcher(16, failTogether(func(_ context.Context, reqs []int64, out []int64) error {
 		started := clock.Add(1)
 		for _, began := range reqs {
 			if began > started {
@@ -239,7 +275,7 @@ func TestBatcherNeverJoinsAStartedBatch(t *testing.T) {
 		time.Sleep(50 * time.Microsecond)
 		copy(out, reqs)
 		return nil
-	})
+	}))
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Add(1)
@@ -302,7 +338,7 @@ func waitFor(t *testing.T, b *batcher[int, int], cond func() bool) {
 func TestBatcherReusedCallsKeepTheirAnswers(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
-	b := newBatcher(8, func(_ context.Context, reqs []int, out []int) error {
+	b := newBatcher(8, failTogether(func(_ context.Context, reqs []int, out []int) error {
 		time.Sleep(20 * time.Microsecond)
 		for i, r := range reqs {
 			if r%97 == 0 {
@@ -311,7 +347,7 @@ func TestBatcherReusedCallsKeepTheirAnswers(t *testing.T) {
 			out[i] = -r
 		}
 		return nil
-	})
+	}))
 	var wg sync.WaitGroup
 	for w := range 32 {
 		wg.Add(1)

@@ -18,7 +18,7 @@ func (s *Store) startBatching(maxBatch int) error {
 		return fmt.Errorf("pgstore: new: %w: MaxBatch %d is negative", ErrInvalidArgument, maxBatch)
 	}
 	if maxBatch > 1 {
-		s.reads = newBatcher(maxBatch, s.readBatch)
+		s.reads = newBatcher(maxBatch, failTogether(s.readBatch))
 		s.writes = newBatcher(maxBatch, s.writeBatch)
 	}
 	return nil

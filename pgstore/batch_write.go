@@ -41,7 +41,8 @@ func isDeadlock(err error) bool {
 }
 
 // writeBatch runs sessionguard_check with a touch for every request and
-// answers each in out, in order. A batch of one is checkSQL, the lone call.
+// answers each in out, or in errs, in order. A batch of one is checkSQL, the
+// lone call.
 //
 // The requests go in token hash order, so that two batches (of this or of
 // another instance) lock their rows in one order and never wait for each
@@ -50,15 +51,17 @@ func isDeadlock(err error) bool {
 // in another order (the seed's functions, such as cleanup_expired_sessions
 // under Store.Cleanup, or an app's own SQL) can still meet a batch in a
 // deadlock, which PostgreSQL breaks by failing one of them; when the batch
-// is the one, each touch is sent again on its own. So it is when the pool's
-// transactions are REPEATABLE READ or SERIALIZABLE and a row the batch
-// waited for changed before it got the lock (40001): a session revoked
-// meanwhile then answers "revoked", not an error.
-func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessionguard.Status) error {
+// is the one, each touch is sent again on its own (sentAgainAlone). So it is
+// when the pool's transactions are REPEATABLE READ or SERIALIZABLE and a row
+// the batch waited for changed before it got the lock (40001): a session
+// revoked meanwhile then answers "revoked", not an error; and when the
+// batch gave up waiting for one row's lock (lock_timeout). Each touch sent
+// again answers its own caller: one that fails again fails its caller
+// alone (TestTouchBatchFallbackAnswersEachTouchOnItsOwn).
+func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessionguard.Status, errs []error) {
 	if len(reqs) == 1 {
-		var err error
-		out[0], err = s.writeOne(ctx, reqs[0])
-		return err
+		out[0], errs[0] = s.writeOne(ctx, reqs[0])
+		return
 	}
 	order := make([]int, len(reqs))
 	for i := range order {
@@ -72,14 +75,37 @@ func (s *Store) writeBatch(ctx context.Context, reqs []writeRequest, out []sessi
 		hashes[k], apps[k], tenants[k] = reqs[i].hash, reqs[i].appType, reqs[i].tenant
 	}
 	err := s.queryWriteBatch(ctx, hashes, apps, tenants, func(k int, st sessionguard.Status) { out[order[k]] = st })
-	if isDeadlock(err) || isSerializationFailure(err) {
+	if sentAgainAlone(err) {
 		for i, r := range reqs {
-			if out[i], err = s.writeOne(ctx, r); err != nil {
-				return err
-			}
+			out[i], errs[i] = s.writeOne(ctx, r)
+		}
+		return
+	}
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
 		}
 	}
-	return err
+}
+
+// lockNotAvailable is PostgreSQL's SQLSTATE 55P03: lock_timeout passed while
+// a statement waited for a row lock.
+const lockNotAvailable = "55P03"
+
+// sentAgainAlone reports whether the touches of a batch whose statement
+// failed with err are each sent again on their own: the errors one row
+// causes for the whole batch while alone every other touch would pass (a
+// deadlock or a serialization failure over one row, one row's lock held
+// past lock_timeout). PostgreSQL failed the statement, so nothing it did
+// remains and each touch does alone what it would have done. Any other
+// error fails every touch of the batch. Most say that the database, not one
+// row, is in trouble (a lost connection, statement_timeout, too many
+// connections), where N statements more would add to the trouble and delay
+// every answer by N round trips; an error that an app's own trigger raises
+// for one row fails the batch too.
+func sentAgainAlone(err error) bool {
+	var pgErr *pgconn.PgError
+	return isDeadlock(err) || isSerializationFailure(err) || errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable
 }
 
 // writeOne is one touch, sent again after a serialization failure (a

@@ -2,9 +2,13 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -215,4 +219,118 @@ func waitForLockWait(t *testing.T, f fixture) {
 		}
 	}
 	t.Fatal("the batch never waited for the row lock")
+}
+
+// failTouchesOf installs a trigger on f's sessions table that fails every
+// write of hash's row with SQLSTATE code, batched or alone: one session
+// whose touch keeps failing, as a row another transaction holds locked.
+func failTouchesOf(t *testing.T, f fixture, hash, code string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, stmt := range []string{
+		`CREATE TABLE test_failing_touches (hash text PRIMARY KEY, code text NOT NULL)`,
+		`CREATE FUNCTION test_fail_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+		DECLARE c text;
+		BEGIN
+			SELECT code INTO c FROM test_failing_touches WHERE hash = OLD.session_token_hash;
+			IF c IS NOT NULL THEN
+				RAISE EXCEPTION 'test: touch refused' USING ERRCODE = c;
+			END IF;
+			RETURN NEW;
+		END $$`,
+		`CREATE TRIGGER test_fail_touch BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION test_fail_touch()`,
+	} {
+		if _, err := f.pool.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.pool.Exec(ctx, `INSERT INTO test_failing_touches VALUES ($1, $2)`, hash, code); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A touch batch whose statement fails with a deadlock, a serialization
+// failure or a lock timeout sends each touch again on its own, and each
+// caller hears its own touch's answer: a touch that fails again fails its
+// own caller only, never the touches before or after it in the batch. Any
+// other error of the batched statement fails every touch at once, and no
+// touch is sent again.
+func TestTouchBatchFallbackAnswersEachTouchOnItsOwn(t *testing.T) {
+	t.Parallel()
+	const bad = 1 // neither first nor last in the batch's order
+	trigger := func(code string) func(t *testing.T, f fixture, hash string) {
+		return func(t *testing.T, f fixture, hash string) { failTouchesOf(t, f, hash, code) }
+	}
+	tests := []struct {
+		name  string
+		fail  func(t *testing.T, f fixture, hash string) // makes hash's touch fail, batched or alone
+		code  string
+		alone bool // each touch is sent again on its own
+	}{
+		{"deadlock", trigger("40P01"), "40P01", true},
+		{"serialization failure, three times in a row", trigger("40001"), "40001", true},
+		{"lock timeout on a row another transaction holds", holdRowPastLockTimeout, "55P03", true},
+		{"any other error", trigger("P0001"), "P0001", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := newFixture(t, pgstore.Config{})
+			hashes := make([]string, 4)
+			for i := range hashes {
+				hashes[i], _ = f.create(t, nil)
+				f.age(t, hashes[i], 2*time.Minute, 0)
+			}
+			tt.fail(t, f, hashes[bad])
+			s, c := countedStore(t, f, pgstore.Config{}, 2)
+			st, errs := pgstore.TouchEach(ctx, s, hashes, make([]sessionguard.Scope, len(hashes)))
+			for i := range hashes {
+				var pgErr *pgconn.PgError
+				if i == bad || !tt.alone {
+					if !errors.As(errs[i], &pgErr) || pgErr.Code != tt.code || st[i].State != "" {
+						t.Fatalf("session %d: %+v, %v; want no status and %s", i, st[i], errs[i], tt.code)
+					}
+					continue
+				}
+				if errs[i] != nil || !st[i].Valid() || !st[i].LastActivityAt.Equal(st[i].CheckedAt) {
+					t.Fatalf("session %d: %+v, %v; want valid and touched", i, st[i], errs[i])
+				}
+				if r := f.row(t, hashes[i]); time.Since(r.LastActivity) > time.Minute {
+					t.Fatalf("session %d not touched: %+v", i, r)
+				}
+			}
+			wantAlone := int64(0)
+			if tt.alone {
+				wantAlone = int64(len(hashes))
+			}
+			if c.batchedTouches.Load() != 1 || c.touches.Load() < wantAlone || !tt.alone && c.touches.Load() != 0 {
+				t.Fatalf("%d batched and %d lone touch statements; want 1 batched and %d alone",
+					c.batchedTouches.Load(), c.touches.Load(), wantAlone)
+			}
+		})
+	}
+}
+
+// holdRowPastLockTimeout locks hash's row in a transaction held until the
+// test ends, and gives every new connection to f's database a lock timeout
+// of 200 ms: a touch of that row, batched or alone, then fails with 55P03.
+func holdRowPastLockTimeout(t *testing.T, f fixture, hash string) {
+	t.Helper()
+	ctx := context.Background()
+	var db string
+	if err := f.pool.QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pool.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" SET lock_timeout = '200ms'"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM sessions WHERE session_token_hash = $1 FOR UPDATE", hash); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sessionguard/sessionguard"
@@ -37,8 +38,19 @@ func PeekBatch(ctx context.Context, s *Store, hashes []string, scopes []sessiong
 }
 
 // TouchBatch runs sessionguard_check with a touch for hashes in one
-// statement (writeBatchSQL; one hash: checkSQL), each in its scope.
+// statement (writeBatchSQL; one hash: checkSQL), each in its scope. Its
+// error joins the touches' errors: TouchEach gives each touch's own.
 func TouchBatch(ctx context.Context, s *Store, hashes []string, scopes []sessionguard.Scope) ([]sessionguard.Status, error) {
+	out, errs := TouchEach(ctx, s, hashes, scopes)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TouchEach is TouchBatch answering each touch as the batcher answers its
+// caller: its status, or its error.
+func TouchEach(ctx context.Context, s *Store, hashes []string, scopes []sessionguard.Scope) ([]sessionguard.Status, []error) {
 	reqs := make([]writeRequest, len(hashes))
 	for i, h := range hashes {
 		reqs[i].hash = h
@@ -49,10 +61,9 @@ func TouchBatch(ctx context.Context, s *Store, hashes []string, scopes []session
 		reqs[i].tenant = nullIfZero(scopes[i].TenantID)
 	}
 	out := make([]sessionguard.Status, len(reqs))
-	if err := s.writeBatch(ctx, reqs, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	errs := make([]error, len(reqs))
+	s.writeBatch(ctx, reqs, out, errs)
+	return out, errs
 }
 
 // SetInTurn makes c call f in each batch's transaction, right after taking
