@@ -3,11 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"runtime"
-	"sync"
 	"time"
-	"weak"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
@@ -41,12 +37,6 @@ const (
 	poolReplica = "replica"
 )
 
-// poolGroups are, per Meter, the pools whose statistics it reports.
-var poolGroups = struct {
-	sync.Mutex
-	byMeter map[metric.Meter]*poolGroup
-}{byMeter: map[metric.Meter]*poolGroup{}}
-
 // observePools reports the statistics of s's pools, and of its read
 // replica, through m; nothing without a MeterProvider (m nil).
 func observePools(m *storeMetrics, s *Store) error {
@@ -65,54 +55,19 @@ func observePools(m *storeMetrics, s *Store) error {
 	return m.observeReplica(s)
 }
 
-// observePool reports pool's Stat at every collection, under role, in its
-// Meter's poolGroup. Nothing is added to a call's path: the numbers are the
-// ones pgxpool keeps anyway. A Meter that cannot be a map key (a type of
-// one's own that is not comparable) gets a group per Store's pool.
+// observePool reports pool's Stat at every collection, under role, with the
+// other pools of its Meter. Nothing is added to a call's path: the numbers
+// are the ones pgxpool keeps anyway.
 func (m *storeMetrics) observePool(pool *pgxpool.Pool, role string) error {
-	poolGroups.Lock()
-	defer poolGroups.Unlock()
-	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
-	var g *poolGroup
-	if shared {
-		g = poolGroups.byMeter[key]
+	series := func(func(string) *pgxpool.Pool) string { return role }
+	if err := poolGroups.join(m.meter, pool, series, keepLast(readPoolTotals)); err != nil {
+		return fmt.Errorf("pgstore: pool metrics: %w", err)
 	}
-	if g == nil {
-		g = &poolGroup{pools: map[poolKey]*poolTotals{}, retired: map[string]*poolTotals{}}
-		if err := g.register(m.meter); err != nil {
-			return fmt.Errorf("pgstore: pool metrics: %w", err)
-		}
-		if shared {
-			poolGroups.byMeter[key] = g
-		}
-	}
-	g.add(pool, role)
 	return nil
 }
 
-// poolGroup reports the pools of one Meter with one callback, each pool
-// once per role however many Stores use it: the SDK adds up the
-// observations of every callback on one Meter, so a pool observed twice
-// would read as twice its connections.
-//
-// The group holds its pools weakly: one the application drops with its
-// Stores (closed and replaced, say, or a tenant's database removed) is
-// collected like any other value, and stops adding its MaxConns to
-// max_connections, which would otherwise hide an exhausted pool
-// (connections{state="acquired"} short of max_connections for good). Its
-// counters' last observed values stay in retired, so that a counter never
-// goes down (TestDroppedPoolIsCollected).
-type poolGroup struct {
-	mu      sync.Mutex
-	pools   map[poolKey]*poolTotals // each pool's counters as last observed
-	retired map[string]*poolTotals  // by role: the collected pools' counters; a role reported
-	inst    poolInstruments
-}
-
-type poolKey struct {
-	pool weak.Pointer[pgxpool.Pool]
-	role string
-}
+// poolGroups report each pool once per role however many Stores use it.
+var poolGroups = newWeakGroups(registerPoolMetrics)
 
 // poolTotals are the cumulative counters of a pool, or of several.
 type poolTotals struct {
@@ -120,50 +75,23 @@ type poolTotals struct {
 	acquireWait                               time.Duration
 }
 
-func (t *poolTotals) add(o *poolTotals) {
-	t.acquires += o.acquires
-	t.emptyAcquires += o.emptyAcquires
-	t.canceledAcquires += o.canceledAcquires
-	t.acquireWait += o.acquireWait
+func readPoolTotals(pool *pgxpool.Pool) poolTotals {
+	st := pool.Stat()
+	return poolTotals{acquires: st.AcquireCount(), emptyAcquires: st.EmptyAcquireCount(),
+		canceledAcquires: st.CanceledAcquireCount(), acquireWait: st.EmptyAcquireWaitTime()}
 }
 
-type poolInstruments struct {
-	conns, maxConns           metric.Int64ObservableUpDownCounter
-	acquires, empty, canceled metric.Int64ObservableCounter
-	wait                      metric.Float64ObservableCounter
+func (t poolTotals) plus(o poolTotals) poolTotals {
+	return poolTotals{acquires: t.acquires + o.acquires, emptyAcquires: t.emptyAcquires + o.emptyAcquires,
+		canceledAcquires: t.canceledAcquires + o.canceledAcquires, acquireWait: t.acquireWait + o.acquireWait}
 }
 
-// add makes g report pool under role until pool is collected.
-func (g *poolGroup) add(pool *pgxpool.Pool, role string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	key := poolKey{pool: weak.Make(pool), role: role}
-	if _, ok := g.pools[key]; ok {
-		return
-	}
-	g.pools[key] = new(poolTotals)
-	if g.retired[role] == nil {
-		g.retired[role] = new(poolTotals)
-	}
-	runtime.AddCleanup(pool, g.release, key)
-}
+// poolGauges are a pool's connections now, or several pools'.
+type poolGauges struct{ acquired, idle, constructing, max int64 }
 
-// release keeps the last observed counters of a collected pool and
-// forgets it.
-func (g *poolGroup) release(key poolKey) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if last, ok := g.pools[key]; ok {
-		g.retired[key.role].add(last)
-		delete(g.pools, key)
-	}
-}
-
-func (g *poolGroup) register(meter metric.Meter) error {
-	var (
-		in  = &g.inst
-		err error
-	)
+func registerPoolMetrics(meter metric.Meter, g *weakGroup[pgxpool.Pool, string, poolTotals]) error {
+	var in poolInstruments
+	var err error
 	if in.conns, err = meter.Int64ObservableUpDownCounter(metricPoolConnections, metric.WithUnit("{connection}"),
 		metric.WithDescription("Connections of the pool, by state: acquired (a call holds it), idle, constructing (being dialled).")); err != nil {
 		return err
@@ -188,8 +116,17 @@ func (g *poolGroup) register(meter metric.Meter) error {
 		metric.WithDescription("Waits for a connection that ended with their context (a Guard's StoreTimeout, a client gone) before one came.")); err != nil {
 		return err
 	}
-	_, err = meter.RegisterCallback(g.observe, in.conns, in.maxConns, in.acquires, in.empty, in.wait, in.canceled)
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		in.observe(o, g)
+		return nil
+	}, in.conns, in.maxConns, in.acquires, in.empty, in.wait, in.canceled)
 	return err
+}
+
+type poolInstruments struct {
+	conns, maxConns           metric.Int64ObservableUpDownCounter
+	acquires, empty, canceled metric.Int64ObservableCounter
+	wait                      metric.Float64ObservableCounter
 }
 
 // poolRoleAttrs are the attribute sets of one role's series, built once.
@@ -212,41 +149,32 @@ var poolAttrs = func() map[string]poolRoleAttrs {
 }()
 
 // observe reports, per role, the sum of its pools' statistics.
-func (g *poolGroup) observe(_ context.Context, o metric.Observer) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	type gauges struct{ acquired, idle, constructing, max int64 }
-	now := make(map[string]*gauges, len(g.retired))
-	totals := make(map[string]*poolTotals, len(g.retired))
-	for role, retired := range g.retired {
-		now[role] = new(gauges)
-		totals[role] = new(poolTotals)
-		totals[role].add(retired)
-	}
-	for key, last := range g.pools {
-		// A pool collected but not released yet still has its counters here.
-		if pool := key.pool.Value(); pool != nil {
-			st := pool.Stat()
-			*last = poolTotals{acquires: st.AcquireCount(), emptyAcquires: st.EmptyAcquireCount(),
-				canceledAcquires: st.CanceledAcquireCount(), acquireWait: st.EmptyAcquireWaitTime()}
-			n := now[key.role]
-			n.acquired += int64(st.AcquiredConns())
-			n.idle += int64(st.IdleConns())
-			n.constructing += int64(st.ConstructingConns())
-			n.max += int64(st.MaxConns())
+func (in *poolInstruments) observe(o metric.Observer, g *weakGroup[pgxpool.Pool, string, poolTotals]) {
+	now := map[string]*poolGauges{}
+	totals := g.observe(func(role string, pool *pgxpool.Pool) {
+		st := pool.Stat()
+		n := now[role]
+		if n == nil {
+			n = new(poolGauges)
+			now[role] = n
 		}
-		totals[key.role].add(last)
+		n.acquired += int64(st.AcquiredConns())
+		n.idle += int64(st.IdleConns())
+		n.constructing += int64(st.ConstructingConns())
+		n.max += int64(st.MaxConns())
+	})
+	for role, t := range totals {
+		a, n := poolAttrs[role], now[role]
+		if n == nil {
+			n = new(poolGauges)
+		}
+		o.ObserveInt64(in.conns, n.acquired, a.acquired)
+		o.ObserveInt64(in.conns, n.idle, a.idle)
+		o.ObserveInt64(in.conns, n.constructing, a.constructing)
+		o.ObserveInt64(in.maxConns, n.max, a.all)
+		o.ObserveInt64(in.acquires, t.acquires, a.all)
+		o.ObserveInt64(in.empty, t.emptyAcquires, a.all)
+		o.ObserveFloat64(in.wait, t.acquireWait.Seconds(), a.all)
+		o.ObserveInt64(in.canceled, t.canceledAcquires, a.all)
 	}
-	for role, n := range now {
-		a, t := poolAttrs[role], totals[role]
-		o.ObserveInt64(g.inst.conns, n.acquired, a.acquired)
-		o.ObserveInt64(g.inst.conns, n.idle, a.idle)
-		o.ObserveInt64(g.inst.conns, n.constructing, a.constructing)
-		o.ObserveInt64(g.inst.maxConns, n.max, a.all)
-		o.ObserveInt64(g.inst.acquires, t.acquires, a.all)
-		o.ObserveInt64(g.inst.empty, t.emptyAcquires, a.all)
-		o.ObserveFloat64(g.inst.wait, t.acquireWait.Seconds(), a.all)
-		o.ObserveInt64(g.inst.canceled, t.canceledAcquires, a.all)
-	}
-	return nil
 }
