@@ -3,8 +3,13 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -29,6 +34,9 @@ const (
 const (
 	attrPool      = attribute.Key("pool")  // primary (the Store's pool) or replica (Config.ReadPool)
 	attrConnState = attribute.Key("state") // connections: acquired, idle, constructing
+	// attrPoolName tells a role's pools apart (poolName), under the name
+	// OpenTelemetry's database client conventions give it.
+	attrPoolName = attribute.Key("db.client.connection.pool.name")
 )
 
 // A pool's role for its Store: the "pool" attribute.
@@ -59,15 +67,56 @@ func observePools(m *storeMetrics, s *Store) error {
 // other pools of its Meter. Nothing is added to a call's path: the numbers
 // are the ones pgxpool keeps anyway.
 func (m *storeMetrics) observePool(pool *pgxpool.Pool, role string) error {
-	series := func(func(string) *pgxpool.Pool) string { return role }
-	if err := poolGroups.join(m.meter, pool, series, keepLast(readPoolTotals)); err != nil {
+	if err := poolGroups.join(m.meter, pool, poolSeriesOf(pool, role), keepLast(readPoolTotals)); err != nil {
 		return fmt.Errorf("pgstore: pool metrics: %w", err)
 	}
 	return nil
 }
 
-// poolGroups report each pool once per role however many Stores use it.
+// poolGroups report each pool once per role however many Stores use it,
+// and each as a series of its own: summed with another pool of its role, an
+// exhausted pool never showed its acquired connections at its max, and its
+// waits were divided by the other pool's acquires in README's
+// SessionguardPoolExhausted (TestPoolMetricsTellPoolsOfOneRoleApart).
 var poolGroups = newWeakGroups(registerPoolMetrics)
+
+// poolSeries names the series of a pool: its role, and its name.
+type poolSeries struct{ role, name string }
+
+// poolSeriesOf returns the series func of pool under role: its poolName,
+// with "#2", "#3", ... after it while a live pool of the role holds the
+// name before (two pools on one database: one the app's, one a tenant's
+// role's, say). A pool made anew after the one before it was collected
+// takes its series on, and its counts go on from the collected one's.
+func poolSeriesOf(pool *pgxpool.Pool, role string) func(holder func(poolSeries) *pgxpool.Pool) poolSeries {
+	name := poolName(pool.Config().ConnConfig.Config)
+	return func(holder func(poolSeries) *pgxpool.Pool) poolSeries {
+		for n := 1; ; n++ {
+			s := poolSeries{role: role, name: name}
+			if n > 1 {
+				s.name = fmt.Sprintf("%s#%d", name, n)
+			}
+			if h := holder(s); h == nil || h == pool {
+				return s
+			}
+		}
+	}
+}
+
+// poolName is server.address:server.port/db.namespace, the name
+// OpenTelemetry's conventions give a pool its library does not name, with
+// every host of a multi-host configuration (host=a,b), each once: the pool
+// is one whichever host it is connected to now. No user and no password:
+// nothing of the credentials is a label.
+func poolName(cfg pgconn.Config) string {
+	hosts := []string{net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))}
+	for _, f := range cfg.Fallbacks {
+		if h := net.JoinHostPort(f.Host, strconv.Itoa(int(f.Port))); !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return strings.Join(hosts, ",") + "/" + cfg.Database
+}
 
 // poolTotals are the cumulative counters of a pool, or of several.
 type poolTotals struct {
@@ -86,10 +135,7 @@ func (t poolTotals) plus(o poolTotals) poolTotals {
 		canceledAcquires: t.canceledAcquires + o.canceledAcquires, acquireWait: t.acquireWait + o.acquireWait}
 }
 
-// poolGauges are a pool's connections now, or several pools'.
-type poolGauges struct{ acquired, idle, constructing, max int64 }
-
-func registerPoolMetrics(meter metric.Meter, g *weakGroup[pgxpool.Pool, string, poolTotals]) error {
+func registerPoolMetrics(meter metric.Meter, g *weakGroup[pgxpool.Pool, poolSeries, poolTotals]) error {
 	var in poolInstruments
 	var err error
 	if in.conns, err = meter.Int64ObservableUpDownCounter(metricPoolConnections, metric.WithUnit("{connection}"),
@@ -129,52 +175,28 @@ type poolInstruments struct {
 	wait                      metric.Float64ObservableCounter
 }
 
-// poolRoleAttrs are the attribute sets of one role's series, built once.
-type poolRoleAttrs struct {
-	all, acquired, idle, constructing metric.MeasurementOption
-}
-
-var poolAttrs = func() map[string]poolRoleAttrs {
-	m := map[string]poolRoleAttrs{}
-	for _, role := range []string{poolPrimary, poolReplica} {
-		in := attrPool.String(role)
-		m[role] = poolRoleAttrs{
-			all:          metric.WithAttributeSet(attribute.NewSet(in)),
-			acquired:     metric.WithAttributeSet(attribute.NewSet(in, attrConnState.String("acquired"))),
-			idle:         metric.WithAttributeSet(attribute.NewSet(in, attrConnState.String("idle"))),
-			constructing: metric.WithAttributeSet(attribute.NewSet(in, attrConnState.String("constructing"))),
+// observe reports each series' statistics: its counters, and while a
+// live pool holds it, its connections. A series whose pools were all
+// collected keeps its counters (a counter never goes down) but reports no
+// connections: a max_connections of 0 would read as a pool with every
+// connection taken.
+func (in *poolInstruments) observe(o metric.Observer, g *weakGroup[pgxpool.Pool, poolSeries, poolTotals]) {
+	now := map[poolSeries]*pgxpool.Stat{}
+	totals := g.observe(func(s poolSeries, pool *pgxpool.Pool) { now[s] = pool.Stat() })
+	for s, t := range totals {
+		pool := attribute.NewSet(attrPool.String(s.role), attrPoolName.String(s.name))
+		all := metric.WithAttributeSet(pool)
+		o.ObserveInt64(in.acquires, t.acquires, all)
+		o.ObserveInt64(in.empty, t.emptyAcquires, all)
+		o.ObserveFloat64(in.wait, t.acquireWait.Seconds(), all)
+		o.ObserveInt64(in.canceled, t.canceledAcquires, all)
+		st, live := now[s]
+		if !live {
+			continue
 		}
-	}
-	return m
-}()
-
-// observe reports, per role, the sum of its pools' statistics.
-func (in *poolInstruments) observe(o metric.Observer, g *weakGroup[pgxpool.Pool, string, poolTotals]) {
-	now := map[string]*poolGauges{}
-	totals := g.observe(func(role string, pool *pgxpool.Pool) {
-		st := pool.Stat()
-		n := now[role]
-		if n == nil {
-			n = new(poolGauges)
-			now[role] = n
+		o.ObserveInt64(in.maxConns, int64(st.MaxConns()), all)
+		for state, n := range map[string]int32{"acquired": st.AcquiredConns(), "idle": st.IdleConns(), "constructing": st.ConstructingConns()} {
+			o.ObserveInt64(in.conns, int64(n), metric.WithAttributes(append(pool.ToSlice(), attrConnState.String(state))...))
 		}
-		n.acquired += int64(st.AcquiredConns())
-		n.idle += int64(st.IdleConns())
-		n.constructing += int64(st.ConstructingConns())
-		n.max += int64(st.MaxConns())
-	})
-	for role, t := range totals {
-		a, n := poolAttrs[role], now[role]
-		if n == nil {
-			n = new(poolGauges)
-		}
-		o.ObserveInt64(in.conns, n.acquired, a.acquired)
-		o.ObserveInt64(in.conns, n.idle, a.idle)
-		o.ObserveInt64(in.conns, n.constructing, a.constructing)
-		o.ObserveInt64(in.maxConns, n.max, a.all)
-		o.ObserveInt64(in.acquires, t.acquires, a.all)
-		o.ObserveInt64(in.empty, t.emptyAcquires, a.all)
-		o.ObserveFloat64(in.wait, t.acquireWait.Seconds(), a.all)
-		o.ObserveInt64(in.canceled, t.canceledAcquires, a.all)
 	}
 }
