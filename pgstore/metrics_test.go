@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/metrictest"
@@ -263,9 +267,12 @@ func TestCleanerStoppedAtShutdownIsNoError(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := metrictest.New(t)
+			exp := tracetest.NewInMemoryExporter()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 			var logged bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))
-			c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: time.Hour, Logger: log, MeterProvider: m.Provider})
+			c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: time.Hour, Logger: log, MeterProvider: m.Provider, TracerProvider: tp})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			tt.stop(c, cancel)
@@ -280,6 +287,18 @@ func TestCleanerStoppedAtShutdownIsNoError(t *testing.T) {
 			}
 			if logged.Len() != 0 {
 				t.Errorf("logged at Error level: %s", logged.String())
+			}
+			// Its span says it was canceled, and is no error either.
+			spans := exp.GetSpans()
+			if len(spans) != 1 || spans[0].Name != "pgstore.Cleaner.RunOnce" {
+				t.Fatalf("spans %v, want one pgstore.Cleaner.RunOnce", spans)
+			}
+			run := spans[0]
+			if run.Status.Code == codes.Error || len(run.Events) != 0 {
+				t.Errorf("the canceled run's span has status %v %q and events %v; want no error", run.Status.Code, run.Status.Description, run.Events)
+			}
+			if !slices.Contains(run.Attributes, attribute.String("sessionguard.cleanup.result", "canceled")) {
+				t.Errorf("the canceled run's span has attributes %v, want sessionguard.cleanup.result canceled", run.Attributes)
 			}
 		})
 	}
