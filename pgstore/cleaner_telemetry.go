@@ -22,6 +22,7 @@ const (
 
 // Cleanup span attributes: what the run did.
 const (
+	attrCleanupResult = attribute.Key("sessionguard.cleanup.result") // as cleanup.runs' result
 	attrCleanupRan    = attribute.Key("sessionguard.cleanup.ran")
 	attrCleanupEnded  = attribute.Key("sessionguard.cleanup.ended")
 	attrCleanupPurged = attribute.Key("sessionguard.cleanup.purged")
@@ -35,8 +36,8 @@ type cleanerTelemetry struct {
 	purged   metric.Int64Counter
 	tracer   trace.Tracer // nil without a TracerProvider
 
-	done, skipped, canceled, failed metric.AddOption
-	absolute, idle                  metric.AddOption
+	byResult       map[string]metric.AddOption // cleanup.runs' attributes, by runResult
+	absolute, idle metric.AddOption
 }
 
 func newCleanerTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*cleanerTelemetry, error) {
@@ -69,16 +70,16 @@ func newCleanerTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*cle
 		metric.WithDescription("Ended session rows the cleanup deleted after the retention period.")); err != nil {
 		return nil, err
 	}
-	t.done = metric.WithAttributes(attrResult.String("done"))
-	t.skipped = metric.WithAttributes(attrResult.String("skipped"))
-	t.canceled = metric.WithAttributes(attrResult.String("canceled"))
-	t.failed = metric.WithAttributes(attrResult.String("error"))
+	t.byResult = map[string]metric.AddOption{}
+	for _, result := range []string{resultDone, resultSkipped, resultCanceled, resultError} {
+		t.byResult[result] = metric.WithAttributes(attrResult.String(result))
+	}
 	t.absolute = metric.WithAttributes(attrReason.String(sessionguard.ReasonAbsoluteTimeout))
 	t.idle = metric.WithAttributes(attrReason.String(sessionguard.ReasonIdleTimeout))
 	// Every series with a known label set exists from the start, at 0: a
 	// rule on increase(…{result="done"}) compares nothing, and never fires,
 	// for a Cleaner that has failed every run since the process started.
-	for _, opt := range []metric.AddOption{t.done, t.skipped, t.canceled, t.failed} {
+	for _, opt := range t.byResult {
 		t.runs.Add(context.Background(), 0, opt)
 	}
 	for _, opt := range []metric.AddOption{t.absolute, t.idle} {
@@ -100,36 +101,56 @@ func (t *cleanerTelemetry) startRun(ctx context.Context) (context.Context, func(
 		ctx, span = t.tracer.Start(ctx, "pgstore.Cleaner.RunOnce", trace.WithAttributes(attrDBSystem.String("postgresql")))
 	}
 	return ctx, func(res *CleanupResult, err *error) {
-		t.record(ctx, time.Since(start), *res, *err)
-		if span != nil {
-			span.SetAttributes(attrCleanupRan.Bool(res.Ran), attrCleanupEnded.Int(res.Absolute+res.Idle), attrCleanupPurged.Int(res.Purged))
-			endSpan(span, *err)
+		result := runResult(ctx, *res, *err)
+		t.record(ctx, time.Since(start), result, *res)
+		if span == nil {
+			return
 		}
+		span.SetAttributes(attrCleanupResult.String(result), attrCleanupRan.Bool(res.Ran),
+			attrCleanupEnded.Int(res.Absolute+res.Idle), attrCleanupPurged.Int(res.Purged))
+		if result == resultCanceled {
+			span.End() // no error recorded: see runResult
+			return
+		}
+		endSpan(span, *err)
 	}
+}
+
+// The results of a run: cleanup.runs' "result" and its span's
+// sessionguard.cleanup.result.
+const (
+	resultDone     = "done"
+	resultSkipped  = "skipped"
+	resultCanceled = "canceled"
+	resultError    = "error"
+)
+
+// runResult is what a run came to. A run whose context was canceled (Run's,
+// as the app shuts down) is "canceled", not "error": counted or traced as
+// an error, every deploy stopping a Cleaner mid-run would show as a failing
+// cleanup. Run logs no error for it either, and its span, which says
+// "canceled" in an attribute, has no error status or exception event. A
+// context whose deadline passed is still an error: the run did not finish
+// in the time its caller gave it.
+func runResult(ctx context.Context, res CleanupResult, err error) string {
+	switch {
+	case err != nil && errors.Is(ctx.Err(), context.Canceled):
+		return resultCanceled
+	case err != nil:
+		return resultError
+	case !res.Ran:
+		return resultSkipped
+	}
+	return resultDone
 }
 
 // record counts one run. A run that failed part way still counts what it
 // ended and purged: those rows are gone.
-//
-// A run whose context was canceled (Run's, as the app shuts down) is
-// "canceled", not "error": counted as an error, every deploy stopping a
-// Cleaner mid-run would show as a failing cleanup. Run logs no error for
-// it either. A context whose deadline passed is still an error: the run did
-// not finish in the time its caller gave it.
-func (t *cleanerTelemetry) record(ctx context.Context, d time.Duration, res CleanupResult, err error) {
+func (t *cleanerTelemetry) record(ctx context.Context, d time.Duration, result string, res CleanupResult) {
 	if t.runs == nil {
 		return
 	}
-	switch {
-	case err != nil && errors.Is(ctx.Err(), context.Canceled):
-		t.runs.Add(ctx, 1, t.canceled)
-	case err != nil:
-		t.runs.Add(ctx, 1, t.failed)
-	case !res.Ran:
-		t.runs.Add(ctx, 1, t.skipped)
-	default:
-		t.runs.Add(ctx, 1, t.done)
-	}
+	t.runs.Add(ctx, 1, t.byResult[result])
 	if res.Ran {
 		t.duration.Record(ctx, d.Seconds())
 	}

@@ -3,10 +3,6 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"runtime"
-	"sync"
-	"weak"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -115,57 +111,33 @@ func (m *storeMetrics) revoked(ctx context.Context, e sessionguard.Event) {
 }
 
 // observeCache reports c's counters (Cache.Stats) and whether it answers from
-// memory (Cache.Listening) at every collection, in its Meter's cacheGroup.
-// Nothing is added to the cache's hot path: the numbers are the ones it keeps
-// anyway.
+// memory (Cache.Listening) at every collection, with the other Caches of its
+// Meter. Nothing is added to the cache's hot path: the numbers are the ones
+// it keeps anyway. Its counts are read from c.counts, which outlive c, so
+// that what c counted after the last collection is not lost with it.
 func (m *storeMetrics) observeCache(c *Cache) error {
-	cacheGroups.Lock()
-	defer cacheGroups.Unlock()
-	// A Meter that cannot be a map key (a type of one's own that is not
-	// comparable) gets a group per Cache.
-	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
-	var g *cacheGroup
-	if shared {
-		g = cacheGroups.byMeter[key]
+	n := c.counts
+	counts := func(*Cache) cacheTotals {
+		return cacheTotals{hits: n.hits.Load(), misses: n.misses.Load(), evictions: n.evictions.Load()}
 	}
-	if g == nil {
-		g = &cacheGroup{caches: map[weak.Pointer[Cache]]*cacheCounts{}}
-		if err := g.register(m.meter); err != nil {
-			return fmt.Errorf("pgstore: cache metrics: %w", err)
-		}
-		if shared {
-			cacheGroups.byMeter[key] = g
-		}
+	if err := cacheGroups.join(m.meter, c, oneSeries[Cache], counts); err != nil {
+		return fmt.Errorf("pgstore: cache metrics: %w", err)
 	}
-	g.add(c)
 	return nil
 }
 
-// cacheGroups are, per Meter, the Caches that report there.
-var cacheGroups = struct {
-	sync.Mutex
-	byMeter map[metric.Meter]*cacheGroup
-}{byMeter: map[metric.Meter]*cacheGroup{}}
+var cacheGroups = newWeakGroups(registerCacheMetrics)
 
-// cacheGroup reports the Caches of one Meter with one callback: the
-// counters add up every Cache's, and the sessionguard.cache.listening
-// series is 1 only while every one of them that runs listens. A gauge has
-// one value per series and collection (the SDK keeps the last
-// observation), so a callback per Cache would report the Cache registered
-// last and hide another's listener being down.
-//
-// The group holds its Caches weakly: one the application drops (replaced,
-// its part of the app shut down) is collected like any other value, up to
-// MaxEntries sessions with it, and its counts stay in retired. Held
-// strongly, every Cache ever made stayed in memory for the rest of the
-// process (TestDroppedCacheIsCollected).
-type cacheGroup struct {
-	mu      sync.Mutex
-	caches  map[weak.Pointer[Cache]]*cacheCounts
-	retired struct{ hits, misses, evictions uint64 }
+type cacheTotals struct{ hits, misses, evictions uint64 }
+
+func (t cacheTotals) plus(o cacheTotals) cacheTotals {
+	return cacheTotals{hits: t.hits + o.hits, misses: t.misses + o.misses, evictions: t.evictions + o.evictions}
 }
 
-func (g *cacheGroup) register(meter metric.Meter) error {
+// registerCacheMetrics reports the Caches of one Meter with one callback:
+// the counters add up every Cache's, and the sessionguard.cache.listening
+// series is 1 only while every one of them that runs listens.
+func registerCacheMetrics(meter metric.Meter, g *weakGroup[Cache, struct{}, cacheTotals]) error {
 	hits, err := meter.Int64ObservableCounter(metricCacheHits, metric.WithUnit("{check}"),
 		metric.WithDescription("Checks the cache answered from memory."))
 	if err != nil {
@@ -192,186 +164,78 @@ func (g *cacheGroup) register(meter metric.Meter) error {
 		return err
 	}
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		st := g.observe()
-		o.ObserveInt64(hits, int64(st.hits))
-		o.ObserveInt64(misses, int64(st.misses))
-		o.ObserveInt64(evictions, int64(st.evictions))
-		o.ObserveInt64(entries, st.entries)
-		o.ObserveInt64(listening, st.listening)
+		var live cacheLiveness
+		t := g.observe(live.add)[struct{}{}]
+		o.ObserveInt64(hits, int64(t.hits))
+		o.ObserveInt64(misses, int64(t.misses))
+		o.ObserveInt64(evictions, int64(t.evictions))
+		o.ObserveInt64(entries, live.entries)
+		o.ObserveInt64(listening, live.listening())
 		return nil
 	}, hits, misses, evictions, entries, listening)
 	return err
 }
 
-// add makes g report c until c is collected.
-func (g *cacheGroup) add(c *Cache) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	wp := weak.Make(c)
-	g.caches[wp] = c.counts
-	runtime.AddCleanup(c, g.release, wp)
+// cacheLiveness is what the live Caches of a group hold and whether they
+// listen, at one collection.
+type cacheLiveness struct {
+	entries           int64
+	running, deafened bool
 }
 
-// release keeps the counts of a collected Cache and forgets it.
-func (g *cacheGroup) release(wp weak.Pointer[Cache]) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if n, ok := g.caches[wp]; ok {
-		g.retired.hits += n.hits.Load()
-		g.retired.misses += n.misses.Load()
-		g.retired.evictions += n.evictions.Load()
-		delete(g.caches, wp)
+func (l *cacheLiveness) add(_ struct{}, c *Cache) {
+	l.entries += int64(c.Stats().Entries)
+	if c.running.Load() {
+		l.running = true
+		l.deafened = l.deafened || !c.Listening()
 	}
 }
 
-type cacheObservation struct {
-	hits, misses, evictions uint64
-	entries, listening      int64
-}
-
-// observe sums the group's counters. listening is 1 when at least one Cache
-// of g runs and every one that runs listens, else 0. A Cache whose Run is
-// not running (not started yet, or stopped: replaced, its part of the app
-// shut down) has no listener to be down; counted, one stopped for good held
-// the series at 0 for the rest of the process over Caches that all listen.
-func (g *cacheGroup) observe() cacheObservation {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	o := cacheObservation{hits: g.retired.hits, misses: g.retired.misses, evictions: g.retired.evictions, listening: 1}
-	running := false
-	for wp, n := range g.caches {
-		// A Cache collected but not released yet still has its counts here.
-		o.hits += n.hits.Load()
-		o.misses += n.misses.Load()
-		o.evictions += n.evictions.Load()
-		c := wp.Value()
-		if c == nil {
-			continue
-		}
-		o.entries += int64(c.Stats().Entries)
-		if c.running.Load() {
-			running = true
-			if !c.Listening() {
-				o.listening = 0
-			}
-		}
-	}
-	if !running {
-		o.listening = 0
-	}
-	return o
+// listening is 1 when at least one Cache runs and every one that runs
+// listens, else 0. A Cache whose Run is not running (not started yet, or
+// stopped: replaced, its part of the app shut down) has no listener to be
+// down; counted, one stopped for good held the series at 0 for the rest of
+// the process over Caches that all listen.
+func (l *cacheLiveness) listening() int64 {
+	return int64(boolCount(l.running && !l.deafened))
 }
 
 // observeReplica reports s's ReplicaStats at every collection, for a Store
-// with a ReadPool, in its Meter's replicaGroup: a replica that lags, fails
-// or was promoted sends the read path back to the primary, and nothing else
-// the library emits says so.
+// with a ReadPool, with the other Stores of its Meter, added up: a replica
+// that lags, fails or was promoted sends the read path back to the primary,
+// and nothing else the library emits says so.
 func (m *storeMetrics) observeReplica(s *Store) error {
-	replicaGroups.Lock()
-	defer replicaGroups.Unlock()
-	// A Meter that cannot be a map key (a type of one's own that is not
-	// comparable) gets a group per Store.
-	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
-	var g *replicaGroup
-	if shared {
-		g = replicaGroups.byMeter[key]
-	}
-	if g == nil {
-		g = &replicaGroup{stores: map[weak.Pointer[Store]]*ReplicaStats{}}
-		if err := g.register(m.meter); err != nil {
-			return err
-		}
-		if shared {
-			replicaGroups.byMeter[key] = g
-		}
-	}
-	g.add(s)
-	return nil
+	return replicaGroups.join(m.meter, s, oneSeries[Store], keepLast((*Store).ReplicaStats))
 }
 
-// replicaGroups are, per Meter, the Stores with a ReadPool that report there.
-var replicaGroups = struct {
-	sync.Mutex
-	byMeter map[metric.Meter]*replicaGroup
-}{byMeter: map[metric.Meter]*replicaGroup{}}
+var replicaGroups = newWeakGroups(registerReplicaMetrics)
 
-// replicaGroup reports the ReplicaStats of one Meter's Stores with one
-// callback: the counters add up every Store's. It holds its Stores weakly:
-// held by a callback, a Store the application dropped stayed in memory for
-// the rest of the process with both its pools, closed or not
-// (TestDroppedPoolIsCollected, a Store with a ReadPool). A collected
-// Store's last observed counts stay in retired, so that a counter never
-// goes down.
-type replicaGroup struct {
-	mu                      sync.Mutex
-	stores                  map[weak.Pointer[Store]]*ReplicaStats // each Store's as last observed
-	retired                 ReplicaStats
-	served, fallbacks, errs metric.Int64ObservableCounter
-}
-
-func (g *replicaGroup) register(meter metric.Meter) error {
-	var err error
-	if g.served, err = meter.Int64ObservableCounter(metricReplicaServed, metric.WithUnit("{check}"),
-		metric.WithDescription("Checks the read replica answered alone.")); err != nil {
+func registerReplicaMetrics(meter metric.Meter, g *weakGroup[Store, struct{}, ReplicaStats]) error {
+	served, err := meter.Int64ObservableCounter(metricReplicaServed, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica answered alone."))
+	if err != nil {
 		return err
 	}
-	if g.fallbacks, err = meter.Int64ObservableCounter(metricReplicaFallbacks, metric.WithUnit("{check}"),
-		metric.WithDescription("Checks the read replica could not answer alone (behind a revocation, a session it lacks, a touch due, an error, not in recovery), which went to the primary.")); err != nil {
+	fallbacks, err := meter.Int64ObservableCounter(metricReplicaFallbacks, metric.WithUnit("{check}"),
+		metric.WithDescription("Checks the read replica could not answer alone (behind a revocation, a session it lacks, a touch due, an error, not in recovery), which went to the primary."))
+	if err != nil {
 		return err
 	}
-	if g.errs, err = meter.Int64ObservableCounter(metricReplicaErrors, metric.WithUnit("{query}"),
-		metric.WithDescription("Read replica queries that failed (their checks went to the primary).")); err != nil {
+	errs, err := meter.Int64ObservableCounter(metricReplicaErrors, metric.WithUnit("{query}"),
+		metric.WithDescription("Read replica queries that failed (their checks went to the primary)."))
+	if err != nil {
 		return err
 	}
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		st := g.observe()
-		o.ObserveInt64(g.served, int64(st.Served))
-		o.ObserveInt64(g.fallbacks, int64(st.Fallbacks))
-		o.ObserveInt64(g.errs, int64(st.Errors))
+		st := g.observe(nil)[struct{}{}]
+		o.ObserveInt64(served, int64(st.Served))
+		o.ObserveInt64(fallbacks, int64(st.Fallbacks))
+		o.ObserveInt64(errs, int64(st.Errors))
 		return nil
-	}, g.served, g.fallbacks, g.errs)
+	}, served, fallbacks, errs)
 	return err
 }
 
-// add makes g report s until s is collected.
-func (g *replicaGroup) add(s *Store) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	wp := weak.Make(s)
-	if _, ok := g.stores[wp]; ok {
-		return
-	}
-	g.stores[wp] = new(ReplicaStats)
-	runtime.AddCleanup(s, g.release, wp)
-}
-
-// release keeps the last observed counts of a collected Store and forgets it.
-func (g *replicaGroup) release(wp weak.Pointer[Store]) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if last, ok := g.stores[wp]; ok {
-		g.retired.add(*last)
-		delete(g.stores, wp)
-	}
-}
-
-// observe sums the group's counts, reading each live Store's anew.
-func (g *replicaGroup) observe() ReplicaStats {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	sum := g.retired
-	for wp, last := range g.stores {
-		// A Store collected but not released yet still has its counts here.
-		if s := wp.Value(); s != nil {
-			*last = s.ReplicaStats()
-		}
-		sum.add(*last)
-	}
-	return sum
-}
-
-func (r *ReplicaStats) add(o ReplicaStats) {
-	r.Served += o.Served
-	r.Fallbacks += o.Fallbacks
-	r.Errors += o.Errors
+func (r ReplicaStats) plus(o ReplicaStats) ReplicaStats {
+	return ReplicaStats{Served: r.Served + o.Served, Fallbacks: r.Fallbacks + o.Fallbacks, Errors: r.Errors + o.Errors}
 }

@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/internal/metrictest"
@@ -262,9 +267,12 @@ func TestCleanerStoppedAtShutdownIsNoError(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := metrictest.New(t)
+			exp := tracetest.NewInMemoryExporter()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 			var logged bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))
-			c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: time.Hour, Logger: log, MeterProvider: m.Provider})
+			c := newCleaner(t, f.pool, pgstore.CleanerConfig{Interval: time.Hour, Logger: log, MeterProvider: m.Provider, TracerProvider: tp})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			tt.stop(c, cancel)
@@ -279,6 +287,18 @@ func TestCleanerStoppedAtShutdownIsNoError(t *testing.T) {
 			}
 			if logged.Len() != 0 {
 				t.Errorf("logged at Error level: %s", logged.String())
+			}
+			// Its span says it was canceled, and is no error either.
+			spans := exp.GetSpans()
+			if len(spans) != 1 || spans[0].Name != "pgstore.Cleaner.RunOnce" {
+				t.Fatalf("spans %v, want one pgstore.Cleaner.RunOnce", spans)
+			}
+			run := spans[0]
+			if run.Status.Code == codes.Error || len(run.Events) != 0 {
+				t.Errorf("the canceled run's span has status %v %q and events %v; want no error", run.Status.Code, run.Status.Description, run.Events)
+			}
+			if !slices.Contains(run.Attributes, attribute.String("sessionguard.cleanup.result", "canceled")) {
+				t.Errorf("the canceled run's span has attributes %v, want sessionguard.cleanup.result canceled", run.Attributes)
 			}
 		})
 	}
@@ -636,10 +656,10 @@ func TestPoolMetricsCountEachPoolOnce(t *testing.T) {
 		attrs  []attribute.KeyValue
 		want   int64
 	}{
-		{"sessionguard.pool.max_connections", []attribute.KeyValue{kv("pool", "primary")}, int64(f.pool.Stat().MaxConns())},
-		{"sessionguard.pool.max_connections", []attribute.KeyValue{kv("pool", "replica")}, int64(read.Stat().MaxConns())},
-		{"sessionguard.pool.connections", []attribute.KeyValue{kv("pool", "primary"), kv("state", "idle")}, int64(f.pool.Stat().IdleConns())},
-		{"sessionguard.pool.acquires", []attribute.KeyValue{kv("pool", "primary")}, f.pool.Stat().AcquireCount()},
+		{"sessionguard.pool.max_connections", poolAttrs(f.pool, "primary"), int64(f.pool.Stat().MaxConns())},
+		{"sessionguard.pool.max_connections", poolAttrs(read, "replica"), int64(read.Stat().MaxConns())},
+		{"sessionguard.pool.connections", append(poolAttrs(f.pool, "primary"), kv("state", "idle")), int64(f.pool.Stat().IdleConns())},
+		{"sessionguard.pool.acquires", poolAttrs(f.pool, "primary"), f.pool.Stat().AcquireCount()},
 	} {
 		if got := s.Value(tt.metric, tt.attrs...); got != tt.want {
 			t.Errorf("%s%v = %d, want %d (the pool's Stat)", tt.metric, tt.attrs, got, tt.want)
@@ -668,8 +688,9 @@ func TestDroppedPoolIsCollected(t *testing.T) {
 		}
 		return pool
 	}
-	kv := attribute.String
-	primary := []attribute.KeyValue{kv("pool", "primary")}
+	// Every pool here is on f's database: the old pool, collected, hands
+	// its series on to the current one.
+	primary := poolAttrs(f.pool, "primary")
 	for _, withReadPool := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ReadPool %v", withReadPool), func(t *testing.T) {
 			m := metrictest.New(t)
@@ -726,8 +747,13 @@ func TestDroppedPoolIsCollected(t *testing.T) {
 			if !withReadPool {
 				return
 			}
-			if got := s.Value("sessionguard.pool.max_connections", kv("pool", "replica")); got != 0 {
-				t.Errorf("replica max_connections = %d after the read pool was collected, want 0", got)
+			// No pool is left in the replica's series: it reports no
+			// connections, not a max_connections of 0 that reads as every
+			// connection taken.
+			for _, p := range s["sessionguard.pool.max_connections"].Data.(metricdata.Sum[int64]).DataPoints {
+				if role, _ := p.Attributes.Value("pool"); role.AsString() == "replica" {
+					t.Errorf("replica max_connections = %d after the read pool was collected, want no series", p.Value)
+				}
 			}
 			if got, want := s.Value("sessionguard.replica.fallbacks"), before.Value("sessionguard.replica.fallbacks"); got != want || want == 0 {
 				t.Errorf("replica fallbacks = %d after the Store was collected, want %d (and not 0)", got, want)

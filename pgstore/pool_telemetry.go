@@ -3,12 +3,13 @@ package pgstore
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"runtime"
-	"sync"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
-	"weak"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -33,6 +34,9 @@ const (
 const (
 	attrPool      = attribute.Key("pool")  // primary (the Store's pool) or replica (Config.ReadPool)
 	attrConnState = attribute.Key("state") // connections: acquired, idle, constructing
+	// attrPoolName tells a role's pools apart (poolName), under the name
+	// OpenTelemetry's database client conventions give it.
+	attrPoolName = attribute.Key("db.client.connection.pool.name")
 )
 
 // A pool's role for its Store: the "pool" attribute.
@@ -40,12 +44,6 @@ const (
 	poolPrimary = "primary"
 	poolReplica = "replica"
 )
-
-// poolGroups are, per Meter, the pools whose statistics it reports.
-var poolGroups = struct {
-	sync.Mutex
-	byMeter map[metric.Meter]*poolGroup
-}{byMeter: map[metric.Meter]*poolGroup{}}
 
 // observePools reports the statistics of s's pools, and of its read
 // replica, through m; nothing without a MeterProvider (m nil).
@@ -65,53 +63,59 @@ func observePools(m *storeMetrics, s *Store) error {
 	return m.observeReplica(s)
 }
 
-// observePool reports pool's Stat at every collection, under role, in its
-// Meter's poolGroup. Nothing is added to a call's path: the numbers are the
-// ones pgxpool keeps anyway. A Meter that cannot be a map key (a type of
-// one's own that is not comparable) gets a group per Store's pool.
+// observePool reports pool's Stat at every collection, under role, with the
+// other pools of its Meter. Nothing is added to a call's path: the numbers
+// are the ones pgxpool keeps anyway.
 func (m *storeMetrics) observePool(pool *pgxpool.Pool, role string) error {
-	poolGroups.Lock()
-	defer poolGroups.Unlock()
-	key, shared := m.meter, reflect.ValueOf(m.meter).Comparable()
-	var g *poolGroup
-	if shared {
-		g = poolGroups.byMeter[key]
+	if err := poolGroups.join(m.meter, pool, poolSeriesOf(pool, role), keepLast(readPoolTotals)); err != nil {
+		return fmt.Errorf("pgstore: pool metrics: %w", err)
 	}
-	if g == nil {
-		g = &poolGroup{pools: map[poolKey]*poolTotals{}, retired: map[string]*poolTotals{}}
-		if err := g.register(m.meter); err != nil {
-			return fmt.Errorf("pgstore: pool metrics: %w", err)
-		}
-		if shared {
-			poolGroups.byMeter[key] = g
-		}
-	}
-	g.add(pool, role)
 	return nil
 }
 
-// poolGroup reports the pools of one Meter with one callback, each pool
-// once per role however many Stores use it: the SDK adds up the
-// observations of every callback on one Meter, so a pool observed twice
-// would read as twice its connections.
-//
-// The group holds its pools weakly: one the application drops with its
-// Stores (closed and replaced, say, or a tenant's database removed) is
-// collected like any other value, and stops adding its MaxConns to
-// max_connections, which would otherwise hide an exhausted pool
-// (connections{state="acquired"} short of max_connections for good). Its
-// counters' last observed values stay in retired, so that a counter never
-// goes down (TestDroppedPoolIsCollected).
-type poolGroup struct {
-	mu      sync.Mutex
-	pools   map[poolKey]*poolTotals // each pool's counters as last observed
-	retired map[string]*poolTotals  // by role: the collected pools' counters; a role reported
-	inst    poolInstruments
+// poolGroups report each pool once per role however many Stores use it,
+// and each as a series of its own: summed with another pool of its role, an
+// exhausted pool never showed its acquired connections at its max, and its
+// waits were divided by the other pool's acquires in README's
+// SessionguardPoolExhausted (TestPoolMetricsTellPoolsOfOneRoleApart).
+var poolGroups = newWeakGroups(registerPoolMetrics)
+
+// poolSeries names the series of a pool: its role, and its name.
+type poolSeries struct{ role, name string }
+
+// poolSeriesOf returns the series func of pool under role: its poolName,
+// with "#2", "#3", ... after it while a live pool of the role holds the
+// name before (two pools on one database: one the app's, one a tenant's
+// role's, say). A pool made anew after the one before it was collected
+// takes its series on, and its counts go on from the collected one's.
+func poolSeriesOf(pool *pgxpool.Pool, role string) func(holder func(poolSeries) *pgxpool.Pool) poolSeries {
+	name := poolName(pool.Config().ConnConfig.Config)
+	return func(holder func(poolSeries) *pgxpool.Pool) poolSeries {
+		for n := 1; ; n++ {
+			s := poolSeries{role: role, name: name}
+			if n > 1 {
+				s.name = fmt.Sprintf("%s#%d", name, n)
+			}
+			if h := holder(s); h == nil || h == pool {
+				return s
+			}
+		}
+	}
 }
 
-type poolKey struct {
-	pool weak.Pointer[pgxpool.Pool]
-	role string
+// poolName is server.address:server.port/db.namespace, the name
+// OpenTelemetry's conventions give a pool its library does not name, with
+// every host of a multi-host configuration (host=a,b), each once: the pool
+// is one whichever host it is connected to now. No user and no password:
+// nothing of the credentials is a label.
+func poolName(cfg pgconn.Config) string {
+	hosts := []string{net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))}
+	for _, f := range cfg.Fallbacks {
+		if h := net.JoinHostPort(f.Host, strconv.Itoa(int(f.Port))); !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return strings.Join(hosts, ",") + "/" + cfg.Database
 }
 
 // poolTotals are the cumulative counters of a pool, or of several.
@@ -120,50 +124,20 @@ type poolTotals struct {
 	acquireWait                               time.Duration
 }
 
-func (t *poolTotals) add(o *poolTotals) {
-	t.acquires += o.acquires
-	t.emptyAcquires += o.emptyAcquires
-	t.canceledAcquires += o.canceledAcquires
-	t.acquireWait += o.acquireWait
+func readPoolTotals(pool *pgxpool.Pool) poolTotals {
+	st := pool.Stat()
+	return poolTotals{acquires: st.AcquireCount(), emptyAcquires: st.EmptyAcquireCount(),
+		canceledAcquires: st.CanceledAcquireCount(), acquireWait: st.EmptyAcquireWaitTime()}
 }
 
-type poolInstruments struct {
-	conns, maxConns           metric.Int64ObservableUpDownCounter
-	acquires, empty, canceled metric.Int64ObservableCounter
-	wait                      metric.Float64ObservableCounter
+func (t poolTotals) plus(o poolTotals) poolTotals {
+	return poolTotals{acquires: t.acquires + o.acquires, emptyAcquires: t.emptyAcquires + o.emptyAcquires,
+		canceledAcquires: t.canceledAcquires + o.canceledAcquires, acquireWait: t.acquireWait + o.acquireWait}
 }
 
-// add makes g report pool under role until pool is collected.
-func (g *poolGroup) add(pool *pgxpool.Pool, role string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	key := poolKey{pool: weak.Make(pool), role: role}
-	if _, ok := g.pools[key]; ok {
-		return
-	}
-	g.pools[key] = new(poolTotals)
-	if g.retired[role] == nil {
-		g.retired[role] = new(poolTotals)
-	}
-	runtime.AddCleanup(pool, g.release, key)
-}
-
-// release keeps the last observed counters of a collected pool and
-// forgets it.
-func (g *poolGroup) release(key poolKey) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if last, ok := g.pools[key]; ok {
-		g.retired[key.role].add(last)
-		delete(g.pools, key)
-	}
-}
-
-func (g *poolGroup) register(meter metric.Meter) error {
-	var (
-		in  = &g.inst
-		err error
-	)
+func registerPoolMetrics(meter metric.Meter, g *weakGroup[pgxpool.Pool, poolSeries, poolTotals]) error {
+	var in poolInstruments
+	var err error
 	if in.conns, err = meter.Int64ObservableUpDownCounter(metricPoolConnections, metric.WithUnit("{connection}"),
 		metric.WithDescription("Connections of the pool, by state: acquired (a call holds it), idle, constructing (being dialled).")); err != nil {
 		return err
@@ -188,65 +162,41 @@ func (g *poolGroup) register(meter metric.Meter) error {
 		metric.WithDescription("Waits for a connection that ended with their context (a Guard's StoreTimeout, a client gone) before one came.")); err != nil {
 		return err
 	}
-	_, err = meter.RegisterCallback(g.observe, in.conns, in.maxConns, in.acquires, in.empty, in.wait, in.canceled)
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		in.observe(o, g)
+		return nil
+	}, in.conns, in.maxConns, in.acquires, in.empty, in.wait, in.canceled)
 	return err
 }
 
-// poolRoleAttrs are the attribute sets of one role's series, built once.
-type poolRoleAttrs struct {
-	all, acquired, idle, constructing metric.MeasurementOption
+type poolInstruments struct {
+	conns, maxConns           metric.Int64ObservableUpDownCounter
+	acquires, empty, canceled metric.Int64ObservableCounter
+	wait                      metric.Float64ObservableCounter
 }
 
-var poolAttrs = func() map[string]poolRoleAttrs {
-	m := map[string]poolRoleAttrs{}
-	for _, role := range []string{poolPrimary, poolReplica} {
-		in := attrPool.String(role)
-		m[role] = poolRoleAttrs{
-			all:          metric.WithAttributeSet(attribute.NewSet(in)),
-			acquired:     metric.WithAttributeSet(attribute.NewSet(in, attrConnState.String("acquired"))),
-			idle:         metric.WithAttributeSet(attribute.NewSet(in, attrConnState.String("idle"))),
-			constructing: metric.WithAttributeSet(attribute.NewSet(in, attrConnState.String("constructing"))),
+// observe reports each series' statistics: its counters, and while a
+// live pool holds it, its connections. A series whose pools were all
+// collected keeps its counters (a counter never goes down) but reports no
+// connections: a max_connections of 0 would read as a pool with every
+// connection taken.
+func (in *poolInstruments) observe(o metric.Observer, g *weakGroup[pgxpool.Pool, poolSeries, poolTotals]) {
+	now := map[poolSeries]*pgxpool.Stat{}
+	totals := g.observe(func(s poolSeries, pool *pgxpool.Pool) { now[s] = pool.Stat() })
+	for s, t := range totals {
+		pool := attribute.NewSet(attrPool.String(s.role), attrPoolName.String(s.name))
+		all := metric.WithAttributeSet(pool)
+		o.ObserveInt64(in.acquires, t.acquires, all)
+		o.ObserveInt64(in.empty, t.emptyAcquires, all)
+		o.ObserveFloat64(in.wait, t.acquireWait.Seconds(), all)
+		o.ObserveInt64(in.canceled, t.canceledAcquires, all)
+		st, live := now[s]
+		if !live {
+			continue
+		}
+		o.ObserveInt64(in.maxConns, int64(st.MaxConns()), all)
+		for state, n := range map[string]int32{"acquired": st.AcquiredConns(), "idle": st.IdleConns(), "constructing": st.ConstructingConns()} {
+			o.ObserveInt64(in.conns, int64(n), metric.WithAttributes(append(pool.ToSlice(), attrConnState.String(state))...))
 		}
 	}
-	return m
-}()
-
-// observe reports, per role, the sum of its pools' statistics.
-func (g *poolGroup) observe(_ context.Context, o metric.Observer) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	type gauges struct{ acquired, idle, constructing, max int64 }
-	now := make(map[string]*gauges, len(g.retired))
-	totals := make(map[string]*poolTotals, len(g.retired))
-	for role, retired := range g.retired {
-		now[role] = new(gauges)
-		totals[role] = new(poolTotals)
-		totals[role].add(retired)
-	}
-	for key, last := range g.pools {
-		// A pool collected but not released yet still has its counters here.
-		if pool := key.pool.Value(); pool != nil {
-			st := pool.Stat()
-			*last = poolTotals{acquires: st.AcquireCount(), emptyAcquires: st.EmptyAcquireCount(),
-				canceledAcquires: st.CanceledAcquireCount(), acquireWait: st.EmptyAcquireWaitTime()}
-			n := now[key.role]
-			n.acquired += int64(st.AcquiredConns())
-			n.idle += int64(st.IdleConns())
-			n.constructing += int64(st.ConstructingConns())
-			n.max += int64(st.MaxConns())
-		}
-		totals[key.role].add(last)
-	}
-	for role, n := range now {
-		a, t := poolAttrs[role], totals[role]
-		o.ObserveInt64(g.inst.conns, n.acquired, a.acquired)
-		o.ObserveInt64(g.inst.conns, n.idle, a.idle)
-		o.ObserveInt64(g.inst.conns, n.constructing, a.constructing)
-		o.ObserveInt64(g.inst.maxConns, n.max, a.all)
-		o.ObserveInt64(g.inst.acquires, t.acquires, a.all)
-		o.ObserveInt64(g.inst.empty, t.emptyAcquires, a.all)
-		o.ObserveFloat64(g.inst.wait, t.acquireWait.Seconds(), a.all)
-		o.ObserveInt64(g.inst.canceled, t.canceledAcquires, a.all)
-	}
-	return nil
 }
