@@ -29,10 +29,11 @@ type JWTConfig struct {
 	// JWKS, not both. Keep old keys here (VerifyKey only) while tokens they
 	// signed may still be presented; that is key rotation. A token without
 	// a "kid" (an issuer with one HMAC secret often writes none) is verified
-	// with the key when Keys holds exactly one, and only if its "alg" is
-	// that key's Algorithm. With several keys, or a JWKS, a token must name
-	// its key: which one it means would be a guess, and during a rotation
-	// the set holds two. With a signing key, every key here is taken for
+	// with the key when Keys holds exactly one and the Guard does not sign
+	// with it, and only if its "alg" is that key's Algorithm. With several
+	// keys, or a JWKS, a token must name its key: which one it means would
+	// be a guess, and during a rotation the set holds two. The tokens a
+	// Guard signs always name theirs. With a signing key, every key here is taken for
 	// the Guard's own (Issuer and Audience are then optional): verify
 	// another issuer's tokens in a Guard that signs nothing, which must name
 	// that issuer and this app's audience.
@@ -85,8 +86,8 @@ type JWTConfig struct {
 }
 
 // JWTKey is one key. A token is verified only by the key whose ID equals its
-// "kid" (or, without a "kid", by the only key of JWTConfig.Keys), and only if
-// its "alg" is that key's Algorithm.
+// "kid" (or, without a "kid", by the only key of JWTConfig.Keys of a Guard
+// that does not sign), and only if its "alg" is that key's Algorithm.
 type JWTKey struct {
 	// ID is the "kid"; required and unique, even for a Guard's only key
 	// whose issuer writes no kid: the tokens the Guard signs carry it, and
@@ -466,8 +467,9 @@ func (v *jwtVerifier) keyFor(t *jwt.Token) (any, error) {
 }
 
 // keyOf is the key named kid, if it verifies alg. A kid of "" is a token
-// that names no key: the Guard's one static key verifies it, never a key
-// of several nor of a JWKS (see JWTConfig.Keys).
+// that names no key: the one static key of a Guard that only verifies
+// checks it, never a key of several, of a JWKS, or one the Guard signs
+// with (see JWTConfig.Keys).
 func (v *jwtVerifier) keyOf(kid, alg string) (any, error) {
 	if v.cfg.JWKS != nil {
 		if kid == "" {
@@ -476,7 +478,12 @@ func (v *jwtVerifier) keyOf(kid, alg string) (any, error) {
 		return v.cfg.JWKS.key(kid, alg)
 	}
 	if kid == "" {
-		if len(v.keys) != 1 {
+		switch {
+		case v.canSign():
+			// Its own tokens name their key: a kid-less one is no token it
+			// issued, and a Guard that issues is no other issuer's.
+			return nil, jwtError("missing kid: the tokens of a Guard that signs name their key")
+		case len(v.keys) != 1:
 			return nil, jwtError("missing kid: the Guard has several keys and a token must name its own")
 		}
 		for id := range v.keys {

@@ -46,7 +46,8 @@ func loggingGuard(t *testing.T, st sessionguard.Store, jc *middleware.JWTConfig)
 
 // TestKidlessTokens: a token without a "kid" is verified with the Guard's
 // one static key, and only with that key's algorithm; with several static
-// keys or a JWKS it is refused, and the log says a kid is needed. Every
+// keys, a JWKS, or a key the Guard signs with (its own tokens name it) it is
+// refused, and the log says a kid is needed. Every
 // refusal costs no store call; a token with a kid keeps its rules.
 func TestKidlessTokens(t *testing.T) {
 	idp := func() jwt.MapClaims {
@@ -106,6 +107,12 @@ func TestKidlessTokens(t *testing.T) {
 			return c
 		}, func(t *testing.T) string { return kidless(t, jwt.SigningMethodHS384, wideSecret, idp()) },
 			"missing kid: the Guard has several keys and a token must name its own"},
+		{"HS256, the one key of a Guard that signs with it", func() *middleware.JWTConfig {
+			c := oneKey()
+			c.Keys[0].SignKey = oneSecret
+			return c
+		}, func(t *testing.T) string { return kidless(t, jwt.SigningMethodHS256, oneSecret, idp()) },
+			"missing kid: the tokens of a Guard that signs name their key"},
 		{"the one key's kid, mistyped", oneKey, func(t *testing.T) string { return sign(t, jwt.SigningMethodHS256, "onlY", oneSecret, idp()) }, "unknown kid"},
 		{"two static keys, signed with the first", twoKeys, func(t *testing.T) string { return kidless(t, jwt.SigningMethodHS256, oneSecret, idp()) },
 			"missing kid: the Guard has several keys and a token must name its own"},

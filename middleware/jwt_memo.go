@@ -23,10 +23,10 @@ const maxVerifiedTokens = 32_768
 // kid, unchanged (a key rotated out of Config.JWT.Keys cannot be, but one
 // dropped from or replaced in a JWKS can). A token without a kid is
 // remembered with none, and its key found again by the same rule: the
-// Guard's only static key. Static keys do not change after New, so only
-// its exp ends such an entry; the check keeps it from ever answering to
-// another key. Only successes are remembered; a refused token is refused
-// again the long way.
+// Guard's only static key. Static keys do not change after New, so its
+// exp (or a full memo emptying itself) ends such an entry; the check keeps
+// it from ever answering to another key. Only successes are remembered; a
+// refused token is refused again the long way.
 type verifiedTokens struct {
 	mu      sync.RWMutex
 	entries map[string]verifiedToken

@@ -140,7 +140,7 @@ type Cache struct {
 
 // cacheCounts are a Cache's counters (CacheStats), kept apart from it so
 // that its metrics keep counting them once the Cache is dropped and
-// collected (cacheGroup.release): a counter must never go down.
+// collected (weakGroup.release): a counter must never go down.
 type cacheCounts struct {
 	hits, misses, evictions atomic.Uint64
 }
