@@ -37,8 +37,15 @@ type signInRequest struct {
 // It runs bcrypt whether or not the e-mail exists, so that the response time
 // does not tell which addresses have accounts. An e-mail that no account can
 // have (control characters, invalid UTF-8, too long) is looked up nowhere: it
-// is a wrong e-mail, not a database error.
-func (a *app) authenticate(r *http.Request, req signInRequest) (user, error) {
+// is a wrong e-mail, not a database error. A refused or throttled attempt
+// is logged (logPasswordRefused).
+func (a *app) authenticate(r *http.Request, req signInRequest) (u user, err error) {
+	defer func() {
+		if errors.Is(err, errBadCredentials) || errors.Is(err, errThrottled) {
+			a.logPasswordRefused(r, "sign_in", u.ID, err)
+			u = user{}
+		}
+	}()
 	now := time.Now()
 	if wait := a.addressThrottle.take(addressKey(r.RemoteAddr), now); wait > 0 {
 		return user{}, &throttledError{wait}
@@ -50,10 +57,8 @@ func (a *app) authenticate(r *http.Request, req signInRequest) (user, error) {
 			return user{}, &throttledError{wait}
 		}
 	}
-	var u user
 	var found bool
 	if account != "" {
-		var err error
 		if u, found, err = a.users.byEmail(r.Context(), account); err != nil {
 			return user{}, err
 		}
@@ -64,7 +69,7 @@ func (a *app) authenticate(r *http.Request, req signInRequest) (user, error) {
 	}
 	match := bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) == nil
 	if !found || !match || u.App != req.App || u.TenantID != req.TenantID {
-		return user{}, errBadCredentials
+		return u, errBadCredentials // u for the log line only (the deferred func)
 	}
 	a.accountThrottle.forget(account)
 	return u, nil

@@ -101,8 +101,13 @@ func spelledOut(d time.Duration) string {
 // recheckPassword checks the password of signed-in user u, throttled as
 // sign-in is (authenticate): per client address and per account, failures
 // only, before bcrypt runs. A wrong password is errBadCredentials, a
-// throttled attempt a *throttledError.
-func (a *app) recheckPassword(r *http.Request, u user, password string) error {
+// throttled attempt a *throttledError; both are logged (logPasswordRefused).
+func (a *app) recheckPassword(r *http.Request, u user, password string) (err error) {
+	defer func() {
+		if err != nil {
+			a.logPasswordRefused(r, "reauthentication", u.ID, err)
+		}
+	}()
 	now := time.Now()
 	if wait := a.addressThrottle.take(addressKey(r.RemoteAddr), now); wait > 0 {
 		return &throttledError{wait}
