@@ -90,6 +90,7 @@ func TestHostileInputAgainstTheRealStore(t *testing.T) {
 		{"jwt: alg none", true, hostileRequest(auth("Bearer " + sign(t, jwt.SigningMethodNone, "rs1", jwt.UnsafeAllowNoneSignatureType, claims(sid, now)))), 401, 0},
 		{"jwt: HS256 signed with the RSA public key", true, hostileRequest(auth("Bearer " + sign(t, jwt.SigningMethodHS256, "rs1", rsPEM, claims(sid, now)))), 401, 0},
 		{"jwt: unknown kid", true, hostileRequest(auth("Bearer " + sign(t, jwt.SigningMethodRS256, "rs2", rsaKey(), claims(sid, now)))), 401, 0},
+		{"jwt: no kid, genuine RS256 of the signing Guard's key", true, hostileRequest(auth("Bearer " + sign(t, jwt.SigningMethodRS256, "", rsaKey(), claims(sid, now)))), 401, 0},
 		{"jwt: no kid, HS256 signed with the RSA public key", true, hostileRequest(auth("Bearer " + sign(t, jwt.SigningMethodHS256, "", rsPEM, claims(sid, now)))), 401, 0},
 		{"jwt: expired", true, hostileRequest(auth("Bearer " + rs(with(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() })))), 401, 0},
 		{"jwt: not yet valid", true, hostileRequest(auth("Bearer " + rs(with(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() })))), 401, 0},
