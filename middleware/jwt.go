@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sessionguard/sessionguard"
 )
 
 // JWTConfig selects JWT mode: the session token is a signed JWT, verified
@@ -335,6 +337,14 @@ type jwtClaims struct {
 	// AuthTime is OIDC's "auth_time", when the user last authenticated at
 	// the issuer; zero when the token has none.
 	AuthTime time.Time
+	// ACR and AMR are OIDC's "acr" and "amr" (RFC 8176): the level and
+	// methods of that authentication, as the issuer attests them; empty
+	// when the token has none (or an empty one, which attests nothing).
+	// They are read here, with every claim, so that a token whose
+	// attestation no session could record (sessionguard.CheckAuthentication)
+	// is refused as invalid before any query, wherever it is presented.
+	ACR string
+	AMR []string
 }
 
 type jwtVerifier struct {
@@ -579,6 +589,7 @@ func numericDateFits(raw any) bool {
 func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 	var c jwtClaims
 	var ok bool
+	var err error
 	raw, present := m[v.cfg.UserIDClaim]
 	if !present {
 		return jwtClaims{}, jwtError("missing claim %s", v.cfg.UserIDClaim)
@@ -603,6 +614,9 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 		// session's stored copy of it (microseconds), a new authentication.
 		c.AuthTime = time.Unix(int64(math.Floor(f)), 0)
 	}
+	if c.ACR, c.AMR, err = attestation(m); err != nil {
+		return jwtClaims{}, err
+	}
 	if name := v.cfg.TenantIDClaim; name != "" {
 		if raw, present := m[name]; present {
 			if c.TenantID, ok = positiveID(raw); !ok {
@@ -621,6 +635,36 @@ func (v *jwtVerifier) mapClaims(m jwt.MapClaims) (jwtClaims, error) {
 		}
 	}
 	return c, nil
+}
+
+// attestation reads a token's "acr" (a string) and "amr" (an array of
+// strings), each absent or empty when the token attests none, and refuses
+// values a session cannot record (sessionguard.CheckAuthentication's
+// limits): recording less than the issuer attested would be a guess.
+func attestation(m jwt.MapClaims) (acr string, amr []string, err error) {
+	if raw, present := m["acr"]; present {
+		var ok bool
+		if acr, ok = raw.(string); !ok {
+			return "", nil, jwtError("claim acr is not a string")
+		}
+	}
+	if raw, present := m["amr"]; present {
+		list, ok := raw.([]any)
+		if !ok {
+			return "", nil, jwtError("claim amr is not an array of strings")
+		}
+		for _, v := range list {
+			method, ok := v.(string)
+			if !ok {
+				return "", nil, jwtError("claim amr is not an array of strings")
+			}
+			amr = append(amr, method)
+		}
+	}
+	if sessionguard.CheckAuthentication(acr, amr) != nil {
+		return "", nil, jwtError("claim acr or amr is not one a session can record")
+	}
+	return acr, amr, nil
 }
 
 // positiveID reads a positive int64 from a JSON number or a canonical

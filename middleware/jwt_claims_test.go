@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,15 @@ func TestJWTClaimRules(t *testing.T) {
 		{"auth_time beyond int64 seconds", nil, with("auth_time", 1e19), jwtClaims{}, "claim auth_time is not a time"},
 		{"auth_time", nil, with("auth_time", 1700000000), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},
 		{"auth_time with a fraction: whole seconds", nil, with("auth_time", 1700000000.7), jwtClaims{UserID: 42, AuthTime: time.Unix(1700000000, 0)}, ""},
+		// OIDC's acr and amr (RFC 8176): the issuer's attestation, recorded
+		// by Record and Reauthenticate; one no session can hold is no valid token.
+		{"acr and amr", nil, with("acr", "aal2", "amr", []string{"pwd", "otp"}), jwtClaims{UserID: 42, ACR: "aal2", AMR: []string{"pwd", "otp"}}, ""},
+		{"acr and amr empty: none", nil, with("acr", "", "amr", []string{}), jwtClaims{UserID: 42}, ""},
+		{"acr a number", nil, with("acr", 2), jwtClaims{}, "claim acr is not a string"},
+		{"acr past the limits", nil, with("acr", "aal2 aal3"), jwtClaims{}, "claim acr or amr is not one a session can record"},
+		{"amr a string", nil, with("amr", "pwd"), jwtClaims{}, "claim amr is not an array of strings"},
+		{"amr of numbers", nil, with("amr", []any{"pwd", 1}), jwtClaims{}, "claim amr is not an array of strings"},
+		{"amr past the limits", nil, with("amr", []string{""}), jwtClaims{}, "claim acr or amr is not one a session can record"},
 		{"iat future", nil, with("iat", now.Add(time.Hour).Unix()), jwtClaims{}, "claim iat: issued in the future"},
 		{"iat a string", nil, with("iat", "now"), jwtClaims{}, "claim iat is not a time"},
 		{"iss checked when configured", issuer, base(), jwtClaims{UserID: 42, TenantID: 7, HasTenant: true}, ""},
@@ -154,7 +164,7 @@ func TestJWTClaimRules(t *testing.T) {
 					}
 					got.IssuedAt = time.Time{}
 				}
-				if err != nil || got != tt.want {
+				if err != nil || !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("verify = %+v, %v; want %+v", got, err, tt.want)
 				}
 				return
@@ -162,7 +172,7 @@ func TestJWTClaimRules(t *testing.T) {
 			if err == nil || err.Error() != "jwt rejected: "+tt.wantErr {
 				t.Fatalf("verify error = %v; want %q", err, tt.wantErr)
 			}
-			if got != (jwtClaims{}) {
+			if !reflect.DeepEqual(got, jwtClaims{}) {
 				t.Errorf("refused, yet returned %+v", got)
 			}
 		})
@@ -324,7 +334,7 @@ func TestJWTSignWritesMappedClaims(t *testing.T) {
 			t.Errorf("tenant %d: verify = %+v, %v; want Expires %v, IssuedAt %v", tenant, got, err, want.Expires, now.Truncate(time.Second))
 		}
 		got.Expires, want.Expires, got.IssuedAt = time.Time{}, time.Time{}, time.Time{}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("tenant %d: verify = %+v, %v", tenant, got, err)
 		}
 	}

@@ -15,7 +15,11 @@ import (
 // they are again.
 type Reauthentication struct {
 	// ACR and AMR replace the session's recorded level and methods (see
-	// SignIn.ACR); empty means not recorded.
+	// SignIn.ACR); empty means not recorded. With Token, the token's own
+	// "acr" and "amr" claims fill them when empty and must agree with them
+	// when set, as in Record: a disagreement is an error matching
+	// sessionguard.ErrInvalidAuthentication (the application's argument,
+	// not a refused token: nothing is audited), and nothing is recorded.
 	ACR string
 	AMR []string
 	// Token, when set, is the session's new token, issued elsewhere for
@@ -45,8 +49,8 @@ type Reauthentication struct {
 // they are again, once the application has checked the credential (the
 // password re-entered, a second factor): the session's authentication time
 // becomes now (or the earlier time a.AuthTime or a.Token attests, see
-// [Reauthentication]) and its level a.ACR, so routes behind [Guard.Require]
-// let it in again.
+// [Reauthentication]) and its level a.ACR (or the acr a.Token attests), so
+// routes behind [Guard.Require] let it in again.
 //
 // The session gets a new token (ASVS 7.2.4), of the kind it had: a new
 // opaque token, a new JWT minted by the Guard (same session id, a new jti),
@@ -70,7 +74,8 @@ type Reauthentication struct {
 // r must carry a live session of this Guard (r need not have passed through
 // Middleware). A refused session is a *RefusalError; a JWT this Guard cannot
 // sign (an identity provider's) needs a.Token, the provider's new token.
-// An a.Token the Guard does not take (see Reauthentication.Token) ends
+// An a.Token the Guard does not take (see Reauthentication.Token; a
+// malformed "acr" or "amr" claim too, see Record) ends
 // nothing: the error matches ErrReauthenticationRequired (the session still
 // needs one; DenyJSON answers it as a Require route's refusal, never as an
 // ended session), and not ErrInvalidToken, which is the refusal of r's own
@@ -92,24 +97,26 @@ func (g *Guard) Reauthenticate(w http.ResponseWriter, r *http.Request, a Reauthe
 	if err != nil {
 		return "", Session{}, err
 	}
-	var expires time.Time // of a given JWT
-	authTime := a.AuthTime
+	var given jwtClaims // of a given JWT
+	authTime, acr, amr := a.AuthTime, a.ACR, a.AMR
 	if a.Token != "" {
 		if c.scs {
 			return "", Session{}, errors.New("middleware: reauthenticate: an scs session's tokens are scs's: leave Reauthentication.Token empty")
 		}
 		token = a.Token
-		var authed time.Time
-		if expires, authed, err = g.given(r, token, c.token, cur); err != nil {
+		if given, err = g.given(r, token, c.token, cur); err != nil {
 			return "", Session{}, g.notReauthenticated(r, sessionguard.ReasonReauthenticationRefused, c, cur, err, token)
 		}
-		if !authed.IsZero() && (authTime.IsZero() || authed.Before(authTime)) {
+		if authed := given.AuthTime; !authed.IsZero() && (authTime.IsZero() || authed.Before(authTime)) {
 			authTime = authed
+		}
+		if acr, amr, err = attested(acr, amr, given); err != nil {
+			return "", Session{}, fmt.Errorf("middleware: %s: %w", op, err)
 		}
 	} else if token, err = g.mint(r, c, cur); err != nil {
 		return "", Session{}, err
 	}
-	s, err = g.rotate(w, r, op, c, cur, token, expires, sessionguard.Reauthentication{ACR: a.ACR, AMR: a.AMR, AuthTime: authTime})
+	s, err = g.rotate(w, r, op, c, cur, token, given.Expires, sessionguard.Reauthentication{ACR: acr, AMR: amr, AuthTime: authTime})
 	if err != nil {
 		if a.Token != "" && errors.Is(err, sessionguard.ErrDuplicateToken) {
 			// Another session's token, or one a rotation retired (a
@@ -246,39 +253,40 @@ func (g *Guard) mint(r *http.Request, c credential, cur Session) (string, error)
 }
 
 // given checks a token issued elsewhere for cur's re-authentication, as
-// Record checks a token, and returns a JWT's expiry and the time of the
-// authentication it attests ("auth_time", required). It must be cur's
+// Record checks a token, and returns a JWT's claims: its expiry, the time
+// of the authentication it attests ("auth_time", required), and that
+// authentication's acr and amr; none for an opaque token. It must be cur's
 // successor (successor), and of an authentication (auth_time) later than
 // the session's: a refresh repeats the old one. Its error says why, after
 // op and without the package (notReauthenticated's text has it).
-func (g *Guard) given(r *http.Request, token, current string, cur Session) (expires, authed time.Time, err error) {
+func (g *Guard) given(r *http.Request, token, current string, cur Session) (jwtClaims, error) {
 	const op = "reauthenticate"
 	kind := g.tokenKind(token)
 	if !g.cfg.Tokens.has(kind) {
-		return time.Time{}, time.Time{}, fmt.Errorf("%s: not a token this Guard accepts", op)
+		return jwtClaims{}, fmt.Errorf("%s: not a token this Guard accepts", op)
 	}
 	if kind != JWTs {
 		if hashToken(token) == cur.tokenHash {
-			return time.Time{}, time.Time{}, fmt.Errorf("%s: the session holds this token already", op)
+			return jwtClaims{}, fmt.Errorf("%s: the session holds this token already", op)
 		}
-		return time.Time{}, time.Time{}, nil
+		return jwtClaims{}, nil
 	}
 	claims, last, leeway, err := g.successor(r, op, token, current, cur)
 	if err != nil {
-		return time.Time{}, time.Time{}, err
+		return jwtClaims{}, err
 	}
 	if claims.AuthTime.IsZero() {
 		// Without auth_time nothing tells a re-authentication from a
 		// refresh-token grant, whose token has a new iat too.
-		return time.Time{}, time.Time{}, fmt.Errorf("%s: the token has no auth_time (ask the provider for it: OIDC max_age)", op)
+		return jwtClaims{}, fmt.Errorf("%s: the token has no auth_time (ask the provider for it: OIDC max_age)", op)
 	}
 	if !claims.AuthTime.Add(leeway).After(last) {
 		// The issuer says the user last authenticated no later than the
 		// session did: a token issued without a new authentication (a
 		// refresh, a single sign-on session reused).
-		return time.Time{}, time.Time{}, fmt.Errorf("%s: the token's auth_time is not after the session's authentication", op)
+		return jwtClaims{}, fmt.Errorf("%s: the token's auth_time is not after the session's authentication", op)
 	}
-	return claims.Expires, claims.AuthTime, nil
+	return claims, nil
 }
 
 // successor checks token, a JWT issued elsewhere to follow current as the

@@ -15,7 +15,12 @@ import (
 // first token (Record), lives on under each renewal instead of ending at
 // the first token's "exp", and a renewal is no re-authentication: the
 // session keeps its authentication time, level and methods (a step-up route
-// refuses it as before), and its audit event is "refreshed", not
+// refuses it as before) when token's "acr" and "amr" claims repeat them or
+// are absent; a token whose acr or amr says otherwise cannot raise the
+// session (acr values have no order that would tell a higher one): the
+// session then keeps no level and no methods until a re-authentication
+// records them (refreshedAttestation). A malformed acr or amr refuses the
+// token, as below. Its audit event is "refreshed", not
 // "reauthenticated": the session has a new token, but the user proved
 // nothing.
 //
@@ -61,8 +66,9 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 	if err != nil {
 		return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, err, token)
 	}
+	acr, amr := refreshedAttestation(cur, claims)
 	s, err := g.rotate(w, r, op, c, cur, token, claims.Expires,
-		sessionguard.Reauthentication{ACR: cur.ACR, AMR: cur.AMR, AuthTime: cur.AuthTime})
+		sessionguard.Reauthentication{ACR: acr, AMR: amr, AuthTime: cur.AuthTime})
 	if err != nil {
 		if errors.Is(err, sessionguard.ErrDuplicateToken) {
 			return Session{}, g.notReauthenticated(r, sessionguard.ReasonRefreshRefused, c, cur, err, token)
@@ -72,4 +78,20 @@ func (g *Guard) Refresh(w http.ResponseWriter, r *http.Request, token string) (S
 	g.emit(r.Context(), slog.LevelInfo, sessionguard.Event{Kind: sessionguard.EventRefreshed, Count: 1,
 		SessionID: s.ID, UserID: s.UserID, TenantID: s.TenantID, AppType: s.AppType, IP: g.cfg.ClientIP(r)})
 	return s, nil
+}
+
+// refreshedAttestation is the level and methods cur keeps under a refreshed
+// token whose claims are c. A refresh proves nothing: the session's own,
+// when the token repeats them or says nothing of them. A token that says
+// otherwise is the issuer's word that this is not the authentication the
+// session recorded, and acr values have no order the Guard could know (any
+// other value may be a higher one): taking it could raise a session
+// without an authentication, keeping the session's would ignore a lower
+// one. The session then keeps neither level nor methods, below every
+// Requirement.ACR, until a re-authentication records them.
+func refreshedAttestation(cur Session, c jwtClaims) (string, []string) {
+	if c.ACR != "" && c.ACR != cur.ACR || len(c.AMR) > 0 && !sameMethods(c.AMR, cur.AMR) {
+		return "", nil
+	}
+	return cur.ACR, cur.AMR
 }

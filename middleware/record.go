@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -33,6 +34,17 @@ import (
 // old auth_time and does not pass a step-up (Requirement.MaxAge) as a fresh
 // sign-in would. Without auth_time a refreshed token's iat is new: list
 // "auth_time" in JWTConfig.RequiredClaims when the provider writes it.
+//
+// The session's level and methods are the ones the provider attests, its
+// OIDC "acr" and "amr" (RFC 8176) claims, where p leaves ACR and AMR empty,
+// and p's where the token has none. A token whose claim disagrees with
+// p's value (amr in another order agrees) is an error matching
+// sessionguard.ErrInvalidAuthentication, and nothing is recorded: the
+// application's argument against the issuer's attestation, neither the
+// token's fault (ErrInvalidToken) nor an outage (ErrUnavailable). An acr
+// that is not a string, an amr that is not an array of strings, or values
+// beyond sessionguard.CheckAuthentication's limits make the token invalid
+// (ErrInvalidToken), here and wherever it is presented.
 //
 // When w is not nil, Record sets the token as the session cookie, with a
 // Max-Age no longer than Config.AbsoluteTimeout nor than the JWT's "exp",
@@ -68,7 +80,9 @@ func (g *Guard) Record(w http.ResponseWriter, r *http.Request, token string, p S
 			g.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "sessionguard: jwt rejected", slog.String("cause", err.Error()))
 			return Session{}, g.invalidToken(err.Error())
 		}
-		if p, err = p.withClaims(claims); err != nil {
+		if p, err = p.withClaims(claims); errors.Is(err, sessionguard.ErrInvalidAuthentication) {
+			return Session{}, fmt.Errorf("middleware: record: %w", err)
+		} else if err != nil {
 			return Session{}, g.invalidToken(err.Error())
 		}
 		if name := g.cfg.JWT.TenantIDClaim; name != "" && p.TenantID == sessionguard.NoTenant && g.tenantAppOf(p) {
@@ -126,7 +140,10 @@ func (g *Guard) tenantAppOf(p SignIn) bool {
 
 // withClaims fills p's zero user and tenant from a verified JWT's claims,
 // refuses fields that disagree with them (an error that says which, for
-// invalidToken), and moves p's authentication time back to the token's.
+// invalidToken), moves p's authentication time back to the token's, and
+// takes the token's acr and amr (attested; its disagreement matches
+// sessionguard.ErrInvalidAuthentication, checked last: a token of another
+// user is refused as such).
 func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
 	authed := providerAuthTime(c)
 	if !authed.IsZero() && (p.AuthTime.IsZero() || authed.Before(p.AuthTime)) {
@@ -146,5 +163,44 @@ func (p SignIn) withClaims(c jwtClaims) (SignIn, error) {
 			return p, errors.New("TenantID disagrees with the token's tenant claim")
 		}
 	}
-	return p, nil
+	var err error
+	p.ACR, p.AMR, err = attested(p.ACR, p.AMR, c)
+	return p, err
+}
+
+// attested is the level and methods to record for an authentication that
+// a provider's token (claims c) attests and the application describes as
+// acr and amr: the token's where the application gives none, the
+// application's where the token says nothing (the claims are optional in
+// OIDC). Both, and different (amr in any order is the same), is an error
+// matching sessionguard.ErrInvalidAuthentication, the error of an argument
+// that cannot be recorded: the token is valid (ErrInvalidToken would have
+// the caller end a good sign-in as a bad token) and nothing failed
+// (ErrUnavailable would be retried); the application contradicts the
+// issuer that authenticated the user, and neither value is the one to
+// record: the issuer's would drop what the application checked, the
+// application's would raise what the issuer saw.
+func attested(acr string, amr []string, c jwtClaims) (string, []string, error) {
+	if c.ACR != "" {
+		if acr != "" && acr != c.ACR {
+			return "", nil, fmt.Errorf("%w: ACR disagrees with the token's acr claim", sessionguard.ErrInvalidAuthentication)
+		}
+		acr = c.ACR
+	}
+	if len(c.AMR) > 0 {
+		if len(amr) > 0 && !sameMethods(amr, c.AMR) {
+			return "", nil, fmt.Errorf("%w: AMR disagrees with the token's amr claim", sessionguard.ErrInvalidAuthentication)
+		}
+		amr = slices.Clone(c.AMR)
+	}
+	return acr, amr, nil
+}
+
+// sameMethods reports whether a and b name the same authentication methods,
+// in any order: RFC 8176 gives amr's order no meaning.
+func sameMethods(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }

@@ -23,7 +23,9 @@ type SignIn struct {
 	AppType sessionguard.AppType
 	// ACR and AMR record how the user authenticated, for routes that
 	// Require a level (see sessionguard.CheckAuthentication): e.g. ACR
-	// "aal2", AMR ["pwd", "otp"]. Default: not recorded.
+	// "aal2", AMR ["pwd", "otp"]. Default: not recorded. Record takes an
+	// identity provider's token's own "acr" and "amr" claims where these
+	// are empty, and refuses values that disagree with them (see Record).
 	ACR string
 	AMR []string
 	// AuthTime is when the user authenticated, when that was before the
