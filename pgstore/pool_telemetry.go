@@ -87,17 +87,30 @@ type poolSeries struct{ role, name string }
 // with "#2", "#3", ... after it while a live pool of the role holds the
 // name before (two pools on one database: one the app's, one a tenant's
 // role's, say). A pool made anew after the one before it was collected
-// takes its series on, and its counts go on from the collected one's.
-func poolSeriesOf(pool *pgxpool.Pool, role string) func(holder func(poolSeries) *pgxpool.Pool) poolSeries {
+// takes its series on, and its counts go on from the collected one's. A
+// pool reported already keeps its series, a "#2" too when the name before
+// it is free again: taking that name as well, it was reported under two
+// (TestPoolKeepsItsSeriesWhenItsNameIsFreed). The names a role's pools
+// took are "name", "name#2", ... up to one never reported, so that is
+// where the search for pool's own ends.
+func poolSeriesOf(pool *pgxpool.Pool, role string) seriesFunc[pgxpool.Pool, poolSeries] {
 	name := poolName(pool.Config().ConnConfig.Config)
-	return func(holder func(poolSeries) *pgxpool.Pool) poolSeries {
+	return func(held func(poolSeries) (*pgxpool.Pool, bool)) poolSeries {
+		var free *poolSeries
 		for n := 1; ; n++ {
 			s := poolSeries{role: role, name: name}
 			if n > 1 {
 				s.name = fmt.Sprintf("%s#%d", name, n)
 			}
-			if h := holder(s); h == nil || h == pool {
+			h, reported := held(s)
+			switch {
+			case h == pool:
 				return s
+			case h == nil && free == nil:
+				free = &s
+			}
+			if !reported {
+				return *free
 			}
 		}
 	}

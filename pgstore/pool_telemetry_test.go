@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
@@ -153,4 +155,59 @@ tests:
 		t.Errorf("the rule test uses %s, which the code does not export", series)
 	}
 	metrictest.PromtoolTestRules(t, metrictest.READMEAlertRules(t, "../README.md"), tests)
+}
+
+// A pool that took "#2" because another pool of its role held its name
+// keeps "#2" when a Store is made on it again after that other pool was
+// collected: joined under the freed name as well, it was reported twice,
+// its connections and max_connections counted in two series (and twice
+// in any sum by role), its acquires counted twice from then on.
+func TestPoolKeepsItsSeriesWhenItsNameIsFreed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	newPool := func(maxConns int32) *pgxpool.Pool {
+		cfg := f.pool.Config()
+		cfg.MaxConns, cfg.MinConns = maxConns, 0
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pgstore.New(pool, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}); err != nil {
+			t.Fatal(err)
+		}
+		return pool
+	}
+	collected := make(chan struct{})
+	func() {
+		first := newPool(3)
+		defer first.Close()
+		runtime.AddCleanup(first, func(collected chan struct{}) { close(collected) }, collected)
+	}()
+	second := newPool(4) // "#2" while first lives
+	t.Cleanup(second.Close)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		runtime.GC()
+		select {
+		case <-collected:
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("a closed pool that nothing references was not collected in 10 s")
+			}
+			continue
+		}
+		break
+	}
+	// A Store made anew on second: one per app type, say, or per request.
+	if _, err := pgstore.New(second, pgstore.Config{MeterProvider: m.Provider, Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	var maxes []int64
+	for _, s := range primaryPoolSeries(t, m.Collect(t)) {
+		maxes = append(maxes, s.max)
+	}
+	if fmt.Sprint(maxes) != "[4]" {
+		t.Errorf("pool=\"primary\" max_connections series %v, want [4]: the second pool, once", maxes)
+	}
 }

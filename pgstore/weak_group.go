@@ -31,10 +31,10 @@ func newWeakGroups[T any, S comparable, C summable[C]](register func(metric.Mete
 }
 
 // join makes member report through meter, under the series that series
-// picks, until member is collected; counts reads its counts (see add). A
+// picks (see add), until member is collected; counts reads its counts. A
 // Meter that cannot be a map key (a type of one's own that is not
 // comparable) gets a group per member.
-func (r *weakGroups[T, S, C]) join(meter metric.Meter, member *T, series func(holder func(S) *T) S, counts func(live *T) C) error {
+func (r *weakGroups[T, S, C]) join(meter metric.Meter, member *T, series seriesFunc[T, S], counts func(live *T) C) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	shared := reflect.ValueOf(meter).Comparable()
@@ -76,15 +76,21 @@ type weakMember[T any, S comparable] struct {
 	series S
 }
 
-// add makes g report member under series(g.holder) until it is collected,
+// seriesFunc picks the series a member reports under, given held: the
+// live member a series is reported under (nil: none), and whether the
+// group ever reported it. A member already reported must get the series it
+// has, or it is reported under two.
+type seriesFunc[T any, S comparable] func(held func(S) (holder *T, reported bool)) S
+
+// add makes g report member under series(g.held) until it is collected,
 // once however often it is added under that series. counts reads its
 // counts: from live while member lives, and with live nil once it is
 // collected, when it must return the last it read. counts must not refer
 // to member, or member is never collected.
-func (g *weakGroup[T, S, C]) add(member *T, series func(holder func(S) *T) S, counts func(live *T) C) {
+func (g *weakGroup[T, S, C]) add(member *T, series seriesFunc[T, S], counts func(live *T) C) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	key := weakMember[T, S]{ptr: weak.Make(member), series: series(g.holder)}
+	key := weakMember[T, S]{ptr: weak.Make(member), series: series(g.held)}
 	if _, ok := g.members[key]; ok {
 		return
 	}
@@ -96,17 +102,18 @@ func (g *weakGroup[T, S, C]) add(member *T, series func(holder func(S) *T) S, co
 	runtime.AddCleanup(member, g.release, key)
 }
 
-// holder is the live member that series is reported under, or nil; g.mu
-// is held.
-func (g *weakGroup[T, S, C]) holder(series S) *T {
+// held is the live member that series is reported under, or nil, and
+// whether g ever reported series; g.mu is held.
+func (g *weakGroup[T, S, C]) held(series S) (holder *T, reported bool) {
+	_, reported = g.retired[series]
 	for key := range g.members {
 		if key.series == series {
 			if m := key.ptr.Value(); m != nil {
-				return m
+				return m, reported
 			}
 		}
 	}
-	return nil
+	return nil, reported
 }
 
 // release keeps the last counts of a collected member and forgets it.
@@ -139,7 +146,7 @@ func (g *weakGroup[T, S, C]) observe(live func(series S, member *T)) map[S]C {
 
 // oneSeries is the series func of a kind that reports all its members as
 // one series.
-func oneSeries[T any](func(struct{}) *T) struct{} { return struct{}{} }
+func oneSeries[T any](func(struct{}) (*T, bool)) struct{} { return struct{}{} }
 
 // keepLast returns the counts func of a member whose counts go with it
 // (a pool's Stat, a Store's ReplicaStats): it keeps the last it read.
