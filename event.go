@@ -28,7 +28,9 @@ const (
 // the token the application presented for it (Reauthentication.Token, or
 // Refresh's token) was refused: another user's, tenant's or session's, a
 // forged or expired one, one of no later authentication, the session's own,
-// one a rotation retired. They are refused events, with the refused
+// one a rotation retired; or, for Refresh, a session with no authentication
+// time to keep (nothing for a refresh to carry on: a new authentication
+// records one). They are refused events, with the refused
 // session's id, user, tenant, app type and client address, so that an
 // audit that counts failed authentications by "event=refused" sees them;
 // a Guard.Require route's refusal of a session too old for it is the
