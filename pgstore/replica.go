@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sessionguard/sessionguard"
@@ -44,10 +45,21 @@ type ReplicaStats struct {
 	Errors    uint64 // replica queries that failed (those went to the primary too)
 }
 
+// replicaCounts are a Store's ReplicaStats, kept apart from it so that its
+// metrics keep counting them once the Store is dropped and collected
+// (weakGroup.release): a counter must never go down.
+type replicaCounts struct {
+	served, fallbacks, errors atomic.Uint64
+}
+
+func (n *replicaCounts) stats() ReplicaStats {
+	return ReplicaStats{Served: n.served.Load(), Fallbacks: n.fallbacks.Load(), Errors: n.errors.Load()}
+}
+
 // ReplicaStats reports how often the read replica answered. All zero
 // without a ReadPool.
 func (s *Store) ReplicaStats() ReplicaStats {
-	return ReplicaStats{Served: s.replicaServed.Load(), Fallbacks: s.replicaFallbacks.Load(), Errors: s.replicaErrors.Load()}
+	return s.replica.stats()
 }
 
 // replicaAnswer asks the read replica for the status of tokenHash and
@@ -59,7 +71,7 @@ func (s *Store) ReplicaStats() ReplicaStats {
 // have reached it), a touch to write, a replica behind the fence, an error.
 func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
 	if s.skipsReadPool() {
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
 	var (
@@ -84,18 +96,18 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	cancel()
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
-			s.replicaErrors.Add(1)
+			s.replica.errors.Add(1)
 			if ctx.Err() == nil {
 				// The replica's fault (its timeout, or an error), not the
 				// caller's end: try it again only after a while.
 				s.readPoolFailed(ctx, err)
 			}
 		}
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
 	if !s.readPoolUsable(ctx, replay != nil, fresh, timeline) {
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
 	st, writeDue := row.decide(scope, s.TouchInterval())
@@ -116,10 +128,10 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 		final = !row.active
 	}
 	if !final {
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
-	s.replicaServed.Add(1)
+	s.replica.served.Add(1)
 	return st, true
 }
 

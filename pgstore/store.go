@@ -121,9 +121,7 @@ type Store struct {
 	// primaryTimelineAt (UnixNano) is when the read path last asked the
 	// primary for it (learnPrimaryTimeline).
 	primaryTimelineAt atomic.Int64
-	replicaServed     atomic.Uint64
-	replicaFallbacks  atomic.Uint64
-	replicaErrors     atomic.Uint64
+	replica           *replicaCounts // ReplicaStats
 	// notReplicaUntil (UnixNano): a read found the ReadPool of no use (not
 	// in recovery, not READ COMMITTED, failed or too slow); until then reads
 	// skip it (replica_primary.go).
@@ -179,7 +177,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
-		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, notReplicaRecheck: defaultNotReplicaRecheck}
+		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, replica: new(replicaCounts), notReplicaRecheck: defaultNotReplicaRecheck}
 	if err := s.startBatching(cfg.MaxBatch); err != nil {
 		return nil, err
 	}
