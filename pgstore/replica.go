@@ -63,12 +63,12 @@ func (s *Store) ReplicaStats() ReplicaStats {
 }
 
 // replicaAnswer asks the read replica for the status of tokenHash and
-// reports ok only when that answer needs no primary: a refusal the primary
-// would give too (the session ended — ended rows never come back — or is of
-// another app or tenant, which never changes), or "valid" from a replica the
-// fence admits, with no write due. Everything else goes to the primary: a
-// session the replica does not have yet, a timeout it sees (a touch may not
-// have reached it), a touch to write, a replica behind the fence, an error.
+// reports ok only when that answer needs no primary: the session ended
+// (ended rows never come back), or, from a replica the fence admits, it is
+// of another app or tenant (which never changes) or "valid" with no write
+// due. Everything else goes to the primary: a session the replica does not
+// have yet, a timeout it sees (a touch may not have reached it), a touch
+// to write, a replica behind the fence, an error.
 func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
 	if s.skipsReadPool() {
 		s.replica.fallbacks.Add(1)
@@ -113,15 +113,16 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	st, writeDue := row.decide(scope, s.TouchInterval())
 	final := false
 	switch st.State {
-	case sessionguard.StateValid:
-		replayed, perr := parseLSN(*replay)
-		// With the primary's timeline unknown (it did not answer
+	case sessionguard.StateValid, sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
+		// An active row, as current as the fence admits: a revocation the
+		// replica has not replayed ended it, and the primary says so before
+		// the scope (TestReplicaOutOfScopeBehindARevocation). With the
+		// primary's timeline unknown (it did not answer
 		// learnPrimaryTimeline yet), the replica may be one a failover left
-		// behind: its "valid" waits.
+		// behind: its answer waits.
+		replayed, perr := parseLSN(*replay)
 		known := s.primaryTimeline.Load() != 0
 		final = (!touch || !writeDue) && perr == nil && known && s.fence.admits(tokenHash, replayed)
-	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
-		final = true
 	default:
 		// Ended is final; an expiry seen only on the clock is not (a touch
 		// may not have been replayed yet), and Validate must record it.

@@ -44,8 +44,9 @@ type Config struct {
 	// ReadPool, when set, is a pool on a streaming hot standby of the
 	// primary (pool's server) that takes the read path: Peek, and Validate
 	// when no touch is due. Its answer counts only when the primary could not
-	// answer otherwise (see replicaAnswer): a "valid" from it only once it has
-	// replayed every revocation this instance knows of, and revokes (and
+	// answer otherwise (see replicaAnswer): a "valid" from it (or a session
+	// of another app or tenant) only once it has replayed every revocation
+	// this instance knows of, and revokes (and
 	// re-authentications, which end the old token) through this Store wait
 	// for it to replay them before returning, so a session
 	// revoked through any instance is refused by every instance's Store as
