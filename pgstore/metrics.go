@@ -203,9 +203,12 @@ func (l *cacheLiveness) listening() int64 {
 // observeReplica reports s's ReplicaStats at every collection, for a Store
 // with a ReadPool, with the other Stores of its Meter, added up: a replica
 // that lags, fails or was promoted sends the read path back to the primary,
-// and nothing else the library emits says so.
+// and nothing else the library emits says so. Its counts are read from
+// s.replica, which outlives s, so that what s counted after the last
+// collection is not lost with it.
 func (m *storeMetrics) observeReplica(s *Store) error {
-	return replicaGroups.join(m.meter, s, oneSeries[Store], keepLast((*Store).ReplicaStats))
+	n := s.replica
+	return replicaGroups.join(m.meter, s, oneSeries[Store], func(*Store) ReplicaStats { return n.stats() })
 }
 
 var replicaGroups = newWeakGroups(registerReplicaMetrics)

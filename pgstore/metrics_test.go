@@ -362,6 +362,62 @@ func TestReplicaMetrics(t *testing.T) {
 	}
 }
 
+// A Store with a ReadPool that the application drops takes nothing of its
+// replica counters with it: what it counted after the last collection is
+// in the next one. Read from the Store, only the counts of the last
+// collection before it was collected were kept, and the counters went
+// short of what had happened.
+func TestDroppedStoreKeepsItsReplicaCounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := metrictest.New(t)
+	f := newFixture(t, pgstore.Config{Logger: quiet})
+	hash, _ := f.create(t, nil)
+	// Not in recovery: every check falls back to the primary.
+	read, err := pgxpool.NewWithConfig(ctx, f.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(read.Close)
+	collected := make(chan struct{})
+	func() {
+		s, err := pgstore.New(f.pool, pgstore.Config{ReadPool: read, ReplicaTimeout: time.Minute, MeterProvider: m.Provider, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.AddCleanup(s, func(collected chan struct{}) { close(collected) }, collected)
+		peek := func() {
+			if _, err := s.Peek(ctx, hash, sessionguard.Scope{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		peek()
+		if got := m.Collect(t).Value("sessionguard.replica.fallbacks"); got != 1 {
+			t.Fatalf("replica fallbacks = %d after one check, want 1", got)
+		}
+		peek()
+		peek()
+		if st := s.ReplicaStats(); st.Fallbacks != 3 {
+			t.Fatalf("ReplicaStats = %+v; want 3 fallbacks", st)
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		runtime.GC()
+		select {
+		case <-collected:
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("a Store that nothing of the application references was not collected in 10 s")
+			}
+			continue
+		}
+		break
+	}
+	if got := m.Collect(t).Value("sessionguard.replica.fallbacks"); got != 3 {
+		t.Errorf("replica fallbacks = %d after the Store was collected, want 3, every check it made", got)
+	}
+}
+
 // Two Caches reporting through one MeterProvider (two Stores, two databases,
 // say) are one sessionguard.cache.listening series, which must be 0 while
 // either listener is down: README.md's SessionguardCacheListenerDown reads

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sessionguard/sessionguard"
@@ -44,22 +45,33 @@ type ReplicaStats struct {
 	Errors    uint64 // replica queries that failed (those went to the primary too)
 }
 
+// replicaCounts are a Store's ReplicaStats, kept apart from it so that its
+// metrics keep counting them once the Store is dropped and collected
+// (weakGroup.release): a counter must never go down.
+type replicaCounts struct {
+	served, fallbacks, errors atomic.Uint64
+}
+
+func (n *replicaCounts) stats() ReplicaStats {
+	return ReplicaStats{Served: n.served.Load(), Fallbacks: n.fallbacks.Load(), Errors: n.errors.Load()}
+}
+
 // ReplicaStats reports how often the read replica answered. All zero
 // without a ReadPool.
 func (s *Store) ReplicaStats() ReplicaStats {
-	return ReplicaStats{Served: s.replicaServed.Load(), Fallbacks: s.replicaFallbacks.Load(), Errors: s.replicaErrors.Load()}
+	return s.replica.stats()
 }
 
 // replicaAnswer asks the read replica for the status of tokenHash and
-// reports ok only when that answer needs no primary: a refusal the primary
-// would give too (the session ended — ended rows never come back — or is of
-// another app or tenant, which never changes), or "valid" from a replica the
-// fence admits, with no write due. Everything else goes to the primary: a
-// session the replica does not have yet, a timeout it sees (a touch may not
-// have reached it), a touch to write, a replica behind the fence, an error.
+// reports ok only when that answer needs no primary: the session ended
+// (ended rows never come back), or, from a replica the fence admits, it is
+// of another app or tenant (which never changes) or "valid" with no write
+// due. Everything else goes to the primary: a session the replica does not
+// have yet, a timeout it sees (a touch may not have reached it), a touch
+// to write, a replica behind the fence, an error.
 func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessionguard.Scope, touch bool) (sessionguard.Status, bool) {
 	if s.skipsReadPool() {
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
 	var (
@@ -84,42 +96,43 @@ func (s *Store) replicaAnswer(ctx context.Context, tokenHash string, scope sessi
 	cancel()
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
-			s.replicaErrors.Add(1)
+			s.replica.errors.Add(1)
 			if ctx.Err() == nil {
 				// The replica's fault (its timeout, or an error), not the
 				// caller's end: try it again only after a while.
 				s.readPoolFailed(ctx, err)
 			}
 		}
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
 	if !s.readPoolUsable(ctx, replay != nil, fresh, timeline) {
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
 	st, writeDue := row.decide(scope, s.TouchInterval())
 	final := false
 	switch st.State {
-	case sessionguard.StateValid:
-		replayed, perr := parseLSN(*replay)
-		// With the primary's timeline unknown (it did not answer
+	case sessionguard.StateValid, sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
+		// An active row, as current as the fence admits: a revocation the
+		// replica has not replayed ended it, and the primary says so before
+		// the scope (TestReplicaOutOfScopeBehindARevocation). With the
+		// primary's timeline unknown (it did not answer
 		// learnPrimaryTimeline yet), the replica may be one a failover left
-		// behind: its "valid" waits.
+		// behind: its answer waits.
+		replayed, perr := parseLSN(*replay)
 		known := s.primaryTimeline.Load() != 0
 		final = (!touch || !writeDue) && perr == nil && known && s.fence.admits(tokenHash, replayed)
-	case sessionguard.StateWrongApp, sessionguard.StateWrongTenant:
-		final = true
 	default:
 		// Ended is final; an expiry seen only on the clock is not (a touch
 		// may not have been replayed yet), and Validate must record it.
 		final = !row.active
 	}
 	if !final {
-		s.replicaFallbacks.Add(1)
+		s.replica.fallbacks.Add(1)
 		return sessionguard.Status{}, false
 	}
-	s.replicaServed.Add(1)
+	s.replica.served.Add(1)
 	return st, true
 }
 

@@ -44,8 +44,9 @@ type Config struct {
 	// ReadPool, when set, is a pool on a streaming hot standby of the
 	// primary (pool's server) that takes the read path: Peek, and Validate
 	// when no touch is due. Its answer counts only when the primary could not
-	// answer otherwise (see replicaAnswer): a "valid" from it only once it has
-	// replayed every revocation this instance knows of, and revokes (and
+	// answer otherwise (see replicaAnswer): a "valid" from it (or a session
+	// of another app or tenant) only once it has replayed every revocation
+	// this instance knows of, and revokes (and
 	// re-authentications, which end the old token) through this Store wait
 	// for it to replay them before returning, so a session
 	// revoked through any instance is refused by every instance's Store as
@@ -121,9 +122,7 @@ type Store struct {
 	// primaryTimelineAt (UnixNano) is when the read path last asked the
 	// primary for it (learnPrimaryTimeline).
 	primaryTimelineAt atomic.Int64
-	replicaServed     atomic.Uint64
-	replicaFallbacks  atomic.Uint64
-	replicaErrors     atomic.Uint64
+	replica           *replicaCounts // ReplicaStats
 	// notReplicaUntil (UnixNano): a read found the ReadPool of no use (not
 	// in recovery, not READ COMMITTED, failed or too slow); until then reads
 	// skip it (replica_primary.go).
@@ -179,7 +178,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, touchIntervalSeconds: int32(interval / time.Second), logger: logger, onEvent: cfg.OnEvent, tel: tel,
-		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, notReplicaRecheck: defaultNotReplicaRecheck}
+		readPool: cfg.ReadPool, replayWait: replayWait, replicaTimeout: replicaTimeout, replica: new(replicaCounts), notReplicaRecheck: defaultNotReplicaRecheck}
 	if err := s.startBatching(cfg.MaxBatch); err != nil {
 		return nil, err
 	}
