@@ -149,7 +149,7 @@ func (g *weakGroup[T, S, C]) observe(live func(series S, member *T)) map[S]C {
 func oneSeries[T any](func(struct{}) (*T, bool)) struct{} { return struct{}{} }
 
 // keepLast returns the counts func of a member whose counts go with it
-// (a pool's Stat, a Store's ReplicaStats): it keeps the last it read.
+// (a pool's Stat): it keeps the last it read.
 func keepLast[T, C any](read func(*T) C) func(live *T) C {
 	var last C
 	return func(live *T) C {
