@@ -93,6 +93,7 @@ func (s *Store) Reauthenticate(ctx context.Context, r sessionguard.Reauthenticat
 			RETURNING `+infoColumns, id, r.NewTokenHash, nullIfEmpty(r.ACR), nullIfNone(r.AMR), nullIfZeroTime(r.AuthTime)))
 		return err
 	})
+	s.endingFailed(err)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return sessionguard.SessionInfo{}, false, nil

@@ -2,11 +2,13 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sessionguard/sessionguard"
 )
@@ -185,4 +187,22 @@ func (s *Store) sawPrimaryTimeline(timeline uint32) {
 			return
 		}
 	}
+}
+
+// endingFailed records, with a ReadPool, what err, the error of a statement
+// that ends sessions or rotates a token out, leaves unknown: whether it
+// committed. PostgreSQL's own error (a *pgconn.PgError) ended nothing, nor
+// did one pgx raised before sending anything (pgconn.SafeToRetry), nor a
+// statement that found nothing to end (pgx.ErrNoRows); any other (the
+// connection lost, the context ended while the statement ran) may have come
+// after the commit, at a position the caller never learned. Then, as when
+// awaitReplay cannot read the primary's position, this instance's replica
+// answers nothing "valid" until a later position is known (fence.lost): a
+// retry that finds the session ended (false, nil) sets no fence.
+func (s *Store) endingFailed(err error) {
+	var pgErr *pgconn.PgError
+	if err == nil || s.readPool == nil || errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr) || pgconn.SafeToRetry(err) {
+		return
+	}
+	s.fence.lost()
 }

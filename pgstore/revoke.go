@@ -62,6 +62,7 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended boo
 	err = retrySerialization(func() error {
 		return s.pool.QueryRow(ctx, endByHashSQL, reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	})
+	s.endingFailed(err)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -123,6 +124,7 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 		e, held, err = s.signOutOnce(ctx, tokenHash)
 		return err
 	})
+	s.endingFailed(err)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
@@ -234,6 +236,7 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (en
 		return s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type, session_token_hash", reason, sessionID).
 			Scan(&e.UserID, &e.TenantID, &e.AppType, &tokenHash)
 	})
+	s.endingFailed(err)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -257,6 +260,7 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 		return false, nil
 	}
 	n, err := s.exec(ctx, endSQL+"id = $2 AND user_id = $3", reason, sessionID, userID)
+	s.endingFailed(err)
 	if err != nil {
 		return false, wrapErr(ctx, op, err)
 	}
@@ -280,6 +284,7 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (n i
 		return 0, nil
 	}
 	n, err = s.exec(ctx, endInOrder("s.user_id = $2"), reason, userID)
+	s.endingFailed(err)
 	if err != nil {
 		return 0, wrapErr(ctx, op, err)
 	}
@@ -306,6 +311,7 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 		return 0, nil
 	}
 	n, err := s.exec(ctx, endInOrder("s.user_id = $2 AND s.id <> $3"), reason, userID, keepSessionID)
+	s.endingFailed(err)
 	if err != nil {
 		return 0, wrapErr(ctx, op, err)
 	}
@@ -329,6 +335,7 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (ended int, e
 		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
 	}
 	n, err := s.exec(ctx, endInOrder("true"), reason)
+	s.endingFailed(err)
 	if err != nil {
 		return 0, wrapErr(ctx, op, err)
 	}

@@ -203,6 +203,7 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 		return s.store.pool.QueryRow(ctx, scsDeleteSQL, sessionguard.ReasonLogout, hash).
 			Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	})
+	s.store.endingFailed(err)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // no active session of that token: its data alone is gone
