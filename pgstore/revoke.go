@@ -59,10 +59,9 @@ func (s *Store) Revoke(ctx context.Context, tokenHash, reason string) (ended boo
 	}
 	// revoke_session's update, returning who it ended for the audit event.
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1}
-	err = retrySerialization(func() error {
+	err = s.ending(func() error {
 		return s.pool.QueryRow(ctx, endByHashSQL, reason, tokenHash).Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	})
-	s.endingFailed(err)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -120,11 +119,10 @@ func (s *Store) signOut(ctx context.Context, tokenHash string) (held string, end
 		return "", false, invalid(op, "token hash is not 64 lowercase hex characters")
 	}
 	var e sessionguard.Event
-	err = retrySerialization(func() (err error) {
+	err = s.ending(func() (err error) {
 		e, held, err = s.signOutOnce(ctx, tokenHash)
 		return err
 	})
-	s.endingFailed(err)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
@@ -204,9 +202,27 @@ const signOutByHashSQL = `WITH ended AS (` + endByHashSQL + `)
 		coalesce(e.id, ''), coalesce(e.user_id, 0), coalesce(e.tenant, 0), coalesce(e.app_type, '')
 	FROM (VALUES (true)) AS one (row) LEFT JOIN ended e ON true`
 
-// exec runs sql, a statement of its own that ends sessions (or writes or
-// deletes their scs data), through retrySerialization, and reports how
-// many rows it changed.
+// ending runs once, whose statements end sessions, through
+// retrySerialization, and records with endingFailed what its error leaves
+// unknown. Every method that ends sessions by a statement of its own goes
+// through it (or endRows).
+func (s *Store) ending(once func() error) error {
+	err := retrySerialization(once)
+	s.endingFailed(err)
+	return err
+}
+
+// endRows is exec for a statement that ends sessions: its error goes to
+// endingFailed, as ending's does.
+func (s *Store) endRows(ctx context.Context, sql string, args ...any) (int, error) {
+	n, err := s.exec(ctx, sql, args...)
+	s.endingFailed(err)
+	return n, err
+}
+
+// exec runs sql, a statement of its own that writes (or deletes scs data,
+// or, through endRows, ends sessions), through retrySerialization, and
+// reports how many rows it changed.
 func (s *Store) exec(ctx context.Context, sql string, args ...any) (int, error) {
 	var n int
 	err := retrySerialization(func() error {
@@ -232,11 +248,10 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID, reason string) (en
 	}
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: reason, Count: 1, SessionID: sessionID}
 	var tokenHash string // for the read replica's fence; never logged
-	err = retrySerialization(func() error {
+	err = s.ending(func() error {
 		return s.pool.QueryRow(ctx, endSQL+"id = $2 RETURNING user_id, coalesce(tenant_id, 0), app_type, session_token_hash", reason, sessionID).
 			Scan(&e.UserID, &e.TenantID, &e.AppType, &tokenHash)
 	})
-	s.endingFailed(err)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -259,8 +274,7 @@ func (s *Store) RevokeUserSession(ctx context.Context, userID int64, sessionID, 
 	if !validUUID(sessionID) || userID <= 0 || userID > maxInt32 {
 		return false, nil
 	}
-	n, err := s.exec(ctx, endSQL+"id = $2 AND user_id = $3", reason, sessionID, userID)
-	s.endingFailed(err)
+	n, err := s.endRows(ctx, endSQL+"id = $2 AND user_id = $3", reason, sessionID, userID)
 	if err != nil {
 		return false, wrapErr(ctx, op, err)
 	}
@@ -283,8 +297,7 @@ func (s *Store) RevokeAll(ctx context.Context, userID int64, reason string) (n i
 	if userID <= 0 || userID > maxInt32 {
 		return 0, nil
 	}
-	n, err = s.exec(ctx, endInOrder("s.user_id = $2"), reason, userID)
-	s.endingFailed(err)
+	n, err = s.endRows(ctx, endInOrder("s.user_id = $2"), reason, userID)
 	if err != nil {
 		return 0, wrapErr(ctx, op, err)
 	}
@@ -310,8 +323,7 @@ func (s *Store) RevokeAllExcept(ctx context.Context, userID int64, keepSessionID
 	if userID <= 0 || userID > maxInt32 {
 		return 0, nil
 	}
-	n, err := s.exec(ctx, endInOrder("s.user_id = $2 AND s.id <> $3"), reason, userID, keepSessionID)
-	s.endingFailed(err)
+	n, err := s.endRows(ctx, endInOrder("s.user_id = $2 AND s.id <> $3"), reason, userID, keepSessionID)
 	if err != nil {
 		return 0, wrapErr(ctx, op, err)
 	}
@@ -334,8 +346,7 @@ func (s *Store) RevokeEveryone(ctx context.Context, reason string) (ended int, e
 	if !validReason(reason) {
 		return 0, invalid(op, "reason must be 1 to 50 bytes of text")
 	}
-	n, err := s.exec(ctx, endInOrder("true"), reason)
-	s.endingFailed(err)
+	n, err := s.endRows(ctx, endInOrder("true"), reason)
 	if err != nil {
 		return 0, wrapErr(ctx, op, err)
 	}

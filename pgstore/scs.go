@@ -199,11 +199,10 @@ func (s *SCSStore) DeleteCtx(ctx context.Context, key string) (err error) {
 		return nil
 	}
 	e := sessionguard.Event{Kind: sessionguard.EventRevoked, Reason: sessionguard.ReasonLogout, Count: 1}
-	err = retrySerialization(func() error {
+	err = s.store.ending(func() error {
 		return s.store.pool.QueryRow(ctx, scsDeleteSQL, sessionguard.ReasonLogout, hash).
 			Scan(&e.SessionID, &e.UserID, &e.TenantID, &e.AppType)
 	})
-	s.store.endingFailed(err)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // no active session of that token: its data alone is gone
