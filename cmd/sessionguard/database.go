@@ -40,8 +40,9 @@ func connect(ctx context.Context, getenv func(string) string, lockTimeout time.D
 	if err != nil {
 		return nil, usagef("DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
 	}
-	// One command, one statement at a time; the cleaner's lock takes a
-	// second, the lock watch a third.
+	// One command, one statement at a time; a migration marked to run
+	// outside a transaction takes a second (schema.Migrate holds its lock on
+	// the first meanwhile), the lock watch a third.
 	cfg.MaxConns = 3
 	// Replacing any name DATABASE_URL gives: the lock watch finds this
 	// run's statements by it.
