@@ -65,7 +65,10 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 	}
 	// Each migration commits on its own: after a failure (or a Ctrl-C) the
 	// ones before it stay applied, and the output says which.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchMigrationTurn(watchCtx, pool, *lockTimeout)
 	migrateErr := schema.Migrate(ctx, pool)
+	stopWatch()
 	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
 	defer cancel()
 	now, err := schema.Applied(readCtx, pool)
