@@ -35,7 +35,7 @@ func TestUsage(t *testing.T) {
 		{"usage error points at help", noDB, []string{"stats", "--verbose"}, exitUsage, "", "Run 'sessionguard stats --help' for usage."},
 		{"DATABASE_URL unset", noDB, []string{"stats"}, exitUsage, "", "DATABASE_URL is not set"},
 		{"migrate: --after without --print", noDB, []string{"migrate", "--after", "22"}, exitUsage, "", "--after goes with --print"},
-		{"migrate --print: nothing after", noDB, []string{"migrate", "--print", "--after", "9999"}, exitFailure, "", "nothing to print"},
+		{"migrate --print: after an unknown version", noDB, []string{"migrate", "--print", "--after", "9999"}, exitFailure, "", "the latest migration of this build is"},
 		{"list: no --user", withDB, []string{"sessions", "list"}, exitUsage, "", "--user is required"},
 		{"list: --user 0", withDB, []string{"sessions", "list", "--user", "0"}, exitUsage, "", "--user 0 is not a user id"},
 		{"list: --user too big", withDB, []string{"sessions", "list", "--user", "2147483648"}, exitUsage, "", "is not a user id"},
