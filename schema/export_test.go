@@ -5,6 +5,3 @@ package schema
 var MigrateList = migrate
 
 const NoTransaction = noTransaction
-
-// LockKey is the key of Migrate's transaction-scoped advisory lock.
-const LockKey = lockKey

@@ -44,9 +44,13 @@ var ErrChecksumMismatch = errors.New("schema: recorded migration differs from th
 // migrationsTable records what Migrate applied.
 const migrationsTable = "sessionguard_schema_migrations"
 
-// lockKey is the key of the transaction-scoped advisory lock that
-// serialises Migrate's steps across instances.
-const lockKey int64 = 0x5e551_0022_0000
+// LockKey is the key of the transaction-scoped advisory lock that
+// serialises Migrate's steps across instances, and that every tool form's
+// migration takes first. pg_locks shows it as an advisory lock with classid
+// LockKey>>32, objid LockKey&0xffffffff and objsubid 1: where a DBA (or
+// "sessionguard migrate" giving up after --lock-timeout) finds who holds
+// the turn.
+const LockKey int64 = 0x5e551_0022_0000
 
 // Polling the migration lock: the first retry comes soon, later ones back off.
 const (
@@ -171,7 +175,7 @@ func locked(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) erro
 	for {
 		var got bool
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", snapshotFree, lockKey).Scan(&got); err != nil {
+			if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", snapshotFree, LockKey).Scan(&got); err != nil {
 				return fmt.Errorf("schema: take migration lock: %w", err)
 			}
 			if !got {

@@ -26,13 +26,13 @@ DELETE FROM %s WHERE version = %d;
 }
 
 // migrationLock is the statement that opens every tool form of a migration:
-// it waits for the transaction-scoped lock Migrate takes (lockKey) and holds
+// it waits for the transaction-scoped lock Migrate takes (LockKey) and holds
 // it to the end of the migration's transaction. Without it a tool or a DBA's
 // psql applying a file while an instance's Migrate applied the same one raced
 // it: both ran the file, and the second failed (an index or constraint of the
 // same name already made, a version already in the ledger).
 func migrationLock() string {
-	return fmt.Sprintf("-- Takes turns with schema.Migrate and other runs of these files.\nSELECT pg_advisory_xact_lock(%d);\n\n", lockKey)
+	return fmt.Sprintf("-- Takes turns with schema.Migrate and other runs of these files.\nSELECT pg_advisory_xact_lock(%d);\n\n", LockKey)
 }
 
 // Dollar-quote tags of the base migration's wrapper; the wrapped SQL must not

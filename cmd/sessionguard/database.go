@@ -34,14 +34,15 @@ func connect(ctx context.Context, getenv func(string) string, lockTimeout time.D
 		return nil, usagef("DATABASE_URL is not set: export DATABASE_URL=postgres://user@host:5432/dbname (or key=value pairs)")
 	}
 	if passwordCutShort(dsn) {
-		return nil, usagef("DATABASE_URL has an @ after the end of its host part: percent-encode a / in the password (%%2F); its text is not repeated here because it holds a password")
+		return nil, usagef("DATABASE_URL has an @ after the end of its user information: percent-encode an @ (%%40) or a / (%%2F) in the password; its text is not repeated here because it holds a password")
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, usagef("DATABASE_URL is not a PostgreSQL connection string (postgres://user@host:5432/dbname or key=value pairs); its text is not repeated here because it may hold a password")
 	}
-	// One command, one statement at a time; the cleaner's lock takes a
-	// second, the lock watch a third.
+	// One command, one statement at a time; a migration marked to run
+	// outside a transaction takes a second (schema.Migrate holds its lock on
+	// the first meanwhile), the lock watch a third.
 	cfg.MaxConns = 3
 	// Replacing any name DATABASE_URL gives: the lock watch finds this
 	// run's statements by it.
@@ -106,12 +107,15 @@ func namesQueryExecMode(dsn string) bool {
 	return named
 }
 
-// passwordCutShort reports whether dsn is a URL whose user information holds
-// an unencoded /: pgx, like libpq, looks for the @ that ends the user
-// information only up to the first /, so the user name is taken for the host,
-// the password's first part for the port and its rest for the database name,
-// which a connection error repeats. An @ in the path (before any query), with
-// none before the first /, is where that shows. A # or ? in the password is
+// passwordCutShort reports whether dsn is a URL whose password holds an
+// unencoded @ or /, so that part of it would be read as the host, port or
+// database name, which a connection error repeats. pgx, like libpq, ends the
+// user information at the first @ before the first /: the rest of a password
+// with an @ becomes the host (an @ in the host part, which no host name has),
+// and one with a / makes the password's first part the port and its rest the
+// database name (an @ in the path, before any query, with none before the
+// first /, or, after a user information, one followed by another /). An @ in
+// a database name or the query is left alone; a # or ? in the password is
 // read as part of it (pgx's parser is libpq's, not net/url's).
 func passwordCutShort(dsn string) bool {
 	for _, scheme := range []string{"postgres://", "postgresql://"} {
@@ -119,11 +123,17 @@ func passwordCutShort(dsn string) bool {
 		if !ok {
 			continue
 		}
-		slash := strings.IndexByte(rest, '/')
-		if slash < 0 || strings.Contains(rest[:slash], "@") {
-			return false // no path, or the user information ends before it
+		userInfo := false
+		if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
+			userInfo, rest = true, rest[i+1:]
 		}
-		path, _, _ := strings.Cut(rest[slash:], "?")
+		hosts, path, _ := strings.Cut(rest, "/")
+		hosts, _, _ = strings.Cut(hosts, "?")
+		path, _, _ = strings.Cut(path, "?")
+		if userInfo {
+			_, afterAt, found := strings.Cut(path, "@")
+			return strings.Contains(hosts, "@") || found && strings.Contains(afterAt, "/")
+		}
 		return strings.Contains(path, "@")
 	}
 	return false

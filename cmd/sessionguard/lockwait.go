@@ -182,11 +182,19 @@ func (h lockHolder) String() string {
 type lockWaitError struct {
 	limit   time.Duration
 	holders []lockHolder
+	// migrationTurn: the lock was schema.Migrate's, for which the run
+	// polls (watchMigrationTurn); no statement of it waited.
+	migrationTurn bool
 }
 
 func (e *lockWaitError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gave up after waiting %v (--lock-timeout) for a lock ", e.limit)
+	fmt.Fprintf(&b, "gave up after waiting %v (--lock-timeout) for ", e.limit)
+	if e.migrationTurn {
+		b.WriteString("schema.Migrate's migration lock ")
+	} else {
+		b.WriteString("a lock ")
+	}
 	switch len(e.holders) {
 	case 0:
 		b.WriteString("another session held")
@@ -199,11 +207,17 @@ func (e *lockWaitError) Error() string {
 			b.WriteString(h.String())
 		}
 	}
-	b.WriteString(": the database was asked to cancel the statement that waited. ")
-	if len(e.holders) > 0 {
+	switch {
+	case e.migrationTurn:
+		// Ending the holder would roll back another instance's migration
+		// at work, which a longer wait lets finish.
+		b.WriteString(": nothing of this run waited in the database (it asks for its turn between transactions); " +
+			"it may be another instance migrating. Run the command again when that transaction has ended")
+	case len(e.holders) > 0:
+		b.WriteString(": the database was asked to cancel the statement that waited. ")
 		fmt.Fprintf(&b, "When that transaction has ended (SELECT pg_terminate_backend(%d) ends it), run the command again", e.holders[0].pid)
-	} else {
-		b.WriteString("Run the command again")
+	default:
+		b.WriteString(": the database was asked to cancel the statement that waited. Run the command again")
 	}
 	b.WriteString(", or give --lock-timeout more time (0: no limit)")
 	return b.String()

@@ -33,7 +33,8 @@ and one that calls it meanwhile takes turns with the script (each migration
 first takes the lock schema.Migrate takes).
 Migration %03d keeps a sessions table the database already has (it ran the
 file by hand), rows and all. Every migration is idempotent; --after the
-highest version in that table prints only what is missing.`,
+highest version in that table prints only what is missing (a script that
+applies nothing when that is the latest).`,
 		first.Version, first.Version, last.Version, first.Version))
 	printSQL := fs.Bool("print", false, "write the migrations' SQL to stdout instead of applying them")
 	after := fs.decimal("after", "with --print: only the migrations whose `version` is above this one (023 or 23)")
@@ -64,7 +65,10 @@ func migrateCommand(ctx context.Context, args []string, _ io.Reader, stdout, _ i
 	}
 	// Each migration commits on its own: after a failure (or a Ctrl-C) the
 	// ones before it stay applied, and the output says which.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchMigrationTurn(watchCtx, pool, *lockTimeout)
 	migrateErr := schema.Migrate(ctx, pool)
+	stopWatch()
 	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectTimeout)
 	defer cancel()
 	now, err := schema.Applied(readCtx, pool)

@@ -15,7 +15,10 @@ import (
 const upSuffix = ".up.sql"
 
 // printMigrations writes the SQL script of the migrations whose version is
-// above after, in version order, each in its own transaction.
+// above after, in version order, each in its own transaction. After the
+// latest version it writes a script that applies nothing: the database is up
+// to date, which a DBA's script must not take for a failure; after a version
+// this build does not have it fails.
 //
 // The script is made of the up files of the golang-migrate form
 // (schema.GolangMigrate, with the library's own numbers): plain SQL whose
@@ -51,8 +54,12 @@ func printMigrations(w io.Writer, after int64) error {
 		}
 		fmt.Fprintf(&b, "\n-- ===== migration %d =====\nBEGIN;\n%s\nCOMMIT;\n", f.version, strings.TrimRight(string(body), "\n"))
 	}
+	if last := ups[len(ups)-1].version; int64(last) < after {
+		return fmt.Errorf("no migration has a version above %d: the latest migration of this build is %d "+
+			"(a database that records a later one was migrated by a newer sessionguard)", after, last)
+	}
 	if n == 0 {
-		return fmt.Errorf("no migration has a version above %d: nothing to print", after)
+		fmt.Fprintf(&b, "\n-- Nothing to apply: no migration has a version above %d.\n", after)
 	}
 	_, err = io.WriteString(w, b.String())
 	return err

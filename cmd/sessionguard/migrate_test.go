@@ -86,6 +86,14 @@ func TestMigratePrintIsRecognised(t *testing.T) {
 			}
 			return seedSession(t, pool)
 		}, true, []string{"migrate", "--print", "--after", "23"}},
+		// Up to date: a script that applies nothing, not a failure that
+		// stops a DBA's "print --after the highest recorded, then apply".
+		{"migrated, print after the latest", func(t *testing.T, pool *pgxpool.Pool) string {
+			if err := schema.Migrate(t.Context(), pool); err != nil {
+				t.Fatal(err)
+			}
+			return seedSession(t, pool)
+		}, true, []string{"migrate", "--print", "--after", strconv.Itoa(ms[len(ms)-1].Version)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,6 +309,18 @@ func TestMigratePrintAfterIsDecimal(t *testing.T) {
 				t.Errorf("--after %s printed migrations %v, want %d to %d", typed, printed, after+1, last)
 			}
 		}
+	}
+}
+
+// TestMigratePrintAfterAnUnknownVersion: --after a version this build does
+// not have means the database is ahead of it (a newer sessionguard migrated
+// it) or the number is mistyped: a failure, with nothing on stdout.
+func TestMigratePrintAfterAnUnknownVersion(t *testing.T) {
+	t.Parallel()
+	last := schema.Migrations()[len(schema.Migrations())-1].Version
+	r := runCmd(t, nil, nil, "migrate", "--print", "--after", strconv.Itoa(last+1))
+	if r.code != exitFailure || r.stdout != "" || !strings.Contains(r.stderr, fmt.Sprintf("the latest migration of this build is %d", last)) {
+		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -35,7 +35,7 @@ func TestUsage(t *testing.T) {
 		{"usage error points at help", noDB, []string{"stats", "--verbose"}, exitUsage, "", "Run 'sessionguard stats --help' for usage."},
 		{"DATABASE_URL unset", noDB, []string{"stats"}, exitUsage, "", "DATABASE_URL is not set"},
 		{"migrate: --after without --print", noDB, []string{"migrate", "--after", "22"}, exitUsage, "", "--after goes with --print"},
-		{"migrate --print: nothing after", noDB, []string{"migrate", "--print", "--after", "9999"}, exitFailure, "", "nothing to print"},
+		{"migrate --print: after an unknown version", noDB, []string{"migrate", "--print", "--after", "9999"}, exitFailure, "", "the latest migration of this build is"},
 		{"list: no --user", withDB, []string{"sessions", "list"}, exitUsage, "", "--user is required"},
 		{"list: --user 0", withDB, []string{"sessions", "list", "--user", "0"}, exitUsage, "", "--user 0 is not a user id"},
 		{"list: --user too big", withDB, []string{"sessions", "list", "--user", "2147483648"}, exitUsage, "", "is not a user id"},
@@ -124,6 +124,12 @@ func TestDatabaseURLNeverShown(t *testing.T) {
 		// it, and such a URL connects as meant.
 		{"password with a hash", "postgres://localhost:4321#" + password + "@127.0.0.1:1/app?connect_timeout=5", exitFailure},
 		{"password with a question mark", "postgres://localhost:4321?" + password + "@127.0.0.1:1/app?connect_timeout=5", exitFailure},
+		// Only the first '@' ends the user information: the rest of a
+		// password with an unencoded '@' is read as the host (or, after a
+		// '/', as the database name), which the connection error repeats.
+		{"password with an @", "postgres://admin:x@" + password + "@127.0.0.1:1/app?connect_timeout=5", exitUsage},
+		{"password with an @ among several hosts", "postgres://admin:x@127.0.0.1:1," + password + "@127.0.0.1:1/app?connect_timeout=5", exitUsage},
+		{"password with an @ and a slash", "postgres://admin:x@localhost:4321/" + password + "@127.0.0.1:1/app?connect_timeout=5", exitUsage},
 		{"@ in the database name", "postgres://admin:" + password + "@127.0.0.1:1/app@eu?connect_timeout=5", exitFailure},
 		{"@ in the query", "postgres://admin:" + password + "@127.0.0.1:1/app?connect_timeout=5&application_name=ops@host", exitFailure},
 	}

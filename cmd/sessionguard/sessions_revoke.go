@@ -104,6 +104,11 @@ func sessionsRevokeCommand(ctx context.Context, args []string, stdin io.Reader, 
 	if err != nil {
 		return err
 	}
+	if n == 0 && target.sessionID != "" {
+		// Counted active, ended by something else (a logout, a Cleaner)
+		// before the revoke ran: not this run's doing, nor its reason.
+		return fmt.Errorf("no active session has id %s any more: it ended meanwhile, with another reason; nothing was changed", target.sessionID)
+	}
 	fmt.Fprintf(stdout, "revoked %d %s with reason %q\n", n, plural(n, "session", "sessions"), *reason)
 	return nil
 }
