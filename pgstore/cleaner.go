@@ -68,7 +68,13 @@ type CleanerConfig struct {
 type CleanupResult struct {
 	// Ran is false when another Cleaner was at work (its batch held the
 	// lock), so this one did nothing.
-	Ran      bool
+	Ran bool
+	// Finished is true when the run walked every active session and
+	// purged every ended row past Retention that it could lock. A run
+	// that ran (Ran) and found another Cleaner's batch in its turn part
+	// way stopped there (false, with no error): that Cleaner covers the
+	// rest, with its own Retention.
+	Finished bool
 	Absolute int // sessions ended by their absolute timeout
 	Idle     int // sessions ended by their idle timeout
 	Purged   int // ended rows deleted after the retention period
@@ -259,6 +265,7 @@ func (c *Cleaner) RunOnce(ctx context.Context) (res CleanupResult, err error) {
 			break
 		}
 	}
+	res.Finished = true
 	return res, nil
 }
 

@@ -74,6 +74,9 @@ script, a pipe) it refuses unless --yes is given.`)
 		return nil
 	}
 	printCleanup(stdout, res, *retention)
+	if !res.Finished {
+		fmt.Fprintln(stdout, "stopped part way: another Cleaner took the cleanup lock and covers the rest with its own retention; run again to finish with this one")
+	}
 	return nil
 }
 

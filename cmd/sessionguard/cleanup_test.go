@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionguard/sessionguard"
 	"github.com/sessionguard/sessionguard/pgstore"
@@ -124,5 +125,52 @@ func TestCleanupShortRetentionRefusedInAScript(t *testing.T) {
 	r = runCmd(t, env, nil, "cleanup", "--retention", "1m", "--yes")
 	if r.code != exitOK || !strings.Contains(r.stdout, "deleted 1 ended row older than 1m0s") {
 		t.Errorf("--retention 1m --yes: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestCleanupStoppedPartWaySaysSo: an application's Cleaner that takes the
+// lock between two of the command's batches stops the run there; the
+// command prints what it did and that it stopped, where it printed totals
+// that looked like a finished purge.
+func TestCleanupStoppedPartWaySaysSo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.user(t, "user@example.com")
+	idle, _ := f.session(t, sessionguard.NewSession{UserID: user})
+	f.exec(t, "UPDATE sessions SET last_activity_at = CURRENT_TIMESTAMP - interval '5 hours' WHERE id = $1", idle.ID)
+	// The expiry's batch (its UPDATE) takes two seconds, time for the
+	// application's Cleaner below to queue for the lock the batch holds.
+	f.exec(t, `CREATE FUNCTION slow_update() RETURNS trigger LANGUAGE plpgsql AS
+		$$BEGIN PERFORM pg_sleep(2); RETURN NEW; END$$`)
+	f.exec(t, `CREATE TRIGGER slow_update BEFORE UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION slow_update()`)
+
+	done := make(chan result, 1)
+	go func() { done <- runCmd(t, dbEnv(f.pool), nil, "cleanup") }()
+	// Wait until the command's batch is in its turn.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := f.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command's batch took no advisory lock in 30 s")
+		}
+	}
+	app, err := f.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Rollback(context.Background())
+	if _, err := app.Exec(t.Context(), "SELECT pg_advisory_xact_lock($1)", pgstore.DefaultCleanupLockKey); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "ended 1 expired session (idle_timeout 1, absolute_timeout 0)\n") ||
+		!strings.HasSuffix(r.stdout, "\nstopped part way: another Cleaner took the cleanup lock and covers the rest with its own retention; run again to finish with this one\n") {
+		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
