@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"sort"
 
 	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
@@ -14,7 +13,7 @@ import (
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 
-	// Public.
+	// Public. The start page lists the demo accounts (demo.go).
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
@@ -101,25 +100,4 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Strict-Transport-Security", strictTransportSecurity)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// indexCard is one tenant on the start page.
-type indexCard struct {
-	Slug, Name string
-	Emails     []string
-}
-
-func (a *app) index(w http.ResponseWriter, r *http.Request) {
-	var cards []indexCard
-	for _, t := range a.tenants {
-		c := indexCard{Slug: t.Slug, Name: t.Name}
-		for _, u := range demoUsers {
-			if u.tenant == t.Slug {
-				c.Emails = append(c.Emails, u.email)
-			}
-		}
-		cards = append(cards, c)
-	}
-	sort.Slice(cards, func(i, j int) bool { return cards[i].Slug < cards[j].Slug })
-	a.render(w, r, http.StatusOK, "index", view{Title: "Start", Data: cards})
 }
