@@ -64,6 +64,12 @@ type app struct {
 	// Sign-in throttling (throttle.go).
 	addressThrottle, accountThrottle *throttle
 
+	// clientIP is the client's address, for the guards (recorded with each
+	// session, logged with refusals), the address throttle and the audit
+	// log alike: the peer's, or behind cfg.TrustedProxies the client they
+	// report.
+	clientIP func(*http.Request) string
+
 	// idp stands in for the tenant app's identity provider (package idp):
 	// it issues the tenant app's JWTs and publishes their public key.
 	idp     *idp.Provider
@@ -87,7 +93,11 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, cfg config, provider *idp.P
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: store, users: users{pool}, idp: provider, jwksURL: jwksURL,
-		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit), metrics: meters}
+		addressThrottle: newThrottle(cfg.addressLimit), accountThrottle: newThrottle(cfg.accountLimit), metrics: meters,
+		clientIP: middleware.RemoteAddrIP}
+	if len(cfg.TrustedProxies) > 0 {
+		a.clientIP = middleware.ClientIPBehindProxies(cfg.TrustedProxies)
+	}
 	if a.tenants, err = a.users.tenants(ctx); err != nil {
 		return nil, err
 	}

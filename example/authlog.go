@@ -4,8 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-
-	"github.com/sessionguard/sessionguard/middleware"
 )
 
 // logPasswordRefused records a failed password check, a sign-in's or a
@@ -20,7 +18,7 @@ import (
 // Guards' events do. A throttled attempt is logged too: it is what a guessing
 // run looks like once the throttle holds it.
 func (a *app) logPasswordRefused(r *http.Request, check string, userID int64, err error) {
-	attrs := []slog.Attr{slog.String("check", check), slog.String("client_ip", middleware.RemoteAddrIP(r))}
+	attrs := []slog.Attr{slog.String("check", check), slog.String("client_ip", a.clientIP(r))}
 	if userID != 0 {
 		attrs = append(attrs, slog.Int64("user_id", userID))
 	}

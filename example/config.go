@@ -44,6 +44,12 @@ type config struct {
 	// control panel's sensitive pages (password, your sessions, admin)
 	// before they ask for the password again.
 	ReauthWindow time.Duration
+	// TrustedProxies are the reverse proxies in front of the example (the
+	// TLS-terminating one that checkLoopback asks for): behind them every
+	// request comes from a proxy's address, and the client is the address
+	// they report in X-Forwarded-For (middleware.ClientIPBehindProxies).
+	// Empty: no proxy; X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
 
 	// bcryptCost is bcrypt.DefaultCost unless a test lowers it.
 	bcryptCost int
@@ -106,6 +112,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 		}
 		fs.DurationVar(d.dst, d.flag, *d.dst, "Go duration (env "+d.name+")")
 	}
+	proxies := env("TRUSTED_PROXIES", "")
+	fs.StringVar(&proxies, "trusted-proxies", proxies,
+		"comma-separated addresses or CIDR prefixes of the reverse proxies in front, whose X-Forwarded-For is believed (env TRUSTED_PROXIES)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./example [flags]\n\nDATABASE_URL and DEMO_PASSWORD are read from the environment.")
 		fs.PrintDefaults()
@@ -115,6 +124,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if cfg.TrustedProxies, err = parsePrefixes(proxies); err != nil {
+		return config{}, fmt.Errorf("TRUSTED_PROXIES=%q: %w", proxies, err)
 	}
 	cfg.bcryptCost = bcrypt.DefaultCost
 	cfg.cleanupInterval = defaultCleanupInterval
@@ -186,7 +199,7 @@ func checkLoopback(addr string) error {
 	}
 	return fmt.Errorf("ADDR=%q: the example listens on loopback addresses only (127.0.0.1, ::1, localhost): "+
 		"its session cookies are Secure, which browsers accept over plain http only on this machine; "+
-		"to reach it from elsewhere, put a TLS-terminating proxy in front of %s", addr, defaultAddr)
+		"to reach it from elsewhere, put a TLS-terminating proxy in front of %s and name it in TRUSTED_PROXIES", addr, defaultAddr)
 }
 
 // checkMetricsAddr checks METRICS_ADDR: a host and port of their own. It may
@@ -200,6 +213,29 @@ func checkMetricsAddr(addr, pages string) error {
 		return fmt.Errorf("METRICS_ADDR=%q: must differ from ADDR, so that metrics are not served next to the pages", addr)
 	}
 	return nil
+}
+
+// parsePrefixes reads a comma-separated list of IP addresses (each its own
+// /32 or /128) and CIDR prefixes; "" is none.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR prefix", item)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // splitListenAddr returns the host of a listen address host:port, whose port

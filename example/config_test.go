@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -49,6 +50,15 @@ func TestLoadConfig(t *testing.T) {
 		{name: "all interfaces", env: map[string]string{"ADDR": ":8080"}, wantErr: "loopback"},
 		{name: "public address", args: []string{"-addr", "192.0.2.1:80"}, wantErr: "loopback"},
 		{name: "short password", env: map[string]string{"DEMO_PASSWORD": "short"}, wantErr: "DEMO_PASSWORD"},
+		{name: "no proxies by default", want: func(c config) bool { return c.TrustedProxies == nil }},
+		{name: "trusted proxies", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1,::ffff:192.0.2.9, 2001:db8::/32"},
+			want: func(c config) bool {
+				return fmt.Sprint(c.TrustedProxies) == "[10.0.0.0/8 192.0.2.1/32 192.0.2.9/32 2001:db8::/32]"
+			}},
+		{name: "trusted proxies flag", args: []string{"-trusted-proxies", "127.0.0.1"},
+			want: func(c config) bool { return fmt.Sprint(c.TrustedProxies) == "[127.0.0.1/32]" }},
+		{name: "trusted proxy that is no address", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"},
+			wantErr: "TRUSTED_PROXIES"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
 	}
 	for _, tt := range tests {

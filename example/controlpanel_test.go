@@ -122,3 +122,52 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestControlPanelClosedToTenantUsers: a tenant-app credential, as the
+// control panel's cookie or as a bearer token, opens none of the control
+// panel's session pages and admin routes: the admin list, the admin revoke,
+// "your sessions" and its revokes, GET /api/sessions. Nothing is shown or
+// ended, and the tenant sessions stay as they were.
+func TestControlPanelClosedToTenantUsers(t *testing.T) {
+	t.Parallel()
+	s := startExample(t)
+	alice := s.login("alice@acme.example", "tenant_app", acmeID)
+	bob := s.login("bob@globex.example", "tenant_app", globexID)
+	staff := s.login("staff@example.com", "control_panel", 0)
+	for _, c := range []cred{cookieOf(cpCookie, alice.token), bearer(alice.token)} {
+		for _, r := range []struct {
+			method, path string
+			form         url.Values
+		}{
+			{"GET", "/cp/admin", nil},
+			{"POST", "/cp/admin/revoke", formOf("id", bob.id)},
+			{"POST", "/cp/admin/revoke", formOf("id", staff.id)},
+			{"GET", "/cp/sessions", nil},
+			{"POST", "/cp/sessions/revoke", formOf("id", alice.id)},
+			{"POST", "/cp/sessions/revoke-others", formOf()},
+			{"GET", "/api/sessions", nil},
+		} {
+			var res response
+			if r.form != nil {
+				res = s.postForm(r.path, c, r.form)
+			} else {
+				res = s.do(r.method, r.path, c, nil)
+			}
+			loc := res.Header.Get("Location")
+			if res.StatusCode == http.StatusOK || (res.StatusCode == http.StatusSeeOther && !strings.HasPrefix(loc, "/cp/signin")) {
+				t.Errorf("%s %s with a tenant %s: %d → %q, want a refusal", r.method, r.path, c, res.StatusCode, loc)
+			}
+			if strings.Contains(string(res.body), bob.id) || strings.Contains(string(res.body), staff.id) {
+				t.Errorf("%s %s with a tenant %s shows session ids", r.method, r.path, c)
+			}
+		}
+	}
+	for _, x := range []struct {
+		path string
+		c    cred
+	}{{"/t/acme/api/me", bearer(alice.token)}, {"/t/globex/api/me", bearer(bob.token)}, {"/api/me", bearer(staff.token)}} {
+		if res := s.do("GET", x.path, x.c, nil); res.StatusCode != http.StatusOK {
+			t.Errorf("%s afterwards: %d, want 200: a refused request ended a session", x.path, res.StatusCode)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func (a *app) authenticate(r *http.Request, req signInRequest) (u user, err erro
 		}
 	}()
 	now := time.Now()
-	if wait := a.addressThrottle.take(addressKey(r.RemoteAddr), now); wait > 0 {
+	if wait := a.addressThrottle.take(addressKey(a.clientIP(r)), now); wait > 0 {
 		return user{}, &throttledError{wait}
 	}
 	account := ""

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"sort"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
@@ -14,8 +16,9 @@ import (
 )
 
 // The demo's own parts, which an application replaces with its own: a
-// throwaway PostgreSQL server, the users and tenants tables, and the demo
-// accounts. The wiring to copy is in the other files.
+// throwaway PostgreSQL server, the users and tenants tables, the demo
+// accounts and the start page that lists them. The wiring to copy is in the
+// other files.
 
 // openThrowaway starts a throwaway PostgreSQL server from the installed
 // binaries, for `go run ./example` without DATABASE_URL. Demo only: an
@@ -142,4 +145,27 @@ func seedDemo(ctx context.Context, pool *pgxpool.Pool, cfg config) error {
 		}
 	}
 	return nil
+}
+
+// indexCard is one tenant on the start page, with its demo accounts.
+type indexCard struct {
+	Slug, Name string
+	Emails     []string
+}
+
+// index is the start page: the two apps and the demo accounts to sign in
+// with. An application has its own start page.
+func (a *app) index(w http.ResponseWriter, r *http.Request) {
+	var cards []indexCard
+	for _, t := range a.tenants {
+		c := indexCard{Slug: t.Slug, Name: t.Name}
+		for _, u := range demoUsers {
+			if u.tenant == t.Slug {
+				c.Emails = append(c.Emails, u.email)
+			}
+		}
+		cards = append(cards, c)
+	}
+	sort.Slice(cards, func(i, j int) bool { return cards[i].Slug < cards[j].Slug })
+	a.render(w, r, http.StatusOK, "index", view{Title: "Start", Data: cards})
 }

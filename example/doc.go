@@ -26,6 +26,13 @@
 //	WARNING_THRESHOLD  Go duration (default 5m)
 //	REAUTH_WINDOW      Go duration (default 10m): how old the last password
 //	                   entry may be for the control panel's sensitive pages
+//	TRUSTED_PROXIES    comma-separated addresses or CIDR prefixes of the
+//	                   reverse proxies in front (default none): the client
+//	                   address, which the sign-in throttle counts by and
+//	                   each session records, is then the one they report in
+//	                   X-Forwarded-For; without it X-Forwarded-For is ignored
+//	                   and the peer is the client. Set it when a proxy is in
+//	                   front, or every client counts as the proxy
 //
 // # Two apps, two Guards, one store
 //

@@ -27,6 +27,7 @@ func (a *app) newGuards(ctx context.Context) error {
 		WarningThreshold: a.cfg.WarningThreshold,
 		Logger:           a.log,
 		MeterProvider:    a.metrics.provider,
+		ClientIP:         a.clientIP,
 	}
 	var err error
 

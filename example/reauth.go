@@ -109,7 +109,7 @@ func (a *app) recheckPassword(r *http.Request, u user, password string) (err err
 		}
 	}()
 	now := time.Now()
-	if wait := a.addressThrottle.take(addressKey(r.RemoteAddr), now); wait > 0 {
+	if wait := a.addressThrottle.take(addressKey(a.clientIP(r)), now); wait > 0 {
 		return &throttledError{wait}
 	}
 	account := normalizeEmail(u.Email)

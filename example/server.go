@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"sort"
 
 	"github.com/sessionguard/sessionguard/example/idp"
 	"github.com/sessionguard/sessionguard/middleware"
@@ -14,7 +13,7 @@ import (
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 
-	// Public.
+	// Public. The start page lists the demo accounts (demo.go).
 	mux.HandleFunc("GET /{$}", a.index)
 	mux.Handle("GET /sessionguard/warning.js", middleware.WarningScript())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
@@ -81,6 +80,16 @@ func (a *app) routes() http.Handler {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
+// strictTransportSecurity keeps browsers on https for a year once they have
+// seen the site over it (behind the TLS proxy the example asks for): without
+// it, a first visit typed without https:// can be held on plain http by
+// whoever sits in between, who then serves a look-alike sign-in form.
+// Browsers ignore it over plain http (RFC 6797 section 8.1), so the loopback
+// demo is unaffected. No includeSubDomains: that is the domain owner's
+// decision, not one app's.
+const strictTransportSecurity = "max-age=31536000"
+
+// securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -88,27 +97,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		h.Set("Strict-Transport-Security", strictTransportSecurity)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// indexCard is one tenant on the start page.
-type indexCard struct {
-	Slug, Name string
-	Emails     []string
-}
-
-func (a *app) index(w http.ResponseWriter, r *http.Request) {
-	var cards []indexCard
-	for _, t := range a.tenants {
-		c := indexCard{Slug: t.Slug, Name: t.Name}
-		for _, u := range demoUsers {
-			if u.tenant == t.Slug {
-				c.Emails = append(c.Emails, u.email)
-			}
-		}
-		cards = append(cards, c)
-	}
-	sort.Slice(cards, func(i, j int) bool { return cards[i].Slug < cards[j].Slug })
-	a.render(w, r, http.StatusOK, "index", view{Title: "Start", Data: cards})
 }

@@ -120,17 +120,15 @@ func (t *throttle) limiterLocked(key string, now time.Time) *rate.Limiter {
 	return lim
 }
 
-// addressKey is the throttling key of a client address: the address itself,
-// or its /64 for IPv6, the block one client usually holds. The example
-// listens on loopback only, so RemoteAddr is the client; behind a proxy the
-// key would be the client address the proxy reports (middleware's
-// ClientIPBehindProxies rule).
-func addressKey(remoteAddr string) string {
-	ap, err := netip.ParseAddrPort(remoteAddr)
+// addressKey is the throttling key of a client address (app.clientIP: the
+// peer's, or behind TRUSTED_PROXIES the client the proxies report): the
+// address itself, or its /64 for IPv6, the block one client usually holds.
+func addressKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
 	if err != nil {
-		return remoteAddr
+		return ip
 	}
-	addr := ap.Addr().Unmap()
+	addr = addr.Unmap().WithZone("")
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
 		return p.String()

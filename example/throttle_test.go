@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -99,11 +100,12 @@ func TestSigninThrottled(t *testing.T) {
 func TestAddressKey(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ addr, want string }{
-		{"127.0.0.1:5000", "127.0.0.1"},
-		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
-		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
-		{"[2001:db8:1:2::9]:1", "2001:db8:1:2::/64"},
-		{"[::1]:8080", "::/64"},
+		{"127.0.0.1", "127.0.0.1"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::9", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
 		{"not an address", "not an address"},
 	} {
 		if got := addressKey(tt.addr); got != tt.want {
@@ -141,4 +143,69 @@ func TestThrottleBounded(t *testing.T) {
 	if wait := th.wait("spent", now); wait < 59*time.Minute {
 		t.Errorf("the spent bucket was dropped before full ones (wait %v)", wait)
 	}
+}
+
+// TestSigninThrottledBehindAProxy: behind the TLS-terminating proxy that the
+// example tells its users to put in front (TRUSTED_PROXIES names it), every
+// request comes from the proxy's address. The address throttle must count
+// each client the proxy reports, not the proxy: one client's guessing run
+// must not lock every other client out of signing in, and the client
+// address of the session row is the client's. Without TRUSTED_PROXIES an
+// X-Forwarded-For is the client's own claim and changes nothing.
+func TestSigninThrottledBehindAProxy(t *testing.T) {
+	t.Parallel()
+	limit := rateLimit{every: time.Hour, burst: 2}
+	withEnv := func(env map[string]string) func(*config) {
+		return func(c *config) {
+			env["DEMO_PASSWORD"] = testPassword
+			loaded, err := loadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loaded.Addr, loaded.MetricsAddr, loaded.listener, loaded.metricsListener = c.Addr, c.MetricsAddr, c.listener, c.metricsListener
+			loaded.IdleTimeout, loaded.AbsoluteTimeout, loaded.WarningThreshold = c.IdleTimeout, c.AbsoluteTimeout, c.WarningThreshold
+			loaded.poolConfig, loaded.logger, loaded.bcryptCost = c.poolConfig, c.logger, c.bcryptCost
+			loaded.addressLimit = limit
+			*c = loaded
+		}
+	}
+	wrong := func(s *exampleServer, client string) response {
+		return s.postJSON("/api/login", cred{}, `{"email":"nobody@example.com","password":"wrong-password"}`,
+			"X-Forwarded-For", client)
+	}
+
+	t.Run("behind the proxy", func(t *testing.T) {
+		t.Parallel()
+		s := startExample(t, withEnv(map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32, ::1"}))
+		for range limit.burst {
+			wrong(s, "203.0.113.7")
+		}
+		if res := wrong(s, "203.0.113.7"); res.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("the guessing client's attempt %d: %d, want 429", limit.burst+1, res.StatusCode)
+		}
+		res := s.postJSON("/api/login", cred{}, `{"email":"staff@example.com","password":"`+testPassword+`"}`,
+			"X-Forwarded-For", "198.51.100.9")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("another client behind the same proxy: %d, want 200: %s", res.StatusCode, res.body)
+		}
+		var ip string
+		id, _ := res.json(t)["session_id"].(string)
+		if err := s.pool.QueryRow(t.Context(), "SELECT ip_address FROM sessions WHERE id = $1", id).Scan(&ip); err != nil {
+			t.Fatal(err)
+		}
+		if ip != "198.51.100.9" {
+			t.Errorf("the session records client address %q, want the client's 198.51.100.9", ip)
+		}
+	})
+
+	t.Run("no proxy", func(t *testing.T) {
+		t.Parallel()
+		s := startExample(t, withEnv(map[string]string{}))
+		for i := range limit.burst {
+			wrong(s, "203.0.113."+strconv.Itoa(i))
+		}
+		if res := wrong(s, "198.51.100.9"); res.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("a client that names another address in X-Forwarded-For: %d, want 429", res.StatusCode)
+		}
+	})
 }
