@@ -34,7 +34,7 @@ const (
 // Attribute keys. A token or a token hash is never an attribute value.
 const (
 	attrOperation = attribute.Key("operation") // store.duration: validate, peek, revoke, ...
-	attrResult    = attribute.Key("result")    // store.duration: ok|error; cleanup.runs: done|skipped|error
+	attrResult    = attribute.Key("result")    // store.duration: ok|error|replica_behind; cleanup.runs: done|skipped|canceled|error
 	attrReason    = attribute.Key("reason")    // revocations, cleanup.ended: the revoke_reason
 )
 
