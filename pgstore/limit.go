@@ -76,5 +76,10 @@ func (s *Store) createLimited(ctx context.Context, userID int64, app sessionguar
 		info, err = scanInfo(tx.QueryRow(ctx, insertSQL, args...))
 		return err
 	})
+	if limit.AtLimit != sessionguard.RefuseNewSession {
+		// The transaction ends the least recently active sessions: an
+		// error of unknown outcome may have come after it committed.
+		s.endingFailed(err)
+	}
 	return info, evicted, err
 }

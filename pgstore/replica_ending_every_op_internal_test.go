@@ -66,6 +66,11 @@ func TestEveryEndingWithAnUnknownOutcomeFencesTheReplica(t *testing.T) {
 				NewTokenHash: fmt.Sprintf("%064x", time.Now().UnixNano())})
 			return err
 		}},
+		{"Create at the session limit", func(ctx context.Context, user int64, _, _ string) error {
+			_, err := s.Create(ctx, sessionguard.NewSession{TokenHash: fmt.Sprintf("%064x", time.Now().UnixNano()), UserID: user,
+				AppType: sessionguard.ControlPanel, Limit: sessionguard.SessionLimit{Max: 1}})
+			return err
+		}},
 		{"SCSStore.DeleteCtx", func(ctx context.Context, _ int64, hash, _ string) error {
 			key, ok := scsKey(hash)
 			if !ok {
