@@ -36,6 +36,13 @@ func runCache(t *testing.T, c *pgstore.Cache) {
 	eventually(t, "the listener connects", c.Listening)
 }
 
+// testLogger writes to t's output, shown when t fails: a listener that
+// reconnected or a replica skipped under load says so there. Only for what
+// ends with t (a Cache run by runCache, which waits for it).
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
+}
+
 func newCache(t *testing.T, store *pgstore.Store, cfg pgstore.CacheConfig) *pgstore.Cache {
 	t.Helper()
 	if cfg.Logger == nil {

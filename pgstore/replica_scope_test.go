@@ -22,7 +22,7 @@ func TestReplicaOutOfScopeBehindARevocation(t *testing.T) {
 	t.Parallel()
 	f := newReplicaFixture(t, 0)
 	ctx := t.Context()
-	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, ReplicaTimeout: testReplicaTimeout, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

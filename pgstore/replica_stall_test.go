@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sessionguard/sessionguard"
+	"github.com/sessionguard/sessionguard/pgstore"
 )
 
 // stalledReplicaDelay is the standby's lag in TestReplicaStalledReads: an
@@ -25,6 +26,12 @@ const stalledReplicaDelay = 6 * time.Second
 func TestReplicaStalledReads(t *testing.T) {
 	t.Parallel()
 	f := newReplicaFixture(t, stalledReplicaDelay)
+	// The fixture's store waits for a slow replica (testReplicaTimeout);
+	// this one has the default ReplicaTimeout, which this test is about.
+	store, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 	hash, _ := f.create(t, nil)
 	f.waitReplayed(t)
 	peek := func(t *testing.T) (sessionguard.State, time.Duration, error) {
@@ -32,13 +39,13 @@ func TestReplicaStalledReads(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second) // middleware.DefaultStoreTimeout
 		defer cancel()
 		start := time.Now()
-		st, err := f.store.Peek(ctx, hash, sessionguard.Scope{})
+		st, err := store.Peek(ctx, hash, sessionguard.Scope{})
 		return st.State, time.Since(start), err
 	}
 	if state, _, err := peek(t); err != nil || state != sessionguard.StateValid {
 		t.Fatalf("before the lock: %q, %v; want valid", state, err)
 	}
-	if s := f.store.ReplicaStats(); s.Served != 1 {
+	if s := store.ReplicaStats(); s.Served != 1 {
 		t.Fatalf("before the lock the replica did not answer: %+v", s)
 	}
 
@@ -61,12 +68,12 @@ func TestReplicaStalledReads(t *testing.T) {
 	})
 
 	for i := range 3 {
-		before := f.store.ReplicaStats()
+		before := store.ReplicaStats()
 		state, took, err := peek(t)
 		if err != nil || state != sessionguard.StateValid {
 			t.Fatalf("check %d while the replica is stalled: %q, %v after %v; want valid from the primary", i, state, err, took)
 		}
-		after := f.store.ReplicaStats()
+		after := store.ReplicaStats()
 		if i > 0 && after.Errors != before.Errors {
 			t.Errorf("check %d waited for the stalled replica again (%+v)", i, after)
 		}

@@ -28,6 +28,13 @@ const replicaDelay = 300 * time.Millisecond
 // machine to take them all before the replica catches up.
 const slowReplicaDelay = 8 * time.Second
 
+// testReplicaTimeout is Config.ReplicaTimeout of the tests' stores that must
+// see the replica answer: a read of it under -race on a loaded CI machine took
+// over 500 ms (DefaultReplicaTimeout), and the store, rightly, skipped the
+// replica for a second, so a check meant to show the replica answering went
+// to the primary ("served 0"). TestReplicaStalledReads covers the default.
+const testReplicaTimeout = time.Minute
+
 // replicaFixture is a fixture whose store reads a lagging hot standby.
 type replicaFixture struct {
 	fixture
@@ -43,11 +50,12 @@ func newReplicaFixture(t *testing.T, delay time.Duration) replicaFixture {
 	return replicaFixture{fixture: fixture{pool: rs.PrimaryPool, store: store, user: user, tenant: tenant}, rs: rs}
 }
 
-// newReplicaStore is one app instance: pools of its own on both servers.
+// newReplicaStore is one app instance: pools of its own on both servers. It
+// logs to the test's output: a replica it skipped says why.
 func newReplicaStore(t *testing.T, rs pgtest.Replicated) *pgstore.Store {
 	t.Helper()
 	store, err := pgstore.New(pgtest.NewServerPool(t, rs.Primary), pgstore.Config{
-		ReadPool: pgtest.NewServerPool(t, rs.Standby), Logger: quiet,
+		ReadPool: pgtest.NewServerPool(t, rs.Standby), ReplicaTimeout: testReplicaTimeout, Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +218,7 @@ func TestReplicaRevokeWaitsForReplay(t *testing.T) {
 		t.Fatalf("replica after Revoke returned: found %v, active %v; want the ended row", found, active)
 	}
 
-	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, ReplicaTimeout: testReplicaTimeout, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +244,7 @@ func TestReplicaRevokeWaitsForReplay(t *testing.T) {
 func TestReplicaForeignRevokeFencedByCache(t *testing.T) {
 	t.Parallel()
 	f := newReplicaFixture(t, 0)
-	c := newCache(t, f.store, pgstore.CacheConfig{})
+	c := newCache(t, f.store, pgstore.CacheConfig{Logger: testLogger(t)})
 	runCache(t, c)
 	hash, _ := f.create(t, nil)
 	other, _ := f.create(t, nil)
@@ -276,7 +284,7 @@ func TestReplicaFenceScope(t *testing.T) {
 	t.Parallel()
 	f := newReplicaFixture(t, slowReplicaDelay)
 	ctx := t.Context()
-	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, ReplicaTimeout: testReplicaTimeout, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +355,7 @@ func TestReplicaRevocationUnderLoad(t *testing.T) {
 	f := newReplicaFixture(t, replicaDelay)
 	ctx := t.Context()
 	storeB := newReplicaStore(t, f.rs)
-	cacheB := newCache(t, storeB, pgstore.CacheConfig{})
+	cacheB := newCache(t, storeB, pgstore.CacheConfig{Logger: testLogger(t)})
 	runCache(t, cacheB)
 	instances := []validator{f.store, storeB}
 	primaryOnly, err := pgstore.New(f.pool, pgstore.Config{Logger: quiet})
@@ -566,7 +574,7 @@ func TestReplicaReauthenticateFencesTheOldToken(t *testing.T) {
 		t.Errorf("replica after Reauthenticate returned: old token found (active %v); want it replayed away", active)
 	}
 
-	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, ReplicaTimeout: testReplicaTimeout, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +610,7 @@ func TestReplicaSessionLimitFencesTheEvicted(t *testing.T) {
 	t.Parallel()
 	f := newReplicaFixture(t, 0)
 	ctx := t.Context()
-	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet})
+	short, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, ReplicaTimeout: testReplicaTimeout, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

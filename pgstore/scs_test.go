@@ -679,7 +679,7 @@ func TestSCSDeleteEndsThroughTheStore(t *testing.T) {
 	ctx := t.Context()
 	var events []sessionguard.Event
 	var mu sync.Mutex
-	store, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, Logger: quiet,
+	store, err := pgstore.New(f.pool, pgstore.Config{ReadPool: f.rs.StandbyPool, ReplayWait: 50 * time.Millisecond, ReplicaTimeout: testReplicaTimeout, Logger: quiet,
 		OnEvent: func(e sessionguard.Event) { mu.Lock(); defer mu.Unlock(); events = append(events, e) }})
 	if err != nil {
 		t.Fatal(err)

@@ -79,9 +79,31 @@ func New(t testing.TB, opts ...Option) context.Context {
 		f(&o)
 	}
 	path := ChromePath(t)
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		var ctx context.Context
+		if ctx, err = start(t, path, o); err == nil {
+			setup(t, ctx, "tab1")
+			return ctx
+		}
+		t.Logf("start %s, attempt %d of %d: %v", path, attempt, startAttempts, err)
+	}
+	t.Fatalf("start %s: %v", path, err)
+	return nil
+}
+
+// startAttempts is how many times New starts the browser before it fails the
+// test: on a loaded CI machine Chromium once exited while starting, before it
+// printed its DevTools address ("chrome failed to start"), which is not what
+// any test is about.
+const startAttempts = 3
+
+// start starts a browser with a profile of its own and opens its first tab.
+// On success everything goes when t ends; on failure at once.
+func start(t testing.TB, path string, o options) (context.Context, error) {
 	profile, err := os.MkdirTemp("", "browsertest-profile-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 
 	alloc := []chromedp.ExecAllocatorOption{
@@ -106,17 +128,18 @@ func New(t testing.TB, opts ...Option) context.Context {
 		chromedp.WithLogf(t.Logf),
 		chromedp.WithErrorf(func(format string, args ...any) { t.Logf("chromedp error: "+format, args...) }),
 	)
-	t.Cleanup(func() {
+	stop := func() {
 		cancelCtx()
 		cancelAlloc()
 		cancelBase()
 		_ = os.RemoveAll(profile)
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", path, err)
 	}
-	setup(t, ctx, "tab1")
-	return ctx
+	if err := chromedp.Do(ctx); err != nil {
+		stop()
+		return nil, err
+	}
+	t.Cleanup(stop)
+	return ctx, nil
 }
 
 // NewTab opens another tab (in a window of its own, so that it is visible and its

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -108,5 +109,29 @@ func TestAxe(t *testing.T) {
 	}
 	if vs := browsertest.Axe(t, ctx); len(vs) != 0 {
 		t.Fatalf("violations on the fixed page: %v", vs)
+	}
+}
+
+// TestNewRetriesABrowserThatExitsWhileStarting: a browser that exits before
+// it prints its DevTools address (as Chromium once did on a loaded CI
+// machine: "chrome failed to start") is started again, and the test goes on
+// in the second one. CHROME_PATH is a script that fails its first run.
+func TestNewRetriesABrowserThatExitsWhileStarting(t *testing.T) {
+	chrome := browsertest.ChromePath(t)
+	dir := t.TempDir()
+	failed := filepath.Join(dir, "failed-once")
+	script := filepath.Join(dir, "chrome-failing-once")
+	body := "#!/bin/sh\nif [ ! -e '" + failed + "' ]; then : > '" + failed + "'; echo 'exits while starting' >&2; exit 1; fi\nexec '" + chrome + "' \"$@\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CHROME_PATH", script)
+
+	ctx := browsertest.New(t)
+	if _, err := os.Stat(failed); err != nil {
+		t.Fatalf("the first start did not fail; the test proves nothing: %v", err)
+	}
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`1 + 1 === 2`)); err != nil || !ok {
+		t.Fatalf("the browser of the second start: %v, %v", ok, err)
 	}
 }
