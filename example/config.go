@@ -53,6 +53,9 @@ type config struct {
 
 	// bcryptCost is bcrypt.DefaultCost unless a test lowers it.
 	bcryptCost int
+	// comparePassword is bcrypt.CompareHashAndPassword unless a test
+	// counts the comparisons (nil: bcrypt's).
+	comparePassword func(hash, password []byte) error
 	// cleanupInterval is the time between two runs of the sessions Cleaner
 	// (defaultCleanupInterval unless a test shortens it).
 	cleanupInterval time.Duration

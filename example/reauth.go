@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/sessionguard/sessionguard/middleware"
 )
 
@@ -116,7 +114,7 @@ func (a *app) recheckPassword(r *http.Request, u user, password string) (err err
 	if wait := a.accountThrottle.take(account, now); wait > 0 {
 		return &throttledError{wait}
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(password)) != nil {
+	if !a.passwordMatches([]byte(u.passwordHash), password) {
 		return errBadCredentials
 	}
 	a.accountThrottle.forget(account)
